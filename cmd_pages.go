@@ -1,0 +1,278 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	"dumpscope/model"
+	"dumpscope/reader"
+)
+
+type pagesCmd struct {
+	filesArg
+}
+
+func (c *pagesCmd) Run(rc *runContext) error {
+	d, err := openDump(c.Files)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	type out struct {
+		PageSize int64             `json:"page_size"`
+		MaxPFN   model.PFN         `json:"max_pfn"`
+		Counts   model.StateCounts `json:"counts"`
+		Runs     []model.PageRun   `json:"runs"`
+	}
+	o := out{PageSize: d.PageSize(), MaxPFN: d.MaxPFN(), Counts: model.StateCounts{}, Runs: []model.PageRun{}}
+	var tw *tabwriter.Writer
+	if !rc.JSON {
+		tw = tabwriter.NewWriter(rc.out, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "first pfn\tlast pfn\tframes\t state\t")
+	}
+	err = d.Runs(context.Background(), 0, true, func(r model.PageRun) bool {
+		o.Counts.Add(r.State, r.Count)
+		if rc.JSON {
+			o.Runs = append(o.Runs, r)
+			return true
+		}
+		state := string(r.State)
+		if r.ZeroPage {
+			state += " (shared zero page)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t %s\t\n", r.Start, r.End()-1, r.Count, state)
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	if rc.JSON {
+		return writeJSON(rc.out, o)
+	}
+	tw.Flush()
+	fmt.Fprintf(rc.out, "total %d frames of %d bytes: %s\n", o.MaxPFN, o.PageSize, formatCounts(o.Counts))
+	return nil
+}
+
+type pageCmd struct {
+	PFN      Num  `name:"pfn" required:"" help:"First frame number (decimal or 0x-hex)."`
+	Count    Num  `default:"1" help:"Number of frames."`
+	Raw      bool `help:"Write the page bytes, exactly count × page size."`
+	ZeroFill bool `name:"zero-fill" help:"Write zeros for frames that are not readable, and list them on stderr."`
+	filesArg
+}
+
+// pageJSON is one page of `page --json`.
+type pageJSON struct {
+	PFN        model.PFN       `json:"pfn"`
+	PhysAddr   model.PhysAddr  `json:"phys_addr"`
+	State      model.PageState `json:"state"`
+	ZeroPage   bool            `json:"zero_page,omitempty"`
+	Codec      *model.Codec    `json:"codec"`
+	StoredSize int64           `json:"stored_size"`
+	FileOffset *int64          `json:"file_offset"`
+	File       string          `json:"file,omitempty"`
+	MFN        *uint64         `json:"mfn,omitempty"`
+	SHA256     string          `json:"sha256,omitempty"`
+	Reason     string          `json:"reason,omitempty"`
+}
+
+func toPageJSON(pi model.PageInfo) pageJSON {
+	j := pageJSON{PFN: pi.PFN, PhysAddr: pi.PhysAddr, State: pi.State, ZeroPage: pi.ZeroPage,
+		StoredSize: pi.StoredSize, File: pi.File, MFN: pi.MFN, Reason: pi.Reason}
+	if pi.Codec != "" {
+		c := pi.Codec
+		j.Codec = &c
+	}
+	if pi.FileOffset >= 0 {
+		o := int64(pi.FileOffset)
+		j.FileOffset = &o
+	}
+	return j
+}
+
+func (c *pageCmd) Run(rc *runContext) error {
+	if c.Count == 0 {
+		return usageError{"--count must be at least 1"}
+	}
+	if c.Raw && rc.JSON {
+		return usageError{"--raw and --json cannot be combined"}
+	}
+	d, err := openDump(c.Files)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	first := model.PFN(c.PFN)
+	last := first + model.PFN(c.Count) - 1
+	if last < first {
+		return usageError{"--pfn plus --count overflows"}
+	}
+	name := strings.Join(c.Files, " ")
+	// Look at every frame's state first: an absent frame means nothing is
+	// written (unless --zero-fill), per the contract.
+	var absent []model.PageInfo
+	for pfn := first; ; pfn++ {
+		if pi := d.PageInfo(pfn); !pi.State.Readable() {
+			absent = append(absent, pi)
+			if !c.ZeroFill && !rc.JSON {
+				break
+			}
+		}
+		if pfn == last {
+			break
+		}
+	}
+	if len(absent) > 0 && !c.ZeroFill && !rc.JSON {
+		return absentErr(name, absent[0])
+	}
+	buf := make([]byte, d.PageSize())
+	var pages []pageJSON
+	var failed error
+	for pfn := first; ; pfn++ {
+		pi, err := d.ReadPage(pfn, buf)
+		if err != nil {
+			if !c.ZeroFill && !rc.JSON {
+				return err
+			}
+			if failed == nil {
+				failed = err
+			}
+			clear(buf)
+			if pi.State == "" || pi.State.Readable() {
+				pi.State, pi.Reason = model.StateUnreadable, err.Error()
+			}
+			if c.ZeroFill {
+				fmt.Fprintf(os.Stderr, "%s: zero-filled pfn %s: %s\n", programName, pfn, describeState(pi))
+			}
+		}
+		switch {
+		case rc.JSON:
+			j := toPageJSON(pi)
+			if pi.State.Readable() {
+				sum := sha256.Sum256(buf)
+				j.SHA256 = hex.EncodeToString(sum[:])
+			}
+			pages = append(pages, j)
+		case c.Raw:
+			if _, err := rc.out.Write(buf); err != nil {
+				return err
+			}
+		default:
+			fmt.Fprintln(rc.out, pageHeading(pi))
+			if err := hexdump(rc.out, uint64(pi.PhysAddr), buf); err != nil {
+				return err
+			}
+		}
+		if pfn == last {
+			break
+		}
+	}
+	if rc.JSON {
+		if err := writeJSON(rc.out, pages); err != nil {
+			return err
+		}
+		if len(absent) > 0 && !c.ZeroFill {
+			return absentErr(name, absent[0])
+		}
+	}
+	if failed != nil && !c.ZeroFill {
+		return failed
+	}
+	return nil
+}
+
+// absentErr names the first frame that is not readable and why.
+func absentErr(name string, pi model.PageInfo) error {
+	return model.AbsentError(name, pi)
+}
+
+func describeState(pi model.PageInfo) string {
+	s := string(pi.State)
+	if pi.Reason != "" {
+		s += " (" + pi.Reason + ")"
+	}
+	return s
+}
+
+// pageHeading is the line above each page's hex rows.
+func pageHeading(pi model.PageInfo) string {
+	s := fmt.Sprintf("pfn %s  phys %s  %s", pi.PFN, pi.PhysAddr, pi.State)
+	if pi.ZeroPage {
+		s += " (shared zero page)"
+	}
+	if pi.Partial {
+		s += " (partial)"
+	}
+	if pi.State == model.StatePresent {
+		s += fmt.Sprintf("  codec %s  stored %d bytes  file offset %s", pi.Codec, pi.StoredSize, pi.FileOffset)
+		if pi.File != "" {
+			s += "  in " + pi.File
+		}
+	}
+	if pi.MFN != nil {
+		s += fmt.Sprintf("  mfn %#x", *pi.MFN)
+	}
+	if !pi.State.Readable() {
+		s += "  (zero-filled: " + orDash(pi.Reason) + ")"
+	}
+	return s
+}
+
+type readCmd struct {
+	Addr     *Num `help:"Physical address (decimal or 0x-hex)."`
+	Len      Num  `required:"" help:"Number of bytes."`
+	Raw      bool `help:"Write the bytes instead of a hex dump."`
+	ZeroFill bool `name:"zero-fill" help:"Write zeros for bytes in frames that are not readable, and list those frames on stderr."`
+	filesArg
+}
+
+// maxReadLen bounds a single read command (1 GiB), so a typo cannot
+// allocate without limit.
+const maxReadLen = 1 << 30
+
+func (c *readCmd) Run(rc *runContext) error {
+	if rc.JSON {
+		return usageError{"read has no JSON form; use page --json for page states and hashes"}
+	}
+	if c.Addr == nil {
+		return usageError{"read needs --addr"}
+	}
+	if c.Len == 0 {
+		return usageError{"--len must be at least 1"}
+	}
+	if c.Len > maxReadLen {
+		return usageError{fmt.Sprintf("--len %d exceeds the limit of %d bytes per read", c.Len, maxReadLen)}
+	}
+	addr := uint64(*c.Addr)
+	if addr+uint64(c.Len) < addr {
+		return usageError{"--addr plus --len overflows"}
+	}
+	d, err := openDump(c.Files)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	name := strings.Join(c.Files, " ")
+	data := make([]byte, c.Len)
+	absent, err := reader.ReadPhys(d, model.PhysAddr(addr), data, c.ZeroFill)
+	if err != nil {
+		if len(absent) > 0 && !c.ZeroFill {
+			return absentErr(name, absent[0])
+		}
+		return err
+	}
+	for _, pi := range absent {
+		fmt.Fprintf(os.Stderr, "%s: zero-filled pfn %s: %s\n", programName, pi.PFN, describeState(pi))
+	}
+	if c.Raw {
+		_, err = rc.out.Write(data)
+		return err
+	}
+	return hexdump(rc.out, addr, data)
+}

@@ -1,0 +1,129 @@
+// Command dumpscope opens kernel crash dumps and shows what is inside them,
+// byte by byte, without vmlinux or debuginfo: ELF vmcores, makedumpfile's
+// kdump-compressed and flattened files, Xen dump-core files and AIX
+// component dumps.
+//
+// With no subcommand it opens the terminal UI; every view is also a
+// subcommand with --json. The CLI contract (names, value encoding, exit
+// codes) is in README.md.
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/alecthomas/kong"
+
+	"dumpscope/model"
+)
+
+// Exit codes (README "Exit codes").
+const (
+	exitOK      = 0
+	exitAbsent  = 1 // requested data absent, verify found errors, runtime failure
+	exitUsage   = 2 // usage error, or the file is not a readable dump
+	programName = "dumpscope"
+)
+
+// CLI is the command line. Each command is a struct with a Run method.
+type CLI struct {
+	Globals
+
+	TUI        tuiCmd        `cmd:"" default:"withargs" hidden:"" help:"Open the terminal UI (the default command)."`
+	Info       infoCmd       `cmd:"" help:"Describe a dump: format, architecture, kernel, frames by state."`
+	Layout     layoutCmd     `cmd:"" help:"Show every header structure, field by field, with offsets and meanings."`
+	Notes      notesCmd      `cmd:"" help:"List the ELF notes."`
+	VMCoreInfo vmcoreinfoCmd `cmd:"" name:"vmcoreinfo" help:"Print VMCOREINFO exactly as stored."`
+	Regs       regsCmd       `cmd:"" help:"Show CPU registers."`
+	Pages      pagesCmd      `cmd:"" help:"Show the page map: runs of frames by state."`
+	Page       pageCmd       `cmd:"" help:"Hex-dump pages by frame number."`
+	Read       readCmd       `cmd:"" help:"Read a physical address range."`
+}
+
+// Globals are flags every command accepts.
+type Globals struct {
+	Color string `enum:"auto,always,never" default:"auto" help:"Use colour: auto (terminal and NO_COLOR decide), always or never."`
+	JSON  bool   `name:"json" help:"Write JSON instead of text (commands that have a JSON form; see README)."`
+}
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+// run parses args, runs the command and maps its error to an exit code.
+func run(args []string) int {
+	var cli CLI
+	parser, err := kong.New(&cli,
+		kong.Name(programName),
+		kong.Description("Open kernel crash dumps and show what is inside them, byte by byte."),
+		kong.UsageOnError(),
+		kong.Exit(func(code int) { panic(exitPanic(code)) }),
+	)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", programName, err)
+		return exitUsage
+	}
+	code := exitOK
+	func() {
+		defer func() {
+			if r := recover(); r != nil {
+				if c, ok := r.(exitPanic); ok {
+					code = int(c)
+					return
+				}
+				panic(r)
+			}
+		}()
+		ctx, err := parser.Parse(args)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "%s: %v\n", programName, err)
+			code = exitUsage
+			return
+		}
+		out := bufio.NewWriterSize(os.Stdout, 64<<10)
+		err = ctx.Run(&runContext{Globals: &cli.Globals, out: out})
+		if ferr := out.Flush(); err == nil && ferr != nil {
+			err = ferr
+		}
+		code = exitCode(err)
+		if err != nil && !errors.Is(err, errSilent) {
+			fmt.Fprintf(os.Stderr, "%s: %v\n", programName, err)
+		}
+	}()
+	return code
+}
+
+// exitPanic carries kong's exit request (after --help) out of Parse.
+type exitPanic int
+
+// errSilent marks errors whose message was already printed.
+var errSilent = errors.New("already reported")
+
+// usageError is a command-line mistake kong cannot see (a conflict between
+// flags, an unknown CPU index format).
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+// openError wraps a failure to open the files as a dump.
+type openError struct{ err error }
+
+func (e openError) Error() string { return e.err.Error() }
+func (e openError) Unwrap() error { return e.err }
+
+// exitCode maps an error to the exit codes of the contract.
+func exitCode(err error) int {
+	var ue usageError
+	var oe openError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &ue), errors.As(err, &oe):
+		return exitUsage
+	case errors.Is(err, model.ErrUnrecognized), errors.Is(err, model.ErrUnsupported):
+		return exitUsage
+	}
+	return exitAbsent
+}

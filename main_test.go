@@ -1,0 +1,136 @@
+package main
+
+import (
+	"crypto/sha256"
+	"debug/elf"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"dumpscope/reader/dumptest"
+)
+
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"dumpscope": func() { os.Exit(run(os.Args[1:])) },
+	})
+}
+
+// TestScripts runs the txtar CLI scripts of testdata/script. Scripts that
+// need the real fixtures guard themselves with [fixtures]; the fixture
+// paths are in $ELF_PAGING, $ELF_MINI and $I386_MINI.
+func TestScripts(t *testing.T) {
+	fixtures := map[string]string{}
+	if _, err := os.Stat(filepath.Join(dumptest.ModuleRoot(t), "..", "shared", "fixtures", "MANIFEST.tsv")); err == nil || os.Getenv("DUMPSCOPE_FIXTURES") != "" {
+		fixtures["ELF_PAGING"] = dumptest.Fixture(t, "x86_64/qemu-elf-paging.vmcore")
+		fixtures["ELF_MINI"] = dumptest.Fixture(t, "x86_64/qemu-elf-mini.vmcore")
+		fixtures["I386_MINI"] = dumptest.Fixture(t, "i386/qemu-elf-mini.vmcore")
+	} else {
+		t.Log("real fixtures not found: scripts guarded by [fixtures] are skipped")
+	}
+	testscript.Run(t, testscript.Params{
+		Dir: "testdata/script",
+		Setup: func(env *testscript.Env) error {
+			for k, v := range fixtures {
+				env.Setenv(k, v)
+			}
+			return writeSyntheticDumps(env.WorkDir)
+		},
+		Condition: func(cond string) (bool, error) {
+			if cond == "fixtures" {
+				return len(fixtures) > 0, nil
+			}
+			return false, fmt.Errorf("unknown condition %q", cond)
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			// size FILE N: the file has exactly N bytes.
+			"size": func(ts *testscript.TestScript, neg bool, args []string) {
+				if len(args) != 2 {
+					ts.Fatalf("usage: size FILE N")
+				}
+				st, err := os.Stat(ts.MkAbs(args[0]))
+				ts.Check(err)
+				want, err := strconv.ParseInt(args[1], 0, 64)
+				ts.Check(err)
+				if (st.Size() == want) == neg {
+					ts.Fatalf("%s has %d bytes (want %s%d)", args[0], st.Size(), map[bool]string{true: "not ", false: ""}[neg], want)
+				}
+			},
+			// exits CODE PROG ARGS...: run PROG (like exec) and check its
+			// exit code exactly.
+			"exits": func(ts *testscript.TestScript, neg bool, args []string) {
+				if len(args) < 2 {
+					ts.Fatalf("usage: exits CODE PROG ARGS...")
+				}
+				want, err := strconv.Atoi(args[0])
+				ts.Check(err)
+				err = ts.Exec(args[1], args[2:]...)
+				got := 0
+				var ee *exec.ExitError
+				if errors.As(err, &ee) {
+					got = ee.ExitCode()
+				} else if err != nil {
+					ts.Fatalf("%v", err)
+				}
+				if (got == want) == neg {
+					ts.Fatalf("exit code %d, want %d", got, want)
+				}
+			},
+			// sha256 FILE HEX: the file's sha256.
+			"sha256": func(ts *testscript.TestScript, neg bool, args []string) {
+				if len(args) != 2 {
+					ts.Fatalf("usage: sha256 FILE HEX")
+				}
+				b, err := os.ReadFile(ts.MkAbs(args[0]))
+				ts.Check(err)
+				sum := sha256.Sum256(b)
+				if got := hex.EncodeToString(sum[:]); (got == args[1]) == neg {
+					ts.Fatalf("%s: sha256 %s, want %s", args[0], got, args[1])
+				}
+			},
+		},
+	})
+}
+
+// writeSyntheticDumps writes the writer-made dumps the scripts use: a small
+// x86_64 vmcore, and copies cut inside a PT_LOAD and inside the notes.
+func writeSyntheticDumps(dir string) error {
+	le := binary.LittleEndian
+	regs := make([]uint64, 27)
+	for i := range regs {
+		regs[i] = 0xffffffff81000000 + uint64(i)
+	}
+	core := &dumptest.ELFCore{
+		Class: elf.ELFCLASS64, Order: le, Machine: elf.EM_X86_64,
+		Notes: []dumptest.ELFNote{
+			{Name: "CORE", Type: 1, Desc: dumptest.PrstatusX8664(le, 1, regs)},
+			{Name: "CORE", Type: 1, Desc: dumptest.PrstatusX8664(le, 2, regs)},
+			{Name: "VMCOREINFO", Desc: []byte("OSRELEASE=6.1.0-test\nPAGESIZE=4096\nCRASHTIME=1700000000\n")},
+		},
+		Segments: []dumptest.ELFSegment{
+			{Paddr: 0x1000, Vaddr: 0xffff888000001000, Data: dumptest.Pattern(1, 4*4096)},
+			{Paddr: 0x10000, Vaddr: 0xffff888000010000, Data: dumptest.Pattern(2, 4096), Memsz: 3 * 4096},
+		},
+	}
+	b, lay := core.Bytes()
+	files := map[string][]byte{
+		"synth.vmcore":       b,
+		"trunc-load.vmcore":  b[:lay.SegmentOffsets[0]+2*4096+123],
+		"trunc-notes.vmcore": b[:lay.NoteOffsets[1]+50],
+		"garbage.bin":        []byte("this is not a crash dump, just text\n"),
+	}
+	for name, data := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}

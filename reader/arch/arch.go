@@ -1,0 +1,187 @@
+// Package arch describes the register structures found in crash dumps,
+// byte by byte: the Linux elf_prstatus of each architecture, QEMU's x86
+// CPU-state note, Xen's vcpu_guest_context (x86_32, x86_64, ia64) and the
+// ia64 mapped_regs page.
+//
+// Each structure is a table of fields (name, offset, size, group, meaning).
+// One table serves two purposes: decoding the registers of a CPU
+// (Struct.Registers) and labelling every byte of the structure in the
+// layout view (Struct.Layout). Offsets come from ../shared/docs/formats.md
+// §3.4, §3.6 and §5, which cite the kernel, QEMU and Xen headers.
+package arch
+
+import (
+	"encoding/binary"
+	"fmt"
+	"strings"
+
+	"dumpscope/model"
+	"dumpscope/reader/rio"
+)
+
+// Spec is one field of a structure.
+type Spec struct {
+	Name    string
+	Off     int
+	Size    int
+	Group   string // a model.Group* constant for registers; "" for non-registers
+	Meaning string
+	// Reg marks fields that are registers of the CPU (exported in the
+	// register set); other fields are labelled in the layout only.
+	Reg bool
+	// Bits decodes the value bit by bit, for flag and control registers.
+	Bits func(v uint64) []model.BitField
+	// Text marks byte arrays that hold NUL-terminated text.
+	Text bool
+}
+
+// Struct is a register structure: a name, a size and its fields in offset
+// order.
+type Struct struct {
+	Name   string // C name, e.g. "elf_prstatus"
+	Arch   string // architecture of the register layout
+	Size   int
+	Fields []Spec
+}
+
+// Field returns the spec with the given name.
+func (s *Struct) Field(name string) (Spec, bool) {
+	for _, f := range s.Fields {
+		if f.Name == name {
+			return f, true
+		}
+	}
+	return Spec{}, false
+}
+
+// value decodes an unsigned integer field of 1, 2, 4 or 8 bytes.
+func value(order binary.ByteOrder, b []byte, f Spec) (uint64, bool) {
+	if f.Off < 0 || f.Off+f.Size > len(b) {
+		return 0, false
+	}
+	p := b[f.Off : f.Off+f.Size]
+	switch f.Size {
+	case 1:
+		return uint64(p[0]), true
+	case 2:
+		return uint64(order.Uint16(p)), true
+	case 4:
+		return uint64(order.Uint32(p)), true
+	case 8:
+		return order.Uint64(p), true
+	}
+	return 0, false
+}
+
+// Value decodes the named integer field of b.
+func (s *Struct) Value(order binary.ByteOrder, b []byte, name string) (uint64, bool) {
+	f, ok := s.Field(name)
+	if !ok {
+		return 0, false
+	}
+	return value(order, b, f)
+}
+
+// Registers decodes the register fields of b, a copy of the structure that
+// starts at file offset base. Fields that b is too short to hold are left
+// out.
+func (s *Struct) Registers(order binary.ByteOrder, b []byte, base int64) []model.Register {
+	var regs []model.Register
+	for _, f := range s.Fields {
+		if !f.Reg {
+			continue
+		}
+		v, ok := value(order, b, f)
+		if !ok {
+			continue
+		}
+		r := model.Register{Name: f.Name, Value: v, Group: f.Group, Offset: base + int64(f.Off), Size: f.Size}
+		if f.Bits != nil {
+			r.Bits = f.Bits(v)
+		}
+		regs = append(regs, r)
+	}
+	return regs
+}
+
+// Layout labels every byte of b (the structure at file offset base) with its
+// field. Bytes between fields are labelled as padding; bytes beyond the
+// structure's known size are labelled as trailing data.
+func (s *Struct) Layout(order binary.ByteOrder, b []byte, base int64) []*model.Field {
+	var out []*model.Field
+	pos := 0
+	pad := func(to int) {
+		if to > pos {
+			out = append(out, &model.Field{Name: "(padding)", Offset: base + int64(pos), Size: int64(to - pos),
+				Value: model.HexBytes(clip(b, pos, to, 32)), Meaning: "alignment padding, not used"})
+		}
+	}
+	for _, f := range s.Fields {
+		if f.Off >= len(b) {
+			break
+		}
+		pad(f.Off)
+		end := min(f.Off+f.Size, len(b))
+		n := &model.Field{Name: f.Name, Offset: base + int64(f.Off), Size: int64(end - f.Off), Meaning: f.Meaning}
+		switch v, ok := value(order, b, f); {
+		case f.Text:
+			n.Value = fmt.Sprintf("%q", cstr(b[f.Off:end]))
+		case ok:
+			n.Value = rio.FormatUint(v)
+			if f.Bits != nil {
+				n.Value += "  " + BitsSummary(f.Bits(v))
+			}
+		default:
+			n.Value = model.HexBytes(clip(b, f.Off, end, 32))
+		}
+		out = append(out, n)
+		pos = max(pos, end)
+	}
+	if s.Size > pos && len(b) > pos {
+		pad(min(s.Size, len(b)))
+		pos = min(s.Size, len(b))
+	}
+	if len(b) > pos {
+		out = append(out, &model.Field{Name: "(trailing data)", Offset: base + int64(pos), Size: int64(len(b) - pos),
+			Value: model.HexBytes(clip(b, pos, len(b), 32)), Meaning: fmt.Sprintf("bytes beyond the %d-byte %s", s.Size, s.Name)})
+	}
+	return out
+}
+
+func clip(b []byte, from, to, max int) []byte {
+	if to-from > max {
+		to = from + max
+	}
+	return b[from:to]
+}
+
+func cstr(b []byte) string {
+	if i := strings.IndexByte(string(b), 0); i >= 0 {
+		return string(b[:i])
+	}
+	return string(b)
+}
+
+// BitsSummary formats decoded bits compactly: set flags by name and
+// multi-bit fields as name=value.
+func BitsSummary(bits []model.BitField) string {
+	var parts []string
+	for _, b := range bits {
+		switch {
+		case b.Width == 1 && b.Value != 0:
+			parts = append(parts, b.Name)
+		case b.Width > 1 && b.Value != 0:
+			parts = append(parts, fmt.Sprintf("%s=%#x", b.Name, b.Value))
+		}
+	}
+	return "[" + strings.Join(parts, " ") + "]"
+}
+
+// seq lays out consecutive fields of one size starting at off.
+func seq(off, size int, group string, reg bool, names ...string) []Spec {
+	out := make([]Spec, len(names))
+	for i, n := range names {
+		out[i] = Spec{Name: n, Off: off + i*size, Size: size, Group: group, Reg: reg, Meaning: regMeaning(n)}
+	}
+	return out
+}

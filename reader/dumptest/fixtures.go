@@ -1,0 +1,152 @@
+package dumptest
+
+import (
+	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/klauspost/compress/zstd"
+)
+
+// ModuleRoot returns the folder holding go.mod, found from the working
+// directory (go test runs in each package's folder).
+func ModuleRoot(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("go.mod not found above the working directory")
+		}
+		dir = parent
+	}
+}
+
+// FixturesDir returns ../shared/fixtures beside the module root, or skips
+// the test when it is absent. DUMPSCOPE_FIXTURES overrides the location.
+func FixturesDir(t testing.TB) string {
+	t.Helper()
+	dir := os.Getenv("DUMPSCOPE_FIXTURES")
+	if dir == "" {
+		dir = filepath.Join(ModuleRoot(t), "..", "shared", "fixtures")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "MANIFEST.tsv")); err != nil {
+		t.Skipf("real fixtures not found at %s (set DUMPSCOPE_FIXTURES or check out ../shared/fixtures): skipping", dir)
+	}
+	return dir
+}
+
+var fixtureMu sync.Mutex
+
+// Fixture returns the path of a decompressed fixture ("x86_64/qemu-elf-mini.vmcore"),
+// decompressing the .zst once into a cache shared by all test binaries and
+// checking its sha256 against MANIFEST.tsv.
+func Fixture(t testing.TB, name string) string {
+	t.Helper()
+	dir := FixturesDir(t)
+	want, err := manifestSHA(dir, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cache := filepath.Join(os.TempDir(), "dumpscope-fixtures", want[:16])
+	out := filepath.Join(cache, filepath.Base(name))
+	fixtureMu.Lock()
+	defer fixtureMu.Unlock()
+	if _, err := os.Stat(out); err == nil {
+		return out
+	}
+	if err := os.MkdirAll(cache, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	in, err := os.Open(filepath.Join(dir, name+".zst"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	dec, err := zstd.NewReader(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dec.Close()
+	tmp, err := os.CreateTemp(cache, "partial-*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.Remove(tmp.Name())
+	h := sha256.New()
+	if _, err := io.Copy(io.MultiWriter(tmp, h), dec); err != nil {
+		t.Fatalf("decompressing %s: %v", name, err)
+	}
+	if err := tmp.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); got != want {
+		t.Fatalf("%s: sha256 %s, MANIFEST.tsv says %s", name, got, want)
+	}
+	if err := os.Rename(tmp.Name(), out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func manifestSHA(dir, name string) (string, error) {
+	f, err := os.Open(filepath.Join(dir, "MANIFEST.tsv"))
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		cols := strings.Split(sc.Text(), "\t")
+		if len(cols) >= 4 && cols[0] == name {
+			return cols[3], nil
+		}
+	}
+	return "", fmt.Errorf("%s is not in MANIFEST.tsv", name)
+}
+
+// Fixtures lists the fixture names of MANIFEST.tsv with the given format
+// column ("ELF64", "kdump-compressed", "makedumpfile-flattened").
+func Fixtures(t testing.TB, format string) []string {
+	t.Helper()
+	f, err := os.Open(filepath.Join(FixturesDir(t), "MANIFEST.tsv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		cols := strings.Split(sc.Text(), "\t")
+		if len(cols) >= 5 && cols[4] == format {
+			out = append(out, cols[0])
+		}
+	}
+	return out
+}
+
+// ReadJSON decodes a JSON file of the fixture folder.
+func ReadJSON(t testing.TB, name string, v any) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(FixturesDir(t), name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+}

@@ -1,0 +1,175 @@
+package elfcore
+
+import (
+	"context"
+	"debug/elf"
+	"fmt"
+	"strconv"
+
+	"dumpscope/model"
+	"dumpscope/reader/arch"
+)
+
+// defaultPageSize is the page size assumed when VMCOREINFO does not give
+// one: the base page size of each architecture's usual kernels.
+func defaultPageSize(archName string) int64 {
+	switch archName {
+	case arch.PPC64, arch.PPC64LE:
+		return 65536
+	case arch.IA64:
+		return 16384
+	}
+	return 4096
+}
+
+// PageSize returns the dumped kernel's page size: PAGESIZE from
+// VMCOREINFO when it is sane, else the architecture's usual size.
+func (f *File) PageSize() int64 {
+	if v := f.loadNotes().vmci; v != nil {
+		if s, ok := v.Get("PAGESIZE"); ok {
+			if n, err := strconv.ParseInt(s, 10, 64); err == nil && n >= 1024 && n <= 1<<20 && n&(n-1) == 0 {
+				return n
+			}
+		}
+	}
+	return defaultPageSize(f.archName)
+}
+
+func (f *File) pageIndex() *pageIndex {
+	f.indexOnce.Do(func() { f.index = f.buildIndex(uint64(f.PageSize())) })
+	return f.index
+}
+
+// MaxPFN returns one past the highest frame any PT_LOAD covers.
+func (f *File) MaxPFN() model.PFN { return model.PFN(f.pageIndex().maxPFN) }
+
+// Notes returns every note of every PT_NOTE segment.
+func (f *File) Notes() ([]model.Note, error) { return f.loadNotes().notes, nil }
+
+// VMCoreInfo returns the VMCOREINFO note, or model.ErrNotFound.
+func (f *File) VMCoreInfo() (*model.VMCoreInfo, error) {
+	if v := f.loadNotes().vmci; v != nil {
+		return v, nil
+	}
+	return nil, fmt.Errorf("%s: no VMCOREINFO note: %w", f.src.Name, model.ErrNotFound)
+}
+
+// Registers returns the register sets of the NT_PRSTATUS and QEMU notes.
+func (f *File) Registers() ([]model.RegisterSet, error) { return f.loadNotes().regs, nil }
+
+// Warnings returns what was found wrong while reading headers and notes.
+func (f *File) Warnings() []model.Problem {
+	ns := f.loadNotes()
+	out := append([]model.Problem(nil), f.warnings...)
+	return append(out, ns.problems...)
+}
+
+// PageInfo returns the state of frame pfn.
+func (f *File) PageInfo(pfn model.PFN) model.PageInfo {
+	return f.pageIndex().pageInfo(pfn, f.src.Name)
+}
+
+// ReadPage reads frame pfn into dst, which must hold one page.
+func (f *File) ReadPage(pfn model.PFN, dst []byte) (model.PageInfo, error) {
+	ix := f.pageIndex()
+	if uint64(len(dst)) < ix.pageSize {
+		return model.PageInfo{}, fmt.Errorf("buffer of %d bytes is smaller than a page (%d)", len(dst), ix.pageSize)
+	}
+	return f.readPage(ix, pfn, dst[:ix.pageSize])
+}
+
+// Runs walks frames from `from` in runs of equal state. ELF states come
+// from the program headers alone, so detail changes nothing.
+func (f *File) Runs(ctx context.Context, from model.PFN, detail bool, yield func(model.PageRun) bool) error {
+	return f.pageIndex().runs(ctx, from, yield)
+}
+
+// ReadFile reads raw bytes of the file, for the layout's hex view.
+func (f *File) ReadFile(file string, p []byte, off int64) (int, error) {
+	return f.src.R.ReadAt(p, off)
+}
+
+// Info reports what the headers and notes say.
+func (f *File) Info() model.Info {
+	ns := f.loadNotes()
+	ver := int64(f.EVersion)
+	info := model.Info{
+		Format: model.FormatELF, Container: model.ContainerPlain, Parts: 1, Files: []string{f.src.Name},
+		Arch: f.archName, Endian: endian(f), PageSize: f.PageSize(), MaxPFN: uint64(f.MaxPFN()),
+		CPUs: CountCPUs(ns.notes), HeaderVersion: &ver, Compression: []model.Codec{}, Flags: []string{},
+		FrameKind: "physical", Warnings: f.Warnings(),
+	}
+	if f.Flags&FlagIncomplete != 0 {
+		info.Flags = append(info.Flags, "DUMP_ELF_INCOMPLETE")
+	}
+	FillFromVMCoreInfo(&info, ns.vmci)
+	info.Pages = model.StateCounts{}
+	_ = f.Runs(context.Background(), 0, false, func(r model.PageRun) bool {
+		info.Pages.Add(r.State, r.Count)
+		return true
+	})
+	var loads, notes int
+	for _, p := range f.Progs {
+		switch p.Type {
+		case elf.PT_LOAD:
+			loads++
+		case elf.PT_NOTE:
+			notes++
+		}
+	}
+	info.Details = append(info.Details,
+		model.KV{Key: "ELF class", Value: f.Class.String()},
+		model.KV{Key: "machine", Value: f.Machine.String()},
+		model.KV{Key: "program headers", Value: fmt.Sprintf("%d (%d PT_LOAD, %d PT_NOTE) at %#x", len(f.Progs), loads, notes, f.Phoff)},
+		model.KV{Key: "notes", Value: strconv.Itoa(len(ns.notes))},
+		model.KV{Key: "producer", Value: producer(f, ns.notes)},
+	)
+	return info
+}
+
+// FillFromVMCoreInfo copies OSRELEASE, CRASHTIME and BUILD-ID into info.
+func FillFromVMCoreInfo(info *model.Info, v *model.VMCoreInfo) {
+	if v == nil {
+		return
+	}
+	info.VMCoreInfo = true
+	if s, ok := v.Get("OSRELEASE"); ok {
+		info.OSRelease = s
+	}
+	if s, ok := v.Get("BUILD-ID"); ok {
+		info.BuildID = s
+	}
+	if s, ok := v.Get("CRASHTIME"); ok {
+		if t, err := strconv.ParseInt(s, 10, 64); err == nil {
+			info.CrashTime = &t
+		}
+	}
+}
+
+func endian(f *File) model.Endian {
+	if f.Data == elf.ELFDATA2MSB {
+		return model.BigEndian
+	}
+	return model.LittleEndian
+}
+
+// producer guesses which program wrote the file (formats.md §3.8).
+func producer(f *File, notes []model.Note) string {
+	for _, n := range notes {
+		if n.Name == NameQEMU {
+			return "QEMU dump-guest-memory"
+		}
+		if n.Name == NameEraseInfo {
+			return "makedumpfile -E"
+		}
+	}
+	if f.Flags&FlagIncomplete != 0 {
+		return "makedumpfile -E"
+	}
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_LOAD && p.Off%4096 != 0 {
+			return "unknown"
+		}
+	}
+	return "kexec /proc/vmcore or makedumpfile -E"
+}

@@ -1,0 +1,424 @@
+// Package elfcore reads ELF vmcores: the kernel's /proc/vmcore as kexec
+// builds it, makedumpfile -E output and QEMU dump-guest-memory files
+// (paging on or off). It handles ELF32 and ELF64 in both byte orders,
+// program headers wherever e_phoff puts them, more than 65534 program
+// headers (PN_XNUM), overlapping PT_LOADs, and the notes: NT_PRSTATUS,
+// VMCOREINFO, QEMU's CPU state, and every other note by name and type.
+//
+// The layouts are in ../shared/docs/formats.md §3; the sources behind them
+// are the ELF gABI, kexec-tools kexec/crashdump-elf.c, Linux
+// fs/proc/vmcore.c, makedumpfile and QEMU dump/dump.c.
+//
+// Like debug/elf, the package exposes the on-disk headers as plain structs
+// (FileHeader, ProgHeader, SectionHeader) and reads through an io.ReaderAt.
+// Opening reads the ELF header and the program header table only; notes
+// are read on first use and the physical page index is built on first use.
+package elfcore
+
+import (
+	"debug/elf"
+	"encoding/binary"
+	"fmt"
+	"sync"
+
+	"dumpscope/model"
+	"dumpscope/reader/arch"
+	"dumpscope/reader/rio"
+)
+
+// Limits that keep hostile headers from causing large allocations.
+const (
+	// MaxProgs bounds the number of program headers (PN_XNUM allows 2^32).
+	MaxProgs = 1 << 21
+	// MaxSections bounds the section headers we read (cores have 0-2).
+	MaxSections = 1 << 16
+)
+
+// Values from the ELF gABI that dumpscope needs beyond debug/elf's.
+const (
+	pnXNum = 0xffff // e_phnum value meaning "see sh_info of section 0"
+
+	// FlagIncomplete is makedumpfile's DUMP_ELF_INCOMPLETE bit in e_flags:
+	// the dump was cut short.
+	FlagIncomplete = 0x1
+)
+
+// FileHeader is the ELF header (Elf32_Ehdr / Elf64_Ehdr).
+type FileHeader struct {
+	Class      elf.Class
+	Data       elf.Data
+	Version    elf.Version // e_ident[EI_VERSION]
+	OSABI      elf.OSABI
+	ABIVersion uint8
+	Type       elf.Type
+	Machine    elf.Machine
+	EVersion   uint32 // e_version
+	Entry      uint64
+	Phoff      uint64
+	Shoff      uint64
+	Flags      uint32
+	Ehsize     uint16
+	Phentsize  uint16
+	Phnum      uint16 // as stored; see File.NumProgs for the real count
+	Shentsize  uint16
+	Shnum      uint16
+	Shstrndx   uint16
+}
+
+// ProgHeader is one program header (Elf32_Phdr / Elf64_Phdr).
+type ProgHeader struct {
+	Type   elf.ProgType
+	Flags  elf.ProgFlag
+	Off    uint64
+	Vaddr  uint64
+	Paddr  uint64
+	Filesz uint64
+	Memsz  uint64
+	Align  uint64
+}
+
+// SectionHeader is one section header (Elf32_Shdr / Elf64_Shdr). Cores
+// only have them for PN_XNUM (and QEMU adds a .shstrtab).
+type SectionHeader struct {
+	Name      uint32
+	Type      elf.SectionType
+	Flags     elf.SectionFlag
+	Addr      uint64
+	Offset    uint64
+	Size      uint64
+	Link      uint32
+	Info      uint32
+	Addralign uint64
+	Entsize   uint64
+}
+
+// File is an open ELF vmcore.
+type File struct {
+	FileHeader
+	// Progs are the program headers that could be read, in file order.
+	Progs []ProgHeader
+	// Sections are the section headers, if any.
+	Sections []SectionHeader
+
+	src      rio.Source
+	order    binary.ByteOrder
+	archName string
+	// declaredProgs is the program header count the header declares
+	// (e_phnum or sh_info of section 0 for PN_XNUM).
+	declaredProgs uint64
+	warnings      []model.Problem
+
+	notesOnce sync.Once
+	notes     noteSet
+
+	indexOnce sync.Once
+	index     *pageIndex
+}
+
+// NewFile reads the ELF header and program headers of src. It fails only
+// when the header itself cannot be read; a truncated program header table
+// or truncated segments open with warnings.
+func NewFile(src rio.Source) (*File, error) {
+	f := &File{src: src}
+	var ident [elf.EI_NIDENT]byte
+	if err := src.ReadAt(ident[:], 0, "e_ident"); err != nil {
+		return nil, err
+	}
+	if string(ident[:4]) != elf.ELFMAG {
+		return nil, model.Errorf(src.Name, "e_ident", 0, model.ErrUnrecognized, "no ELF magic")
+	}
+	f.Class = elf.Class(ident[elf.EI_CLASS])
+	f.Data = elf.Data(ident[elf.EI_DATA])
+	f.Version = elf.Version(ident[elf.EI_VERSION])
+	f.OSABI = elf.OSABI(ident[elf.EI_OSABI])
+	f.ABIVersion = ident[elf.EI_ABIVERSION]
+	switch f.Data {
+	case elf.ELFDATA2LSB:
+		f.order = binary.LittleEndian
+	case elf.ELFDATA2MSB:
+		f.order = binary.BigEndian
+	default:
+		return nil, model.Errorf(src.Name, "e_ident[EI_DATA]", elf.EI_DATA, model.ErrCorrupt, "unknown byte order %d", ident[elf.EI_DATA])
+	}
+	var hdrSize int
+	switch f.Class {
+	case elf.ELFCLASS32:
+		hdrSize = 52
+	case elf.ELFCLASS64:
+		hdrSize = 64
+	default:
+		return nil, model.Errorf(src.Name, "e_ident[EI_CLASS]", elf.EI_CLASS, model.ErrCorrupt, "unknown ELF class %d", ident[elf.EI_CLASS])
+	}
+	hdr := make([]byte, hdrSize)
+	if err := src.ReadAt(hdr, 0, ehdrName(f.Class)); err != nil {
+		return nil, err
+	}
+	f.decodeHeader(hdr)
+	if f.Type != elf.ET_CORE {
+		return nil, model.Errorf(src.Name, "e_type", 16, model.ErrUnrecognized, "ELF file is %v, not a core (ET_CORE)", f.Type)
+	}
+	f.archName = archName(f.Machine, f.Class, f.order)
+	if err := f.readSections(); err != nil {
+		return nil, err
+	}
+	if err := f.readProgs(); err != nil {
+		return nil, err
+	}
+	f.checkSegments()
+	return f, nil
+}
+
+func ehdrName(c elf.Class) string {
+	if c == elf.ELFCLASS32 {
+		return "Elf32_Ehdr"
+	}
+	return "Elf64_Ehdr"
+}
+
+func (f *File) decodeHeader(b []byte) {
+	o := f.order
+	f.Type = elf.Type(o.Uint16(b[16:]))
+	f.Machine = elf.Machine(o.Uint16(b[18:]))
+	f.EVersion = o.Uint32(b[20:])
+	if f.Class == elf.ELFCLASS32 {
+		f.Entry = uint64(o.Uint32(b[24:]))
+		f.Phoff = uint64(o.Uint32(b[28:]))
+		f.Shoff = uint64(o.Uint32(b[32:]))
+		f.Flags = o.Uint32(b[36:])
+		f.Ehsize = o.Uint16(b[40:])
+		f.Phentsize = o.Uint16(b[42:])
+		f.Phnum = o.Uint16(b[44:])
+		f.Shentsize = o.Uint16(b[46:])
+		f.Shnum = o.Uint16(b[48:])
+		f.Shstrndx = o.Uint16(b[50:])
+		return
+	}
+	f.Entry = o.Uint64(b[24:])
+	f.Phoff = o.Uint64(b[32:])
+	f.Shoff = o.Uint64(b[40:])
+	f.Flags = o.Uint32(b[48:])
+	f.Ehsize = o.Uint16(b[52:])
+	f.Phentsize = o.Uint16(b[54:])
+	f.Phnum = o.Uint16(b[56:])
+	f.Shentsize = o.Uint16(b[58:])
+	f.Shnum = o.Uint16(b[60:])
+	f.Shstrndx = o.Uint16(b[62:])
+}
+
+// phdrSize and shdrSize are the standard entry sizes for the class.
+func (f *File) phdrSize() int {
+	if f.Class == elf.ELFCLASS32 {
+		return 32
+	}
+	return 56
+}
+
+func (f *File) shdrSize() int {
+	if f.Class == elf.ELFCLASS32 {
+		return 40
+	}
+	return 64
+}
+
+func (f *File) warn(code string, off int64, format string, args ...any) {
+	f.warnings = append(f.warnings, model.NewProblem(model.SeverityWarning, code, f.src.Name, off, format, args...))
+}
+
+// readSections reads the section header table. Section 0 carries the real
+// program header count when e_phnum is PN_XNUM.
+func (f *File) readSections() error {
+	if f.Shoff == 0 || (f.Shnum == 0 && f.Phnum != pnXNum) {
+		return nil
+	}
+	n := int64(f.Shnum)
+	if n == 0 {
+		n = 1 // PN_XNUM with e_shnum 0: section 0 still holds the counts
+	}
+	ent := int64(f.Shentsize)
+	if ent < int64(f.shdrSize()) {
+		if f.Phnum == pnXNum {
+			return model.Errorf(f.src.Name, "e_shentsize", -1, model.ErrCorrupt, "section header size %d is too small for the PN_XNUM count", ent)
+		}
+		f.warn("bad-section-header", -1, "e_shentsize %d is smaller than %d; section headers ignored", ent, f.shdrSize())
+		return nil
+	}
+	n = min(n, MaxSections)
+	for i := int64(0); i < n; i++ {
+		off := int64(f.Shoff) + i*ent
+		b := make([]byte, f.shdrSize())
+		if err := f.src.ReadAt(b, off, fmt.Sprintf("section header %d", i)); err != nil {
+			if i == 0 && f.Phnum == pnXNum {
+				return err
+			}
+			f.warn("truncated", off, "section header table ends after %d of %d headers", i, f.Shnum)
+			break
+		}
+		f.Sections = append(f.Sections, f.decodeSection(b))
+	}
+	return nil
+}
+
+func (f *File) decodeSection(b []byte) SectionHeader {
+	o := f.order
+	if f.Class == elf.ELFCLASS32 {
+		return SectionHeader{Name: o.Uint32(b[0:]), Type: elf.SectionType(o.Uint32(b[4:])), Flags: elf.SectionFlag(o.Uint32(b[8:])),
+			Addr: uint64(o.Uint32(b[12:])), Offset: uint64(o.Uint32(b[16:])), Size: uint64(o.Uint32(b[20:])),
+			Link: o.Uint32(b[24:]), Info: o.Uint32(b[28:]), Addralign: uint64(o.Uint32(b[32:])), Entsize: uint64(o.Uint32(b[36:]))}
+	}
+	return SectionHeader{Name: o.Uint32(b[0:]), Type: elf.SectionType(o.Uint32(b[4:])), Flags: elf.SectionFlag(o.Uint64(b[8:])),
+		Addr: o.Uint64(b[16:]), Offset: o.Uint64(b[24:]), Size: o.Uint64(b[32:]),
+		Link: o.Uint32(b[40:]), Info: o.Uint32(b[44:]), Addralign: o.Uint64(b[48:]), Entsize: o.Uint64(b[56:])}
+}
+
+// readProgs reads the program header table in chunks, stopping at EOF with
+// a warning.
+func (f *File) readProgs() error {
+	f.declaredProgs = uint64(f.Phnum)
+	if f.Phnum == pnXNum {
+		if len(f.Sections) == 0 {
+			return model.Errorf(f.src.Name, "section header 0", int64(f.Shoff), model.ErrCorrupt, "e_phnum is PN_XNUM but there is no section header 0")
+		}
+		// libkdumpfile also accepts the count in sh_size when sh_info is 0.
+		f.declaredProgs = uint64(f.Sections[0].Info)
+		if f.declaredProgs == 0 && f.Sections[0].Size != 0 {
+			f.declaredProgs = f.Sections[0].Size
+		}
+	}
+	if f.declaredProgs == 0 {
+		f.warn("no-program-headers", -1, "the ELF header declares no program headers: nothing is dumped")
+		return nil
+	}
+	ent := int64(f.Phentsize)
+	if ent < int64(f.phdrSize()) {
+		return model.Errorf(f.src.Name, "e_phentsize", -1, model.ErrCorrupt, "program header size %d is smaller than %d", ent, f.phdrSize())
+	}
+	if ent != int64(f.phdrSize()) {
+		f.warn("bad-program-header", -1, "e_phentsize is %d, expected %d", ent, f.phdrSize())
+	}
+	if f.declaredProgs > MaxProgs {
+		return model.Errorf(f.src.Name, "program header table", int64(f.Phoff), model.ErrCorrupt, "%d program headers exceed the limit of %d", f.declaredProgs, MaxProgs)
+	}
+	phoff := int64(f.Phoff)
+	if f.Phoff > uint64(f.src.Size) || !f.src.Contains(phoff, ent) {
+		return model.Errorf(f.src.Name, "program header table", phoff, model.ErrTruncated, "e_phoff points past the end of the file (size %#x)", f.src.Size)
+	}
+	avail := (f.src.Size - phoff) / ent
+	count := int64(f.declaredProgs)
+	if avail < count {
+		f.warn("truncated", phoff+avail*ent, "the program header table is cut short: %d of %d headers are in the file", avail, count)
+		count = avail
+	}
+	f.Progs = make([]ProgHeader, 0, count)
+	const chunk = 4096 // headers per read
+	buf := make([]byte, min(count, chunk)*ent)
+	for i := int64(0); i < count; i += chunk {
+		n := min(chunk, count-i)
+		b := buf[:n*ent]
+		if err := f.src.ReadAt(b, phoff+i*ent, "program header table"); err != nil {
+			return err
+		}
+		for j := int64(0); j < n; j++ {
+			f.Progs = append(f.Progs, f.decodeProg(b[j*ent:]))
+		}
+	}
+	return nil
+}
+
+func (f *File) decodeProg(b []byte) ProgHeader {
+	o := f.order
+	if f.Class == elf.ELFCLASS32 {
+		return ProgHeader{Type: elf.ProgType(o.Uint32(b[0:])), Off: uint64(o.Uint32(b[4:])), Vaddr: uint64(o.Uint32(b[8:])),
+			Paddr: uint64(o.Uint32(b[12:])), Filesz: uint64(o.Uint32(b[16:])), Memsz: uint64(o.Uint32(b[20:])),
+			Flags: elf.ProgFlag(o.Uint32(b[24:])), Align: uint64(o.Uint32(b[28:]))}
+	}
+	return ProgHeader{Type: elf.ProgType(o.Uint32(b[0:])), Flags: elf.ProgFlag(o.Uint32(b[4:])), Off: o.Uint64(b[8:]),
+		Vaddr: o.Uint64(b[16:]), Paddr: o.Uint64(b[24:]), Filesz: o.Uint64(b[32:]), Memsz: o.Uint64(b[40:]), Align: o.Uint64(b[48:])}
+}
+
+// allOnes is the "no value" marker of an address or offset in this class
+// (QEMU's p_offset for unbacked mappings, ELF32's invalid p_paddr).
+func (f *File) allOnes() uint64 {
+	if f.Class == elf.ELFCLASS32 {
+		return 0xffffffff
+	}
+	return ^uint64(0)
+}
+
+// checkSegments records warnings about segments that point outside the
+// file, so `info` can say what is missing without reading page data.
+func (f *File) checkSegments() {
+	nLoad, zeroPaddr := 0, 0
+	for i, p := range f.Progs {
+		if p.Type != elf.PT_LOAD && p.Type != elf.PT_NOTE {
+			continue
+		}
+		if p.Type == elf.PT_LOAD {
+			nLoad++
+			if p.Paddr == 0 {
+				zeroPaddr++
+			}
+			if p.Filesz > p.Memsz {
+				f.warn("bad-program-header", f.progOffset(i), "PT_LOAD [%d]: p_filesz %#x exceeds p_memsz %#x", i, p.Filesz, p.Memsz)
+			}
+		}
+		if p.Type != elf.PT_LOAD || p.Filesz == 0 || p.Off == f.allOnes() {
+			continue // notes report their own truncation when read
+		}
+		end, ok := rio.AddOK(int64(p.Off), int64(p.Filesz))
+		if !ok || p.Off > uint64(f.src.Size) || end > f.src.Size {
+			have := max(0, f.src.Size-int64(min(p.Off, uint64(f.src.Size))))
+			f.warn("truncated", int64(min(p.Off, 1<<62)), "%v [%d] needs file bytes %#x-%#x but the file ends at %#x: %d of %d bytes missing",
+				p.Type, i, p.Off, p.Off+p.Filesz, f.src.Size, int64(p.Filesz)-have, p.Filesz)
+		}
+	}
+	if nLoad > 1 && zeroPaddr == nLoad {
+		f.warn("no-physical-addresses", -1, "every PT_LOAD has p_paddr 0: physical addresses are unknown")
+	}
+	if f.Flags&FlagIncomplete != 0 {
+		f.warn("incomplete", 48, "e_flags has DUMP_ELF_INCOMPLETE: makedumpfile could not finish this dump")
+	}
+}
+
+// progOffset returns the file offset of program header i.
+func (f *File) progOffset(i int) int64 { return int64(f.Phoff) + int64(i)*int64(f.Phentsize) }
+
+// archName maps e_machine to the contract's architecture names.
+func archName(m elf.Machine, c elf.Class, o binary.ByteOrder) string {
+	switch m {
+	case elf.EM_X86_64:
+		return arch.X8664
+	case elf.EM_386:
+		return arch.I386
+	case elf.EM_AARCH64:
+		return arch.AArch64
+	case elf.EM_ARM:
+		return arch.ARM
+	case elf.EM_PPC64:
+		if o == binary.ByteOrder(binary.LittleEndian) {
+			return arch.PPC64LE
+		}
+		return arch.PPC64
+	case elf.EM_S390:
+		return arch.S390X
+	case elf.EM_RISCV:
+		if c == elf.ELFCLASS64 {
+			return arch.RISCV64
+		}
+		return "riscv32"
+	case elf.EM_IA_64:
+		return arch.IA64
+	}
+	return fmt.Sprintf("unknown (e_machine %d)", uint16(m))
+}
+
+// Arch returns the architecture name of the dumped machine.
+func (f *File) Arch() string { return f.archName }
+
+// ByteOrder returns the byte order of the file.
+func (f *File) ByteOrder() binary.ByteOrder { return f.order }
+
+// NumProgs returns the number of program headers the header declares.
+func (f *File) NumProgs() uint64 { return f.declaredProgs }
+
+// Close closes the underlying reader if it can be closed.
+func (f *File) Close() error { return rio.Close(f.src.R) }

@@ -1,0 +1,370 @@
+package elfcore
+
+import (
+	"bytes"
+	"debug/elf"
+	"encoding/binary"
+	"fmt"
+
+	"dumpscope/model"
+	"dumpscope/reader/arch"
+	"dumpscope/reader/rio"
+)
+
+// Layout returns the annotated structure of the file: the ELF header byte
+// by byte, the section and program headers, every note with its decoded
+// descriptor, and the data range of every segment.
+func (f *File) Layout() (*model.Field, error) {
+	root := &model.Field{Name: "ELF vmcore", File: f.src.Name, Offset: 0, Size: f.src.Size,
+		Value: fmt.Sprintf("%v %v %v", f.Class, f.Data, f.Machine), Meaning: "an ELF core file: program headers map physical memory to file offsets, notes carry CPU state and VMCOREINFO"}
+	hdr := make([]byte, 64)
+	if f.Class == elf.ELFCLASS32 {
+		hdr = hdr[:52]
+	}
+	if err := f.src.ReadAt(hdr, 0, ehdrName(f.Class)); err != nil {
+		return nil, err
+	}
+	root.Add(f.headerLayout(hdr))
+	if len(f.Sections) > 0 {
+		root.Add(f.sectionsLayout())
+	}
+	if len(f.Progs) > 0 {
+		root.Add(f.progsLayout())
+	}
+	ns := f.loadNotes()
+	for i, p := range f.Progs {
+		if p.Type == elf.PT_NOTE {
+			root.Add(f.noteSegmentLayout(i, p, ns.notes))
+		}
+	}
+	for i, p := range f.Progs {
+		if p.Type == elf.PT_LOAD && p.Filesz > 0 && p.Off != f.allOnes() {
+			root.Add(&model.Field{Name: fmt.Sprintf("PT_LOAD [%d] data", i), Offset: int64(p.Off), Size: int64(p.Filesz),
+				Value:   fmt.Sprintf("physical %#x-%#x", p.Paddr, p.Paddr+p.Filesz),
+				Meaning: fmt.Sprintf("memory image: pfn %#x-%#x, virtual %#x", p.Paddr/uint64(f.PageSize()), (p.Paddr+p.Filesz-1)/uint64(f.PageSize()), p.Vaddr)})
+		}
+	}
+	for i, s := range f.Sections {
+		if s.Type == elf.SHT_STRTAB && s.Size > 0 && s.Size < 1<<16 {
+			b, err := f.src.Bytes(int64(s.Offset), int64(s.Size), 1<<16, "string table")
+			if err == nil {
+				root.Add(&model.Field{Name: fmt.Sprintf("section [%d] data (string table)", i), Offset: int64(s.Offset), Size: int64(s.Size),
+					Value: fmt.Sprintf("%q", bytes.ReplaceAll(b, []byte{0}, []byte{' '})), Meaning: "section names"})
+			}
+		}
+	}
+	return root, nil
+}
+
+func (f *File) headerLayout(b []byte) *model.Field {
+	s := rio.NewStruct(ehdrName(f.Class), "ELF header: what kind of file this is and where its tables are", 0, b, f.order)
+	id := s.Raw("e_ident", 0, 16, "identification bytes", "")
+	id.Value = model.HexBytes(b[:16])
+	ident := rio.NewStruct("", "", 0, b[:16], f.order)
+	ident.Raw("EI_MAG0..3", 0, 4, "magic: 0x7f 'E' 'L' 'F'", fmt.Sprintf("%q", b[:4]))
+	ident.Uint("EI_CLASS", 4, 1, "word size: 1 = 32-bit, 2 = 64-bit", f.Class.String())
+	ident.Uint("EI_DATA", 5, 1, "byte order: 1 = little-endian, 2 = big-endian", f.Data.String())
+	ident.Uint("EI_VERSION", 6, 1, "ELF version, always 1", f.Version.String())
+	ident.Uint("EI_OSABI", 7, 1, "OS ABI, 0 = System V", f.OSABI.String())
+	ident.Uint("EI_ABIVERSION", 8, 1, "ABI version")
+	ident.Raw("EI_PAD", 9, 7, "padding, zero")
+	id.Children = ident.Node.Children
+
+	word := 8
+	if f.Class == elf.ELFCLASS32 {
+		word = 4
+	}
+	s.Uint("e_type", 16, 2, "object file type: 4 = ET_CORE, a core dump", f.Type.String())
+	s.Uint("e_machine", 18, 2, "architecture of the dumped machine", f.Machine.String()+" → "+f.archName)
+	s.Uint("e_version", 20, 4, "ELF version, 1")
+	off := 24
+	s.Uint("e_entry", off, word, "entry point: unused in cores (0)")
+	s.Uint("e_phoff", off+word, word, "file offset of the program header table (QEMU puts it at 192, after the section header)")
+	s.Uint("e_shoff", off+2*word, word, "file offset of the section header table; cores only need one for PN_XNUM")
+	off += 3 * word
+	flags := ""
+	if f.Flags&FlagIncomplete != 0 {
+		flags = "DUMP_ELF_INCOMPLETE"
+	}
+	s.Uint("e_flags", off, 4, "processor flags; makedumpfile sets bit 0 when the dump is incomplete", flags)
+	eh := ""
+	if int(f.Ehsize) != len(b) {
+		eh = fmt.Sprintf("(expected %d; QEMU 7.2 writes 8)", len(b))
+	}
+	s.Uint("e_ehsize", off+4, 2, "size of this header", eh)
+	s.Uint("e_phentsize", off+6, 2, "size of one program header")
+	ph := ""
+	if f.Phnum == pnXNum {
+		ph = fmt.Sprintf("PN_XNUM: the real count %d is in section header 0's sh_info", f.declaredProgs)
+	}
+	s.Uint("e_phnum", off+8, 2, "number of program headers", ph)
+	s.Uint("e_shentsize", off+10, 2, "size of one section header")
+	s.Uint("e_shnum", off+12, 2, "number of section headers")
+	s.Uint("e_shstrndx", off+14, 2, "index of the section-name string table")
+	return s.Node
+}
+
+func (f *File) sectionsLayout() *model.Field {
+	ent := int64(f.Shentsize)
+	tbl := &model.Field{Name: "section header table", Offset: int64(f.Shoff), Size: ent * int64(len(f.Sections)),
+		Value: fmt.Sprintf("%d entries", len(f.Sections)), Meaning: "section headers: in a core only for PN_XNUM (and QEMU's .shstrtab)"}
+	word := 8
+	name := "Elf64_Shdr"
+	if f.Class == elf.ELFCLASS32 {
+		word, name = 4, "Elf32_Shdr"
+	}
+	for i := range f.Sections {
+		off := int64(f.Shoff) + int64(i)*ent
+		b := make([]byte, f.shdrSize())
+		if f.src.ReadAt(b, off, "section header") != nil {
+			break
+		}
+		sh := f.Sections[i]
+		s := rio.NewStruct(fmt.Sprintf("%s[%d]", name, i), "section header", off, b, f.order)
+		s.Node.Value = sh.Type.String()
+		o := 0
+		s.Uint("sh_name", o, 4, "offset of the name in the string table")
+		s.Uint("sh_type", o+4, 4, "section type", sh.Type.String())
+		s.Uint("sh_flags", o+8, word, "section flags")
+		o += 8 + word
+		s.Uint("sh_addr", o, word, "address in memory (unused)")
+		s.Uint("sh_offset", o+word, word, "file offset of the section data")
+		s.Uint("sh_size", o+2*word, word, "size of the section data (PN_XNUM with sh_info 0: the program header count)")
+		o += 3 * word
+		info := ""
+		if i == 0 && f.Phnum == pnXNum {
+			info = "real program header count (PN_XNUM)"
+		}
+		s.Uint("sh_link", o, 4, "linked section")
+		s.Uint("sh_info", o+4, 4, "extra information; in section 0 the program header count when e_phnum is PN_XNUM", info)
+		s.Uint("sh_addralign", o+8, word, "alignment")
+		s.Uint("sh_entsize", o+8+word, word, "size of one entry")
+		tbl.Add(s.Node)
+	}
+	return tbl
+}
+
+func (f *File) progsLayout() *model.Field {
+	ent := int64(f.Phentsize)
+	tbl := &model.Field{Name: "program header table", Offset: int64(f.Phoff), Size: ent * int64(len(f.Progs)),
+		Value: fmt.Sprintf("%d entries", len(f.Progs)), Meaning: "one PT_NOTE (or several) for the notes, one PT_LOAD per memory range"}
+	name := "Elf64_Phdr"
+	if f.Class == elf.ELFCLASS32 {
+		name = "Elf32_Phdr"
+	}
+	// Read the table in one go when it is modest; it was read at open.
+	for i, p := range f.Progs {
+		off := f.progOffset(i)
+		b := make([]byte, f.phdrSize())
+		f.encodeProg(b, p)
+		s := rio.NewStruct(fmt.Sprintf("%s[%d]", name, i), progMeaning(p), off, b, f.order)
+		s.Node.Value = progSummary(p, f.allOnes())
+		if f.Class == elf.ELFCLASS32 {
+			s.Uint("p_type", 0, 4, "segment type", p.Type.String())
+			s.Uint("p_offset", 4, 4, "file offset of the segment data")
+			s.Uint("p_vaddr", 8, 4, vaddrMeaning(p))
+			s.Uint("p_paddr", 12, 4, "physical address of the segment")
+			s.Uint("p_filesz", 16, 4, "bytes stored in the file")
+			s.Uint("p_memsz", 20, 4, "bytes of memory the segment spans (beyond p_filesz: zeros)")
+			s.Uint("p_flags", 24, 4, "segment permissions (R=4 W=2 X=1)")
+			s.Uint("p_align", 28, 4, "alignment")
+		} else {
+			s.Uint("p_type", 0, 4, "segment type", p.Type.String())
+			s.Uint("p_flags", 4, 4, "segment permissions (R=4 W=2 X=1)")
+			off := ""
+			if p.Off == f.allOnes() {
+				off = "(none: QEMU mapping not backed by dumped memory)"
+			}
+			s.Uint("p_offset", 8, 8, "file offset of the segment data", off)
+			s.Uint("p_vaddr", 16, 8, vaddrMeaning(p))
+			s.Uint("p_paddr", 24, 8, "physical address of the segment")
+			s.Uint("p_filesz", 32, 8, "bytes stored in the file")
+			s.Uint("p_memsz", 40, 8, "bytes of memory the segment spans (beyond p_filesz: zeros)")
+			s.Uint("p_align", 48, 8, "alignment")
+		}
+		tbl.Add(s.Node)
+	}
+	return tbl
+}
+
+// encodeProg writes p back in the file's layout, so the table need not be
+// read twice; the values are exactly those decoded at open.
+func (f *File) encodeProg(b []byte, p ProgHeader) {
+	o := f.order
+	if f.Class == elf.ELFCLASS32 {
+		o.PutUint32(b[0:], uint32(p.Type))
+		o.PutUint32(b[4:], uint32(p.Off))
+		o.PutUint32(b[8:], uint32(p.Vaddr))
+		o.PutUint32(b[12:], uint32(p.Paddr))
+		o.PutUint32(b[16:], uint32(p.Filesz))
+		o.PutUint32(b[20:], uint32(p.Memsz))
+		o.PutUint32(b[24:], uint32(p.Flags))
+		o.PutUint32(b[28:], uint32(p.Align))
+		return
+	}
+	o.PutUint32(b[0:], uint32(p.Type))
+	o.PutUint32(b[4:], uint32(p.Flags))
+	o.PutUint64(b[8:], p.Off)
+	o.PutUint64(b[16:], p.Vaddr)
+	o.PutUint64(b[24:], p.Paddr)
+	o.PutUint64(b[32:], p.Filesz)
+	o.PutUint64(b[40:], p.Memsz)
+	o.PutUint64(b[48:], p.Align)
+}
+
+func progMeaning(p ProgHeader) string {
+	switch p.Type {
+	case elf.PT_NOTE:
+		return "notes segment: CPU registers, VMCOREINFO, producer notes"
+	case elf.PT_LOAD:
+		return "memory segment: physical range p_paddr..p_paddr+p_memsz"
+	}
+	return "program header"
+}
+
+func vaddrMeaning(p ProgHeader) string {
+	if p.Type == elf.PT_LOAD {
+		return "kernel virtual address of the segment (0 or -1 when unknown; QEMU without paging copies p_paddr)"
+	}
+	return "virtual address (unused)"
+}
+
+func progSummary(p ProgHeader, none uint64) string {
+	switch p.Type {
+	case elf.PT_LOAD:
+		s := fmt.Sprintf("PT_LOAD phys %#x-%#x", p.Paddr, p.Paddr+p.Memsz)
+		if p.Off == none {
+			return s + " (not backed)"
+		}
+		if p.Filesz < p.Memsz {
+			s += fmt.Sprintf(", %#x bytes stored", p.Filesz)
+		}
+		return s
+	case elf.PT_NOTE:
+		return fmt.Sprintf("PT_NOTE %d bytes at %#x", p.Filesz, p.Off)
+	}
+	return p.Type.String()
+}
+
+func (f *File) noteSegmentLayout(i int, p ProgHeader, notes []model.Note) *model.Field {
+	seg := &model.Field{Name: fmt.Sprintf("PT_NOTE [%d] data", i), Offset: int64(p.Off), Size: int64(p.Filesz),
+		Meaning: "note records: 12-byte header, name and descriptor each padded to 4 bytes"}
+	end := int64(p.Off + p.Filesz)
+	n := 0
+	for _, note := range notes {
+		if note.Offset >= int64(p.Off) && note.Offset < end {
+			seg.Add(NoteLayout(note, f.src, f.order, f.archName))
+			n++
+		}
+	}
+	seg.Value = fmt.Sprintf("%d notes", n)
+	return seg
+}
+
+// NoteLayout labels one note record: header, name, descriptor (decoded for
+// prstatus, QEMU CPU state and VMCOREINFO) and padding.
+func NoteLayout(n model.Note, src rio.Source, order binary.ByteOrder, archName string) *model.Field {
+	nameLen := n.DescOffset - n.Offset - 12
+	hdr := make([]byte, 12)
+	if src.ReadAt(hdr, n.Offset, "note header") != nil {
+		return &model.Field{Name: fmt.Sprintf("note %d", n.Index), Offset: n.Offset, Size: 12, Value: "unreadable"}
+	}
+	total := 12 + nameLen + align4(n.DescSize)
+	s := rio.NewStruct(fmt.Sprintf("note %d: %s", n.Index, n.Name), "one ELF note", n.Offset, hdr, order)
+	s.Node.Size = total
+	s.Node.Value = n.TypeName
+	if s.Node.Value == "" {
+		s.Node.Value = fmt.Sprintf("type %#x", n.Type)
+	}
+	s.Uint("n_namesz", 0, 4, "length of the name including its NUL")
+	s.Uint("n_descsz", 4, 4, "length of the descriptor")
+	s.Uint("n_type", 8, 4, "note type, meaning depends on the name", n.TypeName)
+	s.Node.Add(&model.Field{Name: "name", Offset: n.Offset + 12, Size: nameLen, Value: fmt.Sprintf("%q", n.Name), Meaning: "owner name, NUL-terminated, padded to 4 bytes"})
+	desc := &model.Field{Name: "descriptor", Offset: n.DescOffset, Size: n.DescSize, Value: n.Summary, Meaning: descMeaning(n)}
+	s.Node.Add(desc)
+	if n.Desc != nil {
+		switch {
+		case n.Name == NamePrstatus && n.Type == NTPrstatus:
+			if st, ok := arch.PrstatusFor(archName, len(n.Desc)); ok {
+				desc.Name = st.Name + " (" + st.Arch + ")"
+				desc.Children = st.Layout(order, n.Desc, n.DescOffset)
+			}
+		case n.Name == NameQEMU && n.Type == 0:
+			st := arch.QEMUCPUStateFor(archName)
+			desc.Name = st.Name
+			desc.Children = st.Layout(binary.LittleEndian, n.Desc, n.DescOffset)
+		case (n.Name == NameVMCoreInfo || n.Name == "VMCOREINFO_XEN" || n.Name == NameEraseInfo) && n.Type == 0:
+			desc.Children = TextLines(n.Desc, n.DescOffset)
+		}
+	}
+	if pad := align4(n.DescSize) - n.DescSize; pad > 0 {
+		s.Node.Add(&model.Field{Name: "(padding)", Offset: n.DescOffset + n.DescSize, Size: pad, Meaning: "pads the descriptor to 4 bytes"})
+	}
+	return s.Node
+}
+
+// TextLines labels each line of a text blob (VMCOREINFO, eraseinfo).
+func TextLines(b []byte, base int64) []*model.Field {
+	var out []*model.Field
+	for pos := 0; pos < len(b); {
+		end := bytes.IndexByte(b[pos:], '\n')
+		if end < 0 {
+			end = len(b) - pos
+		} else {
+			end++
+		}
+		line := bytes.TrimRight(b[pos:pos+end], "\n\x00")
+		if len(line) > 0 {
+			k, v, _ := bytes.Cut(line, []byte("="))
+			out = append(out, &model.Field{Name: rio.Printable(string(k)), Offset: base + int64(pos), Size: int64(end),
+				Value: rio.Printable(string(v)), Meaning: vmcoreinfoMeaning(string(k))})
+		}
+		pos += end
+	}
+	return out
+}
+
+func vmcoreinfoMeaning(k string) string {
+	e := model.VMCoreInfoEntry{Key: k}
+	switch e.Group() {
+	case "SYMBOL":
+		return "address of a kernel symbol (hex)"
+	case "OFFSET":
+		return "offset of a structure member (decimal)"
+	case "SIZE":
+		return "size of a type (decimal)"
+	case "LENGTH":
+		return "number of elements of an array (decimal)"
+	case "NUMBER":
+		return "a kernel constant (signed decimal)"
+	}
+	switch k {
+	case "OSRELEASE":
+		return "kernel release (uname -r)"
+	case "BUILD-ID":
+		return "GNU build-id of vmlinux"
+	case "PAGESIZE":
+		return "page size in bytes"
+	case "CRASHTIME":
+		return "time of the crash, seconds since the epoch"
+	case "KERNELOFFSET":
+		return "KASLR offset of the kernel text (hex)"
+	case "erase":
+		return "an erased symbol"
+	}
+	return "VMCOREINFO entry"
+}
+
+func descMeaning(n model.Note) string {
+	switch n.TypeName {
+	case "NT_PRSTATUS":
+		return "registers and signal state of one CPU at the crash"
+	case "QEMUCPUState":
+		return "QEMU's copy of one vCPU's registers, including control and segment registers"
+	case "VMCOREINFO":
+		return "kernel facts for debuggers: symbol addresses, structure offsets, page size"
+	case "ERASEINFO":
+		return "what makedumpfile erased from memory"
+	}
+	return "note descriptor"
+}

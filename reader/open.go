@@ -1,0 +1,116 @@
+package reader
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"dumpscope/model"
+	"dumpscope/reader/elfcore"
+	"dumpscope/reader/rio"
+)
+
+// Open opens the files of one dump read-only: one file, or every part of a
+// split set in any order.
+func Open(paths ...string) (Dump, error) {
+	if len(paths) == 0 {
+		return nil, errors.New("no dump file given")
+	}
+	srcs := make([]rio.Source, 0, len(paths))
+	closeAll := func() {
+		for _, s := range srcs {
+			rio.Close(s.R)
+		}
+	}
+	for _, p := range paths {
+		f, err := os.Open(p)
+		if err != nil {
+			closeAll()
+			return nil, fmt.Errorf("%s: %w", p, unwrapPathError(err))
+		}
+		st, err := f.Stat()
+		if err != nil {
+			f.Close()
+			closeAll()
+			return nil, fmt.Errorf("%s: %w", p, err)
+		}
+		if st.IsDir() {
+			f.Close()
+			closeAll()
+			return nil, fmt.Errorf("%s: is a directory", p)
+		}
+		srcs = append(srcs, rio.Source{Name: p, R: f, Size: st.Size()})
+	}
+	d, err := OpenSources(srcs...)
+	if err != nil {
+		closeAll()
+		return nil, err
+	}
+	return d, nil
+}
+
+func unwrapPathError(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// OpenSources opens a dump from already opened sources (files, or an
+// embedded demo dump in memory). On success the dump owns the sources and
+// closes them; on failure the caller does.
+func OpenSources(srcs ...rio.Source) (Dump, error) {
+	if len(srcs) == 0 {
+		return nil, errors.New("no dump file given")
+	}
+	if len(srcs) > 1 {
+		return openSet(srcs)
+	}
+	return openOne(srcs[0])
+}
+
+// openOne detects the format of one file and opens it.
+func openOne(src rio.Source) (Dump, error) {
+	det, err := Detect(src)
+	if err != nil {
+		return nil, err
+	}
+	switch det.Kind {
+	case KindELF:
+		if det.XenCore {
+			return nil, notBuilt(src, "Xen dump-core")
+		}
+		return elfcore.NewFile(src)
+	case KindFlattened:
+		return nil, notBuilt(src, det.Kind.String())
+	case KindKdump, KindDiskdump:
+		return nil, notBuilt(src, det.Kind.String())
+	case KindXenLegacy:
+		return nil, notBuilt(src, det.Kind.String())
+	case KindAIX:
+		return nil, notBuilt(src, det.Kind.String())
+	}
+	return nil, model.Errorf(src.Name, "", -1, model.ErrUnrecognized, "unknown format")
+}
+
+// openSet opens the parts of a split set.
+func openSet(srcs []rio.Source) (Dump, error) {
+	for _, s := range srcs {
+		det, err := Detect(s)
+		if err != nil {
+			return nil, err
+		}
+		if det.Kind != KindKdump && det.Kind != KindDiskdump && det.Kind != KindFlattened {
+			return nil, model.Errorf(s.Name, "", -1, model.ErrUnsupported,
+				"is a %s; only kdump-compressed files can form a split set (the files of one command are one dump)", det.Kind)
+		}
+	}
+	return nil, notBuilt(srcs[0], "kdump-compressed split set")
+}
+
+// notBuilt is the error for a recognised format whose reader does not exist
+// in this build.
+func notBuilt(src rio.Source, what string) error {
+	return model.Errorf(src.Name, "", -1, model.ErrUnsupported, "recognised as %s, but this build of dumpscope cannot read it yet", what)
+}
