@@ -63,6 +63,10 @@ type PageError struct {
 	File  string
 	PFN   PFN
 	State PageState
+	// Code is the verify problem code for this failure
+	// ("bad-compressed-page", "bad-page-descriptor"); empty lets verify
+	// derive one from the state.
+	Code string
 	// Off is the file offset involved (a descriptor or the page data), or
 	// -1.
 	Off int64

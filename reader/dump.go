@@ -71,3 +71,32 @@ type Indexer interface {
 type PageExplainer interface {
 	ExplainPage(pfn model.PFN) (*model.Field, error)
 }
+
+// AreaReader is implemented by dumps made of named memory areas (AIX
+// component dumps): components in order, their entries, and an entry's
+// bytes by address.
+type AreaReader interface {
+	// Components lists the component dump tables and their entries.
+	Components() ([]model.Component, error)
+	// ReadArea reads len(p) bytes of entry `entry` of component `comp`
+	// (both indexes as Components gives them) starting at address addr,
+	// which must lie in [address, address+length). Bytes of pages that are
+	// not in the dump are left as zeros and returned as gaps.
+	ReadArea(comp, entry int, addr uint64, p []byte) (gaps []model.AreaGap, err error)
+}
+
+// Checker is implemented by dumps that can check their own structures
+// beyond what reading every page shows: header sanity, table consistency,
+// descriptor bounds, notes, and compatibility with other tools. Check
+// reports every problem it finds through report and returns an error only
+// when it cannot go on (cancellation, I/O failure).
+type Checker interface {
+	Check(ctx context.Context, report func(model.Problem)) error
+}
+
+// StrictPageReader is implemented by dumps whose pages can be decoded more
+// strictly than ReadPage does for interactive use (strict snappy, trailing
+// data after a zlib stream); verify uses it.
+type StrictPageReader interface {
+	ReadPageStrict(pfn model.PFN, dst []byte) (model.PageInfo, error)
+}

@@ -3,10 +3,13 @@ package reader
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 
 	"dumpscope/model"
 	"dumpscope/reader/elfcore"
+	"dumpscope/reader/flat"
+	"dumpscope/reader/kdump"
 	"dumpscope/reader/rio"
 )
 
@@ -83,9 +86,17 @@ func openOne(src rio.Source) (Dump, error) {
 		}
 		return elfcore.NewFile(src)
 	case KindFlattened:
-		return nil, notBuilt(src, det.Kind.String())
+		return openFlattened(src)
 	case KindKdump, KindDiskdump:
-		return nil, notBuilt(src, det.Kind.String())
+		f, err := kdump.NewFile(src)
+		if err != nil {
+			return nil, err
+		}
+		if f.IsSplit() {
+			// A lone split part is a set with parts missing.
+			return kdump.NewSet([]*kdump.File{f})
+		}
+		return f, nil
 	case KindXenLegacy:
 		return nil, notBuilt(src, det.Kind.String())
 	case KindAIX:
@@ -96,21 +107,60 @@ func openOne(src rio.Source) (Dump, error) {
 
 // openSet opens the parts of a split set.
 func openSet(srcs []rio.Source) (Dump, error) {
+	var parts []*kdump.File
 	for _, s := range srcs {
 		det, err := Detect(s)
 		if err != nil {
 			return nil, err
 		}
-		if det.Kind != KindKdump && det.Kind != KindDiskdump && det.Kind != KindFlattened {
+		if det.Kind != KindKdump && det.Kind != KindDiskdump {
 			return nil, model.Errorf(s.Name, "", -1, model.ErrUnsupported,
 				"is a %s; only kdump-compressed files can form a split set (the files of one command are one dump)", det.Kind)
 		}
+		f, err := kdump.NewFile(s)
+		if err != nil {
+			return nil, err
+		}
+		parts = append(parts, f)
 	}
-	return nil, notBuilt(srcs[0], "kdump-compressed split set")
+	return kdump.NewSet(parts)
 }
 
 // notBuilt is the error for a recognised format whose reader does not exist
 // in this build.
 func notBuilt(src rio.Source, what string) error {
 	return model.Errorf(src.Name, "", -1, model.ErrUnsupported, "recognised as %s, but this build of dumpscope cannot read it yet", what)
+}
+
+// openFlattened opens a flattened stream and the dump inside it, which may
+// be kdump-compressed or ELF (formats.md §2.4).
+func openFlattened(src rio.Source) (Dump, error) {
+	stream, err := flat.NewFile(src)
+	if err != nil {
+		return nil, err
+	}
+	logical := rio.Source{Name: src.Name, R: stream, Size: math.MaxInt64, Stream: stream}
+	// Only kdump and ELF can be inside, and their magics are in the first
+	// 64 bytes; reading more could touch a range no record covers, which
+	// is known to be a hole only after the whole stream is scanned.
+	det, err := detectN(logical, 64)
+	if err != nil {
+		return nil, fmt.Errorf("inside the flattened stream: %w", err)
+	}
+	switch det.Kind {
+	case KindKdump, KindDiskdump:
+		f, err := kdump.NewFile(logical)
+		if err != nil {
+			return nil, err
+		}
+		if f.IsSplit() {
+			return kdump.NewSet([]*kdump.File{f})
+		}
+		return f, nil
+	case KindELF:
+		if !det.XenCore {
+			return elfcore.NewFile(logical)
+		}
+	}
+	return nil, model.Errorf(src.Name, "", -1, model.ErrUnsupported, "a flattened stream holding a %s is not supported", det.Kind)
 }

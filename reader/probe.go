@@ -126,7 +126,12 @@ var probes = []probe{
 // most 4 KiB and never fails except on I/O errors and unknown formats; an
 // unknown format's error lists what was tried.
 func Detect(src rio.Source) (Detection, error) {
-	head := make([]byte, min(src.Size, probeSize))
+	return detectN(src, probeSize)
+}
+
+// detectN runs the probe chain on the first n bytes of src.
+func detectN(src rio.Source, n int64) (Detection, error) {
+	head := make([]byte, min(src.Len(), n))
 	if err := src.ReadAt(head, 0, "file header"); err != nil {
 		return Detection{}, err
 	}

@@ -61,7 +61,20 @@ func (f *File) Registers() ([]model.RegisterSet, error) { return f.loadNotes().r
 func (f *File) Warnings() []model.Problem {
 	ns := f.loadNotes()
 	out := append([]model.Problem(nil), f.warnings...)
-	return append(out, ns.problems...)
+	out = append(out, ns.problems...)
+	if f.src.Stream != nil {
+		out = append(out, f.src.Stream.StreamProblems()...)
+	}
+	return out
+}
+
+// Index builds the flattened stream's index, if the file is read through
+// one (makedumpfile -E -F); plain files need none.
+func (f *File) Index(ctx context.Context, progress func(done, total int64)) error {
+	if f.src.Stream == nil {
+		return nil
+	}
+	return f.src.Stream.Index(ctx, progress)
 }
 
 // PageInfo returns the state of frame pfn.
@@ -101,6 +114,9 @@ func (f *File) Info() model.Info {
 	}
 	if f.Flags&FlagIncomplete != 0 {
 		info.Flags = append(info.Flags, "DUMP_ELF_INCOMPLETE")
+	}
+	if f.src.Stream != nil {
+		info.Container = model.ContainerFlattened
 	}
 	FillFromVMCoreInfo(&info, ns.vmci)
 	info.Pages = model.StateCounts{}

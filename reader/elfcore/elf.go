@@ -220,8 +220,10 @@ func (f *File) shdrSize() int {
 	return 64
 }
 
-func (f *File) warn(code string, off int64, format string, args ...any) {
-	f.warnings = append(f.warnings, model.NewProblem(model.SeverityWarning, code, f.src.Name, off, format, args...))
+// problem records something found wrong while opening: an error when the
+// file is damaged, a warning when it is intact but lacking.
+func (f *File) problem(sev model.Severity, code string, off int64, format string, args ...any) {
+	f.warnings = append(f.warnings, model.NewProblem(sev, code, f.src.Name, off, format, args...))
 }
 
 // readSections reads the section header table. Section 0 carries the real
@@ -239,7 +241,7 @@ func (f *File) readSections() error {
 		if f.Phnum == pnXNum {
 			return model.Errorf(f.src.Name, "e_shentsize", -1, model.ErrCorrupt, "section header size %d is too small for the PN_XNUM count", ent)
 		}
-		f.warn("bad-section-header", -1, "e_shentsize %d is smaller than %d; section headers ignored", ent, f.shdrSize())
+		f.problem(model.SeverityError, "bad-section-header", -1, "e_shentsize %d is smaller than %d; section headers ignored", ent, f.shdrSize())
 		return nil
 	}
 	n = min(n, MaxSections)
@@ -250,7 +252,7 @@ func (f *File) readSections() error {
 			if i == 0 && f.Phnum == pnXNum {
 				return err
 			}
-			f.warn("truncated", off, "section header table ends after %d of %d headers", i, f.Shnum)
+			f.problem(model.SeverityError, "truncated", off, "section header table ends after %d of %d headers", i, f.Shnum)
 			break
 		}
 		f.Sections = append(f.Sections, f.decodeSection(b))
@@ -285,7 +287,7 @@ func (f *File) readProgs() error {
 		}
 	}
 	if f.declaredProgs == 0 {
-		f.warn("no-program-headers", -1, "the ELF header declares no program headers: nothing is dumped")
+		f.problem(model.SeverityWarning, "no-program-headers", -1, "the ELF header declares no program headers: nothing is dumped")
 		return nil
 	}
 	ent := int64(f.Phentsize)
@@ -293,19 +295,19 @@ func (f *File) readProgs() error {
 		return model.Errorf(f.src.Name, "e_phentsize", -1, model.ErrCorrupt, "program header size %d is smaller than %d", ent, f.phdrSize())
 	}
 	if ent != int64(f.phdrSize()) {
-		f.warn("bad-program-header", -1, "e_phentsize is %d, expected %d", ent, f.phdrSize())
+		f.problem(model.SeverityError, "bad-program-header", -1, "e_phentsize is %d, expected %d", ent, f.phdrSize())
 	}
 	if f.declaredProgs > MaxProgs {
 		return model.Errorf(f.src.Name, "program header table", int64(f.Phoff), model.ErrCorrupt, "%d program headers exceed the limit of %d", f.declaredProgs, MaxProgs)
 	}
 	phoff := int64(f.Phoff)
-	if f.Phoff > uint64(f.src.Size) || !f.src.Contains(phoff, ent) {
-		return model.Errorf(f.src.Name, "program header table", phoff, model.ErrTruncated, "e_phoff points past the end of the file (size %#x)", f.src.Size)
+	if f.Phoff > uint64(f.src.Len()) || !f.src.Contains(phoff, ent) {
+		return model.Errorf(f.src.Name, "program header table", phoff, model.ErrTruncated, "e_phoff points past the end of the file (size %#x)", f.src.Len())
 	}
-	avail := (f.src.Size - phoff) / ent
+	avail := (f.src.Len() - phoff) / ent
 	count := int64(f.declaredProgs)
 	if avail < count {
-		f.warn("truncated", phoff+avail*ent, "the program header table is cut short: %d of %d headers are in the file", avail, count)
+		f.problem(model.SeverityError, "truncated", phoff+avail*ent, "the program header table is cut short: %d of %d headers are in the file", avail, count)
 		count = avail
 	}
 	f.Progs = make([]ProgHeader, 0, count)
@@ -358,24 +360,24 @@ func (f *File) checkSegments() {
 				zeroPaddr++
 			}
 			if p.Filesz > p.Memsz {
-				f.warn("bad-program-header", f.progOffset(i), "PT_LOAD [%d]: p_filesz %#x exceeds p_memsz %#x", i, p.Filesz, p.Memsz)
+				f.problem(model.SeverityError, "bad-program-header", f.progOffset(i), "PT_LOAD [%d]: p_filesz %#x exceeds p_memsz %#x", i, p.Filesz, p.Memsz)
 			}
 		}
 		if p.Type != elf.PT_LOAD || p.Filesz == 0 || p.Off == f.allOnes() {
 			continue // notes report their own truncation when read
 		}
 		end, ok := rio.AddOK(int64(p.Off), int64(p.Filesz))
-		if !ok || p.Off > uint64(f.src.Size) || end > f.src.Size {
-			have := max(0, f.src.Size-int64(min(p.Off, uint64(f.src.Size))))
-			f.warn("truncated", int64(min(p.Off, 1<<62)), "%v [%d] needs file bytes %#x-%#x but the file ends at %#x: %d of %d bytes missing",
-				p.Type, i, p.Off, p.Off+p.Filesz, f.src.Size, int64(p.Filesz)-have, p.Filesz)
+		if !ok || p.Off > uint64(f.src.Len()) || end > f.src.Len() {
+			have := max(0, f.src.Len()-int64(min(p.Off, uint64(f.src.Len()))))
+			f.problem(model.SeverityError, "truncated", int64(min(p.Off, 1<<62)), "%v [%d] needs file bytes %#x-%#x but the file ends at %#x: %d of %d bytes missing",
+				p.Type, i, p.Off, p.Off+p.Filesz, f.src.Len(), int64(p.Filesz)-have, p.Filesz)
 		}
 	}
 	if nLoad > 1 && zeroPaddr == nLoad {
-		f.warn("no-physical-addresses", -1, "every PT_LOAD has p_paddr 0: physical addresses are unknown")
+		f.problem(model.SeverityWarning, "no-physical-addresses", -1, "every PT_LOAD has p_paddr 0: physical addresses are unknown")
 	}
 	if f.Flags&FlagIncomplete != 0 {
-		f.warn("incomplete", 48, "e_flags has DUMP_ELF_INCOMPLETE: makedumpfile could not finish this dump")
+		f.problem(model.SeverityError, "incomplete", 48, "e_flags has DUMP_ELF_INCOMPLETE: makedumpfile could not finish this dump")
 	}
 }
 

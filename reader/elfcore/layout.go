@@ -53,6 +53,7 @@ func (f *File) Layout() (*model.Field, error) {
 			}
 		}
 	}
+	rio.AnnotateStream(root, f.src, true)
 	return root, nil
 }
 

@@ -127,16 +127,16 @@ func ReadNotes(src rio.Source, order binary.ByteOrder, archName string, off, siz
 	var notes []model.Note
 	var probs []model.Problem
 	problem := func(code string, at int64, format string, args ...any) {
-		probs = append(probs, model.NewProblem(model.SeverityWarning, code, src.Name, at, structure+": "+format, args...))
+		probs = append(probs, model.NewProblem(model.SeverityError, code, src.Name, at, structure+": "+format, args...))
 	}
 	end, ok := rio.AddOK(off, size)
 	if !ok || off < 0 || size < 0 {
 		problem("bad-note", off, "offset %#x and size %#x overflow", off, size)
 		return nil, probs
 	}
-	if end > src.Size {
-		problem("truncated", src.Size, "the note area ends at %#x but the file ends at %#x: %d bytes of notes are missing", end, src.Size, end-src.Size)
-		end = src.Size
+	if end > src.Len() {
+		problem("truncated", src.Len(), "the note area ends at %#x but the file ends at %#x: %d bytes of notes are missing", end, src.Len(), end-src.Len())
+		end = src.Len()
 	}
 	var hdr [12]byte
 	for pos := off; pos+12 <= end; {
@@ -157,7 +157,7 @@ func ReadNotes(src rio.Source, order binary.ByteOrder, archName string, off, siz
 		descOff := pos + 12 + align4(namesz)
 		next := descOff + align4(descsz)
 		if descOff > end || descOff+descsz > end {
-			problem(truncOrBad(end, src.Size, descOff+descsz), pos, "note %d (n_namesz %d, n_descsz %d) runs past the end of the note area at %#x",
+			problem(truncOrBad(end, src.Len(), descOff+descsz), pos, "note %d (n_namesz %d, n_descsz %d) runs past the end of the note area at %#x",
 				first+len(notes), namesz, descsz, end)
 			break
 		}
@@ -262,7 +262,7 @@ func RegistersFromNotes(notes []model.Note, archName string, order binary.ByteOr
 			continue
 		}
 		if err != nil {
-			probs = append(probs, model.NewProblem(model.SeverityWarning, "bad-note", n.File, n.Offset, "note %d (%s): %v", n.Index, n.Name, err))
+			probs = append(probs, model.NewProblem(model.SeverityError, "bad-note", n.File, n.Offset, "note %d (%s): %v", n.Index, n.Name, err))
 			continue
 		}
 		set.CPU = cpu[set.Source]
@@ -316,9 +316,9 @@ func (f *File) loadNotes() *noteSet {
 			if p.Type != elf.PT_NOTE {
 				continue
 			}
-			if p.Off > uint64(f.src.Size) {
-				ns.problems = append(ns.problems, model.NewProblem(model.SeverityWarning, "truncated", f.src.Name, f.progOffset(i),
-					"PT_NOTE [%d] at %#x (%d bytes) lies beyond the end of the file (%#x)", i, p.Off, p.Filesz, f.src.Size))
+			if p.Off > uint64(f.src.Len()) {
+				ns.problems = append(ns.problems, model.NewProblem(model.SeverityError, "truncated", f.src.Name, f.progOffset(i),
+					"PT_NOTE [%d] at %#x (%d bytes) lies beyond the end of the file (%#x)", i, p.Off, p.Filesz, f.src.Len()))
 				continue
 			}
 			notes, probs := ReadNotes(f.src, f.order, f.archName, int64(p.Off), int64(p.Filesz), len(ns.notes), fmt.Sprintf("PT_NOTE [%d]", i))

@@ -73,16 +73,16 @@ func (f *File) buildIndex(pageSize uint64) *pageIndex {
 		}
 		// Split the stored part at the end of the file.
 		stored := filesz
-		if p.Off >= uint64(f.src.Size) {
+		if p.Off >= uint64(f.src.Len()) {
 			stored = 0
-		} else if avail := uint64(f.src.Size) - p.Off; avail < filesz {
+		} else if avail := uint64(f.src.Len()) - p.Off; avail < filesz {
 			stored = avail
 		}
 		add(p.Paddr, p.Paddr+stored, int64(p.Off), kindData)
 		add(p.Paddr+stored, p.Paddr+filesz, int64(p.Off+stored), kindLost)
 		add(p.Paddr+filesz, end, -1, kindZero)
 	}
-	ix := &pageIndex{pageSize: pageSize, maxPFN: (maxEnd + pageSize - 1) / pageSize, fileSize: f.src.Size}
+	ix := &pageIndex{pageSize: pageSize, maxPFN: (maxEnd + pageSize - 1) / pageSize, fileSize: f.src.Len()}
 	if maxEnd > 0 && maxEnd%pageSize != 0 && maxEnd > ^uint64(0)-pageSize {
 		ix.maxPFN = maxEnd / pageSize
 	}

@@ -106,3 +106,26 @@ func FormatUint(v uint64) string {
 	}
 	return fmt.Sprintf("%#x", v)
 }
+
+// AnnotateStream adds stream offsets to the nodes of a layout read through
+// a flattened stream and, with withStream, puts the stream's own
+// structures first. It does nothing for plain files.
+func AnnotateStream(root *model.Field, src Source, withStream bool) {
+	if src.Stream == nil {
+		return
+	}
+	root.Walk(func(n *model.Field, _ int) bool {
+		if n.Offset >= 0 && n.Size > 0 && n.StreamOffset == nil {
+			if so, ok := src.Stream.StreamOffset(n.Offset, n.Size); ok {
+				n.StreamOffset = &so
+			}
+		}
+		return true
+	})
+	if !withStream {
+		return
+	}
+	if sl, err := src.Stream.StreamLayout(); err == nil && sl != nil {
+		root.Children = append([]*model.Field{sl}, root.Children...)
+	}
+}

@@ -9,6 +9,7 @@
 package rio
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -25,6 +26,38 @@ type Source struct {
 	Name string
 	R    io.ReaderAt
 	Size int64
+	// Stream is set when the bytes are a logical file reassembled from a
+	// makedumpfile flattened stream; Size is then an upper bound until the
+	// stream is fully indexed (see Len).
+	Stream Stream
+}
+
+// Stream is a flattened stream seen from the logical file it holds
+// (implemented by package flat).
+type Stream interface {
+	// StreamName names the stream file.
+	StreamName() string
+	// StreamOffset maps the logical range [off, off+n) to its offset in
+	// the stream when one record holds it whole.
+	StreamOffset(off, n int64) (int64, bool)
+	// StreamLayout describes the stream's own structures (header, records).
+	StreamLayout() (*model.Field, error)
+	// Index reads every record header, so that every later read is exact.
+	Index(ctx context.Context, progress func(done, total int64)) error
+	// StreamProblems lists what is wrong with the stream itself.
+	StreamProblems() []model.Problem
+}
+
+// Sizer is implemented by readers whose size is learned lazily: a
+// flattened stream knows its logical size only once indexed.
+type Sizer interface{ Size() int64 }
+
+// Len returns the current best knowledge of the source's size.
+func (s Source) Len() int64 {
+	if z, ok := s.R.(Sizer); ok {
+		return z.Size()
+	}
+	return s.Size
 }
 
 // ReadAt reads exactly len(p) bytes at off. A read that runs past the end
@@ -34,9 +67,9 @@ func (s Source) ReadAt(p []byte, off int64, structure string) error {
 	if off < 0 {
 		return model.Errorf(s.Name, structure, off, model.ErrCorrupt, "negative offset")
 	}
-	if end, ok := AddOK(off, int64(len(p))); !ok || end > s.Size {
+	if end, ok := AddOK(off, int64(len(p))); !ok || end > s.Len() {
 		return model.Errorf(s.Name, structure, off, model.ErrTruncated,
-			"%d bytes needed but the file ends at %#x", len(p), s.Size)
+			"%d bytes needed but the file ends at %#x", len(p), s.Len())
 	}
 	n, err := s.R.ReadAt(p, off)
 	if n == len(p) {
@@ -54,9 +87,9 @@ func (s Source) Bytes(off, n, max int64, structure string) ([]byte, error) {
 	if n < 0 || n > max {
 		return nil, model.Errorf(s.Name, structure, off, model.ErrCorrupt, "size %d is out of range (limit %d)", n, max)
 	}
-	if end, ok := AddOK(off, n); !ok || off < 0 || end > s.Size {
+	if end, ok := AddOK(off, n); !ok || off < 0 || end > s.Len() {
 		return nil, model.Errorf(s.Name, structure, off, model.ErrTruncated,
-			"%d bytes needed but the file ends at %#x", n, s.Size)
+			"%d bytes needed but the file ends at %#x", n, s.Len())
 	}
 	b := make([]byte, n)
 	if err := s.ReadAt(b, off, structure); err != nil {
@@ -68,7 +101,7 @@ func (s Source) Bytes(off, n, max int64, structure string) ([]byte, error) {
 // Contains reports whether [off, off+n) lies inside the source.
 func (s Source) Contains(off, n int64) bool {
 	end, ok := AddOK(off, n)
-	return ok && off >= 0 && n >= 0 && end <= s.Size
+	return ok && off >= 0 && n >= 0 && end <= s.Len()
 }
 
 // AddOK returns a+b and whether it did not overflow (for non-negative

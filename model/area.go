@@ -1,0 +1,42 @@
+package model
+
+// Component is one AIX component dump table (CDT) and its entries, as
+// `dumpscope areas` reports it.
+type Component struct {
+	Index int    `json:"index"`
+	Name  string `json:"name"`
+	// Magic is the table's magic number (0xEEEEEEED for a 64-bit CDT).
+	Magic Hex `json:"magic"`
+	// Offset is the file offset of the table header.
+	Offset int64 `json:"offset"`
+	// Complete is false when the dump ends inside this component.
+	Complete bool        `json:"complete"`
+	Entries  []AreaEntry `json:"entries"`
+}
+
+// AreaEntry is one data area of a component: a range of memory the
+// component asked to be dumped.
+type AreaEntry struct {
+	Index   int      `json:"index"`
+	Name    string   `json:"name"`
+	Address Hex      `json:"address"`
+	Length  uint64   `json:"length"`
+	Real    bool     `json:"real"`
+	Segval  Hex      `json:"segval"`
+	// PagesPresent and PagesAbsent count the pages of the area's bitmap.
+	PagesPresent uint64 `json:"pages_present"`
+	PagesAbsent  uint64 `json:"pages_absent"`
+	// BitmapOffset and DataOffset locate the area's bitmap and data.
+	BitmapOffset int64 `json:"bitmap_offset"`
+	DataOffset   int64 `json:"data_offset"`
+	// Complete is false when the dump ends inside this area.
+	Complete bool `json:"complete"`
+}
+
+// AreaGap is a range of an area whose page was not in memory at dump time
+// (or is missing from a truncated dump).
+type AreaGap struct {
+	Address uint64 `json:"address"`
+	Length  uint64 `json:"length"`
+	Reason  string `json:"reason"`
+}

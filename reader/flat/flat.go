@@ -1,0 +1,358 @@
+// Package flat reads makedumpfile's flattened format (formats.md §2): a
+// stream of (logical offset, length, bytes) records that makedumpfile -F
+// and QEMU write instead of a seekable file, and that makedumpfile -R
+// replays with pwrite into the ordinary file.
+//
+// File presents the stream as the file -R would produce: an io.ReaderAt
+// over the logical (rearranged) file. It indexes the records lazily: a
+// read scans record headers only as far as needed to cover the bytes it
+// asks for, so the headers of a 100 GiB stream are read at once; Index
+// scans to the end marker (with progress), after which every read is
+// exact. Where records overlap, the later one wins, as in -R.
+package flat
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"sort"
+	"sync"
+
+	"dumpscope/model"
+	"dumpscope/reader/rio"
+)
+
+// Signature and sizes of the stream header (makedumpfile.h).
+const (
+	Signature  = "makedumpfile"
+	HeaderSize = 4096 // MAX_SIZE_MDF_HEADER
+	recordHdr  = 16   // struct makedumpfile_data_header
+	typeFlat   = 1    // TYPE_FLAT_HEADER
+	versionOne = 1    // VERSION_FLAT_HEADER
+)
+
+// Header is struct makedumpfile_header; its integers are big-endian.
+type Header struct {
+	Signature string
+	Type      int64
+	Version   int64
+}
+
+// Record is one makedumpfile_data_header and its payload.
+type Record struct {
+	Offset    int64 // where the payload goes in the logical file
+	Size      int64 // payload bytes
+	StreamPos int64 // stream offset of the record header
+}
+
+// piece maps the logical range [start, end) to stream bytes at pos.
+type piece struct {
+	start, end int64
+	pos        int64 // stream offset of the byte at start
+}
+
+// File is an open flattened stream.
+type File struct {
+	Header Header
+	src    rio.Source
+
+	mu        sync.Mutex
+	next      int64 // stream offset of the next record header to scan
+	done      bool  // no more records: end marker, corruption or EOF
+	endMarker bool
+	records   int64
+	pieces    []piece // disjoint, sorted by start
+	maxEnd    int64   // logical size so far
+	probs     []model.Problem
+}
+
+// NewFile reads the stream header. Records are scanned on demand.
+func NewFile(src rio.Source) (*File, error) {
+	b := make([]byte, 32)
+	if err := src.ReadAt(b, 0, "makedumpfile_header"); err != nil {
+		return nil, err
+	}
+	h := Header{Signature: rio.CString(b[:16]), Type: int64(binary.BigEndian.Uint64(b[16:])), Version: int64(binary.BigEndian.Uint64(b[24:]))}
+	if string(b[:16]) != Signature+"\x00\x00\x00\x00" {
+		return nil, model.Errorf(src.Name, "makedumpfile_header.signature", 0, model.ErrUnrecognized, "no flattened-format signature")
+	}
+	if h.Type != typeFlat {
+		return nil, model.Errorf(src.Name, "makedumpfile_header.type", 16, model.ErrCorrupt, "type %d, expected %d (TYPE_FLAT_HEADER)", h.Type, typeFlat)
+	}
+	f := &File{Header: h, src: src, next: HeaderSize}
+	if h.Version != versionOne {
+		f.problem(model.SeverityWarning, "unknown-flat-version", 24, "flattened header version %d; only %d is known", h.Version, versionOne)
+	}
+	if src.Len() < HeaderSize {
+		return nil, model.Errorf(src.Name, "makedumpfile_header", 0, model.ErrTruncated, "the stream ends inside its 4096-byte header")
+	}
+	return f, nil
+}
+
+func (f *File) problem(sev model.Severity, code string, off int64, format string, args ...any) {
+	f.probs = append(f.probs, model.NewProblem(sev, code, f.src.Name, off, format, args...))
+}
+
+// scanOne reads the next record header; f.mu is held.
+func (f *File) scanOne() {
+	var b [recordHdr]byte
+	pos := f.next
+	if pos >= f.src.Len() {
+		f.done = true
+		f.problem(model.SeverityError, "missing-end-marker", pos, "the stream ends after %d records without the end marker (offset and size -1): it was cut short", f.records)
+		return
+	}
+	if err := f.src.ReadAt(b[:], pos, "makedumpfile_data_header"); err != nil {
+		f.done = true
+		f.problem(model.SeverityError, "truncated", pos, "the stream ends inside record header %d", f.records)
+		return
+	}
+	off := int64(binary.BigEndian.Uint64(b[0:]))
+	size := int64(binary.BigEndian.Uint64(b[8:]))
+	if off == -1 && size == -1 {
+		f.done, f.endMarker = true, true
+		if rest := f.src.Len() - pos - recordHdr; rest > 0 {
+			f.problem(model.SeverityWarning, "trailing-data", pos+recordHdr, "%d bytes follow the end marker", rest)
+		}
+		return
+	}
+	if off < 0 || size <= 0 {
+		f.done = true
+		f.problem(model.SeverityError, "bad-flat-record", pos, "record %d has offset %d and size %d", f.records, off, size)
+		return
+	}
+	payload := pos + recordHdr
+	avail := f.src.Len() - payload
+	if end, ok := rio.AddOK(off, size); !ok || end < 0 {
+		f.done = true
+		f.problem(model.SeverityError, "bad-flat-record", pos, "record %d: offset %d + size %d overflows", f.records, off, size)
+		return
+	}
+	if size > avail {
+		f.done = true
+		f.problem(model.SeverityError, "truncated", pos, "record %d needs %d payload bytes but the stream has %d left", f.records, size, avail)
+		size = avail
+	}
+	f.records++
+	if size > 0 {
+		f.insert(piece{off, off + size, payload})
+		f.maxEnd = max(f.maxEnd, off+size)
+	}
+	f.next = payload + size
+}
+
+// insert adds p to the disjoint piece list; it replaces what it overlaps
+// (the later record wins).
+func (f *File) insert(p piece) {
+	ps := f.pieces
+	if n := len(ps); n == 0 || ps[n-1].end <= p.start {
+		f.pieces = append(ps, p) // the usual case: records in logical order
+		return
+	}
+	i := sort.Search(len(ps), func(i int) bool { return ps[i].end > p.start })
+	j := i
+	var keep []piece
+	for ; j < len(ps) && ps[j].start < p.end; j++ {
+		q := ps[j]
+		if q.start < p.start {
+			keep = append(keep, piece{q.start, p.start, q.pos})
+		}
+		if q.end > p.end {
+			keep = append(keep, piece{p.end, q.end, q.pos + (p.end - q.start)})
+		}
+	}
+	repl := make([]piece, 0, len(keep)+1)
+	for _, k := range keep {
+		if k.start < p.start {
+			repl = append(repl, k)
+		}
+	}
+	repl = append(repl, p)
+	for _, k := range keep {
+		if k.start >= p.end {
+			repl = append(repl, k)
+		}
+	}
+	f.pieces = append(ps[:i], append(repl, ps[j:]...)...)
+}
+
+// covered reports whether the pieces cover [off, end) without a gap;
+// f.mu is held.
+func (f *File) covered(off, end int64) bool {
+	i := sort.Search(len(f.pieces), func(i int) bool { return f.pieces[i].end > off })
+	for pos := off; pos < end; i++ {
+		if i >= len(f.pieces) || f.pieces[i].start > pos {
+			return false
+		}
+		pos = f.pieces[i].end
+	}
+	return true
+}
+
+// ReadAt reads the logical file. Bytes no record covers read as zeros once
+// the whole stream is indexed (holes of the rebuilt file); a read past the
+// logical end returns io.EOF.
+func (f *File) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, errors.New("flat: negative offset")
+	}
+	end, ok := rio.AddOK(off, int64(len(p)))
+	if !ok {
+		return 0, errors.New("flat: offset overflows")
+	}
+	f.mu.Lock()
+	for !f.done && !f.covered(off, end) {
+		f.scanOne()
+	}
+	var segs []piece
+	i := sort.Search(len(f.pieces), func(i int) bool { return f.pieces[i].end > off })
+	for ; i < len(f.pieces) && f.pieces[i].start < end; i++ {
+		segs = append(segs, f.pieces[i])
+	}
+	limit := end
+	if f.done {
+		limit = min(end, f.maxEnd)
+	}
+	f.mu.Unlock()
+	if limit <= off {
+		return 0, io.EOF
+	}
+	clear(p[:limit-off])
+	for _, s := range segs {
+		from, to := max(s.start, off), min(s.end, limit)
+		if from >= to {
+			continue
+		}
+		if err := f.src.ReadAt(p[from-off:to-off], s.pos+(from-s.start), "flattened record payload"); err != nil {
+			return int(from - off), err
+		}
+	}
+	if limit < end {
+		return int(limit - off), io.EOF
+	}
+	return len(p), nil
+}
+
+// Size returns the logical file size once the stream is indexed, and
+// math.MaxInt64 ("not known yet") before.
+func (f *File) Size() int64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.done {
+		return f.maxEnd
+	}
+	return math.MaxInt64
+}
+
+// Index scans every record header up to the end marker, reporting the
+// stream bytes passed over.
+func (f *File) Index(ctx context.Context, progress func(done, total int64)) error {
+	for i := 0; ; i++ {
+		f.mu.Lock()
+		for k := 0; k < 4096 && !f.done; k++ {
+			f.scanOne()
+		}
+		done, next := f.done, f.next
+		f.mu.Unlock()
+		if progress != nil {
+			progress(min(next, f.src.Size), f.src.Size)
+		}
+		if done {
+			return nil
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+}
+
+// Indexed reports whether the whole stream has been scanned.
+func (f *File) Indexed() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.done
+}
+
+// Records returns the number of records scanned and whether the end marker
+// was found.
+func (f *File) Records() (n int64, endMarker bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.records, f.endMarker
+}
+
+// StreamName names the stream file.
+func (f *File) StreamName() string { return f.src.Name }
+
+// StreamOffset maps a logical range to the stream when one piece holds it.
+func (f *File) StreamOffset(off, n int64) (int64, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	i := sort.Search(len(f.pieces), func(i int) bool { return f.pieces[i].end > off })
+	if i < len(f.pieces) && f.pieces[i].start <= off && off+n <= f.pieces[i].end {
+		return f.pieces[i].pos + (off - f.pieces[i].start), true
+	}
+	return 0, false
+}
+
+// StreamProblems lists what is wrong with the stream itself, plus a note
+// that most tools need the file rearranged first.
+func (f *File) StreamProblems() []model.Problem {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]model.Problem(nil), f.probs...)
+}
+
+// Close closes the stream.
+func (f *File) Close() error { return rio.Close(f.src.R) }
+
+// Rearrange writes the logical file, as makedumpfile -R does: every byte
+// at its offset, later records winning, holes as zeros. It indexes the
+// whole stream first.
+func (f *File) Rearrange(ctx context.Context, w io.Writer, progress func(done, total int64)) (int64, error) {
+	if err := f.Index(ctx, nil); err != nil {
+		return 0, err
+	}
+	f.mu.Lock()
+	pieces := append([]piece(nil), f.pieces...)
+	total := f.maxEnd
+	f.mu.Unlock()
+	buf := make([]byte, 1<<20)
+	var pos int64
+	zeros := make([]byte, 64<<10)
+	for _, p := range pieces {
+		for pos < p.start { // a hole
+			n := min(int64(len(zeros)), p.start-pos)
+			if _, err := w.Write(zeros[:n]); err != nil {
+				return pos, err
+			}
+			pos += n
+		}
+		for pos < p.end {
+			if err := ctx.Err(); err != nil {
+				return pos, err
+			}
+			n := min(int64(len(buf)), p.end-pos)
+			if err := f.src.ReadAt(buf[:n], p.pos+(pos-p.start), "flattened record payload"); err != nil {
+				return pos, err
+			}
+			if _, err := w.Write(buf[:n]); err != nil {
+				return pos, err
+			}
+			pos += n
+			if progress != nil {
+				progress(pos, total)
+			}
+		}
+	}
+	return pos, nil
+}
+
+// String describes the stream for messages.
+func (f *File) String() string {
+	n, end := f.Records()
+	return fmt.Sprintf("flattened stream %s: %d records, end marker %v", f.src.Name, n, end)
+}

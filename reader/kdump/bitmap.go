@@ -1,0 +1,243 @@
+package kdump
+
+import (
+	"fmt"
+	"math/bits"
+	"sync"
+
+	"dumpscope/model"
+	"dumpscope/reader/rio"
+)
+
+// A bitmap is read in blocks of bitmapBlock bytes (2^19 pfns, 2 GiB of
+// memory with 4 KiB pages). Each cached block carries the popcount of every
+// 512-byte stretch before it, so a rank inside a block costs at most 64
+// popcounts of 64-bit words.
+const (
+	bitmapBlock   = 64 << 10
+	rankStride    = 512 // bytes
+	bitmapCacheN  = 16  // cached blocks (1 MiB)
+	pfnsPerBlock  = bitmapBlock * 8
+	stridesPerBlk = bitmapBlock / rankStride
+)
+
+// bitmapBlockData is one cached block of a bitmap.
+type bitmapBlockData struct {
+	b   []byte
+	sub [stridesPerBlk + 1]uint32 // popcount of b[:i*rankStride]
+	err error                     // the block could not be read (truncated file)
+}
+
+// bitmaps gives access to bitmap 1 ("is RAM") and bitmap 2 ("is in this
+// file"), and ranks in bitmap 2.
+type bitmaps struct {
+	src       rio.Source
+	off       [2]int64 // file offsets of bitmap 1 and 2
+	size      int64    // bytes of one bitmap
+	single    bool     // old files: one bitmap serves as both
+	cache     *rio.LRU[blockKey, *bitmapBlockData]
+	rankMu    sync.Mutex
+	cum       []uint64 // cum[k] = set bits of bitmap 2 in blocks [0, k)
+	cumErr    error
+	blocks    int64
+	totalOnce sync.Once
+	total     [2]uint64 // popcount of each bitmap over [0, maxMapnr)
+	totalErr  error
+	maxMapnr  uint64
+}
+
+type blockKey struct {
+	which int // 0: bitmap 1, 1: bitmap 2
+	block int64
+}
+
+func newBitmaps(src rio.Source, off1, off2, size int64, single bool, maxMapnr uint64) *bitmaps {
+	return &bitmaps{
+		src: src, off: [2]int64{off1, off2}, size: size, single: single,
+		cache:    rio.NewLRU[blockKey, *bitmapBlockData](bitmapCacheN),
+		blocks:   (size + bitmapBlock - 1) / bitmapBlock,
+		maxMapnr: maxMapnr,
+	}
+}
+
+// block returns a cached block of bitmap which (0 or 1).
+func (bm *bitmaps) block(which int, blk int64) *bitmapBlockData {
+	if bm.single {
+		which = 1 // bitmap 2 is the same bytes as bitmap 1
+	}
+	key := blockKey{which, blk}
+	if d, ok := bm.cache.Get(key); ok {
+		return d
+	}
+	d := &bitmapBlockData{}
+	n := min(bitmapBlock, bm.size-blk*bitmapBlock)
+	off := bm.off[which] + blk*bitmapBlock
+	if n <= 0 {
+		d.err = fmt.Errorf("block %d is beyond the bitmap", blk)
+	} else {
+		d.b = make([]byte, n)
+		name := [2]string{"bitmap 1", "bitmap 2"}[which]
+		if err := bm.src.ReadAt(d.b, off, name); err != nil {
+			d.err, d.b = err, nil
+		}
+	}
+	var acc uint32
+	for i := 0; i < stridesPerBlk; i++ {
+		d.sub[i] = acc
+		lo, hi := i*rankStride, min((i+1)*rankStride, len(d.b))
+		if lo < hi {
+			acc += uint32(popcount(d.b[lo:hi]))
+		}
+	}
+	d.sub[stridesPerBlk] = acc
+	bm.cache.Put(key, d)
+	return d
+}
+
+// bit returns bit pfn of bitmap which.
+func (bm *bitmaps) bit(which int, pfn uint64) (bool, error) {
+	byteOff := int64(pfn / 8)
+	if byteOff >= bm.size {
+		return false, fmt.Errorf("pfn %#x is beyond the bitmap (%d bytes)", pfn, bm.size)
+	}
+	d := bm.block(which, byteOff/bitmapBlock)
+	if d.err != nil {
+		return false, d.err
+	}
+	return d.b[byteOff%bitmapBlock]>>(pfn%8)&1 == 1, nil
+}
+
+// byteAt returns the bitmap byte holding pfn and its file offset.
+func (bm *bitmaps) byteAt(which int, pfn uint64) (byte, int64, error) {
+	byteOff := int64(pfn / 8)
+	w := which
+	if bm.single {
+		w = 1
+	}
+	off := bm.off[w] + byteOff
+	if byteOff >= bm.size {
+		return 0, off, fmt.Errorf("pfn %#x is beyond the bitmap", pfn)
+	}
+	d := bm.block(which, byteOff/bitmapBlock)
+	if d.err != nil {
+		return 0, off, d.err
+	}
+	return d.b[byteOff%bitmapBlock], off, nil
+}
+
+// rank returns the number of set bits of bitmap 2 in [0, pfn). It extends
+// the per-block prefix sums as far as pfn needs, reading each block once.
+func (bm *bitmaps) rank(pfn uint64) (uint64, error) {
+	blk := int64(pfn / pfnsPerBlock)
+	bm.rankMu.Lock()
+	for int64(len(bm.cum)) <= blk && bm.cumErr == nil {
+		k := int64(len(bm.cum))
+		if k == 0 {
+			bm.cum = append(bm.cum, 0)
+			continue
+		}
+		d := bm.block(1, k-1)
+		if d.err != nil {
+			bm.cumErr = d.err
+			break
+		}
+		bm.cum = append(bm.cum, bm.cum[k-1]+uint64(d.sub[stridesPerBlk]))
+	}
+	if int64(len(bm.cum)) <= blk {
+		err := bm.cumErr
+		bm.rankMu.Unlock()
+		return 0, err
+	}
+	base := bm.cum[blk]
+	bm.rankMu.Unlock()
+	d := bm.block(1, blk)
+	if d.err != nil {
+		return 0, d.err
+	}
+	inBlk := int(pfn % pfnsPerBlock) // bit index inside the block
+	byteIdx := inBlk / 8
+	stride := byteIdx / rankStride
+	r := base + uint64(d.sub[stride])
+	r += uint64(popcount(d.b[stride*rankStride : byteIdx]))
+	if rem := inBlk % 8; rem != 0 && byteIdx < len(d.b) {
+		r += uint64(bits.OnesCount8(d.b[byteIdx] & (1<<rem - 1)))
+	}
+	return r, nil
+}
+
+// totals counts the set bits of both bitmaps over [0, maxMapnr), streaming
+// the bitmaps once (what `info` reports).
+func (bm *bitmaps) totals() ([2]uint64, error) {
+	bm.totalOnce.Do(func() {
+		for which := 0; which < 2; which++ {
+			var n uint64
+			for blk := int64(0); blk < bm.blocks; blk++ {
+				lo := uint64(blk) * pfnsPerBlock
+				if lo >= bm.maxMapnr {
+					break
+				}
+				d := bm.block(which, blk)
+				if d.err != nil {
+					bm.totalErr = d.err
+					break
+				}
+				hi := min(lo+pfnsPerBlock, bm.maxMapnr)
+				n += countRange(d.b, 0, hi-lo)
+			}
+			bm.total[which] = n
+		}
+	})
+	return bm.total, bm.totalErr
+}
+
+// countRange counts set bits [from, to) of b.
+func countRange(b []byte, from, to uint64) uint64 {
+	to = min(to, uint64(len(b))*8)
+	if from >= to {
+		return 0
+	}
+	var n uint64
+	for ; from < to && from%8 != 0; from++ {
+		n += uint64(b[from/8] >> (from % 8) & 1)
+	}
+	whole := (to - from) / 8
+	n += uint64(popcount(b[from/8 : from/8+whole]))
+	for p := from + whole*8; p < to; p++ {
+		n += uint64(b[p/8] >> (p % 8) & 1)
+	}
+	return n
+}
+
+// popcount counts the set bits of b, eight bytes at a time.
+func popcount(b []byte) int {
+	n := 0
+	for len(b) >= 8 {
+		n += bits.OnesCount64(uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
+			uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56)
+		b = b[8:]
+	}
+	for _, c := range b {
+		n += bits.OnesCount8(c)
+	}
+	return n
+}
+
+// states returns the two bitmap bits of pfn as a state before descriptors:
+// not_in_dump (hole), excluded, or present (in bitmap 2).
+func (bm *bitmaps) state(pfn uint64) (model.PageState, error) {
+	ram, err := bm.bit(0, pfn)
+	if err != nil {
+		return model.StateUnreadable, err
+	}
+	if !ram {
+		return model.StateNotInDump, nil
+	}
+	in, err := bm.bit(1, pfn)
+	if err != nil {
+		return model.StateUnreadable, err
+	}
+	if !in {
+		return model.StateExcluded, nil
+	}
+	return model.StatePresent, nil
+}

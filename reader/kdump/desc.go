@@ -1,0 +1,64 @@
+package kdump
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	"dumpscope/model"
+	"dumpscope/reader/rio"
+)
+
+// PageDesc is struct page_desc (formats.md §1.6), 24 bytes in every ABI.
+type PageDesc struct {
+	Offset    int64  // file offset of the stored page image
+	Size      uint32 // bytes stored
+	Flags     uint32 // how it is stored: 0 raw, else a codec bit
+	PageFlags uint64 // reserved, 0 in practice
+}
+
+const (
+	descSize      = 24
+	descsPerBlock = 256 // descriptors per cached block (6 KiB)
+	descCacheN    = 64
+)
+
+// descTable reads page descriptors on demand through a block cache.
+type descTable struct {
+	src   rio.Source
+	off   int64 // file offset of descriptor 0
+	order binary.ByteOrder
+	cache *rio.LRU[uint64, []byte]
+}
+
+func newDescTable(src rio.Source, off int64, order binary.ByteOrder) *descTable {
+	return &descTable{src: src, off: off, order: order, cache: rio.NewLRU[uint64, []byte](descCacheN)}
+}
+
+// offsetOf returns the file offset of descriptor i.
+func (t *descTable) offsetOf(i uint64) int64 { return t.off + int64(i)*descSize }
+
+// get returns descriptor i. A descriptor the file does not hold whole gives
+// an error wrapping model.ErrTruncated.
+func (t *descTable) get(i uint64) (PageDesc, error) {
+	blk := i / descsPerBlock
+	b, ok := t.cache.Get(blk)
+	if !ok {
+		start := t.off + int64(blk)*descsPerBlock*descSize
+		b = make([]byte, descsPerBlock*descSize)
+		n, _ := t.src.R.ReadAt(b, start)
+		b = b[:n-n%descSize]
+		t.cache.Put(blk, b)
+	}
+	k := int(i%descsPerBlock) * descSize
+	if k+descSize > len(b) {
+		return PageDesc{}, model.Errorf(t.src.Name, fmt.Sprintf("page_desc[%d]", i), t.offsetOf(i), model.ErrTruncated,
+			"the descriptor lies beyond the end of the file")
+	}
+	o := t.order
+	return PageDesc{
+		Offset:    int64(o.Uint64(b[k:])),
+		Size:      o.Uint32(b[k+8:]),
+		Flags:     o.Uint32(b[k+12:]),
+		PageFlags: o.Uint64(b[k+16:]),
+	}, nil
+}

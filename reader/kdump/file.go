@@ -1,0 +1,629 @@
+package kdump
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"sync"
+
+	"dumpscope/model"
+	"dumpscope/reader/codec"
+	"dumpscope/reader/elfcore"
+	"dumpscope/reader/rio"
+)
+
+// Limits on structures read whole.
+const (
+	maxTextSize = 16 << 20 // VMCOREINFO, eraseinfo
+	maxNotes    = 64 << 20
+)
+
+// File is one open kdump-compressed or diskdump file.
+type File struct {
+	Header DiskDumpHeader
+	// Sub is the sub-header; zero for DISKDUMP files, which keep an
+	// architecture-specific register area there instead.
+	Sub          KdumpSubHeader
+	HeaderLayout HeaderLayout
+	SubLayout    SubLayout
+
+	src      rio.Source
+	order    binary.ByteOrder
+	version  int32 // header_version, capped at 6
+	pageSize int64
+	maxMapnr uint64
+	// start and end bound the pfns stored in this file (split parts).
+	start, end uint64
+	bm         *bitmaps
+	descs      *descTable
+	problems   []model.Problem
+
+	notesOnce sync.Once
+	notes     noteInfo
+
+	dataOnce  sync.Once
+	nDescs    uint64 // descriptors in this file: set bits of bitmap 2 in [start, end)
+	dataStart int64  // file offset of the page data (the shared zero page, if any)
+	dataErr   error
+
+	decoders, strictDecoders sync.Pool
+	bufs                     sync.Pool
+}
+
+// noteInfo is what the notes give, read once.
+type noteInfo struct {
+	arch     string
+	notes    []model.Note
+	vmci     *model.VMCoreInfo
+	regs     []model.RegisterSet
+	erase    []byte
+	problems []model.Problem
+}
+
+// NewFile reads the headers of a kdump-compressed or diskdump file.
+func NewFile(src rio.Source) (*File, error) {
+	f := &File{src: src}
+	hdr := make([]byte, 464)
+	if err := src.ReadAt(hdr, 0, "disk_dump_header"); err != nil {
+		return nil, err
+	}
+	sig := string(hdr[:8])
+	if sig != SignatureKdump && sig != SignatureDiskdump {
+		return nil, model.Errorf(src.Name, "disk_dump_header.signature", 0, model.ErrUnrecognized, "signature %q is neither %q nor %q", sig, SignatureKdump, SignatureDiskdump)
+	}
+	h, layout, order, ok := detectMain(hdr)
+	if !ok {
+		return nil, model.Errorf(src.Name, "disk_dump_header", 0, model.ErrCorrupt,
+			"block_size, bitmap_blocks and max_mapnr are implausible in both header layouts and byte orders")
+	}
+	f.Header, f.HeaderLayout, f.order = h, layout, order
+	if h.HeaderVersion < 0 {
+		return nil, model.Errorf(src.Name, "disk_dump_header.header_version", 8, model.ErrCorrupt, "negative header version %d", h.HeaderVersion)
+	}
+	f.version = min(h.HeaderVersion, 6)
+	if h.HeaderVersion > 6 {
+		f.problem(model.SeverityWarning, "unknown-header-version", 8, "header_version %d is newer than 6, the last known; read as 6", h.HeaderVersion)
+	}
+	f.pageSize = int64(h.BlockSize)
+	if err := f.readSubHeader(); err != nil {
+		return nil, err
+	}
+	if err := f.locateTables(); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// problem records something found wrong while opening.
+func (f *File) problem(sev model.Severity, code string, off int64, format string, args ...any) {
+	f.problems = append(f.problems, model.NewProblem(sev, code, f.src.Name, off, format, args...))
+}
+
+func (f *File) isKdump() bool { return f.Header.Signature == SignatureKdump }
+
+// readSubHeader reads kdump_sub_header at block_size.
+func (f *File) readSubHeader() error {
+	if !f.isKdump() {
+		return nil // diskdump: an architecture-specific register area
+	}
+	bs := int64(f.Header.BlockSize)
+	b := make([]byte, subHeaderSize(Sub64))
+	n, _ := f.src.R.ReadAt(b, bs)
+	need := subHeaderSize(Sub32Packed)
+	if f.version == 0 {
+		need = 4
+	}
+	if n < need && f.src.Len() < bs+int64(need) {
+		return model.Errorf(f.src.Name, "kdump_sub_header", bs, model.ErrTruncated, "the file ends before the sub-header (size %#x)", f.src.Len())
+	}
+	sub, layout, ok := chooseSub(b[:n], f.Header, f.HeaderLayout, f.order, f.src.Len())
+	f.Sub, f.SubLayout = sub, layout
+	if !ok {
+		f.problem(model.SeverityError, "bad-sub-header", bs,
+			"kdump_sub_header pointers are implausible in every layout (offsets outside the sub-header area); read as %v", layout)
+	}
+	return nil
+}
+
+// locateTables computes where the bitmaps and descriptors are, the frame
+// range and the pfn range of this file.
+func (f *File) locateTables() error {
+	h := f.Header
+	bs := int64(h.BlockSize)
+	if h.SubHdrSize < 0 || int64(h.SubHdrSize) > 1<<30 {
+		return model.Errorf(f.src.Name, "disk_dump_header.sub_hdr_size", -1, model.ErrCorrupt, "sub_hdr_size %d is out of range", h.SubHdrSize)
+	}
+	bitmapOff := (1 + int64(h.SubHdrSize)) * bs
+	area, ok := rio.MulOK(int64(h.BitmapBlocks), bs)
+	if !ok {
+		return model.Errorf(f.src.Name, "disk_dump_header.bitmap_blocks", -1, model.ErrCorrupt, "bitmap_blocks %d overflows", h.BitmapBlocks)
+	}
+	f.maxMapnr = uint64(h.MaxMapnr)
+	if f.version >= 6 && f.Sub.MaxMapnr64 != 0 {
+		f.maxMapnr = f.Sub.MaxMapnr64
+	}
+	// Two bitmaps when both fit in the area, else one (old diskdump files).
+	single := f.maxMapnr > uint64(area)*8/2
+	half := area / 2
+	if single {
+		half = area
+	}
+	if capacity := uint64(half) * 8; f.maxMapnr > capacity {
+		f.problem(model.SeverityError, "bad-header", -1, "max_mapnr %#x exceeds the %d frames the bitmap can describe; clamped", f.maxMapnr, capacity)
+		f.maxMapnr = capacity
+	}
+	if single {
+		f.problem(model.SeverityNote, "single-bitmap", bitmapOff, "the file has one bitmap (old diskdump layout): it serves as both bitmaps")
+	}
+	f.bm = newBitmaps(f.src, bitmapOff, bitmapOff+area-half, half, single, f.maxMapnr)
+	if end := bitmapOff + area; end > f.src.Len() {
+		f.problem(model.SeverityError, "truncated", min(bitmapOff, f.src.Len()), "the bitmaps need file bytes %#x-%#x but the file ends at %#x", bitmapOff, end, f.src.Len())
+	}
+	f.descs = newDescTable(f.src, bitmapOff+area, f.order)
+	f.start, f.end = 0, f.maxMapnr
+	if f.isKdump() && f.version >= 2 && f.Sub.Split != 0 {
+		f.start, f.end = f.Sub.StartPFN, f.Sub.EndPFN
+		if f.version >= 6 {
+			f.start, f.end = f.Sub.StartPFN64, f.Sub.EndPFN64
+		}
+		if f.end > f.maxMapnr || f.start > f.end {
+			f.problem(model.SeverityError, "bad-sub-header", int64(h.BlockSize), "split range %#x-%#x does not fit max_mapnr %#x; clamped", f.start, f.end, f.maxMapnr)
+			f.end = min(f.end, f.maxMapnr)
+			f.start = min(f.start, f.end)
+		}
+	}
+	if f.isKdump() && h.Status&FlagIncomplete != 0 {
+		f.problem(model.SeverityError, "incomplete", -1, "the header says the dump is INCOMPLETE: makedumpfile could not write every page")
+	}
+	return nil
+}
+
+// PageSize returns block_size.
+func (f *File) PageSize() int64 { return f.pageSize }
+
+// MaxPFN returns max_mapnr (max_mapnr_64 from version 6).
+func (f *File) MaxPFN() model.PFN { return model.PFN(f.maxMapnr) }
+
+// Range returns the pfns [start, end) stored in this file; a file that is
+// not part of a split set holds [0, max_mapnr).
+func (f *File) Range() (start, end model.PFN) { return model.PFN(f.start), model.PFN(f.end) }
+
+// IsSplit reports whether the file is one part of a split set.
+func (f *File) IsSplit() bool { return f.isKdump() && f.version >= 2 && f.Sub.Split != 0 }
+
+// ByteOrder returns the byte order of the file.
+func (f *File) ByteOrder() binary.ByteOrder { return f.order }
+
+// Name returns the file name.
+func (f *File) Name() string { return f.src.Name }
+
+// Close closes the underlying reader.
+func (f *File) Close() error { return rio.Close(f.src.R) }
+
+// absentExcludedState is what a pfn in bitmap 1 but not in bitmap 2 is:
+// excluded by the dump level, except in header version 0 and diskdump
+// files, where such pages were left out because they were zero.
+func (f *File) absentExcludedState() (model.PageState, string) {
+	if f.isKdump() && f.version >= 1 {
+		return model.StateExcluded, fmt.Sprintf("excluded by dump level %d (in bitmap 1, not in bitmap 2)", f.Sub.DumpLevel)
+	}
+	return model.StateZeroFill, "left out because it is zero (header version 0 / diskdump)"
+}
+
+// loadData finds how many descriptors the file has and where page data
+// starts, by counting bitmap 2 over this file's range (streams bitmap 2).
+func (f *File) loadData() error {
+	f.dataOnce.Do(func() {
+		lo, err := f.bm.rank(f.start)
+		if err != nil {
+			f.dataErr = err
+			return
+		}
+		hi, err := f.bm.rank(f.end)
+		if err != nil {
+			f.dataErr = err
+			return
+		}
+		f.nDescs = hi - lo
+		f.dataStart = f.descs.off + int64(f.nDescs)*descSize
+	})
+	return f.dataErr
+}
+
+// lookup returns the state of pfn, its descriptor index and descriptor.
+func (f *File) lookup(pfn uint64) (pi model.PageInfo, idx uint64, d PageDesc, haveDesc bool) {
+	ps := uint64(f.pageSize)
+	pi = model.PageInfo{PFN: model.PFN(pfn), PhysAddr: model.PhysAddr(pfn * ps), FileOffset: -1}
+	switch {
+	case pfn >= f.maxMapnr:
+		pi.State, pi.Reason = model.StateNotInDump, fmt.Sprintf("beyond max_mapnr %#x", f.maxMapnr)
+		return
+	case pfn < f.start || pfn >= f.end:
+		pi.State, pi.Reason = model.StateNotInDump, fmt.Sprintf("not in this split part (it holds pfns %#x-%#x)", f.start, f.end)
+		return
+	}
+	st, err := f.bm.state(pfn)
+	switch {
+	case err != nil:
+		pi.State, pi.Reason = model.StateUnreadable, "bitmap unreadable: "+err.Error()
+		return
+	case st == model.StateNotInDump:
+		pi.State, pi.Reason = st, "not RAM (bitmap 1 clear)"
+		return
+	case st == model.StateExcluded:
+		pi.State, pi.Reason = f.absentExcludedState()
+		return
+	}
+	r, err := f.bm.rank(pfn)
+	if err == nil {
+		var lo uint64
+		if lo, err = f.bm.rank(f.start); err == nil {
+			idx = r - lo
+		}
+	}
+	if err != nil {
+		pi.State, pi.Reason = model.StateUnreadable, "bitmap 2 unreadable: "+err.Error()
+		return
+	}
+	d, err = f.descs.get(idx)
+	pi.File = f.src.Name
+	if err != nil {
+		pi.State, pi.Reason = model.StateLost, fmt.Sprintf("page_desc[%d] at %#x lies beyond the end of the file: the dump was cut short", idx, f.descs.offsetOf(idx))
+		pi.FileOffset = model.FileOff(f.descs.offsetOf(idx))
+		return
+	}
+	f.classify(&pi, d, idx)
+	return pi, idx, d, true
+}
+
+// classify sets the state of a frame whose descriptor is d.
+func (f *File) classify(pi *model.PageInfo, d PageDesc, idx uint64) {
+	bs := uint32(f.pageSize)
+	pi.FileOffset, pi.StoredSize = model.FileOff(d.Offset), int64(d.Size)
+	bad := func(format string, args ...any) {
+		pi.State, pi.Reason = model.StateUnreadable, fmt.Sprintf("page_desc[%d]: ", idx)+fmt.Sprintf(format, args...)
+	}
+	switch end, ok := rio.AddOK(d.Offset, int64(d.Size)); {
+	case d.Offset == 0:
+		pi.State, pi.Reason = model.StateLost, fmt.Sprintf("page_desc[%d] has offset 0: the page was never written (incomplete dump)", idx)
+		pi.FileOffset, pi.StoredSize = model.FileOff(f.descs.offsetOf(idx)), 0
+	case d.Size == 0:
+		bad("stored size 0")
+	case d.Size > bs:
+		bad("stored size %d exceeds the block size %d", d.Size, bs)
+	case d.Flags&(FlagZlib|FlagLZO|FlagSnappy|FlagZstd) == 0 && d.Size != bs:
+		bad("raw page of %d bytes, not %d", d.Size, bs)
+	case d.Offset < 0 || !ok:
+		bad("offset %#x is invalid", d.Offset)
+	case end > f.src.Len():
+		pi.State, pi.Reason = model.StateLost, fmt.Sprintf("its data (%d bytes at %#x) lies beyond the end of the file: the dump was cut short", d.Size, d.Offset)
+	default:
+		pi.State = model.StatePresent
+		pi.Codec = codecOf(d.Flags)
+		if d.Size == bs {
+			pi.Codec = model.CodecNone // a stored size of one block means raw
+		}
+		if pi.Codec == model.CodecNone && f.loadData() == nil && d.Offset == f.dataStart {
+			pi.ZeroPage = true
+		}
+	}
+}
+
+// PageInfo returns the state of a frame and where its data is.
+func (f *File) PageInfo(pfn model.PFN) model.PageInfo {
+	pi, _, _, _ := f.lookup(uint64(pfn))
+	return pi
+}
+
+// ReadPage reads and decodes frame pfn into dst.
+func (f *File) ReadPage(pfn model.PFN, dst []byte) (model.PageInfo, error) {
+	return f.readPage(pfn, dst, false)
+}
+
+// ReadPageStrict decodes with the strictest decoders (for verify).
+func (f *File) ReadPageStrict(pfn model.PFN, dst []byte) (model.PageInfo, error) {
+	return f.readPage(pfn, dst, true)
+}
+
+func (f *File) readPage(pfn model.PFN, dst []byte, strict bool) (model.PageInfo, error) {
+	if int64(len(dst)) < f.pageSize {
+		return model.PageInfo{}, fmt.Errorf("buffer of %d bytes is smaller than a page (%d)", len(dst), f.pageSize)
+	}
+	dst = dst[:f.pageSize]
+	pi, _, d, ok := f.lookup(uint64(pfn))
+	if pi.State == model.StateZeroFill {
+		clear(dst)
+		return pi, nil
+	}
+	if !ok || pi.State != model.StatePresent {
+		e := model.AbsentError(f.src.Name, pi)
+		if pi.State == model.StateUnreadable {
+			e.Code = "bad-page-descriptor"
+		}
+		return pi, e
+	}
+	buf := f.getBuf()
+	defer f.bufs.Put(buf)
+	stored := (*buf)[:d.Size]
+	if err := f.src.ReadAt(stored, d.Offset, "page data"); err != nil {
+		return pi, &model.PageError{File: f.src.Name, PFN: pfn, State: model.StateLost, Off: d.Offset, Msg: err.Error(), Err: err, Code: "truncated"}
+	}
+	dec := f.getDecoder(strict)
+	defer f.putDecoder(dec, strict)
+	if err := dec.Decode(pi.Codec, stored, dst); err != nil {
+		return pi, &model.PageError{File: f.src.Name, PFN: pfn, State: model.StateUnreadable, Off: d.Offset,
+			Msg: fmt.Sprintf("%d stored bytes do not decode: %v", d.Size, err), Err: err, Code: "bad-compressed-page"}
+	}
+	return pi, nil
+}
+
+func (f *File) getBuf() *[]byte {
+	if b, ok := f.bufs.Get().(*[]byte); ok {
+		return b
+	}
+	b := make([]byte, f.pageSize)
+	return &b
+}
+
+func (f *File) getDecoder(strict bool) *codec.Decoder {
+	pool := &f.decoders
+	if strict {
+		pool = &f.strictDecoders
+	}
+	if d, ok := pool.Get().(*codec.Decoder); ok {
+		return d
+	}
+	d := codec.NewDecoder(int(f.pageSize))
+	d.Strict = strict
+	return d
+}
+
+func (f *File) putDecoder(d *codec.Decoder, strict bool) {
+	if strict {
+		f.strictDecoders.Put(d)
+	} else {
+		f.decoders.Put(d)
+	}
+}
+
+// Runs walks the frames from `from` in runs of equal state. Without
+// detail the states come from the bitmaps alone (present means "in bitmap
+// 2"); with detail every descriptor of a present frame is read, so lost
+// pages, bad descriptors and shared zero pages show.
+func (f *File) Runs(ctx context.Context, from model.PFN, detail bool, yield func(model.PageRun) bool) error {
+	w := runWriter{yield: yield}
+	pfn := uint64(from)
+	if pfn < f.start && !w.add(model.PageRun{Start: model.PFN(pfn), Count: min(f.start, f.maxMapnr) - pfn, State: model.StateNotInDump}) {
+		return nil
+	}
+	pfn = max(pfn, f.start)
+	exclState, _ := f.absentExcludedState()
+	for pfn < f.end {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		blk := int64(pfn / pfnsPerBlock)
+		blkEnd := min(uint64(blk+1)*pfnsPerBlock, f.end)
+		b1, b2 := f.bm.block(0, blk), f.bm.block(1, blk)
+		if b1.err != nil || b2.err != nil {
+			if !w.add(model.PageRun{Start: model.PFN(pfn), Count: blkEnd - pfn, State: model.StateUnreadable}) {
+				return nil
+			}
+			pfn = blkEnd
+			continue
+		}
+		base := uint64(blk) * pfnsPerBlock
+		for pfn < blkEnd {
+			i := pfn - base
+			// Whole 64-bit words of equal bits take one step.
+			if i%64 == 0 && pfn+64 <= blkEnd && int(i/8)+8 <= len(b1.b) && int(i/8)+8 <= len(b2.b) {
+				w1 := binary.LittleEndian.Uint64(b1.b[i/8:])
+				w2 := binary.LittleEndian.Uint64(b2.b[i/8:])
+				var st model.PageState
+				switch {
+				case w1 == 0:
+					st = model.StateNotInDump
+				case w1 == ^uint64(0) && w2 == 0:
+					st = exclState
+				case w1 == ^uint64(0) && w2 == ^uint64(0):
+					st = model.StatePresent
+				}
+				if st != "" {
+					if !f.emit(&w, pfn, 64, st, detail) {
+						return nil
+					}
+					pfn += 64
+					continue
+				}
+			}
+			st := model.StatePresent
+			switch {
+			case int(i/8) >= len(b1.b) || b1.b[i/8]>>(i%8)&1 == 0:
+				st = model.StateNotInDump
+			case int(i/8) >= len(b2.b) || b2.b[i/8]>>(i%8)&1 == 0:
+				st = exclState
+			}
+			if !f.emit(&w, pfn, 1, st, detail) {
+				return nil
+			}
+			pfn++
+		}
+	}
+	if pfn < f.maxMapnr && !w.add(model.PageRun{Start: model.PFN(pfn), Count: f.maxMapnr - pfn, State: model.StateNotInDump}) {
+		return nil
+	}
+	w.flush()
+	return nil
+}
+
+// emit adds n frames from pfn in state st, refining present frames from
+// their descriptors when detail is set.
+func (f *File) emit(w *runWriter, pfn, n uint64, st model.PageState, detail bool) bool {
+	if !detail || st != model.StatePresent {
+		return w.add(model.PageRun{Start: model.PFN(pfn), Count: n, State: st})
+	}
+	for i := uint64(0); i < n; i++ {
+		pi, _, _, _ := f.lookup(pfn + i)
+		if !w.add(model.PageRun{Start: model.PFN(pfn + i), Count: 1, State: pi.State, ZeroPage: pi.ZeroPage}) {
+			return false
+		}
+	}
+	return true
+}
+
+// runWriter merges adjacent runs of the same state.
+type runWriter struct {
+	cur     model.PageRun
+	yield   func(model.PageRun) bool
+	stopped bool
+}
+
+func (w *runWriter) add(r model.PageRun) bool {
+	if w.stopped || r.Count == 0 {
+		return !w.stopped
+	}
+	if w.cur.Count > 0 && w.cur.State == r.State && w.cur.ZeroPage == r.ZeroPage && w.cur.End() == r.Start {
+		w.cur.Count += r.Count
+		return true
+	}
+	if w.cur.Count > 0 && !w.yield(w.cur) {
+		w.stopped = true
+		return false
+	}
+	w.cur = r
+	return true
+}
+
+func (w *runWriter) flush() {
+	if !w.stopped && w.cur.Count > 0 {
+		w.yield(w.cur)
+	}
+}
+
+// ReadFile reads raw bytes of the file (the logical file for flattened
+// streams).
+func (f *File) ReadFile(file string, p []byte, off int64) (int, error) { return f.src.R.ReadAt(p, off) }
+
+// loadNotes reads the notes copy, VMCOREINFO and eraseinfo once.
+func (f *File) loadNotes() *noteInfo {
+	f.notesOnce.Do(func() {
+		n := &f.notes
+		n.arch = archFromMachine(f.Header.Utsname.Machine)
+		s := f.Sub
+		if f.isKdump() && f.version >= 4 && s.OffsetNote > 0 && s.SizeNote > 0 {
+			if s.SizeNote > maxNotes {
+				n.problems = append(n.problems, model.NewProblem(model.SeverityError, "bad-sub-header", f.src.Name, int64(f.Header.BlockSize),
+					"size_note %d exceeds the limit of %d", s.SizeNote, maxNotes))
+			} else {
+				n.notes, n.problems = elfcore.ReadNotes(f.src, f.order, n.arch, s.OffsetNote, int64(s.SizeNote), 0, "notes")
+				if n.arch == "" {
+					// The header names no architecture: tell it from the
+					// prstatus notes, then decode them again.
+					if n.arch = archFromNotes(n.notes, f.order); n.arch != "" {
+						n.notes, n.problems = elfcore.ReadNotes(f.src, f.order, n.arch, s.OffsetNote, int64(s.SizeNote), 0, "notes")
+					}
+				}
+			}
+		}
+		if f.isKdump() && f.version >= 3 && s.OffsetVMCoreInfo > 0 && s.SizeVMCoreInfo > 0 {
+			b, err := f.src.Bytes(s.OffsetVMCoreInfo, int64(s.SizeVMCoreInfo), maxTextSize, "VMCOREINFO")
+			if err != nil {
+				n.problems = append(n.problems, model.NewProblem(model.SeverityError, "bad-vmcoreinfo", f.src.Name, s.OffsetVMCoreInfo, "%v", err))
+			} else {
+				n.vmci = model.ParseVMCoreInfo(b)
+				n.vmci.File, n.vmci.FileOffset = f.src.Name, s.OffsetVMCoreInfo
+			}
+		}
+		if n.vmci == nil {
+			n.vmci = elfcore.VMCoreInfoFromNotes(n.notes)
+		}
+		if f.isKdump() && f.version >= 5 && s.OffsetEraseInfo > 0 && s.SizeEraseInfo > 0 {
+			b, err := f.src.Bytes(s.OffsetEraseInfo, int64(s.SizeEraseInfo), maxTextSize, "eraseinfo")
+			if err != nil {
+				n.problems = append(n.problems, model.NewProblem(model.SeverityError, "bad-eraseinfo", f.src.Name, s.OffsetEraseInfo, "%v", err))
+			} else {
+				n.erase = b
+			}
+		}
+		regs, probs := elfcore.RegistersFromNotes(n.notes, n.arch, f.order)
+		n.regs = regs
+		n.problems = append(n.problems, probs...)
+	})
+	return &f.notes
+}
+
+// archFromNotes tells the architecture from the size of the prstatus notes
+// when the header does not name it (formats.md §3.4).
+func archFromNotes(notes []model.Note, o binary.ByteOrder) string {
+	le := o == binary.ByteOrder(binary.LittleEndian)
+	for _, n := range notes {
+		if n.Name != elfcore.NamePrstatus || n.Type != elfcore.NTPrstatus {
+			continue
+		}
+		switch n.DescSize {
+		case 336:
+			if le {
+				return "x86_64"
+			}
+			return "s390x"
+		case 144:
+			return "i386"
+		case 392:
+			return "aarch64"
+		case 148:
+			return "arm"
+		case 504:
+			if le {
+				return "ppc64le"
+			}
+			return "ppc64"
+		case 376:
+			return "riscv64"
+		}
+	}
+	return ""
+}
+
+// Notes returns the notes copy (header version 4 and later).
+func (f *File) Notes() ([]model.Note, error) { return f.loadNotes().notes, nil }
+
+// VMCoreInfo returns the VMCOREINFO text.
+func (f *File) VMCoreInfo() (*model.VMCoreInfo, error) {
+	if v := f.loadNotes().vmci; v != nil {
+		return v, nil
+	}
+	return nil, fmt.Errorf("%s: no VMCOREINFO (header version %d): %w", f.src.Name, f.Header.HeaderVersion, model.ErrNotFound)
+}
+
+// Registers returns the register sets of the prstatus and QEMU notes.
+func (f *File) Registers() ([]model.RegisterSet, error) { return f.loadNotes().regs, nil }
+
+// EraseInfo returns the erase list text, if any.
+func (f *File) EraseInfo() []byte { return f.loadNotes().erase }
+
+// Warnings returns what was found wrong while opening and reading notes.
+func (f *File) Warnings() []model.Problem {
+	out := append([]model.Problem(nil), f.problems...)
+	out = append(out, f.loadNotes().problems...)
+	if f.src.Stream != nil {
+		out = append(out, f.src.Stream.StreamProblems()...)
+	}
+	return out
+}
+
+// Arch returns the architecture: from utsname.machine, or from the notes.
+func (f *File) Arch() string {
+	if a := archFromMachine(f.Header.Utsname.Machine); a != "" {
+		return a
+	}
+	return f.loadNotes().arch
+}
+
+// Index builds the flattened stream's index, if the file is read through
+// one; plain files need none.
+func (f *File) Index(ctx context.Context, progress func(done, total int64)) error {
+	if f.src.Stream == nil {
+		return nil
+	}
+	return f.src.Stream.Index(ctx, progress)
+}

@@ -1,0 +1,111 @@
+package kdump
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"strings"
+
+	"dumpscope/model"
+	"dumpscope/reader/elfcore"
+)
+
+// Info reports what the headers, notes and bitmaps say; the frame counts
+// come from streaming the bitmaps (never the descriptors or page data).
+func (f *File) Info() model.Info {
+	n := f.loadNotes()
+	h := f.Header
+	ver := int64(h.HeaderVersion)
+	in := model.Info{
+		Format: model.FormatKdump, Container: model.ContainerPlain, Parts: 1, Files: []string{f.src.Name},
+		Arch: f.Arch(), Endian: model.LittleEndian, PageSize: f.pageSize, MaxPFN: f.maxMapnr,
+		CPUs: int(h.NrCPUs), HeaderVersion: &ver, Flags: statusFlags(h.Signature, h.Status),
+		FrameKind: "physical", Warnings: f.Warnings(), Pages: f.counts(),
+	}
+	if !f.isKdump() {
+		in.Format = model.FormatDiskdump
+	}
+	if f.src.Stream != nil {
+		in.Container = model.ContainerFlattened
+	}
+	if f.order == binary.ByteOrder(binary.BigEndian) {
+		in.Endian = model.BigEndian
+	}
+	if c := elfcore.CountCPUs(n.notes); in.CPUs <= 0 {
+		in.CPUs = c
+	}
+	for _, c := range []model.Codec{model.CodecZlib, model.CodecLZO, model.CodecSnappy, model.CodecZstd} {
+		if h.Status&codecFlag(c) != 0 {
+			in.Compression = append(in.Compression, c)
+		}
+	}
+	elfcore.FillFromVMCoreInfo(&in, n.vmci)
+	if in.OSRelease == "" {
+		in.OSRelease = h.Utsname.Release
+	}
+	if h.TimestampSec != 0 {
+		t := h.TimestampSec
+		in.CrashTime = &t
+	}
+	u := h.Utsname
+	in.Details = append(in.Details,
+		model.KV{Key: "signature", Value: fmt.Sprintf("%q", h.Signature)},
+		model.KV{Key: "utsname", Value: strings.Join([]string{u.Sysname, u.Nodename, u.Release, u.Version, u.Machine, u.Domainname}, " | ")},
+		model.KV{Key: "header layout", Value: fmt.Sprintf("%d-bit main header, %v sub-header", f.HeaderLayout, f.SubLayout)},
+		model.KV{Key: "block size", Value: fmt.Sprint(h.BlockSize)},
+	)
+	if f.isKdump() {
+		in.Details = append(in.Details,
+			model.KV{Key: "dump level", Value: dumpLevel(f.Sub.DumpLevel)},
+			model.KV{Key: "phys_base", Value: fmt.Sprintf("%#x", f.Sub.PhysBase)})
+	}
+	if f.IsSplit() {
+		in.Details = append(in.Details, model.KV{Key: "split part", Value: fmt.Sprintf("pfns %#x-%#x", f.start, f.end)})
+	}
+	if e := n.erase; len(e) > 0 {
+		in.Details = append(in.Details, model.KV{Key: "eraseinfo", Value: fmt.Sprintf("%d lines at %#x", strings.Count(string(e), "\n"), f.Sub.OffsetEraseInfo)})
+	}
+	return in
+}
+
+// counts adds up the runs of the bitmaps.
+func (f *File) counts() model.StateCounts {
+	c := model.StateCounts{}
+	err := f.Runs(context.Background(), 0, false, func(r model.PageRun) bool {
+		c.Add(r.State, r.Count)
+		return true
+	})
+	if err != nil {
+		c.Add(model.StateUnreadable, 0)
+	}
+	return c
+}
+
+func codecFlag(c model.Codec) uint32 {
+	switch c {
+	case model.CodecZlib:
+		return FlagZlib
+	case model.CodecLZO:
+		return FlagLZO
+	case model.CodecSnappy:
+		return FlagSnappy
+	case model.CodecZstd:
+		return FlagZstd
+	}
+	return 0
+}
+
+// dumpLevel spells out makedumpfile's -d bits.
+func dumpLevel(l int32) string {
+	names := []string{"zero pages", "non-private cache", "private cache", "user data", "free pages"}
+	var ex []string
+	for i, n := range names {
+		if l&(1<<i) != 0 {
+			ex = append(ex, n)
+		}
+	}
+	if len(ex) == 0 {
+		return fmt.Sprintf("%d (nothing excluded)", l)
+	}
+	return fmt.Sprintf("%d (excludes %s)", l, strings.Join(ex, ", "))
+}

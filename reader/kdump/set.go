@@ -1,0 +1,291 @@
+package kdump
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"dumpscope/model"
+)
+
+// Set is the parts of one makedumpfile --split run, read as one dump
+// (formats.md §1.9). Every part repeats the headers, notes and full-size
+// bitmaps, and stores the pages of its own pfn range [start, end). A set
+// may be incomplete: frames of the parts not given are not_in_dump.
+type Set struct {
+	parts    []*File // sorted by start pfn
+	gaps     [][2]uint64
+	problems []model.Problem
+}
+
+// NewSet joins the parts of a split set, given in any order. Parts that do
+// not belong together (different utsname, timestamp, max_mapnr, block
+// size, header version or byte order) or whose ranges overlap are an error.
+func NewSet(files []*File) (*Set, error) {
+	if len(files) == 0 {
+		return nil, fmt.Errorf("kdump: empty split set")
+	}
+	parts := append([]*File(nil), files...)
+	sort.Slice(parts, func(i, j int) bool { return parts[i].start < parts[j].start })
+	first := parts[0]
+	for _, p := range parts {
+		if len(parts) > 1 && !p.IsSplit() {
+			return nil, model.Errorf(p.src.Name, "kdump_sub_header.split", int64(p.Header.BlockSize), model.ErrUnsupported,
+				"is a complete dump, not a part of a split set (the files of one command are one dump)")
+		}
+		if why := mismatch(first, p); why != "" {
+			return nil, model.Errorf(p.src.Name, "disk_dump_header", 0, model.ErrUnsupported,
+				"does not belong to the same split set as %s: %s", first.src.Name, why)
+		}
+	}
+	s := &Set{parts: parts}
+	next := uint64(0)
+	for i, p := range parts {
+		if i > 0 && p.start < parts[i-1].end {
+			return nil, model.Errorf(p.src.Name, "kdump_sub_header", int64(p.Header.BlockSize), model.ErrUnsupported,
+				"its pfns %#x-%#x overlap those of %s (%#x-%#x)", p.start, p.end, parts[i-1].src.Name, parts[i-1].start, parts[i-1].end)
+		}
+		if p.start > next {
+			s.gaps = append(s.gaps, [2]uint64{next, p.start})
+		}
+		next = max(next, p.end)
+	}
+	if next < first.maxMapnr {
+		s.gaps = append(s.gaps, [2]uint64{next, first.maxMapnr})
+	}
+	for _, g := range s.gaps {
+		s.problems = append(s.problems, model.NewProblem(model.SeverityWarning, "missing-split-part", s.names(), -1,
+			"pfns %#x-%#x are in split parts that were not given; those frames read as not_in_dump", g[0], g[1]))
+	}
+	return s, nil
+}
+
+// mismatch says why two parts cannot belong to one set, or "".
+func mismatch(a, b *File) string {
+	switch {
+	case a.Header.Signature != b.Header.Signature:
+		return fmt.Sprintf("signature %q vs %q", b.Header.Signature, a.Header.Signature)
+	case a.Header.BlockSize != b.Header.BlockSize:
+		return fmt.Sprintf("block size %d vs %d", b.Header.BlockSize, a.Header.BlockSize)
+	case a.maxMapnr != b.maxMapnr:
+		return fmt.Sprintf("max_mapnr %#x vs %#x", b.maxMapnr, a.maxMapnr)
+	case a.Header.Utsname != b.Header.Utsname:
+		return fmt.Sprintf("utsname %q vs %q", b.Header.Utsname.Version, a.Header.Utsname.Version)
+	case a.Header.TimestampSec != b.Header.TimestampSec || a.Header.TimestampUsec != b.Header.TimestampUsec:
+		return fmt.Sprintf("timestamp %d vs %d", b.Header.TimestampSec, a.Header.TimestampSec)
+	case a.Header.HeaderVersion != b.Header.HeaderVersion:
+		return fmt.Sprintf("header version %d vs %d", b.Header.HeaderVersion, a.Header.HeaderVersion)
+	case a.order != b.order:
+		return "byte order differs"
+	}
+	return ""
+}
+
+// Parts returns the parts in pfn order.
+func (s *Set) Parts() []*File { return s.parts }
+
+func (s *Set) names() string {
+	n := make([]string, len(s.parts))
+	for i, p := range s.parts {
+		n[i] = p.src.Name
+	}
+	return strings.Join(n, " ")
+}
+
+// part returns the part holding pfn, or nil.
+func (s *Set) part(pfn uint64) *File {
+	i := sort.Search(len(s.parts), func(i int) bool { return s.parts[i].end > pfn })
+	if i < len(s.parts) && s.parts[i].start <= pfn {
+		return s.parts[i]
+	}
+	return nil
+}
+
+// PageSize returns the block size.
+func (s *Set) PageSize() int64 { return s.parts[0].pageSize }
+
+// MaxPFN returns max_mapnr.
+func (s *Set) MaxPFN() model.PFN { return model.PFN(s.parts[0].maxMapnr) }
+
+// PageInfo returns the state of a frame from the part that holds it.
+func (s *Set) PageInfo(pfn model.PFN) model.PageInfo {
+	if p := s.part(uint64(pfn)); p != nil {
+		return p.PageInfo(pfn)
+	}
+	return s.missing(pfn)
+}
+
+func (s *Set) missing(pfn model.PFN) model.PageInfo {
+	pi := model.PageInfo{PFN: pfn, PhysAddr: model.PhysAddr(uint64(pfn) * uint64(s.PageSize())), State: model.StateNotInDump, FileOffset: -1}
+	if uint64(pfn) >= s.parts[0].maxMapnr {
+		pi.Reason = fmt.Sprintf("beyond max_mapnr %#x", s.parts[0].maxMapnr)
+	} else {
+		pi.Reason = "in a split part that was not given"
+	}
+	return pi
+}
+
+// ReadPage reads a frame from the part that holds it.
+func (s *Set) ReadPage(pfn model.PFN, dst []byte) (model.PageInfo, error) {
+	if p := s.part(uint64(pfn)); p != nil {
+		return p.ReadPage(pfn, dst)
+	}
+	pi := s.missing(pfn)
+	return pi, model.AbsentError(s.names(), pi)
+}
+
+// ReadPageStrict reads a frame with the strictest decoders.
+func (s *Set) ReadPageStrict(pfn model.PFN, dst []byte) (model.PageInfo, error) {
+	if p := s.part(uint64(pfn)); p != nil {
+		return p.ReadPageStrict(pfn, dst)
+	}
+	return s.ReadPage(pfn, dst)
+}
+
+// Runs walks each part's range in order, with not_in_dump for the gaps.
+func (s *Set) Runs(ctx context.Context, from model.PFN, detail bool, yield func(model.PageRun) bool) error {
+	w := runWriter{yield: yield}
+	pos := uint64(from)
+	max := s.parts[0].maxMapnr
+	for _, p := range s.parts {
+		if p.end <= pos {
+			continue
+		}
+		if p.start > pos && !w.add(model.PageRun{Start: model.PFN(pos), Count: p.start - pos, State: model.StateNotInDump}) {
+			return nil
+		}
+		pos = max2(pos, p.start)
+		stop := false
+		err := p.Runs(ctx, model.PFN(pos), detail, func(r model.PageRun) bool {
+			if uint64(r.Start) >= p.end {
+				return false
+			}
+			r.Count = min(r.Count, p.end-uint64(r.Start))
+			if !w.add(r) {
+				stop = true
+				return false
+			}
+			return true
+		})
+		if err != nil || stop {
+			return err
+		}
+		pos = p.end
+	}
+	if pos < max && !w.add(model.PageRun{Start: model.PFN(pos), Count: max - pos, State: model.StateNotInDump}) {
+		return nil
+	}
+	w.flush()
+	return nil
+}
+
+func max2(a, b uint64) uint64 {
+	if a > b {
+		return a
+	}
+	return b
+}
+
+// Info joins what the parts say.
+func (s *Set) Info() model.Info {
+	in := s.parts[0].Info()
+	in.Parts = len(s.parts)
+	in.Files = nil
+	for _, p := range s.parts {
+		in.Files = append(in.Files, p.src.Name)
+	}
+	in.Warnings = s.Warnings()
+	in.Pages = model.StateCounts{}
+	_ = s.Runs(context.Background(), 0, false, func(r model.PageRun) bool {
+		in.Pages.Add(r.State, r.Count)
+		return true
+	})
+	var ranges []string
+	for _, p := range s.parts {
+		ranges = append(ranges, fmt.Sprintf("%s: %#x-%#x", p.src.Name, p.start, p.end))
+	}
+	for i, kv := range in.Details {
+		if kv.Key == "split part" {
+			in.Details[i] = model.KV{Key: "split parts", Value: strings.Join(ranges, "; ")}
+		}
+	}
+	return in
+}
+
+// Layout shows each part's structures.
+func (s *Set) Layout() (*model.Field, error) {
+	if len(s.parts) == 1 {
+		return s.parts[0].Layout()
+	}
+	root := &model.Field{Name: "split set", Offset: 0, Value: fmt.Sprintf("%d parts", len(s.parts)),
+		Meaning: "the files of one makedumpfile --split run; each stores the pages of its pfn range"}
+	for _, p := range s.parts {
+		l, err := p.Layout()
+		if err != nil {
+			return nil, err
+		}
+		l.Value += fmt.Sprintf(", pfns %#x-%#x", p.start, p.end)
+		root.Add(l)
+	}
+	return root, nil
+}
+
+// Notes, VMCoreInfo and Registers come from the first part, the file the
+// sub-header is taken from (libkdumpfile does the same).
+func (s *Set) Notes() ([]model.Note, error) { return s.parts[0].Notes() }
+
+// VMCoreInfo returns the first part's VMCOREINFO.
+func (s *Set) VMCoreInfo() (*model.VMCoreInfo, error) { return s.parts[0].VMCoreInfo() }
+
+// Registers returns the first part's register sets.
+func (s *Set) Registers() ([]model.RegisterSet, error) { return s.parts[0].Registers() }
+
+// ReadFile reads raw bytes of the named part.
+func (s *Set) ReadFile(file string, p []byte, off int64) (int, error) {
+	for _, f := range s.parts {
+		if f.src.Name == file {
+			return f.ReadFile(file, p, off)
+		}
+	}
+	return s.parts[0].ReadFile(file, p, off)
+}
+
+// Warnings lists every part's problems and the set's.
+func (s *Set) Warnings() []model.Problem {
+	var out []model.Problem
+	for _, p := range s.parts {
+		out = append(out, p.Warnings()...)
+	}
+	return append(out, s.problems...)
+}
+
+// ExplainPage explains a frame with the part that holds it.
+func (s *Set) ExplainPage(pfn model.PFN) (*model.Field, error) {
+	if p := s.part(uint64(pfn)); p != nil {
+		return p.ExplainPage(pfn)
+	}
+	pi := s.missing(pfn)
+	return &model.Field{Name: fmt.Sprintf("pfn %s", pfn), Offset: -1, Value: string(pi.State), Meaning: pi.Reason}, nil
+}
+
+// Close closes every part.
+func (s *Set) Close() error {
+	var first error
+	for _, p := range s.parts {
+		if err := p.Close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// Index builds the index of every part read through a flattened stream.
+func (s *Set) Index(ctx context.Context, progress func(done, total int64)) error {
+	for _, p := range s.parts {
+		if err := p.Index(ctx, progress); err != nil {
+			return err
+		}
+	}
+	return nil
+}
