@@ -62,6 +62,9 @@ type PageInfo struct {
 	// Reason explains a state other than present (which dump level, which
 	// structure, what is corrupt).
 	Reason string `json:"reason,omitempty"`
+	// Code is the verify problem code for a lost or unreadable frame
+	// ("truncated", "lost-page", "bad-page-descriptor").
+	Code string `json:"-"`
 }
 
 // PageRun is a run of consecutive frames in the same state.

@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"dumpscope/model"
+	"dumpscope/reader/aix"
 	"dumpscope/reader/elfcore"
 	"dumpscope/reader/flat"
 	"dumpscope/reader/kdump"
@@ -100,7 +101,7 @@ func openOne(src rio.Source) (Dump, error) {
 	case KindXenLegacy:
 		return nil, notBuilt(src, det.Kind.String())
 	case KindAIX:
-		return nil, notBuilt(src, det.Kind.String())
+		return aix.NewFile(src, det.Offset)
 	}
 	return nil, model.Errorf(src.Name, "", -1, model.ErrUnrecognized, "unknown format")
 }

@@ -231,7 +231,11 @@ func verifyPages(ctx context.Context, d Dump, opts VerifyOptions, r *Report, col
 			runs = append(runs, run)
 		case model.StateLost, model.StateUnreadable:
 			pi := d.PageInfo(run.Start)
-			p := model.NewProblem(model.SeverityError, stateCode(run.State), pageFile(pi, file), int64(pi.FileOffset),
+			code := pi.Code
+			if code == "" {
+				code = stateCode(run.State)
+			}
+			p := model.NewProblem(model.SeverityError, code, pageFile(pi, file), int64(pi.FileOffset),
 				"%d page(s) from pfn %s are %s: %s", run.Count, run.Start, run.State, pi.Reason)
 			col.add(p.WithPFN(run.Start))
 		}
@@ -383,9 +387,12 @@ func pageProblem(pfn model.PFN, pi model.PageInfo, err error, file string) model
 	off := int64(pi.FileOffset)
 	var pe *model.PageError
 	if errors.As(err, &pe) {
-		if pe.Code != "" {
+		switch {
+		case pe.Code != "":
 			code = pe.Code
-		} else if pe.State == model.StateLost {
+		case pi.Code != "":
+			code = pi.Code
+		case pe.State == model.StateLost:
 			code = "lost-page"
 		}
 		if pe.Off >= 0 {

@@ -316,7 +316,10 @@ func TextLines(b []byte, base int64) []*model.Field {
 		}
 		line := bytes.TrimRight(b[pos:pos+end], "\n\x00")
 		if len(line) > 0 {
-			k, v, _ := bytes.Cut(line, []byte("="))
+			k, v, ok := bytes.Cut(line, []byte("="))
+			if !ok { // eraseinfo: "erase SYMBOL size N"
+				k, v, _ = bytes.Cut(line, []byte(" "))
+			}
 			out = append(out, &model.Field{Name: rio.Printable(string(k)), Offset: base + int64(pos), Size: int64(end),
 				Value: rio.Printable(string(v)), Meaning: vmcoreinfoMeaning(string(k))})
 		}

@@ -195,7 +195,7 @@ func (ix *pageIndex) pageInfo(pfn model.PFN, fileName string) model.PageInfo {
 		if firstData != nil && firstData.start < firstLost.start {
 			p = firstData
 		}
-		pi.State = model.StateLost
+		pi.State, pi.Code = model.StateLost, "truncated"
 		pi.FileOffset = model.FileOff(p.fileOff + int64(max(start, p.start)-p.start))
 		pi.Reason = fmt.Sprintf("PT_LOAD [%d] places its data beyond the end of the file, which was cut at %#x", firstLost.prog, ix.fileSize)
 	case data > 0:

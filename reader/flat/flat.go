@@ -298,12 +298,30 @@ func (f *File) StreamOffset(off, n int64) (int64, bool) {
 	return 0, false
 }
 
-// StreamProblems lists what is wrong with the stream itself, plus a note
-// that most tools need the file rearranged first.
+// StreamProblems lists what is wrong with the stream itself, and a note
+// that other tools need the file rearranged first.
 func (f *File) StreamProblems() []model.Problem {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return append([]model.Problem(nil), f.probs...)
+	out := append([]model.Problem(nil), f.probs...)
+	return append(out, model.NewProblem(model.SeverityNote, "flattened", f.src.Name, 0,
+		"this is a makedumpfile flattened stream: crash (older releases), libkdumpfile and drgn need it rearranged first (makedumpfile -R or dumpscope rearrange)"))
+}
+
+// Holes returns the logical ranges below the logical end that no record
+// wrote, once the stream is indexed (they read as zeros).
+func (f *File) Holes() [][2]int64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var holes [][2]int64
+	pos := int64(0)
+	for _, p := range f.pieces {
+		if p.start > pos {
+			holes = append(holes, [2]int64{pos, p.start})
+		}
+		pos = max(pos, p.end)
+	}
+	return holes
 }
 
 // Close closes the stream.

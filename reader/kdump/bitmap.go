@@ -1,6 +1,8 @@
 package kdump
 
 import (
+	"context"
+	"encoding/binary"
 	"fmt"
 	"math/bits"
 	"sync"
@@ -150,6 +152,9 @@ func (bm *bitmaps) rank(pfn uint64) (uint64, error) {
 	}
 	base := bm.cum[blk]
 	bm.rankMu.Unlock()
+	if pfn%pfnsPerBlock == 0 {
+		return base, nil // also the rank at the very end of the bitmap
+	}
 	d := bm.block(1, blk)
 	if d.err != nil {
 		return 0, d.err
@@ -163,6 +168,20 @@ func (bm *bitmaps) rank(pfn uint64) (uint64, error) {
 		r += uint64(bits.OnesCount8(d.b[byteIdx] & (1<<rem - 1)))
 	}
 	return r, nil
+}
+
+// noteBlock extends the rank prefix sums with block blk of bitmap 2 when
+// it is the next one needed, so a sequential pass (Runs) builds the rank
+// index as a side effect.
+func (bm *bitmaps) noteBlock(blk int64, d *bitmapBlockData) {
+	bm.rankMu.Lock()
+	defer bm.rankMu.Unlock()
+	if len(bm.cum) == 0 {
+		bm.cum = append(bm.cum, 0)
+	}
+	if int64(len(bm.cum)) == blk+1 && d.err == nil {
+		bm.cum = append(bm.cum, bm.cum[blk]+uint64(d.sub[stridesPerBlk]))
+	}
 }
 
 // totals counts the set bits of both bitmaps over [0, maxMapnr), streaming
@@ -190,6 +209,58 @@ func (bm *bitmaps) totals() ([2]uint64, error) {
 	return bm.total, bm.totalErr
 }
 
+// eachSet calls fn for every pfn in [from, to) set in bitmap 2, with its
+// bitmap 1 bit, a 64-bit word at a time. It stops when fn returns false or
+// a block cannot be read.
+func (bm *bitmaps) eachSet(ctx context.Context, from, to uint64, fn func(pfn uint64, in1 bool) bool) error {
+	for pfn := from; pfn < to; {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		blk := int64(pfn / pfnsPerBlock)
+		b1, b2 := bm.block(0, blk), bm.block(1, blk)
+		if b1.err != nil || b2.err != nil {
+			return nil
+		}
+		base := uint64(blk) * pfnsPerBlock
+		end := min(base+pfnsPerBlock, to)
+		for pfn < end {
+			i := pfn - base
+			w := word(b2.b, i) >> (i % 64)
+			if w == 0 {
+				pfn += 64 - i%64
+				continue
+			}
+			pfn += uint64(bits.TrailingZeros64(w))
+			if pfn >= end {
+				break
+			}
+			j := pfn - base
+			in1 := int(j/8) < len(b1.b) && b1.b[j/8]>>(j%8)&1 == 1
+			if !fn(pfn, in1) {
+				return nil
+			}
+			pfn++
+		}
+		pfn = max(pfn, end)
+	}
+	return nil
+}
+
+// word returns the 64 bits of b holding bit i (aligned down), with bytes
+// past the end read as zero.
+func word(b []byte, i uint64) uint64 {
+	k := int(i/64) * 8
+	if k+8 <= len(b) {
+		return binary.LittleEndian.Uint64(b[k:])
+	}
+	var w uint64
+	for j := 0; k+j < len(b); j++ {
+		w |= uint64(b[k+j]) << (8 * j)
+	}
+	return w
+}
+
 // countRange counts set bits [from, to) of b.
 func countRange(b []byte, from, to uint64) uint64 {
 	to = min(to, uint64(len(b))*8)
@@ -212,8 +283,7 @@ func countRange(b []byte, from, to uint64) uint64 {
 func popcount(b []byte) int {
 	n := 0
 	for len(b) >= 8 {
-		n += bits.OnesCount64(uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
-			uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56)
+		n += bits.OnesCount64(binary.LittleEndian.Uint64(b))
 		b = b[8:]
 	}
 	for _, c := range b {

@@ -38,8 +38,11 @@ type File struct {
 	descs      *descTable
 	problems   []model.Problem
 
-	notesOnce sync.Once
-	notes     noteInfo
+	notesMu sync.Mutex
+	notes   *noteInfo // read on first use; reset when a stream index rewrites the sub-header
+
+	cutOnce sync.Once
+	cut     bool // page data cut by the end of the file (see dataCut)
 
 	dataOnce  sync.Once
 	nDescs    uint64 // descriptors in this file: set bits of bitmap 2 in [start, end)
@@ -269,7 +272,7 @@ func (f *File) lookup(pfn uint64) (pi model.PageInfo, idx uint64, d PageDesc, ha
 	pi.File = f.src.Name
 	if err != nil {
 		pi.State, pi.Reason = model.StateLost, fmt.Sprintf("page_desc[%d] at %#x lies beyond the end of the file: the dump was cut short", idx, f.descs.offsetOf(idx))
-		pi.FileOffset = model.FileOff(f.descs.offsetOf(idx))
+		pi.FileOffset, pi.Code = model.FileOff(f.descs.offsetOf(idx)), "truncated"
 		return
 	}
 	f.classify(&pi, d, idx)
@@ -282,11 +285,12 @@ func (f *File) classify(pi *model.PageInfo, d PageDesc, idx uint64) {
 	pi.FileOffset, pi.StoredSize = model.FileOff(d.Offset), int64(d.Size)
 	bad := func(format string, args ...any) {
 		pi.State, pi.Reason = model.StateUnreadable, fmt.Sprintf("page_desc[%d]: ", idx)+fmt.Sprintf(format, args...)
+		pi.Code = "bad-page-descriptor"
 	}
 	switch end, ok := rio.AddOK(d.Offset, int64(d.Size)); {
 	case d.Offset == 0:
 		pi.State, pi.Reason = model.StateLost, fmt.Sprintf("page_desc[%d] has offset 0: the page was never written (incomplete dump)", idx)
-		pi.FileOffset, pi.StoredSize = model.FileOff(f.descs.offsetOf(idx)), 0
+		pi.FileOffset, pi.StoredSize, pi.Code = model.FileOff(f.descs.offsetOf(idx)), 0, "lost-page"
 	case d.Size == 0:
 		bad("stored size 0")
 	case d.Size > bs:
@@ -296,7 +300,12 @@ func (f *File) classify(pi *model.PageInfo, d PageDesc, idx uint64) {
 	case d.Offset < 0 || !ok:
 		bad("offset %#x is invalid", d.Offset)
 	case end > f.src.Len():
-		pi.State, pi.Reason = model.StateLost, fmt.Sprintf("its data (%d bytes at %#x) lies beyond the end of the file: the dump was cut short", d.Size, d.Offset)
+		if f.dataCut() {
+			pi.State, pi.Code = model.StateLost, "truncated"
+			pi.Reason = fmt.Sprintf("its data (%d bytes at %#x) lies beyond the end of the file: the dump was cut short", d.Size, d.Offset)
+		} else {
+			bad("points at %d bytes at %#x, beyond the end of the file (%#x), which is otherwise complete", d.Size, d.Offset, f.src.Len())
+		}
 	default:
 		pi.State = model.StatePresent
 		pi.Codec = codecOf(d.Flags)
@@ -307,6 +316,38 @@ func (f *File) classify(pi *model.PageInfo, d PageDesc, idx uint64) {
 			pi.ZeroPage = true
 		}
 	}
+}
+
+// dataCut tells a file cut inside its page data from a file with a
+// descriptor pointing past its end: in a cut file a page straddles the end
+// or the first page beyond it starts exactly there. It walks every
+// descriptor once.
+func (f *File) dataCut() bool {
+	f.cutOnce.Do(func() {
+		if f.loadData() != nil || f.dataStart > f.src.Len() {
+			f.cut = true // the descriptor table itself is cut
+			return
+		}
+		size := f.src.Len()
+		minBeyond := int64(-1)
+		for i := uint64(0); i < f.nDescs; i++ {
+			d, err := f.descs.get(i)
+			if err != nil {
+				f.cut = true
+				return
+			}
+			end := d.Offset + int64(d.Size)
+			switch {
+			case d.Offset < size && end > size:
+				f.cut = true // straddles the end
+				return
+			case d.Offset >= size && (minBeyond < 0 || d.Offset < minBeyond):
+				minBeyond = d.Offset
+			}
+		}
+		f.cut = minBeyond == size
+	})
+	return f.cut
 }
 
 // PageInfo returns the state of a frame and where its data is.
@@ -412,6 +453,7 @@ func (f *File) Runs(ctx context.Context, from model.PFN, detail bool, yield func
 			pfn = blkEnd
 			continue
 		}
+		f.bm.noteBlock(blk, b2)
 		base := uint64(blk) * pfnsPerBlock
 		for pfn < blkEnd {
 			i := pfn - base
@@ -506,8 +548,11 @@ func (f *File) ReadFile(file string, p []byte, off int64) (int, error) { return 
 
 // loadNotes reads the notes copy, VMCOREINFO and eraseinfo once.
 func (f *File) loadNotes() *noteInfo {
-	f.notesOnce.Do(func() {
-		n := &f.notes
+	f.notesMu.Lock()
+	defer f.notesMu.Unlock()
+	if f.notes == nil {
+		n := &noteInfo{}
+		f.notes = n
 		n.arch = archFromMachine(f.Header.Utsname.Machine)
 		s := f.Sub
 		if f.isKdump() && f.version >= 4 && s.OffsetNote > 0 && s.SizeNote > 0 {
@@ -548,8 +593,8 @@ func (f *File) loadNotes() *noteInfo {
 		regs, probs := elfcore.RegistersFromNotes(n.notes, n.arch, f.order)
 		n.regs = regs
 		n.problems = append(n.problems, probs...)
-	})
-	return &f.notes
+	}
+	return f.notes
 }
 
 // archFromNotes tells the architecture from the size of the prstatus notes
@@ -620,10 +665,26 @@ func (f *File) Arch() string {
 }
 
 // Index builds the flattened stream's index, if the file is read through
-// one; plain files need none.
+// one; plain files need none. The sub-header is read again afterwards:
+// makedumpfile rewrites it at the end of a stream to add eraseinfo, and a
+// later record wins.
 func (f *File) Index(ctx context.Context, progress func(done, total int64)) error {
 	if f.src.Stream == nil {
 		return nil
 	}
-	return f.src.Stream.Index(ctx, progress)
+	if err := f.src.Stream.Index(ctx, progress); err != nil {
+		return err
+	}
+	if !f.isKdump() {
+		return nil
+	}
+	b := make([]byte, subHeaderSize(Sub64))
+	n, _ := f.src.R.ReadAt(b, int64(f.Header.BlockSize))
+	sub := decodeSub(b[:n], f.SubLayout, f.order, f.version)
+	if sub != f.Sub {
+		f.notesMu.Lock()
+		f.Sub, f.notes = sub, nil
+		f.notesMu.Unlock()
+	}
+	return nil
 }

@@ -293,15 +293,30 @@ func plausibleMain(h DiskDumpHeader) bool {
 
 // detectMain finds the layout and byte order of the main header: the
 // 32-bit offsets first, then the 64-bit ones, each little- then big-endian.
+// When no candidate passes the full test, a candidate whose block size
+// alone is plausible is taken, so that a header with a corrupt max_mapnr
+// or bitmap_blocks still opens (and is reported) rather than being
+// refused.
 func detectMain(b []byte) (DiskDumpHeader, HeaderLayout, binary.ByteOrder, bool) {
-	for _, l := range []HeaderLayout{Header32, Header64} {
-		for _, o := range []binary.ByteOrder{binary.LittleEndian, binary.BigEndian} {
-			if h := decodeMain(b, l, o); plausibleMain(h) {
-				return h, l, o, true
+	for _, full := range []bool{true, false} {
+		for _, l := range []HeaderLayout{Header32, Header64} {
+			for _, o := range []binary.ByteOrder{binary.LittleEndian, binary.BigEndian} {
+				h := decodeMain(b, l, o)
+				if plausibleMain(h) || (!full && plausibleBlock(h)) {
+					return h, l, o, true
+				}
 			}
 		}
 	}
 	return DiskDumpHeader{}, 0, nil, false
+}
+
+// plausibleBlock is the part of plausibleMain that does not depend on
+// max_mapnr: a power-of-two block size in [4096, 262144], a sub-header
+// size and a bitmap size that are not absurd.
+func plausibleBlock(h DiskDumpHeader) bool {
+	bs := h.BlockSize
+	return bs >= 4096 && bs <= 262144 && bs&(bs-1) == 0 && h.SubHdrSize >= 0 && h.SubHdrSize < 1<<20 && h.BitmapBlocks > 0
 }
 
 // decodeSub decodes the sub-header fields the version has.
@@ -345,9 +360,6 @@ func subPlausible(s KdumpSubHeader, h DiskDumpHeader, fileSize int64, version in
 	if version >= 5 && !in(s.OffsetEraseInfo, s.SizeEraseInfo, 0, fileSize) {
 		return false
 	}
-	if version >= 6 && s.MaxMapnr64 != 0 && uint64(h.MaxMapnr) != min(s.MaxMapnr64, 0xffffffff) {
-		return false
-	}
 	return true
 }
 
@@ -362,9 +374,16 @@ func chooseSub(b []byte, h DiskDumpHeader, l HeaderLayout, o binary.ByteOrder, f
 		order = []SubLayout{Sub32Packed, Sub32Padded, Sub64}
 	}
 	version := min(h.HeaderVersion, 6)
-	for _, sl := range order {
-		if s := decodeSub(b, sl, o, version); subPlausible(s, h, fileSize, version) {
-			return s, sl, true
+	// Prefer a layout whose max_mapnr_64 agrees with max_mapnr (version 6),
+	// then any with plausible pointers.
+	agrees := func(s KdumpSubHeader) bool {
+		return version < 6 || uint64(h.MaxMapnr) == min(s.MaxMapnr64, 0xffffffff)
+	}
+	for _, strict := range []bool{true, false} {
+		for _, sl := range order {
+			if s := decodeSub(b, sl, o, version); subPlausible(s, h, fileSize, version) && (!strict || agrees(s)) {
+				return s, sl, true
+			}
 		}
 	}
 	return decodeSub(b, order[0], o, version), order[0], false

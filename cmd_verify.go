@@ -1,0 +1,103 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"dumpscope/model"
+	"dumpscope/reader"
+)
+
+type verifyCmd struct {
+	Strict          bool   `help:"Exit 1 on warnings too."`
+	Jobs            int    `default:"0" help:"Page workers (default: one per CPU)."`
+	Manifest        string `name:"manifest" placeholder:"OUT" help:"Write the sha256 of every present page to OUT."`
+	AgainstManifest string `name:"against-manifest" placeholder:"IN" help:"Compare every page with a manifest written by --manifest."`
+	filesArg
+}
+
+func (c *verifyCmd) Run(rc *runContext) error {
+	if c.Jobs < 0 {
+		return usageError{"--jobs must not be negative"}
+	}
+	var against *reader.Manifest
+	if c.AgainstManifest != "" {
+		fh, err := os.Open(c.AgainstManifest)
+		if err != nil {
+			return usageError{err.Error()}
+		}
+		against, err = reader.ReadManifest(fh)
+		fh.Close()
+		if err != nil {
+			return usageError{fmt.Sprintf("%s: %v", c.AgainstManifest, err)}
+		}
+	}
+	d, err := openDump(c.Files)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	ctx := context.Background()
+	if ix, ok := d.(reader.Indexer); ok {
+		progress := progressMeter("indexing")
+		err := ix.Index(ctx, progress)
+		progress(-1, -1)
+		if err != nil {
+			return err
+		}
+	}
+	var manifest io.WriteCloser
+	if c.Manifest != "" {
+		if manifest, err = os.Create(c.Manifest); err != nil {
+			return usageError{err.Error()}
+		}
+	}
+	progress := progressMeter("verifying")
+	rep, err := reader.Verify(ctx, d, reader.VerifyOptions{
+		Jobs: c.Jobs, Manifest: manifest, Against: against,
+		Progress: func(done, total uint64) { progress(int64(done), int64(total)) },
+	})
+	progress(-1, -1)
+	if manifest != nil {
+		if cerr := manifest.Close(); err == nil && cerr != nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if rep.Problems == nil {
+		rep.Problems = []model.Problem{}
+	}
+	if rc.JSON {
+		if err := writeJSON(rc.out, rep); err != nil {
+			return err
+		}
+	} else {
+		writeReport(rc.out, rep)
+	}
+	errs, warns := rep.Count(model.SeverityError), rep.Count(model.SeverityWarning)
+	if errs > 0 || (c.Strict && warns > 0) {
+		return errSilent
+	}
+	return nil
+}
+
+// writeReport prints the verify report: a summary line, then one line per
+// problem.
+func writeReport(w io.Writer, r *reader.Report) {
+	fmt.Fprintf(w, "%s: %s, %d pages checked (%d bytes): %d errors, %d warnings, %d notes\n",
+		strings.Join(r.Files, " "), r.Format, r.PagesChecked, r.BytesChecked,
+		r.Count(model.SeverityError), r.Count(model.SeverityWarning), r.Count(model.SeverityNote))
+	for _, p := range r.Problems {
+		fmt.Fprintf(w, "%-7s %s\n", p.Severity, strings.TrimPrefix(p.String(), string(p.Severity)+" "))
+	}
+	if r.OK {
+		fmt.Fprintln(w, "OK")
+	} else {
+		fmt.Fprintln(w, "FAILED")
+	}
+}

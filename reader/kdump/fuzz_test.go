@@ -1,0 +1,92 @@
+package kdump_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"io"
+	"os"
+	"testing"
+
+	"dumpscope/model"
+	"dumpscope/reader/dumptest"
+	"dumpscope/reader/kdump"
+	"dumpscope/reader/rio"
+)
+
+// exercise calls every entry point of a file that opened.
+func exercise(t *testing.T, f *kdump.File, maxFrames uint64) {
+	f.Info()
+	if _, err := f.Layout(); err != nil {
+		t.Fatalf("Layout of an opened file failed: %v", err)
+	}
+	f.Registers()
+	f.VMCoreInfo()
+	buf := make([]byte, f.PageSize())
+	n := uint64(0)
+	f.Runs(context.Background(), 0, true, func(r model.PageRun) bool {
+		f.ReadPage(r.Start, buf)
+		f.ExplainPage(r.Start)
+		n += r.Count
+		return n < maxFrames
+	})
+}
+
+// FuzzHeader opens arbitrary bytes as a kdump file: the header parser,
+// sub-header layout choice, notes and bitmaps.
+func FuzzHeader(f *testing.F) {
+	for _, v := range []int32{0, 3, 6} {
+		for _, sub := range []string{"64", "32packed", "32padded"} {
+			k := baseDump(v, "zlib", 12)
+			k.Sub, k.Header32 = sub, sub != "64"
+			b, _ := k.Bytes()
+			f.Add(b)
+		}
+	}
+	for _, name := range []string{"x86_64/mdf-zlib-d31-split1of8.kdump", "i386/mdf-zstd-d31-split1of8.kdump"} {
+		if !fixturesPresent() {
+			break
+		}
+		fh, err := os.Open(dumptest.Fixture(f, name))
+		if err != nil {
+			continue
+		}
+		head := make([]byte, 40<<10)
+		n, _ := io.ReadFull(fh, head)
+		fh.Close()
+		f.Add(head[:n])
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		file, err := kdump.NewFile(rio.Source{Name: "fuzz", R: bytes.NewReader(b), Size: int64(len(b))})
+		if err != nil {
+			return
+		}
+		exercise(t, file, 1<<16)
+	})
+}
+
+// FuzzDescriptors keeps a valid header and fuzzes the bitmaps,
+// descriptors and page data: the rank index and descriptor lookup.
+func FuzzDescriptors(f *testing.F) {
+	for _, c := range []string{"zlib", "lzo", "snappy", "zstd", "none"} {
+		k := baseDump(6, c, 24)
+		b, lay := k.Bytes()
+		f.Add(c, b[lay.Bitmap1Off:])
+	}
+	f.Fuzz(func(t *testing.T, codec string, tail []byte) {
+		k := baseDump(6, "zlib", 24)
+		b, lay := k.Bytes()
+		b = append(b[:lay.Bitmap1Off:lay.Bitmap1Off], tail...)
+		binary.LittleEndian.PutUint32(b[424:], uint32(len(codec))&0x27) // status
+		file, err := kdump.NewFile(rio.Source{Name: "fuzz", R: bytes.NewReader(b), Size: int64(len(b))})
+		if err != nil {
+			t.Fatalf("a valid header failed to open: %v", err)
+		}
+		exercise(t, file, 1<<12)
+	})
+}
+
+func fixturesPresent() bool {
+	_, err := os.Stat("../../../shared/fixtures/MANIFEST.tsv")
+	return err == nil || os.Getenv("DUMPSCOPE_FIXTURES") != ""
+}
