@@ -386,7 +386,9 @@ func pageProblem(pfn model.PFN, pi model.PageInfo, err error, file string) model
 	code := "unreadable-page"
 	off := int64(pi.FileOffset)
 	var pe *model.PageError
-	if errors.As(err, &pe) {
+	if !errors.As(err, &pe) {
+		pe = nil
+	} else {
 		switch {
 		case pe.Code != "":
 			code = pe.Code
@@ -405,7 +407,12 @@ func pageProblem(pfn model.PFN, pi model.PageInfo, err error, file string) model
 	if off < 0 {
 		off = -1
 	}
-	return model.NewProblem(model.SeverityError, code, pageFile(pi, file), off, "%v", err).WithPFN(pfn)
+	msg := err.Error()
+	if pe != nil && pe.Msg != "" {
+		// The problem carries the file, offset and pfn already.
+		msg = fmt.Sprintf("pfn %s is %s: %s", pfn, pe.State, pe.Msg)
+	}
+	return model.NewProblem(model.SeverityError, code, pageFile(pi, file), off, "%s", msg).WithPFN(pfn)
 }
 
 // Manifest is a parsed `verify --manifest` file.

@@ -269,7 +269,6 @@ func (f *File) lookup(pfn uint64) (pi model.PageInfo, idx uint64, d PageDesc, ha
 		return
 	}
 	d, err = f.descs.get(idx)
-	pi.File = f.src.Name
 	if err != nil {
 		pi.State, pi.Reason = model.StateLost, fmt.Sprintf("page_desc[%d] at %#x lies beyond the end of the file: the dump was cut short", idx, f.descs.offsetOf(idx))
 		pi.FileOffset, pi.Code = model.FileOff(f.descs.offsetOf(idx)), "truncated"
@@ -571,10 +570,8 @@ func (f *File) loadNotes() *noteInfo {
 			}
 		}
 		if f.isKdump() && f.version >= 3 && s.OffsetVMCoreInfo > 0 && s.SizeVMCoreInfo > 0 {
-			b, err := f.src.Bytes(s.OffsetVMCoreInfo, int64(s.SizeVMCoreInfo), maxTextSize, "VMCOREINFO")
-			if err != nil {
-				n.problems = append(n.problems, model.NewProblem(model.SeverityError, "bad-vmcoreinfo", f.src.Name, s.OffsetVMCoreInfo, "%v", err))
-			} else {
+			b, err := f.readText(s.OffsetVMCoreInfo, s.SizeVMCoreInfo, "VMCOREINFO", n)
+			if err == nil {
 				n.vmci = model.ParseVMCoreInfo(b)
 				n.vmci.File, n.vmci.FileOffset = f.src.Name, s.OffsetVMCoreInfo
 			}
@@ -583,10 +580,7 @@ func (f *File) loadNotes() *noteInfo {
 			n.vmci = elfcore.VMCoreInfoFromNotes(n.notes)
 		}
 		if f.isKdump() && f.version >= 5 && s.OffsetEraseInfo > 0 && s.SizeEraseInfo > 0 {
-			b, err := f.src.Bytes(s.OffsetEraseInfo, int64(s.SizeEraseInfo), maxTextSize, "eraseinfo")
-			if err != nil {
-				n.problems = append(n.problems, model.NewProblem(model.SeverityError, "bad-eraseinfo", f.src.Name, s.OffsetEraseInfo, "%v", err))
-			} else {
+			if b, err := f.readText(s.OffsetEraseInfo, s.SizeEraseInfo, "eraseinfo", n); err == nil {
 				n.erase = b
 			}
 		}
@@ -595,6 +589,30 @@ func (f *File) loadNotes() *noteInfo {
 		n.problems = append(n.problems, probs...)
 	}
 	return f.notes
+}
+
+// readText reads a text blob the sub-header points at (VMCOREINFO,
+// eraseinfo), recording a problem when it is too large or beyond the end
+// of the file.
+func (f *File) readText(off int64, size uint64, what string, n *noteInfo) ([]byte, error) {
+	code, sev := "bad-sub-header", model.SeverityError
+	var msg string
+	switch {
+	case size > maxTextSize:
+		msg = fmt.Sprintf("%s is %d bytes, over the limit of %d", what, size, maxTextSize)
+	case !f.src.Contains(off, int64(size)):
+		code = "truncated"
+		msg = fmt.Sprintf("%s (%d bytes at %#x) lies beyond the end of the file (%#x)", what, size, off, f.src.Len())
+	default:
+		b := make([]byte, size)
+		err := f.src.ReadAt(b, off, what)
+		if err == nil {
+			return b, nil
+		}
+		msg = fmt.Sprintf("%s cannot be read: %v", what, err)
+	}
+	n.problems = append(n.problems, model.NewProblem(sev, code, f.src.Name, off, "%s", msg))
+	return nil, fmt.Errorf("%s", msg)
 }
 
 // archFromNotes tells the architecture from the size of the prstatus notes

@@ -357,7 +357,9 @@ func subPlausible(s KdumpSubHeader, h DiskDumpHeader, fileSize int64, version in
 	if version >= 4 && !in(s.OffsetNote, s.SizeNote, int64(h.BlockSize), area) {
 		return false
 	}
-	if version >= 5 && !in(s.OffsetEraseInfo, s.SizeEraseInfo, 0, fileSize) {
+	// Eraseinfo follows the page data; a truncated file may have lost it,
+	// so only its start is checked.
+	if version >= 5 && !in(s.OffsetEraseInfo, min(s.SizeEraseInfo, 1), area, 1<<62) {
 		return false
 	}
 	return true

@@ -111,9 +111,17 @@ func (s *Set) MaxPFN() model.PFN { return model.PFN(s.parts[0].maxMapnr) }
 // PageInfo returns the state of a frame from the part that holds it.
 func (s *Set) PageInfo(pfn model.PFN) model.PageInfo {
 	if p := s.part(uint64(pfn)); p != nil {
-		return p.PageInfo(pfn)
+		return s.named(p, p.PageInfo(pfn))
 	}
 	return s.missing(pfn)
+}
+
+// named records which part holds a page when the set has several.
+func (s *Set) named(p *File, pi model.PageInfo) model.PageInfo {
+	if len(s.parts) > 1 {
+		pi.File = p.src.Name
+	}
+	return pi
 }
 
 func (s *Set) missing(pfn model.PFN) model.PageInfo {
@@ -129,7 +137,8 @@ func (s *Set) missing(pfn model.PFN) model.PageInfo {
 // ReadPage reads a frame from the part that holds it.
 func (s *Set) ReadPage(pfn model.PFN, dst []byte) (model.PageInfo, error) {
 	if p := s.part(uint64(pfn)); p != nil {
-		return p.ReadPage(pfn, dst)
+		pi, err := p.ReadPage(pfn, dst)
+		return s.named(p, pi), err
 	}
 	pi := s.missing(pfn)
 	return pi, model.AbsentError(s.names(), pi)
@@ -138,7 +147,8 @@ func (s *Set) ReadPage(pfn model.PFN, dst []byte) (model.PageInfo, error) {
 // ReadPageStrict reads a frame with the strictest decoders.
 func (s *Set) ReadPageStrict(pfn model.PFN, dst []byte) (model.PageInfo, error) {
 	if p := s.part(uint64(pfn)); p != nil {
-		return p.ReadPageStrict(pfn, dst)
+		pi, err := p.ReadPageStrict(pfn, dst)
+		return s.named(p, pi), err
 	}
 	return s.ReadPage(pfn, dst)
 }
