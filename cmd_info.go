@@ -14,6 +14,7 @@ import (
 )
 
 type infoCmd struct {
+	NoCrash bool `name:"no-crash" help:"Leave out the crash summary, which reads kallsyms, the kernel log and the stacks from memory."`
 	optFilesArg
 }
 
@@ -24,10 +25,14 @@ func (c *infoCmd) Run(rc *runContext) error {
 	}
 	defer d.Close()
 	info := d.Info()
+	if !c.NoCrash {
+		info.Crash = crashSummary(d)
+	}
 	if rc.JSON {
 		return writeJSON(rc.out, info)
 	}
 	writeInfo(rc.out, info)
+	writeCrashSummary(rc.out, info.Crash)
 	return nil
 }
 

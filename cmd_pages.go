@@ -225,10 +225,12 @@ func pageHeading(pi model.PageInfo) string {
 }
 
 type readCmd struct {
-	Addr     *Num `help:"Physical address (decimal or 0x-hex)."`
-	Len      Num  `required:"" help:"Number of bytes."`
-	Raw      bool `help:"Write the bytes instead of a hex dump."`
-	ZeroFill bool `name:"zero-fill" help:"Write zeros for bytes in frames that are not readable, and list those frames on stderr."`
+	Addr     *Num   `help:"Physical address (decimal or 0x-hex)."`
+	Vaddr    *Num   `name:"vaddr" help:"Kernel virtual address (decimal or 0x-hex), translated through the dump's page tables."`
+	Area     string `name:"area" placeholder:"C.E" help:"AIX: read entry E of component C (indexes as areas lists them); --addr is then an address inside that entry."`
+	Len      Num    `required:"" help:"Number of bytes."`
+	Raw      bool   `help:"Write the bytes instead of a hex dump."`
+	ZeroFill bool   `name:"zero-fill" help:"Write zeros for bytes in frames that are not readable, and list those frames on stderr."`
 	filesArg
 }
 
@@ -240,8 +242,11 @@ func (c *readCmd) Run(rc *runContext) error {
 	if rc.JSON {
 		return usageError{"read has no JSON form; use page --json for page states and hashes"}
 	}
+	if c.Vaddr != nil {
+		return c.runVirtual(rc)
+	}
 	if c.Addr == nil {
-		return usageError{"read needs --addr"}
+		return usageError{"read needs --addr or --vaddr"}
 	}
 	if c.Len == 0 {
 		return usageError{"--len must be at least 1"}
@@ -259,6 +264,9 @@ func (c *readCmd) Run(rc *runContext) error {
 	}
 	defer d.Close()
 	name := strings.Join(c.Files, " ")
+	if c.Area != "" {
+		return c.readArea(rc, d, name, addr)
+	}
 	data := make([]byte, c.Len)
 	absent, err := reader.ReadPhys(d, model.PhysAddr(addr), data, c.ZeroFill)
 	if err != nil {

@@ -40,6 +40,14 @@ type CLI struct {
 	Pages      pagesCmd      `cmd:"" help:"Show the page map: runs of frames by state."`
 	Page       pageCmd       `cmd:"" help:"Hex-dump pages by frame number."`
 	Read       readCmd       `cmd:"" help:"Read a physical address range."`
+	Areas      areasCmd      `cmd:"" help:"List the components of an AIX dump and their data areas."`
+	Verify     verifyCmd     `cmd:"" help:"Decode everything and report every problem, with its location."`
+	Rearrange  rearrangeCmd  `cmd:"" help:"Rewrite a flattened stream as the standard file (what makedumpfile -R does)."`
+	Dmesg      dmesgCmd      `cmd:"" help:"Print the kernel log from memory, as vmcore-dmesg does."`
+	Vtop       vtopCmd       `cmd:"" help:"Translate a kernel virtual address, showing every page-table level."`
+	Sym        symCmd        `cmd:"" help:"Resolve kernel symbols by address or name (kallsyms from memory)."`
+	Disasm     disasmCmd     `cmd:"" help:"Disassemble around a CPU's instruction pointer or an address, with the stack's text pointers."`
+	Find       findCmd       `cmd:"" help:"Search physical memory for text or bytes; hits name their kernel virtual address."`
 }
 
 // Globals are flags every command accepts.

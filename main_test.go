@@ -26,13 +26,14 @@ func TestMain(m *testing.M) {
 
 // TestScripts runs the txtar CLI scripts of testdata/script. Scripts that
 // need the real fixtures guard themselves with [fixtures]; the fixture
-// paths are in $ELF_PAGING, $ELF_MINI and $I386_MINI.
+// paths are in $ELF_PAGING, $ELF_MINI, $I386_MINI and $QEMU_FLAT.
 func TestScripts(t *testing.T) {
 	fixtures := map[string]string{}
 	if _, err := os.Stat(filepath.Join(dumptest.ModuleRoot(t), "..", "shared", "fixtures", "MANIFEST.tsv")); err == nil || os.Getenv("DUMPSCOPE_FIXTURES") != "" {
 		fixtures["ELF_PAGING"] = dumptest.Fixture(t, "x86_64/qemu-elf-paging.vmcore")
 		fixtures["ELF_MINI"] = dumptest.Fixture(t, "x86_64/qemu-elf-mini.vmcore")
 		fixtures["I386_MINI"] = dumptest.Fixture(t, "i386/qemu-elf-mini.vmcore")
+		fixtures["QEMU_FLAT"] = dumptest.Fixture(t, "x86_64/qemu-kdump-zlib.flat")
 	} else {
 		t.Log("real fixtures not found: scripts guarded by [fixtures] are skipped")
 	}
@@ -41,6 +42,12 @@ func TestScripts(t *testing.T) {
 		Setup: func(env *testscript.Env) error {
 			for k, v := range fixtures {
 				env.Setenv(k, v)
+			}
+			if err := writeAIXDumps(env.WorkDir); err != nil {
+				return err
+			}
+			if err := writeKdumpDumps(env.WorkDir); err != nil {
+				return err
 			}
 			return writeSyntheticDumps(env.WorkDir)
 		},

@@ -35,6 +35,10 @@ type Info struct {
 	Warnings  []Problem `json:"warnings"`
 	// Details are format-specific facts for the text view, in order.
 	Details []KV `json:"details,omitempty"`
+	// Crash is the triage summary read from memory (crashing CPU, RIP
+	// symbolized, last log lines), when the kernel's structures can be
+	// found; the `info` command fills it, Dump.Info does not.
+	Crash *CrashSummary `json:"crash,omitempty"`
 }
 
 // KV is a label and a value for text views.

@@ -12,6 +12,7 @@ import (
 	"dumpscope/reader/flat"
 	"dumpscope/reader/kdump"
 	"dumpscope/reader/rio"
+	"dumpscope/reader/xencore"
 )
 
 // Open opens the files of one dump read-only: one file, or every part of a
@@ -83,7 +84,15 @@ func openOne(src rio.Source) (Dump, error) {
 	switch det.Kind {
 	case KindELF:
 		if det.XenCore {
-			return nil, notBuilt(src, "Xen dump-core")
+			f, err := xencore.NewFile(src)
+			if errors.Is(err, model.ErrUnrecognized) {
+				// ELF64 with sections but no .note.Xen: not a Xen core.
+				return elfcore.NewFile(src)
+			}
+			if err != nil {
+				return nil, err
+			}
+			return f, nil
 		}
 		return elfcore.NewFile(src)
 	case KindFlattened:
@@ -99,7 +108,11 @@ func openOne(src rio.Source) (Dump, error) {
 		}
 		return f, nil
 	case KindXenLegacy:
-		return nil, notBuilt(src, det.Kind.String())
+		f, err := xencore.NewLegacyFile(src)
+		if err != nil {
+			return nil, err
+		}
+		return f, nil
 	case KindAIX:
 		return aix.NewFile(src, det.Offset)
 	}

@@ -144,6 +144,10 @@ func (c *collector) list() []model.Problem {
 // checkVMCoreInfo reports a missing VMCOREINFO or missing keys, following
 // the architecture: only keys the kernel exports are expected.
 func checkVMCoreInfo(d Dump, info model.Info, report func(model.Problem)) {
+	switch info.Format {
+	case model.FormatXenCore, model.FormatXenCoreLegacy, model.FormatAIX:
+		return // these formats never carry the kernel's VMCOREINFO
+	}
 	file := strings.Join(info.Files, " ")
 	v, err := d.VMCoreInfo()
 	if err != nil {
@@ -214,36 +218,16 @@ const chunkPages = 256
 
 // verifyPages reads every stored page with `jobs` workers, reports pages
 // that cannot be read, and writes or compares the manifest in pfn order.
+// Frames are handed out in chunks as Runs finds them, so memory does not
+// grow with the dump.
 func verifyPages(ctx context.Context, d Dump, opts VerifyOptions, r *Report, col *collector) error {
 	jobs := opts.Jobs
 	if jobs <= 0 {
 		jobs = runtime.GOMAXPROCS(0)
 	}
 	file := strings.Join(r.Files, " ")
-	// First pass: runs from the headers and descriptors. States that are
-	// damage are reported per run; readable runs become chunks.
-	var total uint64
-	var runs []model.PageRun
-	err := d.Runs(ctx, 0, true, func(run model.PageRun) bool {
-		switch run.State {
-		case model.StatePresent, model.StateZeroFill:
-			total += run.Count
-			runs = append(runs, run)
-		case model.StateLost, model.StateUnreadable:
-			pi := d.PageInfo(run.Start)
-			code := pi.Code
-			if code == "" {
-				code = stateCode(run.State)
-			}
-			p := model.NewProblem(model.SeverityError, code, pageFile(pi, file), int64(pi.FileOffset),
-				"%d page(s) from pfn %s are %s: %s", run.Count, run.Start, run.State, pi.Reason)
-			col.add(p.WithPFN(run.Start))
-		}
-		return true
-	})
-	if err != nil {
-		return err
-	}
+	counts := d.Info().Pages
+	total := counts[model.StatePresent] + counts[model.StateZeroFill]
 	var manifest *bufio.Writer
 	if opts.Manifest != nil {
 		manifest = bufio.NewWriter(opts.Manifest)
@@ -288,20 +272,36 @@ func verifyPages(ctx context.Context, d Dump, opts VerifyOptions, r *Report, col
 			}
 		}()
 	}
+	// The producer walks the runs (reading descriptors, so lost pages and
+	// bad descriptors show) and hands out readable frames in chunks.
+	var runsErr error
 	go func() {
 		defer close(tasks)
 		seq := 0
-		for _, run := range runs {
-			for off := uint64(0); off < run.Count; off += chunkPages {
-				c := &chunk{seq: seq, start: run.Start + model.PFN(off), count: min(chunkPages, run.Count-off)}
-				seq++
-				select {
-				case tasks <- c:
-				case <-ctx.Done():
-					return
+		runsErr = d.Runs(ctx, 0, true, func(run model.PageRun) bool {
+			switch run.State {
+			case model.StateLost, model.StateUnreadable:
+				pi := d.PageInfo(run.Start)
+				code := pi.Code
+				if code == "" {
+					code = stateCode(run.State)
+				}
+				p := model.NewProblem(model.SeverityError, code, pageFile(pi, file), int64(pi.FileOffset),
+					"%d page(s) from pfn %s are %s: %s", run.Count, run.Start, run.State, pi.Reason)
+				col.add(p.WithPFN(run.Start))
+			case model.StatePresent, model.StateZeroFill:
+				for off := uint64(0); off < run.Count; off += chunkPages {
+					c := &chunk{seq: seq, start: run.Start + model.PFN(off), count: min(chunkPages, run.Count-off)}
+					seq++
+					select {
+					case tasks <- c:
+					case <-ctx.Done():
+						return false
+					}
 				}
 			}
-		}
+			return true
+		})
 	}()
 	go func() { wg.Wait(); close(results) }()
 	// Collect in order for the manifest and the comparison.
@@ -341,6 +341,9 @@ func verifyPages(ctx context.Context, d Dump, opts VerifyOptions, r *Report, col
 	}
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	if runsErr != nil {
+		return runsErr
 	}
 	r.PagesChecked, r.BytesChecked = done.Load(), bytes.Load()
 	if opts.Against != nil {

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"sort"
+	"sync"
 
-	kzlib "github.com/klauspost/compress/zlib"
 	"github.com/klauspost/compress/snappy"
+	kzlib "github.com/klauspost/compress/zlib"
 	"github.com/klauspost/compress/zstd"
 )
 
@@ -35,6 +37,11 @@ type Kdump struct {
 	Codec string
 	// Pages maps pfn to page bytes: the pages stored (bitmap 2).
 	Pages map[uint64][]byte
+	// PageFunc, when set instead of Pages, generates the NumPages pages
+	// of pfns 0..NumPages-1, so that large dumps are written without being
+	// held in memory.
+	PageFunc func(pfn uint64) []byte
+	NumPages uint64
 	// RAM lists pfn ranges [start, end) of bitmap 1. When empty, bitmap 1
 	// is bitmap 2 plus Excluded.
 	RAM      [][2]uint64
@@ -61,7 +68,7 @@ type KdumpLayout struct {
 	Bitmap1Off, Bitmap2Off, BitmapSize    int64
 	DescOff, DataOff, EraseOff            int64
 	// DescIndex maps a pfn to its descriptor index; PageOff to the offset
-	// of its stored image.
+	// of its stored image (for dumps of at most 65536 pages).
 	DescIndex map[uint64]int
 	PageOff   map[uint64]int64
 	Size      int64
@@ -94,8 +101,30 @@ func putN(o binary.ByteOrder, b []byte, size int, v uint64) {
 	}
 }
 
-// Bytes writes the file.
+// Bytes writes the file into memory.
 func (k *Kdump) Bytes() ([]byte, KdumpLayout) {
+	var buf memFile
+	lay, err := k.WriteTo(&buf)
+	if err != nil {
+		panic(err) // memFile does not fail
+	}
+	return buf.b, lay
+}
+
+// memFile is an in-memory io.WriterAt.
+type memFile struct{ b []byte }
+
+func (m *memFile) WriteAt(p []byte, off int64) (int, error) {
+	if end := int(off) + len(p); end > len(m.b) {
+		m.b = append(m.b, make([]byte, end-len(m.b))...)
+	}
+	return copy(m.b[off:], p), nil
+}
+
+// WriteTo writes the file through w, page data in pfn order and the
+// descriptor table last, so that large dumps (PageFunc) never need to be
+// held in memory.
+func (k *Kdump) WriteTo(w io.WriterAt) (KdumpLayout, error) {
 	o := k.Order
 	if o == nil {
 		o = binary.LittleEndian
@@ -153,11 +182,7 @@ func (k *Kdump) Bytes() ([]byte, KdumpLayout) {
 	bm1 := make([]byte, bitmapBytes)
 	bm2 := make([]byte, bitmapBytes)
 	set := func(b []byte, pfn uint64) { b[pfn/8] |= 1 << (pfn % 8) }
-	var pfns []uint64
-	for p := range k.Pages {
-		pfns = append(pfns, p)
-	}
-	sort.Slice(pfns, func(i, j int) bool { return pfns[i] < pfns[j] })
+	pfns := k.storedPFNs()
 	for _, p := range pfns {
 		set(bm2, p)
 		set(bm1, p)
@@ -182,66 +207,73 @@ func (k *Kdump) Bytes() ([]byte, KdumpLayout) {
 	}
 	lay.DataOff = lay.DescOff + int64(len(stored))*24
 	descs := make([]byte, len(stored)*24)
-	var data []byte
+	pos := lay.DataOff
 	zeroPage := make([]byte, bs)
 	zeroOff := int64(-1)
 	if k.SharedZeroPage {
-		zeroOff = lay.DataOff
-		data = append(data, zeroPage...)
+		zeroOff = pos
+		if _, err := w.WriteAt(zeroPage, pos); err != nil {
+			return lay, err
+		}
+		pos += int64(bs)
 	}
+	track := len(stored) <= 1<<16 // per-page maps only for small dumps
 	for i, p := range stored {
-		lay.DescIndex[p] = i
+		if track {
+			lay.DescIndex[p] = i
+		}
 		if k.Incomplete && i >= k.Written {
 			continue // descriptor left zero: the page was never written
 		}
-		page := k.Pages[p]
+		page := k.page(p)
 		var off int64
 		var size, flags uint32
 		if k.SharedZeroPage && bytes.Equal(page, zeroPage) {
 			off, size = zeroOff, uint32(bs)
 		} else {
 			img, f := compressPage(k.Codec, page)
-			off, size, flags = lay.DataOff+int64(len(data)), uint32(len(img)), f
-			data = append(data, img...)
+			off, size, flags = pos, uint32(len(img)), f
+			if _, err := w.WriteAt(img, pos); err != nil {
+				return lay, err
+			}
+			pos += int64(len(img))
 		}
-		lay.PageOff[p] = off
+		if track {
+			lay.PageOff[p] = off
+		}
 		o.PutUint64(descs[i*24:], uint64(off))
 		o.PutUint32(descs[i*24+8:], size)
 		o.PutUint32(descs[i*24+12:], flags)
 	}
-	lay.EraseOff = lay.DataOff + int64(len(data))
-	size := lay.EraseOff
+	lay.EraseOff = pos
+	lay.Size = pos
 	if k.Version >= 5 && k.EraseInfo != nil {
-		size += int64(len(k.EraseInfo))
+		lay.Size += int64(len(k.EraseInfo))
 	}
-	b := make([]byte, size)
+	head := make([]byte, lay.DescOff)
 	// Main header.
-	copy(b, sig)
-	o.PutUint32(b[8:], uint32(k.Version))
+	copy(head, sig)
+	o.PutUint32(head[8:], uint32(k.Version))
 	for i, s := range k.Utsname {
-		copy(b[12+65*i:12+65*i+64], s)
+		copy(head[12+65*i:12+65*i+64], s)
 	}
 	status := codecStatus(k.Codec)
 	if k.Incomplete {
 		status |= 0x8
 	}
 	mm32 := min(maxMapnr, 0xffffffff)
-	fields := []struct {
-		name string
-		v    uint64
-	}{{"tv_sec", uint64(k.Timestamp)}, {"tv_usec", 0}, {"status", uint64(status)}, {"block_size", uint64(bs)},
-		{"sub_hdr_size", uint64(subBlocks)}, {"bitmap_blocks", uint64(2 * bitmapBytes / int64(bs))}, {"max_mapnr", mm32},
-		{"total_ram_blocks", 0}, {"device_blocks", 0}, {"written_blocks", 0}, {"current_cpu", 0}, {"nr_cpus", uint64(k.NrCPUs)}}
-	off := 408
+	fields := []uint64{uint64(k.Timestamp), 0, uint64(status), uint64(bs), uint64(subBlocks),
+		uint64(2 * bitmapBytes / int64(bs)), mm32, 0, 0, 0, 0, uint64(k.NrCPUs)}
+	off := 408 // tv_sec, tv_usec, status, block_size ... nr_cpus (formats.md §1.2)
 	if k.Header32 {
 		off = 404
 	}
-	for i, f := range fields {
+	for i, v := range fields {
 		size := 4
 		if i < 2 && !k.Header32 {
 			size = 8
 		}
-		putN(o, b[off:], size, f.v)
+		putN(o, head[off:], size, v)
 		off += size
 	}
 	// Sub-header.
@@ -269,16 +301,49 @@ func (k *Kdump) Bytes() ([]byte, KdumpLayout) {
 			}
 		}
 	}
-	copy(b[bs:], area)
-	copy(b[lay.Bitmap1Off:], bm1)
-	copy(b[lay.Bitmap2Off:], bm2)
-	copy(b[lay.DescOff:], descs)
-	copy(b[lay.DataOff:], data)
-	if k.Version >= 5 && k.EraseInfo != nil {
-		copy(b[lay.EraseOff:], k.EraseInfo)
+	copy(head[bs:], area)
+	copy(head[lay.Bitmap1Off:], bm1)
+	copy(head[lay.Bitmap2Off:], bm2)
+	for _, part := range []struct {
+		b   []byte
+		off int64
+	}{{head, 0}, {descs, lay.DescOff}} {
+		if _, err := w.WriteAt(part.b, part.off); err != nil {
+			return lay, err
+		}
 	}
-	lay.Size = size
-	return b, lay
+	if k.Version >= 5 && k.EraseInfo != nil {
+		if _, err := w.WriteAt(k.EraseInfo, lay.EraseOff); err != nil {
+			return lay, err
+		}
+	}
+	return lay, nil
+}
+
+// storedPFNs lists the stored pfns in order: the keys of Pages, or
+// 0..NumPages-1 with a PageFunc.
+func (k *Kdump) storedPFNs() []uint64 {
+	if k.PageFunc != nil {
+		pfns := make([]uint64, k.NumPages)
+		for i := range pfns {
+			pfns[i] = uint64(i)
+		}
+		return pfns
+	}
+	pfns := make([]uint64, 0, len(k.Pages))
+	for p := range k.Pages {
+		pfns = append(pfns, p)
+	}
+	sort.Slice(pfns, func(i, j int) bool { return pfns[i] < pfns[j] })
+	return pfns
+}
+
+// page returns the bytes of a stored pfn.
+func (k *Kdump) page(pfn uint64) []byte {
+	if k.PageFunc != nil {
+		return k.PageFunc(pfn)
+	}
+	return k.Pages[pfn]
 }
 
 func codecStatus(c string) uint32 {
@@ -295,25 +360,41 @@ func codecStatus(c string) uint32 {
 	return 0
 }
 
-// compressPage compresses a page as makedumpfile does and returns the image
-// and its page_desc flags; pages that do not shrink are stored raw.
+// Encoders are reused: building one per page makes large test dumps slow.
+var (
+	zstdEncoders = sync.Pool{New: func() any {
+		e, _ := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1))
+		return e
+	}}
+	zlibWriters = sync.Pool{New: func() any {
+		w, _ := kzlib.NewWriterLevel(nil, kzlib.BestSpeed)
+		return w
+	}}
+)
+
+// compressPage compresses a page as makedumpfile does (zlib level 1 in a
+// zlib container, a raw snappy block, a level-1 zstd frame) and returns
+// the image and its page_desc flags; pages that do not shrink are stored
+// raw.
 func compressPage(c string, page []byte) ([]byte, uint32) {
 	var out []byte
 	switch c {
 	case "zlib":
 		var buf bytes.Buffer
-		w, _ := kzlib.NewWriterLevel(&buf, kzlib.BestSpeed)
+		w := zlibWriters.Get().(*kzlib.Writer)
+		w.Reset(&buf)
 		w.Write(page)
 		w.Close()
+		zlibWriters.Put(w)
 		out = buf.Bytes()
 	case "lzo":
 		out = LZO1XEncode(page)
 	case "snappy":
 		out = snappy.Encode(nil, page)
 	case "zstd":
-		enc, _ := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1))
-		out = enc.EncodeAll(page, nil)
-		enc.Close()
+		e := zstdEncoders.Get().(*zstd.Encoder)
+		out = e.EncodeAll(page, nil)
+		zstdEncoders.Put(e)
 	default:
 		return page, 0
 	}
@@ -329,7 +410,7 @@ func compressPage(c string, page []byte) ([]byte, uint32) {
 // enough to be right by construction, not a good compressor.
 func LZO1XEncode(src []byte) []byte {
 	var out []byte
-	state := -1 // -1: nothing written yet; else literals copied last
+	state := -1          // -1: nothing written yet; else literals copied last
 	ext := func(n int) { // n ≥ 1: zero bytes of 255 each, then the rest
 		for n > 255 {
 			out = append(out, 0)

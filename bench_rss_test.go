@@ -1,0 +1,70 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"dumpscope/reader/dumptest"
+)
+
+// BenchmarkVerifyPeakRSS writes a kdump file holding 4 GiB of pages (2^20
+// pages of 4 KiB: kernel-like text, pointer tables, zeros; zstd), runs
+// `dumpscope verify --jobs N` on it as a separate process, and reports its
+// peak resident set size and throughput. It needs about 1 GiB of disk and
+// a minute; it is a benchmark, never run by the tests.
+func BenchmarkVerifyPeakRSS(b *testing.B) {
+	dir := b.TempDir()
+	bin := filepath.Join(dir, "dumpscope")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		b.Fatalf("go build: %v\n%s", err, out)
+	}
+	path := filepath.Join(dir, "4gib.kdump")
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	const pages = 1 << 20
+	k := &dumptest.Kdump{Version: 6, Codec: "zstd", MaxMapnr: pages, NumPages: pages, SharedZeroPage: true,
+		Utsname: [6]string{"Linux", "big", "6.1", "#1", "x86_64", ""}, NrCPUs: 1, DumpLevel: 1,
+		PageFunc: func(pfn uint64) []byte {
+			p := make([]byte, 4096)
+			switch pfn % 4 {
+			case 0:
+				for j := 0; j < 4096; j += 16 {
+					copy(p[j:], fmt.Sprintf("%016x", 0xffff888000000000+pfn*4096+uint64(j)))
+				}
+			case 1:
+				copy(p, bytes.Repeat([]byte(fmt.Sprintf("[%8d] kernel message for page %d\n", pfn, pfn)), 80))
+			case 2:
+				copy(p[:1024], dumptest.Pattern(pfn, 1024))
+			}
+			return p
+		}}
+	if _, err := k.WriteTo(f); err != nil {
+		b.Fatal(err)
+	}
+	f.Close()
+	st, _ := os.Stat(path)
+	b.Logf("wrote %d pages in a %d MiB file", pages, st.Size()>>20)
+	for _, jobs := range []int{1, 2} {
+		b.Run(fmt.Sprintf("jobs=%d", jobs), func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				cmd := exec.Command(bin, "verify", "--jobs", fmt.Sprint(jobs), path)
+				start := time.Now()
+				out, err := cmd.CombinedOutput()
+				if err != nil {
+					b.Fatalf("verify: %v\n%s", err, out)
+				}
+				ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+				b.ReportMetric(float64(ru.Maxrss)/1024, "peak-RSS-MiB")
+				b.ReportMetric(float64(pages)*4096/1e6/time.Since(start).Seconds(), "MB/s")
+			}
+		})
+	}
+}

@@ -1,0 +1,87 @@
+package kernel
+
+import (
+	"strings"
+	"testing"
+
+	"dumpscope/model"
+)
+
+// TestDisasmPageCrossing: an instruction that starts near a page's end is
+// decoded with the next page's bytes; when that page is not in the dump
+// the instruction is reported as cut off, not as whatever its first bytes
+// look like.
+func TestDisasmPageCrossing(t *testing.T) {
+	k, mem, _ := x8664Kernel(t, pageOffsetL4, 0x1000000)
+	// nop; nop; call rel32 (5 bytes) across 0x1201000; ret.
+	code := []byte{0x90, 0x90, 0xe8, 0x10, 0x00, 0x00, 0x00, 0xc3}
+	const at = 0x1201000 - 3 // phys; text va = startKernelMap + at - phys_base
+	mem.write(at-1, code)
+	va := uint64(startKernelMap + at - 1 - 0x1000000)
+	dis, err := k.Disassemble(DisasmOptions{Addr: &va, Count: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := dis.Instructions
+	if len(got) < 4 || got[2].Text != "callq 0xffffffff80201013" || got[2].Bytes != "e810000000" || got[3].Text != "retq" {
+		t.Fatalf("across the page end: %+v", got)
+	}
+	if got[2].Target == nil || uint64(*got[2].Target) != va+2+5+0x10 {
+		t.Errorf("call target %v", got[2].Target)
+	}
+	if !got[0].Marked || !strings.Contains(dis.Notes[0], "no symbols") {
+		t.Errorf("mark and notes: %+v %v", got[0], dis.Notes)
+	}
+	// Without the second page.
+	delete(mem.pages, 0x1201000/4096)
+	dis, err = k.Disassemble(DisasmOptions{Addr: &va, Count: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = dis.Instructions
+	if len(got) != 3 || !got[2].Bad || got[2].Bytes != "e810" || !strings.Contains(got[2].Why, "next page is not readable") {
+		t.Errorf("cut off: %+v", got)
+	}
+	if !strings.Contains(strings.Join(dis.Notes, " "), "not_in_dump") {
+		t.Errorf("notes should say why the code ends: %v", dis.Notes)
+	}
+}
+
+// TestCrashCPU: each kind of evidence names the CPU that panicked.
+func TestCrashCPU(t *testing.T) {
+	pid := func(n int64) *int64 { return &n }
+	cpus := []model.CPUState{
+		{CPU: 0, PID: pid(0), PCSymbol: "native_safe_halt+0x13/0x14"},
+		{CPU: 1, PID: pid(1234), PCSymbol: "do_syscall_64+0x10/0x80"},
+	}
+	panicLog := func(caller string) []model.LogRecord {
+		return []model.LogRecord{{Text: "Kernel panic - not syncing: sysrq triggered crash", Caller: caller}, {Text: "later line"}}
+	}
+	kdump := testKernel("x86_64", "", newPageMem(), 0, model.RegisterSet{CPU: 0, Source: model.SourcePrstatus})
+	qemu := testKernel("x86_64", "", newPageMem(), 0, model.RegisterSet{CPU: 0, Source: model.SourceQEMUCPUState})
+	onPath := append([]model.CPUState{}, cpus...)
+	onPath[1].PCSymbol = "__crash_kexec+0x6a/0x110"
+	for _, c := range []struct {
+		name   string
+		k      *Kernel
+		cpus   []model.CPUState
+		stacks map[int][]model.StackWord
+		log    []model.LogRecord
+		syms   bool
+		want   int // -1: none
+		reason string
+	}{
+		{"rip on the crash path", kdump, onPath, nil, nil, true, 1, "__crash_kexec"},
+		{"panic printed by a CPU", kdump, cpus, nil, panicLog("C1"), true, 1, `CPU 1 printed "Kernel panic`},
+		{"panic printed by a task", kdump, cpus, nil, panicLog("T1234"), true, 1, "task 1234, running on CPU 1"},
+		{"task pids are vCPU numbers in QEMU dumps", qemu, cpus, nil, panicLog("T1234"), true, -1, "QEMU"},
+		{"crash path on a stack", kdump, cpus, map[int][]model.StackWord{1: {{Symbol: "panic+0x10b/0x2e0"}}}, nil, true, 1, "panic+0x10b"},
+		{"nothing", kdump, cpus, nil, nil, true, -1, "no panic message"},
+		{"no symbols", kdump, cpus, nil, nil, false, -1, "without kallsyms"},
+	} {
+		got, reason := c.k.crashCPU(c.cpus, c.stacks, c.log, c.syms)
+		if (got == nil) != (c.want < 0) || (got != nil && *got != c.want) || !strings.Contains(reason, c.reason) {
+			t.Errorf("%s: cpu %v (%s), want %d (%s)", c.name, got, reason, c.want, c.reason)
+		}
+	}
+}

@@ -1,0 +1,222 @@
+package kernel
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"dumpscope/model"
+)
+
+// ksym is a symbol to write into synthetic kallsyms tables.
+type ksym struct {
+	name   string
+	typ    byte
+	addr   uint64
+	percpu bool // a per-CPU offset (absolute with --absolute-percpu)
+}
+
+// kallsymsWriter writes the tables scripts/kallsyms.c generates: tokens
+// are the single characters used plus a few multi-character ones, names
+// are compressed greedily.
+type kallsymsWriter struct {
+	mem  *pageMem
+	a    kallsymsAddrs
+	mode string // "relative", "absolute-percpu", "absolute"
+	base uint64 // kallsyms_relative_base
+}
+
+var multiTokens = []string{"init_", "_text", "native_", "cpu"}
+
+func (w *kallsymsWriter) write(syms []ksym) {
+	var tokens []string
+	seen := map[string]bool{}
+	for _, t := range multiTokens {
+		tokens, seen[t] = append(tokens, t), true
+	}
+	for _, s := range syms {
+		for _, c := range string(s.typ) + s.name {
+			if !seen[string(c)] {
+				tokens, seen[string(c)] = append(tokens, string(c)), true
+			}
+		}
+	}
+	var table []byte
+	for i := 0; i < 256; i++ {
+		w.mem.put16(w.a.tokenIndex+uint64(2*i), uint16(len(table)))
+		if i < len(tokens) {
+			table = append(table, tokens[i]...)
+		}
+		table = append(table, 0)
+	}
+	w.mem.write(w.a.tokenTable, table)
+	var names []byte
+	for _, s := range syms {
+		var comp []byte
+		for rest := string(s.typ) + s.name; rest != ""; {
+			for i, t := range tokens { // multi-character tokens come first
+				if strings.HasPrefix(rest, t) {
+					comp, rest = append(comp, byte(i)), rest[len(t):]
+					break
+				}
+			}
+		}
+		if len(comp) < 0x80 {
+			names = append(names, byte(len(comp)))
+		} else {
+			names = append(names, byte(len(comp))|0x80, byte(len(comp)>>7))
+		}
+		names = append(names, comp...)
+	}
+	w.mem.write(w.a.names, names)
+	w.mem.put32(w.a.numSyms, uint32(len(syms)))
+	ptr := func(at, v uint64) {
+		if w.a.ptrSize == 8 {
+			w.mem.put64(at, v)
+		} else {
+			w.mem.put32(at, uint32(v))
+		}
+	}
+	for i, s := range syms {
+		switch w.mode {
+		case "absolute":
+			ptr(w.a.addresses+uint64(i*w.a.ptrSize), s.addr)
+		case "relative":
+			w.mem.put32(w.a.offsets+uint64(4*i), uint32(s.addr-w.base))
+		case "absolute-percpu":
+			off := int32(s.addr)
+			if !s.percpu {
+				off = int32(int64(w.base) - 1 - int64(s.addr))
+			}
+			w.mem.put32(w.a.offsets+uint64(4*i), uint32(off))
+		}
+	}
+	if w.mode != "absolute" {
+		ptr(w.a.relativeBase, w.base)
+	}
+}
+
+func testSymbols(base uint64) []ksym {
+	long := "a_rust_symbol_" + strings.Repeat("z", 200) // more than 127 tokens: a two-byte length
+	return []ksym{
+		{"fixed_percpu_data", 'D', 0, true},
+		{"cpu_tss_rw", 'D', 0x5000, true},
+		{"_text", 'T', base, false},
+		{"_stext", 'T', base, false},
+		{"startup_64", 'T', base, false},
+		{"native_safe_halt", 't', base + 0x1000, false},
+		{"__cpuidle_text_end", 'T', base + 0x1014, false},
+		{"default_idle", 't', base + 0x1014, false},
+		{long, 'T', base + 0x1100, false},
+		{"init_uts_ns", 'D', base + 0x80000, false},
+		{"dup", 't', base + 0x90000, false},
+		{"dup", 't', base + 0x90010, false},
+		{"_end", 'B', base + 0x100000, false},
+	}
+}
+
+func TestKallsyms(t *testing.T) {
+	for _, c := range []struct {
+		mode    string
+		ptrSize int
+		base    uint64
+	}{
+		{"absolute-percpu", 8, 0xffffffff81000000},
+		{"relative", 8, 0xffffffff81000000},
+		{"relative", 4, 0xc1000000},
+		{"absolute", 4, 0xc1000000},
+	} {
+		t.Run(c.mode+"/"+map[int]string{4: "32", 8: "64"}[c.ptrSize], func(t *testing.T) {
+			mem := newPageMem()
+			a := kallsymsAddrs{names: 0x10000, numSyms: 0xf000, tokenTable: 0x20000, tokenIndex: 0x21000, ptrSize: c.ptrSize}
+			if c.mode == "absolute" {
+				a.addresses = 0x30000
+			} else {
+				a.offsets, a.relativeBase = 0x30000, 0xf008
+			}
+			syms := testSymbols(c.base)
+			if c.mode != "absolute-percpu" {
+				syms = syms[2:] // per-CPU offsets only exist with --absolute-percpu
+			}
+			(&kallsymsWriter{mem: mem, a: a, mode: c.mode, base: c.base}).write(syms)
+			s, err := decodeKallsyms(mem.readPhys, a, map[string]uint64{"_stext": c.base, "init_uts_ns": c.base + 0x80000, "prb": 0x1234})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.Len() != len(syms) || s.Mode != c.mode {
+				t.Errorf("%d symbols as %s, want %d as %s", s.Len(), s.Mode, len(syms), c.mode)
+			}
+			for _, want := range syms {
+				found := false
+				for _, got := range s.Lookup(want.name) {
+					found = found || (uint64(got.Addr) == want.addr && got.Type == string(want.typ))
+				}
+				if !found {
+					t.Errorf("%s: got %+v, want %c at %#x", want.name, s.Lookup(want.name), want.typ, want.addr)
+				}
+			}
+			for _, q := range []struct {
+				addr uint64
+				want string
+			}{
+				{c.base + 0x1013, "native_safe_halt+0x13/0x14"},
+				{c.base + 0x1014, "__cpuidle_text_end+0x0/0xec"}, // the first alias in kallsyms order
+				{c.base, "_text+0x0/0x1000"},
+				{c.base + 0x90018, "dup+0x8/0x6fff0"},
+				{c.base + 0xfffff, "dup+0x6ffef/0x6fff0"},
+			} {
+				r, err := s.AddrErr(q.addr)
+				if err != nil || r.String() != q.want {
+					t.Errorf("%#x: got %s, %v; want %s", q.addr, r, err, q.want)
+				}
+			}
+			if r, err := s.AddrErr(c.base + 0x100000); err != nil || r.String() != "_end+0x0/0x0" {
+				t.Errorf("_end itself (the kernel's is_kernel includes it): %s %v", r, err)
+			}
+			for _, out := range []uint64{c.base - 1, c.base + 0x100001, 0x5000} {
+				if _, err := s.AddrErr(out); !errors.Is(err, model.ErrNotFound) {
+					t.Errorf("%#x outside the image: %v", out, err)
+				}
+			}
+			if _, err := s.LookupErr("no_such"); !errors.Is(err, model.ErrNotFound) {
+				t.Errorf("unknown name: %v", err)
+			}
+		})
+	}
+}
+
+// TestKallsymsCorrupt: implausible counts and names fail cleanly, and
+// tables that disagree with VMCOREINFO are not trusted.
+func TestKallsymsCorrupt(t *testing.T) {
+	setup := func() (*pageMem, kallsymsAddrs) {
+		mem := newPageMem()
+		a := kallsymsAddrs{names: 0x10000, numSyms: 0xf000, tokenTable: 0x20000, tokenIndex: 0x21000,
+			offsets: 0x30000, relativeBase: 0xf008, ptrSize: 8}
+		(&kallsymsWriter{mem: mem, a: a, mode: "relative", base: 0xffffffff81000000}).write(testSymbols(0xffffffff81000000)[2:])
+		return mem, a
+	}
+	mem, a := setup()
+	mem.put32(a.numSyms, 1<<30)
+	if _, err := decodeKallsyms(mem.readPhys, a, nil); !errors.Is(err, model.ErrCorrupt) {
+		t.Errorf("huge count: %v", err)
+	}
+	mem, a = setup()
+	mem.put32(a.numSyms, 1000) // more names than written: zero lengths follow
+	if _, err := decodeKallsyms(mem.readPhys, a, nil); !errors.Is(err, model.ErrCorrupt) {
+		t.Errorf("count beyond the names: %v", err)
+	}
+	mem, a = setup()
+	delete(mem.pages, a.names/4096)
+	if _, err := decodeKallsyms(mem.readPhys, a, nil); !errors.Is(err, model.ErrPageAbsent) {
+		t.Errorf("names not in the dump: %v", err)
+	}
+	mem, a = setup()
+	if _, err := decodeKallsyms(mem.readPhys, a, map[string]uint64{"_stext": 0xffffffff82000000}); !errors.Is(err, model.ErrCorrupt) {
+		t.Errorf("disagreeing anchor: %v", err)
+	}
+	mem, a = setup()
+	mem.write(a.tokenTable, []byte(strings.Repeat("x", 300))) // token 0 never ends
+	if _, err := decodeKallsyms(mem.readPhys, a, nil); !errors.Is(err, model.ErrCorrupt) {
+		t.Errorf("unterminated token: %v", err)
+	}
+}
