@@ -17,12 +17,12 @@ type Component struct {
 // AreaEntry is one data area of a component: a range of memory the
 // component asked to be dumped.
 type AreaEntry struct {
-	Index   int      `json:"index"`
-	Name    string   `json:"name"`
-	Address Hex      `json:"address"`
-	Length  uint64   `json:"length"`
-	Real    bool     `json:"real"`
-	Segval  Hex      `json:"segval"`
+	Index   int    `json:"index"`
+	Name    string `json:"name"`
+	Address Hex    `json:"address"`
+	Length  uint64 `json:"length"`
+	Real    bool   `json:"real"`
+	Segval  Hex    `json:"segval"`
 	// PagesPresent and PagesAbsent count the pages of the area's bitmap.
 	PagesPresent uint64 `json:"pages_present"`
 	PagesAbsent  uint64 `json:"pages_absent"`

@@ -140,12 +140,6 @@ func openSet(srcs []rio.Source) (Dump, error) {
 	return kdump.NewSet(parts)
 }
 
-// notBuilt is the error for a recognised format whose reader does not exist
-// in this build.
-func notBuilt(src rio.Source, what string) error {
-	return model.Errorf(src.Name, "", -1, model.ErrUnsupported, "recognised as %s, but this build of dumpscope cannot read it yet", what)
-}
-
 // openFlattened opens a flattened stream and the dump inside it, which may
 // be kdump-compressed or ELF (formats.md §2.4).
 func openFlattened(src rio.Source) (Dump, error) {

@@ -33,19 +33,16 @@ type bitmapBlockData struct {
 // bitmaps gives access to bitmap 1 ("is RAM") and bitmap 2 ("is in this
 // file"), and ranks in bitmap 2.
 type bitmaps struct {
-	src       rio.Source
-	off       [2]int64 // file offsets of bitmap 1 and 2
-	size      int64    // bytes of one bitmap
-	single    bool     // old files: one bitmap serves as both
-	cache     *rio.LRU[blockKey, *bitmapBlockData]
-	rankMu    sync.Mutex
-	cum       []uint64 // cum[k] = set bits of bitmap 2 in blocks [0, k)
-	cumErr    error
-	blocks    int64
-	totalOnce sync.Once
-	total     [2]uint64 // popcount of each bitmap over [0, maxMapnr)
-	totalErr  error
-	maxMapnr  uint64
+	src      rio.Source
+	off      [2]int64 // file offsets of bitmap 1 and 2
+	size     int64    // bytes of one bitmap
+	single   bool     // old files: one bitmap serves as both
+	cache    *rio.LRU[blockKey, *bitmapBlockData]
+	rankMu   sync.Mutex
+	cum      []uint64 // cum[k] = set bits of bitmap 2 in blocks [0, k)
+	cumErr   error
+	blocks   int64
+	maxMapnr uint64
 }
 
 type blockKey struct {
@@ -184,31 +181,6 @@ func (bm *bitmaps) noteBlock(blk int64, d *bitmapBlockData) {
 	}
 }
 
-// totals counts the set bits of both bitmaps over [0, maxMapnr), streaming
-// the bitmaps once (what `info` reports).
-func (bm *bitmaps) totals() ([2]uint64, error) {
-	bm.totalOnce.Do(func() {
-		for which := 0; which < 2; which++ {
-			var n uint64
-			for blk := int64(0); blk < bm.blocks; blk++ {
-				lo := uint64(blk) * pfnsPerBlock
-				if lo >= bm.maxMapnr {
-					break
-				}
-				d := bm.block(which, blk)
-				if d.err != nil {
-					bm.totalErr = d.err
-					break
-				}
-				hi := min(lo+pfnsPerBlock, bm.maxMapnr)
-				n += countRange(d.b, 0, hi-lo)
-			}
-			bm.total[which] = n
-		}
-	})
-	return bm.total, bm.totalErr
-}
-
 // eachSet calls fn for every pfn in [from, to) set in bitmap 2, with its
 // bitmap 1 bit, a 64-bit word at a time. It stops when fn returns false or
 // a block cannot be read.
@@ -259,24 +231,6 @@ func word(b []byte, i uint64) uint64 {
 		w |= uint64(b[k+j]) << (8 * j)
 	}
 	return w
-}
-
-// countRange counts set bits [from, to) of b.
-func countRange(b []byte, from, to uint64) uint64 {
-	to = min(to, uint64(len(b))*8)
-	if from >= to {
-		return 0
-	}
-	var n uint64
-	for ; from < to && from%8 != 0; from++ {
-		n += uint64(b[from/8] >> (from % 8) & 1)
-	}
-	whole := (to - from) / 8
-	n += uint64(popcount(b[from/8 : from/8+whole]))
-	for p := from + whole*8; p < to; p++ {
-		n += uint64(b[p/8] >> (p % 8) & 1)
-	}
-	return n
 }
 
 // popcount counts the set bits of b, eight bytes at a time.
