@@ -46,6 +46,9 @@ func TestScripts(t *testing.T) {
 			if err := writeAIXDumps(env.WorkDir); err != nil {
 				return err
 			}
+			if err := writeXenDumps(env.WorkDir); err != nil {
+				return err
+			}
 			if err := writeKdumpDumps(env.WorkDir); err != nil {
 				return err
 			}
