@@ -27,6 +27,7 @@ import (
 
 	"dumpscope/model"
 	"dumpscope/reader"
+	"dumpscope/reader/codec"
 	"dumpscope/reader/dumptest"
 )
 
@@ -267,5 +268,89 @@ func readAll(d reader.Dump, n int, pages *atomic.Int64) {
 		return true
 	})
 	close(work)
+	wg.Wait()
+}
+
+// BenchmarkVerify compares verify's page pass with the ceiling set by the
+// codec alone: decoding the same stored pages, already in memory, with the
+// same number of goroutines. MB/s counts decoded page bytes.
+func BenchmarkVerify(b *testing.B) {
+	for _, c := range []string{"zlib", "lzo", "snappy", "zstd"} {
+		path := writerDump(b, c)
+		for _, jobs := range []int{1, 2} {
+			b.Run(fmt.Sprintf("codec=%s/jobs=%d/what=decode-ceiling", c, jobs), func(b *testing.B) {
+				imgs, pageSize := storedImages(b, path)
+				b.SetBytes(int64(len(imgs)) * pageSize)
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					decodeAll(b, imgs, pageSize, jobs)
+				}
+			})
+			b.Run(fmt.Sprintf("codec=%s/jobs=%d/what=verify", c, jobs), func(b *testing.B) {
+				d, err := reader.Open(path)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer d.Close()
+				var r *reader.Report
+				for i := 0; i < b.N; i++ {
+					if r, err = reader.Verify(context.Background(), d, reader.VerifyOptions{Jobs: jobs}); err != nil || !r.OK {
+						b.Fatalf("%v %v", err, r)
+					}
+				}
+				b.SetBytes(int64(r.BytesChecked))
+			})
+		}
+	}
+}
+
+// storedImage is one page as stored: its codec and bytes.
+type storedImage struct {
+	codec model.Codec
+	data  []byte
+}
+
+// storedImages loads every stored page image of a kdump file into memory.
+func storedImages(b *testing.B, path string) ([]storedImage, int64) {
+	d, err := reader.Open(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer d.Close()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var out []storedImage
+	d.Runs(context.Background(), 0, false, func(r model.PageRun) bool {
+		for p := r.Start; p < r.End(); p++ {
+			if pi := d.PageInfo(p); pi.State == model.StatePresent {
+				out = append(out, storedImage{pi.Codec, raw[pi.FileOffset : int64(pi.FileOffset)+pi.StoredSize]})
+			}
+		}
+		return true
+	})
+	return out, d.PageSize()
+}
+
+// decodeAll decodes every image with n goroutines, one decoder each.
+func decodeAll(b *testing.B, imgs []storedImage, pageSize int64, n int) {
+	var wg sync.WaitGroup
+	for w := 0; w < n; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			dec := codec.NewDecoder(int(pageSize))
+			dec.Strict = true
+			defer dec.Close()
+			dst := make([]byte, pageSize)
+			for i := w; i < len(imgs); i += n {
+				if err := dec.Decode(imgs[i].codec, imgs[i].data, dst); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}(w)
+	}
 	wg.Wait()
 }

@@ -24,6 +24,17 @@ import (
 // After a match, the low two bits S of its last byte say how many literals
 // follow it (0..3), which becomes the new state. A first byte above 17
 // starts the stream with byte-17 literals.
+//
+// The stream ends with an M4 whose H and D are both 0 (distance 16384),
+// written as 11 00 00. Decoders differ on other spellings of it: liblzo2's
+// lzo1x_decompress_safe, which makedumpfile and crash decode pages with,
+// ends the stream on any M4 with H = 0 and D = 0, whatever its length
+// (even an extended one, as in 10 30 00 00) and its S bits, and copies no
+// literals after it. We do the same, so that every stream decodes here
+// exactly as in the tools that read the same dumps (go-stack.md §4.1; the
+// "end marker" cases of lzo1x_test.go, checked against liblzo2 by
+// TestLZOHandBuiltRef and FuzzLZODiff under the lzoref build tag). No
+// compressor writes those spellings, so being lenient costs nothing.
 
 // errLZO classifies LZO1X decoding failures.
 var errLZO = errors.New("lzo1x")
@@ -35,44 +46,19 @@ func lzoError(ip int, format string, args ...any) error {
 
 // lzo1xDecompress decodes src into dst and returns the number of bytes
 // written. It never writes past len(dst), never reads past len(src), and
-// fails on a match that reaches before the start of the output or on input
-// left after the end marker.
+// fails on a match that reaches before the start of the output, on output
+// that would not fit in dst, on input that ends early, and on input left
+// after the end marker: it accepts exactly what lzo1x_decompress_safe
+// accepts, with the same output.
 func lzo1xDecompress(src, dst []byte) (int, error) {
-	ip, op := 0, 0
-	// extend reads the zero bytes and the final byte of an extended length.
-	extend := func(base int) (int, error) {
-		zeros := 0
-		for ip < len(src) && src[ip] == 0 {
-			zeros++
-			ip++
-		}
-		if ip >= len(src) {
-			return 0, lzoError(ip, "input ends inside a length")
-		}
-		n := base + zeros*255 + int(src[ip])
-		ip++
-		return n, nil
-	}
-	literals := func(n int) error {
-		if n > len(src)-ip {
-			return lzoError(ip, "%d literals but %d input bytes left", n, len(src)-ip)
-		}
-		if n > len(dst)-op {
-			return lzoError(ip, "%d literals overflow the %d-byte output at %d", n, len(dst), op)
-		}
-		copy(dst[op:], src[ip:ip+n])
-		ip += n
-		op += n
-		return nil
-	}
 	if len(src) == 0 {
 		return 0, lzoError(0, "empty input")
 	}
-	state := 0
+	ip, op, state := 0, 0, 0
+	var err error
 	if src[0] > 17 {
 		t := int(src[0]) - 17
-		ip = 1
-		if err := literals(t); err != nil {
+		if ip, op, err = copyLiterals(src, dst, 1, op, t); err != nil {
 			return op, err
 		}
 		state = min(t, 4)
@@ -84,7 +70,6 @@ func lzo1xDecompress(src, dst []byte) (int, error) {
 		inst := int(src[ip])
 		ip++
 		var length, dist, next int
-		var err error
 		switch {
 		case inst >= 64: // M2
 			if ip >= len(src) {
@@ -100,7 +85,7 @@ func lzo1xDecompress(src, dst []byte) (int, error) {
 			next = inst & 3
 		case inst >= 32: // M3
 			if length = inst & 31; length == 0 {
-				if length, err = extend(31); err != nil {
+				if length, ip, err = extendedLength(src, ip, 31); err != nil {
 					return op, err
 				}
 			}
@@ -114,7 +99,7 @@ func lzo1xDecompress(src, dst []byte) (int, error) {
 			next = le & 3
 		case inst >= 16: // M4, or the end marker
 			if length = inst & 7; length == 0 {
-				if length, err = extend(7); err != nil {
+				if length, ip, err = extendedLength(src, ip, 7); err != nil {
 					return op, err
 				}
 			}
@@ -125,7 +110,7 @@ func lzo1xDecompress(src, dst []byte) (int, error) {
 			le := int(src[ip]) | int(src[ip+1])<<8
 			ip += 2
 			dist = 16384 + (inst&8)<<11 + le>>2
-			if dist == 16384 {
+			if dist == 16384 { // the end marker, in any spelling (top of file)
 				if ip != len(src) {
 					return op, lzoError(ip, "%d bytes of input after the end marker", len(src)-ip)
 				}
@@ -134,11 +119,11 @@ func lzo1xDecompress(src, dst []byte) (int, error) {
 			next = le & 3
 		case state == 0: // literal run
 			if length = inst; length == 0 {
-				if length, err = extend(15); err != nil {
+				if length, ip, err = extendedLength(src, ip, 15); err != nil {
 					return op, err
 				}
 			}
-			if err := literals(length + 3); err != nil {
+			if ip, op, err = copyLiterals(src, dst, ip, op, length+3); err != nil {
 				return op, err
 			}
 			state = 4
@@ -166,14 +151,44 @@ func lzo1xDecompress(src, dst []byte) (int, error) {
 		if dist >= length {
 			copy(dst[op:op+length], dst[from:from+length])
 		} else {
-			for i := 0; i < length; i++ { // overlapping: repeats a pattern
-				dst[op+i] = dst[from+i]
+			// The match overlaps its own output: it repeats the last dist
+			// bytes. Copy in growing chunks, each taken only from bytes
+			// that are already final.
+			for n := 0; n < length; {
+				n += copy(dst[op+n:op+length], dst[from:op+n])
 			}
 		}
 		op += length
-		if err := literals(next); err != nil {
+		if ip, op, err = copyLiterals(src, dst, ip, op, next); err != nil {
 			return op, err
 		}
 		state = next
 	}
+}
+
+// extendedLength reads an extended length field at src[ip:]: zero bytes,
+// each adding 255, then a non-zero byte added to base. It returns the
+// length and the index after the field.
+func extendedLength(src []byte, ip, base int) (int, int, error) {
+	start := ip
+	for ip < len(src) && src[ip] == 0 {
+		ip++
+	}
+	if ip >= len(src) {
+		return 0, ip, lzoError(ip, "input ends inside a length")
+	}
+	return base + (ip-start)*255 + int(src[ip]), ip + 1, nil
+}
+
+// copyLiterals copies n literal bytes from src[ip:] to dst[op:] and
+// returns the advanced indexes.
+func copyLiterals(src, dst []byte, ip, op, n int) (int, int, error) {
+	if n > len(src)-ip {
+		return ip, op, lzoError(ip, "%d literals but %d input bytes left", n, len(src)-ip)
+	}
+	if n > len(dst)-op {
+		return ip, op, lzoError(ip, "%d literals overflow the %d-byte output at %d", n, len(dst), op)
+	}
+	copy(dst[op:op+n], src[ip:ip+n])
+	return ip + n, op + n, nil
 }
