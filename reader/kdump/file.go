@@ -49,6 +49,9 @@ type File struct {
 	dataStart int64  // file offset of the page data (the shared zero page, if any)
 	dataErr   error
 
+	countsOnce sync.Once
+	countsVal  model.StateCounts // frames by state from the bitmaps (Info)
+
 	decoders, strictDecoders sync.Pool
 	bufs                     sync.Pool
 }

@@ -68,15 +68,19 @@ func (f *File) Info() model.Info {
 	return in
 }
 
-// counts adds up the runs of the bitmaps.
+// counts adds up the runs of the bitmaps, once (the bitmaps do not
+// change, and streaming them is the one cost of Info).
 func (f *File) counts() model.StateCounts {
-	c := model.StateCounts{}
-	err := f.Runs(context.Background(), 0, false, func(r model.PageRun) bool {
-		c.Add(r.State, r.Count)
-		return true
+	f.countsOnce.Do(func() {
+		f.countsVal = model.StateCounts{}
+		f.Runs(context.Background(), 0, false, func(r model.PageRun) bool {
+			f.countsVal.Add(r.State, r.Count)
+			return true
+		})
 	})
-	if err != nil {
-		c.Add(model.StateUnreadable, 0)
+	c := model.StateCounts{}
+	for k, v := range f.countsVal {
+		c[k] = v
 	}
 	return c
 }

@@ -207,10 +207,23 @@ func (s *Set) Info() model.Info {
 	}
 	in.Warnings = s.Warnings()
 	in.Pages = model.StateCounts{}
-	_ = s.Runs(context.Background(), 0, false, func(r model.PageRun) bool {
-		in.Pages.Add(r.State, r.Count)
-		return true
-	})
+	for _, p := range s.parts {
+		// Each part's counts cover the whole frame space; take the
+		// states of its own range and add the gaps as not in the dump.
+		lo, hi := p.start, p.end
+		p.Runs(context.Background(), model.PFN(lo), false, func(r model.PageRun) bool {
+			if uint64(r.Start) >= hi {
+				return false
+			}
+			in.Pages.Add(r.State, min(r.Count, hi-uint64(r.Start)))
+			return true
+		})
+	}
+	var covered uint64
+	for _, p := range s.parts {
+		covered += p.end - p.start
+	}
+	in.Pages.Add(model.StateNotInDump, s.parts[0].maxMapnr-covered)
 	var ranges []string
 	for _, p := range s.parts {
 		ranges = append(ranges, fmt.Sprintf("%s: %#x-%#x", p.src.Name, p.start, p.end))
