@@ -1,0 +1,120 @@
+package ui
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/charmbracelet/x/ansi"
+	"github.com/charmbracelet/x/exp/golden"
+
+	"dumpscope/reader"
+	"dumpscope/reader/aix"
+	"dumpscope/reader/dumptest"
+	"dumpscope/reader/rio"
+)
+
+// The golden screens: every view at three sizes in both themes, on the
+// embedded demo dump (a real QEMU vmcore) or, for Components, on an AIX
+// dump written by dumptest. Regenerate with `go test ./ui -update`.
+
+var goldenSizes = [][2]int{{80, 24}, {120, 40}, {200, 60}}
+
+// goldenViews says how each view is reached and what is done in it before
+// the screen is taken.
+var goldenViews = []struct {
+	name  string
+	dump  func(testing.TB) reader.Dump
+	setup func(t testing.TB, m *Model)
+}{
+	{"overview", openDemo, nil},
+	{"layout", openDemo, func(t testing.TB, m *Model) { press(t, m, "j", "j", "j", "j") }},
+	{"notes", openDemo, func(t testing.TB, m *Model) { press(t, m, "j") }},
+	{"vmcoreinfo", openDemo, nil},
+	{"cpus", openDemo, func(t testing.TB, m *Model) { press(t, m, "]") }},
+	{"memory", openDemo, func(t testing.TB, m *Model) { press(t, m, "j", "l") }},
+	{"components", aixDump, func(t testing.TB, m *Model) { press(t, m, "j") }},
+	{"verify", openDemo, func(t testing.TB, m *Model) { press(t, m, "r") }},
+}
+
+func TestGolden(t *testing.T) {
+	for _, v := range goldenViews {
+		for _, size := range goldenSizes {
+			for _, theme := range []string{"dark", "light"} {
+				t.Run(fmt.Sprintf("%s/%dx%d/%s", v.name, size[0], size[1], theme), func(t *testing.T) {
+					m := newTestModel(t, v.dump(t), size[0], size[1], theme)
+					typeLine(t, m, ":view "+v.name)
+					if m.Active() != v.name {
+						t.Fatalf("active view is %s, want %s", m.Active(), v.name)
+					}
+					if v.setup != nil {
+						v.setup(t, m)
+					}
+					out := screen(m)
+					checkScreen(t, out, size[0], size[1])
+					golden.RequireEqual(t, out)
+				})
+			}
+		}
+	}
+}
+
+// checkScreen is the line-width invariant: exactly h lines, none wider
+// than w cells.
+func checkScreen(t testing.TB, out string, w, h int) {
+	t.Helper()
+	lines := strings.Split(out, "\n")
+	if len(lines) != h {
+		t.Errorf("%d lines, want %d", len(lines), h)
+	}
+	for i, l := range lines {
+		if n := ansi.StringWidth(l); n > w {
+			t.Errorf("line %d is %d cells wide, more than %d: %q", i, n, w, ansi.Strip(l))
+		}
+	}
+}
+
+// TestLineWidthSweep checks the invariant for every view at many sizes,
+// the narrow and short ones included.
+func TestLineWidthSweep(t *testing.T) {
+	for _, v := range goldenViews {
+		d := v.dump(t)
+		for _, size := range [][2]int{{20, 6}, {40, 10}, {63, 17}, {79, 23}, {100, 30}, {119, 33}, {121, 41}, {169, 50}, {171, 52}, {250, 70}} {
+			m := newTestModel(t, d, size[0], size[1], "dark")
+			typeLine(t, m, ":view "+v.name)
+			if v.setup != nil {
+				v.setup(t, m)
+			}
+			t.Run(fmt.Sprintf("%s/%dx%d", v.name, size[0], size[1]), func(t *testing.T) {
+				checkScreen(t, screen(m), size[0], size[1])
+			})
+			press(t, m, "?")
+			t.Run(fmt.Sprintf("%s/%dx%d/help", v.name, size[0], size[1]), func(t *testing.T) {
+				checkScreen(t, screen(m), size[0], size[1])
+			})
+		}
+	}
+}
+
+// aixDump writes an AIX dump with two components, one area with a page
+// that was not in memory.
+func aixDump(t testing.TB) reader.Dump {
+	t.Helper()
+	w := dumptest.AIXDump{Components: []dumptest.AIXComponent{
+		{Magic: dumptest.AIXMagic64, Name: "proc", Areas: []dumptest.AIXArea{
+			{Name: "proc_tbl", Addr: 0xf1000000, Len: 3 * 4096, Segval: dumptest.AIXGenSegval64, Absent: []uint64{1}, Seed: 1},
+			{Name: "thread", Addr: 0xf1100010, Len: 200, Segval: dumptest.AIXGenSegval64, Data: bytes.Repeat([]byte("AIX thread "), 19)[:200]},
+		}},
+		{Magic: dumptest.AIXMagic32, Name: "vmm", Areas: []dumptest.AIXArea{
+			{Name: "vmmdseg", Addr: 0x2000, Len: 4096, Segval: dumptest.AIXRealSegval32, Seed: 2},
+		}},
+	}}
+	b, _ := w.Bytes()
+	f, err := aix.NewFile(rio.Source{Name: "aix.dump", R: bytes.NewReader(b), Size: int64(len(b))}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
+}

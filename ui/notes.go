@@ -1,0 +1,149 @@
+package ui
+
+import (
+	"fmt"
+	"strings"
+
+	"charm.land/bubbles/v2/help"
+	tea "charm.land/bubbletea/v2"
+
+	"dumpscope/model"
+)
+
+// notesView lists the dump's notes (Dump.Notes) and shows the selected
+// note's record in the file: 12-byte header, padded name and descriptor.
+type notesView struct {
+	c      *Common
+	keys   ListKeys
+	notes  []model.Note
+	err    string
+	loaded bool
+	list   listModel
+	hex    *fileHex
+	w, h   int
+	listH  int
+	cursor int
+}
+
+type notesMsg struct {
+	notes []model.Note
+	err   error
+}
+
+func newNotesView(c *Common) *notesView {
+	return &notesView{c: c, keys: ListKeys{newNavKeys()}, list: newList(), hex: newFileHex(c), cursor: -1}
+}
+
+func (n *notesView) Name() string      { return "notes" }
+func (n *notesView) Title() string     { return "Notes" }
+func (n *notesView) Keys() help.KeyMap { return n.keys }
+
+func (n *notesView) Init() tea.Cmd {
+	d := n.c.Dump
+	return func() tea.Msg {
+		notes, err := d.Notes()
+		return notesMsg{notes, err}
+	}
+}
+
+func (n *notesView) SetSize(w, h int) {
+	n.w, n.h = w, h
+	// The list takes what it needs up to 45% (one header row).
+	want := len(n.notes) + 1
+	n.listH = clamp(want, 2, max(h*45/100, 2))
+	n.list.setSize(w, n.listH-1)
+	n.hex.setSize(w, max(h-n.listH, 1))
+}
+
+func (n *notesView) Update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case notesMsg:
+		n.loaded = true
+		if msg.err != nil {
+			n.err = errText(msg.err)
+		}
+		n.notes = msg.notes
+		n.rebuild()
+		n.SetSize(n.w, n.h)
+		return n.follow()
+	case themeMsg:
+		n.rebuild()
+	case fileChunkMsg:
+		n.hex.update(msg)
+	case tea.KeyPressMsg:
+		if n.list.handleKey(msg) {
+			return n.follow()
+		}
+	case tea.MouseMsg:
+		if n.list.mouse(msg, msg.Mouse().Y-1) {
+			return n.follow()
+		}
+	}
+	return nil
+}
+
+// follow shows the selected note's record in the hex pane.
+func (n *notesView) follow() tea.Cmd {
+	if len(n.notes) == 0 {
+		return nil
+	}
+	if n.cursor != n.list.cursor {
+		n.cursor = n.list.cursor
+		nt := n.notes[n.cursor]
+		size := 12 + align4(int64(len(nt.Name))+1) + align4(nt.DescSize)
+		n.hex.show(nt.File, nt.Offset, size, fmt.Sprintf("note %d record: 12-byte header, name %q, %d-byte descriptor at %#x",
+			nt.Index, nt.Name, nt.DescSize, nt.DescOffset))
+	}
+	return n.hex.ensure()
+}
+
+func align4(v int64) int64 { return (v + 3) &^ 3 }
+
+func (n *notesView) rebuild() {
+	st := n.c.St
+	lines := make([]line, 0, len(n.notes))
+	for _, nt := range n.notes {
+		typ := fmt.Sprintf("%#x", nt.Type)
+		if nt.TypeName != "" {
+			typ += " " + nt.TypeName
+		}
+		lines = append(lines, line{
+			sp(st.value, fmt.Sprintf("%3d ", nt.Index)), sp(st.addr, fmt.Sprintf("%10s ", fmt.Sprintf("%#x", nt.Offset))),
+			sp(st.title, padRight(nt.Name, 11)), sp(st.value, padRight(typ, 24)),
+			sp(st.value, fmt.Sprintf("%7d  ", nt.DescSize)), sp(st.dim, nt.Summary)})
+	}
+	n.list.setLines(lines)
+}
+
+func (n *notesView) header() line {
+	st := n.c.St
+	return line{sp(st.label, "  # "+padRight("offset", 11)+padRight("name", 11)+padRight("type", 24)+"   size  summary")}
+}
+
+func (n *notesView) View() string {
+	st := n.c.St
+	switch {
+	case !n.loaded:
+		return block([]string{line{sp(st.dim, "reading the notes…")}.render(n.w, nil)}, n.w, n.h)
+	case n.err != "" && len(n.notes) == 0:
+		return block([]string{line{sp(st.err, "error: "+n.err)}.render(n.w, nil)}, n.w, n.h)
+	case len(n.notes) == 0:
+		return block([]string{line{sp(st.dim, "this dump has no notes")}.render(n.w, nil)}, n.w, n.h)
+	}
+	top := n.header().render(n.w, nil) + "\n" + n.list.view(st, true)
+	return strings.Join([]string{top, n.hex.view(st)}, "\n")
+}
+
+// Search finds a note by any of its columns.
+func (n *notesView) Search(q string, d searchDir) tea.Cmd {
+	ok := n.list.search(q, d)
+	return tea.Batch(searchStatus(q, ok), n.follow())
+}
+
+// Status shows the position in the list.
+func (n *notesView) Status() string {
+	if len(n.notes) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("note %d/%d", n.list.cursor+1, len(n.notes))
+}

@@ -1,0 +1,150 @@
+package ui
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/help"
+	tea "charm.land/bubbletea/v2"
+
+	"dumpscope/model"
+)
+
+// overview says what the dump is, from model.Info alone (no I/O): format,
+// architecture, kernel, crash time, page size, frames by state, codecs,
+// CPUs, and the warnings found while opening it.
+type overview struct {
+	c    *Common
+	keys ListKeys
+	list listModel
+}
+
+func newOverview(c *Common) *overview {
+	o := &overview{c: c, keys: ListKeys{newNavKeys()}, list: newList()}
+	o.rebuild()
+	return o
+}
+
+func (o *overview) Name() string      { return "overview" }
+func (o *overview) Title() string     { return "Overview" }
+func (o *overview) Init() tea.Cmd     { return nil }
+func (o *overview) Keys() help.KeyMap { return o.keys }
+func (o *overview) SetSize(w, h int)  { o.list.setSize(w, h) }
+func (o *overview) View() string      { return o.list.view(o.c.St, true) }
+func (o *overview) Search(q string, d searchDir) tea.Cmd {
+	return searchStatus(q, o.list.search(q, d))
+}
+
+func (o *overview) Update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case themeMsg:
+		o.rebuild()
+	case tea.KeyPressMsg:
+		o.list.handleKey(msg)
+	case tea.MouseMsg:
+		o.list.mouse(msg, msg.Mouse().Y)
+	}
+	return nil
+}
+
+// rebuild lays out the text with the current theme.
+func (o *overview) rebuild() {
+	st, in := o.c.St, o.c.Info
+	var lines []line
+	title := func(s string) { lines = append(lines, line{sp(st.title, s)}) }
+	row := func(k, v string) {
+		lines = append(lines, line{sp(st.label, "  "+padRight(k, 16)), sp(st.value, v)})
+	}
+	title("What this dump is")
+	row("files", strings.Join(in.Files, " "))
+	row("format", fmt.Sprintf("%s, %s container, %d file%s", in.Format, in.Container, in.Parts, plural(in.Parts)))
+	row("architecture", fmt.Sprintf("%s, %s-endian", orDash(in.Arch), in.Endian))
+	row("kernel release", orDash(in.OSRelease))
+	ct := "- (not recorded)"
+	if in.CrashTime != nil {
+		ct = fmt.Sprintf("%s (%d)", time.Unix(*in.CrashTime, 0).UTC().Format("2006-01-02 15:04:05 UTC"), *in.CrashTime)
+	}
+	row("crash time", ct)
+	row("page size", humanBytes(in.PageSize))
+	kind := in.FrameKind
+	if kind == "" {
+		kind = "physical"
+	}
+	row("frames", fmt.Sprintf("%d (pfn 0x0-%#x), %s frame numbers", in.MaxPFN, max(in.MaxPFN, 1)-1, kind))
+	codecs := make([]string, len(in.Compression))
+	for i, c := range in.Compression {
+		codecs[i] = string(c)
+	}
+	row("codecs", orDash(strings.Join(codecs, ", ")))
+	row("cpus", fmt.Sprint(in.CPUs))
+	row("vmcoreinfo", yesNo(in.VMCoreInfo))
+	row("build-id", orDash(in.BuildID))
+	if in.HeaderVersion != nil {
+		row("header version", fmt.Sprint(*in.HeaderVersion))
+	}
+	row("flags", orDash(strings.Join(in.Flags, ", ")))
+	for _, kv := range in.Details {
+		row(kv.Key, kv.Value)
+	}
+	lines = append(lines, line{})
+	title("Frames by state (what the headers say; Memory shows every run)")
+	var total uint64
+	for _, n := range in.Pages {
+		total += n
+	}
+	for _, s := range model.AllStates {
+		n := in.Pages[s]
+		if n == 0 {
+			continue
+		}
+		pct := 100 * float64(n) / float64(max(total, 1))
+		bar := strings.Repeat(stateGlyph(s), clamp(int(pct/5+0.5), 1, 20))
+		lines = append(lines, line{sp(st.states[s], "  "+stateGlyph(s)+" "), sp(st.label, padRight(string(s), 13)),
+			sp(st.value, fmt.Sprintf("%12d %6.2f%%  ", n, pct)), sp(st.states[s], bar)})
+	}
+	if len(in.Pages) == 0 {
+		lines = append(lines, line{sp(st.dim, "  (the headers give no counts)")})
+	}
+	lines = append(lines, line{})
+	title(fmt.Sprintf("Warnings (%d)", len(in.Warnings)))
+	if len(in.Warnings) == 0 {
+		lines = append(lines, line{sp(st.ok, "  ✓ none found while opening"), sp(st.dim, " (Verify checks every page)")})
+	}
+	for _, p := range in.Warnings {
+		lines = append(lines, problemLine(st, p))
+	}
+	o.list.setLines(lines)
+}
+
+// problemLine draws a problem: severity glyph and word, code, where, what.
+func problemLine(st *styles, p model.Problem) line {
+	pn, sev := st.severity(p.Severity)
+	return line{sp(pn, "  "+padRight(sev, 10)), sp(st.value, p.Code), sp(st.dim, "  "+strings.TrimSpace(problemWhere(p))+": "), sp(st.value, p.Message)}
+}
+
+// problemWhere is a problem's file, offset and pfn.
+func problemWhere(p model.Problem) string {
+	where := p.File
+	if p.Offset != nil {
+		where += fmt.Sprintf(" @%#x", *p.Offset)
+	}
+	if p.PFN != nil {
+		where += fmt.Sprintf(" pfn %#x", *p.PFN)
+	}
+	return where
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}

@@ -1,0 +1,231 @@
+package ui
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"dumpscope/model"
+	"dumpscope/reader"
+	"dumpscope/reader/dumptest"
+)
+
+// End-to-end tests in a real terminal: the dumpscope binary runs in a
+// detached tmux session, keys go in with send-keys and the screen comes
+// back with capture-pane.
+
+// tmuxSession is one detached session on a private tmux server.
+type tmuxSession struct {
+	t      *testing.T
+	socket string
+}
+
+// buildBinary builds dumpscope once per test binary run.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	if _, err := exec.LookPath("tmux"); err != nil {
+		t.Skip("tmux is not installed: skipping the end-to-end terminal tests")
+	}
+	bin := filepath.Join(t.TempDir(), "dumpscope")
+	cmd := exec.Command("go", "build", "-o", bin, ".")
+	cmd.Dir = dumptest.ModuleRoot(t)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// startTmux runs argv (with extra environment) in a 120×40 session.
+func startTmux(t *testing.T, env []string, argv ...string) *tmuxSession {
+	t.Helper()
+	s := &tmuxSession{t: t, socket: fmt.Sprintf("dumpscope-e2e-%d-%d", os.Getpid(), time.Now().UnixNano())}
+	shell := "exec env " + strings.Join(append(env, argv...), " ")
+	s.tmux("-f", "/dev/null", "new-session", "-d", "-s", "e2e", "-x", "120", "-y", "40", shell)
+	t.Cleanup(func() { exec.Command("tmux", "-L", s.socket, "kill-server").Run() })
+	return s
+}
+
+func (s *tmuxSession) tmux(args ...string) string {
+	s.t.Helper()
+	out, err := exec.Command("tmux", append([]string{"-L", s.socket}, args...)...).CombinedOutput()
+	if err != nil {
+		s.t.Fatalf("tmux %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// capture returns the screen; with escapes, styles are kept as SGR.
+func (s *tmuxSession) capture(escapes bool) string {
+	args := []string{"capture-pane", "-p", "-t", "e2e"}
+	if escapes {
+		args = append(args, "-e")
+	}
+	return s.tmux(args...)
+}
+
+// waitFor polls the screen until it contains text.
+func (s *tmuxSession) waitFor(text string) string {
+	s.t.Helper()
+	return s.waitUntil(text, func(screen string) bool { return strings.Contains(screen, text) })
+}
+
+// waitUntil polls the screen until ok accepts it.
+func (s *tmuxSession) waitUntil(what string, ok func(string) bool) string {
+	s.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		screen := s.capture(false)
+		if ok(screen) {
+			return screen
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("timed out waiting for %s; the screen is:\n%s", what, screen)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// typeKeys types literal text, then presses the named keys.
+func (s *tmuxSession) typeKeys(text string, keys ...string) {
+	s.tmux("send-keys", "-t", "e2e", "-l", text)
+	if len(keys) > 0 {
+		s.tmux(append([]string{"send-keys", "-t", "e2e"}, keys...)...)
+	}
+}
+
+// waitExit waits for the program to end (the session goes away).
+func (s *tmuxSession) waitExit() {
+	s.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if exec.Command("tmux", "-L", s.socket, "has-session", "-t", "e2e").Run() != nil {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	s.t.Fatalf("dumpscope did not quit; the screen is:\n%s", s.capture(false))
+}
+
+// checkPageOnScreen compares every hex row on the screen with the page.
+func checkPageOnScreen(t *testing.T, screen string, pfn model.PFN, page []byte) {
+	t.Helper()
+	rows := hexRowsOnScreen(screen)
+	if len(rows) < 20 {
+		t.Fatalf("only %d hex rows on the screen:\n%s", len(rows), screen)
+	}
+	base := uint64(pfn) * uint64(len(page))
+	for addr, b := range rows {
+		if addr < base || addr+uint64(len(b)) > base+uint64(len(page)) {
+			t.Fatalf("row %#x lies outside pfn %s", addr, pfn)
+		}
+		if want := page[addr-base : addr-base+uint64(len(b))]; !bytes.Equal(b, want) {
+			t.Fatalf("row %#x on screen is % x, ReadPage gives % x", addr, b, want)
+		}
+	}
+}
+
+func TestTmuxPFNShowsThePage(t *testing.T) {
+	bin := buildBinary(t)
+	const pfn = model.PFN(0xa05)
+	cases := []struct {
+		name   string
+		env    []string
+		args   []string
+		dump   func(t *testing.T) reader.Dump
+		colour bool // whether colour escapes are expected
+	}{
+		{"demo", nil, nil, func(t *testing.T) reader.Dump { return openDemo(t) }, true},
+		{"fixture", nil, []string{"FIXTURE"}, nil, true},
+		{"fixture-NO_COLOR=1", []string{"NO_COLOR=1"}, []string{"FIXTURE"}, nil, false},
+		{"fixture-NO_COLOR=yes", []string{"NO_COLOR=yes"}, []string{"FIXTURE"}, nil, false},
+		{"demo-color-never", nil, []string{"--color=never"}, func(t *testing.T) reader.Dump { return openDemo(t) }, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{bin}, tc.args...)
+			dump := tc.dump
+			if len(tc.args) > 0 && tc.args[0] == "FIXTURE" {
+				path := dumptest.Fixture(t, "x86_64/qemu-elf-mini.vmcore")
+				args[1] = path
+				dump = func(t *testing.T) reader.Dump {
+					d, err := reader.Open(path)
+					if err != nil {
+						t.Fatal(err)
+					}
+					t.Cleanup(func() { d.Close() })
+					return d
+				}
+			}
+			page := make([]byte, 4096)
+			if _, err := dump(t).ReadPage(pfn, page); err != nil {
+				t.Fatal(err)
+			}
+			env := append([]string{"TERM=xterm-256color", "COLORTERM="}, tc.env...)
+			s := startTmux(t, env, args...)
+			s.waitFor("1 Overview")
+			s.typeKeys(":pfn 0xa05", "Enter")
+			screen := s.waitUntil("pfn 0xa05's rows", func(screen string) bool {
+				_, first := hexRowsOnScreen(screen)[uint64(pfn)*4096]
+				return first && strings.Contains(screen, "pfn 0xa05  phys 0xa05000-0xa05fff  █ present")
+			})
+			checkPageOnScreen(t, screen, pfn, page)
+			styled := s.capture(true)
+			switch {
+			case tc.colour && !colourSGR.MatchString(styled):
+				t.Fatalf("no colour escapes on a colour terminal:\n%q", styled)
+			case !tc.colour && colourSGR.MatchString(styled):
+				t.Fatalf("colour escape %q written although colour is off", colourSGR.FindString(styled))
+			case !tc.colour && !strings.Contains(styled, "\x1b[7m") && !strings.Contains(styled, ";7m"):
+				t.Fatalf("without colour the selection is not shown in reverse video:\n%q", styled)
+			}
+			// Scroll one screen down: the rows still match the page.
+			s.typeKeys("", "PageDown")
+			screen = s.waitUntil("the rows to scroll", func(screen string) bool {
+				_, first := hexRowsOnScreen(screen)[uint64(pfn)*4096]
+				return !first && len(hexRowsOnScreen(screen)) > 20
+			})
+			checkPageOnScreen(t, screen, pfn, page)
+			s.typeKeys("q")
+			s.waitExit()
+		})
+	}
+}
+
+// TestTmuxUpAtOnce opens the largest fixture and a 1 TiB synthetic dump
+// and times the first screen and the Memory view.
+func TestTmuxUpAtOnce(t *testing.T) {
+	bin := buildBinary(t)
+	huge := filepath.Join(t.TempDir(), "huge.vmcore")
+	hugeBytes, _ := hugeELFBytes()
+	if err := os.WriteFile(huge, hugeBytes, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ name, file, memory string }{
+		{"qemu-elf-paging", "", "pfn 0x0  phys 0x0-0xfff"},
+		{"1TiB", huge, "pfn 0xfffffff  phys 0xfffffff000-0xffffffffff"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			file := tc.file
+			if file == "" {
+				file = dumptest.Fixture(t, "x86_64/qemu-elf-paging.vmcore")
+			}
+			start := time.Now()
+			s := startTmux(t, []string{"TERM=xterm-256color"}, bin, file)
+			s.waitFor("1 Overview")
+			up := time.Since(start)
+			s.typeKeys("6")
+			s.waitFor(tc.memory)
+			t.Logf("%s: first screen after %v, Memory after %v", tc.name, up.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
+			if up > 5*time.Second {
+				t.Fatalf("the first screen took %v", up)
+			}
+			s.typeKeys("q")
+			s.waitExit()
+		})
+	}
+}

@@ -1,0 +1,526 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
+	"dumpscope/model"
+	"dumpscope/reader"
+	"dumpscope/themes"
+)
+
+// Options configure the UI.
+type Options struct {
+	// Theme names the theme (themes.Names); "" or "auto" follows the
+	// terminal background, dark until the terminal answers.
+	Theme string
+	// Views lists the views; nil means DefaultViews().
+	Views []ViewSpec
+}
+
+// Model is the root model: header, tabs, the active view, status line and
+// key help. It owns the views and the Common they share, and is the only
+// model that returns a tea.View.
+type Model struct {
+	c      *Common
+	cancel context.CancelFunc
+	keys   GlobalKeys
+	views  []View
+	active int
+
+	prompt     prompt
+	lastSearch string
+	helpOpen   bool
+	helpList   listModel
+	help       help.Model
+
+	status, errText string
+	width, height   int
+	themeFixed      bool
+	index           *job
+	started         bool
+}
+
+// Layout of the screen: header and tabs on top, status and key help at the
+// bottom, the active view in between.
+const (
+	headerRows = 2
+	footerRows = 2
+)
+
+// New builds the UI for an open dump; info is d.Info(), read by the caller
+// (it may read the file, so it is not done here).
+func New(ctx context.Context, d reader.Dump, info model.Info, opts Options) *Model {
+	ctx, cancel := context.WithCancel(ctx)
+	c := &Common{Ctx: ctx, Dump: d, Info: info}
+	m := &Model{c: c, cancel: cancel, keys: newGlobalKeys(), prompt: newPrompt(), helpList: newList(), help: help.New(), width: 80, height: 24}
+	th := themes.Dark()
+	if opts.Theme != "" && opts.Theme != "auto" {
+		if t, ok := themes.ByName(opts.Theme, true); ok {
+			th, m.themeFixed = t, true
+		}
+	}
+	m.applyTheme(th)
+	specs := opts.Views
+	if specs == nil {
+		specs = DefaultViews()
+	}
+	for _, s := range specs {
+		if s.Available == nil || s.Available(d) {
+			m.views = append(m.views, s.New(c))
+		}
+	}
+	m.layout()
+	return m
+}
+
+// Init asks the terminal for its background colour and starts the dump's
+// index pass (flattened streams) or, without one, the views' loads.
+func (m *Model) Init() tea.Cmd {
+	cmds := []tea.Cmd{tea.RequestBackgroundColor}
+	if ix, ok := m.c.Dump.(reader.Indexer); ok {
+		var cmd tea.Cmd
+		m.index, cmd = startJob(m.c.Ctx, "indexing", func(ctx context.Context, progress func(done, total uint64)) (any, error) {
+			return nil, ix.Index(ctx, func(done, total int64) { progress(uint64(max(done, 0)), uint64(max(total, 0))) })
+		})
+		cmds = append(cmds, cmd)
+	} else {
+		cmds = append(cmds, m.start())
+	}
+	return tea.Batch(cmds...)
+}
+
+// start runs the views' Init once the dump is ready, and shows the first
+// view.
+func (m *Model) start() tea.Cmd {
+	if m.started {
+		return nil
+	}
+	m.started = true
+	cmds := make([]tea.Cmd, 0, len(m.views)+1)
+	for _, v := range m.views {
+		cmds = append(cmds, v.Init())
+	}
+	cmds = append(cmds, m.show(m.active))
+	return tea.Batch(cmds...)
+}
+
+// applyTheme switches the theme of every view and of the key help.
+func (m *Model) applyTheme(t themes.Theme) {
+	m.c.SetTheme(t)
+	st := m.c.St
+	m.help.Styles.ShortKey = st.helpKey
+	m.help.Styles.ShortDesc = st.helpDesc
+	m.help.Styles.ShortSeparator = st.helpSep
+	m.help.Styles.Ellipsis = st.helpSep
+	m.help.Styles.FullKey = st.helpKey
+	m.help.Styles.FullDesc = st.helpDesc
+	m.help.Styles.FullSeparator = st.helpSep
+}
+
+// Close stops every job; call it after the program ends.
+func (m *Model) Close() { m.cancel() }
+
+// Update handles a message.
+func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.width, m.height = msg.Width, msg.Height
+		m.layout()
+		return m, nil
+	case tea.BackgroundColorMsg:
+		if !m.themeFixed {
+			m.applyTheme(themes.New(msg.IsDark()))
+			return m, m.broadcast(themeMsg{})
+		}
+		return m, nil
+	case tea.KeyPressMsg:
+		return m, m.key(msg)
+	case tea.PasteMsg:
+		if m.prompt.active() {
+			m.prompt.paste(msg.Content)
+		}
+		return m, nil
+	case tea.MouseMsg:
+		return m, m.mouse(msg)
+	case statusMsg:
+		m.status, m.errText = string(msg), ""
+		return m, nil
+	case errMsg:
+		m.errText = errText(msg.err)
+		return m, nil
+	case navigateMsg:
+		return m, m.navigate(msg)
+	case promptMsg:
+		m.prompt.open(":", msg.text)
+		return m, nil
+	case jobProgressMsg, jobDoneMsg:
+		if cmd, ok := m.index.update(msg); ok {
+			if d, done := msg.(jobDoneMsg); done {
+				if d.err != nil && !errors.Is(d.err, context.Canceled) {
+					m.errText = m.index.name + ": " + errText(d.err)
+				}
+				return m, m.start()
+			}
+			return m, cmd
+		}
+	}
+	return m, m.broadcast(msg)
+}
+
+// broadcast gives a message to every view.
+func (m *Model) broadcast(msg tea.Msg) tea.Cmd {
+	cmds := make([]tea.Cmd, 0, len(m.views))
+	for _, v := range m.views {
+		cmds = append(cmds, v.Update(msg))
+	}
+	return tea.Batch(cmds...)
+}
+
+// key handles a key press: the prompt and the help page first, then the
+// global keys, then the active view.
+func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
+	m.status, m.errText = "", ""
+	if m.prompt.active() {
+		kind := m.prompt.kind
+		res, text := m.prompt.update(msg)
+		if res != promptSubmitted || text == "" {
+			return nil
+		}
+		if kind == "/" {
+			m.lastSearch = text
+			return m.search(searchNew)
+		}
+		return m.runCommand(text)
+	}
+	k := m.keys
+	if m.helpOpen {
+		switch {
+		case key.Matches(msg, k.Help), key.Matches(msg, k.Cancel), msg.String() == "q":
+			m.helpOpen = false
+		case msg.String() == "ctrl+c":
+			return m.quit()
+		default:
+			m.helpList.handleKey(msg)
+		}
+		return nil
+	}
+	switch {
+	case key.Matches(msg, k.Quit):
+		return m.quit()
+	case key.Matches(msg, k.NextView):
+		return m.show((m.active + 1) % len(m.views))
+	case key.Matches(msg, k.PrevView):
+		return m.show((m.active + len(m.views) - 1) % len(m.views))
+	case key.Matches(msg, k.Views):
+		if i := int(msg.Code - '1'); i >= 0 && i < len(m.views) {
+			return m.show(i)
+		}
+		return nil
+	case key.Matches(msg, k.Command):
+		m.prompt.open(":", "")
+		return nil
+	case key.Matches(msg, k.Search):
+		m.prompt.open("/", "")
+		return nil
+	case key.Matches(msg, k.SearchNext):
+		return m.search(searchNext)
+	case key.Matches(msg, k.SearchPrev):
+		return m.search(searchPrev)
+	case key.Matches(msg, k.Help):
+		m.openHelp()
+		return nil
+	case key.Matches(msg, k.Cancel):
+		if c, ok := m.views[m.active].(Canceler); ok && c.Cancel() {
+			m.status = "cancelled"
+		} else if m.index.stop() {
+			m.status = m.index.name + " cancelled"
+		}
+		return nil
+	}
+	return m.views[m.active].Update(msg)
+}
+
+func (m *Model) quit() tea.Cmd {
+	m.cancel()
+	return tea.Quit
+}
+
+// search runs the last `/` query in the active view.
+func (m *Model) search(dir searchDir) tea.Cmd {
+	if m.lastSearch == "" {
+		m.status = "no search yet: type / and a text"
+		return nil
+	}
+	s, ok := m.views[m.active].(Searcher)
+	if !ok {
+		m.status = m.views[m.active].Title() + " has nothing to search"
+		return nil
+	}
+	return s.Search(m.lastSearch, dir)
+}
+
+// show makes view i the active one.
+func (m *Model) show(i int) tea.Cmd {
+	m.active = i
+	if s, ok := m.views[i].(Shower); ok && m.started {
+		return s.Show()
+	}
+	return nil
+}
+
+// navigate shows a view by name and gives it a message.
+func (m *Model) navigate(msg navigateMsg) tea.Cmd {
+	i := m.viewIndex(msg.View)
+	if i < 0 {
+		m.errText = fmt.Sprintf("this dump has no %s view", msg.View)
+		return nil
+	}
+	cmd := m.show(i)
+	if msg.Msg == nil {
+		return cmd
+	}
+	return tea.Batch(cmd, m.views[i].Update(msg.Msg))
+}
+
+// viewIndex finds a view by name, title or number; -1 if none.
+func (m *Model) viewIndex(name string) int {
+	name = strings.ToLower(strings.TrimSpace(name))
+	for i, v := range m.views {
+		if v.Name() == name || strings.ToLower(v.Title()) == name || fmt.Sprint(i+1) == name {
+			return i
+		}
+	}
+	for i, v := range m.views {
+		if name != "" && strings.HasPrefix(v.Name(), name) {
+			return i
+		}
+	}
+	return -1
+}
+
+// mouse handles clicks on the tabs and gives other events to the active
+// view, with Y relative to the view's first row.
+func (m *Model) mouse(msg tea.MouseMsg) tea.Cmd {
+	mo := msg.Mouse()
+	if m.prompt.active() || m.helpOpen {
+		if m.helpOpen {
+			m.helpList.mouse(msg, mo.Y-headerRows)
+		}
+		return nil
+	}
+	if _, click := msg.(tea.MouseClickMsg); click && mo.Y == 1 {
+		for i, r := range m.tabRanges() {
+			if mo.X >= r[0] && mo.X < r[1] {
+				return m.show(i)
+			}
+		}
+		return nil
+	}
+	if mo.Y < headerRows || mo.Y >= m.height-footerRows {
+		return nil
+	}
+	return m.views[m.active].Update(shiftMouse(msg, -headerRows))
+}
+
+// shiftMouse moves a mouse event's Y.
+func shiftMouse(msg tea.MouseMsg, dy int) tea.Msg {
+	switch e := msg.(type) {
+	case tea.MouseClickMsg:
+		e.Y += dy
+		return e
+	case tea.MouseReleaseMsg:
+		e.Y += dy
+		return e
+	case tea.MouseWheelMsg:
+		e.Y += dy
+		return e
+	case tea.MouseMotionMsg:
+		e.Y += dy
+		return e
+	}
+	return msg
+}
+
+// layout gives every view the body's size.
+func (m *Model) layout() {
+	w, h := m.bodySize()
+	for _, v := range m.views {
+		v.SetSize(w, h)
+	}
+	m.helpList.setSize(w, h)
+	m.help.SetWidth(w)
+}
+
+func (m *Model) bodySize() (int, int) {
+	return max(m.width, 1), max(m.height-headerRows-footerRows, 1)
+}
+
+// View draws the screen.
+func (m *Model) View() tea.View {
+	st := m.c.St
+	w, h := m.bodySize()
+	var body string
+	if m.helpOpen {
+		body = m.helpList.view(st, true)
+	} else {
+		body = m.views[m.active].View()
+	}
+	parts := []string{m.headerLine(w), m.tabLine(w), block(strings.Split(body, "\n"), w, h), m.statusLine(w), m.keyLine(w)}
+	v := tea.NewView(strings.Join(parts, "\n"))
+	v.AltScreen = true
+	v.MouseMode = tea.MouseModeCellMotion
+	v.WindowTitle = "dumpscope " + m.fileLabel()
+	return v
+}
+
+// fileLabel names the dump's file(s) briefly.
+func (m *Model) fileLabel() string {
+	files := m.c.Info.Files
+	if len(files) == 0 {
+		return "(no file)"
+	}
+	s := filepath.Base(files[0])
+	if strings.HasPrefix(files[0], "demo:") {
+		s = files[0]
+	}
+	if len(files) > 1 {
+		s += fmt.Sprintf(" +%d part%s", len(files)-1, plural(len(files)-1))
+	}
+	return s
+}
+
+// headerLine: file, format, arch, OSRELEASE, page size, frames present.
+func (m *Model) headerLine(w int) string {
+	st, in := m.c.St, m.c.Info
+	rel := in.OSRelease
+	if rel == "" {
+		rel = "release unknown"
+	}
+	format := string(in.Format)
+	if in.Container == model.ContainerFlattened {
+		format += " (flattened)"
+	}
+	present := fmt.Sprintf("%d/%d", in.Pages[model.StatePresent], in.MaxPFN)
+	k, v := st.headerKey, st.header
+	// The long form labels every fact; the short one drops the labels.
+	// The file name gets what room is left.
+	facts := line{sp(k, "  format "), sp(v, format), sp(k, "  arch "), sp(v, in.Arch),
+		sp(k, "  kernel "), sp(v, rel), sp(k, "  page "), sp(v, fmt.Sprint(in.PageSize)),
+		sp(k, "  present "), sp(v, present)}
+	file := m.fileLabel()
+	if textWidth(facts.plain())+textWidth(file)+1 > w {
+		facts = line{sp(k, " · "), sp(v, format), sp(k, " · "), sp(v, in.Arch), sp(k, " · "), sp(v, rel),
+			sp(k, " · page "), sp(v, fmt.Sprint(in.PageSize)), sp(k, " · "), sp(v, present), sp(k, " present")}
+	}
+	room := max(w-textWidth(facts.plain())-1, 12)
+	l := append(line{sp(v, " "+cutMiddle(file, room))}, facts...)
+	l = append(l, sp(v, strings.Repeat(" ", w)))
+	return l.render(w, nil)
+}
+
+// tabRanges returns each tab's [start, end) columns in the tab line.
+func (m *Model) tabRanges() [][2]int {
+	labels := m.tabLabels()
+	out := make([][2]int, len(labels))
+	x := 0
+	for i, l := range labels {
+		out[i] = [2]int{x, x + textWidth(l)}
+		x += textWidth(l) + 1
+	}
+	return out
+}
+
+// tabLabels are " 1 Title " per view, shortened when they do not fit.
+func (m *Model) tabLabels() []string {
+	for _, short := range []int{0, 4, 1} {
+		labels := make([]string, len(m.views))
+		total := 0
+		for i, v := range m.views {
+			t := v.Title()
+			if short > 0 && i != m.active && len([]rune(t)) > short {
+				t = string([]rune(t)[:short])
+			}
+			labels[i] = fmt.Sprintf(" %d %s ", i+1, t)
+			total += textWidth(labels[i]) + 1
+		}
+		if total <= m.width || short == 1 {
+			return labels
+		}
+	}
+	return nil
+}
+
+func (m *Model) tabLine(w int) string {
+	st := m.c.St
+	var l line
+	for i, lab := range m.tabLabels() {
+		p := st.tabOff
+		if i == m.active {
+			p = st.tabOn
+		}
+		if i > 0 {
+			l = append(l, sp(pen{}, " "))
+		}
+		l = append(l, sp(p, lab))
+	}
+	return l.render(w, nil)
+}
+
+// statusLine shows the prompt while it is open; otherwise an error, a
+// message or the view's own status.
+func (m *Model) statusLine(w int) string {
+	st := m.c.St
+	if m.prompt.active() {
+		return m.prompt.view(st, w)
+	}
+	var l line
+	switch {
+	case m.errText != "":
+		l = line{sp(st.err, "error: "), sp(st.err, m.errText)}
+	case m.status != "":
+		l = line{sp(st.status, m.status)}
+	}
+	right := ""
+	if s, ok := m.views[m.active].(Statuser); ok && !m.helpOpen {
+		right = s.Status()
+	}
+	if m.index.running() {
+		right = fmt.Sprintf("%s %s %.0f%% (esc cancels)", m.index.name, progressBar(m.index.percent(), 12), m.index.percent())
+	}
+	if right != "" {
+		lw := textWidth(l.plain())
+		rw := textWidth(right)
+		if lw+rw+2 <= w {
+			l = append(l, sp(pen{}, strings.Repeat(" ", w-lw-rw)), sp(st.dim, right))
+		} else if lw == 0 {
+			l = line{sp(st.dim, right)}
+		}
+	}
+	return l.render(w, nil)
+}
+
+// keyLine is the key help of the active view (or the prompt) followed by
+// the global keys.
+func (m *Model) keyLine(w int) string {
+	var b []key.Binding
+	switch {
+	case m.prompt.active():
+		b = m.prompt.keys.ShortHelp()
+	case m.helpOpen:
+		b = []key.Binding{m.keys.Help, m.keys.Cancel}
+	default:
+		b = append(m.views[m.active].Keys().ShortHelp(), m.keys.ShortHelp()...)
+	}
+	return fitLine(m.help.ShortHelpView(b), w)
+}
+
+// Active returns the name of the active view (for tests and callers).
+func (m *Model) Active() string { return m.views[m.active].Name() }

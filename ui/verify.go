@@ -1,0 +1,196 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
+	"dumpscope/model"
+	"dumpscope/reader"
+)
+
+// verifyView runs reader.Verify on demand (every page decoded, the
+// format's own checks) with progress and cancel, and lists the problems;
+// enter opens a problem's frame in Memory or its offset in Layout.
+type verifyView struct {
+	c      *Common
+	keys   VerifyKeys
+	job    *job
+	report *reader.Report
+	err    string
+	list   listModel
+	w, h   int
+}
+
+// summaryRows is the height of the summary above the problem list and
+// detailRows that of the selected problem's full text below it.
+const (
+	summaryRows = 3
+	detailRows  = 3
+)
+
+func newVerifyView(c *Common) *verifyView {
+	k := VerifyKeys{NavKeys: newNavKeys(),
+		Run:  bind([]string{"r"}, "r", "run verify"),
+		Open: bind([]string{"enter"}, "enter", "open the problem's pfn / offset")}
+	return &verifyView{c: c, keys: k, list: newList()}
+}
+
+func (v *verifyView) Name() string      { return "verify" }
+func (v *verifyView) Title() string     { return "Verify" }
+func (v *verifyView) Keys() help.KeyMap { return v.keys }
+func (v *verifyView) Init() tea.Cmd     { return nil }
+
+func (v *verifyView) SetSize(w, h int) {
+	v.w, v.h = w, h
+	v.list.setSize(w, max(h-summaryRows-detailRows, 1))
+}
+
+// run starts reader.Verify as a job.
+func (v *verifyView) run() tea.Cmd {
+	if v.job.running() {
+		return status("verify is already running (esc cancels)")
+	}
+	v.report, v.err = nil, ""
+	v.list.setLines(nil)
+	d := v.c.Dump
+	var cmd tea.Cmd
+	v.job, cmd = startJob(v.c.Ctx, "verify", func(ctx context.Context, progress func(done, total uint64)) (any, error) {
+		return reader.Verify(ctx, d, reader.VerifyOptions{Progress: progress})
+	})
+	return cmd
+}
+
+func (v *verifyView) Update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case jobProgressMsg, jobDoneMsg:
+		cmd, ok := v.job.update(msg)
+		if d, done := msg.(jobDoneMsg); ok && done {
+			switch {
+			case errors.Is(d.err, context.Canceled):
+				v.err = "cancelled; r runs it again"
+			case d.err != nil:
+				v.err = errText(d.err)
+			default:
+				v.report, _ = d.val.(*reader.Report)
+				v.rebuild()
+			}
+		}
+		return cmd
+	case themeMsg:
+		v.rebuild()
+	case tea.KeyPressMsg:
+		switch {
+		case key.Matches(msg, v.keys.Run):
+			return v.run()
+		case key.Matches(msg, v.keys.Open):
+			return v.open()
+		}
+		v.list.handleKey(msg)
+	case tea.MouseMsg:
+		v.list.mouse(msg, msg.Mouse().Y-summaryRows)
+	}
+	return nil
+}
+
+func (v *verifyView) rebuild() {
+	if v.report == nil {
+		return
+	}
+	st := v.c.St
+	lines := make([]line, 0, len(v.report.Problems))
+	for _, p := range v.report.Problems {
+		lines = append(lines, problemLine(st, p))
+	}
+	v.list.setLines(lines)
+}
+
+// open shows the selected problem's frame or file offset.
+func (v *verifyView) open() tea.Cmd {
+	if v.report == nil || len(v.report.Problems) == 0 {
+		return nil
+	}
+	p := v.report.Problems[v.list.cursor]
+	switch {
+	case p.PFN != nil:
+		return navigate("memory", gotoPhysMsg{addr: model.PFN(*p.PFN).Addr(v.c.pageSize())})
+	case p.Offset != nil:
+		return navigate("layout", locateMsg{file: p.File, off: *p.Offset})
+	}
+	return status("this problem names no frame or offset")
+}
+
+// Cancel stops a running verify.
+func (v *verifyView) Cancel() bool { return v.job.stop() }
+
+func (v *verifyView) View() string {
+	st := v.c.St
+	var head []string
+	r := v.report
+	switch {
+	case v.job.running():
+		pct := v.job.percent()
+		head = []string{
+			line{sp(st.title, "Verifying every page"), sp(st.dim, " (esc cancels)")}.render(v.w, nil),
+			line{sp(st.value, progressBar(pct, min(v.w-30, 50))), sp(st.value, fmt.Sprintf(" %5.1f%%  %d of %d pages", pct, v.job.doneN, v.job.tot))}.render(v.w, nil),
+		}
+	case v.err != "":
+		head = []string{line{sp(st.err, "verify: "+v.err)}.render(v.w, nil)}
+	case r == nil:
+		head = []string{
+			line{sp(st.title, "Verify decodes every stored page and checks the dump's structures.")}.render(v.w, nil),
+			line{sp(st.dim, "Press "), sp(st.key, "r"), sp(st.dim, " to run it (esc cancels); enter on a problem opens its pfn or offset.")}.render(v.w, nil),
+		}
+	default:
+		verdict := line{sp(st.ok, "✓ OK: no errors")}
+		if !r.OK {
+			verdict = line{sp(st.err, "✗ DAMAGED: errors found")}
+		}
+		verdict = append(verdict, sp(st.dim, fmt.Sprintf("   %d error%s, %d warning%s, %d note%s",
+			r.Count(model.SeverityError), plural(r.Count(model.SeverityError)),
+			r.Count(model.SeverityWarning), plural(r.Count(model.SeverityWarning)),
+			r.Count(model.SeverityNote), plural(r.Count(model.SeverityNote)))))
+		head = []string{
+			verdict.render(v.w, nil),
+			line{sp(st.label, "pages checked "), sp(st.value, fmt.Sprint(r.PagesChecked)),
+				sp(st.label, "   bytes checked "), sp(st.value, humanBytes(int64(r.BytesChecked))),
+				sp(st.dim, "   r runs it again")}.render(v.w, nil),
+		}
+		if len(r.Problems) == 0 {
+			head = append(head, line{sp(st.dim, "no problems to list")}.render(v.w, nil))
+		}
+	}
+	return block(head, v.w, summaryRows) + "\n" + v.list.view(st, true) + "\n" + block(v.details(st), v.w, detailRows)
+}
+
+// details shows the selected problem in full, wrapped.
+func (v *verifyView) details(st *styles) []string {
+	if v.report == nil || len(v.report.Problems) == 0 {
+		return nil
+	}
+	p := v.report.Problems[v.list.cursor]
+	pn, sev := st.severity(p.Severity)
+	out := []string{line{sp(pn, sev+" "), sp(st.title, p.Code), sp(st.dim, "  "+strings.TrimSpace(problemWhere(p)))}.render(v.w, nil)}
+	for _, l := range wrap(p.Message, v.w-2) {
+		out = append(out, line{sp(st.value, "  "+l)}.render(v.w, nil))
+	}
+	return out
+}
+
+// Search finds a problem by code or message.
+func (v *verifyView) Search(q string, d searchDir) tea.Cmd {
+	return searchStatus(q, v.list.search(q, d))
+}
+
+// Status shows the position in the problem list.
+func (v *verifyView) Status() string {
+	if v.report == nil || len(v.report.Problems) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("problem %d/%d", v.list.cursor+1, len(v.report.Problems))
+}
