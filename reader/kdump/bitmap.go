@@ -93,6 +93,17 @@ func (bm *bitmaps) block(which int, blk int64) *bitmapBlockData {
 	return d
 }
 
+// beyondEOF reports whether block blk of either bitmap starts at or after
+// the end of the file.
+func (bm *bitmaps) beyondEOF(blk int64) bool {
+	for _, off := range bm.off {
+		if off+blk*bitmapBlock >= bm.src.Len() {
+			return true
+		}
+	}
+	return false
+}
+
 // bit returns bit pfn of bitmap which.
 func (bm *bitmaps) bit(which int, pfn uint64) (bool, error) {
 	byteOff := int64(pfn / 8)

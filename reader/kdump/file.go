@@ -449,10 +449,16 @@ func (f *File) Runs(ctx context.Context, from model.PFN, detail bool, yield func
 		blkEnd := min(uint64(blk+1)*pfnsPerBlock, f.end)
 		b1, b2 := f.bm.block(0, blk), f.bm.block(1, blk)
 		if b1.err != nil || b2.err != nil {
-			if !w.add(model.PageRun{Start: model.PFN(pfn), Count: blkEnd - pfn, State: model.StateUnreadable}) {
+			// A block the file does not hold: when the file ends before it,
+			// so does every later block, and the rest is one run.
+			stop := blkEnd
+			if f.bm.beyondEOF(blk) {
+				stop = f.end
+			}
+			if !w.add(model.PageRun{Start: model.PFN(pfn), Count: stop - pfn, State: model.StateUnreadable}) {
 				return nil
 			}
-			pfn = blkEnd
+			pfn = stop
 			continue
 		}
 		f.bm.noteBlock(blk, b2)
