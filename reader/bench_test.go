@@ -21,6 +21,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -67,6 +68,11 @@ var lkdfResult = regexp.MustCompile(`ns_per_op=([0-9.]+) ops=([0-9.]+) ok=(\d+) 
 // benchmark's ns/op.
 func runLkdf(b *testing.B, args ...string) (ok, failed int) {
 	b.Helper()
+	for _, a := range args {
+		if strings.HasSuffix(a, ".flat") {
+			b.Skip("libkdumpfile 0.5.1 (Debian) cannot open flattened streams")
+		}
+	}
 	out, err := exec.Command(lkdfBench(b), args...).CombinedOutput()
 	if err != nil {
 		b.Fatalf("lkdf_bench %v: %v\n%s", args, err, out)

@@ -8,6 +8,7 @@ import (
 
 	"dumpscope/model"
 	"dumpscope/reader/arch"
+	"dumpscope/reader/rio"
 )
 
 // defaultPageSize is the page size assumed when VMCOREINFO does not give
@@ -36,7 +37,10 @@ func (f *File) PageSize() int64 {
 }
 
 func (f *File) pageIndex() *pageIndex {
-	f.indexOnce.Do(func() { f.index = f.buildIndex(uint64(f.PageSize())) })
+	f.indexOnce.Do(func() {
+		f.index = f.buildIndex(uint64(f.PageSize()))
+		f.cache = rio.NewPageCache(int64(f.index.pageSize))
+	})
 	return f.index
 }
 
@@ -82,13 +86,21 @@ func (f *File) PageInfo(pfn model.PFN) model.PageInfo {
 	return f.pageIndex().pageInfo(pfn, f.src.Name)
 }
 
-// ReadPage reads frame pfn into dst, which must hold one page.
+// ReadPage reads frame pfn into dst, which must hold one page. Recently
+// read pages come from a small cache.
 func (f *File) ReadPage(pfn model.PFN, dst []byte) (model.PageInfo, error) {
 	ix := f.pageIndex()
 	if uint64(len(dst)) < ix.pageSize {
 		return model.PageInfo{}, fmt.Errorf("buffer of %d bytes is smaller than a page (%d)", len(dst), ix.pageSize)
 	}
-	return f.readPage(ix, pfn, dst[:ix.pageSize])
+	if pi, ok := f.cache.Get(pfn, dst); ok {
+		return pi, nil
+	}
+	pi, err := f.readPage(ix, pfn, dst[:ix.pageSize])
+	if err == nil {
+		f.cache.Put(pfn, pi, dst)
+	}
+	return pi, err
 }
 
 // Runs walks frames from `from` in runs of equal state. ELF states come
@@ -188,4 +200,14 @@ func producer(f *File, notes []model.Note) string {
 		}
 	}
 	return "kexec /proc/vmcore or makedumpfile -E"
+}
+
+// ReadPageStrict reads frame pfn from the file, bypassing the page cache
+// (verify reads every page once).
+func (f *File) ReadPageStrict(pfn model.PFN, dst []byte) (model.PageInfo, error) {
+	ix := f.pageIndex()
+	if uint64(len(dst)) < ix.pageSize {
+		return model.PageInfo{}, fmt.Errorf("buffer of %d bytes is smaller than a page (%d)", len(dst), ix.pageSize)
+	}
+	return f.readPage(ix, pfn, dst[:ix.pageSize])
 }

@@ -113,6 +113,7 @@ type File struct {
 
 	indexOnce sync.Once
 	index     *pageIndex
+	cache     *rio.PageCache // recently read pages
 }
 
 // NewFile reads the ELF header and program headers of src. It fails only

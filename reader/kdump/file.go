@@ -49,6 +49,8 @@ type File struct {
 	dataStart int64  // file offset of the page data (the shared zero page, if any)
 	dataErr   error
 
+	cache *rio.PageCache // recently decoded pages
+
 	countsOnce sync.Once
 	countsVal  model.StateCounts // frames by state from the bitmaps (Info)
 
@@ -91,6 +93,7 @@ func NewFile(src rio.Source) (*File, error) {
 		f.problem(model.SeverityWarning, "unknown-header-version", 8, "header_version %d is newer than 6, the last known; read as 6", h.HeaderVersion)
 	}
 	f.pageSize = int64(h.BlockSize)
+	f.cache = rio.NewPageCache(f.pageSize)
 	if err := f.readSubHeader(); err != nil {
 		return nil, err
 	}
@@ -358,12 +361,23 @@ func (f *File) PageInfo(pfn model.PFN) model.PageInfo {
 	return pi
 }
 
-// ReadPage reads and decodes frame pfn into dst.
+// ReadPage reads and decodes frame pfn into dst. Recently read pages come
+// from a small cache.
 func (f *File) ReadPage(pfn model.PFN, dst []byte) (model.PageInfo, error) {
-	return f.readPage(pfn, dst, false)
+	if int64(len(dst)) >= f.pageSize {
+		if pi, ok := f.cache.Get(pfn, dst); ok {
+			return pi, nil
+		}
+	}
+	pi, err := f.readPage(pfn, dst, false)
+	if err == nil {
+		f.cache.Put(pfn, pi, dst)
+	}
+	return pi, err
 }
 
-// ReadPageStrict decodes with the strictest decoders (for verify).
+// ReadPageStrict decodes with the strictest decoders (for verify), always
+// from the file.
 func (f *File) ReadPageStrict(pfn model.PFN, dst []byte) (model.PageInfo, error) {
 	return f.readPage(pfn, dst, true)
 }
