@@ -28,10 +28,10 @@ type cacheSlot struct {
 
 const pageCacheBytes = 4 << 20
 
-// NewPageCache returns a cache for pages of pageSize bytes.
+// NewPageCache returns a cache for pages of pageSize bytes. Nothing is
+// allocated until the first page is stored, so opening stays cheap.
 func NewPageCache(pageSize int64) *PageCache {
-	n := max(16, int(pageCacheBytes/max(pageSize, 1)))
-	return &PageCache{pageSize: int(pageSize), slots: make([]cacheSlot, n), index: make(map[model.PFN]int, n)}
+	return &PageCache{pageSize: int(pageSize)}
 }
 
 // Get copies a cached page into dst and returns its PageInfo.
@@ -52,6 +52,10 @@ func (c *PageCache) Put(pfn model.PFN, info model.PageInfo, src []byte) {
 	defer c.mu.Unlock()
 	if _, ok := c.index[pfn]; ok {
 		return
+	}
+	if c.slots == nil {
+		n := max(16, pageCacheBytes/max(c.pageSize, 1))
+		c.slots, c.index = make([]cacheSlot, n), make(map[model.PFN]int, n)
 	}
 	s := &c.slots[c.next]
 	if s.used {
