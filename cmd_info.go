@@ -69,7 +69,7 @@ func writeInfo(w io.Writer, in model.Info) {
 	}
 	tw.Flush()
 	if len(in.Warnings) > 0 {
-		fmt.Fprintf(w, "warnings (%d):\n", len(in.Warnings))
+		fmt.Fprintf(w, "problems (%d):\n", len(in.Warnings))
 		for _, p := range in.Warnings {
 			fmt.Fprintf(w, "  %s\n", p)
 		}

@@ -100,3 +100,12 @@ type Checker interface {
 type StrictPageReader interface {
 	ReadPageStrict(pfn model.PFN, dst []byte) (model.PageInfo, error)
 }
+
+// RangeReader is implemented by dumps that can read a run of consecutive
+// frames faster than one ReadPage each (kdump: consecutive descriptors,
+// page images read in large pieces). fn is called for every frame in
+// order with the page (valid only during the call) or the error ReadPage
+// would give; returning false stops. Verify uses it with strict decoding.
+type RangeReader interface {
+	ReadRange(ctx context.Context, start model.PFN, count uint64, strict bool, fn func(pi model.PageInfo, page []byte, err error) bool) error
+}

@@ -234,6 +234,8 @@ func verifyPages(ctx context.Context, d Dump, opts VerifyOptions, r *Report, col
 		fmt.Fprintf(manifest, "# dumpscope manifest 1 %s %d\n", r.Format, d.PageSize())
 	}
 	strict, _ := d.(StrictPageReader)
+	ranges, _ := d.(RangeReader)
+	hashing := opts.Manifest != nil || opts.Against != nil
 	tasks := make(chan *chunk, jobs*2)
 	results := make(chan *chunk, jobs*2)
 	var done, bytes atomic.Uint64
@@ -243,26 +245,44 @@ func verifyPages(ctx context.Context, d Dump, opts VerifyOptions, r *Report, col
 		go func() {
 			defer wg.Done()
 			buf := make([]byte, d.PageSize())
+			var current *chunk // the chunk being checked
+			check := func(pi model.PageInfo, page []byte, err error) {
+				if err != nil {
+					col.add(pageProblem(pi.PFN, pi, err, file))
+					return
+				}
+				bytes.Add(uint64(len(page)))
+				if hashing && pi.State == model.StatePresent {
+					current.hashes = append(current.hashes, pageHash{pi.PFN, sha256.Sum256(page)})
+				}
+			}
 			for c := range tasks {
-				for i := uint64(0); i < c.count; i++ {
-					if ctx.Err() != nil {
+				current = c
+				if ranges != nil {
+					err := ranges.ReadRange(ctx, c.start, c.count, true, func(pi model.PageInfo, page []byte, err error) bool {
+						check(pi, page, err)
+						return true
+					})
+					if err != nil {
 						break
 					}
-					pfn := c.start + model.PFN(i)
-					var pi model.PageInfo
-					var err error
-					if strict != nil {
-						pi, err = strict.ReadPageStrict(pfn, buf)
-					} else {
-						pi, err = d.ReadPage(pfn, buf)
-					}
-					if err != nil {
-						col.add(pageProblem(pfn, pi, err, file))
-						continue
-					}
-					bytes.Add(uint64(len(buf)))
-					if pi.State == model.StatePresent {
-						c.hashes = append(c.hashes, pageHash{pfn, sha256.Sum256(buf)})
+				} else {
+					for i := uint64(0); i < c.count; i++ {
+						if ctx.Err() != nil {
+							break
+						}
+						pfn := c.start + model.PFN(i)
+						var pi model.PageInfo
+						var err error
+						if strict != nil {
+							pi, err = strict.ReadPageStrict(pfn, buf)
+						} else {
+							pi, err = d.ReadPage(pfn, buf)
+						}
+						if pi.PFN != pfn {
+							pi.PFN = pfn
+						}
+						check(pi, buf, err)
 					}
 				}
 				if n := done.Add(c.count); opts.Progress != nil {
@@ -272,36 +292,68 @@ func verifyPages(ctx context.Context, d Dump, opts VerifyOptions, r *Report, col
 			}
 		}()
 	}
-	// The producer walks the runs (reading descriptors, so lost pages and
-	// bad descriptors show) and hands out readable frames in chunks.
+	// The producer walks the runs the headers give (bitmaps, program
+	// headers) and hands out readable frames in chunks; frames whose
+	// descriptors turn out lost or bad are reported by the workers, each
+	// with its pfn and offset.
 	var runsErr error
 	go func() {
 		defer close(tasks)
 		seq := 0
-		runsErr = d.Runs(ctx, 0, true, func(run model.PageRun) bool {
+		// Readable runs are joined into chunks of up to chunkPages frames
+		// whatever their kind (shared zero pages alternate with others),
+		// so that a range reader reads page images in large pieces.
+		var pend *chunk
+		flush := func() bool {
+			if pend == nil {
+				return true
+			}
+			c := pend
+			pend = nil
+			select {
+			case tasks <- c:
+				return true
+			case <-ctx.Done():
+				return false
+			}
+		}
+		runsErr = d.Runs(ctx, 0, false, func(run model.PageRun) bool {
 			switch run.State {
-			case model.StateLost, model.StateUnreadable:
-				pi := d.PageInfo(run.Start)
-				code := pi.Code
-				if code == "" {
-					code = stateCode(run.State)
-				}
-				p := model.NewProblem(model.SeverityError, code, pageFile(pi, file), int64(pi.FileOffset),
-					"%d page(s) from pfn %s are %s: %s", run.Count, run.Start, run.State, pi.Reason)
-				col.add(p.WithPFN(run.Start))
 			case model.StatePresent, model.StateZeroFill:
-				for off := uint64(0); off < run.Count; off += chunkPages {
-					c := &chunk{seq: seq, start: run.Start + model.PFN(off), count: min(chunkPages, run.Count-off)}
-					seq++
-					select {
-					case tasks <- c:
-					case <-ctx.Done():
+				for off := uint64(0); off < run.Count; {
+					pfn := run.Start + model.PFN(off)
+					if pend != nil && pend.start+model.PFN(pend.count) != pfn && !flush() {
 						return false
 					}
+					if pend == nil {
+						pend = &chunk{seq: seq, start: pfn}
+						seq++
+					}
+					n := min(chunkPages-pend.count, run.Count-off)
+					pend.count += n
+					off += n
+					if pend.count == chunkPages && !flush() {
+						return false
+					}
+				}
+			default:
+				if !flush() {
+					return false
+				}
+				if run.State == model.StateLost || run.State == model.StateUnreadable {
+					pi := d.PageInfo(run.Start)
+					code := pi.Code
+					if code == "" {
+						code = stateCode(run.State)
+					}
+					p := model.NewProblem(model.SeverityError, code, pageFile(pi, file), int64(pi.FileOffset),
+						"%d page(s) from pfn %s are %s: %s", run.Count, run.Start, run.State, pi.Reason)
+					col.add(p.WithPFN(run.Start))
 				}
 			}
 			return true
 		})
+		flush()
 	}()
 	go func() { wg.Wait(); close(results) }()
 	// Collect in order for the manifest and the comparison.

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"fmt"
 	"syscall"
 	"testing"
@@ -92,4 +93,53 @@ func BenchmarkMinimapMove(b *testing.B) {
 			})
 		}
 	}
+}
+
+// BenchmarkLogScroll moves through a kernel log of 200,000 records, one
+// row (j) or one screen (pgdown) a key.
+func BenchmarkLogScroll(b *testing.B) {
+	d := openDemo(b)
+	lt, err := newLogText(context.Background(), syntheticLog(200_000), func(uint64, uint64) {})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, k := range []string{"j", "pgdown"} {
+		for _, size := range goldenSizes {
+			b.Run(fmt.Sprintf("%s/%dx%d", k, size[0], size[1]), func(b *testing.B) {
+				m := newTestModel(b, d, size[0], size[1], "dark")
+				typeLine(b, m, ":view log")
+				lv := logOf(m)
+				lv.text = lt
+				lv.layoutHead()
+				start := func() { press(b, m, "g") }
+				start()
+				benchKey(b, m, keyMsg(k), start)
+			})
+		}
+	}
+}
+
+// BenchmarkCPUSwitch switches between the vCPUs of the paging fixture,
+// whose registers are named by kallsyms and whose code pane is full (the
+// code is read once per CPU, before the timer runs).
+func BenchmarkCPUSwitch(b *testing.B) {
+	m := newTestModel(b, pagingFixture(b), 200, 60, "dark")
+	typeLine(b, m, ":view cpus")
+	press(b, m, "]", "[")
+	keys := []tea.KeyPressMsg{keyMsg("]"), keyMsg("[")}
+	b.ReportAllocs()
+	b.ResetTimer()
+	var cpu time.Duration
+	for i := 0; i < b.N; i++ {
+		c0 := cpuTime()
+		cmd := update(m, keys[i%2])
+		_ = m.View()
+		cpu += cpuTime() - c0
+		if cmd != nil {
+			b.StopTimer()
+			run(b, m, cmd)
+			b.StartTimer()
+		}
+	}
+	b.ReportMetric(float64(cpu.Microseconds())/1000/float64(b.N), "cpu-ms/op")
 }

@@ -30,6 +30,8 @@ type Common struct {
 	// Theme is the current theme and St its styles as pens.
 	Theme themes.Theme
 	St    *styles
+	// engine is the kernel triage engine, built by kernel() on first use.
+	engine engine
 }
 
 // SetTheme switches the theme every view draws with.

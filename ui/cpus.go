@@ -10,11 +10,15 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"dumpscope/model"
+	"dumpscope/reader/kernel"
 )
 
 // cpusView shows one vCPU at a time: every register set the dump holds for
 // it (prstatus, qemu-cpu-state, xen-vcpu-context, ...), registers grouped,
-// flags and control registers decoded bit by bit.
+// flags and control registers decoded bit by bit, addresses named by
+// kallsyms; and beside (wide screens) or above the registers, the code
+// pane: the instructions at its instruction pointer and the text
+// pointers on its stack (cpucode.go).
 type cpusView struct {
 	c      *Common
 	keys   CPUKeys
@@ -24,8 +28,21 @@ type cpusView struct {
 	cpus   []int // CPU indexes in order
 	idx    int   // index into cpus
 	list   listModel
-	w      int
+	code   cpuCode
+	syms   *kernel.Symbols // nil until read, or when kallsyms cannot be read
+	g      cpuGeometry
 }
+
+// cpuGeometry places the registers and the code pane: side by side on
+// wide screens, the code pane on top otherwise (none when too short).
+type cpuGeometry struct {
+	side         bool
+	regsW, regsH int
+	codeW, codeH int // codeH counts the pane's title row
+}
+
+// cpuSideWidth is the width from which the panes stand side by side.
+const cpuSideWidth = 160
 
 type registersMsg struct {
 	sets []model.RegisterSet
@@ -36,31 +53,64 @@ type registersMsg struct {
 var regGroups = []string{model.GroupGeneral, model.GroupFlags, model.GroupSegment, model.GroupControl, model.GroupDebug, model.GroupOther}
 
 func newCPUsView(c *Common) *cpusView {
-	k := CPUKeys{NavKeys: newNavKeys(),
-		PrevCPU: bind([]string{"[", "left", "h"}, "[/h", "previous CPU"),
-		NextCPU: bind([]string{"]", "right", "l"}, "]/l", "next CPU")}
-	return &cpusView{c: c, keys: k, list: newList()}
+	return &cpusView{c: c, keys: newCPUKeys(), list: newList(), code: newCPUCode(c)}
 }
 
 func (v *cpusView) Name() string      { return "cpus" }
 func (v *cpusView) Title() string     { return "CPUs" }
 func (v *cpusView) Keys() help.KeyMap { return v.keys }
-func (v *cpusView) View() string      { return v.list.view(v.c.St, true) }
 
 func (v *cpusView) SetSize(w, h int) {
-	v.list.setSize(w, h)
-	if w != v.w {
-		v.w = w
+	var g cpuGeometry
+	switch {
+	case w >= cpuSideWidth:
+		g.side = true
+		g.codeW = w * 11 / 20
+		g.regsW, g.regsH, g.codeH = w-g.codeW-1, h, h
+	case h >= 8:
+		g.codeW, g.codeH = w, max(h*9/20, 4)
+		g.regsW, g.regsH = w, h-g.codeH
+	default:
+		g.regsW, g.regsH = w, h
+	}
+	resized := g.regsW != v.g.regsW || g.codeW != v.g.codeW
+	v.g = g
+	v.list.setSize(g.regsW, g.regsH)
+	v.code.list.setSize(g.codeW, max(g.codeH-1, 0))
+	if resized {
 		v.rebuild()
 	}
 }
 
+// View draws the registers and the code pane; the focused pane has the
+// cursor, and the code pane's title says when it has the focus (▶).
+func (v *cpusView) View() string {
+	st, g := v.c.St, v.g
+	regs := v.list.view(st, !v.code.focused)
+	if g.codeH == 0 {
+		return regs
+	}
+	title := "Code"
+	if len(v.cpus) > 0 {
+		title = v.code.title(v.cpus[v.idx])
+	}
+	code := paneTitle(st, title, v.code.focused, g.codeW)
+	if g.codeH > 1 {
+		code += "\n" + v.code.list.view(st, v.code.focused)
+	}
+	if g.side {
+		return sideBySide(regs, code, st.dim.s("│"))
+	}
+	return code + "\n" + regs
+}
+
+// Init reads the registers and kallsyms (to name addresses).
 func (v *cpusView) Init() tea.Cmd {
 	d := v.c.Dump
-	return func() tea.Msg {
+	return tea.Batch(func() tea.Msg {
 		sets, err := d.Registers()
 		return registersMsg{sets, err}
-	}
+	}, loadSymbols(v.c))
 }
 
 func (v *cpusView) Update(msg tea.Msg) tea.Cmd {
@@ -75,20 +125,63 @@ func (v *cpusView) Update(msg tea.Msg) tea.Cmd {
 		}
 		slices.Sort(v.cpus)
 		v.rebuild()
+		return v.ensureCode()
+	case symbolsMsg:
+		v.syms = msg.syms
+		v.rebuild()
+	case disasmMsg, stackMsg:
+		// Bring the instruction pointer into view when the selected CPU's
+		// code arrives; other CPUs' only fill the cache.
+		cpu := v.code.take(msg)
+		if len(v.cpus) > 0 && cpu == v.cpus[v.idx] {
+			v.rebuildCode(true)
+		}
 	case themeMsg:
 		v.rebuild()
 	case tea.KeyPressMsg:
-		switch {
-		case key.Matches(msg, v.keys.PrevCPU):
-			return v.selectCPU(v.idx - 1)
-		case key.Matches(msg, v.keys.NextCPU):
-			return v.selectCPU(v.idx + 1)
-		}
-		v.list.handleKey(msg)
+		return v.key(msg)
 	case tea.MouseMsg:
-		v.list.mouse(msg, msg.Mouse().Y)
+		v.mouse(msg)
 	}
 	return nil
+}
+
+func (v *cpusView) key(msg tea.KeyPressMsg) tea.Cmd {
+	switch {
+	case key.Matches(msg, v.keys.PrevCPU):
+		return v.selectCPU(v.idx - 1)
+	case key.Matches(msg, v.keys.NextCPU):
+		return v.selectCPU(v.idx + 1)
+	case key.Matches(msg, v.keys.Focus):
+		v.code.focused = !v.code.focused && v.g.codeH > 1
+	case key.Matches(msg, v.keys.Syntax):
+		v.code.intel = !v.code.intel
+		v.rebuildCode(true)
+		return v.ensureCode()
+	case v.code.focused:
+		v.code.list.handleKey(msg)
+	default:
+		v.list.handleKey(msg)
+	}
+	return nil
+}
+
+// mouse scrolls or selects in the pane under the pointer, which takes the
+// focus on a click.
+func (v *cpusView) mouse(msg tea.MouseMsg) {
+	mo, g := msg.Mouse(), v.g
+	inCode := g.codeH > 1 && (g.side && mo.X > g.regsW || !g.side && mo.Y < g.codeH)
+	if _, click := msg.(tea.MouseClickMsg); click && mo.Button == tea.MouseLeft {
+		v.code.focused = inCode
+	}
+	switch {
+	case inCode:
+		v.code.list.mouse(msg, mo.Y-1)
+	case g.side:
+		v.list.mouse(msg, mo.Y)
+	default:
+		v.list.mouse(msg, mo.Y-g.codeH)
+	}
 }
 
 func (v *cpusView) selectCPU(i int) tea.Cmd {
@@ -98,7 +191,30 @@ func (v *cpusView) selectCPU(i int) tea.Cmd {
 	v.idx = clamp(i, 0, len(v.cpus)-1)
 	v.rebuild()
 	v.list.moveTo(0)
-	return nil
+	return v.ensureCode()
+}
+
+// ensureCode reads the selected CPU's code and stack if they are not read.
+func (v *cpusView) ensureCode() tea.Cmd {
+	if len(v.cpus) == 0 {
+		return nil
+	}
+	cmd := v.code.ensure(v.cpus[v.idx])
+	v.rebuildCode(true)
+	return cmd
+}
+
+// rebuildCode lays out the code pane of the selected CPU.
+func (v *cpusView) rebuildCode(recentre bool) {
+	if len(v.cpus) == 0 {
+		why := "reading registers…"
+		if v.loaded {
+			why = "no CPU registers in this dump: there is no instruction pointer to disassemble at"
+		}
+		v.code.list.setLines([]line{{sp(v.c.St.dim, why)}})
+		return
+	}
+	v.code.rebuild(v.cpus[v.idx], v.g.codeW, recentre)
 }
 
 // Commands adds :cpu N.
@@ -150,6 +266,7 @@ func (v *cpusView) rebuild() {
 		}
 	}
 	v.list.setLines(lines)
+	v.rebuildCode(false)
 }
 
 // setLines draws one register set.
@@ -195,32 +312,56 @@ func (v *cpusView) setLines(s model.RegisterSet) []line {
 	return out
 }
 
-// regLine is "  name  0x…  [set bits]".
+// regLine is "  name  0x…  sym+0x13  [set bits]".
 func (v *cpusView) regLine(r model.Register, summary bool) line {
 	st := v.c.St
 	l := line{sp(st.label, "  "+padRight(r.Name, 15)), sp(st.value, fmt.Sprintf("0x%0*x", 2*max(r.Size, 1), r.Value))}
+	if sym := v.regSym(r); sym != "" {
+		l = append(l, sp(st.title, "  "+sym))
+	}
 	if summary && r.Bits != nil {
 		l = append(l, sp(st.title, "  "+bitsSummary(r.Bits)))
 	}
 	return l
 }
 
-// columns lays general registers out in as many columns as fit.
+// regSym names a register's value: the instruction and stack pointers by
+// any symbol that holds them (code, or a stack in kernel data such as
+// init_stack), other registers when they point into kernel code.
+func (v *cpusView) regSym(r model.Register) string {
+	if pc, spName := pcSP(v.c.Info.Arch); r.Name == pc || r.Name == spName {
+		return symOff(v.syms, r.Value)
+	}
+	return textSym(v.syms, r.Value)
+}
+
+// maxSymW bounds the symbol column of the general registers.
+const maxSymW = 32
+
+// columns lays general registers out in as many columns as fit, each value
+// followed by its symbol when a register of the set has one.
 func (v *cpusView) columns(regs []model.Register) []line {
 	st := v.c.St
-	nameW, valW := 0, 0
+	nameW, valW, symW := 0, 0, 0
 	for _, r := range regs {
 		nameW = max(nameW, textWidth(r.Name))
 		valW = max(valW, 2+2*max(r.Size, 1))
+		if s := v.regSym(r); s != "" {
+			symW = max(symW, min(textWidth(s), maxSymW)+1)
+		}
 	}
-	cellW := nameW + 1 + valW + 3
-	cols := max((v.w-2)/cellW, 1)
+	cellW := nameW + 1 + valW + symW + 3
+	cols := max((v.g.regsW-2)/cellW, 1)
 	var out []line
 	for i := 0; i < len(regs); i += cols {
 		l := line{sp(pen{}, "  ")}
 		for _, r := range regs[i:min(i+cols, len(regs))] {
 			l = append(l, sp(st.label, padRight(r.Name, nameW)+" "),
-				sp(st.value, padRight(fmt.Sprintf("0x%0*x", 2*max(r.Size, 1), r.Value), valW+3)))
+				sp(st.value, padRight(fmt.Sprintf("0x%0*x", 2*max(r.Size, 1), r.Value), valW+1)))
+			if symW > 0 {
+				l = append(l, sp(st.title, padRight(v.regSym(r), symW)))
+			}
+			l = append(l, sp(pen{}, "  "))
 		}
 		out = append(out, l)
 	}
@@ -264,8 +405,11 @@ func bitsSummary(bits []model.BitField) string {
 	return "[" + strings.Join(parts, " ") + "]"
 }
 
-// Search finds a register, bit or value.
+// Search finds a register, bit, value or symbol in the focused pane.
 func (v *cpusView) Search(q string, d searchDir) tea.Cmd {
+	if v.code.focused {
+		return searchStatus(q, v.code.list.search(q, d))
+	}
 	return searchStatus(q, v.list.search(q, d))
 }
 

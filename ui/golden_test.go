@@ -16,26 +16,53 @@ import (
 )
 
 // The golden screens: every view at three sizes in both themes, on the
-// embedded demo dump (a real QEMU vmcore) or, for Components, on an AIX
-// dump written by dumptest. Regenerate with `go test ./ui -update`.
+// embedded demo dump (a real QEMU vmcore whose kernel text is not in it, so
+// the code pane says why), for Components on an AIX dump written by
+// dumptest, and for the code pane with code on the paging fixture (skipped
+// when the fixtures are absent). Regenerate with `go test ./ui -update`.
 
 var goldenSizes = [][2]int{{80, 24}, {120, 40}, {200, 60}}
 
 // goldenViews says how each view is reached and what is done in it before
-// the screen is taken.
+// the screen is taken. name is the golden's folder and, unless view is
+// set, the view.
 var goldenViews = []struct {
-	name  string
-	dump  func(testing.TB) reader.Dump
-	setup func(t testing.TB, m *Model)
+	name, view string
+	dump       func(testing.TB) reader.Dump
+	setup      func(t testing.TB, m *Model)
 }{
-	{"overview", openDemo, nil},
-	{"layout", openDemo, func(t testing.TB, m *Model) { press(t, m, "j", "j", "j", "j") }},
-	{"notes", openDemo, func(t testing.TB, m *Model) { press(t, m, "j") }},
-	{"vmcoreinfo", openDemo, nil},
-	{"cpus", openDemo, func(t testing.TB, m *Model) { press(t, m, "]") }},
-	{"memory", openDemo, func(t testing.TB, m *Model) { press(t, m, "j", "l") }},
-	{"components", aixDump, func(t testing.TB, m *Model) { press(t, m, "j") }},
-	{"verify", openDemo, func(t testing.TB, m *Model) { press(t, m, "r") }},
+	{name: "overview", dump: openDemo},
+	{name: "layout", dump: openDemo, setup: func(t testing.TB, m *Model) { press(t, m, "j", "j", "j", "j") }},
+	{name: "notes", dump: openDemo, setup: func(t testing.TB, m *Model) { press(t, m, "j") }},
+	{name: "vmcoreinfo", dump: openDemo},
+	{name: "cpus", dump: openDemo, setup: func(t testing.TB, m *Model) { press(t, m, "]") }},
+	{name: "cpus-code", view: "cpus", dump: pagingFixture, setup: func(t testing.TB, m *Model) { press(t, m, "c", "j") }},
+	{name: "memory", dump: openDemo, setup: func(t testing.TB, m *Model) { press(t, m, "j", "l") }},
+	{name: "memory-vaddr", view: "memory", dump: openDemo, setup: func(t testing.TB, m *Model) {
+		typeLine(t, m, ":vaddr 0xffff888000a05010")
+	}},
+	{name: "log", dump: openDemo, setup: func(t testing.TB, m *Model) { press(t, m, "k", "k") }},
+	{name: "components", dump: aixDump, setup: func(t testing.TB, m *Model) { press(t, m, "j") }},
+	{name: "verify", dump: openDemo, setup: func(t testing.TB, m *Model) { press(t, m, "r") }},
+}
+
+// viewOf is the view a golden shows.
+func viewOf(name, view string) string {
+	if view != "" {
+		return view
+	}
+	return name
+}
+
+// pagingFixture opens the x86_64 QEMU fixture that holds all of RAM: its
+// kernel text, kallsyms and stacks can be read.
+func pagingFixture(t testing.TB) reader.Dump {
+	d, err := reader.Open(dumptest.Fixture(t, "x86_64/qemu-elf-paging.vmcore"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	return d
 }
 
 func TestGolden(t *testing.T) {
@@ -44,9 +71,10 @@ func TestGolden(t *testing.T) {
 			for _, theme := range []string{"dark", "light"} {
 				t.Run(fmt.Sprintf("%s/%dx%d/%s", v.name, size[0], size[1], theme), func(t *testing.T) {
 					m := newTestModel(t, v.dump(t), size[0], size[1], theme)
-					typeLine(t, m, ":view "+v.name)
-					if m.Active() != v.name {
-						t.Fatalf("active view is %s, want %s", m.Active(), v.name)
+					view := viewOf(v.name, v.view)
+					typeLine(t, m, ":view "+view)
+					if m.Active() != view {
+						t.Fatalf("active view is %s, want %s", m.Active(), view)
 					}
 					if v.setup != nil {
 						v.setup(t, m)
@@ -79,21 +107,23 @@ func checkScreen(t testing.TB, out string, w, h int) {
 // the narrow and short ones included.
 func TestLineWidthSweep(t *testing.T) {
 	for _, v := range goldenViews {
-		d := v.dump(t)
-		for _, size := range [][2]int{{20, 6}, {40, 10}, {63, 17}, {79, 23}, {100, 30}, {119, 33}, {121, 41}, {169, 50}, {171, 52}, {250, 70}} {
-			m := newTestModel(t, d, size[0], size[1], "dark")
-			typeLine(t, m, ":view "+v.name)
-			if v.setup != nil {
-				v.setup(t, m)
+		t.Run(v.name, func(t *testing.T) {
+			d := v.dump(t)
+			for _, size := range [][2]int{{20, 6}, {40, 10}, {63, 17}, {79, 23}, {100, 30}, {119, 33}, {121, 41}, {159, 45}, {160, 45}, {169, 50}, {171, 52}, {250, 70}} {
+				m := newTestModel(t, d, size[0], size[1], "dark")
+				typeLine(t, m, ":view "+viewOf(v.name, v.view))
+				if v.setup != nil {
+					v.setup(t, m)
+				}
+				t.Run(fmt.Sprintf("%dx%d", size[0], size[1]), func(t *testing.T) {
+					checkScreen(t, screen(m), size[0], size[1])
+				})
+				press(t, m, "?")
+				t.Run(fmt.Sprintf("%dx%d/help", size[0], size[1]), func(t *testing.T) {
+					checkScreen(t, screen(m), size[0], size[1])
+				})
 			}
-			t.Run(fmt.Sprintf("%s/%dx%d", v.name, size[0], size[1]), func(t *testing.T) {
-				checkScreen(t, screen(m), size[0], size[1])
-			})
-			press(t, m, "?")
-			t.Run(fmt.Sprintf("%s/%dx%d/help", v.name, size[0], size[1]), func(t *testing.T) {
-				checkScreen(t, screen(m), size[0], size[1])
-			})
-		}
+		})
 	}
 }
 

@@ -112,19 +112,53 @@ func (k VMCoreInfoKeys) ShortHelp() []key.Binding { return []key.Binding{k.Down,
 // FullHelp implements help.KeyMap.
 func (k VMCoreInfoKeys) FullHelp() [][]key.Binding { return [][]key.Binding{k.list(), {k.Raw}} }
 
-// CPUKeys switch between vCPUs.
+// CPUKeys switch between vCPUs, move the focus between the registers and
+// the code pane, and switch the disassembly's syntax.
 type CPUKeys struct {
 	NavKeys
-	PrevCPU, NextCPU key.Binding
+	PrevCPU, NextCPU, Focus, Syntax key.Binding
+}
+
+func newCPUKeys() CPUKeys {
+	return CPUKeys{NavKeys: newNavKeys(),
+		PrevCPU: bind([]string{"[", "left", "h"}, "[/h", "previous CPU"),
+		NextCPU: bind([]string{"]", "right", "l"}, "]/l", "next CPU"),
+		Focus:   bind([]string{"c"}, "c", "focus registers / code"),
+		Syntax:  bind([]string{"i"}, "i", "GNU / Intel syntax")}
 }
 
 // ShortHelp implements help.KeyMap.
 func (k CPUKeys) ShortHelp() []key.Binding {
-	return []key.Binding{k.PrevCPU, k.NextCPU, k.Down, k.PageDown}
+	return []key.Binding{k.PrevCPU, k.NextCPU, k.Down, k.Focus, k.Syntax}
 }
 
 // FullHelp implements help.KeyMap.
-func (k CPUKeys) FullHelp() [][]key.Binding { return [][]key.Binding{k.list(), {k.PrevCPU, k.NextCPU}} }
+func (k CPUKeys) FullHelp() [][]key.Binding {
+	return [][]key.Binding{k.list(), {k.PrevCPU, k.NextCPU, k.Focus, k.Syntax}}
+}
+
+// LogKeys move through the kernel log.
+type LogKeys struct {
+	NavKeys
+	Left, Right, Fields key.Binding
+}
+
+func newLogKeys() LogKeys {
+	return LogKeys{NavKeys: newNavKeys(),
+		Left:   bind([]string{"left", "h"}, "←/h", "scroll left"),
+		Right:  bind([]string{"right", "l"}, "→/l", "scroll right"),
+		Fields: bind([]string{"d"}, "d", "level and caller / dmesg only")}
+}
+
+// ShortHelp implements help.KeyMap.
+func (k LogKeys) ShortHelp() []key.Binding {
+	return []key.Binding{k.Down, k.PageDown, k.Right, k.Bottom, k.Fields}
+}
+
+// FullHelp implements help.KeyMap.
+func (k LogKeys) FullHelp() [][]key.Binding {
+	return [][]key.Binding{k.list(), {k.Left, k.Right, k.Fields}}
+}
 
 // MemoryKeys move through physical memory and the minimap.
 type MemoryKeys struct {

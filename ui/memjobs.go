@@ -16,13 +16,15 @@ import (
 
 // findState is the Memory view's search: the pattern, the job looking for
 // the next match, and the matches found so far (for N, since
-// reader.Find only searches forward).
+// reader.Find only searches forward), with the kernel virtual address of
+// each where the triage engine gives one.
 type findState struct {
 	pattern []byte
 	label   string
 	job     *job
 	hits    []uint64 // ascending
-	hit     uint64   // the match on show
+	vaddrs  map[uint64]model.VirtAddr
+	hit     uint64 // the match on show
 	haveHit bool
 }
 
@@ -31,6 +33,7 @@ type findResult struct {
 	addr  uint64
 	found bool
 	from  uint64
+	vaddr *model.VirtAddr // where the kernel's direct map has it
 }
 
 // startFind looks for pattern from address `from` on (inclusive).
@@ -42,23 +45,28 @@ func (m *memoryView) startFind(pattern []byte, label string, from uint64) (tea.C
 		return nil, fmt.Errorf("the pattern is longer than a page (%d bytes)", m.ps)
 	}
 	if !slices.Equal(pattern, m.find.pattern) {
-		m.find.hits, m.find.haveHit = nil, false
+		m.find.hits, m.find.vaddrs, m.find.haveHit = nil, map[uint64]model.VirtAddr{}, false
 	}
 	m.find.job.stop()
 	m.find.pattern, m.find.label = pattern, label
-	d, ps := m.c.Dump, m.ps
+	c, ps := m.c, m.ps
 	var cmd tea.Cmd
 	m.find.job, cmd = startJob(m.c.Ctx, "find", func(ctx context.Context, progress func(done, total uint64)) (any, error) {
 		res := findResult{from: from}
-		err := reader.Find(ctx, d, pattern, reader.FindOptions{From: model.PFN(from / ps), Progress: progress},
-			func(h model.SearchHit) bool {
-				if uint64(h.PhysAddr) < from {
-					return true
-				}
-				res.addr, res.found = uint64(h.PhysAddr), true
-				return false
-			})
-		return res, err
+		opts := reader.FindOptions{From: model.PFN(from / ps), Progress: progress}
+		hit := func(h model.SearchHit) bool {
+			if uint64(h.PhysAddr) < from {
+				return true
+			}
+			res.addr, res.found, res.vaddr = uint64(h.PhysAddr), true, h.VirtAddr
+			return false
+		}
+		// The engine's Find names the virtual address of each hit; where
+		// it cannot run, the plain search does.
+		if k, err := c.kernel(); err == nil {
+			return res, k.Find(ctx, pattern, opts, hit)
+		}
+		return res, reader.Find(ctx, c.Dump, pattern, opts, hit)
 	})
 	return cmd, nil
 }
@@ -100,9 +108,23 @@ func (m *memoryView) findDone(d jobDoneMsg) tea.Cmd {
 	if i, ok := slices.BinarySearch(m.find.hits, res.addr); !ok {
 		m.find.hits = slices.Insert(m.find.hits, i, res.addr)
 	}
+	where := ""
+	if res.vaddr != nil {
+		m.find.vaddrs[res.addr] = *res.vaddr
+		where = ", vaddr " + res.vaddr.String()
+	}
 	m.showHit(res.addr)
-	return tea.Batch(m.ensure(), status(fmt.Sprintf("%s at phys %#x (pfn %#x); n: next, N: previous",
-		m.find.label, res.addr, res.addr/m.ps)))
+	return tea.Batch(m.ensure(), status(fmt.Sprintf("%s at phys %#x (pfn %#x%s); n: next, N: previous",
+		m.find.label, res.addr, res.addr/m.ps, where)))
+}
+
+// hitLabel names the match on show for the hex pane's title: the pattern,
+// and the kernel virtual address of the match when the engine gave one.
+func (m *memoryView) hitLabel() string {
+	if va, ok := m.find.vaddrs[m.find.hit]; ok {
+		return m.find.label + " at vaddr " + va.String()
+	}
+	return m.find.label
 }
 
 // showHit moves the cursor to a match, a few rows below the top.

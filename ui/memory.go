@@ -34,8 +34,9 @@ type memoryView struct {
 	mapErr   string
 	focusMap bool
 
-	seek *job // a run jump in progress
-	find findState
+	seek  *job // a run jump in progress
+	find  findState
+	vaddr *vaddrState // the last :vaddr, shown above the hex pane
 
 	g memGeometry
 }
@@ -165,7 +166,10 @@ func (m *memoryView) Update(msg tea.Msg) tea.Cmd {
 			m.jump(uint64(msg.pfn) * m.ps)
 			return m.ensure()
 		}
+	case vaddrMsg:
+		return m.vaddrDone(msg)
 	case gotoPhysMsg:
+		m.closeVaddr()
 		m.moved = true
 		m.focusMap = false
 		if uint64(msg.addr) >= m.maxAddr {
@@ -385,15 +389,16 @@ func (mm *minimap) framesPer() uint64 {
 }
 
 // Cancel stops the view's newest work: a find or a run jump if one is
-// running, else the minimap pass.
+// running; else it closes the translation panel; else it stops the
+// minimap pass.
 func (m *memoryView) Cancel() bool {
-	if m.find.job.stop() || m.seek.stop() {
+	if m.find.job.stop() || m.seek.stop() || m.closeVaddr() {
 		return true
 	}
 	return m.mapJob.stop()
 }
 
-// Commands adds :pfn, :phys, :find, :findhex and :next.
+// Commands adds :pfn, :phys, :vaddr, :find, :findhex and :next.
 func (m *memoryView) Commands() []Command {
 	goTo := func(scale uint64, what string) func(string) (tea.Cmd, error) {
 		return func(a string) (tea.Cmd, error) {
@@ -410,6 +415,13 @@ func (m *memoryView) Commands() []Command {
 	return []Command{
 		{Name: "pfn", Args: "N", Help: "show frame N in Memory", Run: goTo(m.ps, "pfn")},
 		{Name: "phys", Args: "ADDR", Help: "show physical address ADDR in Memory", Run: goTo(1, "address")},
+		{Name: "vaddr", Args: "ADDR", Help: "translate kernel virtual address ADDR through the page tables and show its frame in Memory", Run: func(a string) (tea.Cmd, error) {
+			va, err := parseNum(a)
+			if err != nil {
+				return nil, err
+			}
+			return m.startVaddr(va), nil
+		}},
 		{Name: "find", Args: "TEXT", Help: "find text in physical memory from the cursor on", Run: func(a string) (tea.Cmd, error) {
 			return m.startFind([]byte(a), fmt.Sprintf("%q", a), m.cur)
 		}},

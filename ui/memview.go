@@ -8,7 +8,8 @@ import (
 )
 
 // memGeometry is where the Memory view's parts go, computed once per size:
-// two info lines on top; then the hex pane with the minimap on its right
+// two info lines on top, and the translation panel of `:vaddr` when it is
+// open; then the hex pane with the minimap on its right
 // (wide screens) or the minimap above the hex pane (narrow ones).
 type memGeometry struct {
 	w, h                      int
@@ -40,7 +41,7 @@ func (g memGeometry) byteAt(x int) (int, bool) {
 }
 
 func (m *memoryView) SetSize(w, h int) {
-	g := memGeometry{w: w, h: h, infoRows: 2}
+	g := memGeometry{w: w, h: h, infoRows: 2 + len(m.vaddrLines(m.c.St, w, vaddrRows(h)))}
 	g.digits = hexDigits(max(m.maxAddr, 1)-1, 8)
 	leg := len(flow(legend(m.c.St), max(w, 1)))
 	if w >= 120 {
@@ -108,6 +109,7 @@ func (m *memoryView) View() string {
 	}
 	rows := make([]string, 0, g.h)
 	rows = append(rows, m.infoLines(st)...)
+	rows = append(rows, renderLines(m.vaddrLines(st, g.w, vaddrRows(g.h)), g.w)...)
 	mapLines := m.mapPane(st)
 	hexLines := m.hexPane(st)
 	if g.side {
@@ -230,7 +232,7 @@ func (m *memoryView) hexPane(st *styles) []string {
 	g := m.g
 	title := fmt.Sprintf("Physical memory, %d bytes per row", g.bpr)
 	if m.find.haveHit {
-		title += ", match " + m.find.label
+		title += ", match " + m.hitLabel()
 	}
 	out := []string{paneTitle(st, title, !m.focusMap, g.hexW)}
 	var b strings.Builder

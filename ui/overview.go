@@ -11,13 +11,17 @@ import (
 	"dumpscope/model"
 )
 
-// overview says what the dump is, from model.Info alone (no I/O): format,
-// architecture, kernel, crash time, page size, frames by state, codecs,
-// CPUs, and the warnings found while opening it.
+// overview says what the dump is: first the crash summary the triage
+// engine reads from the kernel's memory (a job started when the view is
+// first shown), then what model.Info says (no I/O): format, architecture,
+// kernel, crash time, page size, frames by state, codecs, CPUs, and the
+// warnings found while opening it.
 type overview struct {
-	c    *Common
-	keys ListKeys
-	list listModel
+	c     *Common
+	keys  ListKeys
+	list  listModel
+	crash crashState
+	w     int
 }
 
 func newOverview(c *Common) *overview {
@@ -30,14 +34,47 @@ func (o *overview) Name() string      { return "overview" }
 func (o *overview) Title() string     { return "Overview" }
 func (o *overview) Init() tea.Cmd     { return nil }
 func (o *overview) Keys() help.KeyMap { return o.keys }
-func (o *overview) SetSize(w, h int)  { o.list.setSize(w, h) }
 func (o *overview) View() string      { return o.list.view(o.c.St, true) }
 func (o *overview) Search(q string, d searchDir) tea.Cmd {
 	return searchStatus(q, o.list.search(q, d))
 }
 
+// SetSize lays the text out again when the width changes (long reasons
+// wrap).
+func (o *overview) SetSize(w, h int) {
+	o.list.setSize(w, h)
+	if w != o.w {
+		o.w = w
+		o.rebuild()
+	}
+}
+
+// Show reads the crash summary the first time, and again after a cancel.
+func (o *overview) Show() tea.Cmd {
+	cmd := o.crash.start(o.c)
+	o.rebuild()
+	return cmd
+}
+
+// Cancel stops reading the crash summary.
+func (o *overview) Cancel() bool { return o.crash.job.stop() }
+
+// Status shows the crash summary's progress.
+func (o *overview) Status() string {
+	if o.crash.job.running() {
+		return fmt.Sprintf("reading the crash summary: %d pages read (esc cancels)", o.crash.job.doneN)
+	}
+	return ""
+}
+
 func (o *overview) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
+	case jobProgressMsg, jobDoneMsg:
+		cmd, ok := o.crash.update(msg)
+		if ok {
+			o.rebuild()
+		}
+		return cmd
 	case themeMsg:
 		o.rebuild()
 	case tea.KeyPressMsg:
@@ -56,6 +93,8 @@ func (o *overview) rebuild() {
 	row := func(k, v string) {
 		lines = append(lines, line{sp(st.label, "  "+padRight(k, 16)), sp(st.value, v)})
 	}
+	lines = append(lines, o.crash.lines(st, in.Arch, strings.Join(in.Files, " "), o.w)...)
+	lines = append(lines, line{})
 	title("What this dump is")
 	row("files", strings.Join(in.Files, " "))
 	row("format", fmt.Sprintf("%s, %s container, %d file%s", in.Format, in.Container, in.Parts, plural(in.Parts)))

@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 
+	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
@@ -20,7 +22,7 @@ import (
 
 func TestViewsSwitchWithTabNumbersAndClicks(t *testing.T) {
 	m := newTestModel(t, openDemo(t), 120, 40, "dark")
-	want := []string{"overview", "layout", "notes", "vmcoreinfo", "cpus", "memory", "verify"}
+	want := []string{"overview", "layout", "notes", "vmcoreinfo", "cpus", "memory", "log", "verify"}
 	for i, name := range want {
 		if m.Active() != name {
 			t.Fatalf("after %d tabs the view is %s, want %s", i, m.Active(), name)
@@ -191,22 +193,30 @@ func TestCPUs(t *testing.T) {
 	}
 }
 
-// slowDump blocks page reads until released, so a job can be cancelled
-// while it runs.
+// slowDump blocks page reads, once armed, until released, so a job can be
+// cancelled while it runs. It is armed after start-up, whose reads (the
+// crash summary) must finish.
 type slowDump struct {
 	reader.Dump
+	armed   *atomic.Bool
 	release chan struct{}
 }
 
+func newSlowDump(d reader.Dump) slowDump {
+	return slowDump{Dump: d, armed: new(atomic.Bool), release: make(chan struct{})}
+}
+
 func (s slowDump) ReadPage(p model.PFN, dst []byte) (model.PageInfo, error) {
-	<-s.release
+	if s.armed.Load() {
+		<-s.release
+	}
 	return s.Dump.ReadPage(p, dst)
 }
 
 func TestVerifyRunsAndCancels(t *testing.T) {
 	d := openDemo(t)
 	m := newTestModel(t, d, 120, 40, "dark")
-	press(t, m, "8") // no such view: nothing happens
+	press(t, m, "9") // no such view: nothing happens
 	typeLine(t, m, ":view verify")
 	press(t, m, "r")
 	s := ansi.Strip(screen(m))
@@ -214,8 +224,9 @@ func TestVerifyRunsAndCancels(t *testing.T) {
 		t.Fatalf("verify report missing:\n%s", s)
 	}
 
-	slow := slowDump{Dump: d, release: make(chan struct{})}
+	slow := newSlowDump(d)
 	m = newTestModel(t, slow, 120, 40, "dark")
+	slow.armed.Store(true)
 	typeLine(t, m, ":view verify")
 	_, wait := m.Update(keyMsg("r"))
 	if s := ansi.Strip(screen(m)); !strings.Contains(s, "Verifying every page") {
@@ -258,7 +269,7 @@ func TestThemes(t *testing.T) {
 	}
 	// Mono draws no colour at all, and the selection still shows (reverse).
 	typeLine(t, m, ":theme mono")
-	for _, view := range []string{"overview", "layout", "memory", "cpus"} {
+	for _, view := range []string{"overview", "layout", "memory", "cpus", "log"} {
 		typeLine(t, m, ":view "+view)
 		out := screen(m)
 		if colourSGR.MatchString(out) {
@@ -288,6 +299,26 @@ func TestHelpComesFromTheKeyMaps(t *testing.T) {
 		for _, b := range group {
 			if !strings.Contains(text, b.Help().Desc) {
 				t.Errorf("help lacks %q", b.Help().Desc)
+			}
+		}
+	}
+	// The Log and CPUs views' help lists their own keys.
+	for _, v := range []struct {
+		name string
+		keys [][]key.Binding
+	}{{"log", newLogKeys().FullHelp()}, {"cpus", newCPUKeys().FullHelp()}} {
+		press(t, m, "esc")
+		typeLine(t, m, ":view "+v.name)
+		press(t, m, "?")
+		var all []string
+		for _, l := range m.helpList.lines {
+			all = append(all, l.plain())
+		}
+		for _, group := range v.keys {
+			for _, b := range group {
+				if !strings.Contains(strings.Join(all, "\n"), b.Help().Key+" ") {
+					t.Errorf("%s help lacks %q", v.name, b.Help().Key)
+				}
 			}
 		}
 	}
@@ -360,8 +391,11 @@ func TestNoDumpCallsInUpdateOrView(t *testing.T) {
 		screen(m)
 		press(t, m, "j", "j", "enter", "l", "J", "K", "]", "}", "{", "[", "G", "g", "pgdown", "r", "m", "l", "j", "m", "x", "esc", "?", "esc")
 		screen(m)
+		press(t, m, "c", "i", "j", "c", "d", "l", "h", "G", "pgup")
+		screen(m)
 	}
-	for _, c := range []string{":pfn 0xa07", ":phys 0xa00010", ":find QEMU", ":next", ":findhex 4c 69 6e 75 78", ":cpu 1", ":explain 0xa01", ":offset 0x40", ":theme light", "/init"} {
+	for _, c := range []string{":pfn 0xa07", ":phys 0xa00010", ":vaddr 0xffff888000a05010", ":vaddr 0x1234", ":find QEMU", ":next",
+		":findhex 4c 69 6e 75 78", ":cpu 1", ":explain 0xa01", ":offset 0x40", ":theme light", "/init", ":view log", "/dumpfixture", ":view cpus", "/rip"} {
 		typeLine(t, m, c)
 		screen(m)
 	}

@@ -103,6 +103,7 @@ func DefaultViews() []ViewSpec {
 		{Name: "vmcoreinfo", New: func(c *Common) View { return newVMCoreInfoView(c) }},
 		{Name: "cpus", New: func(c *Common) View { return newCPUsView(c) }},
 		{Name: "memory", New: func(c *Common) View { return newMemoryView(c) }},
+		{Name: "log", New: func(c *Common) View { return newLogView(c) }},
 		{Name: "components", New: func(c *Common) View { return newComponentsView(c) },
 			Available: func(d reader.Dump) bool { _, ok := d.(reader.AreaReader); return ok }},
 		{Name: "verify", New: func(c *Common) View { return newVerifyView(c) }},

@@ -37,10 +37,9 @@ func newDescTable(src rio.Source, off int64, order binary.ByteOrder) *descTable 
 // offsetOf returns the file offset of descriptor i.
 func (t *descTable) offsetOf(i uint64) int64 { return t.off + int64(i)*descSize }
 
-// get returns descriptor i. A descriptor the file does not hold whole gives
-// an error wrapping model.ErrTruncated.
-func (t *descTable) get(i uint64) (PageDesc, error) {
-	blk := i / descsPerBlock
+// block returns the cached bytes of descriptor block blk (whole
+// descriptors only; shorter at the end of the file).
+func (t *descTable) block(blk uint64) []byte {
 	b, ok := t.cache.Get(blk)
 	if !ok {
 		start := t.off + int64(blk)*descsPerBlock*descSize
@@ -49,6 +48,17 @@ func (t *descTable) get(i uint64) (PageDesc, error) {
 		b = b[:n-n%descSize]
 		t.cache.Put(blk, b)
 	}
+	return b
+}
+
+// get returns descriptor i. A descriptor the file does not hold whole gives
+// an error wrapping model.ErrTruncated.
+func (t *descTable) get(i uint64) (PageDesc, error) {
+	return t.decode(t.block(i/descsPerBlock), i)
+}
+
+// decode returns descriptor i from its block b.
+func (t *descTable) decode(b []byte, i uint64) (PageDesc, error) {
 	k := int(i%descsPerBlock) * descSize
 	if k+descSize > len(b) {
 		return PageDesc{}, model.Errorf(t.src.Name, fmt.Sprintf("page_desc[%d]", i), t.offsetOf(i), model.ErrTruncated,

@@ -275,12 +275,9 @@ func (f *File) lookup(pfn uint64) (pi model.PageInfo, idx uint64, d PageDesc, ha
 		return
 	}
 	d, err = f.descs.get(idx)
-	if err != nil {
-		pi.State, pi.Reason = model.StateLost, fmt.Sprintf("page_desc[%d] at %#x lies beyond the end of the file: the dump was cut short", idx, f.descs.offsetOf(idx))
-		pi.FileOffset, pi.Code = model.FileOff(f.descs.offsetOf(idx)), "truncated"
-		return
+	if pi = f.describe(pfn, idx); err != nil {
+		return pi, idx, d, false
 	}
-	f.classify(&pi, d, idx)
 	return pi, idx, d, true
 }
 
@@ -521,18 +518,49 @@ func (f *File) Runs(ctx context.Context, from model.PFN, detail bool, yield func
 }
 
 // emit adds n frames from pfn in state st, refining present frames from
-// their descriptors when detail is set.
+// their descriptors when detail is set. The descriptors of consecutive
+// present frames are consecutive, so the rank is looked up once per run.
 func (f *File) emit(w *runWriter, pfn, n uint64, st model.PageState, detail bool) bool {
 	if !detail || st != model.StatePresent {
 		return w.add(model.PageRun{Start: model.PFN(pfn), Count: n, State: st})
 	}
-	for i := uint64(0); i < n; i++ {
-		pi, _, _, _ := f.lookup(pfn + i)
+	pi, idx, _, ok := f.lookup(pfn)
+	if !w.add(model.PageRun{Start: model.PFN(pfn), Count: 1, State: pi.State, ZeroPage: pi.ZeroPage}) {
+		return false
+	}
+	for i := uint64(1); i < n; i++ {
+		if !ok {
+			// The first descriptor could not be found: look each up.
+			pi, idx, _, ok = f.lookup(pfn + i)
+		} else {
+			idx++
+			pi = f.describe(pfn+i, idx)
+		}
 		if !w.add(model.PageRun{Start: model.PFN(pfn + i), Count: 1, State: pi.State, ZeroPage: pi.ZeroPage}) {
 			return false
 		}
 	}
 	return true
+}
+
+// describe is lookup for a frame known to be in bitmap 2 whose descriptor
+// index is idx.
+func (f *File) describe(pfn, idx uint64) model.PageInfo {
+	d, err := f.descs.get(idx)
+	return f.describeDesc(pfn, idx, d, err)
+}
+
+// describeDesc is describe with the descriptor already read.
+func (f *File) describeDesc(pfn, idx uint64, d PageDesc, err error) model.PageInfo {
+	ps := uint64(f.pageSize)
+	pi := model.PageInfo{PFN: model.PFN(pfn), PhysAddr: model.PhysAddr(pfn * ps), FileOffset: -1}
+	if err != nil {
+		pi.State, pi.Reason = model.StateLost, fmt.Sprintf("page_desc[%d] at %#x lies beyond the end of the file: the dump was cut short", idx, f.descs.offsetOf(idx))
+		pi.FileOffset, pi.Code = model.FileOff(f.descs.offsetOf(idx)), "truncated"
+		return pi
+	}
+	f.classify(&pi, d, idx)
+	return pi
 }
 
 // runWriter merges adjacent runs of the same state.

@@ -1,0 +1,193 @@
+package kdump
+
+import (
+	"context"
+	"fmt"
+
+	"dumpscope/model"
+)
+
+// maxSpan bounds one read of page images in ReadRange.
+const maxSpan = 1 << 20
+
+// ReadRange reads the frames [start, start+count) in order. The
+// descriptors of consecutive frames in bitmap 2 are consecutive, and
+// makedumpfile writes their images one after the other, so a run of
+// frames costs one rank lookup and one read per megabyte of images
+// instead of one lookup and one read per page.
+func (f *File) ReadRange(ctx context.Context, start model.PFN, count uint64, strict bool, fn func(model.PageInfo, []byte, error) bool) error {
+	page := make([]byte, f.pageSize)
+	var span []byte // page images read ahead, starting at spanOff
+	var spanOff int64
+	var zero []byte // the shared zero page, checked once
+	dec := f.getDecoder(strict)
+	defer f.putDecoder(dec, strict)
+	pfn := uint64(start)
+	end := pfn + count
+	var idx uint64
+	haveIdx := false
+	// The bitmap and descriptor blocks in use, kept here so that the
+	// caches are not consulted for every frame.
+	curBlk := int64(-1)
+	var b1, b2 *bitmapBlockData
+	curDesc := ^uint64(0)
+	var descBlk []byte
+	for ; pfn < end; pfn++ {
+		if (pfn-uint64(start))%256 == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		var pi model.PageInfo
+		var d PageDesc
+		if haveIdx && pfn < f.end {
+			// The previous frame was present: this one's descriptor is
+			// the next, if this frame is in both bitmaps too.
+			if blk := int64(pfn / pfnsPerBlock); blk != curBlk {
+				curBlk, b1, b2 = blk, f.bm.block(0, blk), f.bm.block(1, blk)
+			}
+			i := pfn % pfnsPerBlock
+			haveIdx = b1.err == nil && b2.err == nil && int(i/8) < len(b2.b) && int(i/8) < len(b1.b) &&
+				b2.b[i/8]>>(i%8)&1 == 1 && b1.b[i/8]>>(i%8)&1 == 1
+			if haveIdx {
+				idx++
+				if blk := idx / descsPerBlock; blk != curDesc {
+					curDesc, descBlk = blk, f.descs.block(blk)
+				}
+				var err error
+				d, err = f.descs.decode(descBlk, idx)
+				pi = f.describeDesc(pfn, idx, d, err)
+			}
+		} else {
+			haveIdx = false
+		}
+		if !haveIdx {
+			var ok bool
+			pi, idx, d, ok = f.lookup(pfn)
+			haveIdx = ok
+		}
+		if pi.State != model.StatePresent {
+			if pi.State == model.StateZeroFill {
+				clear(page)
+				if !fn(pi, page, nil) {
+					return nil
+				}
+				continue
+			}
+			e := model.AbsentError(f.src.Name, pi)
+			if pi.State == model.StateUnreadable {
+				e.Code = "bad-page-descriptor"
+			}
+			if !fn(pi, nil, e) {
+				return nil
+			}
+			continue
+		}
+		if pi.ZeroPage {
+			// Every zero page shares one image: read and check it once.
+			if zero == nil {
+				zero = make([]byte, f.pageSize)
+				if err := f.src.ReadAt(zero, d.Offset, "shared zero page"); err != nil {
+					zero = nil
+					if !fn(pi, nil, &model.PageError{File: f.src.Name, PFN: model.PFN(pfn), State: model.StateLost, Off: d.Offset, Msg: err.Error(), Err: err, Code: "truncated"}) {
+						return nil
+					}
+					continue
+				}
+			}
+			if !fn(pi, zero, nil) {
+				return nil
+			}
+			continue
+		}
+		// Make sure the image is in the span buffer; refill it from here
+		// with the images of the following descriptors that lie right
+		// after it, up to maxSpan bytes.
+		dEnd := d.Offset + int64(d.Size)
+		if d.Offset < spanOff || dEnd > spanOff+int64(len(span)) {
+			spanOff = d.Offset
+			n := f.contiguous(idx, d, end-pfn)
+			if cap(span) < int(n) {
+				span = make([]byte, n)
+			}
+			span = span[:n]
+			if m, err := f.src.R.ReadAt(span, spanOff); m < int(d.Size) {
+				span = span[:0]
+				e := &model.PageError{File: f.src.Name, PFN: model.PFN(pfn), State: model.StateLost, Off: d.Offset,
+					Msg: fmt.Sprintf("%d stored bytes at %#x cannot be read: %v", d.Size, d.Offset, err), Err: err, Code: "truncated"}
+				if !fn(pi, nil, e) {
+					return nil
+				}
+				continue
+			} else {
+				span = span[:m]
+			}
+		}
+		stored := span[d.Offset-spanOff : dEnd-spanOff]
+		if err := dec.Decode(pi.Codec, stored, page); err != nil {
+			e := &model.PageError{File: f.src.Name, PFN: model.PFN(pfn), State: model.StateUnreadable, Off: d.Offset,
+				Msg: fmt.Sprintf("%d stored bytes do not decode: %v", d.Size, err), Err: err, Code: "bad-compressed-page"}
+			if !fn(pi, nil, e) {
+				return nil
+			}
+			continue
+		}
+		if !fn(pi, page, nil) {
+			return nil
+		}
+	}
+	return nil
+}
+
+// contiguous returns how many bytes from descriptor idx's image on hold the
+// images of the next descriptors (at most `frames` in all) without a gap
+// (the shared zero page, stored elsewhere, does not break the run), up to
+// maxSpan.
+func (f *File) contiguous(idx uint64, d PageDesc, frames uint64) int64 {
+	n := int64(d.Size)
+	next := d.Offset + n
+	for j := idx + 1; j < idx+frames && n < maxSpan; j++ {
+		dj, err := f.descs.get(j)
+		if err != nil {
+			break
+		}
+		if f.dataStart != 0 && dj.Offset == f.dataStart && dj.Size == uint32(f.pageSize) {
+			continue
+		}
+		if dj.Offset != next || n+int64(dj.Size) > maxSpan {
+			break
+		}
+		n += int64(dj.Size)
+		next += int64(dj.Size)
+	}
+	return n
+}
+
+// ReadRange reads frames through the parts that hold them; frames of
+// missing parts give the error ReadPage gives.
+func (s *Set) ReadRange(ctx context.Context, start model.PFN, count uint64, strict bool, fn func(model.PageInfo, []byte, error) bool) error {
+	pfn, end := uint64(start), uint64(start)+count
+	for pfn < end {
+		p := s.part(pfn)
+		if p == nil {
+			pi := s.missing(model.PFN(pfn))
+			if !fn(pi, nil, model.AbsentError(s.names(), pi)) {
+				return nil
+			}
+			pfn++
+			continue
+		}
+		n := min(end, p.end) - pfn
+		stop := false
+		err := p.ReadRange(ctx, model.PFN(pfn), n, strict, func(pi model.PageInfo, page []byte, err error) bool {
+			if !fn(s.named(p, pi), page, err) {
+				stop = true
+				return false
+			}
+			return true
+		})
+		if err != nil || stop {
+			return err
+		}
+		pfn += n
+	}
+	return nil
+}

@@ -1,0 +1,117 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"dumpscope/model"
+	"dumpscope/reader/kernel"
+)
+
+// crashState is the Overview's crash summary (kernel.Summary: the CPU
+// that crashed and where, the kernel's identity, the last log lines), read
+// by a job when the Overview is first shown.
+type crashState struct {
+	job       *job
+	sum       *model.CrashSummary
+	err       error // the engine cannot run on this dump
+	cancelled bool
+}
+
+// crashLogLines is how many of the last log lines the summary shows.
+const crashLogLines = 10
+
+// start reads the summary unless it is read or being read.
+func (cs *crashState) start(c *Common) tea.Cmd {
+	if cs.sum != nil || cs.err != nil || cs.job.running() {
+		return nil
+	}
+	cs.cancelled = false
+	var cmd tea.Cmd
+	cs.job, cmd = startJob(c.Ctx, "crash summary", func(ctx context.Context, progress func(done, total uint64)) (any, error) {
+		return c.engineCall(ctx, progress, func(k *kernel.Kernel) (any, error) {
+			return k.Summary(crashLogLines), nil
+		})
+	})
+	return cmd
+}
+
+// update takes the job's messages; ok is false for other jobs' messages.
+func (cs *crashState) update(msg tea.Msg) (tea.Cmd, bool) {
+	cmd, ok := cs.job.update(msg)
+	if d, done := msg.(jobDoneMsg); ok && done {
+		switch {
+		case errors.Is(d.err, context.Canceled):
+			cs.cancelled = true
+		case d.err != nil:
+			cs.err = d.err
+		default:
+			cs.sum, _ = d.val.(*model.CrashSummary)
+		}
+	}
+	return cmd, ok
+}
+
+// lines draws the summary in w cells: the crashing CPU and why, the
+// kernel's identity, each CPU's instruction pointer by symbol, the last
+// log lines and what could not be read (file, the dump's name, is left
+// out of the engine's messages).
+func (cs *crashState) lines(st *styles, arch, file string, w int) []line {
+	out := []line{{sp(st.title, "Crash summary"), sp(st.dim, "  (read from the kernel's memory: VMCOREINFO, kallsyms, the log, the stacks)")}}
+	switch {
+	case cs.job.running():
+		return append(out, line{sp(st.dim, fmt.Sprintf("  reading… %d pages so far (esc cancels)", cs.job.doneN))})
+	case cs.cancelled:
+		return append(out, line{sp(st.dim, "  cancelled; switch to another view and back to read it again")})
+	case cs.err != nil:
+		return append(out, whyLines(st, "no crash summary: the kernel cannot be read from this dump", cs.err, w)...)
+	case cs.sum == nil:
+		return append(out, line{sp(st.dim, "  not read yet")})
+	}
+	s := cs.sum
+	pcName, spName := pcSP(arch)
+	crash := s.CrashCPUReason
+	if !strings.HasPrefix(crash, "unknown") {
+		crash = "unknown: " + crash
+	}
+	if s.CrashCPU != nil {
+		crash = fmt.Sprintf("CPU %d: %s", *s.CrashCPU, s.CrashCPUReason)
+	}
+	out = append(out, labelled(st, "crashing cpu", crash, w)...)
+	ct := "- (not recorded: only kdump's panic path sets CRASHTIME)"
+	if s.CrashTime != nil {
+		ct = fmt.Sprintf("%s (%d)", time.Unix(*s.CrashTime, 0).UTC().Format("2006-01-02 15:04:05 UTC"), *s.CrashTime)
+	}
+	out = append(out, labelled(st, "crashtime", ct, w)...)
+	out = append(out, labelled(st, "osrelease", orDash(s.OSRelease), w)...)
+	out = append(out, labelled(st, "build-id", orDash(s.BuildID), w)...)
+	for _, c := range s.CPUs {
+		sym := c.PCSymbol
+		if sym == "" {
+			sym = "(no symbol)"
+		}
+		v := fmt.Sprintf("%s %s %s · %s %s", pcName, c.PC, sym, spName, c.SP)
+		if s.CrashCPU != nil && *s.CrashCPU == c.CPU {
+			v += "  ◀ crashed"
+		}
+		out = append(out, labelled(st, fmt.Sprintf("cpu %d", c.CPU), v, w)...)
+	}
+	if len(s.LastLog) > 0 {
+		out = append(out, line{}, line{sp(st.title, "Last kernel log lines"), sp(st.dim, "  (the Log view has them all)")})
+		for _, r := range s.LastLog {
+			for _, l := range strings.Split(model.DmesgLine(r), "\n") {
+				out = append(out, line{sp(levelPen(st, r.Level), "  "+drawable(l))})
+			}
+		}
+	}
+	for _, p := range s.Problems {
+		out = append(out, line{})
+		out = append(out, labelled(st, "not available", strings.TrimPrefix(p, file+": "), w)...)
+	}
+	return out
+}

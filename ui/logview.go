@@ -1,0 +1,375 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
+	"dumpscope/model"
+	"dumpscope/reader/kernel"
+)
+
+// logView is the crashed kernel's log, read from memory through VMCOREINFO
+// (the printk ring buffer, or the older log_buf): one row per line of
+// vmcore-dmesg's output, with each record's level and caller in a gutter
+// and the selected record's other fields on the last row. It opens on the
+// newest record, where a crash prints. The log is read by a job the first
+// time the view is shown; only the visible rows are formatted (logText),
+// and `/` searches in a job.
+type logView struct {
+	c    *Common
+	keys LogKeys
+
+	load *job
+	text *logText // nil until read
+	err  error    // why the log, or part of it, could not be read
+	// cancelled is set when the read was cancelled; showing the view
+	// again reads it again.
+	cancelled bool
+
+	find              *job
+	cursor, top, xoff int
+	hideFields        bool
+
+	head []line // the lines above the rows: title, and why the log is partial
+	w, h int
+}
+
+// logRead is what the engine gives: the records read, and why it stopped
+// when it did not read them all.
+type logRead struct {
+	recs []model.LogRecord
+	err  error
+}
+
+// logLoaded is what the load job returns.
+type logLoaded struct {
+	text *logText
+	err  error
+}
+
+// logHit is what a search job returns.
+type logHit struct {
+	row   int
+	found bool
+	query string
+}
+
+func newLogView(c *Common) *logView { return &logView{c: c, keys: newLogKeys()} }
+
+func (v *logView) Name() string      { return "log" }
+func (v *logView) Title() string     { return "Log" }
+func (v *logView) Keys() help.KeyMap { return v.keys }
+func (v *logView) Init() tea.Cmd     { return nil }
+
+func (v *logView) SetSize(w, h int) {
+	v.w, v.h = w, h
+	v.layoutHead()
+	v.scrollToCursor()
+}
+
+// Show reads the log the first time the view is shown, and again after a
+// cancelled read.
+func (v *logView) Show() tea.Cmd {
+	if v.text != nil || v.err != nil || v.load.running() {
+		return nil
+	}
+	v.cancelled = false
+	c := v.c
+	var cmd tea.Cmd
+	v.load, cmd = startJob(c.Ctx, "log", func(ctx context.Context, progress func(done, total uint64)) (any, error) {
+		res, err := c.engineCall(ctx, progress, func(k *kernel.Kernel) (any, error) {
+			recs, err := k.Log()
+			return logRead{recs, err}, nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		r, _ := res.(logRead)
+		t, err := newLogText(ctx, r.recs, progress)
+		if err != nil {
+			return nil, err
+		}
+		return logLoaded{text: t, err: r.err}, nil
+	})
+	return cmd
+}
+
+func (v *logView) Update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case jobProgressMsg, jobDoneMsg:
+		return v.jobMsg(msg)
+	case themeMsg:
+		v.layoutHead()
+	case tea.KeyPressMsg:
+		v.key(msg)
+	case tea.MouseMsg:
+		v.mouse(msg)
+	}
+	return nil
+}
+
+// jobMsg follows the load and search jobs.
+func (v *logView) jobMsg(msg tea.Msg) tea.Cmd {
+	if cmd, ok := v.load.update(msg); ok {
+		d, done := msg.(jobDoneMsg)
+		if !done {
+			return cmd
+		}
+		switch res, _ := d.val.(logLoaded); {
+		case errors.Is(d.err, context.Canceled):
+			v.cancelled = true
+		case d.err != nil:
+			v.err = d.err
+		case len(res.text.rows) == 0 && res.err != nil:
+			v.err = res.err // nothing was read: say why instead
+		default:
+			v.text, v.err = res.text, res.err
+			v.cursor = max(len(v.text.rows)-1, 0)
+		}
+		v.layoutHead()
+		v.scrollToCursor()
+		return nil
+	}
+	if cmd, ok := v.find.update(msg); ok {
+		d, done := msg.(jobDoneMsg)
+		if !done {
+			return cmd
+		}
+		hit, _ := d.val.(logHit)
+		switch {
+		case errors.Is(d.err, context.Canceled):
+			return status("search cancelled")
+		case d.err != nil:
+			return errorCmd(d.err)
+		case !hit.found:
+			return status("no match for " + hit.query)
+		}
+		v.moveTo(hit.row)
+	}
+	return nil
+}
+
+func (v *logView) key(msg tea.KeyPressMsg) {
+	if v.text == nil {
+		return
+	}
+	k, page := v.keys, v.bodyRows()
+	switch {
+	case key.Matches(msg, k.Up):
+		v.moveTo(v.cursor - 1)
+	case key.Matches(msg, k.Down):
+		v.moveTo(v.cursor + 1)
+	case key.Matches(msg, k.PageUp):
+		v.top = max(v.top-page, 0)
+		v.moveTo(v.cursor - page)
+	case key.Matches(msg, k.PageDown):
+		v.top = clamp(v.top+page, 0, max(len(v.text.rows)-page, 0))
+		v.moveTo(v.cursor + page)
+	case key.Matches(msg, k.Top):
+		v.moveTo(0)
+	case key.Matches(msg, k.Bottom):
+		v.moveTo(len(v.text.rows) - 1)
+	case key.Matches(msg, k.Left):
+		v.xoff = max(v.xoff-8, 0)
+	case key.Matches(msg, k.Right):
+		v.xoff = min(v.xoff+8, max(v.text.maxW-8, 0))
+	case key.Matches(msg, k.Fields):
+		v.hideFields = !v.hideFields
+	}
+}
+
+func (v *logView) mouse(msg tea.MouseMsg) {
+	if v.text == nil {
+		return
+	}
+	mo := msg.Mouse()
+	switch msg.(type) {
+	case tea.MouseWheelMsg:
+		switch mo.Button {
+		case tea.MouseWheelUp:
+			v.moveTo(v.cursor - 3)
+		case tea.MouseWheelDown:
+			v.moveTo(v.cursor + 3)
+		}
+	case tea.MouseClickMsg:
+		if y := mo.Y - len(v.head); mo.Button == tea.MouseLeft && y >= 0 && y < v.bodyRows() && v.top+y < len(v.text.rows) {
+			v.moveTo(v.top + y)
+		}
+	}
+}
+
+// bodyRows is how many log rows fit between the head and the detail row.
+func (v *logView) bodyRows() int { return max(v.h-len(v.head)-1, 1) }
+
+func (v *logView) moveTo(i int) {
+	if v.text == nil {
+		return
+	}
+	v.cursor = clamp(i, 0, len(v.text.rows)-1)
+	v.scrollToCursor()
+}
+
+func (v *logView) scrollToCursor() {
+	if v.text == nil {
+		return
+	}
+	n := v.bodyRows()
+	if v.cursor < v.top {
+		v.top = v.cursor
+	}
+	if v.cursor >= v.top+n {
+		v.top = v.cursor - n + 1
+	}
+	v.top = clamp(v.top, 0, max(len(v.text.rows)-n, 0))
+}
+
+// layoutHead builds the lines above the rows for the current size, theme
+// and content.
+func (v *logView) layoutHead() {
+	st := v.c.St
+	if v.text == nil {
+		v.head = nil
+		return
+	}
+	title := fmt.Sprintf("Kernel log · %d records, %d lines", len(v.text.recs), len(v.text.rows))
+	v.head = []line{{sp(st.title, title), sp(st.dim, " · read from memory, newest last · d: level and caller on/off")}}
+	if v.err != nil {
+		why := whyLines(st, "the log is incomplete: reading stopped part-way", v.err, v.w)
+		v.head = append(v.head, why[:min(len(why), max(v.h/3, 2))]...)
+	}
+}
+
+func (v *logView) View() string {
+	st := v.c.St
+	if v.text == nil {
+		return block(renderLines(v.placeholder(), v.w), v.w, v.h)
+	}
+	rows := renderLines(v.head, v.w)
+	gutter := v.gutterWidth()
+	for i := v.top; i < len(v.text.rows) && i < v.top+v.bodyRows(); i++ {
+		rows = append(rows, v.rowLine(st, i, gutter))
+	}
+	for len(rows) < v.h-1 {
+		rows = append(rows, "")
+	}
+	detail := ""
+	if len(v.text.rows) > 0 {
+		detail = "  " + recordDetail(v.text.record(v.cursor))
+	}
+	rows = append(rows[:max(v.h-1, 0)], line{sp(st.dim, detail)}.render(v.w, nil))
+	return block(rows, v.w, v.h)
+}
+
+// placeholder says why there are no rows yet: reading, cancelled, empty,
+// or what is missing.
+func (v *logView) placeholder() []line {
+	st := v.c.St
+	switch {
+	case v.load.running():
+		return []line{{sp(st.dim, "reading the kernel log from memory… (esc cancels)")}}
+	case v.cancelled:
+		return []line{{sp(st.dim, "reading the log was cancelled; switch to another view and back to read it again")}}
+	case v.err != nil:
+		return whyLines(st, "the kernel log cannot be read from this dump", v.err, v.w)
+	}
+	return []line{{sp(st.dim, "the kernel log is empty")}}
+}
+
+// gutterWidth is the width of the level and caller columns (0 when hidden
+// or when no record has either).
+func (v *logView) gutterWidth() int {
+	if v.hideFields {
+		return 0
+	}
+	w := 0
+	if v.text.levels {
+		w += 7
+	}
+	if v.text.callerW > 0 {
+		w += v.text.callerW + 1
+	}
+	return w
+}
+
+// rowLine draws row i: gutter (on a record's first line), then the text
+// from the horizontal offset; the cursor row reversed.
+func (v *logView) rowLine(st *styles, i, gutter int) string {
+	r := v.text.rows[i]
+	rec := v.text.recs[r.rec]
+	p := levelPen(st, rec.Level)
+	var l line
+	if gutter > 0 {
+		g := ""
+		if r.sub == 0 {
+			if v.text.levels {
+				g = padRight(levelName(rec.Level), 7)
+			}
+			if v.text.callerW > 0 {
+				g += padRight(rec.Caller, v.text.callerW+1)
+			}
+		}
+		l = append(l, sp(p, padRight(g, gutter)))
+	}
+	text := v.text.row(i)
+	if v.xoff > 0 {
+		text = text[min(v.xoff, len(text)):]
+	}
+	l = append(l, sp(p, text))
+	var sel *pen
+	if i == v.cursor {
+		sel = &st.selected
+	}
+	return l.render(v.w, sel)
+}
+
+// renderLines draws lines in w cells each.
+func renderLines(ls []line, w int) []string {
+	out := make([]string, len(ls))
+	for i, l := range ls {
+		out[i] = l.render(w, nil)
+	}
+	return out
+}
+
+// Search finds text in the log's lines from the cursor on, in a job.
+func (v *logView) Search(q string, dir searchDir) tea.Cmd {
+	if v.text == nil {
+		return status("the log is not read yet")
+	}
+	v.find.stop()
+	t, from, query := v.text, v.cursor, strings.ToLower(q)
+	var cmd tea.Cmd
+	v.find, cmd = startJob(v.c.Ctx, "search", func(ctx context.Context, progress func(done, total uint64)) (any, error) {
+		row, found, err := t.search(ctx, query, from, dir, progress)
+		return logHit{row: row, found: found, query: q}, err
+	})
+	return cmd
+}
+
+// Cancel stops a search, or the read.
+func (v *logView) Cancel() bool { return v.find.stop() || v.load.stop() }
+
+// Status shows the position, or the work in progress.
+func (v *logView) Status() string {
+	switch {
+	case v.load.running() && v.load.tot == 0:
+		return fmt.Sprintf("reading the log: %d pages read (esc cancels)", v.load.doneN)
+	case v.load.running():
+		return fmt.Sprintf("indexing the log %.0f%% (esc cancels)", v.load.percent())
+	case v.find.running():
+		return fmt.Sprintf("searching %.0f%% (esc cancels)", v.find.percent())
+	case v.text == nil || len(v.text.rows) == 0:
+		return ""
+	}
+	s := fmt.Sprintf("line %d of %d", v.cursor+1, len(v.text.rows))
+	if v.xoff > 0 {
+		s += fmt.Sprintf(", from column %d", v.xoff+1)
+	}
+	return s
+}

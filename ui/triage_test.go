@@ -1,0 +1,251 @@
+package ui
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/charmbracelet/x/ansi"
+
+	"dumpscope/model"
+	"dumpscope/reader"
+	"dumpscope/reader/kernel"
+)
+
+// Tests of the CPUs view's code pane and register symbols, and of `:vaddr`
+// and find's virtual addresses in Memory, driven through Update.
+
+// cpusOf returns the root's CPUs view.
+func cpusOf(m *Model) *cpusView { return m.views[m.viewIndex("cpus")].(*cpusView) }
+
+func TestCPUsCodePane(t *testing.T) {
+	m := newTestModel(t, pagingFixture(t), 120, 40, "dark")
+	typeLine(t, m, ":view cpus")
+	cv := cpusOf(m)
+	s := ansi.Strip(screen(m))
+	for _, w := range []string{
+		"Code of CPU 0 at rip 0xffffffff8034b94b native_safe_halt+0x13/0x14 · GNU syntax (i: Intel)",
+		"=> ffffffff8034b94b <native_safe_halt+0x13> c3", // the instruction at rip, marked
+		"callq native_safe_halt", // a branch target by name
+		"rip      0xffffffff8034b94b native_safe_halt+0x13",
+		"rsp      0xffffffff80a03e58 init_stack+0x3e58",
+	} {
+		if !strings.Contains(s, w) {
+			t.Errorf("the CPUs view lacks %q:\n%s", w, s)
+		}
+	}
+	// The marked instruction is bold as well as marked "=>".
+	if !strings.Contains(screen(m), m.c.St.title.s("=> ")) {
+		t.Error("the instruction at rip is not drawn in the title pen")
+	}
+	// Other registers are named when they point into code, not data
+	// (rbp points into init_stack); rsp is named by any symbol.
+	for _, tc := range []struct {
+		reg  model.Register
+		want string
+	}{
+		{model.Register{Name: "rax", Value: 0xffffffff8034b94b}, "native_safe_halt+0x13"},
+		{model.Register{Name: "rbp", Value: 0xffffffff80a03e60}, ""},
+		{model.Register{Name: "rsp", Value: 0xffffffff80a03e60}, "init_stack+0x3e60"},
+		{model.Register{Name: "rbx", Value: 0x46}, ""},
+	} {
+		if got := cv.regSym(tc.reg); got != tc.want {
+			t.Errorf("%s %#x is named %q, want %q", tc.reg.Name, tc.reg.Value, got, tc.want)
+		}
+	}
+	// The stack: every text pointer from rsp up.
+	var code []string
+	for _, l := range cv.code.list.lines {
+		code = append(code, l.plain())
+	}
+	text := strings.Join(code, "\n")
+	for _, w := range []string{"ffffffff80a03e58  ffffffff8020cd84  amd_e400_idle+0x14/0x30",
+		"ffffffff80a03f50  ffffffff80200132  secondary_startup_64_no_verify+0xcd/0xdb"} {
+		if !strings.Contains(text, w) {
+			t.Errorf("the stack lacks %q:\n%s", w, text)
+		}
+	}
+	// i: Intel syntax; c: focus moves to the code, whose cursor j moves.
+	press(t, m, "i")
+	if s := ansi.Strip(screen(m)); !strings.Contains(s, "call native_safe_halt") || !strings.Contains(s, "Intel syntax (i: GNU)") {
+		t.Fatalf("i does not switch to Intel syntax:\n%s", s)
+	}
+	regCursor, codeCursor := cv.list.cursor, cv.code.list.cursor
+	press(t, m, "c", "j")
+	if !cv.code.focused || cv.code.list.cursor != codeCursor+1 || cv.list.cursor != regCursor {
+		t.Fatalf("c j: focused %v, code cursor %d (was %d), registers cursor %d (was %d)",
+			cv.code.focused, cv.code.list.cursor, codeCursor, cv.list.cursor, regCursor)
+	}
+	if !strings.Contains(ansi.Strip(screen(m)), "▶ Code of CPU 0") {
+		t.Fatal("the focused code pane is not marked ▶")
+	}
+	press(t, m, "]")
+	if s := ansi.Strip(screen(m)); !strings.Contains(s, "Code of CPU 1 at rip 0xffffffff8034b94b") || !strings.Contains(s, "rsp      0xffff8880001c7ed0\n") &&
+		!strings.Contains(s, "rsp      0xffff8880001c7ed0 ") {
+		t.Fatalf("] does not show CPU 1's code:\n%s", s)
+	}
+	press(t, m, "c", "j")
+	if cv.code.focused || cv.list.cursor != 1 {
+		t.Fatalf("c gives the focus back: focused %v, registers cursor %d", cv.code.focused, cv.list.cursor)
+	}
+}
+
+// TestCPUsCodePaneSaysWhy opens dumps whose code cannot be read.
+func TestCPUsCodePaneSaysWhy(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		dump func(t testing.TB) reader.Dump
+		want []string
+	}{
+		{"demo", openDemo, []string{"no code: the instructions cannot be read",
+			"missing code at 0xffffffff8034b94b: virtual 0xffffffff8034b94b (physical 0x34b94b)",
+			"because pfn 0x34b is not_in_dump: no PT_LOAD covers it", "to keep it the dump holds only part of RAM",
+			"no stack: it cannot be read", "missing kallsyms: virtual 0xffffffff8082b098"}},
+		{"i386", func(t testing.TB) reader.Dump { return openFixture(t, "i386/qemu-elf-mini.vmcore") },
+			[]string{"missing code at 0xc02a885e", "words from esp up"}},
+		{"AIX", aixDump, []string{"no CPU registers in this dump: there is no instruction pointer to disassemble at"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := newTestModel(t, tc.dump(t), 200, 60, "dark")
+			typeLine(t, m, ":view cpus")
+			// The code pane stands beside the registers: read it alone.
+			var code []string
+			for _, l := range cpusOf(m).code.list.lines {
+				code = append(code, l.plain())
+			}
+			s := flat(strings.Join(code, "\n"))
+			for _, w := range tc.want {
+				if !strings.Contains(s, w) {
+					t.Errorf("the code pane lacks %q:\n%s", w, strings.Join(code, "\n"))
+				}
+			}
+			press(t, m, "i", "c", "j", "c", "]")
+		})
+	}
+}
+
+func TestVaddrShowsTheTranslation(t *testing.T) {
+	d := openDemo(t)
+	m := newTestModel(t, d, 120, 40, "dark")
+	typeLine(t, m, ":vaddr 0xffff888000a05010")
+	mv := memory(m)
+	if m.Active() != "memory" || mv.cur != 0xa05010 {
+		t.Fatalf(":vaddr shows %s at %#x, want memory at 0xa05010", m.Active(), mv.cur)
+	}
+	s := flat(screen(m))
+	for _, w := range []string{"vaddr 0xffff888000a05010 → phys 0xa05010 (pfn 0xa05, present), 4 KiB page by direct map",
+		"x86_64 4-level, root 0xa09000 from SYMBOL(init_top_pgt) in VMCOREINFO",
+		"pml4[273] 0xa09888 = 0x0000000000c00067 present rw user accessed dirty → 0xc00000",
+		"direct map: 0xa05010, not checked against the walk", "vaddr 0xffff888000a05010 is phys 0xa05010 (pfn 0xa05, present)"} {
+		if !strings.Contains(s, w) {
+			t.Errorf("the Memory view lacks %q:\n%s", w, ansi.Strip(screen(m)))
+		}
+	}
+	page := make([]byte, 4096)
+	if _, err := d.ReadPage(0xa05, page); err != nil {
+		t.Fatal(err)
+	}
+	checkRowsInPage(t, screen(m), 0xa05000, page)
+
+	// An address the tables do not map: the panel says why; the cursor
+	// stays.
+	typeLine(t, m, ":vaddr 0x1234")
+	if s := flat(screen(m)); !strings.Contains(s, "✗ vaddr 0x1234 is not translated") ||
+		!strings.Contains(s, "because 0x1234 is not mapped: pml4[0] = 0x0 is not present") || mv.cur != 0xa05010 {
+		t.Fatalf("an unmapped address:\n%s", ansi.Strip(screen(m)))
+	}
+	press(t, m, "esc")
+	if mv.vaddr != nil || strings.Contains(ansi.Strip(screen(m)), "not translated") {
+		t.Fatal("esc does not close the translation")
+	}
+	typeLine(t, m, ":vaddr 0xffff888000a05010")
+	typeLine(t, m, ":pfn 0xa06")
+	if mv.vaddr != nil {
+		t.Fatal(":pfn leaves the translation of another place open")
+	}
+	typeLine(t, m, ":vaddr nowhere")
+	if s := ansi.Strip(screen(m)); !strings.Contains(s, `vaddr: "nowhere" is not a number`) {
+		t.Fatalf("no error for a bad address:\n%s", lastLines(s, 2))
+	}
+	// The command is listed with the others.
+	typeLine(t, m, ":help")
+	var help []string
+	for _, l := range m.helpList.lines {
+		help = append(help, l.plain())
+	}
+	if h := flat(strings.Join(help, "\n")); !strings.Contains(h, "vaddr ADDR translate kernel virtual address ADDR through the page tables") {
+		t.Fatalf("help does not list :vaddr:\n%s", h)
+	}
+}
+
+// checkRowsInPage compares the hex rows on a screen with a page at base.
+func checkRowsInPage(t *testing.T, screen string, base uint64, page []byte) {
+	t.Helper()
+	rows := hexRowsOnScreen(screen)
+	if len(rows) < 10 {
+		t.Fatalf("only %d hex rows on the screen:\n%s", len(rows), ansi.Strip(screen))
+	}
+	for addr, b := range rows {
+		if addr < base || addr+uint64(len(b)) > base+uint64(len(page)) {
+			t.Fatalf("row %#x lies outside the page at %#x", addr, base)
+		}
+		if want := page[addr-base : addr-base+uint64(len(b))]; !bytes.Equal(b, want) {
+			t.Fatalf("row %#x on screen is % x, the page has % x", addr, b, want)
+		}
+	}
+}
+
+func TestVaddrOfKernelText(t *testing.T) {
+	d := pagingFixture(t)
+	m := newTestModel(t, d, 120, 40, "dark")
+	typeLine(t, m, ":vaddr 0xffffffff80200000")
+	if mv := memory(m); mv.cur != 0x200000 {
+		t.Fatalf(":vaddr of the kernel text goes to %#x, want 0x200000", mv.cur)
+	}
+	if s := flat(screen(m)); !strings.Contains(s, "→ phys 0x200000 (pfn 0x200, present), 2 MiB page by page-table walk") ||
+		!strings.Contains(s, "(large page)") || !strings.Contains(s, "kernel text map: 0x200000, agrees with the walk") {
+		t.Fatalf("the translation is not shown:\n%s", ansi.Strip(screen(m)))
+	}
+	k, err := kernel.New(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := make([]byte, 4096)
+	if err := k.ReadVirt(0xffffffff80200000, text); err != nil {
+		t.Fatal(err)
+	}
+	checkRowsInPage(t, screen(m), 0x200000, text)
+}
+
+func TestVaddrWithoutTheEngine(t *testing.T) {
+	m := newTestModel(t, aixDump(t), 120, 40, "dark")
+	typeLine(t, m, ":vaddr 0x1000")
+	if s := flat(screen(m)); !strings.Contains(s, "✗ vaddr 0x1000 is not translated") || !strings.Contains(s, "this dump is ppc64") {
+		t.Fatalf("no reason without the engine:\n%s", ansi.Strip(screen(m)))
+	}
+	// Find still works, without virtual addresses.
+	typeLine(t, m, ":findhex a6 58 4a a4")
+	if s := ansi.Strip(screen(m)); !strings.Contains(s, "0xa6584aa4 at phys 0x2000 (pfn 0x2); n: next") {
+		t.Fatalf("find on a dump without the engine:\n%s", lastLines(s, 2))
+	}
+}
+
+func TestFindNamesTheVirtualAddress(t *testing.T) {
+	m := newTestModel(t, openDemo(t), 120, 40, "dark")
+	typeLine(t, m, ":find dumpfixture: marker")
+	mv := memory(m)
+	if !mv.find.haveHit {
+		t.Fatalf("no match:\n%s", ansi.Strip(screen(m)))
+	}
+	va := fmt.Sprintf("vaddr %#x", 0xffff888000000000+mv.cur) // the direct map's PAGE_OFFSET
+	s := ansi.Strip(screen(m))
+	if !strings.Contains(lastLines(s, 2), fmt.Sprintf("at phys %#x (pfn %#x, %s)", mv.cur, mv.cur/4096, va)) ||
+		mv.hitLabel() != `"dumpfixture: marker" at `+va || !strings.Contains(s, `match "dumpfixture: marker" at vaddr 0xf`) {
+		t.Fatalf("the match's virtual address is not named (%s):\n%s", va, s)
+	}
+	want := model.VirtAddr(0xffff888000000000 + mv.cur)
+	if got := mv.find.vaddrs[mv.cur]; got != want {
+		t.Fatalf("remembered vaddr %s, want %s", got, want)
+	}
+}
