@@ -1,0 +1,85 @@
+package model
+
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestVMCoreInfoParsing(t *testing.T) {
+	v := ParseVMCoreInfo([]byte("OSRELEASE=6.1.0\nSYMBOL(init_top_pgt)=ffffffff82a0a000\nNUMBER(phys_base)=-2097152\n" +
+		"NUMBER(kimage_voffset)=0xffff800008000000\nOFFSET(page.flags)=0\nKERNELOFFSET=1e600000\nnot a pair\nOSRELEASE=later\n"))
+	if len(v.Entries) != 8 {
+		t.Fatalf("%d entries", len(v.Entries))
+	}
+	if s, _ := v.Get("OSRELEASE"); s != "6.1.0" {
+		t.Errorf("the first of a repeated key wins, got %q", s)
+	}
+	if a, ok := v.Symbol("init_top_pgt"); !ok || a != 0xffffffff82a0a000 {
+		t.Errorf("symbol %#x %v", a, ok)
+	}
+	if n, ok := v.Number("phys_base"); !ok || n != -2097152 {
+		t.Errorf("signed number %d %v", n, ok)
+	}
+	if n, ok := v.Number("kimage_voffset"); !ok || uint64(n) != 0xffff800008000000 {
+		t.Errorf("hex number %#x %v", n, ok)
+	}
+	if o, ok := v.KernelOffset(); !ok || o != 0x1e600000 {
+		t.Errorf("KERNELOFFSET %#x", o)
+	}
+	if g := (VMCoreInfoEntry{Key: "OFFSET(page.flags)"}).Group(); g != "OFFSET" {
+		t.Errorf("group %s", g)
+	}
+	var nilv *VMCoreInfo
+	if _, ok := nilv.Get("X"); ok {
+		t.Error("nil VMCoreInfo has keys")
+	}
+}
+
+// TestJSONEncoding checks the contract's value encoding: addresses and
+// register values as 0x strings, pfns and offsets as numbers, empty lists
+// as [].
+func TestJSONEncoding(t *testing.T) {
+	pid := int64(1)
+	set := RegisterSet{CPU: 1, Source: SourcePrstatus, Arch: "x86_64", PID: &pid,
+		Registers: []Register{{Name: "rip", Value: 0xffffffff81000000}, {Name: "rax", Value: 0}}}
+	b, _ := json.Marshal(set)
+	want := `{"cpu":1,"source":"prstatus","arch":"x86_64","pid":1,"registers":{"rip":"0xffffffff81000000","rax":"0x0"}}`
+	if string(b) != want {
+		t.Errorf("register set: %s", b)
+	}
+	b, _ = json.Marshal(PageInfo{PFN: 0x10, PhysAddr: 0x10000, State: StatePresent, FileOffset: 4096})
+	if !strings.Contains(string(b), `"pfn":16`) || !strings.Contains(string(b), `"phys_addr":"0x10000"`) || !strings.Contains(string(b), `"file_offset":4096`) {
+		t.Errorf("page info: %s", b)
+	}
+	b, _ = json.Marshal(Info{})
+	for _, k := range []string{`"files":[]`, `"compression":[]`, `"flags":[]`, `"warnings":[]`, `"pages":{}`, `"crash_time":null`} {
+		if !strings.Contains(string(b), k) {
+			t.Errorf("info lacks %s: %s", k, b)
+		}
+	}
+	p := NewProblem(SeverityError, "truncated", "f", -1, "cut at %d", 5)
+	b, _ = json.Marshal(p.WithPFN(7))
+	if string(b) != `{"severity":"error","code":"truncated","file":"f","offset":null,"pfn":7,"message":"cut at 5"}` {
+		t.Errorf("problem: %s", b)
+	}
+}
+
+func TestErrors(t *testing.T) {
+	fe := Errorf("vmcore", "Elf64_Phdr[3]", 0x100, ErrTruncated, "needs %d bytes", 56)
+	if fe.Error() != "vmcore: needs 56 bytes, Elf64_Phdr[3] at offset 0x100" || !errors.Is(fe, ErrTruncated) {
+		t.Errorf("%v", fe)
+	}
+	pe := AbsentError("d", PageInfo{PFN: 3, State: StateExcluded, FileOffset: -1, Reason: "dump level 31"})
+	if pe.Error() != "d: pfn 0x3 is excluded: dump level 31" || !errors.Is(pe, ErrPageAbsent) {
+		t.Errorf("%v", pe)
+	}
+	ue := AbsentError("d", PageInfo{PFN: 4, State: StateUnreadable, FileOffset: 0x2000, Reason: "bad"})
+	if !errors.Is(ue, ErrCorrupt) || !strings.Contains(ue.Error(), "(file offset 0x2000)") {
+		t.Errorf("%v", ue)
+	}
+	if PFN(0x1f).String() != "0x1f" || FileOff(-16).String() != "-0x10" || PhysAddr(0).String() != "0x0" {
+		t.Error("hex formatting")
+	}
+}
