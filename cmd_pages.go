@@ -4,10 +4,10 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"os"
 	"strings"
-	"text/tabwriter"
 
 	"dumpscope/model"
 	"dumpscope/reader"
@@ -23,39 +23,41 @@ func (c *pagesCmd) Run(rc *runContext) error {
 		return err
 	}
 	defer d.Close()
-	type out struct {
-		PageSize int64             `json:"page_size"`
-		MaxPFN   model.PFN         `json:"max_pfn"`
-		Counts   model.StateCounts `json:"counts"`
-		Runs     []model.PageRun   `json:"runs"`
+	// Both forms are written as the runs come: a dump can have millions
+	// of runs, which must not be held in memory. Text uses fixed columns;
+	// JSON is {page_size, max_pfn, runs: [...], counts: {...}}.
+	counts := model.StateCounts{}
+	const row = "%12s %12s %12s  %s\n"
+	if rc.JSON {
+		fmt.Fprintf(rc.out, "{\n  \"page_size\": %d,\n  \"max_pfn\": %d,\n  \"runs\": [", d.PageSize(), d.MaxPFN())
+	} else {
+		fmt.Fprintf(rc.out, row, "first pfn", "last pfn", "frames", "state")
 	}
-	o := out{PageSize: d.PageSize(), MaxPFN: d.MaxPFN(), Counts: model.StateCounts{}, Runs: []model.PageRun{}}
-	var tw *tabwriter.Writer
-	if !rc.JSON {
-		tw = tabwriter.NewWriter(rc.out, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "first pfn\tlast pfn\tframes\t state\t")
-	}
+	sep := "\n    "
 	err = d.Runs(context.Background(), 0, true, func(r model.PageRun) bool {
-		o.Counts.Add(r.State, r.Count)
+		counts.Add(r.State, r.Count)
 		if rc.JSON {
-			o.Runs = append(o.Runs, r)
+			b, _ := json.Marshal(r)
+			fmt.Fprintf(rc.out, "%s%s", sep, b)
+			sep = ",\n    "
 			return true
 		}
 		state := string(r.State)
 		if r.ZeroPage {
 			state += " (shared zero page)"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t %s\t\n", r.Start, r.End()-1, r.Count, state)
+		fmt.Fprintf(rc.out, row, r.Start, r.End()-1, fmt.Sprint(r.Count), state)
 		return true
 	})
 	if err != nil {
 		return err
 	}
 	if rc.JSON {
-		return writeJSON(rc.out, o)
+		b, _ := json.Marshal(counts)
+		fmt.Fprintf(rc.out, "\n  ],\n  \"counts\": %s\n}\n", b)
+		return nil
 	}
-	tw.Flush()
-	fmt.Fprintf(rc.out, "total %d frames of %d bytes: %s\n", o.MaxPFN, o.PageSize, formatCounts(o.Counts))
+	fmt.Fprintf(rc.out, "total %d frames of %d bytes: %s\n", d.MaxPFN(), d.PageSize(), formatCounts(counts))
 	return nil
 }
 
