@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"dumpscope/model"
-	"dumpscope/reader/arch"
 )
 
 type infoCmd struct {
@@ -283,7 +282,7 @@ func writeRegs(w io.Writer, s model.RegisterSet) {
 		for _, r := range regs {
 			fmt.Fprintf(tw, "    %s\t0x%0*x", r.Name, 2*max(r.Size, 1), r.Value)
 			if r.Bits != nil {
-				fmt.Fprintf(tw, "\t%s", arch.BitsSummary(r.Bits))
+				fmt.Fprintf(tw, "\t%s", model.FormatBits(r.Bits))
 			}
 			fmt.Fprintln(tw)
 		}

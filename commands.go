@@ -7,13 +7,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"strconv"
-	"strings"
 	"sync"
 
 	"github.com/alecthomas/kong"
 	"github.com/klauspost/compress/zstd"
 
+	"dumpscope/model"
 	"dumpscope/reader"
 	"dumpscope/reader/rio"
 )
@@ -74,29 +73,12 @@ func (n *Num) Decode(ctx *kong.DecodeContext) error {
 	if err := ctx.Scan.PopValueInto("number", &s); err != nil {
 		return err
 	}
-	v, err := parseNum(s)
+	v, err := model.ParseNumber(s)
 	if err != nil {
 		return fmt.Errorf("%s: %w", ctx.Value.Flag.Name, err)
 	}
 	*n = Num(v)
 	return nil
-}
-
-// parseNum parses decimal or 0x-prefixed hex. A leading zero does not mean
-// octal.
-func parseNum(s string) (uint64, error) {
-	t := strings.TrimSpace(s)
-	var v uint64
-	var err error
-	if strings.HasPrefix(t, "0x") || strings.HasPrefix(t, "0X") {
-		v, err = strconv.ParseUint(t[2:], 16, 64)
-	} else {
-		v, err = strconv.ParseUint(t, 10, 64)
-	}
-	if err != nil {
-		return 0, fmt.Errorf("%q is not a number (decimal or 0x-hex)", s)
-	}
-	return v, nil
 }
 
 // writeJSON writes v as indented JSON followed by a newline.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"strconv"
+	"strings"
 )
 
 // RegSource says where a register set came from. The names are part of the
@@ -69,6 +70,21 @@ type BitField struct {
 	Width   uint
 	Value   uint64
 	Meaning string
+}
+
+// FormatBits formats decoded bits compactly: the set one-bit flags by name
+// and the non-zero multi-bit fields as name=value, in brackets.
+func FormatBits(bits []BitField) string {
+	var parts []string
+	for _, b := range bits {
+		switch {
+		case b.Width == 1 && b.Value != 0:
+			parts = append(parts, b.Name)
+		case b.Width > 1 && b.Value != 0:
+			parts = append(parts, b.Name+"="+Hex(b.Value).String())
+		}
+	}
+	return "[" + strings.Join(parts, " ") + "]"
 }
 
 // Get returns the value of the named register.

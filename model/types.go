@@ -3,6 +3,7 @@ package model
 import (
 	"fmt"
 	"strconv"
+	"strings"
 )
 
 // PFN is a page frame number: a physical address divided by the page size.
@@ -113,4 +114,21 @@ func HexBytes(b []byte) string {
 		out = append(out, fmt.Sprintf("%02x", c)...)
 	}
 	return string(out)
+}
+
+// ParseNumber parses a number as the CLI and the TUI command line accept
+// it: decimal, or hex with a 0x prefix. A leading zero does not mean octal.
+func ParseNumber(s string) (uint64, error) {
+	t := strings.TrimSpace(s)
+	var v uint64
+	var err error
+	if strings.HasPrefix(t, "0x") || strings.HasPrefix(t, "0X") {
+		v, err = strconv.ParseUint(t[2:], 16, 64)
+	} else {
+		v, err = strconv.ParseUint(t, 10, 64)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a number (decimal or 0x-hex)", s)
+	}
+	return v, nil
 }

@@ -3,7 +3,6 @@ package ui
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -311,23 +310,6 @@ func sideBySide(left, right string, gutter string) string {
 		}
 	}
 	return b.String()
-}
-
-// parseNum parses decimal or 0x-prefixed hex, as the CLI does; a leading
-// zero does not mean octal.
-func parseNum(s string) (uint64, error) {
-	t := strings.TrimSpace(s)
-	var v uint64
-	var err error
-	if strings.HasPrefix(t, "0x") || strings.HasPrefix(t, "0X") {
-		v, err = strconv.ParseUint(t[2:], 16, 64)
-	} else {
-		v, err = strconv.ParseUint(t, 10, 64)
-	}
-	if err != nil {
-		return 0, fmt.Errorf("%q is not a number (decimal or 0x-hex)", s)
-	}
-	return v, nil
 }
 
 // hexDigits returns how many hex digits v needs (at least min).

@@ -220,7 +220,7 @@ func (v *cpusView) rebuildCode(recentre bool) {
 // Commands adds :cpu N.
 func (v *cpusView) Commands() []Command {
 	return []Command{{Name: "cpu", Args: "N", Help: "show CPU N (index as stored in the dump)", Run: func(a string) (tea.Cmd, error) {
-		n, err := parseNum(a)
+		n, err := model.ParseNumber(a)
 		if err != nil {
 			return nil, err
 		}
@@ -320,7 +320,7 @@ func (v *cpusView) regLine(r model.Register, summary bool) line {
 		l = append(l, sp(st.title, "  "+sym))
 	}
 	if summary && r.Bits != nil {
-		l = append(l, sp(st.title, "  "+bitsSummary(r.Bits)))
+		l = append(l, sp(st.title, "  "+model.FormatBits(r.Bits)))
 	}
 	return l
 }
@@ -389,20 +389,6 @@ func bitLines(st *styles, r model.Register) []line {
 			sp(valPen, padRight(val, 12)), sp(st.dim, b.Meaning)})
 	}
 	return out
-}
-
-// bitsSummary names the set bits and the non-zero fields.
-func bitsSummary(bits []model.BitField) string {
-	var parts []string
-	for _, b := range bits {
-		switch {
-		case b.Width == 1 && b.Value != 0:
-			parts = append(parts, b.Name)
-		case b.Width > 1 && b.Value != 0:
-			parts = append(parts, fmt.Sprintf("%s=%#x", b.Name, b.Value))
-		}
-	}
-	return "[" + strings.Join(parts, " ") + "]"
 }
 
 // Search finds a register, bit, value or symbol in the focused pane.

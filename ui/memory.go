@@ -402,7 +402,7 @@ func (m *memoryView) Cancel() bool {
 func (m *memoryView) Commands() []Command {
 	goTo := func(scale uint64, what string) func(string) (tea.Cmd, error) {
 		return func(a string) (tea.Cmd, error) {
-			n, err := parseNum(a)
+			n, err := model.ParseNumber(a)
 			if err != nil {
 				return nil, err
 			}
@@ -416,7 +416,7 @@ func (m *memoryView) Commands() []Command {
 		{Name: "pfn", Args: "N", Help: "show frame N in Memory", Run: goTo(m.ps, "pfn")},
 		{Name: "phys", Args: "ADDR", Help: "show physical address ADDR in Memory", Run: goTo(1, "address")},
 		{Name: "vaddr", Args: "ADDR", Help: "translate kernel virtual address ADDR through the page tables and show its frame in Memory", Run: func(a string) (tea.Cmd, error) {
-			va, err := parseNum(a)
+			va, err := model.ParseNumber(a)
 			if err != nil {
 				return nil, err
 			}

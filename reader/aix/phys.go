@@ -6,6 +6,7 @@ import (
 	"sort"
 
 	"dumpscope/model"
+	"dumpscope/reader/rio"
 )
 
 // The physical page view.
@@ -286,21 +287,8 @@ func modelState(s pageState) model.PageState {
 // changes nothing: the bitmaps give every state.
 func (f *File) Runs(ctx context.Context, from model.PFN, detail bool, yield func(model.PageRun) bool) error {
 	ix := f.physical()
-	var cur model.PageRun
-	emit := func(r model.PageRun) bool {
-		if r.Count == 0 {
-			return true
-		}
-		if cur.Count > 0 && cur.State == r.State && cur.End() == r.Start {
-			cur.Count += r.Count
-			return true
-		}
-		if cur.Count > 0 && !yield(cur) {
-			return false
-		}
-		cur = r
-		return true
-	}
+	w := rio.RunWriter{Yield: yield}
+	emit := w.Add
 	var ivs []*physIv
 	collect := func(iv *physIv) { ivs = append(ivs, iv) }
 	pfn := uint64(from)
@@ -333,9 +321,7 @@ func (f *File) Runs(ctx context.Context, from model.PFN, detail bool, yield func
 		}
 		pfn += r.Count
 	}
-	if cur.Count > 0 {
-		yield(cur)
-	}
+	w.Flush()
 	return nil
 }
 

@@ -129,7 +129,7 @@ func (s *Struct) Layout(order binary.ByteOrder, b []byte, base int64) []*model.F
 		case ok:
 			n.Value = rio.FormatUint(v)
 			if f.Bits != nil {
-				n.Value += "  " + BitsSummary(f.Bits(v))
+				n.Value += "  " + model.FormatBits(f.Bits(v))
 			}
 		default:
 			n.Value = model.HexBytes(clip(b, f.Off, end, 32))
@@ -160,21 +160,6 @@ func cstr(b []byte) string {
 		return string(b[:i])
 	}
 	return string(b)
-}
-
-// BitsSummary formats decoded bits compactly: set flags by name and
-// multi-bit fields as name=value.
-func BitsSummary(bits []model.BitField) string {
-	var parts []string
-	for _, b := range bits {
-		switch {
-		case b.Width == 1 && b.Value != 0:
-			parts = append(parts, b.Name)
-		case b.Width > 1 && b.Value != 0:
-			parts = append(parts, fmt.Sprintf("%s=%#x", b.Name, b.Value))
-		}
-	}
-	return "[" + strings.Join(parts, " ") + "]"
 }
 
 // seq lays out consecutive fields of one size starting at off.

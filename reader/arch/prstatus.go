@@ -1,6 +1,7 @@
 package arch
 
 import (
+	"debug/elf"
 	"encoding/binary"
 	"fmt"
 
@@ -134,6 +135,37 @@ var PrstatusRISCV64 = func() *Struct {
 	}
 	return prstatus(RISCV64, 8, 376, seq(112, 8, model.GroupGeneral, true, names...))
 }()
+
+// FromELF maps an ELF header's e_machine (with its class and byte order,
+// which tell ppc64 from ppc64le and riscv64 from riscv32) to the
+// contract's architecture names.
+func FromELF(m elf.Machine, c elf.Class, o binary.ByteOrder) string {
+	switch m {
+	case elf.EM_X86_64:
+		return X8664
+	case elf.EM_386:
+		return I386
+	case elf.EM_AARCH64:
+		return AArch64
+	case elf.EM_ARM:
+		return ARM
+	case elf.EM_PPC64:
+		if o == binary.ByteOrder(binary.LittleEndian) {
+			return PPC64LE
+		}
+		return PPC64
+	case elf.EM_S390:
+		return S390X
+	case elf.EM_RISCV:
+		if c == elf.ELFCLASS64 {
+			return RISCV64
+		}
+		return "riscv32"
+	case elf.EM_IA_64:
+		return IA64
+	}
+	return fmt.Sprintf("unknown (e_machine %d)", uint16(m))
+}
 
 // PrstatusFor picks the elf_prstatus layout for an architecture and a
 // descriptor size. On x86 the size decides, because QEMU writes i386

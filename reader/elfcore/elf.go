@@ -158,7 +158,7 @@ func NewFile(src rio.Source) (*File, error) {
 	if f.Type != elf.ET_CORE {
 		return nil, model.Errorf(src.Name, "e_type", 16, model.ErrUnrecognized, "ELF file is %v, not a core (ET_CORE)", f.Type)
 	}
-	f.archName = archName(f.Machine, f.Class, f.order)
+	f.archName = arch.FromELF(f.Machine, f.Class, f.order)
 	if err := f.readSections(); err != nil {
 		return nil, err
 	}
@@ -384,35 +384,6 @@ func (f *File) checkSegments() {
 
 // progOffset returns the file offset of program header i.
 func (f *File) progOffset(i int) int64 { return int64(f.Phoff) + int64(i)*int64(f.Phentsize) }
-
-// archName maps e_machine to the contract's architecture names.
-func archName(m elf.Machine, c elf.Class, o binary.ByteOrder) string {
-	switch m {
-	case elf.EM_X86_64:
-		return arch.X8664
-	case elf.EM_386:
-		return arch.I386
-	case elf.EM_AARCH64:
-		return arch.AArch64
-	case elf.EM_ARM:
-		return arch.ARM
-	case elf.EM_PPC64:
-		if o == binary.ByteOrder(binary.LittleEndian) {
-			return arch.PPC64LE
-		}
-		return arch.PPC64
-	case elf.EM_S390:
-		return arch.S390X
-	case elf.EM_RISCV:
-		if c == elf.ELFCLASS64 {
-			return arch.RISCV64
-		}
-		return "riscv32"
-	case elf.EM_IA_64:
-		return arch.IA64
-	}
-	return fmt.Sprintf("unknown (e_machine %d)", uint16(m))
-}
 
 // Arch returns the architecture name of the dumped machine.
 func (f *File) Arch() string { return f.archName }

@@ -8,6 +8,7 @@ import (
 	"sort"
 
 	"dumpscope/model"
+	"dumpscope/reader/rio"
 )
 
 // pieceKind says what a stretch of physical addresses holds.
@@ -237,21 +238,8 @@ func (f *File) readPage(ix *pageIndex, pfn model.PFN, dst []byte) (model.PageInf
 // runs walks the frames from `from` to maxPFN in runs of equal state.
 func (ix *pageIndex) runs(ctx context.Context, from model.PFN, yield func(model.PageRun) bool) error {
 	ps := ix.pageSize
-	var cur model.PageRun
-	emit := func(r model.PageRun) bool {
-		if r.Count == 0 {
-			return true
-		}
-		if cur.Count > 0 && cur.State == r.State && cur.End() == r.Start {
-			cur.Count += r.Count
-			return true
-		}
-		if cur.Count > 0 && !yield(cur) {
-			return false
-		}
-		cur = r
-		return true
-	}
+	w := rio.RunWriter{Yield: yield}
+	emit := w.Add
 	pfn := uint64(from)
 	i := ix.find(pfn * ps)
 	for steps := 0; pfn < ix.maxPFN; steps++ {
@@ -285,9 +273,7 @@ func (ix *pageIndex) runs(ctx context.Context, from model.PFN, yield func(model.
 		}
 		pfn += r.Count
 	}
-	if cur.Count > 0 {
-		yield(cur)
-	}
+	w.Flush()
 	return nil
 }
 

@@ -445,9 +445,9 @@ func (f *File) putDecoder(d *codec.Decoder, strict bool) {
 // 2"); with detail every descriptor of a present frame is read, so lost
 // pages, bad descriptors and shared zero pages show.
 func (f *File) Runs(ctx context.Context, from model.PFN, detail bool, yield func(model.PageRun) bool) error {
-	w := runWriter{yield: yield}
+	w := rio.RunWriter{Yield: yield}
 	pfn := uint64(from)
-	if pfn < f.start && !w.add(model.PageRun{Start: model.PFN(pfn), Count: min(f.start, f.maxMapnr) - pfn, State: model.StateNotInDump}) {
+	if pfn < f.start && !w.Add(model.PageRun{Start: model.PFN(pfn), Count: min(f.start, f.maxMapnr) - pfn, State: model.StateNotInDump}) {
 		return nil
 	}
 	pfn = max(pfn, f.start)
@@ -466,7 +466,7 @@ func (f *File) Runs(ctx context.Context, from model.PFN, detail bool, yield func
 			if f.bm.beyondEOF(blk) {
 				stop = f.end
 			}
-			if !w.add(model.PageRun{Start: model.PFN(pfn), Count: stop - pfn, State: model.StateUnreadable}) {
+			if !w.Add(model.PageRun{Start: model.PFN(pfn), Count: stop - pfn, State: model.StateUnreadable}) {
 				return nil
 			}
 			pfn = stop
@@ -510,22 +510,22 @@ func (f *File) Runs(ctx context.Context, from model.PFN, detail bool, yield func
 			pfn++
 		}
 	}
-	if pfn < f.maxMapnr && !w.add(model.PageRun{Start: model.PFN(pfn), Count: f.maxMapnr - pfn, State: model.StateNotInDump}) {
+	if pfn < f.maxMapnr && !w.Add(model.PageRun{Start: model.PFN(pfn), Count: f.maxMapnr - pfn, State: model.StateNotInDump}) {
 		return nil
 	}
-	w.flush()
+	w.Flush()
 	return nil
 }
 
 // emit adds n frames from pfn in state st, refining present frames from
 // their descriptors when detail is set. The descriptors of consecutive
 // present frames are consecutive, so the rank is looked up once per run.
-func (f *File) emit(w *runWriter, pfn, n uint64, st model.PageState, detail bool) bool {
+func (f *File) emit(w *rio.RunWriter, pfn, n uint64, st model.PageState, detail bool) bool {
 	if !detail || st != model.StatePresent {
-		return w.add(model.PageRun{Start: model.PFN(pfn), Count: n, State: st})
+		return w.Add(model.PageRun{Start: model.PFN(pfn), Count: n, State: st})
 	}
 	pi, idx, _, ok := f.lookup(pfn)
-	if !w.add(model.PageRun{Start: model.PFN(pfn), Count: 1, State: pi.State, ZeroPage: pi.ZeroPage}) {
+	if !w.Add(model.PageRun{Start: model.PFN(pfn), Count: 1, State: pi.State, ZeroPage: pi.ZeroPage}) {
 		return false
 	}
 	for i := uint64(1); i < n; i++ {
@@ -536,7 +536,7 @@ func (f *File) emit(w *runWriter, pfn, n uint64, st model.PageState, detail bool
 			idx++
 			pi = f.describe(pfn+i, idx)
 		}
-		if !w.add(model.PageRun{Start: model.PFN(pfn + i), Count: 1, State: pi.State, ZeroPage: pi.ZeroPage}) {
+		if !w.Add(model.PageRun{Start: model.PFN(pfn + i), Count: 1, State: pi.State, ZeroPage: pi.ZeroPage}) {
 			return false
 		}
 	}
@@ -561,35 +561,6 @@ func (f *File) describeDesc(pfn, idx uint64, d PageDesc, err error) model.PageIn
 	}
 	f.classify(&pi, d, idx)
 	return pi
-}
-
-// runWriter merges adjacent runs of the same state.
-type runWriter struct {
-	cur     model.PageRun
-	yield   func(model.PageRun) bool
-	stopped bool
-}
-
-func (w *runWriter) add(r model.PageRun) bool {
-	if w.stopped || r.Count == 0 {
-		return !w.stopped
-	}
-	if w.cur.Count > 0 && w.cur.State == r.State && w.cur.ZeroPage == r.ZeroPage && w.cur.End() == r.Start {
-		w.cur.Count += r.Count
-		return true
-	}
-	if w.cur.Count > 0 && !w.yield(w.cur) {
-		w.stopped = true
-		return false
-	}
-	w.cur = r
-	return true
-}
-
-func (w *runWriter) flush() {
-	if !w.stopped && w.cur.Count > 0 {
-		w.yield(w.cur)
-	}
 }
 
 // ReadFile reads raw bytes of the file (the logical file for flattened

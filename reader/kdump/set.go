@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"dumpscope/model"
+	"dumpscope/reader/rio"
 )
 
 // Set is the parts of one makedumpfile --split run, read as one dump
@@ -155,14 +156,14 @@ func (s *Set) ReadPageStrict(pfn model.PFN, dst []byte) (model.PageInfo, error) 
 
 // Runs walks each part's range in order, with not_in_dump for the gaps.
 func (s *Set) Runs(ctx context.Context, from model.PFN, detail bool, yield func(model.PageRun) bool) error {
-	w := runWriter{yield: yield}
+	w := rio.RunWriter{Yield: yield}
 	pos := uint64(from)
 	max := s.parts[0].maxMapnr
 	for _, p := range s.parts {
 		if p.end <= pos {
 			continue
 		}
-		if p.start > pos && !w.add(model.PageRun{Start: model.PFN(pos), Count: p.start - pos, State: model.StateNotInDump}) {
+		if p.start > pos && !w.Add(model.PageRun{Start: model.PFN(pos), Count: p.start - pos, State: model.StateNotInDump}) {
 			return nil
 		}
 		pos = max2(pos, p.start)
@@ -172,7 +173,7 @@ func (s *Set) Runs(ctx context.Context, from model.PFN, detail bool, yield func(
 				return false
 			}
 			r.Count = min(r.Count, p.end-uint64(r.Start))
-			if !w.add(r) {
+			if !w.Add(r) {
 				stop = true
 				return false
 			}
@@ -183,10 +184,10 @@ func (s *Set) Runs(ctx context.Context, from model.PFN, detail bool, yield func(
 		}
 		pos = p.end
 	}
-	if pos < max && !w.add(model.PageRun{Start: model.PFN(pos), Count: max - pos, State: model.StateNotInDump}) {
+	if pos < max && !w.Add(model.PageRun{Start: model.PFN(pos), Count: max - pos, State: model.StateNotInDump}) {
 		return nil
 	}
-	w.flush()
+	w.Flush()
 	return nil
 }
 

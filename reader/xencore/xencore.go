@@ -34,7 +34,6 @@ package xencore
 import (
 	"debug/elf"
 	"encoding/binary"
-	"fmt"
 	"sync"
 
 	"dumpscope/model"
@@ -234,7 +233,7 @@ func NewFile(src rio.Source) (*File, error) {
 	if f.Type != elf.ET_CORE {
 		return nil, model.Errorf(src.Name, "e_type", 16, model.ErrUnrecognized, "ELF file is %v, not a core (ET_CORE)", f.Type)
 	}
-	f.archName = archName(f.Machine)
+	f.archName = arch.FromELF(f.Machine, elf.ELFCLASS64, f.order)
 	if err := f.readSections(); err != nil {
 		return nil, err
 	}
@@ -267,24 +266,6 @@ func (f *File) decodeHeader(b []byte) {
 	f.Shentsize = o.Uint16(b[58:])
 	f.Shnum = o.Uint16(b[60:])
 	f.Shstrndx = o.Uint16(b[62:])
-}
-
-// archName maps e_machine to the contract's architecture names. On x86
-// libxc sets e_machine from the guest's width (formats.md §4.1).
-func archName(m elf.Machine) string {
-	switch m {
-	case elf.EM_X86_64:
-		return arch.X8664
-	case elf.EM_386:
-		return arch.I386
-	case elf.EM_IA_64:
-		return arch.IA64
-	case elf.EM_AARCH64:
-		return arch.AArch64
-	case elf.EM_ARM:
-		return arch.ARM
-	}
-	return fmt.Sprintf("unknown (e_machine %d)", uint16(m))
 }
 
 // readSections reads the section header table and the section names.
