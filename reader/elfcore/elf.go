@@ -128,11 +128,7 @@ func NewFile(src rio.Source) (*File, error) {
 	if string(ident[:4]) != elf.ELFMAG {
 		return nil, model.Errorf(src.Name, "e_ident", 0, model.ErrUnrecognized, "no ELF magic")
 	}
-	f.Class = elf.Class(ident[elf.EI_CLASS])
-	f.Data = elf.Data(ident[elf.EI_DATA])
-	f.Version = elf.Version(ident[elf.EI_VERSION])
-	f.OSABI = elf.OSABI(ident[elf.EI_OSABI])
-	f.ABIVersion = ident[elf.EI_ABIVERSION]
+	f.Class, f.Data = elf.Class(ident[elf.EI_CLASS]), elf.Data(ident[elf.EI_DATA])
 	switch f.Data {
 	case elf.ELFDATA2LSB:
 		f.order = binary.LittleEndian
@@ -154,7 +150,7 @@ func NewFile(src rio.Source) (*File, error) {
 	if err := src.ReadAt(hdr, 0, ehdrName(f.Class)); err != nil {
 		return nil, err
 	}
-	f.decodeHeader(hdr)
+	f.FileHeader = DecodeFileHeader(ident[:], hdr, f.order)
 	if f.Type != elf.ET_CORE {
 		return nil, model.Errorf(src.Name, "e_type", 16, model.ErrUnrecognized, "ELF file is %v, not a core (ET_CORE)", f.Type)
 	}
@@ -176,34 +172,39 @@ func ehdrName(c elf.Class) string {
 	return "Elf64_Ehdr"
 }
 
-func (f *File) decodeHeader(b []byte) {
-	o := f.order
-	f.Type = elf.Type(o.Uint16(b[16:]))
-	f.Machine = elf.Machine(o.Uint16(b[18:]))
-	f.EVersion = o.Uint32(b[20:])
-	if f.Class == elf.ELFCLASS32 {
-		f.Entry = uint64(o.Uint32(b[24:]))
-		f.Phoff = uint64(o.Uint32(b[28:]))
-		f.Shoff = uint64(o.Uint32(b[32:]))
-		f.Flags = o.Uint32(b[36:])
-		f.Ehsize = o.Uint16(b[40:])
-		f.Phentsize = o.Uint16(b[42:])
-		f.Phnum = o.Uint16(b[44:])
-		f.Shentsize = o.Uint16(b[46:])
-		f.Shnum = o.Uint16(b[48:])
-		f.Shstrndx = o.Uint16(b[50:])
-		return
+// DecodeFileHeader decodes an Elf32_Ehdr or Elf64_Ehdr (as ident's
+// EI_CLASS says) in byte order o. The Xen dump-core reader uses it too.
+func DecodeFileHeader(ident, b []byte, o binary.ByteOrder) FileHeader {
+	h := FileHeader{
+		Class: elf.Class(ident[elf.EI_CLASS]), Data: elf.Data(ident[elf.EI_DATA]),
+		Version: elf.Version(ident[elf.EI_VERSION]), OSABI: elf.OSABI(ident[elf.EI_OSABI]),
+		ABIVersion: ident[elf.EI_ABIVERSION],
+		Type:       elf.Type(o.Uint16(b[16:])), Machine: elf.Machine(o.Uint16(b[18:])), EVersion: o.Uint32(b[20:]),
 	}
-	f.Entry = o.Uint64(b[24:])
-	f.Phoff = o.Uint64(b[32:])
-	f.Shoff = o.Uint64(b[40:])
-	f.Flags = o.Uint32(b[48:])
-	f.Ehsize = o.Uint16(b[52:])
-	f.Phentsize = o.Uint16(b[54:])
-	f.Phnum = o.Uint16(b[56:])
-	f.Shentsize = o.Uint16(b[58:])
-	f.Shnum = o.Uint16(b[60:])
-	f.Shstrndx = o.Uint16(b[62:])
+	if h.Class == elf.ELFCLASS32 {
+		h.Entry = uint64(o.Uint32(b[24:]))
+		h.Phoff = uint64(o.Uint32(b[28:]))
+		h.Shoff = uint64(o.Uint32(b[32:]))
+		h.Flags = o.Uint32(b[36:])
+		h.Ehsize = o.Uint16(b[40:])
+		h.Phentsize = o.Uint16(b[42:])
+		h.Phnum = o.Uint16(b[44:])
+		h.Shentsize = o.Uint16(b[46:])
+		h.Shnum = o.Uint16(b[48:])
+		h.Shstrndx = o.Uint16(b[50:])
+		return h
+	}
+	h.Entry = o.Uint64(b[24:])
+	h.Phoff = o.Uint64(b[32:])
+	h.Shoff = o.Uint64(b[40:])
+	h.Flags = o.Uint32(b[48:])
+	h.Ehsize = o.Uint16(b[52:])
+	h.Phentsize = o.Uint16(b[54:])
+	h.Phnum = o.Uint16(b[56:])
+	h.Shentsize = o.Uint16(b[58:])
+	h.Shnum = o.Uint16(b[60:])
+	h.Shstrndx = o.Uint16(b[62:])
+	return h
 }
 
 // phdrSize and shdrSize are the standard entry sizes for the class.

@@ -80,25 +80,10 @@ const (
 	maxNotes  = 1 << 20
 )
 
-// FileHeader is the Elf64_Ehdr of a dump-core (formats.md §4.1).
-type FileHeader struct {
-	Class      elf.Class
-	Data       elf.Data
-	OSABI      elf.OSABI
-	ABIVersion uint8
-	Type       elf.Type
-	Machine    elf.Machine // the guest's width on x86: EM_X86_64 or EM_386
-	EVersion   uint32      // e_version
-	Phoff      uint64
-	Shoff      uint64
-	Flags      uint32
-	Ehsize     uint16
-	Phentsize  uint16
-	Phnum      uint16
-	Shentsize  uint16
-	Shnum      uint16
-	Shstrndx   uint16
-}
+// FileHeader is the Elf64_Ehdr of a dump-core (formats.md §4.1): the
+// ELF header every ELF core has, so elfcore's. On x86 Machine is the
+// guest's width: EM_X86_64 or EM_386.
+type FileHeader = elfcore.FileHeader
 
 // SectionHeader is one Elf64_Shdr with its name resolved.
 type SectionHeader struct {
@@ -229,7 +214,7 @@ func NewFile(src rio.Source) (*File, error) {
 	if err := src.ReadAt(hdr, 0, "Elf64_Ehdr"); err != nil {
 		return nil, err
 	}
-	f.decodeHeader(hdr)
+	f.FileHeader = elfcore.DecodeFileHeader(hdr, hdr, f.order)
 	if f.Type != elf.ET_CORE {
 		return nil, model.Errorf(src.Name, "e_type", 16, model.ErrUnrecognized, "ELF file is %v, not a core (ET_CORE)", f.Type)
 	}
@@ -246,26 +231,6 @@ func NewFile(src rio.Source) (*File, error) {
 	f.checkHeader()
 	f.locateSections()
 	return f, nil
-}
-
-func (f *File) decodeHeader(b []byte) {
-	o := f.order
-	f.Class = elf.Class(b[elf.EI_CLASS])
-	f.Data = elf.Data(b[elf.EI_DATA])
-	f.OSABI = elf.OSABI(b[elf.EI_OSABI])
-	f.ABIVersion = b[elf.EI_ABIVERSION]
-	f.Type = elf.Type(o.Uint16(b[16:]))
-	f.Machine = elf.Machine(o.Uint16(b[18:]))
-	f.EVersion = o.Uint32(b[20:])
-	f.Phoff = o.Uint64(b[32:])
-	f.Shoff = o.Uint64(b[40:])
-	f.Flags = o.Uint32(b[48:])
-	f.Ehsize = o.Uint16(b[52:])
-	f.Phentsize = o.Uint16(b[54:])
-	f.Phnum = o.Uint16(b[56:])
-	f.Shentsize = o.Uint16(b[58:])
-	f.Shnum = o.Uint16(b[60:])
-	f.Shstrndx = o.Uint16(b[62:])
 }
 
 // readSections reads the section header table and the section names.
