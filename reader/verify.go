@@ -206,6 +206,7 @@ type chunk struct {
 	seq    int
 	start  model.PFN
 	count  uint64
+	bytes  uint64 // bytes of pages checked, counted per chunk, not per page
 	hashes []pageHash
 }
 
@@ -251,7 +252,7 @@ func verifyPages(ctx context.Context, d Dump, opts VerifyOptions, r *Report, col
 					col.add(pageProblem(pi.PFN, pi, err, file))
 					return
 				}
-				bytes.Add(uint64(len(page)))
+				current.bytes += uint64(len(page))
 				if hashing && pi.State == model.StatePresent {
 					current.hashes = append(current.hashes, pageHash{pi.PFN, sha256.Sum256(page)})
 				}
@@ -285,6 +286,7 @@ func verifyPages(ctx context.Context, d Dump, opts VerifyOptions, r *Report, col
 						check(pi, buf, err)
 					}
 				}
+				bytes.Add(c.bytes)
 				if n := done.Add(c.count); opts.Progress != nil {
 					opts.Progress(n, total)
 				}
