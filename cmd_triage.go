@@ -116,7 +116,7 @@ func writeTranslation(w io.Writer, tr model.Translation) {
 	tw.Flush()
 	if tr.Mapped {
 		fmt.Fprintf(w, "phys %s (pfn %s, %s) by %s, %s page\n", tr.PhysAddr, tr.PFN,
-			orDash(string(tr.PageState)), tr.Method, sizeName(tr.PageSize))
+			orDash(string(tr.PageState)), tr.Method, model.SizeName(tr.PageSize))
 	}
 	if sc := tr.Shortcut; sc != nil {
 		verdict := "not checked"
@@ -130,18 +130,6 @@ func writeTranslation(w io.Writer, tr model.Translation) {
 	if tr.Note != "" {
 		fmt.Fprintf(w, "note: %s\n", tr.Note)
 	}
-}
-
-func sizeName(n uint64) string {
-	switch {
-	case n >= 1<<30 && n%(1<<30) == 0:
-		return fmt.Sprintf("%d GiB", n>>30)
-	case n >= 1<<20 && n%(1<<20) == 0:
-		return fmt.Sprintf("%d MiB", n>>20)
-	case n >= 1<<10:
-		return fmt.Sprintf("%d KiB", n>>10)
-	}
-	return fmt.Sprintf("%d bytes", n)
 }
 
 type symCmd struct {
@@ -245,7 +233,7 @@ func (c *disasmCmd) Run(rc *runContext) error {
 		if in.Why != "" {
 			text += "  # " + in.Why
 		}
-		fmt.Fprintf(tw, "%s %s %s:\t%s\t%s\n", mark, in.Addr, loc, spacedHex(in.Bytes), text)
+		fmt.Fprintf(tw, "%s %s %s:\t%s\t%s\n", mark, in.Addr, loc, model.SpacedHex(in.Bytes), text)
 	}
 	tw.Flush()
 	if c.Vaddr != nil {
@@ -261,18 +249,6 @@ func (c *disasmCmd) Run(rc *runContext) error {
 		fmt.Fprintf(rc.out, "  %s: %s %s\n", w.Addr, w.Value, w.Symbol)
 	}
 	return nil
-}
-
-// spacedHex turns "c3e8" into "c3 e8".
-func spacedHex(s string) string {
-	var b strings.Builder
-	for i := 0; i+1 < len(s); i += 2 {
-		if i > 0 {
-			b.WriteByte(' ')
-		}
-		b.WriteString(s[i : i+2])
-	}
-	return b.String()
 }
 
 type findCmd struct {

@@ -215,21 +215,9 @@ func (p *cpuCode) instLines(st *styles, insts []model.Instruction, w int) []line
 			l = append(l, sp(locPen, padRight(loc, locW)+" "))
 		}
 		if bytesW > 0 {
-			l = append(l, sp(st.dim, padRight(spacedBytes(in.Bytes), bytesW)+" "))
+			l = append(l, sp(st.dim, padRight(model.SpacedHex(in.Bytes), bytesW)+" "))
 		}
 		out = append(out, append(l, sp(textPen, text)))
 	}
 	return out
-}
-
-// spacedBytes turns "c3e8" into "c3 e8".
-func spacedBytes(s string) string {
-	var b strings.Builder
-	for i := 0; i+1 < len(s); i += 2 {
-		if i > 0 {
-			b.WriteByte(' ')
-		}
-		b.WriteString(s[i : i+2])
-	}
-	return b.String()
 }

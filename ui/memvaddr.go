@@ -113,7 +113,7 @@ func (m *memoryView) vaddrLines(st *styles, w, maxRows int) []line {
 	default:
 		tr := s.tr
 		out = append(out, line{sp(st.title, "vaddr "+va+" → phys "+tr.PhysAddr.String()),
-			sp(st.value, fmt.Sprintf(" (pfn %s, %s), %s page by %s", tr.PFN, orDash(string(tr.PageState)), pageSizeName(tr.PageSize), tr.Method)),
+			sp(st.value, fmt.Sprintf(" (pfn %s, %s), %s page by %s", tr.PFN, orDash(string(tr.PageState)), model.SizeName(tr.PageSize), tr.Method)),
 			sp(st.dim, "  (esc closes)")})
 		out = append(out, m.walkLines(st, w)...)
 	}
@@ -158,17 +158,4 @@ func (m *memoryView) walkLines(st *styles, w int) []line {
 		}
 	}
 	return out
-}
-
-// pageSizeName is "4 KiB", "2 MiB", "1 GiB".
-func pageSizeName(n uint64) string {
-	switch {
-	case n >= 1<<30 && n%(1<<30) == 0:
-		return fmt.Sprintf("%d GiB", n>>30)
-	case n >= 1<<20 && n%(1<<20) == 0:
-		return fmt.Sprintf("%d MiB", n>>20)
-	case n >= 1<<10:
-		return fmt.Sprintf("%d KiB", n>>10)
-	}
-	return fmt.Sprintf("%d B", n)
 }
