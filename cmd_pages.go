@@ -1,15 +1,15 @@
 package main
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
-	"strings"
 
+	"dumpscope/inspect"
 	"dumpscope/model"
+	"dumpscope/present"
 	"dumpscope/reader"
 )
 
@@ -18,23 +18,24 @@ type pagesCmd struct {
 }
 
 func (c *pagesCmd) Run(rc *runContext) error {
-	d, err := openDump(c.Files)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
+	return withSession(c.Files, func(s *inspect.Session) error { return c.run(rc, s) })
+}
+
+func (c *pagesCmd) run(rc *runContext, s *inspect.Session) error {
+	d := s.Dump()
+	info := s.Info()
 	// Both forms are written as the runs come: a dump can have millions
 	// of runs, which must not be held in memory. Text uses fixed columns;
 	// JSON is {page_size, max_pfn, runs: [...], counts: {...}}.
 	counts := model.StateCounts{}
 	const row = "%12s %12s %12s  %s\n"
 	if rc.JSON {
-		fmt.Fprintf(rc.out, "{\n  \"page_size\": %d,\n  \"max_pfn\": %d,\n  \"runs\": [", d.PageSize(), d.MaxPFN())
+		fmt.Fprintf(rc.out, "{\n  \"page_size\": %d,\n  \"max_pfn\": %d,\n  \"runs\": [", info.PageSize, info.MaxPFN)
 	} else {
 		fmt.Fprintf(rc.out, row, "first pfn", "last pfn", "frames", "state")
 	}
 	sep := "\n    "
-	err = d.Runs(context.Background(), 0, true, func(r model.PageRun) bool {
+	err := d.Runs(rc.ctx, 0, true, func(r model.PageRun) bool {
 		counts.Add(r.State, r.Count)
 		if rc.JSON {
 			b, _ := json.Marshal(r)
@@ -57,7 +58,7 @@ func (c *pagesCmd) Run(rc *runContext) error {
 		fmt.Fprintf(rc.out, "\n  ],\n  \"counts\": %s\n}\n", b)
 		return nil
 	}
-	fmt.Fprintf(rc.out, "total %d frames of %d bytes: %s\n", d.MaxPFN(), d.PageSize(), formatCounts(counts))
+	fmt.Fprintf(rc.out, "total %d frames of %d bytes: %s\n", info.MaxPFN, info.PageSize, present.Counts(counts))
 	return nil
 }
 
@@ -105,17 +106,17 @@ func (c *pageCmd) Run(rc *runContext) error {
 	if c.Raw && rc.JSON {
 		return usageError{"--raw and --json cannot be combined"}
 	}
-	d, err := openDump(c.Files)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
+	return withSession(c.Files, func(s *inspect.Session) error { return c.run(rc, s) })
+}
+
+func (c *pageCmd) run(rc *runContext, s *inspect.Session) error {
+	d := s.Dump()
 	first := model.PFN(c.PFN)
 	last := first + model.PFN(c.Count) - 1
 	if last < first {
 		return usageError{"--pfn plus --count overflows"}
 	}
-	name := strings.Join(c.Files, " ")
+	name := s.Name()
 	// Look at every frame's state first: an absent frame means nothing is
 	// written (unless --zero-fill), per the contract.
 	var absent []model.PageInfo
@@ -133,11 +134,11 @@ func (c *pageCmd) Run(rc *runContext) error {
 	if len(absent) > 0 && !c.ZeroFill && !rc.JSON {
 		return absentErr(name, absent[0])
 	}
-	buf := make([]byte, d.PageSize())
+	buf := make([]byte, s.Info().PageSize)
 	var pages []pageJSON
 	var failed error
 	for pfn := first; ; pfn++ {
-		pi, err := d.ReadPage(pfn, buf)
+		pi, err := d.ReadPage(pfn, buf, reader.ReadOptions{})
 		if err != nil {
 			if !c.ZeroFill && !rc.JSON {
 				return err
@@ -221,68 +222,7 @@ func pageHeading(pi model.PageInfo) string {
 		s += fmt.Sprintf("  mfn %#x", *pi.MFN)
 	}
 	if !pi.State.Readable() {
-		s += "  (zero-filled: " + orDash(pi.Reason) + ")"
+		s += "  (zero-filled: " + present.OrDash(pi.Reason) + ")"
 	}
 	return s
-}
-
-type readCmd struct {
-	Addr     *Num   `help:"Physical address (decimal or 0x-hex)."`
-	Vaddr    *Num   `name:"vaddr" help:"Kernel virtual address (decimal or 0x-hex), translated through the dump's page tables."`
-	Area     string `name:"area" placeholder:"C.E" help:"AIX: read entry E of component C (indexes as areas lists them); --addr is then an address inside that entry."`
-	Len      Num    `required:"" help:"Number of bytes."`
-	Raw      bool   `help:"Write the bytes instead of a hex dump."`
-	ZeroFill bool   `name:"zero-fill" help:"Write zeros for bytes in frames that are not readable, and list those frames on stderr."`
-	filesArg
-}
-
-// maxReadLen bounds a single read command (1 GiB), so a typo cannot
-// allocate without limit.
-const maxReadLen = 1 << 30
-
-func (c *readCmd) Run(rc *runContext) error {
-	if rc.JSON {
-		return usageError{"read has no JSON form; use page --json for page states and hashes"}
-	}
-	if c.Vaddr != nil {
-		return c.runVirtual(rc)
-	}
-	if c.Addr == nil {
-		return usageError{"read needs --addr or --vaddr"}
-	}
-	if c.Len == 0 {
-		return usageError{"--len must be at least 1"}
-	}
-	if c.Len > maxReadLen {
-		return usageError{fmt.Sprintf("--len %d exceeds the limit of %d bytes per read", c.Len, maxReadLen)}
-	}
-	addr := uint64(*c.Addr)
-	if addr+uint64(c.Len) < addr {
-		return usageError{"--addr plus --len overflows"}
-	}
-	d, err := openDump(c.Files)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	name := strings.Join(c.Files, " ")
-	if c.Area != "" {
-		return c.readArea(rc, d, name, addr)
-	}
-	data := make([]byte, c.Len)
-	absent, err := reader.ReadPhys(d, model.PhysAddr(addr), data, c.ZeroFill)
-	if err != nil {
-		if len(absent) > 0 && !c.ZeroFill {
-			return absentErr(name, absent[0])
-		}
-		return err
-	}
-	for _, pi := range absent {
-		fmt.Fprintf(os.Stderr, "%s: zero-filled pfn %s: %s\n", programName, pi.PFN, describeState(pi))
-	}
-	if c.Raw {
-		_, err = rc.out.Write(data)
-		return err
-	}
-	return hexdump(rc.out, addr, data)
 }

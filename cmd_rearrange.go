@@ -1,14 +1,14 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 
+	"dumpscope/open"
+	"dumpscope/present"
 	"dumpscope/reader"
 	"dumpscope/reader/flat"
-	"dumpscope/reader/rio"
 )
 
 type rearrangeCmd struct {
@@ -32,13 +32,13 @@ func (c *rearrangeCmd) Run(rc *runContext) error {
 	if err != nil {
 		return openError{err}
 	}
-	src := rio.Source{Name: c.In, R: in, Size: st.Size()}
-	det, err := reader.Detect(src)
+	src := reader.Source{Name: c.In, R: in, Size: st.Size()}
+	formats, _, err := reader.Detect(src, open.Chain, reader.ProbeSize)
 	if err != nil {
 		return openError{err}
 	}
-	if det.Kind != reader.KindFlattened {
-		return openError{fmt.Errorf("%s: is a %s, not a flattened stream: there is nothing to rearrange", c.In, det.Kind)}
+	if formats[0].Name != flat.Format().Name {
+		return openError{fmt.Errorf("%s: is %s, not a flattened stream: there is nothing to rearrange", c.In, present.Article(formats[0].Name))}
 	}
 	stream, err := flat.NewFile(src)
 	if err != nil {
@@ -49,7 +49,7 @@ func (c *rearrangeCmd) Run(rc *runContext) error {
 		return err
 	}
 	progress := progressMeter("rearranging")
-	n, err := stream.Rearrange(context.Background(), out, progress)
+	n, err := stream.Rearrange(rc.ctx, out, progress)
 	progress(-1, -1)
 	if cerr := out.Close(); err == nil {
 		err = cerr
@@ -58,7 +58,7 @@ func (c *rearrangeCmd) Run(rc *runContext) error {
 		os.Remove(c.Out)
 		return fmt.Errorf("%s: %w", c.In, err)
 	}
-	for _, p := range stream.StreamProblems() {
+	for _, p := range stream.Problems() {
 		fmt.Fprintf(os.Stderr, "%s: %s\n", programName, p)
 	}
 	fmt.Fprintf(rc.out, "%s: %d bytes written\n", c.Out, n)
@@ -75,31 +75,4 @@ func same(a, b string) bool {
 	aa, _ := filepath.Abs(a)
 	bb, _ := filepath.Abs(b)
 	return aa == bb
-}
-
-// progressMeter returns a progress callback that draws a percentage on
-// stderr when it is a terminal, and nothing otherwise. Calling it with -1
-// clears the line.
-func progressMeter(what string) func(done, total int64) {
-	fi, err := os.Stderr.Stat()
-	if err != nil || fi.Mode()&os.ModeCharDevice == 0 {
-		return func(int64, int64) {}
-	}
-	last := -1
-	return func(done, total int64) {
-		if done < 0 {
-			if last >= 0 {
-				fmt.Fprint(os.Stderr, "\r\033[K")
-			}
-			return
-		}
-		if total <= 0 {
-			return
-		}
-		pct := int(done * 100 / total)
-		if pct != last {
-			last = pct
-			fmt.Fprintf(os.Stderr, "\r%s: %d%%", what, pct)
-		}
-	}
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"os"
 	"strings"
@@ -20,17 +19,17 @@ type tuiCmd struct {
 }
 
 func (c *tuiCmd) Run(rc *runContext) error {
-	d, err := openDump(c.Files)
+	s, err := openSession(c.Files)
 	if err != nil {
 		return err
 	}
-	defer d.Close()
+	defer s.Close()
 	profile, mono := colorChoice(rc.Color, os.Environ())
 	opts := ui.Options{Theme: c.Theme}
 	if mono {
 		opts.Theme = "mono"
 	}
-	m := ui.New(context.Background(), d, d.Info(), opts)
+	m := ui.New(rc.ctx, s, opts)
 	defer m.Close()
 	var popts []tea.ProgramOption
 	if profile != colorprofile.Unknown {

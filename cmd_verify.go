@@ -1,14 +1,13 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"os"
 	"strings"
 
+	"dumpscope/inspect"
 	"dumpscope/model"
-	"dumpscope/reader"
 )
 
 type verifyCmd struct {
@@ -23,31 +22,27 @@ func (c *verifyCmd) Run(rc *runContext) error {
 	if c.Jobs < 0 {
 		return usageError{"--jobs must not be negative"}
 	}
-	var against *reader.Manifest
+	var against *inspect.Manifest
 	if c.AgainstManifest != "" {
 		fh, err := os.Open(c.AgainstManifest)
 		if err != nil {
 			return usageError{err.Error()}
 		}
-		against, err = reader.ReadManifest(fh)
+		against, err = inspect.ReadManifest(fh)
 		fh.Close()
 		if err != nil {
 			return usageError{fmt.Sprintf("%s: %v", c.AgainstManifest, err)}
 		}
 	}
-	d, err := openDump(c.Files)
+	return withSession(c.Files, func(s *inspect.Session) error { return c.run(rc, s, against) })
+}
+
+func (c *verifyCmd) run(rc *runContext, s *inspect.Session, against *inspect.Manifest) error {
+	indexing := progressMeter("indexing")
+	_, err := s.Index(rc.ctx, indexing)
+	indexing(-1, -1)
 	if err != nil {
 		return err
-	}
-	defer d.Close()
-	ctx := context.Background()
-	if ix, ok := d.(reader.Indexer); ok {
-		progress := progressMeter("indexing")
-		err := ix.Index(ctx, progress)
-		progress(-1, -1)
-		if err != nil {
-			return err
-		}
 	}
 	var manifest io.WriteCloser
 	if c.Manifest != "" {
@@ -56,7 +51,7 @@ func (c *verifyCmd) Run(rc *runContext) error {
 		}
 	}
 	progress := progressMeter("verifying")
-	rep, err := reader.Verify(ctx, d, reader.VerifyOptions{
+	rep, err := s.Verify(rc.ctx, inspect.VerifyOptions{
 		Jobs: c.Jobs, Manifest: manifest, Against: against,
 		Progress: func(done, total uint64) { progress(int64(done), int64(total)) },
 	})
@@ -88,7 +83,7 @@ func (c *verifyCmd) Run(rc *runContext) error {
 
 // writeReport prints the verify report: a summary line, then one line per
 // problem.
-func writeReport(w io.Writer, r *reader.Report) {
+func writeReport(w io.Writer, r *inspect.Report) {
 	fmt.Fprintf(w, "%s: %s, %d pages checked (%d bytes): %d errors, %d warnings, %d notes\n",
 		strings.Join(r.Files, " "), r.Format, r.PagesChecked, r.BytesChecked,
 		r.Count(model.SeverityError), r.Count(model.SeverityWarning), r.Count(model.SeverityNote))

@@ -10,6 +10,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -91,7 +92,7 @@ func run(args []string) int {
 			return
 		}
 		out := bufio.NewWriterSize(os.Stdout, 64<<10)
-		err = ctx.Run(&runContext{Globals: &cli.Globals, out: out})
+		err = ctx.Run(&runContext{Globals: &cli.Globals, ctx: context.Background(), out: out})
 		if ferr := out.Flush(); err == nil && ferr != nil {
 			err = ferr
 		}

@@ -64,9 +64,9 @@ type PageError struct {
 	PFN   PFN
 	State PageState
 	// Code is the verify problem code for this failure
-	// ("bad-compressed-page", "bad-page-descriptor"); empty lets verify
-	// derive one from the state.
-	Code string
+	// (CodeBadCompressedPage, CodeBadPageDescriptor); the zero Code lets
+	// verify derive one from the state.
+	Code Code
 	// Off is the file offset involved (a descriptor or the page data), or
 	// -1.
 	Off int64

@@ -13,8 +13,8 @@ type Info struct {
 	Endian    Endian    `json:"endian"`
 	PageSize  int64     `json:"page_size"`
 	// MaxPFN is one past the highest frame the dump describes.
-	MaxPFN uint64 `json:"max_pfn"`
-	CPUs   int    `json:"cpus"`
+	MaxPFN PFN `json:"max_pfn"`
+	CPUs   int `json:"cpus"`
 	// HeaderVersion is the format's header version (kdump header_version,
 	// ELF e_version, Xen format version); nil when the format has none.
 	HeaderVersion *int64 `json:"header_version"`

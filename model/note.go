@@ -28,3 +28,7 @@ type Note struct {
 	// (see reader limits); nil otherwise.
 	Desc []byte `json:"-"`
 }
+
+// RecordSize is the size of the whole note record in the file: the 12-byte
+// header, the padded name and the descriptor padded to 4 bytes.
+func (n Note) RecordSize() int64 { return n.DescOffset - n.Offset + (n.DescSize+3)&^3 }

@@ -63,8 +63,8 @@ type PageInfo struct {
 	// structure, what is corrupt).
 	Reason string `json:"reason,omitempty"`
 	// Code is the verify problem code for a lost or unreadable frame
-	// ("truncated", "lost-page", "bad-page-descriptor").
-	Code string `json:"-"`
+	// (CodeTruncated, CodeLostPage, CodeBadPageDescriptor).
+	Code Code `json:"-"`
 }
 
 // PageRun is a run of consecutive frames in the same state.

@@ -22,7 +22,7 @@ const (
 type Problem struct {
 	Severity Severity `json:"severity"`
 	// Code is a stable kebab-case word ("truncated", "bad-page-descriptor").
-	Code string `json:"code"`
+	Code Code   `json:"code"`
 	File string `json:"file"`
 	// Offset is the file offset the problem is about, if any.
 	Offset *int64 `json:"offset"`
@@ -32,20 +32,26 @@ type Problem struct {
 	Message string `json:"message"`
 }
 
-// String formats the problem as one line: "severity code: file @0x..: message".
+// String formats the problem as one line: "severity code: where: message".
 func (p Problem) String() string {
-	s := fmt.Sprintf("%s %s: %s", p.Severity, p.Code, p.File)
+	return fmt.Sprintf("%s %s: %s: %s", p.Severity, p.Code, p.Where(), p.Message)
+}
+
+// Where is the problem's location: its file, file offset and frame, as
+// far as it has them ("vmcore @0x5000 pfn 0x12").
+func (p Problem) Where() string {
+	where := p.File
 	if p.Offset != nil {
-		s += fmt.Sprintf(" @%#x", *p.Offset)
+		where += fmt.Sprintf(" @%#x", *p.Offset)
 	}
 	if p.PFN != nil {
-		s += fmt.Sprintf(" pfn %#x", *p.PFN)
+		where += fmt.Sprintf(" pfn %#x", *p.PFN)
 	}
-	return s + ": " + p.Message
+	return where
 }
 
 // NewProblem builds a Problem; off < 0 means "no offset".
-func NewProblem(sev Severity, code, file string, off int64, msg string, args ...any) Problem {
+func NewProblem(sev Severity, code Code, file string, off int64, msg string, args ...any) Problem {
 	p := Problem{Severity: sev, Code: code, File: file, Message: fmt.Sprintf(msg, args...)}
 	if off >= 0 {
 		p.Offset = &off

@@ -1,16 +1,23 @@
-// Package reader opens crash dumps of every supported format behind one
-// contract, Dump.
+// Package reader is the leaf contract every dump format implements, and the
+// small tools format readers share.
 //
-// Open probes each file by its magic (never by its name) through an
-// ordered chain: makedumpfile's flattened stream first (it wraps the
-// others), then kdump-compressed and diskdump, then ELF (vmcores and Xen
-// dump-core), the legacy Xen core, and AIX dumps at offset 0 or 512
-// (../shared/docs/formats.md §0). The chosen format package reads only the
-// fixed headers; everything else is read on first use.
+//   - Dump (this file) is what every format offers; a few optional
+//     interfaces cover what only some formats have (AIX areas, the
+//     explanation of one frame's storage, the index of a container).
+//   - Format (format.go) names a format, recognises it by its magic and
+//     opens it; a probe chain is a list of Formats (package open holds the
+//     list).
+//   - Source (source.go) is one input file read through bounded reads that
+//     never trust a length from the file.
+//   - StructLayout (structlayout.go) builds the annotated layout tree of an
+//     on-disk structure field by field.
+//   - LRU, PageCache and RunWriter are the caches and the run merger the
+//     readers share.
 //
-// The format readers live in sub-packages (elfcore, kdump, flat, xencore,
-// aix) and share the helpers of rio, the register layouts of arch and the
-// codecs of codec.
+// Format packages (elfcore, kdump, xencore, aix) import reader, model and
+// their shared helpers (elfnote, arch, codec) and nothing else of ours;
+// containers (flat) wrap another format's Dump. Nothing here imports a
+// format package: ARCHITECTURE.md gives the rules and a test enforces them.
 package reader
 
 import (
@@ -23,8 +30,14 @@ import (
 // use; page reads from several goroutines are how verify runs in parallel.
 type Dump interface {
 	// Info reports what the headers and notes say: format, architecture,
-	// page size, frame counts by state. It never reads page data.
+	// page size, frame space, codecs, problems found while opening. It
+	// never reads page data and never scans bitmaps or page descriptors
+	// (Counts does), so it is cheap to call.
 	Info() model.Info
+	// Counts counts the frames by state as the headers give them (bitmap
+	// popcounts for kdump, PT_LOAD sizes for ELF). It may scan bitmaps; it
+	// never reads page data or page descriptors.
+	Counts(ctx context.Context) (model.StateCounts, error)
 	// Layout returns the annotated structure tree of the file(s).
 	Layout() (*model.Field, error)
 	// Notes lists every ELF-style note the dump carries.
@@ -34,40 +47,66 @@ type Dump interface {
 	VMCoreInfo() (*model.VMCoreInfo, error)
 	// Registers lists register sets, one per CPU and source.
 	Registers() ([]model.RegisterSet, error)
-	// PageSize returns the page size in bytes.
-	PageSize() int64
-	// MaxPFN returns one past the highest frame the dump describes.
-	MaxPFN() model.PFN
 	// PageInfo returns the state of a frame and where it is stored.
 	PageInfo(pfn model.PFN) model.PageInfo
 	// ReadPage reads a frame into dst (one page). Frames that are not
 	// readable give a *model.PageError.
-	ReadPage(pfn model.PFN, dst []byte) (model.PageInfo, error)
-	// Runs walks the frames from `from` to MaxPFN in runs of equal state.
-	// With detail, formats that can refine the header-level states (kdump
-	// descriptors: lost pages, shared zero pages) do so, at the cost of
-	// reading every descriptor.
+	ReadPage(pfn model.PFN, dst []byte, opt ReadOptions) (model.PageInfo, error)
+	// ReadRange reads count consecutive frames from start, in order,
+	// calling fn for each with the page (valid only during the call) or the
+	// error ReadPage would give; fn returning false stops. Formats read
+	// ranges in large pieces where they can (ReadRangeByPage is the plain
+	// way). Frames that are not readable are passed to fn with their error.
+	ReadRange(ctx context.Context, start model.PFN, count uint64, opt ReadOptions, fn func(pi model.PageInfo, page []byte, err error) bool) error
+	// Runs walks the frames from `from` to Info().MaxPFN in runs of equal
+	// state. With detail, formats that can refine the header-level states
+	// (kdump descriptors: lost pages, shared zero pages) do so, at the cost
+	// of reading every descriptor.
 	Runs(ctx context.Context, from model.PFN, detail bool, yield func(model.PageRun) bool) error
-	// ReadFile reads raw bytes of one of the dump's files (for flattened
-	// streams, of the rearranged logical file), for the layout hex view.
+	// ReadFile reads raw bytes of one of the dump's files (for a flattened
+	// stream, of the rearranged logical file), for the layout hex view.
 	ReadFile(file string, p []byte, off int64) (int, error)
-	// Warnings lists what was found wrong or missing while reading.
-	Warnings() []model.Problem
+	// Check checks the dump's own structures beyond what reading every page
+	// shows: header sanity, table consistency, descriptor bounds, notes,
+	// and compatibility with other tools. It reports every problem through
+	// report and returns an error only when it cannot go on (cancellation,
+	// I/O failure).
+	Check(ctx context.Context, report func(model.Problem)) error
 	// Close releases the files.
 	Close() error
 }
 
-// Indexer is implemented by dumps that build an index in one long pass
-// (flattened streams). Callers that are about to read many pages may call
-// Index first, to show progress and allow cancellation; otherwise the index
-// is built on first use.
-type Indexer interface {
-	Index(ctx context.Context, progress func(done, total int64)) error
+// ReadOptions say how a page is read.
+type ReadOptions struct {
+	// Strict decodes with the strictest decoders (strict snappy, nothing
+	// after a zlib stream, a checked zstd frame) and bypasses the page
+	// cache; verify reads this way.
+	Strict bool
 }
 
-// PageExplainer is implemented by dumps that can show, for one frame, every
-// structure involved in finding it (bitmap bits, page descriptor, stored
-// bytes), for the layout view's drill-down.
+// ReadRangeByPage is ReadRange done one ReadPage at a time, for formats
+// whose frames gain nothing from being read together.
+func ReadRangeByPage(ctx context.Context, d Dump, start model.PFN, count uint64, opt ReadOptions, fn func(model.PageInfo, []byte, error) bool) error {
+	buf := make([]byte, d.Info().PageSize)
+	for i := uint64(0); i < count; i++ {
+		if i%64 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		pfn := start + model.PFN(i)
+		pi, err := d.ReadPage(pfn, buf, opt)
+		pi.PFN = pfn
+		if !fn(pi, buf, err) {
+			return nil
+		}
+	}
+	return nil
+}
+
+// PageExplainer is implemented by dumps that can show, for one frame,
+// every structure involved in finding it (bitmap bits, page descriptor,
+// stored bytes), for the layout view's drill-down.
 type PageExplainer interface {
 	ExplainPage(pfn model.PFN) (*model.Field, error)
 }
@@ -85,27 +124,11 @@ type AreaReader interface {
 	ReadArea(comp, entry int, addr uint64, p []byte) (gaps []model.AreaGap, err error)
 }
 
-// Checker is implemented by dumps that can check their own structures
-// beyond what reading every page shows: header sanity, table consistency,
-// descriptor bounds, notes, and compatibility with other tools. Check
-// reports every problem it finds through report and returns an error only
-// when it cannot go on (cancellation, I/O failure).
-type Checker interface {
-	Check(ctx context.Context, report func(model.Problem)) error
-}
-
-// StrictPageReader is implemented by dumps whose pages can be decoded more
-// strictly than ReadPage does for interactive use (strict snappy, trailing
-// data after a zlib stream); verify uses it.
-type StrictPageReader interface {
-	ReadPageStrict(pfn model.PFN, dst []byte) (model.PageInfo, error)
-}
-
-// RangeReader is implemented by dumps that can read a run of consecutive
-// frames faster than one ReadPage each (kdump: consecutive descriptors,
-// page images read in large pieces). fn is called for every frame in
-// order with the page (valid only during the call) or the error ReadPage
-// would give; returning false stops. Verify uses it with strict decoding.
-type RangeReader interface {
-	ReadRange(ctx context.Context, start model.PFN, count uint64, strict bool, fn func(pi model.PageInfo, page []byte, err error) bool) error
+// Indexer is implemented by containers that must scan their whole input
+// once before every read is exact (a flattened stream). Callers about to
+// read much may call Index first, to show progress and allow
+// cancellation; otherwise the index grows as reads need it. Plain files
+// are never indexed.
+type Indexer interface {
+	Index(ctx context.Context, progress func(done, total int64)) error
 }

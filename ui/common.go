@@ -9,6 +9,7 @@ import (
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"dumpscope/inspect"
 	"dumpscope/model"
 	"dumpscope/reader"
 	"dumpscope/themes"
@@ -21,16 +22,18 @@ import (
 type Common struct {
 	// Ctx is cancelled when the UI quits; long work derives from it.
 	Ctx context.Context
-	// Dump is the open dump. Only commands (tea.Cmd functions) call its
-	// methods, never Update or View: they may read the file.
+	// S is the inspection session over the dump: its kernel engine, reads,
+	// searches and verification. Only commands (tea.Cmd functions) call
+	// it, never Update or View: they may read the file.
+	S *inspect.Session
+	// Dump is S.Dump(), for the reader contract's own methods; likewise
+	// only called from commands.
 	Dump reader.Dump
 	// Info is Dump.Info(), read once before the program starts.
 	Info model.Info
 	// Theme is the current theme and St its styles as pens.
 	Theme themes.Theme
 	St    *styles
-	// engine is the kernel triage engine, built by kernel() on first use.
-	engine engine
 }
 
 // SetTheme switches the theme every view draws with.

@@ -6,8 +6,9 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
+	"dumpscope/inspect/kernel"
 	"dumpscope/model"
-	"dumpscope/reader/kernel"
+	"dumpscope/present"
 )
 
 // cpuCode is the CPUs view's code pane: the instructions around the
@@ -74,7 +75,7 @@ func (p *cpuCode) ensure(cpu int) tea.Cmd {
 			if err != nil {
 				return disasmMsg{key: key, err: err}
 			}
-			dis, err := k.Disassemble(kernel.DisasmOptions{CPU: key.cpu, Count: codeCount, Intel: key.intel})
+			dis, err := k.Disassemble(c.Ctx, kernel.DisasmOptions{CPU: key.cpu, Count: codeCount, Intel: key.intel})
 			return disasmMsg{key: key, dis: dis, err: err}
 		})
 	}
@@ -85,7 +86,7 @@ func (p *cpuCode) ensure(cpu int) tea.Cmd {
 			if err != nil {
 				return stackMsg{cpu: cpu, err: err}
 			}
-			words, err := k.Stack(cpu)
+			words, err := k.Stack(c.Ctx, cpu)
 			return stackMsg{cpu: cpu, words: words, err: err}
 		})
 	}
@@ -215,7 +216,7 @@ func (p *cpuCode) instLines(st *styles, insts []model.Instruction, w int) []line
 			l = append(l, sp(locPen, padRight(loc, locW)+" "))
 		}
 		if bytesW > 0 {
-			l = append(l, sp(st.dim, padRight(model.SpacedHex(in.Bytes), bytesW)+" "))
+			l = append(l, sp(st.dim, padRight(present.SpacedHex(in.Bytes), bytesW)+" "))
 		}
 		out = append(out, append(l, sp(textPen, text)))
 	}

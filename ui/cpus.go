@@ -9,8 +9,9 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
+	"dumpscope/inspect/kernel"
 	"dumpscope/model"
-	"dumpscope/reader/kernel"
+	"dumpscope/present"
 )
 
 // cpusView shows one vCPU at a time: every register set the dump holds for
@@ -220,7 +221,7 @@ func (v *cpusView) rebuildCode(recentre bool) {
 // Commands adds :cpu N.
 func (v *cpusView) Commands() []Command {
 	return []Command{{Name: "cpu", Args: "N", Help: "show CPU N (index as stored in the dump)", Run: func(a string) (tea.Cmd, error) {
-		n, err := model.ParseNumber(a)
+		n, err := present.ParseNumber(a)
 		if err != nil {
 			return nil, err
 		}

@@ -9,8 +9,8 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
+	"dumpscope/inspect/kernel"
 	"dumpscope/model"
-	"dumpscope/reader/kernel"
 )
 
 // crashState is the Overview's crash summary (kernel.Summary: the CPU
@@ -34,8 +34,8 @@ func (cs *crashState) start(c *Common) tea.Cmd {
 	cs.cancelled = false
 	var cmd tea.Cmd
 	cs.job, cmd = startJob(c.Ctx, "crash summary", func(ctx context.Context, progress func(done, total uint64)) (any, error) {
-		return c.engineCall(ctx, progress, func(k *kernel.Kernel) (any, error) {
-			return k.Summary(crashLogLines), nil
+		return c.engineCall(ctx, progress, func(ctx context.Context, k *kernel.Kernel) (any, error) {
+			return k.Summary(ctx, crashLogLines), nil
 		})
 	})
 	return cmd

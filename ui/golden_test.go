@@ -12,7 +12,6 @@ import (
 	"dumpscope/reader"
 	"dumpscope/reader/aix"
 	"dumpscope/reader/dumptest"
-	"dumpscope/reader/rio"
 )
 
 // The golden screens: every view at three sizes in both themes, on the
@@ -141,7 +140,7 @@ func aixDump(t testing.TB) reader.Dump {
 		}},
 	}}
 	b, _ := w.Bytes()
-	f, err := aix.NewFile(rio.Source{Name: "aix.dump", R: bytes.NewReader(b), Size: int64(len(b))}, 0)
+	f, err := aix.NewFile(reader.Source{Name: "aix.dump", R: bytes.NewReader(b), Size: int64(len(b))}, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

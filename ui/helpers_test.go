@@ -21,7 +21,6 @@ import (
 	"dumpscope/model"
 	"dumpscope/reader"
 	"dumpscope/reader/dumptest"
-	"dumpscope/reader/rio"
 )
 
 // demoName is how the embedded demo is named (as in main's openDemo).
@@ -53,7 +52,7 @@ func openDemo(t testing.TB) reader.Dump {
 
 func openBytes(t testing.TB, name string, b []byte) reader.Dump {
 	t.Helper()
-	d, err := reader.OpenSources(rio.Source{Name: name, R: bytes.NewReader(b), Size: int64(len(b))})
+	d, err := reader.OpenSources(reader.Source{Name: name, R: bytes.NewReader(b), Size: int64(len(b))})
 	if err != nil {
 		t.Fatal(err)
 	}

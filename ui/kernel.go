@@ -5,86 +5,49 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
 
-	"dumpscope/model"
-	"dumpscope/reader"
-	"dumpscope/reader/kernel"
+	"dumpscope/inspect/kernel"
 )
 
-// The kernel triage engine (reader/kernel) reads the crashed kernel's own
+// The kernel engine (inspect/kernel) reads the crashed kernel's own
 // structures — page tables, the log, kallsyms, code and stacks — from the
-// dump. The views share one engine so that what it decodes once (kallsyms,
-// the address space) serves them all. Like the dump, the engine is only
-// called from commands: building it reads the dump's notes.
+// dump. The session builds one engine that every view shares, so what it
+// decodes once (kallsyms, the address space) serves them all. Like the
+// dump, the engine is only called from commands.
 
-// engine is the Common's lazily built triage engine.
-type engine struct {
-	once sync.Once
-	k    *kernel.Kernel
-	err  error
-	// reads counts the pages the engine has read, for progress: the
-	// engine's calls take no context and report no progress themselves.
-	reads atomic.Uint64
-}
+// kernel returns the engine, or why it cannot run on this dump (not x86,
+// not little-endian). Call it only from commands.
+func (c *Common) kernel() (*kernel.Kernel, error) { return c.S.Kernel() }
 
-// countedDump counts the pages the engine reads.
-type countedDump struct {
-	reader.Dump
-	reads *atomic.Uint64
-}
-
-func (d countedDump) ReadPage(pfn model.PFN, dst []byte) (model.PageInfo, error) {
-	d.reads.Add(1)
-	return d.Dump.ReadPage(pfn, dst)
-}
-
-// kernel returns the triage engine, building it on first use, or why it
-// cannot run on this dump (not x86, not little-endian, no registers). Call
-// it only from commands.
-func (c *Common) kernel() (*kernel.Kernel, error) {
-	e := &c.engine
-	e.once.Do(func() { e.k, e.err = kernel.New(countedDump{Dump: c.Dump, reads: &e.reads}) })
-	return e.k, e.err
-}
-
-// engineCall runs f on the engine for a job: in its own goroutine, with
-// the pages read so far reported as progress (done, total 0). The engine
-// takes no context, so a cancelled call is abandoned: engineCall returns
-// ctx's error at once, and f finishes in the background with its result
-// dropped.
-func (c *Common) engineCall(ctx context.Context, progress func(done, total uint64), f func(k *kernel.Kernel) (any, error)) (any, error) {
-	type result struct {
-		val any
-		err error
+// engineCall runs f on the engine for a job, reporting the pages the
+// engine reads as progress (done, total 0), at most every 50 ms. The
+// engine stops at ctx's end.
+func (c *Common) engineCall(ctx context.Context, progress func(done, total uint64), f func(ctx context.Context, k *kernel.Kernel) (any, error)) (any, error) {
+	k, err := c.kernel()
+	if err != nil {
+		return nil, err
 	}
-	start := c.engine.reads.Load()
-	out := make(chan result, 1)
+	var pages atomic.Uint64
+	ctx = kernel.WithProgress(ctx, func(n uint64) { pages.Add(n) })
+	stop := make(chan struct{})
+	defer close(stop)
 	go func() {
-		k, err := c.kernel()
-		if err != nil {
-			out <- result{nil, err}
-			return
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				progress(pages.Load(), 0)
+			}
 		}
-		v, err := f(k)
-		out <- result{v, err}
 	}()
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		select {
-		case r := <-out:
-			return r.val, r.err
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-tick.C:
-			progress(c.engine.reads.Load()-start, 0)
-		}
-	}
+	return f(ctx, k)
 }
 
 // symbolsMsg brings kallsyms (or why it cannot be read) to the views that
@@ -102,7 +65,7 @@ func loadSymbols(c *Common) tea.Cmd {
 		if err != nil {
 			return symbolsMsg{err: err}
 		}
-		s, err := k.Symbols()
+		s, err := k.Symbols(c.Ctx)
 		return symbolsMsg{syms: s, err: err}
 	}
 }

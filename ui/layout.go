@@ -9,6 +9,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"dumpscope/model"
+	"dumpscope/present"
 	"dumpscope/reader"
 )
 
@@ -309,7 +310,7 @@ func (l *layoutView) toggleDecoded() tea.Cmd {
 func (l *layoutView) Commands() []Command {
 	return []Command{
 		{Name: "explain", Args: "PFN", Help: "show how the dump locates a frame (bitmaps, descriptor, stored bytes)", Run: func(a string) (tea.Cmd, error) {
-			n, err := model.ParseNumber(a)
+			n, err := present.ParseNumber(a)
 			if err != nil {
 				return nil, err
 			}
@@ -319,7 +320,7 @@ func (l *layoutView) Commands() []Command {
 			return l.startExplain(model.PFN(n)), nil
 		}},
 		{Name: "offset", Args: "OFF", Help: "select the layout field at a file offset", Run: func(a string) (tea.Cmd, error) {
-			n, err := model.ParseNumber(a)
+			n, err := present.ParseNumber(a)
 			if err != nil {
 				return nil, err
 			}

@@ -9,10 +9,10 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"dumpscope/inspect/kernel"
 	"dumpscope/model"
 	"dumpscope/reader"
 	"dumpscope/reader/dumptest"
-	"dumpscope/reader/kernel"
 )
 
 // Tests of the kernel triage in the Log view and the Overview's crash

@@ -10,8 +10,8 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
+	"dumpscope/inspect/kernel"
 	"dumpscope/model"
-	"dumpscope/reader/kernel"
 )
 
 // logView is the crashed kernel's log, read from memory through VMCOREINFO
@@ -83,8 +83,8 @@ func (v *logView) Show() tea.Cmd {
 	c := v.c
 	var cmd tea.Cmd
 	v.load, cmd = startJob(c.Ctx, "log", func(ctx context.Context, progress func(done, total uint64)) (any, error) {
-		res, err := c.engineCall(ctx, progress, func(k *kernel.Kernel) (any, error) {
-			recs, err := k.Log()
+		res, err := c.engineCall(ctx, progress, func(ctx context.Context, k *kernel.Kernel) (any, error) {
+			recs, err := k.Log(ctx)
 			return logRead{recs, err}, nil
 		})
 		if err != nil {

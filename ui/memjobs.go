@@ -10,6 +10,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
+	"dumpscope/inspect"
 	"dumpscope/model"
 	"dumpscope/reader"
 )
@@ -53,7 +54,7 @@ func (m *memoryView) startFind(pattern []byte, label string, from uint64) (tea.C
 	var cmd tea.Cmd
 	m.find.job, cmd = startJob(m.c.Ctx, "find", func(ctx context.Context, progress func(done, total uint64)) (any, error) {
 		res := findResult{from: from}
-		opts := reader.FindOptions{From: model.PFN(from / ps), Progress: progress}
+		opts := inspect.FindOptions{From: model.PFN(from / ps), Progress: progress}
 		hit := func(h model.SearchHit) bool {
 			if uint64(h.PhysAddr) < from {
 				return true
@@ -61,12 +62,7 @@ func (m *memoryView) startFind(pattern []byte, label string, from uint64) (tea.C
 			res.addr, res.found, res.vaddr = uint64(h.PhysAddr), true, h.VirtAddr
 			return false
 		}
-		// The engine's Find names the virtual address of each hit; where
-		// it cannot run, the plain search does.
-		if k, err := c.kernel(); err == nil {
-			return res, k.Find(ctx, pattern, opts, hit)
-		}
-		return res, reader.Find(ctx, c.Dump, pattern, opts, hit)
+		return res, c.S.Find(ctx, pattern, opts, hit)
 	})
 	return cmd, nil
 }
@@ -153,7 +149,7 @@ type seekResult struct {
 // cursor (the previous one when already at its start).
 func (m *memoryView) startSeek(next bool) tea.Cmd {
 	m.seek.stop()
-	d, from, maxPFN := m.c.Dump, m.curPFN(), m.c.Info.MaxPFN
+	d, from, maxPFN := m.c.Dump, m.curPFN(), uint64(m.c.Info.MaxPFN)
 	var cmd tea.Cmd
 	m.seek, cmd = startJob(m.c.Ctx, "run", func(ctx context.Context, progress func(done, total uint64)) (any, error) {
 		if next {

@@ -10,6 +10,8 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"dumpscope/model"
+	"dumpscope/present"
+	"dumpscope/reader"
 )
 
 // memoryView is physical memory: a hex view of decoded pages with physical
@@ -67,13 +69,13 @@ const pageCacheSize = 256
 
 func newMemoryView(c *Common) *memoryView {
 	ps := c.pageSize()
-	maxAddr := c.Info.MaxPFN * ps
-	if c.Info.MaxPFN != 0 && maxAddr/ps != c.Info.MaxPFN {
+	maxAddr := uint64(c.Info.MaxPFN) * ps
+	if c.Info.MaxPFN != 0 && maxAddr/ps != uint64(c.Info.MaxPFN) {
 		maxAddr = ^uint64(0) // the address space does not fit in 64 bits
 	}
 	m := &memoryView{c: c, keys: newMemoryKeys(), ps: ps, maxAddr: maxAddr,
 		pages: newLRU[model.PFN, *pageEntry](pageCacheSize), pending: map[model.PFN]bool{}}
-	m.mm.maxPFN = c.Info.MaxPFN
+	m.mm.maxPFN = uint64(c.Info.MaxPFN)
 	return m
 }
 
@@ -93,7 +95,7 @@ func (m *memoryView) Show() tea.Cmd {
 	m.shown = true
 	if m.mm.sum == nil && !m.mapJob.running() && m.c.Info.MaxPFN > 0 {
 		var cmd tea.Cmd
-		d, maxPFN := m.c.Dump, m.c.Info.MaxPFN
+		d, maxPFN := m.c.Dump, uint64(m.c.Info.MaxPFN)
 		m.mapErr = ""
 		m.mapJob, cmd = startJob(m.c.Ctx, "page map", func(ctx context.Context, progress func(done, total uint64)) (any, error) {
 			return summarize(ctx, d, maxPFN, progress)
@@ -108,7 +110,7 @@ func loadPage(c *Common, pfn model.PFN) tea.Cmd {
 	d, ps := c.Dump, c.pageSize()
 	return func() tea.Msg {
 		buf := make([]byte, ps)
-		info, err := d.ReadPage(pfn, buf)
+		info, err := d.ReadPage(pfn, buf, reader.ReadOptions{})
 		if err != nil {
 			if info.State == "" {
 				info = d.PageInfo(pfn)
@@ -145,7 +147,7 @@ func (m *memoryView) ensure() tea.Cmd {
 	first := m.top / m.ps
 	last := (m.top + uint64(max(m.g.hexRows, 1)*m.g.bpr) - 1) / m.ps
 	var cmds []tea.Cmd
-	for p := first; p <= last+1 && p < m.c.Info.MaxPFN; p++ {
+	for p := first; p <= last+1 && p < uint64(m.c.Info.MaxPFN); p++ {
 		pfn := model.PFN(p)
 		if _, ok := m.pages.get(pfn); ok || m.pending[pfn] {
 			continue
@@ -402,7 +404,7 @@ func (m *memoryView) Cancel() bool {
 func (m *memoryView) Commands() []Command {
 	goTo := func(scale uint64, what string) func(string) (tea.Cmd, error) {
 		return func(a string) (tea.Cmd, error) {
-			n, err := model.ParseNumber(a)
+			n, err := present.ParseNumber(a)
 			if err != nil {
 				return nil, err
 			}
@@ -416,7 +418,7 @@ func (m *memoryView) Commands() []Command {
 		{Name: "pfn", Args: "N", Help: "show frame N in Memory", Run: goTo(m.ps, "pfn")},
 		{Name: "phys", Args: "ADDR", Help: "show physical address ADDR in Memory", Run: goTo(1, "address")},
 		{Name: "vaddr", Args: "ADDR", Help: "translate kernel virtual address ADDR through the page tables and show its frame in Memory", Run: func(a string) (tea.Cmd, error) {
-			va, err := model.ParseNumber(a)
+			va, err := present.ParseNumber(a)
 			if err != nil {
 				return nil, err
 			}

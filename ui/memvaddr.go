@@ -7,6 +7,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"dumpscope/model"
+	"dumpscope/present"
 )
 
 // `:vaddr ADDR` translates a kernel virtual address through the kernel's
@@ -42,9 +43,9 @@ func (m *memoryView) startVaddr(va uint64) tea.Cmd {
 		if err != nil {
 			return vaddrMsg{va: va, tr: model.Translation{VirtAddr: model.VirtAddr(va)}, err: err}
 		}
-		tr, err := k.Translate(va)
+		tr, err := k.Translate(c.Ctx, model.VirtAddr(va))
 		sym := ""
-		if s, serr := k.Symbols(); serr == nil {
+		if s, serr := k.Symbols(c.Ctx); serr == nil {
 			sym = symOff(s, va)
 		}
 		return vaddrMsg{va: va, tr: tr, sym: sym, err: err}
@@ -113,7 +114,7 @@ func (m *memoryView) vaddrLines(st *styles, w, maxRows int) []line {
 	default:
 		tr := s.tr
 		out = append(out, line{sp(st.title, "vaddr "+va+" → phys "+tr.PhysAddr.String()),
-			sp(st.value, fmt.Sprintf(" (pfn %s, %s), %s page by %s", tr.PFN, orDash(string(tr.PageState)), model.SizeName(tr.PageSize), tr.Method)),
+			sp(st.value, fmt.Sprintf(" (pfn %s, %s), %s page by %s", tr.PFN, orDash(string(tr.PageState)), present.SizeName(tr.PageSize), tr.Method)),
 			sp(st.dim, "  (esc closes)")})
 		out = append(out, m.walkLines(st, w)...)
 	}

@@ -159,20 +159,9 @@ func (o *overview) rebuild() {
 // problemLine draws a problem: severity glyph and word, code, where, what.
 func problemLine(st *styles, p model.Problem) line {
 	pn, sev := st.severity(p.Severity)
-	return line{sp(pn, "  "+padRight(sev, 10)), sp(st.value, p.Code), sp(st.dim, "  "+strings.TrimSpace(problemWhere(p))+": "), sp(st.value, p.Message)}
+	return line{sp(pn, "  "+padRight(sev, 10)), sp(st.value, p.Code.String()), sp(st.dim, "  "+strings.TrimSpace(p.Where())+": "), sp(st.value, p.Message)}
 }
 
-// problemWhere is a problem's file, offset and pfn.
-func problemWhere(p model.Problem) string {
-	where := p.File
-	if p.Offset != nil {
-		where += fmt.Sprintf(" @%#x", *p.Offset)
-	}
-	if p.PFN != nil {
-		where += fmt.Sprintf(" pfn %#x", *p.PFN)
-	}
-	return where
-}
 
 func orDash(s string) string {
 	if s == "" {

@@ -8,9 +8,9 @@ import (
 
 	"github.com/charmbracelet/x/ansi"
 
+	"dumpscope/inspect/kernel"
 	"dumpscope/model"
 	"dumpscope/reader"
-	"dumpscope/reader/kernel"
 )
 
 // Tests of the CPUs view's code pane and register symbols, and of `:vaddr`

@@ -11,8 +11,8 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
+	"dumpscope/inspect"
 	"dumpscope/model"
-	"dumpscope/reader"
 	"dumpscope/themes"
 )
 
@@ -55,11 +55,11 @@ const (
 	footerRows = 2
 )
 
-// New builds the UI for an open dump; info is d.Info(), read by the caller
-// (it may read the file, so it is not done here).
-func New(ctx context.Context, d reader.Dump, info model.Info, opts Options) *Model {
+// New builds the UI for a dump opened for inspection.
+func New(ctx context.Context, s *inspect.Session, opts Options) *Model {
 	ctx, cancel := context.WithCancel(ctx)
-	c := &Common{Ctx: ctx, Dump: d, Info: info}
+	d := s.Dump()
+	c := &Common{Ctx: ctx, S: s, Dump: d, Info: s.Info()}
 	m := &Model{c: c, cancel: cancel, keys: newGlobalKeys(), prompt: newPrompt(), helpList: newList(), help: help.New(), width: 80, height: 24}
 	th := themes.Dark()
 	if opts.Theme != "" && opts.Theme != "auto" {
@@ -85,10 +85,11 @@ func New(ctx context.Context, d reader.Dump, info model.Info, opts Options) *Mod
 // index pass (flattened streams) or, without one, the views' loads.
 func (m *Model) Init() tea.Cmd {
 	cmds := []tea.Cmd{tea.RequestBackgroundColor}
-	if ix, ok := m.c.Dump.(reader.Indexer); ok {
+	if s := m.c.S; s.NeedsIndex() {
 		var cmd tea.Cmd
 		m.index, cmd = startJob(m.c.Ctx, "indexing", func(ctx context.Context, progress func(done, total uint64)) (any, error) {
-			return nil, ix.Index(ctx, func(done, total int64) { progress(uint64(max(done, 0)), uint64(max(total, 0))) })
+			_, err := s.Index(ctx, func(done, total int64) { progress(uint64(max(done, 0)), uint64(max(total, 0))) })
+			return nil, err
 		})
 		cmds = append(cmds, cmd)
 	} else {

@@ -10,8 +10,8 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
+	"dumpscope/inspect"
 	"dumpscope/model"
-	"dumpscope/reader"
 )
 
 // verifyView runs reader.Verify on demand (every page decoded, the
@@ -21,7 +21,7 @@ type verifyView struct {
 	c      *Common
 	keys   VerifyKeys
 	job    *job
-	report *reader.Report
+	report *inspect.Report
 	err    string
 	list   listModel
 	w, h   int
@@ -58,10 +58,10 @@ func (v *verifyView) run() tea.Cmd {
 	}
 	v.report, v.err = nil, ""
 	v.list.setLines(nil)
-	d := v.c.Dump
+	s := v.c.S
 	var cmd tea.Cmd
 	v.job, cmd = startJob(v.c.Ctx, "verify", func(ctx context.Context, progress func(done, total uint64)) (any, error) {
-		return reader.Verify(ctx, d, reader.VerifyOptions{Progress: progress})
+		return s.Verify(ctx, inspect.VerifyOptions{Progress: progress})
 	})
 	return cmd
 }
@@ -77,7 +77,7 @@ func (v *verifyView) Update(msg tea.Msg) tea.Cmd {
 			case d.err != nil:
 				v.err = errText(d.err)
 			default:
-				v.report, _ = d.val.(*reader.Report)
+				v.report, _ = d.val.(*inspect.Report)
 				v.rebuild()
 			}
 		}
@@ -175,7 +175,7 @@ func (v *verifyView) details(st *styles) []string {
 	}
 	p := v.report.Problems[v.list.cursor]
 	pn, sev := st.severity(p.Severity)
-	out := []string{line{sp(pn, sev+" "), sp(st.title, p.Code), sp(st.dim, "  "+strings.TrimSpace(problemWhere(p)))}.render(v.w, nil)}
+	out := []string{line{sp(pn, sev+" "), sp(st.title, p.Code.String()), sp(st.dim, "  "+strings.TrimSpace(p.Where()))}.render(v.w, nil)}
 	for _, l := range wrap(p.Message, v.w-2) {
 		out = append(out, line{sp(st.value, "  "+l)}.render(v.w, nil))
 	}

@@ -44,7 +44,7 @@ import (
 	"sync"
 
 	"dumpscope/model"
-	"dumpscope/reader/rio"
+	"dumpscope/reader"
 )
 
 // Table and entry magics (formats.md §6.3, AIX 5.3 sys/dump.h).
@@ -180,7 +180,7 @@ type Entry struct {
 // decodeHead decodes a table header.
 func decodeHead(b []byte) CDTHead {
 	be := binary.BigEndian
-	return CDTHead{Magic: be.Uint32(b[0:]), Name: rio.CString(b[4:20]), Len: int32(be.Uint32(b[20:]))}
+	return CDTHead{Magic: be.Uint32(b[0:]), Name: reader.CString(b[4:20]), Len: int32(be.Uint32(b[20:]))}
 }
 
 // decodeEntry decodes one entry of a table of kind m from b, which holds
@@ -190,20 +190,20 @@ func decodeEntry(m uint32, b []byte) Entry {
 	var e Entry
 	switch m {
 	case Magic32:
-		e = Entry{Name: rio.CString(b[0:8]), Len: uint64(be.Uint32(b[8:])), Addr: uint64(be.Uint32(b[12:])), Segval: uint64(be.Uint32(b[16:]))}
+		e = Entry{Name: reader.CString(b[0:8]), Len: uint64(be.Uint32(b[8:])), Addr: uint64(be.Uint32(b[12:])), Segval: uint64(be.Uint32(b[16:]))}
 		e.Real = e.Segval == RealSegval32
 	case MagicVR:
-		e = Entry{Name: rio.CString(b[0:16]), Len: uint64(be.Uint32(b[16:])), AddrFlags: be.Uint32(b[20:])}
+		e = Entry{Name: reader.CString(b[0:16]), Len: uint64(be.Uint32(b[16:])), AddrFlags: be.Uint32(b[20:])}
 		if e.AddrFlags&DReal != 0 {
 			e.Addr, e.Real = be.Uint64(b[24:]), true
 		} else {
 			e.Addr, e.Segval = uint64(be.Uint32(b[24:])), uint64(be.Uint32(b[28:]))
 		}
 	case Magic64:
-		e = Entry{Name: rio.CString(b[0:16]), Len: be.Uint64(b[16:]), Addr: be.Uint64(b[24:]), Segval: be.Uint64(b[32:]), Xmemp: be.Uint64(b[40:])}
+		e = Entry{Name: reader.CString(b[0:16]), Len: be.Uint64(b[16:]), Addr: be.Uint64(b[24:]), Segval: be.Uint64(b[32:]), Xmemp: be.Uint64(b[40:])}
 		e.Real = e.Segval == RealSegval64
 	default:
-		e = Entry{Magic: be.Uint32(b[0:]), Name: rio.CString(b[4:20]), Len: be.Uint64(b[24:]), Addr: be.Uint64(b[32:]), Segval: be.Uint64(b[40:]), Xmemp: be.Uint64(b[48:])}
+		e = Entry{Magic: be.Uint32(b[0:]), Name: reader.CString(b[4:20]), Len: be.Uint64(b[24:]), Addr: be.Uint64(b[32:]), Segval: be.Uint64(b[40:]), Xmemp: be.Uint64(b[48:])}
 		// view-dump: a U32 entry is real when du_segval equals the 32-bit
 		// cookie, a U64 entry when it equals the 64-bit one.
 		e.Real = (e.Magic == MagicUD32 && e.Segval == RealSegval32) || (e.Magic == MagicUD64 && e.Segval == RealSegval64)
@@ -286,7 +286,7 @@ func (g geometry) pageOf(rel uint64) uint64 {
 
 // File is an open AIX system dump.
 type File struct {
-	src   rio.Source
+	src   reader.Source
 	start int64 // offset of the first table: 0 or 512
 	first CDTHead
 
@@ -296,13 +296,13 @@ type File struct {
 	physOnce sync.Once
 	phys     *physIndex
 
-	blocks *rio.LRU[int64, []byte] // bitmap blocks by file offset
+	blocks *reader.LRU[int64, []byte] // bitmap blocks by file offset
 }
 
 // NewFile opens the dump in src whose first component dump table starts at
 // start (0, or 512 after the LVM sector; reader.Detect finds which). Only
 // the first table header is read here; it must carry a table magic.
-func NewFile(src rio.Source, start int64) (*File, error) {
+func NewFile(src reader.Source, start int64) (*File, error) {
 	if start < 0 || start > src.Size {
 		return nil, model.Errorf(src.Name, "cdt_head", start, model.ErrCorrupt, "start offset %d is outside the file", start)
 	}
@@ -315,14 +315,14 @@ func NewFile(src rio.Source, start int64) (*File, error) {
 		return nil, model.Errorf(src.Name, "cdt_head", start, model.ErrUnrecognized,
 			"no component dump table magic (found %#08x)", h.Magic)
 	}
-	return &File{src: src, start: start, first: h, blocks: rio.NewLRU[int64, []byte](64)}, nil
+	return &File{src: src, start: start, first: h, blocks: reader.NewLRU[int64, []byte](64)}, nil
 }
 
 // Start returns the offset of the first table.
 func (f *File) Start() int64 { return f.start }
 
 // Close closes the underlying reader if it can be closed.
-func (f *File) Close() error { return rio.Close(f.src.R) }
+func (f *File) Close() error { return reader.Close(f.src.R) }
 
 // walked returns the result of the table walk, running it once.
 func (f *File) walked() *walk {
@@ -332,5 +332,5 @@ func (f *File) walked() *walk {
 
 // areaName names entry e of component c for messages ("area 1.3 \"kernel\"").
 func areaName(c, e int, name string) string {
-	return fmt.Sprintf("area %d.%d %q", c, e, rio.Printable(name))
+	return fmt.Sprintf("area %d.%d %q", c, e, reader.Printable(name))
 }

@@ -13,7 +13,6 @@ import (
 	"dumpscope/reader"
 	"dumpscope/reader/aix"
 	"dumpscope/reader/dumptest"
-	"dumpscope/reader/rio"
 )
 
 // The File is every optional interface the CLI and UI look for.
@@ -41,7 +40,7 @@ func (rc *recorder) ReadAt(p []byte, off int64) (int, error) {
 func open(t testing.TB, b []byte, start int64) (*aix.File, *recorder) {
 	t.Helper()
 	rc := &recorder{r: bytes.NewReader(b)}
-	f, err := aix.NewFile(rio.Source{Name: "test.dump", R: rc, Size: int64(len(b))}, start)
+	f, err := aix.NewFile(reader.Source{Name: "test.dump", R: rc, Size: int64(len(b))}, start)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,7 +25,7 @@ func (f *File) Check(ctx context.Context, report func(model.Problem)) error {
 			return err
 		}
 		if unlimited(c.head.Magic) && c.head.Len != 0 {
-			report(model.NewProblem(model.SeverityNote, "unlimited-nentries", name, c.off+20,
+			report(model.NewProblem(model.SeverityNote, model.CodeUnlimitedNentries, name, c.off+20,
 				"component %d: cdtu_nentries is %d; AIX writes 0 in the dump and readers find the entries by walking, so the value is ignored", c.index, c.head.Len))
 		}
 		for k := range c.entries {
@@ -36,19 +36,19 @@ func (f *File) Check(ctx context.Context, report func(model.Problem)) error {
 			}
 			if clipped(c.head.Magic, a.Entry) {
 				if a.span < a.Len {
-					report(model.NewProblem(model.SeverityNote, "segment-clipped", name, a.off,
+					report(model.NewProblem(model.SeverityNote, model.CodeSegmentClipped, name, a.off,
 						"%s: %#x+%#x runs past the end of its 256 MiB segment; a 32-bit table dumps only the first %d bytes", an, a.Addr, a.Len, a.span))
 				}
 				continue
 			}
 			if a.Len > 0 && a.Addr+(a.Len-1) < a.Addr {
-				report(model.NewProblem(model.SeverityError, "bad-entry", name, a.off,
+				report(model.NewProblem(model.SeverityError, model.CodeBadEntry, name, a.off,
 					"%s: address %#x plus length %#x wraps past the end of the address space", an, a.Addr, a.Len))
 			}
 		}
 	}
 	if real == 0 {
-		report(model.NewProblem(model.SeverityNote, "no-physical-view", name, -1,
+		report(model.NewProblem(model.SeverityNote, model.CodeNoPhysicalView, name, -1,
 			"no entry has a real address, so the physical page view (pages, page, read --addr) is empty; use `areas` and `read --area`"))
 	}
 	f.checkOverlaps(report)
@@ -74,7 +74,7 @@ func (f *File) checkOverlaps(report func(model.Problem)) {
 		}
 	}
 	if n > 0 {
-		report(model.NewProblem(model.SeverityNote, "overlapping-real-areas", f.src.Name, second.off,
+		report(model.NewProblem(model.SeverityNote, model.CodeOverlappingRealAreas, f.src.Name, second.off,
 			"%d real-address areas overlap an earlier one (first: %s and %s); in the page view the first in dump order wins",
 			n, areaName(first.comp, first.index, first.Name), areaName(second.comp, second.index, second.Name)))
 	}
@@ -98,7 +98,7 @@ func (f *File) checkAfterEnd(ctx context.Context, w *walk, report func(model.Pro
 		}
 		for i, c := range b {
 			if c != 0 {
-				report(model.NewProblem(model.SeverityNote, "data-after-end", f.src.Name, off+int64(i),
+				report(model.NewProblem(model.SeverityNote, model.CodeDataAfterEnd, f.src.Name, off+int64(i),
 					"non-zero bytes follow the zero magic that ends the dump at %#x: not part of the dump (stale data of the dump device?)", w.endOff))
 				return nil
 			}

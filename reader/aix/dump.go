@@ -43,14 +43,9 @@ func (f *File) Info() model.Info {
 	w := f.walked()
 	info := model.Info{
 		Format: model.FormatAIX, Container: model.ContainerPlain, Parts: 1, Files: []string{f.src.Name},
-		Arch: f.Arch(), Endian: model.BigEndian, PageSize: PageSize, MaxPFN: uint64(f.MaxPFN()),
-		Compression: []model.Codec{}, Flags: []string{}, FrameKind: "physical", Warnings: f.Warnings(),
-		Pages: model.StateCounts{},
+		Arch: f.Arch(), Endian: model.BigEndian, PageSize: PageSize, MaxPFN: f.maxPFN(),
+		Compression: []model.Codec{}, Flags: []string{}, FrameKind: "physical", Warnings: f.warnings(),
 	}
-	_ = f.Runs(context.Background(), 0, false, func(r model.PageRun) bool {
-		info.Pages.Add(r.State, r.Count)
-		return true
-	})
 	first := fmt.Sprintf("%#x", f.start)
 	if f.start == 512 {
 		first += " (after the 512-byte LVM sector of the dump logical volume)"
@@ -104,8 +99,19 @@ func (w *walk) describeEnd() string {
 	return fmt.Sprintf("read error at %#x", w.endOff)
 }
 
-// Warnings lists what the walk found wrong.
-func (f *File) Warnings() []model.Problem {
+// Counts counts the frames of the physical view by state, from the area
+// bitmaps.
+func (f *File) Counts(ctx context.Context) (model.StateCounts, error) {
+	c := model.StateCounts{}
+	err := f.Runs(ctx, 0, false, func(r model.PageRun) bool {
+		c.Add(r.State, r.Count)
+		return true
+	})
+	return c, err
+}
+
+// warnings lists what the walk found wrong.
+func (f *File) warnings() []model.Problem {
 	return append([]model.Problem(nil), f.walked().problems...)
 }
 

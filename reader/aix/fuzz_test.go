@@ -8,9 +8,9 @@ import (
 	"testing"
 
 	"dumpscope/model"
+	"dumpscope/reader"
 	"dumpscope/reader/aix"
 	"dumpscope/reader/dumptest"
-	"dumpscope/reader/rio"
 )
 
 // FuzzWalk opens arbitrary bytes as an AIX dump (first table at 0 or 512)
@@ -55,7 +55,7 @@ func FuzzWalk(f *testing.F) {
 }
 
 func exercise(t *testing.T, b []byte, start int64) {
-	file, err := aix.NewFile(rio.Source{Name: "fuzz", R: bytes.NewReader(b), Size: int64(len(b))}, start)
+	file, err := aix.NewFile(reader.Source{Name: "fuzz", R: bytes.NewReader(b), Size: int64(len(b))}, start)
 	if err != nil {
 		return
 	}

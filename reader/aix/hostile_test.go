@@ -9,9 +9,9 @@ import (
 	"testing"
 
 	"dumpscope/model"
+	"dumpscope/reader"
 	"dumpscope/reader/aix"
 	"dumpscope/reader/dumptest"
-	"dumpscope/reader/rio"
 )
 
 // TestLargeBitmap reads an area of 1.25 GiB whose bitmap (40000 bytes)
@@ -344,7 +344,9 @@ func TestOverlap(t *testing.T) {
 // TestNewFileErrors: the first table header must be there and carry a
 // table magic.
 func TestNewFileErrors(t *testing.T) {
-	src := func(b []byte) rio.Source { return rio.Source{Name: "x", R: bytes.NewReader(b), Size: int64(len(b))} }
+	src := func(b []byte) reader.Source {
+		return reader.Source{Name: "x", R: bytes.NewReader(b), Size: int64(len(b))}
+	}
 	if _, err := aix.NewFile(src(make([]byte, 520)), 512); !errors.Is(err, model.ErrTruncated) {
 		t.Fatalf("short: %v", err)
 	}

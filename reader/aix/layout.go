@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"dumpscope/model"
-	"dumpscope/reader/rio"
+	"dumpscope/reader"
 )
 
 // layoutChildren bounds the children of one bitmap or data node; the rest
@@ -53,7 +53,7 @@ func (f *File) componentLayout(c *component) *model.Field {
 	if !c.complete {
 		state = "incomplete: the dump ends or breaks inside it"
 	}
-	n := &model.Field{Name: fmt.Sprintf("component %d %q", c.index, rio.Printable(c.head.Name)), Offset: c.off, Size: c.end - c.off,
+	n := &model.Field{Name: fmt.Sprintf("component %d %q", c.index, reader.Printable(c.head.Name)), Offset: c.off, Size: c.end - c.off,
 		Value:   fmt.Sprintf("%s, %s, %s", MagicName(c.head.Magic), plural(uint64(len(c.entries)), "entry"), state),
 		Meaning: "one component dump table (returned by the function a kernel extension registered with dmp_add), then the bitmap and data of each of its areas in entry order"}
 	hb := make([]byte, c.headAvail)
@@ -102,8 +102,8 @@ func headLayout(c *component, b []byte) *model.Field {
 	if unlimited(c.head.Magic) {
 		name = "cdt_head_u"
 	}
-	s := rio.NewStruct(name, "table header: the table kind, the component's name and the table's length", c.off, b, binary.BigEndian)
-	s.Node.Value = fmt.Sprintf("%q %s", rio.Printable(c.head.Name), MagicName(c.head.Magic))
+	s := reader.NewStruct(name, "table header: the table kind, the component's name and the table's length", c.off, b, binary.BigEndian)
+	s.Node.Value = fmt.Sprintf("%q %s", reader.Printable(c.head.Name), MagicName(c.head.Magic))
 	s.Uint("cdt_magic", 0, 4, "table kind: 0xEEEEEEEE 32-bit, 0xEEEEEEEF 32-bit real/virtual, 0xEEEEEEED 64-bit, 0xEEEEEEEC/0xEEEEEEEB unlimited (32/64-bit kernel)", MagicName(c.head.Magic))
 	s.Text("cdt_name", 4, 16, "component name: the kernel extension that registered the table; its formatting routine in /var/adm/ras/dmprtns has the same name")
 	if unlimited(c.head.Magic) {
@@ -123,8 +123,8 @@ func entryLayout(m uint32, a *area, b []byte) *model.Field {
 	} else if a.bmOff < 0 {
 		meaning = "a data area whose bitmap and data were not reached: the file ends, or the walk stopped, before them"
 	}
-	s := rio.NewStruct(fmt.Sprintf("%s[%d]", entryStructName(m), a.index), meaning, a.off, b, binary.BigEndian)
-	s.Node.Value = fmt.Sprintf("%q %#x+%#x", rio.Printable(a.Name), a.Addr, a.Len)
+	s := reader.NewStruct(fmt.Sprintf("%s[%d]", entryStructName(m), a.index), meaning, a.off, b, binary.BigEndian)
+	s.Node.Value = fmt.Sprintf("%q %#x+%#x", reader.Printable(a.Name), a.Addr, a.Len)
 	if a.Real {
 		s.Node.Value += " real"
 	}
@@ -213,7 +213,7 @@ func (f *File) bitmapLayout(a *area) *model.Field {
 	if uint64(a.bmAvail) < bmLen {
 		val = fmt.Sprintf("cut: %d of %d bytes in the file", a.bmAvail, bmLen)
 	}
-	n := &model.Field{Name: fmt.Sprintf("bitmap of entry %d %q", a.index, rio.Printable(a.Name)), Offset: a.bmOff, Size: a.bmAvail, Value: val,
+	n := &model.Field{Name: fmt.Sprintf("bitmap of entry %d %q", a.index, reader.Printable(a.Name)), Offset: a.bmOff, Size: a.bmAvail, Value: val,
 		Meaning: "one bit per page of the area (ceil(npages/8) bytes), least significant bit first: bit 0 of byte 0 is the page holding the area's first byte; set = the page was in memory and its bytes follow in the data"}
 	per := a.bmAvail <= layoutChildren
 	for k := int64(0); k < a.bmAvail && len(n.Children) < layoutChildren; {
@@ -317,7 +317,7 @@ func (f *File) dataLayout(a *area) *model.Field {
 	if a.Real {
 		kind = "real"
 	}
-	n := &model.Field{Name: fmt.Sprintf("data of entry %d %q", a.index, rio.Printable(a.Name)), Offset: a.dataOff, Size: size,
+	n := &model.Field{Name: fmt.Sprintf("data of entry %d %q", a.index, reader.Printable(a.Name)), Offset: a.dataOff, Size: size,
 		Value:   fmt.Sprintf("%d bytes, %d of %d pages stored (%s addresses %#x-%#x)", size, a.inFile, a.npages, kind, a.Addr, a.Addr+a.span),
 		Meaning: "the bytes of the present pages in page order, byte-granular: only the part of the first and last page that the area covers is stored, and absent pages take no space"}
 	c, err := f.cursorAt(a, 0)

@@ -6,7 +6,7 @@ import (
 	"sort"
 
 	"dumpscope/model"
-	"dumpscope/reader/rio"
+	"dumpscope/reader"
 )
 
 // The physical page view.
@@ -163,11 +163,8 @@ func (p piece) fileOff() int64 {
 	return a.dataAt(p.rank) + int64(p.from-a.Addr-a.pageStart(p.i))
 }
 
-// MaxPFN returns one past the highest frame a real-address area covers.
-func (f *File) MaxPFN() model.PFN { return model.PFN(f.physical().maxPFN) }
-
-// PageSize returns 4096, AIX's PAGESIZE for the bitmaps.
-func (f *File) PageSize() int64 { return PageSize }
+// maxPFN returns one past the highest frame a real-address area covers.
+func (f *File) maxPFN() model.PFN { return model.PFN(f.physical().maxPFN) }
 
 // PageInfo returns the state of frame pfn in the physical view.
 func (f *File) PageInfo(pfn model.PFN) model.PageInfo {
@@ -243,7 +240,8 @@ func unionLen(rs [][2]uint64) uint64 {
 // ReadPage reads frame pfn into dst (one page): the bytes of every present
 // piece, the first area in dump order winning where they overlap, zeros
 // elsewhere.
-func (f *File) ReadPage(pfn model.PFN, dst []byte) (model.PageInfo, error) {
+// Pages are stored raw, so a strict read is an ordinary one.
+func (f *File) ReadPage(pfn model.PFN, dst []byte, _ reader.ReadOptions) (model.PageInfo, error) {
 	if len(dst) < PageSize {
 		return model.PageInfo{}, fmt.Errorf("buffer of %d bytes is smaller than a page (%d)", len(dst), PageSize)
 	}
@@ -268,6 +266,11 @@ func (f *File) ReadPage(pfn model.PFN, dst []byte) (model.PageInfo, error) {
 	return pi, nil
 }
 
+// ReadRange reads consecutive frames in order.
+func (f *File) ReadRange(ctx context.Context, start model.PFN, count uint64, opt reader.ReadOptions, fn func(model.PageInfo, []byte, error) bool) error {
+	return reader.ReadRangeByPage(ctx, f, start, count, opt, fn)
+}
+
 // modelState maps an area page state to the contract's page state.
 func modelState(s pageState) model.PageState {
 	switch s {
@@ -287,7 +290,7 @@ func modelState(s pageState) model.PageState {
 // changes nothing: the bitmaps give every state.
 func (f *File) Runs(ctx context.Context, from model.PFN, detail bool, yield func(model.PageRun) bool) error {
 	ix := f.physical()
-	w := rio.RunWriter{Yield: yield}
+	w := reader.RunWriter{Yield: yield}
 	emit := w.Add
 	var ivs []*physIv
 	collect := func(iv *physIv) { ivs = append(ivs, iv) }

@@ -7,7 +7,7 @@ import (
 	"math/bits"
 
 	"dumpscope/model"
-	"dumpscope/reader/rio"
+	"dumpscope/reader"
 )
 
 // endKind says how the walk over the tables stopped.
@@ -81,7 +81,7 @@ const (
 	scanBytes  = 16 * blockBytes // bitmap bytes read at a time by the walk
 )
 
-func (w *walk) problem(sev model.Severity, code, file string, off int64, format string, args ...any) {
+func (w *walk) problem(sev model.Severity, code model.Code, file string, off int64, format string, args ...any) {
 	w.problems = append(w.problems, model.NewProblem(sev, code, file, off, format, args...))
 }
 
@@ -106,7 +106,7 @@ func (f *File) runWalk() *walk {
 				w.end = endZero
 			} else {
 				w.end = endTruncated
-				w.problem(model.SeverityError, "truncated", f.src.Name, pos, "the file ends with %d stray bytes where a table or DMP_MAGIC_END should start", rem)
+				w.problem(model.SeverityError, model.CodeTruncated, f.src.Name, pos, "the file ends with %d stray bytes where a table or DMP_MAGIC_END should start", rem)
 			}
 			break
 		}
@@ -129,11 +129,11 @@ func (f *File) runWalk() *walk {
 			}
 		case magic == MagicUD32 || magic == MagicUD64:
 			w.end = endUnknown
-			w.problem(model.SeverityError, "out-of-sync", f.src.Name, pos,
+			w.problem(model.SeverityError, model.CodeOutOfSync, f.src.Name, pos,
 				"%s (%#08x), the magic of an unlimited-table entry, where a table should start: the walk cannot go on", MagicName(magic), magic)
 		default:
 			w.end = endUnknown
-			w.problem(model.SeverityError, "unknown-magic", f.src.Name, pos,
+			w.problem(model.SeverityError, model.CodeUnknownMagic, f.src.Name, pos,
 				"unrecognised table magic %#08x (AIX 6/7 RAS tables are not supported): the rest of the file cannot be read", magic)
 		}
 		break
@@ -143,7 +143,7 @@ func (f *File) runWalk() *walk {
 		if (f.src.Size-f.start)%512 != 0 {
 			sev = model.SeverityWarning
 		}
-		w.problem(sev, "missing-end-marker", f.src.Name, f.src.Size,
+		w.problem(sev, model.CodeMissingEndMarker, f.src.Name, f.src.Size,
 			"the file ends right after the last area, without DMP_MAGIC_END or zero padding; AIX pads the last block, so a file cut between two areas looks like this")
 	}
 	w.buf = nil
@@ -160,7 +160,7 @@ func (f *File) read(w *walk, p []byte, off int64, what string) bool {
 	if errors.Is(err, model.ErrTruncated) {
 		w.end = endTruncated
 	}
-	w.problem(model.SeverityError, "read-error", f.src.Name, off, "%v", err)
+	w.problem(model.SeverityError, model.CodeReadError, f.src.Name, off, "%v", err)
 	return false
 }
 
@@ -171,7 +171,7 @@ func (f *File) room(w *walk, n int64, off int64) bool {
 		return true
 	}
 	w.end, w.endOff = endCorrupt, off
-	w.problem(model.SeverityError, "too-many-entries", f.src.Name, off,
+	w.problem(model.SeverityError, model.CodeTooManyEntries, f.src.Name, off,
 		"more than %d tables and entries: dumpscope indexes no more (the rest of the dump is not read)", MaxEntries)
 	return false
 }
@@ -195,7 +195,7 @@ func (f *File) walkTable(w *walk, pos int64) (int64, bool) {
 	if c.headAvail < HeadSize {
 		c.complete = false
 		w.end = endTruncated
-		w.problem(model.SeverityError, "truncated", f.src.Name, pos,
+		w.problem(model.SeverityError, model.CodeTruncated, f.src.Name, pos,
 			"component %d: the file ends inside its 24-byte table header (%d bytes present)", c.index, c.headAvail)
 		return 0, false
 	}
@@ -211,16 +211,16 @@ func (f *File) walkTable(w *walk, pos int64) (int64, bool) {
 func (f *File) walkClassic(w *walk, c *component) (int64, bool) {
 	es := entrySize(c.head.Magic)
 	tl := int64(c.head.Len)
-	where := fmt.Sprintf("component %d %q", c.index, rio.Printable(c.head.Name))
+	where := fmt.Sprintf("component %d %q", c.index, reader.Printable(c.head.Name))
 	if tl < HeadSize {
 		c.complete = false
 		w.end, w.endOff = endCorrupt, c.off+20
-		w.problem(model.SeverityError, "bad-cdt-len", f.src.Name, c.off+20,
+		w.problem(model.SeverityError, model.CodeBadCDTLen, f.src.Name, c.off+20,
 			"%s: cdt_len %d is smaller than the 24-byte header, so the table's end is unknown", where, tl)
 		return 0, false
 	}
 	if (tl-HeadSize)%es != 0 {
-		w.problem(model.SeverityError, "bad-cdt-len", f.src.Name, c.off+20,
+		w.problem(model.SeverityError, model.CodeBadCDTLen, f.src.Name, c.off+20,
 			"%s: cdt_len %d is not 24 plus a multiple of the %d-byte %s; AIX's readers use the whole entries and continue after cdt_len bytes",
 			where, tl, es, entryStructName(c.head.Magic))
 	}
@@ -229,7 +229,7 @@ func (f *File) walkClassic(w *walk, c *component) (int64, bool) {
 	cut := c.dataStart > f.src.Size
 	if cut {
 		avail := (f.src.Size - c.off - HeadSize) / es
-		w.problem(model.SeverityError, "truncated", f.src.Name, c.off,
+		w.problem(model.SeverityError, model.CodeTruncated, f.src.Name, c.off,
 			"%s: the table needs cdt_len %d bytes but the file ends at %#x: %d of %d entries are in the file", where, tl, f.src.Size, avail, n)
 		n = avail
 	}
@@ -305,8 +305,8 @@ func (f *File) walkUnlimited(w *walk, c *component) (int64, bool) {
 		if f.src.Size-cur < EntryUSize {
 			c.complete = false
 			w.end, w.endOff = endTruncated, cur
-			w.problem(model.SeverityError, "truncated", f.src.Name, cur,
-				"component %d %q: the file ends inside entry %d (%d of %d bytes)", c.index, rio.Printable(c.head.Name), len(c.entries), f.src.Size-cur, EntryUSize)
+			w.problem(model.SeverityError, model.CodeTruncated, f.src.Name, cur,
+				"component %d %q: the file ends inside entry %d (%d of %d bytes)", c.index, reader.Printable(c.head.Name), len(c.entries), f.src.Size-cur, EntryUSize)
 			c.end = f.src.Size
 			return 0, false
 		}
@@ -361,14 +361,14 @@ func (f *File) walkArea(w *walk, c *component, a *area, off int64) (int64, bool)
 	}
 	name := areaName(c.index, a.index, a.Name)
 	if a.paddingBits {
-		w.problem(model.SeverityWarning, "bad-bitmap", f.src.Name, off+a.bmAvail-1,
+		w.problem(model.SeverityWarning, model.CodeBadBitmap, f.src.Name, off+a.bmAvail-1,
 			"%s: the last bitmap byte has bits set beyond the area's %d pages (writers leave them clear)", name, a.npages)
 	}
 	if bmLen > avail {
 		a.complete = false
 		a.bits = uint64(a.bmAvail) * 8
 		w.end, w.endOff = endTruncated, f.src.Size
-		w.problem(model.SeverityError, "truncated", f.src.Name, off,
+		w.problem(model.SeverityError, model.CodeTruncated, f.src.Name, off,
 			"%s: the bitmap needs %d bytes but the file ends at %#x (%d bytes present): all %d pages are lost",
 			name, bmLen, f.src.Size, a.bmAvail, a.npages)
 		return 0, false
@@ -380,7 +380,7 @@ func (f *File) walkArea(w *walk, c *component, a *area, off int64) (int64, bool)
 	if a.bit0 {
 		lead0 = a.lead
 	}
-	total, ok := rio.MulOK(int64(min(a.count, 1<<52)), PageSize)
+	total, ok := reader.MulOK(int64(min(a.count, 1<<52)), PageSize)
 	if ok {
 		total -= int64(lead0)
 		if a.bitN {
@@ -392,7 +392,7 @@ func (f *File) walkArea(w *walk, c *component, a *area, off int64) (int64, bool)
 		a.complete = false
 		a.inFile = min(a.count-1, uint64(room+int64(lead0))/PageSize)
 		w.end, w.endOff = endTruncated, f.src.Size
-		w.problem(model.SeverityError, "truncated", f.src.Name, a.dataOff,
+		w.problem(model.SeverityError, model.CodeTruncated, f.src.Name, a.dataOff,
 			"%s: the data of %d present pages needs %s bytes but the file ends at %#x: %s lost",
 			name, a.count, byteCount(total, ok), f.src.Size, plural(a.count-a.inFile, "page"))
 		return 0, false

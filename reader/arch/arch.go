@@ -16,7 +16,7 @@ import (
 	"strings"
 
 	"dumpscope/model"
-	"dumpscope/reader/rio"
+	"dumpscope/reader"
 )
 
 // Spec is one field of a structure.
@@ -113,7 +113,7 @@ func (s *Struct) Layout(order binary.ByteOrder, b []byte, base int64) []*model.F
 	pad := func(to int) {
 		if to > pos {
 			out = append(out, &model.Field{Name: "(padding)", Offset: base + int64(pos), Size: int64(to - pos),
-				Value: model.HexBytes(clip(b, pos, to, 32)), Meaning: "alignment padding, not used"})
+				Value: reader.HexBytes(clip(b, pos, to, 32)), Meaning: "alignment padding, not used"})
 		}
 	}
 	for _, f := range s.Fields {
@@ -127,12 +127,12 @@ func (s *Struct) Layout(order binary.ByteOrder, b []byte, base int64) []*model.F
 		case f.Text:
 			n.Value = fmt.Sprintf("%q", cstr(b[f.Off:end]))
 		case ok:
-			n.Value = rio.FormatUint(v)
+			n.Value = reader.FormatUint(v)
 			if f.Bits != nil {
 				n.Value += "  " + model.FormatBits(f.Bits(v))
 			}
 		default:
-			n.Value = model.HexBytes(clip(b, f.Off, end, 32))
+			n.Value = reader.HexBytes(clip(b, f.Off, end, 32))
 		}
 		out = append(out, n)
 		pos = max(pos, end)
@@ -143,7 +143,7 @@ func (s *Struct) Layout(order binary.ByteOrder, b []byte, base int64) []*model.F
 	}
 	if len(b) > pos {
 		out = append(out, &model.Field{Name: "(trailing data)", Offset: base + int64(pos), Size: int64(len(b) - pos),
-			Value: model.HexBytes(clip(b, pos, len(b), 32)), Meaning: fmt.Sprintf("bytes beyond the %d-byte %s", s.Size, s.Name)})
+			Value: reader.HexBytes(clip(b, pos, len(b), 32)), Meaning: fmt.Sprintf("bytes beyond the %d-byte %s", s.Size, s.Name)})
 	}
 	return out
 }

@@ -7,8 +7,9 @@ import (
 	"strconv"
 
 	"dumpscope/model"
+	"dumpscope/reader"
 	"dumpscope/reader/arch"
-	"dumpscope/reader/rio"
+	"dumpscope/reader/elfnote"
 )
 
 // defaultPageSize is the page size assumed when VMCOREINFO does not give
@@ -23,9 +24,9 @@ func defaultPageSize(archName string) int64 {
 	return 4096
 }
 
-// PageSize returns the dumped kernel's page size: PAGESIZE from
+// pageSize returns the dumped kernel's page size: PAGESIZE from
 // VMCOREINFO when it is sane, else the architecture's usual size.
-func (f *File) PageSize() int64 {
+func (f *File) pageSize() int64 {
 	if v := f.loadNotes().vmci; v != nil {
 		if s, ok := v.Get("PAGESIZE"); ok {
 			if n, err := strconv.ParseInt(s, 10, 64); err == nil && n >= 1024 && n <= 1<<20 && n&(n-1) == 0 {
@@ -38,14 +39,11 @@ func (f *File) PageSize() int64 {
 
 func (f *File) pageIndex() *pageIndex {
 	f.indexOnce.Do(func() {
-		f.index = f.buildIndex(uint64(f.PageSize()))
-		f.cache = rio.NewPageCache(int64(f.index.pageSize))
+		f.index = f.buildIndex(uint64(f.pageSize()))
+		f.cache = reader.NewPageCache(int64(f.index.pageSize))
 	})
 	return f.index
 }
-
-// MaxPFN returns one past the highest frame any PT_LOAD covers.
-func (f *File) MaxPFN() model.PFN { return model.PFN(f.pageIndex().maxPFN) }
 
 // Notes returns every note of every PT_NOTE segment.
 func (f *File) Notes() ([]model.Note, error) { return f.loadNotes().notes, nil }
@@ -61,24 +59,11 @@ func (f *File) VMCoreInfo() (*model.VMCoreInfo, error) {
 // Registers returns the register sets of the NT_PRSTATUS and QEMU notes.
 func (f *File) Registers() ([]model.RegisterSet, error) { return f.loadNotes().regs, nil }
 
-// Warnings returns what was found wrong while reading headers and notes.
-func (f *File) Warnings() []model.Problem {
+// warnings returns what was found wrong while reading headers and notes.
+func (f *File) warnings() []model.Problem {
 	ns := f.loadNotes()
-	out := append([]model.Problem(nil), f.warnings...)
-	out = append(out, ns.problems...)
-	if f.src.Stream != nil {
-		out = append(out, f.src.Stream.StreamProblems()...)
-	}
-	return out
-}
-
-// Index builds the flattened stream's index, if the file is read through
-// one (makedumpfile -E -F); plain files need none.
-func (f *File) Index(ctx context.Context, progress func(done, total int64)) error {
-	if f.src.Stream == nil {
-		return nil
-	}
-	return f.src.Stream.Index(ctx, progress)
+	out := append([]model.Problem(nil), f.problems...)
+	return append(out, ns.problems...)
 }
 
 // PageInfo returns the state of frame pfn.
@@ -87,11 +72,14 @@ func (f *File) PageInfo(pfn model.PFN) model.PageInfo {
 }
 
 // ReadPage reads frame pfn into dst, which must hold one page. Recently
-// read pages come from a small cache.
-func (f *File) ReadPage(pfn model.PFN, dst []byte) (model.PageInfo, error) {
+// read pages come from a small cache, except for strict reads.
+func (f *File) ReadPage(pfn model.PFN, dst []byte, opt reader.ReadOptions) (model.PageInfo, error) {
 	ix := f.pageIndex()
 	if uint64(len(dst)) < ix.pageSize {
 		return model.PageInfo{}, fmt.Errorf("buffer of %d bytes is smaller than a page (%d)", len(dst), ix.pageSize)
+	}
+	if opt.Strict {
+		return f.readPage(ix, pfn, dst[:ix.pageSize])
 	}
 	if pi, ok := f.cache.Get(pfn, dst); ok {
 		return pi, nil
@@ -101,6 +89,21 @@ func (f *File) ReadPage(pfn model.PFN, dst []byte) (model.PageInfo, error) {
 		f.cache.Put(pfn, pi, dst)
 	}
 	return pi, err
+}
+
+// ReadRange reads consecutive frames in order.
+func (f *File) ReadRange(ctx context.Context, start model.PFN, count uint64, opt reader.ReadOptions, fn func(model.PageInfo, []byte, error) bool) error {
+	return reader.ReadRangeByPage(ctx, f, start, count, opt, fn)
+}
+
+// Counts counts frames by state from the program headers.
+func (f *File) Counts(ctx context.Context) (model.StateCounts, error) {
+	c := model.StateCounts{}
+	err := f.Runs(ctx, 0, false, func(r model.PageRun) bool {
+		c.Add(r.State, r.Count)
+		return true
+	})
+	return c, err
 }
 
 // Runs walks frames from `from` in runs of equal state. ELF states come
@@ -120,22 +123,14 @@ func (f *File) Info() model.Info {
 	ver := int64(f.EVersion)
 	info := model.Info{
 		Format: model.FormatELF, Container: model.ContainerPlain, Parts: 1, Files: []string{f.src.Name},
-		Arch: f.archName, Endian: endian(f), PageSize: f.PageSize(), MaxPFN: uint64(f.MaxPFN()),
-		CPUs: CountCPUs(ns.notes), HeaderVersion: &ver, Compression: []model.Codec{}, Flags: []string{},
-		FrameKind: "physical", Warnings: f.Warnings(),
+		Arch: f.archName, Endian: endian(f), PageSize: f.pageSize(), MaxPFN: model.PFN(f.pageIndex().maxPFN),
+		CPUs: elfnote.CountCPUs(ns.notes), HeaderVersion: &ver, Compression: []model.Codec{}, Flags: []string{},
+		FrameKind: "physical", Warnings: f.warnings(),
 	}
 	if f.Flags&FlagIncomplete != 0 {
 		info.Flags = append(info.Flags, "DUMP_ELF_INCOMPLETE")
 	}
-	if f.src.Stream != nil {
-		info.Container = model.ContainerFlattened
-	}
-	FillFromVMCoreInfo(&info, ns.vmci)
-	info.Pages = model.StateCounts{}
-	_ = f.Runs(context.Background(), 0, false, func(r model.PageRun) bool {
-		info.Pages.Add(r.State, r.Count)
-		return true
-	})
+	elfnote.FillFromVMCoreInfo(&info, ns.vmci)
 	var loads, notes int
 	for _, p := range f.Progs {
 		switch p.Type {
@@ -155,25 +150,6 @@ func (f *File) Info() model.Info {
 	return info
 }
 
-// FillFromVMCoreInfo copies OSRELEASE, CRASHTIME and BUILD-ID into info.
-func FillFromVMCoreInfo(info *model.Info, v *model.VMCoreInfo) {
-	if v == nil {
-		return
-	}
-	info.VMCoreInfo = true
-	if s, ok := v.Get("OSRELEASE"); ok {
-		info.OSRelease = s
-	}
-	if s, ok := v.Get("BUILD-ID"); ok {
-		info.BuildID = s
-	}
-	if s, ok := v.Get("CRASHTIME"); ok {
-		if t, err := strconv.ParseInt(s, 10, 64); err == nil {
-			info.CrashTime = &t
-		}
-	}
-}
-
 func endian(f *File) model.Endian {
 	if f.Data == elf.ELFDATA2MSB {
 		return model.BigEndian
@@ -184,10 +160,10 @@ func endian(f *File) model.Endian {
 // producer guesses which program wrote the file (formats.md §3.8).
 func producer(f *File, notes []model.Note) string {
 	for _, n := range notes {
-		if n.Name == NameQEMU {
+		if n.Name == elfnote.NameQEMU {
 			return "QEMU dump-guest-memory"
 		}
-		if n.Name == NameEraseInfo {
+		if n.Name == elfnote.NameEraseInfo {
 			return "makedumpfile -E"
 		}
 	}
@@ -200,14 +176,4 @@ func producer(f *File, notes []model.Note) string {
 		}
 	}
 	return "kexec /proc/vmcore or makedumpfile -E"
-}
-
-// ReadPageStrict reads frame pfn from the file, bypassing the page cache
-// (verify reads every page once).
-func (f *File) ReadPageStrict(pfn model.PFN, dst []byte) (model.PageInfo, error) {
-	ix := f.pageIndex()
-	if uint64(len(dst)) < ix.pageSize {
-		return model.PageInfo{}, fmt.Errorf("buffer of %d bytes is smaller than a page (%d)", len(dst), ix.pageSize)
-	}
-	return f.readPage(ix, pfn, dst[:ix.pageSize])
 }

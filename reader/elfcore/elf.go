@@ -22,8 +22,9 @@ import (
 	"sync"
 
 	"dumpscope/model"
+	"dumpscope/reader"
 	"dumpscope/reader/arch"
-	"dumpscope/reader/rio"
+	"dumpscope/reader/elfnote"
 )
 
 // Limits that keep hostile headers from causing large allocations.
@@ -42,28 +43,6 @@ const (
 	// the dump was cut short.
 	FlagIncomplete = 0x1
 )
-
-// FileHeader is the ELF header (Elf32_Ehdr / Elf64_Ehdr).
-type FileHeader struct {
-	Class      elf.Class
-	Data       elf.Data
-	Version    elf.Version // e_ident[EI_VERSION]
-	OSABI      elf.OSABI
-	ABIVersion uint8
-	Type       elf.Type
-	Machine    elf.Machine
-	EVersion   uint32 // e_version
-	Entry      uint64
-	Phoff      uint64
-	Shoff      uint64
-	Flags      uint32
-	Ehsize     uint16
-	Phentsize  uint16
-	Phnum      uint16 // as stored; see File.NumProgs for the real count
-	Shentsize  uint16
-	Shnum      uint16
-	Shstrndx   uint16
-}
 
 // ProgHeader is one program header (Elf32_Phdr / Elf64_Phdr).
 type ProgHeader struct {
@@ -94,32 +73,32 @@ type SectionHeader struct {
 
 // File is an open ELF vmcore.
 type File struct {
-	FileHeader
+	elfnote.FileHeader
 	// Progs are the program headers that could be read, in file order.
 	Progs []ProgHeader
 	// Sections are the section headers, if any.
 	Sections []SectionHeader
 
-	src      rio.Source
+	src      reader.Source
 	order    binary.ByteOrder
 	archName string
 	// declaredProgs is the program header count the header declares
 	// (e_phnum or sh_info of section 0 for PN_XNUM).
 	declaredProgs uint64
-	warnings      []model.Problem
+	problems      []model.Problem
 
 	notesOnce sync.Once
 	notes     noteSet
 
 	indexOnce sync.Once
 	index     *pageIndex
-	cache     *rio.PageCache // recently read pages
+	cache     *reader.PageCache // recently read pages
 }
 
 // NewFile reads the ELF header and program headers of src. It fails only
 // when the header itself cannot be read; a truncated program header table
 // or truncated segments open with warnings.
-func NewFile(src rio.Source) (*File, error) {
+func NewFile(src reader.Source) (*File, error) {
 	f := &File{src: src}
 	var ident [elf.EI_NIDENT]byte
 	if err := src.ReadAt(ident[:], 0, "e_ident"); err != nil {
@@ -147,10 +126,10 @@ func NewFile(src rio.Source) (*File, error) {
 		return nil, model.Errorf(src.Name, "e_ident[EI_CLASS]", elf.EI_CLASS, model.ErrCorrupt, "unknown ELF class %d", ident[elf.EI_CLASS])
 	}
 	hdr := make([]byte, hdrSize)
-	if err := src.ReadAt(hdr, 0, ehdrName(f.Class)); err != nil {
+	if err := src.ReadAt(hdr, 0, elfnote.HeaderName(f.Class)); err != nil {
 		return nil, err
 	}
-	f.FileHeader = DecodeFileHeader(ident[:], hdr, f.order)
+	f.FileHeader = elfnote.DecodeFileHeader(ident[:], hdr, f.order)
 	if f.Type != elf.ET_CORE {
 		return nil, model.Errorf(src.Name, "e_type", 16, model.ErrUnrecognized, "ELF file is %v, not a core (ET_CORE)", f.Type)
 	}
@@ -163,48 +142,6 @@ func NewFile(src rio.Source) (*File, error) {
 	}
 	f.checkSegments()
 	return f, nil
-}
-
-func ehdrName(c elf.Class) string {
-	if c == elf.ELFCLASS32 {
-		return "Elf32_Ehdr"
-	}
-	return "Elf64_Ehdr"
-}
-
-// DecodeFileHeader decodes an Elf32_Ehdr or Elf64_Ehdr (as ident's
-// EI_CLASS says) in byte order o. The Xen dump-core reader uses it too.
-func DecodeFileHeader(ident, b []byte, o binary.ByteOrder) FileHeader {
-	h := FileHeader{
-		Class: elf.Class(ident[elf.EI_CLASS]), Data: elf.Data(ident[elf.EI_DATA]),
-		Version: elf.Version(ident[elf.EI_VERSION]), OSABI: elf.OSABI(ident[elf.EI_OSABI]),
-		ABIVersion: ident[elf.EI_ABIVERSION],
-		Type:       elf.Type(o.Uint16(b[16:])), Machine: elf.Machine(o.Uint16(b[18:])), EVersion: o.Uint32(b[20:]),
-	}
-	if h.Class == elf.ELFCLASS32 {
-		h.Entry = uint64(o.Uint32(b[24:]))
-		h.Phoff = uint64(o.Uint32(b[28:]))
-		h.Shoff = uint64(o.Uint32(b[32:]))
-		h.Flags = o.Uint32(b[36:])
-		h.Ehsize = o.Uint16(b[40:])
-		h.Phentsize = o.Uint16(b[42:])
-		h.Phnum = o.Uint16(b[44:])
-		h.Shentsize = o.Uint16(b[46:])
-		h.Shnum = o.Uint16(b[48:])
-		h.Shstrndx = o.Uint16(b[50:])
-		return h
-	}
-	h.Entry = o.Uint64(b[24:])
-	h.Phoff = o.Uint64(b[32:])
-	h.Shoff = o.Uint64(b[40:])
-	h.Flags = o.Uint32(b[48:])
-	h.Ehsize = o.Uint16(b[52:])
-	h.Phentsize = o.Uint16(b[54:])
-	h.Phnum = o.Uint16(b[56:])
-	h.Shentsize = o.Uint16(b[58:])
-	h.Shnum = o.Uint16(b[60:])
-	h.Shstrndx = o.Uint16(b[62:])
-	return h
 }
 
 // phdrSize and shdrSize are the standard entry sizes for the class.
@@ -224,8 +161,8 @@ func (f *File) shdrSize() int {
 
 // problem records something found wrong while opening: an error when the
 // file is damaged, a warning when it is intact but lacking.
-func (f *File) problem(sev model.Severity, code string, off int64, format string, args ...any) {
-	f.warnings = append(f.warnings, model.NewProblem(sev, code, f.src.Name, off, format, args...))
+func (f *File) problem(sev model.Severity, code model.Code, off int64, format string, args ...any) {
+	f.problems = append(f.problems, model.NewProblem(sev, code, f.src.Name, off, format, args...))
 }
 
 // readSections reads the section header table. Section 0 carries the real
@@ -243,7 +180,7 @@ func (f *File) readSections() error {
 		if f.Phnum == pnXNum {
 			return model.Errorf(f.src.Name, "e_shentsize", -1, model.ErrCorrupt, "section header size %d is too small for the PN_XNUM count", ent)
 		}
-		f.problem(model.SeverityError, "bad-section-header", -1, "e_shentsize %d is smaller than %d; section headers ignored", ent, f.shdrSize())
+		f.problem(model.SeverityError, model.CodeBadSectionHeader, -1, "e_shentsize %d is smaller than %d; section headers ignored", ent, f.shdrSize())
 		return nil
 	}
 	n = min(n, MaxSections)
@@ -254,7 +191,7 @@ func (f *File) readSections() error {
 			if i == 0 && f.Phnum == pnXNum {
 				return err
 			}
-			f.problem(model.SeverityError, "truncated", off, "section header table ends after %d of %d headers", i, f.Shnum)
+			f.problem(model.SeverityError, model.CodeTruncated, off, "section header table ends after %d of %d headers", i, f.Shnum)
 			break
 		}
 		f.Sections = append(f.Sections, f.decodeSection(b))
@@ -289,7 +226,7 @@ func (f *File) readProgs() error {
 		}
 	}
 	if f.declaredProgs == 0 {
-		f.problem(model.SeverityWarning, "no-program-headers", -1, "the ELF header declares no program headers: nothing is dumped")
+		f.problem(model.SeverityWarning, model.CodeNoProgramHeaders, -1, "the ELF header declares no program headers: nothing is dumped")
 		return nil
 	}
 	ent := int64(f.Phentsize)
@@ -297,7 +234,7 @@ func (f *File) readProgs() error {
 		return model.Errorf(f.src.Name, "e_phentsize", -1, model.ErrCorrupt, "program header size %d is smaller than %d", ent, f.phdrSize())
 	}
 	if ent != int64(f.phdrSize()) {
-		f.problem(model.SeverityError, "bad-program-header", -1, "e_phentsize is %d, expected %d", ent, f.phdrSize())
+		f.problem(model.SeverityError, model.CodeBadProgramHeader, -1, "e_phentsize is %d, expected %d", ent, f.phdrSize())
 	}
 	if f.declaredProgs > MaxProgs {
 		return model.Errorf(f.src.Name, "program header table", int64(f.Phoff), model.ErrCorrupt, "%d program headers exceed the limit of %d", f.declaredProgs, MaxProgs)
@@ -309,7 +246,7 @@ func (f *File) readProgs() error {
 	avail := (f.src.Len() - phoff) / ent
 	count := int64(f.declaredProgs)
 	if avail < count {
-		f.problem(model.SeverityError, "truncated", phoff+avail*ent, "the program header table is cut short: %d of %d headers are in the file", avail, count)
+		f.problem(model.SeverityError, model.CodeTruncated, phoff+avail*ent, "the program header table is cut short: %d of %d headers are in the file", avail, count)
 		count = avail
 	}
 	f.Progs = make([]ProgHeader, 0, count)
@@ -362,24 +299,24 @@ func (f *File) checkSegments() {
 				zeroPaddr++
 			}
 			if p.Filesz > p.Memsz {
-				f.problem(model.SeverityError, "bad-program-header", f.progOffset(i), "PT_LOAD [%d]: p_filesz %#x exceeds p_memsz %#x", i, p.Filesz, p.Memsz)
+				f.problem(model.SeverityError, model.CodeBadProgramHeader, f.progOffset(i), "PT_LOAD [%d]: p_filesz %#x exceeds p_memsz %#x", i, p.Filesz, p.Memsz)
 			}
 		}
 		if p.Type != elf.PT_LOAD || p.Filesz == 0 || p.Off == f.allOnes() {
 			continue // notes report their own truncation when read
 		}
-		end, ok := rio.AddOK(int64(p.Off), int64(p.Filesz))
+		end, ok := reader.AddOK(int64(p.Off), int64(p.Filesz))
 		if !ok || p.Off > uint64(f.src.Len()) || end > f.src.Len() {
 			have := max(0, f.src.Len()-int64(min(p.Off, uint64(f.src.Len()))))
-			f.problem(model.SeverityError, "truncated", int64(min(p.Off, 1<<62)), "%v [%d] needs file bytes %#x-%#x but the file ends at %#x: %d of %d bytes missing",
+			f.problem(model.SeverityError, model.CodeTruncated, int64(min(p.Off, 1<<62)), "%v [%d] needs file bytes %#x-%#x but the file ends at %#x: %d of %d bytes missing",
 				p.Type, i, p.Off, p.Off+p.Filesz, f.src.Len(), int64(p.Filesz)-have, p.Filesz)
 		}
 	}
 	if nLoad > 1 && zeroPaddr == nLoad {
-		f.problem(model.SeverityWarning, "no-physical-addresses", -1, "every PT_LOAD has p_paddr 0: physical addresses are unknown")
+		f.problem(model.SeverityWarning, model.CodeNoPhysicalAddresses, -1, "every PT_LOAD has p_paddr 0: physical addresses are unknown")
 	}
 	if f.Flags&FlagIncomplete != 0 {
-		f.problem(model.SeverityError, "incomplete", 48, "e_flags has DUMP_ELF_INCOMPLETE: makedumpfile could not finish this dump")
+		f.problem(model.SeverityError, model.CodeIncomplete, 48, "e_flags has DUMP_ELF_INCOMPLETE: makedumpfile could not finish this dump")
 	}
 }
 
@@ -396,4 +333,4 @@ func (f *File) ByteOrder() binary.ByteOrder { return f.order }
 func (f *File) NumProgs() uint64 { return f.declaredProgs }
 
 // Close closes the underlying reader if it can be closed.
-func (f *File) Close() error { return rio.Close(f.src.R) }
+func (f *File) Close() error { return reader.Close(f.src.R) }

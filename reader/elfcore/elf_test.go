@@ -10,14 +10,14 @@ import (
 	"testing"
 
 	"dumpscope/model"
+	"dumpscope/reader"
 	"dumpscope/reader/dumptest"
 	"dumpscope/reader/elfcore"
-	"dumpscope/reader/rio"
 )
 
 func openBytes(t *testing.T, b []byte) *elfcore.File {
 	t.Helper()
-	f, err := elfcore.NewFile(rio.Source{Name: "test.vmcore", R: bytes.NewReader(b), Size: int64(len(b))})
+	f, err := elfcore.NewFile(reader.Source{Name: "test.vmcore", R: bytes.NewReader(b), Size: int64(len(b))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -327,12 +327,12 @@ func TestNotELFCore(t *testing.T) {
 	b, _ := core.Bytes()
 	exe := append([]byte(nil), b...)
 	binary.LittleEndian.PutUint16(exe[16:], uint16(elf.ET_EXEC))
-	if _, err := elfcore.NewFile(rio.Source{Name: "a.out", R: bytes.NewReader(exe), Size: int64(len(exe))}); !errors.Is(err, model.ErrUnrecognized) {
+	if _, err := elfcore.NewFile(reader.Source{Name: "a.out", R: bytes.NewReader(exe), Size: int64(len(exe))}); !errors.Is(err, model.ErrUnrecognized) {
 		t.Fatalf("ET_EXEC: %v", err)
 	}
 	bad := append([]byte(nil), b...)
 	bad[elf.EI_CLASS] = 9
-	_, err := elfcore.NewFile(rio.Source{Name: "bad", R: bytes.NewReader(bad), Size: int64(len(bad))})
+	_, err := elfcore.NewFile(reader.Source{Name: "bad", R: bytes.NewReader(bad), Size: int64(len(bad))})
 	var fe *model.FormatError
 	if !errors.As(err, &fe) || fe.Off != elf.EI_CLASS {
 		t.Fatalf("bad class: %v", err)

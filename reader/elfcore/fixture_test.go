@@ -7,9 +7,9 @@ import (
 	"testing"
 
 	"dumpscope/model"
+	"dumpscope/reader"
 	"dumpscope/reader/dumptest"
 	"dumpscope/reader/elfcore"
-	"dumpscope/reader/rio"
 )
 
 // openFixture opens a real fixture with the ELF reader.
@@ -22,7 +22,7 @@ func openFixture(t *testing.T, name string) *elfcore.File {
 	}
 	t.Cleanup(func() { fh.Close() })
 	st, _ := fh.Stat()
-	f, err := elfcore.NewFile(rio.Source{Name: name, R: fh, Size: st.Size()})
+	f, err := elfcore.NewFile(reader.Source{Name: name, R: fh, Size: st.Size()})
 	if err != nil {
 		t.Fatal(err)
 	}

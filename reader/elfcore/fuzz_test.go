@@ -10,9 +10,9 @@ import (
 	"testing"
 
 	"dumpscope/model"
+	"dumpscope/reader"
 	"dumpscope/reader/dumptest"
 	"dumpscope/reader/elfcore"
-	"dumpscope/reader/rio"
 )
 
 // FuzzELF opens arbitrary bytes as an ELF vmcore and exercises every entry
@@ -52,7 +52,7 @@ func FuzzELF(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		file, err := elfcore.NewFile(rio.Source{Name: "fuzz", R: bytes.NewReader(b), Size: int64(len(b))})
+		file, err := elfcore.NewFile(reader.Source{Name: "fuzz", R: bytes.NewReader(b), Size: int64(len(b))})
 		if err != nil {
 			return
 		}

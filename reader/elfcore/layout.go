@@ -3,12 +3,11 @@ package elfcore
 import (
 	"bytes"
 	"debug/elf"
-	"encoding/binary"
 	"fmt"
 
 	"dumpscope/model"
-	"dumpscope/reader/arch"
-	"dumpscope/reader/rio"
+	"dumpscope/reader"
+	"dumpscope/reader/elfnote"
 )
 
 // Layout returns the annotated structure of the file: the ELF header byte
@@ -21,7 +20,7 @@ func (f *File) Layout() (*model.Field, error) {
 	if f.Class == elf.ELFCLASS32 {
 		hdr = hdr[:52]
 	}
-	if err := f.src.ReadAt(hdr, 0, ehdrName(f.Class)); err != nil {
+	if err := f.src.ReadAt(hdr, 0, elfnote.HeaderName(f.Class)); err != nil {
 		return nil, err
 	}
 	root.Add(f.headerLayout(hdr))
@@ -41,7 +40,7 @@ func (f *File) Layout() (*model.Field, error) {
 		if p.Type == elf.PT_LOAD && p.Filesz > 0 && p.Off != f.allOnes() {
 			root.Add(&model.Field{Name: fmt.Sprintf("PT_LOAD [%d] data", i), Offset: int64(p.Off), Size: int64(p.Filesz),
 				Value:   fmt.Sprintf("physical %#x-%#x", p.Paddr, p.Paddr+p.Filesz),
-				Meaning: fmt.Sprintf("memory image: pfn %#x-%#x, virtual %#x", p.Paddr/uint64(f.PageSize()), (p.Paddr+p.Filesz-1)/uint64(f.PageSize()), p.Vaddr)})
+				Meaning: fmt.Sprintf("memory image: pfn %#x-%#x, virtual %#x", p.Paddr/uint64(f.pageSize()), (p.Paddr+p.Filesz-1)/uint64(f.pageSize()), p.Vaddr)})
 		}
 	}
 	for i, s := range f.Sections {
@@ -53,15 +52,14 @@ func (f *File) Layout() (*model.Field, error) {
 			}
 		}
 	}
-	rio.AnnotateStream(root, f.src, true)
 	return root, nil
 }
 
 func (f *File) headerLayout(b []byte) *model.Field {
-	s := rio.NewStruct(ehdrName(f.Class), "ELF header: what kind of file this is and where its tables are", 0, b, f.order)
+	s := reader.NewStruct(elfnote.HeaderName(f.Class), "ELF header: what kind of file this is and where its tables are", 0, b, f.order)
 	id := s.Raw("e_ident", 0, 16, "identification bytes", "")
-	id.Value = model.HexBytes(b[:16])
-	ident := rio.NewStruct("", "", 0, b[:16], f.order)
+	id.Value = reader.HexBytes(b[:16])
+	ident := reader.NewStruct("", "", 0, b[:16], f.order)
 	ident.Raw("EI_MAG0..3", 0, 4, "magic: 0x7f 'E' 'L' 'F'", fmt.Sprintf("%q", b[:4]))
 	ident.Uint("EI_CLASS", 4, 1, "word size: 1 = 32-bit, 2 = 64-bit", f.Class.String())
 	ident.Uint("EI_DATA", 5, 1, "byte order: 1 = little-endian, 2 = big-endian", f.Data.String())
@@ -121,7 +119,7 @@ func (f *File) sectionsLayout() *model.Field {
 			break
 		}
 		sh := f.Sections[i]
-		s := rio.NewStruct(fmt.Sprintf("%s[%d]", name, i), "section header", off, b, f.order)
+		s := reader.NewStruct(fmt.Sprintf("%s[%d]", name, i), "section header", off, b, f.order)
 		s.Node.Value = sh.Type.String()
 		o := 0
 		s.Uint("sh_name", o, 4, "offset of the name in the string table")
@@ -158,7 +156,7 @@ func (f *File) progsLayout() *model.Field {
 		off := f.progOffset(i)
 		b := make([]byte, f.phdrSize())
 		f.encodeProg(b, p)
-		s := rio.NewStruct(fmt.Sprintf("%s[%d]", name, i), progMeaning(p), off, b, f.order)
+		s := reader.NewStruct(fmt.Sprintf("%s[%d]", name, i), progMeaning(p), off, b, f.order)
 		s.Node.Value = progSummary(p, f.allOnes())
 		if f.Class == elf.ELFCLASS32 {
 			s.Uint("p_type", 0, 4, "segment type", p.Type.String())
@@ -254,121 +252,10 @@ func (f *File) noteSegmentLayout(i int, p ProgHeader, notes []model.Note) *model
 	n := 0
 	for _, note := range notes {
 		if note.Offset >= int64(p.Off) && note.Offset < end {
-			seg.Add(NoteLayout(note, f.src, f.order, f.archName))
+			seg.Add(elfnote.NoteLayout(note, f.src, f.order, f.archName))
 			n++
 		}
 	}
 	seg.Value = fmt.Sprintf("%d notes", n)
 	return seg
-}
-
-// NoteLayout labels one note record: header, name, descriptor (decoded for
-// prstatus, QEMU CPU state and VMCOREINFO) and padding.
-func NoteLayout(n model.Note, src rio.Source, order binary.ByteOrder, archName string) *model.Field {
-	nameLen := n.DescOffset - n.Offset - 12
-	hdr := make([]byte, 12)
-	if src.ReadAt(hdr, n.Offset, "note header") != nil {
-		return &model.Field{Name: fmt.Sprintf("note %d", n.Index), Offset: n.Offset, Size: 12, Value: "unreadable"}
-	}
-	total := 12 + nameLen + align4(n.DescSize)
-	s := rio.NewStruct(fmt.Sprintf("note %d: %s", n.Index, n.Name), "one ELF note", n.Offset, hdr, order)
-	s.Node.Size = total
-	s.Node.Value = n.TypeName
-	if s.Node.Value == "" {
-		s.Node.Value = fmt.Sprintf("type %#x", n.Type)
-	}
-	s.Uint("n_namesz", 0, 4, "length of the name including its NUL")
-	s.Uint("n_descsz", 4, 4, "length of the descriptor")
-	s.Uint("n_type", 8, 4, "note type, meaning depends on the name", n.TypeName)
-	s.Node.Add(&model.Field{Name: "name", Offset: n.Offset + 12, Size: nameLen, Value: fmt.Sprintf("%q", n.Name), Meaning: "owner name, NUL-terminated, padded to 4 bytes"})
-	desc := &model.Field{Name: "descriptor", Offset: n.DescOffset, Size: n.DescSize, Value: n.Summary, Meaning: descMeaning(n)}
-	s.Node.Add(desc)
-	if n.Desc != nil {
-		switch {
-		case n.Name == NamePrstatus && n.Type == NTPrstatus:
-			if st, ok := arch.PrstatusFor(archName, len(n.Desc)); ok {
-				desc.Name = st.Name + " (" + st.Arch + ")"
-				desc.Children = st.Layout(order, n.Desc, n.DescOffset)
-			}
-		case n.Name == NameQEMU && n.Type == 0:
-			st := arch.QEMUCPUStateFor(archName)
-			desc.Name = st.Name
-			desc.Children = st.Layout(binary.LittleEndian, n.Desc, n.DescOffset)
-		case (n.Name == NameVMCoreInfo || n.Name == "VMCOREINFO_XEN" || n.Name == NameEraseInfo) && n.Type == 0:
-			desc.Children = TextLines(n.Desc, n.DescOffset)
-		}
-	}
-	if pad := align4(n.DescSize) - n.DescSize; pad > 0 {
-		s.Node.Add(&model.Field{Name: "(padding)", Offset: n.DescOffset + n.DescSize, Size: pad, Meaning: "pads the descriptor to 4 bytes"})
-	}
-	return s.Node
-}
-
-// TextLines labels each line of a text blob (VMCOREINFO, eraseinfo).
-func TextLines(b []byte, base int64) []*model.Field {
-	var out []*model.Field
-	for pos := 0; pos < len(b); {
-		end := bytes.IndexByte(b[pos:], '\n')
-		if end < 0 {
-			end = len(b) - pos
-		} else {
-			end++
-		}
-		line := bytes.TrimRight(b[pos:pos+end], "\n\x00")
-		if len(line) > 0 {
-			k, v, ok := bytes.Cut(line, []byte("="))
-			if !ok { // eraseinfo: "erase SYMBOL size N"
-				k, v, _ = bytes.Cut(line, []byte(" "))
-			}
-			out = append(out, &model.Field{Name: rio.Printable(string(k)), Offset: base + int64(pos), Size: int64(end),
-				Value: rio.Printable(string(v)), Meaning: vmcoreinfoMeaning(string(k))})
-		}
-		pos += end
-	}
-	return out
-}
-
-func vmcoreinfoMeaning(k string) string {
-	e := model.VMCoreInfoEntry{Key: k}
-	switch e.Group() {
-	case "SYMBOL":
-		return "address of a kernel symbol (hex)"
-	case "OFFSET":
-		return "offset of a structure member (decimal)"
-	case "SIZE":
-		return "size of a type (decimal)"
-	case "LENGTH":
-		return "number of elements of an array (decimal)"
-	case "NUMBER":
-		return "a kernel constant (signed decimal)"
-	}
-	switch k {
-	case "OSRELEASE":
-		return "kernel release (uname -r)"
-	case "BUILD-ID":
-		return "GNU build-id of vmlinux"
-	case "PAGESIZE":
-		return "page size in bytes"
-	case "CRASHTIME":
-		return "time of the crash, seconds since the epoch"
-	case "KERNELOFFSET":
-		return "KASLR offset of the kernel text (hex)"
-	case "erase":
-		return "an erased symbol"
-	}
-	return "VMCOREINFO entry"
-}
-
-func descMeaning(n model.Note) string {
-	switch n.TypeName {
-	case "NT_PRSTATUS":
-		return "registers and signal state of one CPU at the crash"
-	case "QEMUCPUState":
-		return "QEMU's copy of one vCPU's registers, including control and segment registers"
-	case "VMCOREINFO":
-		return "kernel facts for debuggers: symbol addresses, structure offsets, page size"
-	case "ERASEINFO":
-		return "what makedumpfile erased from memory"
-	}
-	return "note descriptor"
 }

@@ -8,7 +8,7 @@ import (
 	"sort"
 
 	"dumpscope/model"
-	"dumpscope/reader/rio"
+	"dumpscope/reader"
 )
 
 // pieceKind says what a stretch of physical addresses holds.
@@ -196,7 +196,7 @@ func (ix *pageIndex) pageInfo(pfn model.PFN, fileName string) model.PageInfo {
 		if firstData != nil && firstData.start < firstLost.start {
 			p = firstData
 		}
-		pi.State, pi.Code = model.StateLost, "truncated"
+		pi.State, pi.Code = model.StateLost, model.CodeTruncated
 		pi.FileOffset = model.FileOff(p.fileOff + int64(max(start, p.start)-p.start))
 		pi.Reason = fmt.Sprintf("PT_LOAD [%d] places its data beyond the end of the file, which was cut at %#x", firstLost.prog, ix.fileSize)
 	case data > 0:
@@ -238,7 +238,7 @@ func (f *File) readPage(ix *pageIndex, pfn model.PFN, dst []byte) (model.PageInf
 // runs walks the frames from `from` to maxPFN in runs of equal state.
 func (ix *pageIndex) runs(ctx context.Context, from model.PFN, yield func(model.PageRun) bool) error {
 	ps := ix.pageSize
-	w := rio.RunWriter{Yield: yield}
+	w := reader.RunWriter{Yield: yield}
 	emit := w.Add
 	pfn := uint64(from)
 	i := ix.find(pfn * ps)

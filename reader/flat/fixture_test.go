@@ -11,7 +11,7 @@ import (
 	"dumpscope/reader"
 	"dumpscope/reader/dumptest"
 	"dumpscope/reader/flat"
-	"dumpscope/reader/rio"
+	"dumpscope/reader"
 )
 
 const qemuFlat = "x86_64/qemu-kdump-zlib.flat"
@@ -24,7 +24,7 @@ func openStream(t *testing.T, path string) *flat.File {
 	}
 	t.Cleanup(func() { fh.Close() })
 	st, _ := fh.Stat()
-	f, err := flat.NewFile(rio.Source{Name: path, R: fh, Size: st.Size()})
+	f, err := flat.NewFile(reader.Source{Name: path, R: fh, Size: st.Size()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,8 +111,8 @@ func TestInfoIsLazy(t *testing.T) {
 	}
 	defer fh.Close()
 	st, _ := fh.Stat()
-	cr := &rio.CountingReaderAt{R: fh}
-	d, err := reader.OpenSources(rio.Source{Name: path, R: cr, Size: st.Size()})
+	cr := &dumptest.CountingReaderAt{R: fh}
+	d, err := reader.OpenSources(reader.Source{Name: path, R: cr, Size: st.Size()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,7 +22,7 @@ import (
 	"sync"
 
 	"dumpscope/model"
-	"dumpscope/reader/rio"
+	"dumpscope/reader"
 )
 
 // Signature and sizes of the stream header (makedumpfile.h).
@@ -57,7 +57,7 @@ type piece struct {
 // File is an open flattened stream.
 type File struct {
 	Header Header
-	src    rio.Source
+	src    reader.Source
 
 	mu        sync.Mutex
 	next      int64 // stream offset of the next record header to scan
@@ -67,15 +67,23 @@ type File struct {
 	pieces    []piece // disjoint, sorted by start
 	maxEnd    int64   // logical size so far
 	probs     []model.Problem
+	// holeReads are the logical ranges that reads wanted but no record
+	// wrote (they read as zeros, as in the rearranged file): merged,
+	// at most maxHoleReads of them, the rest counted in moreHoleReads.
+	holeReads     [][2]int64
+	moreHoleReads int
 }
 
+// maxHoleReads bounds the hole ranges remembered for Check.
+const maxHoleReads = 256
+
 // NewFile reads the stream header. Records are scanned on demand.
-func NewFile(src rio.Source) (*File, error) {
+func NewFile(src reader.Source) (*File, error) {
 	b := make([]byte, 32)
 	if err := src.ReadAt(b, 0, "makedumpfile_header"); err != nil {
 		return nil, err
 	}
-	h := Header{Signature: rio.CString(b[:16]), Type: int64(binary.BigEndian.Uint64(b[16:])), Version: int64(binary.BigEndian.Uint64(b[24:]))}
+	h := Header{Signature: reader.CString(b[:16]), Type: int64(binary.BigEndian.Uint64(b[16:])), Version: int64(binary.BigEndian.Uint64(b[24:]))}
 	if string(b[:16]) != Signature+"\x00\x00\x00\x00" {
 		return nil, model.Errorf(src.Name, "makedumpfile_header.signature", 0, model.ErrUnrecognized, "no flattened-format signature")
 	}
@@ -84,7 +92,7 @@ func NewFile(src rio.Source) (*File, error) {
 	}
 	f := &File{Header: h, src: src, next: HeaderSize}
 	if h.Version != versionOne {
-		f.problem(model.SeverityWarning, "unknown-flat-version", 24, "flattened header version %d; only %d is known", h.Version, versionOne)
+		f.problem(model.SeverityWarning, model.CodeUnknownFlatVersion, 24, "flattened header version %d; only %d is known", h.Version, versionOne)
 	}
 	if src.Len() < HeaderSize {
 		return nil, model.Errorf(src.Name, "makedumpfile_header", 0, model.ErrTruncated, "the stream ends inside its 4096-byte header")
@@ -92,7 +100,7 @@ func NewFile(src rio.Source) (*File, error) {
 	return f, nil
 }
 
-func (f *File) problem(sev model.Severity, code string, off int64, format string, args ...any) {
+func (f *File) problem(sev model.Severity, code model.Code, off int64, format string, args ...any) {
 	f.probs = append(f.probs, model.NewProblem(sev, code, f.src.Name, off, format, args...))
 }
 
@@ -102,12 +110,12 @@ func (f *File) scanOne() {
 	pos := f.next
 	if pos >= f.src.Len() {
 		f.done = true
-		f.problem(model.SeverityError, "missing-end-marker", pos, "the stream ends after %d records without the end marker (offset and size -1): it was cut short", f.records)
+		f.problem(model.SeverityError, model.CodeMissingEndMarker, pos, "the stream ends after %d records without the end marker (offset and size -1): it was cut short", f.records)
 		return
 	}
 	if err := f.src.ReadAt(b[:], pos, "makedumpfile_data_header"); err != nil {
 		f.done = true
-		f.problem(model.SeverityError, "truncated", pos, "the stream ends inside record header %d", f.records)
+		f.problem(model.SeverityError, model.CodeTruncated, pos, "the stream ends inside record header %d", f.records)
 		return
 	}
 	off := int64(binary.BigEndian.Uint64(b[0:]))
@@ -115,25 +123,25 @@ func (f *File) scanOne() {
 	if off == -1 && size == -1 {
 		f.done, f.endMarker = true, true
 		if rest := f.src.Len() - pos - recordHdr; rest > 0 {
-			f.problem(model.SeverityWarning, "trailing-data", pos+recordHdr, "%d bytes follow the end marker", rest)
+			f.problem(model.SeverityWarning, model.CodeTrailingData, pos+recordHdr, "%d bytes follow the end marker", rest)
 		}
 		return
 	}
 	if off < 0 || size <= 0 {
 		f.done = true
-		f.problem(model.SeverityError, "bad-flat-record", pos, "record %d has offset %d and size %d", f.records, off, size)
+		f.problem(model.SeverityError, model.CodeBadFlatRecord, pos, "record %d has offset %d and size %d", f.records, off, size)
 		return
 	}
 	payload := pos + recordHdr
 	avail := f.src.Len() - payload
-	if end, ok := rio.AddOK(off, size); !ok || end < 0 {
+	if end, ok := reader.AddOK(off, size); !ok || end < 0 {
 		f.done = true
-		f.problem(model.SeverityError, "bad-flat-record", pos, "record %d: offset %d + size %d overflows", f.records, off, size)
+		f.problem(model.SeverityError, model.CodeBadFlatRecord, pos, "record %d: offset %d + size %d overflows", f.records, off, size)
 		return
 	}
 	if size > avail {
 		f.done = true
-		f.problem(model.SeverityError, "truncated", pos, "record %d needs %d payload bytes but the stream has %d left", f.records, size, avail)
+		f.problem(model.SeverityError, model.CodeTruncated, pos, "record %d needs %d payload bytes but the stream has %d left", f.records, size, avail)
 		size = avail
 	}
 	f.records++
@@ -199,7 +207,7 @@ func (f *File) ReadAt(p []byte, off int64) (int, error) {
 	if off < 0 {
 		return 0, errors.New("flat: negative offset")
 	}
-	end, ok := rio.AddOK(off, int64(len(p)))
+	end, ok := reader.AddOK(off, int64(len(p)))
 	if !ok {
 		return 0, errors.New("flat: offset overflows")
 	}
@@ -221,6 +229,7 @@ func (f *File) ReadAt(p []byte, off int64) (int, error) {
 		return 0, io.EOF
 	}
 	clear(p[:limit-off])
+	f.noteHoles(off, limit, segs)
 	for _, s := range segs {
 		from, to := max(s.start, off), min(s.end, limit)
 		if from >= to {
@@ -234,6 +243,72 @@ func (f *File) ReadAt(p []byte, off int64) (int, error) {
 		return int(limit - off), io.EOF
 	}
 	return len(p), nil
+}
+
+// noteHoles records the parts of [off, limit) that segs (the pieces the
+// range overlaps, sorted) leave uncovered.
+func (f *File) noteHoles(off, limit int64, segs []piece) {
+	pos := off
+	var gaps [][2]int64
+	for _, s := range segs {
+		if s.start > pos {
+			gaps = append(gaps, [2]int64{pos, min(s.start, limit)})
+		}
+		pos = max(pos, s.end)
+	}
+	if pos < limit {
+		gaps = append(gaps, [2]int64{pos, limit})
+	}
+	if len(gaps) == 0 {
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, g := range gaps {
+		i := sort.Search(len(f.holeReads), func(i int) bool { return f.holeReads[i][1] >= g[0] })
+		if i < len(f.holeReads) && f.holeReads[i][0] <= g[1] {
+			f.holeReads[i] = [2]int64{min(f.holeReads[i][0], g[0]), max(f.holeReads[i][1], g[1])}
+			continue
+		}
+		if len(f.holeReads) >= maxHoleReads {
+			f.moreHoleReads++
+			continue
+		}
+		f.holeReads = append(f.holeReads, [2]int64{})
+		copy(f.holeReads[i+1:], f.holeReads[i:])
+		f.holeReads[i] = g
+	}
+}
+
+// HoleReads returns the logical ranges reads have asked for that no
+// record wrote, and how many more were not remembered.
+func (f *File) HoleReads() ([][2]int64, int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([][2]int64(nil), f.holeReads...), f.moreHoleReads
+}
+
+// hole returns the first hole that overlaps [off, end), once the stream
+// is indexed.
+func (f *File) hole(off, end int64) ([2]int64, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.done || off >= f.maxEnd {
+		return [2]int64{}, false
+	}
+	i := sort.Search(len(f.pieces), func(i int) bool { return f.pieces[i].end > off })
+	pos := off
+	for ; pos < end; i++ {
+		if i >= len(f.pieces) || f.pieces[i].start > pos {
+			next := end
+			if i < len(f.pieces) {
+				next = min(end, f.pieces[i].start)
+			}
+			return [2]int64{pos, next}, true
+		}
+		pos = f.pieces[i].end
+	}
+	return [2]int64{}, false
 }
 
 // Size returns the logical file size once the stream is indexed, and
@@ -284,8 +359,8 @@ func (f *File) Records() (n int64, endMarker bool) {
 	return f.records, f.endMarker
 }
 
-// StreamName names the stream file.
-func (f *File) StreamName() string { return f.src.Name }
+// Name names the stream file.
+func (f *File) Name() string { return f.src.Name }
 
 // StreamOffset maps a logical range to the stream when one piece holds it.
 func (f *File) StreamOffset(off, n int64) (int64, bool) {
@@ -298,13 +373,13 @@ func (f *File) StreamOffset(off, n int64) (int64, bool) {
 	return 0, false
 }
 
-// StreamProblems lists what is wrong with the stream itself, and a note
-// that other tools need the file rearranged first.
-func (f *File) StreamProblems() []model.Problem {
+// Problems lists what is wrong with the stream itself, and a note that
+// other tools need the file rearranged first.
+func (f *File) Problems() []model.Problem {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	out := append([]model.Problem(nil), f.probs...)
-	return append(out, model.NewProblem(model.SeverityNote, "flattened", f.src.Name, 0,
+	return append(out, model.NewProblem(model.SeverityNote, model.CodeFlattened, f.src.Name, 0,
 		"this is a makedumpfile flattened stream: crash (older releases), libkdumpfile and drgn need it rearranged first (makedumpfile -R or dumpscope rearrange)"))
 }
 
@@ -325,7 +400,7 @@ func (f *File) Holes() [][2]int64 {
 }
 
 // Close closes the stream.
-func (f *File) Close() error { return rio.Close(f.src.R) }
+func (f *File) Close() error { return reader.Close(f.src.R) }
 
 // Rearrange writes the logical file, as makedumpfile -R does: every byte
 // at its offset, later records winning, holes as zeros. It indexes the

@@ -13,12 +13,12 @@ import (
 	"dumpscope/model"
 	"dumpscope/reader/dumptest"
 	"dumpscope/reader/flat"
-	"dumpscope/reader/rio"
+	"dumpscope/reader"
 )
 
 func streamOf(t testing.TB, b []byte) *flat.File {
 	t.Helper()
-	f, err := flat.NewFile(rio.Source{Name: "stream", R: bytes.NewReader(b), Size: int64(len(b))})
+	f, err := flat.NewFile(reader.Source{Name: "stream", R: bytes.NewReader(b), Size: int64(len(b))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +150,7 @@ func FuzzIndex(f *testing.F) {
 	f.Add(dumptest.Flatten(file[:8192], 1000))
 	f.Add(dumptest.Flatten(file[:20000], 3000, [2]int64{lay.SubHeaderOff, lay.SubHeaderOff + 104}))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		fl, err := flat.NewFile(rio.Source{Name: "fuzz", R: bytes.NewReader(b), Size: int64(len(b))})
+		fl, err := flat.NewFile(reader.Source{Name: "fuzz", R: bytes.NewReader(b), Size: int64(len(b))})
 		if err != nil {
 			return
 		}

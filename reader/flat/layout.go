@@ -6,16 +6,16 @@ import (
 	"fmt"
 
 	"dumpscope/model"
-	"dumpscope/reader/rio"
+	"dumpscope/reader"
 )
 
 // maxLayoutRecords bounds how many records the layout lists one by one.
 const maxLayoutRecords = 2000
 
-// StreamLayout describes the stream's own structures: the 4096-byte header
-// and the record headers. Offsets in this subtree are stream offsets (the
-// same value is in stream_offset). It indexes the whole stream.
-func (f *File) StreamLayout() (*model.Field, error) {
+// Layout describes the stream's own structures: the 4096-byte header and
+// the record headers. Offsets in this subtree are stream offsets (the same
+// value is in stream_offset). It indexes the whole stream.
+func (f *File) Layout() (*model.Field, error) {
 	if err := f.Index(context.Background(), nil); err != nil {
 		return nil, err
 	}
@@ -29,7 +29,7 @@ func (f *File) StreamLayout() (*model.Field, error) {
 	if err := f.src.ReadAt(b, 0, "makedumpfile_header"); err != nil {
 		return nil, err
 	}
-	s := rio.NewStruct("makedumpfile_header", "stream header, 4096 bytes, integers big-endian", 0, b, binary.BigEndian)
+	s := reader.NewStruct("makedumpfile_header", "stream header, 4096 bytes, integers big-endian", 0, b, binary.BigEndian)
 	s.Raw("signature", 0, 16, "\"makedumpfile\" and 4 NUL bytes", fmt.Sprintf("%q", b[:16]))
 	s.Int("type", 16, 8, "1 = TYPE_FLAT_HEADER")
 	s.Int("version", 24, 8, "1 = VERSION_FLAT_HEADER")
@@ -46,7 +46,7 @@ func (f *File) StreamLayout() (*model.Field, error) {
 		off := int64(binary.BigEndian.Uint64(hdr[0:]))
 		size := int64(binary.BigEndian.Uint64(hdr[8:]))
 		if i < maxLayoutRecords || (off == -1 && size == -1) {
-			r := rio.NewStruct(fmt.Sprintf("record %d", i), "", pos, hdr[:], binary.BigEndian)
+			r := reader.NewStruct(fmt.Sprintf("record %d", i), "", pos, hdr[:], binary.BigEndian)
 			r.Int("offset", 0, 8, "where the payload goes in the rebuilt file")
 			r.Int("buf_size", 8, 8, "payload bytes")
 			r.Node.Size = recordHdr + max(size, 0)

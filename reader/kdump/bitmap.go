@@ -8,7 +8,7 @@ import (
 	"sync"
 
 	"dumpscope/model"
-	"dumpscope/reader/rio"
+	"dumpscope/reader"
 )
 
 // A bitmap is read in blocks of bitmapBlock bytes (2^19 pfns, 2 GiB of
@@ -33,11 +33,12 @@ type bitmapBlockData struct {
 // bitmaps gives access to bitmap 1 ("is RAM") and bitmap 2 ("is in this
 // file"), and ranks in bitmap 2.
 type bitmaps struct {
-	src      rio.Source
+	src      reader.Source
 	off      [2]int64 // file offsets of bitmap 1 and 2
-	size     int64    // bytes of one bitmap
+	size     int64    // bytes of one bitmap that hold bits below max_mapnr
+	span     int64    // bytes of one bitmap in the file (size plus padding)
 	single   bool     // old files: one bitmap serves as both
-	cache    *rio.LRU[blockKey, *bitmapBlockData]
+	cache    *reader.LRU[blockKey, *bitmapBlockData]
 	rankMu   sync.Mutex
 	cum      []uint64 // cum[k] = set bits of bitmap 2 in blocks [0, k)
 	cumErr   error
@@ -50,10 +51,10 @@ type blockKey struct {
 	block int64
 }
 
-func newBitmaps(src rio.Source, off1, off2, size int64, single bool, maxMapnr uint64) *bitmaps {
+func newBitmaps(src reader.Source, off1, off2, size, span int64, single bool, maxMapnr uint64) *bitmaps {
 	return &bitmaps{
-		src: src, off: [2]int64{off1, off2}, size: size, single: single,
-		cache:    rio.NewLRU[blockKey, *bitmapBlockData](bitmapCacheN),
+		src: src, off: [2]int64{off1, off2}, size: size, span: span, single: single,
+		cache:    reader.NewLRU[blockKey, *bitmapBlockData](bitmapCacheN),
 		blocks:   (size + bitmapBlock - 1) / bitmapBlock,
 		maxMapnr: maxMapnr,
 	}

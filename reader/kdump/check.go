@@ -6,7 +6,7 @@ import (
 	"fmt"
 
 	"dumpscope/model"
-	"dumpscope/reader/elfcore"
+	"dumpscope/reader/elfnote"
 )
 
 // Check verifies what reading pages does not: header consistency, the
@@ -17,76 +17,47 @@ import (
 func (f *File) Check(ctx context.Context, report func(model.Problem)) error {
 	h := f.Header
 	name := f.src.Name
-	p := func(sev model.Severity, code string, off int64, format string, args ...any) {
+	p := func(sev model.Severity, code model.Code, off int64, format string, args ...any) {
 		report(model.NewProblem(sev, code, name, off, format, args...))
 	}
 	bs := int64(h.BlockSize)
 	if f.isKdump() && h.SubHdrSize < 1 {
-		p(model.SeverityError, "bad-header", -1, "sub_hdr_size is %d; a kdump file needs at least one block for the sub-header", h.SubHdrSize)
+		p(model.SeverityError, model.CodeBadHeader, -1, "sub_hdr_size is %d; a kdump file needs at least one block for the sub-header", h.SubHdrSize)
 	}
 	need := 2 * ((int64((f.maxMapnr+7)/8) + bs - 1) / bs)
 	if !f.bm.single && int64(h.BitmapBlocks) < need {
-		p(model.SeverityError, "bad-header", -1, "bitmap_blocks %d is too small for max_mapnr %#x (%d needed)", h.BitmapBlocks, f.maxMapnr, need)
+		p(model.SeverityError, model.CodeBadHeader, -1, "bitmap_blocks %d is too small for max_mapnr %#x (%d needed)", h.BitmapBlocks, f.maxMapnr, need)
 	}
 	if f.version >= 6 && f.Sub.MaxMapnr64 != 0 && uint64(h.MaxMapnr) != min(f.Sub.MaxMapnr64, 0xffffffff) {
-		p(model.SeverityError, "bad-header", -1, "max_mapnr %#x disagrees with max_mapnr_64 %#x", h.MaxMapnr, f.Sub.MaxMapnr64)
+		p(model.SeverityError, model.CodeBadHeader, -1, "max_mapnr %#x disagrees with max_mapnr_64 %#x", h.MaxMapnr, f.Sub.MaxMapnr64)
 	}
 	if unknown := h.Status &^ 0x3f; unknown != 0 {
-		p(model.SeverityWarning, "bad-header", -1, "status has unknown bits %#x", unknown)
+		p(model.SeverityWarning, model.CodeBadHeader, -1, "status has unknown bits %#x", unknown)
 	}
 	if codecs := h.Status & (FlagZlib | FlagLZO | FlagSnappy | FlagZstd); codecs&(codecs-1) != 0 {
-		p(model.SeverityWarning, "bad-header", -1, "status announces more than one codec (%#x)", codecs)
+		p(model.SeverityWarning, model.CodeBadHeader, -1, "status announces more than one codec (%#x)", codecs)
 	}
 	notes := f.loadNotes()
 	if pr := countPrstatus(notes.notes); f.isKdump() && f.version >= 4 && pr != int(h.NrCPUs) {
-		p(model.SeverityWarning, "cpu-count-mismatch", f.Sub.OffsetNote,
+		p(model.SeverityWarning, model.CodeCPUCountMismatch, f.Sub.OffsetNote,
 			"nr_cpus is %d but the notes hold %d NT_PRSTATUS notes (offline CPUs have none)", h.NrCPUs, pr)
 	}
 	if v := notes.vmci; v != nil && f.version >= 4 {
-		if nv := elfcore.VMCoreInfoFromNotes(notes.notes); nv != nil && !bytes.Equal(nv.Raw, v.Raw) {
-			p(model.SeverityWarning, "vmcoreinfo-mismatch", f.Sub.OffsetVMCoreInfo, "offset_vmcoreinfo points at text that differs from the VMCOREINFO note")
+		if nv := elfnote.VMCoreInfoFromNotes(notes.notes); nv != nil && !bytes.Equal(nv.Raw, v.Raw) {
+			p(model.SeverityWarning, model.CodeVMCoreInfoMismatch, f.Sub.OffsetVMCoreInfo, "offset_vmcoreinfo points at text that differs from the VMCOREINFO note")
 		}
 	}
 	if err := f.checkDescriptors(ctx, p); err != nil {
 		return err
 	}
-	f.checkStreamCoverage(p)
 	f.compatNotes(p)
 	return nil
-}
-
-// checkStreamCoverage reports structures of a flattened file that no
-// record wrote (they read as zeros).
-func (f *File) checkStreamCoverage(p func(model.Severity, string, int64, string, ...any)) {
-	h, ok := f.src.Stream.(interface{ Holes() [][2]int64 })
-	if !ok {
-		return
-	}
-	bs := int64(f.Header.BlockSize)
-	structs := []struct {
-		name     string
-		from, to int64
-	}{
-		{"disk_dump_header", 0, int64(headerSize(f.HeaderLayout))},
-		{"kdump_sub_header", bs, bs + int64(subHeaderSize(f.SubLayout))},
-		{"notes", f.Sub.OffsetNote, f.Sub.OffsetNote + int64(f.Sub.SizeNote)},
-		{"bitmaps", f.bm.off[0], f.descs.off},
-		{"page_desc table", f.descs.off, f.dataStart},
-	}
-	for _, hole := range h.Holes() {
-		for _, s := range structs {
-			if s.from < hole[1] && hole[0] < s.to {
-				p(model.SeverityError, "stream-coverage", max(s.from, hole[0]),
-					"no record of the flattened stream writes %s bytes %#x-%#x: they read as zeros", s.name, max(s.from, hole[0]), min(s.to, hole[1]))
-			}
-		}
-	}
 }
 
 func countPrstatus(notes []model.Note) int {
 	n := 0
 	for _, x := range notes {
-		if x.Name == elfcore.NamePrstatus && x.Type == elfcore.NTPrstatus {
+		if x.Name == elfnote.NamePrstatus && x.Type == elfnote.NTPrstatus {
 			n++
 		}
 	}
@@ -98,13 +69,13 @@ func countPrstatus(notes []model.Note) int {
 // table, flags naming several codecs or one the header does not announce,
 // reserved page_flags, bitmap 2 bits without bitmap 1 bits, and that the
 // shared zero page is zero.
-func (f *File) checkDescriptors(ctx context.Context, p func(model.Severity, string, int64, string, ...any)) error {
+func (f *File) checkDescriptors(ctx context.Context, p func(model.Severity, model.Code, int64, string, ...any)) error {
 	if err := f.loadData(); err != nil {
-		p(model.SeverityError, "truncated", f.bm.off[1], "bitmap 2 cannot be read to count the descriptors: %v", err)
+		p(model.SeverityError, model.CodeTruncated, f.bm.off[1], "bitmap 2 cannot be read to count the descriptors: %v", err)
 		return nil
 	}
 	if f.dataStart > f.src.Len() {
-		p(model.SeverityError, "truncated", f.descs.off, "bitmap 2 announces %d descriptors (up to %#x) but the file ends at %#x",
+		p(model.SeverityError, model.CodeTruncated, f.descs.off, "bitmap 2 announces %d descriptors (up to %#x) but the file ends at %#x",
 			f.nDescs, f.dataStart, f.src.Len())
 	}
 	announced := f.Header.Status & (FlagZlib | FlagLZO | FlagSnappy | FlagZstd)
@@ -114,7 +85,7 @@ func (f *File) checkDescriptors(ctx context.Context, p func(model.Severity, stri
 	// Visit the set bits of bitmap 2 in [start, end), a 64-bit word at a time.
 	err := f.bm.eachSet(ctx, f.start, f.end, func(pfn uint64, in1 bool) bool {
 		if !in1 {
-			p(model.SeverityError, "bitmap-mismatch", f.bm.off[1]+int64(pfn/8), "pfn %#x is in bitmap 2 (stored) but not in bitmap 1 (RAM)", pfn)
+			p(model.SeverityError, model.CodeBitmapMismatch, f.bm.off[1]+int64(pfn/8), "pfn %#x is in bitmap 2 (stored) but not in bitmap 1 (RAM)", pfn)
 		}
 		if blk := idx / descsPerBlock; blk != curDesc {
 			curDesc, descBlk = blk, f.descs.block(blk)
@@ -130,14 +101,14 @@ func (f *File) checkDescriptors(ctx context.Context, p func(model.Severity, stri
 		case d.Offset == 0:
 			return true // lost: reported by the page pass
 		case d.Offset < f.dataStart:
-			p(model.SeverityError, "bad-page-descriptor", off, "page_desc[%d] (pfn %#x) points at %#x, before the page data at %#x", idx-1, pfn, d.Offset, f.dataStart)
+			p(model.SeverityError, model.CodeBadPageDescriptor, off, "page_desc[%d] (pfn %#x) points at %#x, before the page data at %#x", idx-1, pfn, d.Offset, f.dataStart)
 		case codecs&(codecs-1) != 0:
-			p(model.SeverityWarning, "bad-page-descriptor", off, "page_desc[%d] (pfn %#x) names several codecs (flags %#x)", idx-1, pfn, d.Flags)
+			p(model.SeverityWarning, model.CodeBadPageDescriptor, off, "page_desc[%d] (pfn %#x) names several codecs (flags %#x)", idx-1, pfn, d.Flags)
 		case codecs != 0 && codecs&announced == 0 && d.Size != uint32(f.pageSize):
-			p(model.SeverityWarning, "bad-page-descriptor", off, "page_desc[%d] (pfn %#x) uses %s, which the header does not announce", idx-1, pfn, codecOf(d.Flags))
+			p(model.SeverityWarning, model.CodeBadPageDescriptor, off, "page_desc[%d] (pfn %#x) uses %s, which the header does not announce", idx-1, pfn, codecOf(d.Flags))
 		}
 		if d.Flags&^0x27 != 0 || d.PageFlags != 0 {
-			p(model.SeverityNote, "bad-page-descriptor", off, "page_desc[%d] (pfn %#x) has reserved bits set (flags %#x, page_flags %#x)", idx-1, pfn, d.Flags, d.PageFlags)
+			p(model.SeverityNote, model.CodeBadPageDescriptor, off, "page_desc[%d] (pfn %#x) has reserved bits set (flags %#x, page_flags %#x)", idx-1, pfn, d.Flags, d.PageFlags)
 		}
 		if !zeroChecked && d.Offset == f.dataStart && d.Size == uint32(f.pageSize) && codecs == 0 {
 			zeroChecked = true
@@ -145,7 +116,7 @@ func (f *File) checkDescriptors(ctx context.Context, p func(model.Severity, stri
 			if f.src.ReadAt(page, d.Offset, "shared zero page") == nil && !bytes.Equal(page, make([]byte, f.pageSize)) && f.version >= 1 && f.Sub.DumpLevel&1 != 0 {
 				// Not an error by itself: without zero-page exclusion the
 				// first page written may be any page.
-				p(model.SeverityNote, "zero-page", d.Offset, "the first page image is not zero although zero pages are excluded")
+				p(model.SeverityNote, model.CodeZeroPage, d.Offset, "the first page image is not zero although zero pages are excluded")
 			}
 		}
 		return true
@@ -154,28 +125,28 @@ func (f *File) checkDescriptors(ctx context.Context, p func(model.Severity, stri
 		return err
 	}
 	if idx != f.nDescs && idx < f.nDescs && f.dataStart <= f.src.Len() {
-		p(model.SeverityError, "bitmap-mismatch", f.descs.off, "bitmap 2 counts %d pages in this file but only %d could be walked", f.nDescs, idx)
+		p(model.SeverityError, model.CodeBitmapMismatch, f.descs.off, "bitmap 2 counts %d pages in this file but only %d could be walked", f.nDescs, idx)
 	}
 	return nil
 }
 
 // compatNotes says which common tools cannot open the file as it is.
-func (f *File) compatNotes(p func(model.Severity, string, int64, string, ...any)) {
+func (f *File) compatNotes(p func(model.Severity, model.Code, int64, string, ...any)) {
 	for _, c := range []struct {
 		bit  uint32
 		what string
 	}{{FlagSnappy, "snappy"}, {FlagZstd, "zstd"}} {
 		if f.Header.Status&c.bit != 0 {
-			p(model.SeverityNote, "codec-support", -1,
+			p(model.SeverityNote, model.CodeCodecSupport, -1,
 				"pages are %s-compressed: common crash and makedumpfile builds (Debian's among them) lack %s and cannot read them; dumpscope and a makedumpfile built with %s can",
 				c.what, c.what, c.what)
 		}
 	}
 	if archFromMachine(f.Header.Utsname.Machine) == "" {
-		p(model.SeverityNote, "no-arch-name", 12+260, "utsname.machine is %q: tools that take the architecture from the header (crash, libkdumpfile) cannot tell it", f.Header.Utsname.Machine)
+		p(model.SeverityNote, model.CodeNoArchName, 12+260, "utsname.machine is %q: tools that take the architecture from the header (crash, libkdumpfile) cannot tell it", f.Header.Utsname.Machine)
 	}
 	if f.isKdump() && f.Header.Utsname.Release == "" && f.Header.Utsname.Machine != "" {
-		p(model.SeverityNote, "qemu-kdump", 12, "the utsname holds only machine (%s), as QEMU writes it: libkdumpfile 0.5.1 reports neither the architecture nor the registers of such files", f.Header.Utsname.Machine)
+		p(model.SeverityNote, model.CodeQEMUKdump, 12, "the utsname holds only machine (%s), as QEMU writes it: libkdumpfile 0.5.1 reports neither the architecture nor the registers of such files", f.Header.Utsname.Machine)
 	}
 }
 
@@ -189,11 +160,11 @@ func (s *Set) Check(ctx context.Context, report func(model.Problem)) error {
 	for i := 1; i < len(s.parts); i++ {
 		a, b := s.parts[i-1], s.parts[i]
 		if a.end != b.start {
-			report(model.NewProblem(model.SeverityWarning, "missing-split-part", b.src.Name, -1,
+			report(model.NewProblem(model.SeverityWarning, model.CodeMissingSplitPart, b.src.Name, -1,
 				"the split parts are not contiguous: %s ends at pfn %#x, %s starts at %#x", a.src.Name, a.end, b.src.Name, b.start))
 		}
 		if !bytes.Equal(a.VMCoreInfoRaw(), b.VMCoreInfoRaw()) {
-			report(model.NewProblem(model.SeverityWarning, "split-mismatch", b.src.Name, -1, "VMCOREINFO differs from %s's", a.src.Name))
+			report(model.NewProblem(model.SeverityWarning, model.CodeSplitMismatch, b.src.Name, -1, "VMCOREINFO differs from %s's", a.src.Name))
 		}
 	}
 	return nil

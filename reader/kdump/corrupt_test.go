@@ -9,8 +9,8 @@ import (
 	"testing"
 
 	"dumpscope/model"
+	"dumpscope/reader"
 	"dumpscope/reader/dumptest"
-	"dumpscope/reader/rio"
 )
 
 // readAll reads every stored frame of k from d and sorts the outcomes:
@@ -191,5 +191,5 @@ func openSrc(b []byte) (interface {
 	PageSize() int64
 	ReadPage(model.PFN, []byte) (model.PageInfo, error)
 }, error) {
-	return openSources(rio.Source{Name: "hostile", R: bytes.NewReader(b), Size: int64(len(b))})
+	return openSources(reader.Source{Name: "hostile", R: bytes.NewReader(b), Size: int64(len(b))})
 }

@@ -5,7 +5,7 @@ import (
 	"fmt"
 
 	"dumpscope/model"
-	"dumpscope/reader/rio"
+	"dumpscope/reader"
 )
 
 // PageDesc is struct page_desc (formats.md §1.6), 24 bytes in every ABI.
@@ -24,14 +24,14 @@ const (
 
 // descTable reads page descriptors on demand through a block cache.
 type descTable struct {
-	src   rio.Source
+	src   reader.Source
 	off   int64 // file offset of descriptor 0
 	order binary.ByteOrder
-	cache *rio.LRU[uint64, []byte]
+	cache *reader.LRU[uint64, []byte]
 }
 
-func newDescTable(src rio.Source, off int64, order binary.ByteOrder) *descTable {
-	return &descTable{src: src, off: off, order: order, cache: rio.NewLRU[uint64, []byte](descCacheN)}
+func newDescTable(src reader.Source, off int64, order binary.ByteOrder) *descTable {
+	return &descTable{src: src, off: off, order: order, cache: reader.NewLRU[uint64, []byte](descCacheN)}
 }
 
 // offsetOf returns the file offset of descriptor i.

@@ -7,9 +7,9 @@ import (
 	"sync"
 
 	"dumpscope/model"
+	"dumpscope/reader"
 	"dumpscope/reader/codec"
-	"dumpscope/reader/elfcore"
-	"dumpscope/reader/rio"
+	"dumpscope/reader/elfnote"
 )
 
 // Limits on structures read whole.
@@ -27,7 +27,7 @@ type File struct {
 	HeaderLayout HeaderLayout
 	SubLayout    SubLayout
 
-	src      rio.Source
+	src      reader.Source
 	order    binary.ByteOrder
 	version  int32 // header_version, capped at 6
 	pageSize int64
@@ -49,10 +49,10 @@ type File struct {
 	dataStart int64  // file offset of the page data (the shared zero page, if any)
 	dataErr   error
 
-	cache *rio.PageCache // recently decoded pages
+	cache *reader.PageCache // recently decoded pages
 
-	countsOnce sync.Once
-	countsVal  model.StateCounts // frames by state from the bitmaps (Info)
+	countsMu  sync.Mutex
+	countsVal model.StateCounts // frames by state from the bitmaps (Counts)
 
 	decoders, strictDecoders sync.Pool
 	bufs                     sync.Pool
@@ -69,7 +69,7 @@ type noteInfo struct {
 }
 
 // NewFile reads the headers of a kdump-compressed or diskdump file.
-func NewFile(src rio.Source) (*File, error) {
+func NewFile(src reader.Source) (*File, error) {
 	f := &File{src: src}
 	hdr := make([]byte, 464)
 	if err := src.ReadAt(hdr, 0, "disk_dump_header"); err != nil {
@@ -90,10 +90,10 @@ func NewFile(src rio.Source) (*File, error) {
 	}
 	f.version = min(h.HeaderVersion, 6)
 	if h.HeaderVersion > 6 {
-		f.problem(model.SeverityWarning, "unknown-header-version", 8, "header_version %d is newer than 6, the last known; read as 6", h.HeaderVersion)
+		f.problem(model.SeverityWarning, model.CodeUnknownHeaderVersion, 8, "header_version %d is newer than 6, the last known; read as 6", h.HeaderVersion)
 	}
 	f.pageSize = int64(h.BlockSize)
-	f.cache = rio.NewPageCache(f.pageSize)
+	f.cache = reader.NewPageCache(f.pageSize)
 	if err := f.readSubHeader(); err != nil {
 		return nil, err
 	}
@@ -104,7 +104,7 @@ func NewFile(src rio.Source) (*File, error) {
 }
 
 // problem records something found wrong while opening.
-func (f *File) problem(sev model.Severity, code string, off int64, format string, args ...any) {
+func (f *File) problem(sev model.Severity, code model.Code, off int64, format string, args ...any) {
 	f.problems = append(f.problems, model.NewProblem(sev, code, f.src.Name, off, format, args...))
 }
 
@@ -128,7 +128,7 @@ func (f *File) readSubHeader() error {
 	sub, layout, ok := chooseSub(b[:n], f.Header, f.HeaderLayout, f.order, f.src.Len())
 	f.Sub, f.SubLayout = sub, layout
 	if !ok {
-		f.problem(model.SeverityError, "bad-sub-header", bs,
+		f.problem(model.SeverityError, model.CodeBadSubHeader, bs,
 			"kdump_sub_header pointers are implausible in every layout (offsets outside the sub-header area); read as %v", layout)
 	}
 	return nil
@@ -143,7 +143,7 @@ func (f *File) locateTables() error {
 		return model.Errorf(f.src.Name, "disk_dump_header.sub_hdr_size", -1, model.ErrCorrupt, "sub_hdr_size %d is out of range", h.SubHdrSize)
 	}
 	bitmapOff := (1 + int64(h.SubHdrSize)) * bs
-	area, ok := rio.MulOK(int64(h.BitmapBlocks), bs)
+	area, ok := reader.MulOK(int64(h.BitmapBlocks), bs)
 	if !ok {
 		return model.Errorf(f.src.Name, "disk_dump_header.bitmap_blocks", -1, model.ErrCorrupt, "bitmap_blocks %d overflows", h.BitmapBlocks)
 	}
@@ -158,15 +158,19 @@ func (f *File) locateTables() error {
 		half = area
 	}
 	if capacity := uint64(half) * 8; f.maxMapnr > capacity {
-		f.problem(model.SeverityError, "bad-header", -1, "max_mapnr %#x exceeds the %d frames the bitmap can describe; clamped", f.maxMapnr, capacity)
+		f.problem(model.SeverityError, model.CodeBadHeader, -1, "max_mapnr %#x exceeds the %d frames the bitmap can describe; clamped", f.maxMapnr, capacity)
 		f.maxMapnr = capacity
 	}
 	if single {
-		f.problem(model.SeverityNote, "single-bitmap", bitmapOff, "the file has one bitmap (old diskdump layout): it serves as both bitmaps")
+		f.problem(model.SeverityNote, model.CodeSingleBitmap, bitmapOff, "the file has one bitmap (old diskdump layout): it serves as both bitmaps")
 	}
-	f.bm = newBitmaps(f.src, bitmapOff, bitmapOff+area-half, half, single, f.maxMapnr)
+	// Only the bytes that hold bits below max_mapnr are ever read: the
+	// rest of the last bitmap block is padding makedumpfile never writes
+	// (in a flattened stream no record covers it).
+	used := min(half, int64((f.maxMapnr+7)/8))
+	f.bm = newBitmaps(f.src, bitmapOff, bitmapOff+area-half, used, half, single, f.maxMapnr)
 	if end := bitmapOff + area; end > f.src.Len() {
-		f.problem(model.SeverityError, "truncated", min(bitmapOff, f.src.Len()), "the bitmaps need file bytes %#x-%#x but the file ends at %#x", bitmapOff, end, f.src.Len())
+		f.problem(model.SeverityError, model.CodeTruncated, min(bitmapOff, f.src.Len()), "the bitmaps need file bytes %#x-%#x but the file ends at %#x", bitmapOff, end, f.src.Len())
 	}
 	f.descs = newDescTable(f.src, bitmapOff+area, f.order)
 	f.start, f.end = 0, f.maxMapnr
@@ -176,22 +180,16 @@ func (f *File) locateTables() error {
 			f.start, f.end = f.Sub.StartPFN64, f.Sub.EndPFN64
 		}
 		if f.end > f.maxMapnr || f.start > f.end {
-			f.problem(model.SeverityError, "bad-sub-header", int64(h.BlockSize), "split range %#x-%#x does not fit max_mapnr %#x; clamped", f.start, f.end, f.maxMapnr)
+			f.problem(model.SeverityError, model.CodeBadSubHeader, int64(h.BlockSize), "split range %#x-%#x does not fit max_mapnr %#x; clamped", f.start, f.end, f.maxMapnr)
 			f.end = min(f.end, f.maxMapnr)
 			f.start = min(f.start, f.end)
 		}
 	}
 	if f.isKdump() && h.Status&FlagIncomplete != 0 {
-		f.problem(model.SeverityError, "incomplete", -1, "the header says the dump is INCOMPLETE: makedumpfile could not write every page")
+		f.problem(model.SeverityError, model.CodeIncomplete, -1, "the header says the dump is INCOMPLETE: makedumpfile could not write every page")
 	}
 	return nil
 }
-
-// PageSize returns block_size.
-func (f *File) PageSize() int64 { return f.pageSize }
-
-// MaxPFN returns max_mapnr (max_mapnr_64 from version 6).
-func (f *File) MaxPFN() model.PFN { return model.PFN(f.maxMapnr) }
 
 // Range returns the pfns [start, end) stored in this file; a file that is
 // not part of a split set holds [0, max_mapnr).
@@ -207,7 +205,7 @@ func (f *File) ByteOrder() binary.ByteOrder { return f.order }
 func (f *File) Name() string { return f.src.Name }
 
 // Close closes the underlying reader.
-func (f *File) Close() error { return rio.Close(f.src.R) }
+func (f *File) Close() error { return reader.Close(f.src.R) }
 
 // absentExcludedState is what a pfn in bitmap 1 but not in bitmap 2 is:
 // excluded by the dump level, except in header version 0 and diskdump
@@ -287,12 +285,12 @@ func (f *File) classify(pi *model.PageInfo, d PageDesc, idx uint64) {
 	pi.FileOffset, pi.StoredSize = model.FileOff(d.Offset), int64(d.Size)
 	bad := func(format string, args ...any) {
 		pi.State, pi.Reason = model.StateUnreadable, fmt.Sprintf("page_desc[%d]: ", idx)+fmt.Sprintf(format, args...)
-		pi.Code = "bad-page-descriptor"
+		pi.Code = model.CodeBadPageDescriptor
 	}
-	switch end, ok := rio.AddOK(d.Offset, int64(d.Size)); {
+	switch end, ok := reader.AddOK(d.Offset, int64(d.Size)); {
 	case d.Offset == 0:
 		pi.State, pi.Reason = model.StateLost, fmt.Sprintf("page_desc[%d] has offset 0: the page was never written (incomplete dump)", idx)
-		pi.FileOffset, pi.StoredSize, pi.Code = model.FileOff(f.descs.offsetOf(idx)), 0, "lost-page"
+		pi.FileOffset, pi.StoredSize, pi.Code = model.FileOff(f.descs.offsetOf(idx)), 0, model.CodeLostPage
 	case d.Size == 0:
 		bad("stored size 0")
 	case d.Size > bs:
@@ -303,7 +301,7 @@ func (f *File) classify(pi *model.PageInfo, d PageDesc, idx uint64) {
 		bad("offset %#x is invalid", d.Offset)
 	case end > f.src.Len():
 		if f.dataCut() {
-			pi.State, pi.Code = model.StateLost, "truncated"
+			pi.State, pi.Code = model.StateLost, model.CodeTruncated
 			pi.Reason = fmt.Sprintf("its data (%d bytes at %#x) lies beyond the end of the file: the dump was cut short", d.Size, d.Offset)
 		} else {
 			bad("points at %d bytes at %#x, beyond the end of the file (%#x), which is otherwise complete", d.Size, d.Offset, f.src.Len())
@@ -359,8 +357,12 @@ func (f *File) PageInfo(pfn model.PFN) model.PageInfo {
 }
 
 // ReadPage reads and decodes frame pfn into dst. Recently read pages come
-// from a small cache.
-func (f *File) ReadPage(pfn model.PFN, dst []byte) (model.PageInfo, error) {
+// from a small cache; strict reads always decode from the file with the
+// strictest decoders.
+func (f *File) ReadPage(pfn model.PFN, dst []byte, opt reader.ReadOptions) (model.PageInfo, error) {
+	if opt.Strict {
+		return f.readPage(pfn, dst, true)
+	}
 	if int64(len(dst)) >= f.pageSize {
 		if pi, ok := f.cache.Get(pfn, dst); ok {
 			return pi, nil
@@ -371,12 +373,6 @@ func (f *File) ReadPage(pfn model.PFN, dst []byte) (model.PageInfo, error) {
 		f.cache.Put(pfn, pi, dst)
 	}
 	return pi, err
-}
-
-// ReadPageStrict decodes with the strictest decoders (for verify), always
-// from the file.
-func (f *File) ReadPageStrict(pfn model.PFN, dst []byte) (model.PageInfo, error) {
-	return f.readPage(pfn, dst, true)
 }
 
 func (f *File) readPage(pfn model.PFN, dst []byte, strict bool) (model.PageInfo, error) {
@@ -392,7 +388,7 @@ func (f *File) readPage(pfn model.PFN, dst []byte, strict bool) (model.PageInfo,
 	if !ok || pi.State != model.StatePresent {
 		e := model.AbsentError(f.src.Name, pi)
 		if pi.State == model.StateUnreadable {
-			e.Code = "bad-page-descriptor"
+			e.Code = model.CodeBadPageDescriptor
 		}
 		return pi, e
 	}
@@ -400,13 +396,13 @@ func (f *File) readPage(pfn model.PFN, dst []byte, strict bool) (model.PageInfo,
 	defer f.bufs.Put(buf)
 	stored := (*buf)[:d.Size]
 	if err := f.src.ReadAt(stored, d.Offset, "page data"); err != nil {
-		return pi, &model.PageError{File: f.src.Name, PFN: pfn, State: model.StateLost, Off: d.Offset, Msg: err.Error(), Err: err, Code: "truncated"}
+		return pi, &model.PageError{File: f.src.Name, PFN: pfn, State: model.StateLost, Off: d.Offset, Msg: err.Error(), Err: err, Code: model.CodeTruncated}
 	}
 	dec := f.getDecoder(strict)
 	defer f.putDecoder(dec, strict)
 	if err := dec.Decode(pi.Codec, stored, dst); err != nil {
 		return pi, &model.PageError{File: f.src.Name, PFN: pfn, State: model.StateUnreadable, Off: d.Offset,
-			Msg: fmt.Sprintf("%d stored bytes do not decode: %v", d.Size, err), Err: err, Code: "bad-compressed-page"}
+			Msg: fmt.Sprintf("%d stored bytes do not decode: %v", d.Size, err), Err: err, Code: model.CodeBadCompressedPage}
 	}
 	return pi, nil
 }
@@ -445,7 +441,7 @@ func (f *File) putDecoder(d *codec.Decoder, strict bool) {
 // 2"); with detail every descriptor of a present frame is read, so lost
 // pages, bad descriptors and shared zero pages show.
 func (f *File) Runs(ctx context.Context, from model.PFN, detail bool, yield func(model.PageRun) bool) error {
-	w := rio.RunWriter{Yield: yield}
+	w := reader.RunWriter{Yield: yield}
 	pfn := uint64(from)
 	if pfn < f.start && !w.Add(model.PageRun{Start: model.PFN(pfn), Count: min(f.start, f.maxMapnr) - pfn, State: model.StateNotInDump}) {
 		return nil
@@ -520,7 +516,7 @@ func (f *File) Runs(ctx context.Context, from model.PFN, detail bool, yield func
 // emit adds n frames from pfn in state st, refining present frames from
 // their descriptors when detail is set. The descriptors of consecutive
 // present frames are consecutive, so the rank is looked up once per run.
-func (f *File) emit(w *rio.RunWriter, pfn, n uint64, st model.PageState, detail bool) bool {
+func (f *File) emit(w *reader.RunWriter, pfn, n uint64, st model.PageState, detail bool) bool {
 	if !detail || st != model.StatePresent {
 		return w.Add(model.PageRun{Start: model.PFN(pfn), Count: n, State: st})
 	}
@@ -556,7 +552,7 @@ func (f *File) describeDesc(pfn, idx uint64, d PageDesc, err error) model.PageIn
 	pi := model.PageInfo{PFN: model.PFN(pfn), PhysAddr: model.PhysAddr(pfn * ps), FileOffset: -1}
 	if err != nil {
 		pi.State, pi.Reason = model.StateLost, fmt.Sprintf("page_desc[%d] at %#x lies beyond the end of the file: the dump was cut short", idx, f.descs.offsetOf(idx))
-		pi.FileOffset, pi.Code = model.FileOff(f.descs.offsetOf(idx)), "truncated"
+		pi.FileOffset, pi.Code = model.FileOff(f.descs.offsetOf(idx)), model.CodeTruncated
 		return pi
 	}
 	f.classify(&pi, d, idx)
@@ -578,15 +574,15 @@ func (f *File) loadNotes() *noteInfo {
 		s := f.Sub
 		if f.isKdump() && f.version >= 4 && s.OffsetNote > 0 && s.SizeNote > 0 {
 			if s.SizeNote > maxNotes {
-				n.problems = append(n.problems, model.NewProblem(model.SeverityError, "bad-sub-header", f.src.Name, int64(f.Header.BlockSize),
+				n.problems = append(n.problems, model.NewProblem(model.SeverityError, model.CodeBadSubHeader, f.src.Name, int64(f.Header.BlockSize),
 					"size_note %d exceeds the limit of %d", s.SizeNote, maxNotes))
 			} else {
-				n.notes, n.problems = elfcore.ReadNotes(f.src, f.order, n.arch, s.OffsetNote, int64(s.SizeNote), 0, "notes")
+				n.notes, n.problems = elfnote.ReadNotes(f.src, f.order, n.arch, s.OffsetNote, int64(s.SizeNote), 0, "notes")
 				if n.arch == "" {
 					// The header names no architecture: tell it from the
 					// prstatus notes, then decode them again.
 					if n.arch = archFromNotes(n.notes, f.order); n.arch != "" {
-						n.notes, n.problems = elfcore.ReadNotes(f.src, f.order, n.arch, s.OffsetNote, int64(s.SizeNote), 0, "notes")
+						n.notes, n.problems = elfnote.ReadNotes(f.src, f.order, n.arch, s.OffsetNote, int64(s.SizeNote), 0, "notes")
 					}
 				}
 			}
@@ -599,14 +595,14 @@ func (f *File) loadNotes() *noteInfo {
 			}
 		}
 		if n.vmci == nil {
-			n.vmci = elfcore.VMCoreInfoFromNotes(n.notes)
+			n.vmci = elfnote.VMCoreInfoFromNotes(n.notes)
 		}
 		if f.isKdump() && f.version >= 5 && s.OffsetEraseInfo > 0 && s.SizeEraseInfo > 0 {
 			if b, err := f.readText(s.OffsetEraseInfo, s.SizeEraseInfo, "eraseinfo", n); err == nil {
 				n.erase = b
 			}
 		}
-		regs, probs := elfcore.RegistersFromNotes(n.notes, n.arch, f.order)
+		regs, probs := elfnote.RegistersFromNotes(n.notes, n.arch, f.order)
 		n.regs = regs
 		n.problems = append(n.problems, probs...)
 	}
@@ -617,13 +613,13 @@ func (f *File) loadNotes() *noteInfo {
 // eraseinfo), recording a problem when it is too large or beyond the end
 // of the file.
 func (f *File) readText(off int64, size uint64, what string, n *noteInfo) ([]byte, error) {
-	code, sev := "bad-sub-header", model.SeverityError
+	code, sev := model.CodeBadSubHeader, model.SeverityError
 	var msg string
 	switch {
 	case size > maxTextSize:
 		msg = fmt.Sprintf("%s is %d bytes, over the limit of %d", what, size, maxTextSize)
 	case !f.src.Contains(off, int64(size)):
-		code = "truncated"
+		code = model.CodeTruncated
 		msg = fmt.Sprintf("%s (%d bytes at %#x) lies beyond the end of the file (%#x)", what, size, off, f.src.Len())
 	default:
 		b := make([]byte, size)
@@ -642,7 +638,7 @@ func (f *File) readText(off int64, size uint64, what string, n *noteInfo) ([]byt
 func archFromNotes(notes []model.Note, o binary.ByteOrder) string {
 	le := o == binary.ByteOrder(binary.LittleEndian)
 	for _, n := range notes {
-		if n.Name != elfcore.NamePrstatus || n.Type != elfcore.NTPrstatus {
+		if n.Name != elfnote.NamePrstatus || n.Type != elfnote.NTPrstatus {
 			continue
 		}
 		switch n.DescSize {
@@ -686,14 +682,10 @@ func (f *File) Registers() ([]model.RegisterSet, error) { return f.loadNotes().r
 // EraseInfo returns the erase list text, if any.
 func (f *File) EraseInfo() []byte { return f.loadNotes().erase }
 
-// Warnings returns what was found wrong while opening and reading notes.
-func (f *File) Warnings() []model.Problem {
+// warnings returns what was found wrong while opening and reading notes.
+func (f *File) warnings() []model.Problem {
 	out := append([]model.Problem(nil), f.problems...)
-	out = append(out, f.loadNotes().problems...)
-	if f.src.Stream != nil {
-		out = append(out, f.src.Stream.StreamProblems()...)
-	}
-	return out
+	return append(out, f.loadNotes().problems...)
 }
 
 // Arch returns the architecture: from utsname.machine, or from the notes.
@@ -702,29 +694,4 @@ func (f *File) Arch() string {
 		return a
 	}
 	return f.loadNotes().arch
-}
-
-// Index builds the flattened stream's index, if the file is read through
-// one; plain files need none. The sub-header is read again afterwards:
-// makedumpfile rewrites it at the end of a stream to add eraseinfo, and a
-// later record wins.
-func (f *File) Index(ctx context.Context, progress func(done, total int64)) error {
-	if f.src.Stream == nil {
-		return nil
-	}
-	if err := f.src.Stream.Index(ctx, progress); err != nil {
-		return err
-	}
-	if !f.isKdump() {
-		return nil
-	}
-	b := make([]byte, subHeaderSize(Sub64))
-	n, _ := f.src.R.ReadAt(b, int64(f.Header.BlockSize))
-	sub := decodeSub(b[:n], f.SubLayout, f.order, f.version)
-	if sub != f.Sub {
-		f.notesMu.Lock()
-		f.Sub, f.notes = sub, nil
-		f.notesMu.Unlock()
-	}
-	return nil
 }

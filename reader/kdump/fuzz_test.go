@@ -9,9 +9,9 @@ import (
 	"testing"
 
 	"dumpscope/model"
+	"dumpscope/reader"
 	"dumpscope/reader/dumptest"
 	"dumpscope/reader/kdump"
-	"dumpscope/reader/rio"
 )
 
 // exercise calls every entry point of a file that opened.
@@ -57,7 +57,7 @@ func FuzzHeader(f *testing.F) {
 		f.Add(head[:n])
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		file, err := kdump.NewFile(rio.Source{Name: "fuzz", R: bytes.NewReader(b), Size: int64(len(b))})
+		file, err := kdump.NewFile(reader.Source{Name: "fuzz", R: bytes.NewReader(b), Size: int64(len(b))})
 		if err != nil {
 			return
 		}
@@ -78,7 +78,7 @@ func FuzzDescriptors(f *testing.F) {
 		b, lay := k.Bytes()
 		b = append(b[:lay.Bitmap1Off:lay.Bitmap1Off], tail...)
 		binary.LittleEndian.PutUint32(b[424:], uint32(len(codec))&0x27) // status
-		file, err := kdump.NewFile(rio.Source{Name: "fuzz", R: bytes.NewReader(b), Size: int64(len(b))})
+		file, err := kdump.NewFile(reader.Source{Name: "fuzz", R: bytes.NewReader(b), Size: int64(len(b))})
 		if err != nil {
 			t.Fatalf("a valid header failed to open: %v", err)
 		}

@@ -19,7 +19,7 @@ import (
 	"fmt"
 
 	"dumpscope/model"
-	"dumpscope/reader/rio"
+	"dumpscope/reader"
 )
 
 // Signatures of the main header.
@@ -256,7 +256,7 @@ func getUint(o binary.ByteOrder, b []byte, off, size int) uint64 {
 // decodeMain decodes the main header in layout l and byte order o.
 func decodeMain(b []byte, l HeaderLayout, o binary.ByteOrder) DiskDumpHeader {
 	h := DiskDumpHeader{Signature: string(b[:8]), HeaderVersion: int32(o.Uint32(b[8:]))}
-	s := func(i int) string { return rio.CString(b[12+65*i : 12+65*(i+1)]) }
+	s := func(i int) string { return reader.CString(b[12+65*i : 12+65*(i+1)]) }
 	h.Utsname = Utsname{s(0), s(1), s(2), s(3), s(4), s(5)}
 	v := map[string]uint64{}
 	for _, f := range mainFields(l) {
@@ -348,7 +348,7 @@ func subPlausible(s KdumpSubHeader, h DiskDumpHeader, fileSize int64, version in
 		if off == 0 && size == 0 {
 			return true
 		}
-		end, ok := rio.AddOK(off, int64(size))
+		end, ok := reader.AddOK(off, int64(size))
 		return ok && off >= lo && size < 1<<40 && end <= hi
 	}
 	if version >= 3 && !in(s.OffsetVMCoreInfo, s.SizeVMCoreInfo, int64(h.BlockSize), area) {

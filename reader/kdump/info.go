@@ -4,10 +4,11 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"maps"
 	"strings"
 
 	"dumpscope/model"
-	"dumpscope/reader/elfcore"
+	"dumpscope/reader/elfnote"
 )
 
 // Info reports what the headers, notes and bitmaps say; the frame counts
@@ -18,20 +19,17 @@ func (f *File) Info() model.Info {
 	ver := int64(h.HeaderVersion)
 	in := model.Info{
 		Format: model.FormatKdump, Container: model.ContainerPlain, Parts: 1, Files: []string{f.src.Name},
-		Arch: f.Arch(), Endian: model.LittleEndian, PageSize: f.pageSize, MaxPFN: f.maxMapnr,
+		Arch: f.Arch(), Endian: model.LittleEndian, PageSize: f.pageSize, MaxPFN: model.PFN(f.maxMapnr),
 		CPUs: int(h.NrCPUs), HeaderVersion: &ver, Flags: statusFlags(h.Signature, h.Status),
-		FrameKind: "physical", Warnings: f.Warnings(), Pages: f.counts(),
+		FrameKind: "physical", Warnings: f.warnings(),
 	}
 	if !f.isKdump() {
 		in.Format = model.FormatDiskdump
 	}
-	if f.src.Stream != nil {
-		in.Container = model.ContainerFlattened
-	}
 	if f.order == binary.ByteOrder(binary.BigEndian) {
 		in.Endian = model.BigEndian
 	}
-	if c := elfcore.CountCPUs(n.notes); in.CPUs <= 0 {
+	if c := elfnote.CountCPUs(n.notes); in.CPUs <= 0 {
 		in.CPUs = c
 	}
 	for _, c := range []model.Codec{model.CodecZlib, model.CodecLZO, model.CodecSnappy, model.CodecZstd} {
@@ -39,7 +37,7 @@ func (f *File) Info() model.Info {
 			in.Compression = append(in.Compression, c)
 		}
 	}
-	elfcore.FillFromVMCoreInfo(&in, n.vmci)
+	elfnote.FillFromVMCoreInfo(&in, n.vmci)
 	if in.OSRelease == "" {
 		in.OSRelease = h.Utsname.Release
 	}
@@ -68,21 +66,23 @@ func (f *File) Info() model.Info {
 	return in
 }
 
-// counts adds up the runs of the bitmaps, once (the bitmaps do not
-// change, and streaming them is the one cost of Info).
-func (f *File) counts() model.StateCounts {
-	f.countsOnce.Do(func() {
-		f.countsVal = model.StateCounts{}
-		f.Runs(context.Background(), 0, false, func(r model.PageRun) bool {
-			f.countsVal.Add(r.State, r.Count)
+// Counts adds up the runs of the bitmaps, once (the bitmaps do not
+// change).
+func (f *File) Counts(ctx context.Context) (model.StateCounts, error) {
+	f.countsMu.Lock()
+	defer f.countsMu.Unlock()
+	if f.countsVal == nil {
+		c := model.StateCounts{}
+		err := f.Runs(ctx, 0, false, func(r model.PageRun) bool {
+			c.Add(r.State, r.Count)
 			return true
 		})
-	})
-	c := model.StateCounts{}
-	for k, v := range f.countsVal {
-		c[k] = v
+		if err != nil {
+			return nil, err
+		}
+		f.countsVal = c
 	}
-	return c
+	return maps.Clone(f.countsVal), nil
 }
 
 func codecFlag(c model.Codec) uint32 {

@@ -13,7 +13,6 @@ import (
 	"dumpscope/reader"
 	"dumpscope/reader/dumptest"
 	"dumpscope/reader/kdump"
-	"dumpscope/reader/rio"
 )
 
 // pageSet makes n varied pages: random, text, zeros, repeated bytes, and
@@ -42,7 +41,7 @@ func pageSet(n, bs int, seed uint64) map[uint64][]byte {
 
 func openBytes(t *testing.T, name string, b []byte) reader.Dump {
 	t.Helper()
-	d, err := reader.OpenSources(rio.Source{Name: name, R: bytes.NewReader(b), Size: int64(len(b))})
+	d, err := reader.OpenSources(reader.Source{Name: name, R: bytes.NewReader(b), Size: int64(len(b))})
 	if err != nil {
 		t.Fatalf("%s: %v", name, err)
 	}
@@ -281,8 +280,8 @@ func TestIncomplete(t *testing.T) {
 func TestSplitSets(t *testing.T) {
 	k := baseDump(6, "zlib", 300)
 	parts := k.SplitParts(4)
-	src := func(i int, b []byte) rio.Source {
-		return rio.Source{Name: fmt.Sprintf("part%d", i), R: bytes.NewReader(b), Size: int64(len(b))}
+	src := func(i int, b []byte) reader.Source {
+		return reader.Source{Name: fmt.Sprintf("part%d", i), R: bytes.NewReader(b), Size: int64(len(b))}
 	}
 	d, err := reader.OpenSources(src(3, parts[3]), src(1, parts[1]), src(0, parts[0]), src(2, parts[2]))
 	if err != nil {

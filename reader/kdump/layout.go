@@ -4,8 +4,8 @@ import (
 	"fmt"
 
 	"dumpscope/model"
-	"dumpscope/reader/elfcore"
-	"dumpscope/reader/rio"
+	"dumpscope/reader"
+	"dumpscope/reader/elfnote"
 )
 
 // Layout describes every structure of the file: the main header field by
@@ -39,14 +39,14 @@ func (f *File) Layout() (*model.Field, error) {
 		notes := &model.Field{Name: "notes", Offset: f.Sub.OffsetNote, Size: int64(f.Sub.SizeNote),
 			Value: fmt.Sprintf("%d notes", len(ni.notes)), Meaning: "verbatim copy of the ELF PT_NOTE segment: CPU registers, VMCOREINFO, QEMU CPU state"}
 		for _, n := range ni.notes {
-			notes.Add(elfcore.NoteLayout(n, f.src, f.order, ni.arch))
+			notes.Add(elfnote.NoteLayout(n, f.src, f.order, ni.arch))
 		}
 		root.Add(notes)
 	}
 	if v := ni.vmci; v != nil && f.version >= 3 && f.Sub.OffsetVMCoreInfo > 0 {
 		root.Add(&model.Field{Name: "VMCOREINFO (offset_vmcoreinfo)", Offset: f.Sub.OffsetVMCoreInfo, Size: int64(len(v.Raw)),
 			Value: fmt.Sprintf("%d entries", len(v.Entries)), Meaning: "the VMCOREINFO text, pointed at directly by the sub-header (inside the notes copy)",
-			Children: elfcore.TextLines(v.Raw, f.Sub.OffsetVMCoreInfo)})
+			Children: elfnote.TextLines(v.Raw, f.Sub.OffsetVMCoreInfo)})
 	}
 	bm := f.bm
 	names := [2]string{"bitmap 1", "bitmap 2"}
@@ -60,8 +60,13 @@ func (f *File) Layout() (*model.Field, error) {
 		if bm.single {
 			name, meaning = "bitmap", "the only bitmap (old diskdump layout): set = the page is stored"
 		}
-		root.Add(&model.Field{Name: name, Offset: bm.off[which], Size: bm.size,
+		node := root.Add(&model.Field{Name: name, Offset: bm.off[which], Size: bm.span,
 			Value: fmt.Sprintf("%d bytes for %d frames", bm.size, f.maxMapnr), Meaning: meaning})
+		if pad := bm.span - bm.size; pad > 0 {
+			node.Add(&model.Field{Name: "bits below max_mapnr", Offset: bm.off[which], Size: bm.size, Meaning: "the bytes the reader uses"})
+			node.Add(&model.Field{Name: "(padding)", Offset: bm.off[which] + bm.size, Size: pad,
+				Meaning: "rest of the bitmap blocks, beyond max_mapnr: never read (makedumpfile does not write it)"})
+		}
 	}
 	descs := &model.Field{Name: "page_desc table", Offset: f.descs.off, Meaning: "24-byte page_desc {offset, size, flags, page_flags}, one per set bit of bitmap 2 in pfn order; `page` and the layout drill-down show single entries"}
 	if err := f.loadData(); err == nil {
@@ -84,20 +89,19 @@ func (f *File) Layout() (*model.Field, error) {
 	}
 	if e := ni.erase; len(e) > 0 {
 		root.Add(&model.Field{Name: "eraseinfo", Offset: f.Sub.OffsetEraseInfo, Size: int64(len(e)),
-			Meaning: "what makedumpfile --config erased from memory", Children: elfcore.TextLines(e, f.Sub.OffsetEraseInfo)})
+			Meaning: "what makedumpfile --config erased from memory", Children: elfnote.TextLines(e, f.Sub.OffsetEraseInfo)})
 	}
-	rio.AnnotateStream(root, f.src, true)
 	return root, nil
 }
 
 // mainLayout labels disk_dump_header.
 func (f *File) mainLayout(b []byte) *model.Field {
 	h := f.Header
-	s := rio.NewStruct("disk_dump_header", fmt.Sprintf("main header (%d-bit layout), block 0", f.HeaderLayout), 0, b, f.order)
+	s := reader.NewStruct("disk_dump_header", fmt.Sprintf("main header (%d-bit layout), block 0", f.HeaderLayout), 0, b, f.order)
 	s.Raw("signature", 0, 8, "\"KDUMP   \" (makedumpfile) or \"DISKDUMP\" (diskdump)", fmt.Sprintf("%q", h.Signature))
 	s.Uint("header_version", 8, 4, "which sub-header fields exist (1-6)")
 	uts := s.Raw("utsname", 12, 390, "copy of the kernel's struct new_utsname (QEMU fills only machine)", "")
-	sub := rio.NewStruct("", "", 12, b[12:402], f.order)
+	sub := reader.NewStruct("", "", 12, b[12:402], f.order)
 	for i, n := range []string{"sysname", "nodename", "release", "version", "machine", "domainname"} {
 		sub.Text(n, 65*i, 65, "uname "+n)
 	}
@@ -126,7 +130,7 @@ func (f *File) mainLayout(b []byte) *model.Field {
 // subLayout labels kdump_sub_header with the fields of the file's version;
 // the bytes of fields newer than the version are labelled as unused.
 func (f *File) subLayout(b []byte, base int64) *model.Field {
-	s := rio.NewStruct("kdump_sub_header", fmt.Sprintf("sub-header, %v layout, header version %d", f.SubLayout, f.Header.HeaderVersion), base, b, f.order)
+	s := reader.NewStruct("kdump_sub_header", fmt.Sprintf("sub-header, %v layout, header version %d", f.SubLayout, f.Header.HeaderVersion), base, b, f.order)
 	pos := 0
 	for _, fl := range subFields(f.SubLayout) {
 		if fl.off+fl.size > len(b) {
@@ -170,7 +174,7 @@ func (f *File) ExplainPage(pfn model.PFN) (*model.Field, error) {
 		off := f.descs.offsetOf(idx)
 		b := make([]byte, descSize)
 		if f.src.ReadAt(b, off, "page_desc") == nil {
-			s := rio.NewStruct(fmt.Sprintf("page_desc[%d]", idx), fmt.Sprintf("descriptor number %d = set bits of bitmap 2 before this pfn (from pfn %#x)", idx, f.start), off, b, f.order)
+			s := reader.NewStruct(fmt.Sprintf("page_desc[%d]", idx), fmt.Sprintf("descriptor number %d = set bits of bitmap 2 before this pfn (from pfn %#x)", idx, f.start), off, b, f.order)
 			s.Uint("offset", 0, 8, "file offset of the stored page")
 			s.Uint("size", 8, 4, "bytes stored (a full block means raw)")
 			s.Uint("flags", 12, 4, "how the page is stored", string(codecOf(d.Flags)))
@@ -186,6 +190,5 @@ func (f *File) ExplainPage(pfn model.PFN) (*model.Field, error) {
 				Meaning: fmt.Sprintf("decodes to one %d-byte page at physical %s", f.pageSize, pi.PhysAddr)})
 		}
 	}
-	rio.AnnotateStream(root, f.src, false)
 	return root, nil
 }

@@ -8,7 +8,6 @@ import (
 	"dumpscope/model"
 	"dumpscope/reader"
 	"dumpscope/reader/dumptest"
-	"dumpscope/reader/rio"
 )
 
 // regionCounter counts bytes read inside and outside one region.
@@ -70,7 +69,7 @@ func TestOpenIsLazyAtOneTiB(t *testing.T) {
 	for _, frames := range []uint64{1 << 22, 1 << 28} {
 		k, b, lay := bigDump(frames)
 		c := &regionCounter{r: bytes.NewReader(b), lo: lay.Bitmap1Off, hi: lay.DescOff}
-		d, err := reader.OpenSources(rio.Source{Name: "big", R: c, Size: int64(len(b))})
+		d, err := reader.OpenSources(reader.Source{Name: "big", R: c, Size: int64(len(b))})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -103,7 +102,7 @@ func TestOpenIsLazyAtOneTiB(t *testing.T) {
 // (headers only).
 func BenchmarkOpenOneTiB(b *testing.B) {
 	_, data, _ := bigDump(1 << 28)
-	src := rio.Source{Name: "big", R: bytes.NewReader(data), Size: int64(len(data))}
+	src := reader.Source{Name: "big", R: bytes.NewReader(data), Size: int64(len(data))}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		if _, err := reader.OpenSources(src); err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"dumpscope/model"
+	"dumpscope/reader"
 )
 
 // maxSpan bounds one read of page images in ReadRange.
@@ -15,11 +16,12 @@ const maxSpan = 1 << 20
 // makedumpfile writes their images one after the other, so a run of
 // frames costs one rank lookup and one read per megabyte of images
 // instead of one lookup and one read per page.
-func (f *File) ReadRange(ctx context.Context, start model.PFN, count uint64, strict bool, fn func(model.PageInfo, []byte, error) bool) error {
+func (f *File) ReadRange(ctx context.Context, start model.PFN, count uint64, opt reader.ReadOptions, fn func(model.PageInfo, []byte, error) bool) error {
 	page := make([]byte, f.pageSize)
 	var span []byte // page images read ahead, starting at spanOff
 	var spanOff int64
 	var zero []byte // the shared zero page, checked once
+	strict := opt.Strict
 	dec := f.getDecoder(strict)
 	defer f.putDecoder(dec, strict)
 	pfn := uint64(start)
@@ -74,7 +76,7 @@ func (f *File) ReadRange(ctx context.Context, start model.PFN, count uint64, str
 			}
 			e := model.AbsentError(f.src.Name, pi)
 			if pi.State == model.StateUnreadable {
-				e.Code = "bad-page-descriptor"
+				e.Code = model.CodeBadPageDescriptor
 			}
 			if !fn(pi, nil, e) {
 				return nil
@@ -87,7 +89,7 @@ func (f *File) ReadRange(ctx context.Context, start model.PFN, count uint64, str
 				zero = make([]byte, f.pageSize)
 				if err := f.src.ReadAt(zero, d.Offset, "shared zero page"); err != nil {
 					zero = nil
-					if !fn(pi, nil, &model.PageError{File: f.src.Name, PFN: model.PFN(pfn), State: model.StateLost, Off: d.Offset, Msg: err.Error(), Err: err, Code: "truncated"}) {
+					if !fn(pi, nil, &model.PageError{File: f.src.Name, PFN: model.PFN(pfn), State: model.StateLost, Off: d.Offset, Msg: err.Error(), Err: err, Code: model.CodeTruncated}) {
 						return nil
 					}
 					continue
@@ -112,7 +114,7 @@ func (f *File) ReadRange(ctx context.Context, start model.PFN, count uint64, str
 			if m, err := f.src.R.ReadAt(span, spanOff); m < int(d.Size) {
 				span = span[:0]
 				e := &model.PageError{File: f.src.Name, PFN: model.PFN(pfn), State: model.StateLost, Off: d.Offset,
-					Msg: fmt.Sprintf("%d stored bytes at %#x cannot be read: %v", d.Size, d.Offset, err), Err: err, Code: "truncated"}
+					Msg: fmt.Sprintf("%d stored bytes at %#x cannot be read: %v", d.Size, d.Offset, err), Err: err, Code: model.CodeTruncated}
 				if !fn(pi, nil, e) {
 					return nil
 				}
@@ -124,7 +126,7 @@ func (f *File) ReadRange(ctx context.Context, start model.PFN, count uint64, str
 		stored := span[d.Offset-spanOff : dEnd-spanOff]
 		if err := dec.Decode(pi.Codec, stored, page); err != nil {
 			e := &model.PageError{File: f.src.Name, PFN: model.PFN(pfn), State: model.StateUnreadable, Off: d.Offset,
-				Msg: fmt.Sprintf("%d stored bytes do not decode: %v", d.Size, err), Err: err, Code: "bad-compressed-page"}
+				Msg: fmt.Sprintf("%d stored bytes do not decode: %v", d.Size, err), Err: err, Code: model.CodeBadCompressedPage}
 			if !fn(pi, nil, e) {
 				return nil
 			}
@@ -163,7 +165,7 @@ func (f *File) contiguous(idx uint64, d PageDesc, frames uint64) int64 {
 
 // ReadRange reads frames through the parts that hold them; frames of
 // missing parts give the error ReadPage gives.
-func (s *Set) ReadRange(ctx context.Context, start model.PFN, count uint64, strict bool, fn func(model.PageInfo, []byte, error) bool) error {
+func (s *Set) ReadRange(ctx context.Context, start model.PFN, count uint64, opt reader.ReadOptions, fn func(model.PageInfo, []byte, error) bool) error {
 	pfn, end := uint64(start), uint64(start)+count
 	for pfn < end {
 		p := s.part(pfn)
@@ -177,7 +179,7 @@ func (s *Set) ReadRange(ctx context.Context, start model.PFN, count uint64, stri
 		}
 		n := min(end, p.end) - pfn
 		stop := false
-		err := p.ReadRange(ctx, model.PFN(pfn), n, strict, func(pi model.PageInfo, page []byte, err error) bool {
+		err := p.ReadRange(ctx, model.PFN(pfn), n, opt, func(pi model.PageInfo, page []byte, err error) bool {
 			if !fn(s.named(p, pi), page, err) {
 				stop = true
 				return false

@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"dumpscope/model"
-	"dumpscope/reader/rio"
+	"dumpscope/reader"
 )
 
 // Set is the parts of one makedumpfile --split run, read as one dump
@@ -56,7 +56,7 @@ func NewSet(files []*File) (*Set, error) {
 		s.gaps = append(s.gaps, [2]uint64{next, first.maxMapnr})
 	}
 	for _, g := range s.gaps {
-		s.problems = append(s.problems, model.NewProblem(model.SeverityWarning, "missing-split-part", s.names(), -1,
+		s.problems = append(s.problems, model.NewProblem(model.SeverityWarning, model.CodeMissingSplitPart, s.names(), -1,
 			"pfns %#x-%#x are in split parts that were not given; those frames read as not_in_dump", g[0], g[1]))
 	}
 	return s, nil
@@ -103,12 +103,6 @@ func (s *Set) part(pfn uint64) *File {
 	return nil
 }
 
-// PageSize returns the block size.
-func (s *Set) PageSize() int64 { return s.parts[0].pageSize }
-
-// MaxPFN returns max_mapnr.
-func (s *Set) MaxPFN() model.PFN { return model.PFN(s.parts[0].maxMapnr) }
-
 // PageInfo returns the state of a frame from the part that holds it.
 func (s *Set) PageInfo(pfn model.PFN) model.PageInfo {
 	if p := s.part(uint64(pfn)); p != nil {
@@ -126,7 +120,7 @@ func (s *Set) named(p *File, pi model.PageInfo) model.PageInfo {
 }
 
 func (s *Set) missing(pfn model.PFN) model.PageInfo {
-	pi := model.PageInfo{PFN: pfn, PhysAddr: model.PhysAddr(uint64(pfn) * uint64(s.PageSize())), State: model.StateNotInDump, FileOffset: -1}
+	pi := model.PageInfo{PFN: pfn, PhysAddr: model.PhysAddr(uint64(pfn) * uint64(s.parts[0].pageSize)), State: model.StateNotInDump, FileOffset: -1}
 	if uint64(pfn) >= s.parts[0].maxMapnr {
 		pi.Reason = fmt.Sprintf("beyond max_mapnr %#x", s.parts[0].maxMapnr)
 	} else {
@@ -136,27 +130,18 @@ func (s *Set) missing(pfn model.PFN) model.PageInfo {
 }
 
 // ReadPage reads a frame from the part that holds it.
-func (s *Set) ReadPage(pfn model.PFN, dst []byte) (model.PageInfo, error) {
+func (s *Set) ReadPage(pfn model.PFN, dst []byte, opt reader.ReadOptions) (model.PageInfo, error) {
 	if p := s.part(uint64(pfn)); p != nil {
-		pi, err := p.ReadPage(pfn, dst)
+		pi, err := p.ReadPage(pfn, dst, opt)
 		return s.named(p, pi), err
 	}
 	pi := s.missing(pfn)
 	return pi, model.AbsentError(s.names(), pi)
 }
 
-// ReadPageStrict reads a frame with the strictest decoders.
-func (s *Set) ReadPageStrict(pfn model.PFN, dst []byte) (model.PageInfo, error) {
-	if p := s.part(uint64(pfn)); p != nil {
-		pi, err := p.ReadPageStrict(pfn, dst)
-		return s.named(p, pi), err
-	}
-	return s.ReadPage(pfn, dst)
-}
-
 // Runs walks each part's range in order, with not_in_dump for the gaps.
 func (s *Set) Runs(ctx context.Context, from model.PFN, detail bool, yield func(model.PageRun) bool) error {
-	w := rio.RunWriter{Yield: yield}
+	w := reader.RunWriter{Yield: yield}
 	pos := uint64(from)
 	max := s.parts[0].maxMapnr
 	for _, p := range s.parts {
@@ -206,25 +191,7 @@ func (s *Set) Info() model.Info {
 	for _, p := range s.parts {
 		in.Files = append(in.Files, p.src.Name)
 	}
-	in.Warnings = s.Warnings()
-	in.Pages = model.StateCounts{}
-	for _, p := range s.parts {
-		// Each part's counts cover the whole frame space; take the
-		// states of its own range and add the gaps as not in the dump.
-		lo, hi := p.start, p.end
-		p.Runs(context.Background(), model.PFN(lo), false, func(r model.PageRun) bool {
-			if uint64(r.Start) >= hi {
-				return false
-			}
-			in.Pages.Add(r.State, min(r.Count, hi-uint64(r.Start)))
-			return true
-		})
-	}
-	var covered uint64
-	for _, p := range s.parts {
-		covered += p.end - p.start
-	}
-	in.Pages.Add(model.StateNotInDump, s.parts[0].maxMapnr-covered)
+	in.Warnings = s.warnings()
 	var ranges []string
 	for _, p := range s.parts {
 		ranges = append(ranges, fmt.Sprintf("%s: %#x-%#x", p.src.Name, p.start, p.end))
@@ -235,6 +202,31 @@ func (s *Set) Info() model.Info {
 		}
 	}
 	return in
+}
+
+// Counts adds up each part's own range; the frames of missing parts are
+// not in the dump.
+func (s *Set) Counts(ctx context.Context) (model.StateCounts, error) {
+	c := model.StateCounts{}
+	var covered uint64
+	for _, p := range s.parts {
+		// Each part's runs cover the whole frame space; take the states
+		// of its own range.
+		lo, hi := p.start, p.end
+		err := p.Runs(ctx, model.PFN(lo), false, func(r model.PageRun) bool {
+			if uint64(r.Start) >= hi {
+				return false
+			}
+			c.Add(r.State, min(r.Count, hi-uint64(r.Start)))
+			return true
+		})
+		if err != nil {
+			return nil, err
+		}
+		covered += p.end - p.start
+	}
+	c.Add(model.StateNotInDump, s.parts[0].maxMapnr-covered)
+	return c, nil
 }
 
 // Layout shows each part's structures.
@@ -275,11 +267,11 @@ func (s *Set) ReadFile(file string, p []byte, off int64) (int, error) {
 	return s.parts[0].ReadFile(file, p, off)
 }
 
-// Warnings lists every part's problems and the set's.
-func (s *Set) Warnings() []model.Problem {
+// warnings lists every part's problems and the set's.
+func (s *Set) warnings() []model.Problem {
 	var out []model.Problem
 	for _, p := range s.parts {
-		out = append(out, p.Warnings()...)
+		out = append(out, p.warnings()...)
 	}
 	return append(out, s.problems...)
 }
@@ -302,14 +294,4 @@ func (s *Set) Close() error {
 		}
 	}
 	return first
-}
-
-// Index builds the index of every part read through a flattened stream.
-func (s *Set) Index(ctx context.Context, progress func(done, total int64)) error {
-	for _, p := range s.parts {
-		if err := p.Index(ctx, progress); err != nil {
-			return err
-		}
-	}
-	return nil
 }

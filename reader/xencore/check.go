@@ -64,8 +64,8 @@ func (f *File) checkTable(ctx context.Context, report func(model.Problem)) error
 	var prev uint64
 	have, sawInvalid, midInvalid := false, false, false
 	var dups []model.Problem
-	listed := map[string]int{}
-	problem := func(sev model.Severity, code string, i int64, pfn *uint64, format string, args ...any) model.Problem {
+	listed := map[model.Code]int{}
+	problem := func(sev model.Severity, code model.Code, i int64, pfn *uint64, format string, args ...any) model.Problem {
 		p := model.NewProblem(sev, code, f.src.Name, t.entryOffset(i), "%s[%d]: "+format, append([]any{t.name, i}, args...)...)
 		if pfn != nil {
 			p = p.WithPFN(model.PFN(*pfn))
@@ -81,7 +81,7 @@ func (f *File) checkTable(ctx context.Context, report func(model.Problem)) error
 		entries++
 		keyInvalid := key == t.invalid
 		if t.kind == kindP2M && keyInvalid != (gmfn == ^uint64(0)) {
-			emit(problem(model.SeverityError, "bad-p2m-entry", i, nil, "pfn %#x with gmfn %#x: an entry is either wholly invalid (all ones) or names both frames", key, gmfn))
+			emit(problem(model.SeverityError, model.CodeBadP2MEntry, i, nil, "pfn %#x with gmfn %#x: an entry is either wholly invalid (all ones) or names both frames", key, gmfn))
 		}
 		if keyInvalid {
 			invalid++
@@ -91,14 +91,14 @@ func (f *File) checkTable(ctx context.Context, report func(model.Problem)) error
 		if sawInvalid {
 			midInvalid = true
 			inversions++ // out of order for a binary search
-			emit(problem(model.SeverityError, "bad-p2m-entry", i, &key, "pfn %#x follows an invalid entry; invalid entries may only end the table", key))
+			emit(problem(model.SeverityError, model.CodeBadP2MEntry, i, &key, "pfn %#x follows an invalid entry; invalid entries may only end the table", key))
 		}
 		switch {
 		case have && key < prev:
 			inversions++
-			emit(problem(model.SeverityError, "unsorted-p2m", i, &key, "pfn %#x follows pfn %#x: the table must be in ascending pfn order", key, prev))
+			emit(problem(model.SeverityError, model.CodeUnsortedP2M, i, &key, "pfn %#x follows pfn %#x: the table must be in ascending pfn order", key, prev))
 		case have && key == prev && len(dups) <= maxListed:
-			dups = append(dups, problem(model.SeverityError, "duplicate-pfn", i, &key, "pfn %#x is named again; the page of its first entry is used", key))
+			dups = append(dups, problem(model.SeverityError, model.CodeDuplicatePFN, i, &key, "pfn %#x is named again; the page of its first entry is used", key))
 		}
 		prev, have = key, true
 		return true
@@ -107,11 +107,11 @@ func (f *File) checkTable(ctx context.Context, report func(model.Problem)) error
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		report(model.NewProblem(model.SeverityError, "truncated", f.src.Name, t.off, "%s cannot be read: %v", t.name, err))
+		report(model.NewProblem(model.SeverityError, model.CodeTruncated, f.src.Name, t.off, "%s cannot be read: %v", t.name, err))
 		return nil
 	}
-	for code, n := range listed {
-		if n > maxListed {
+	for _, code := range model.AllCodes { // in a stable order
+		if n := listed[code]; n > maxListed {
 			report(model.NewProblem(model.SeverityError, code, f.src.Name, -1, "%s: %d more entries like the ones listed (%d in all)", t.name, n-maxListed, n))
 		}
 	}
@@ -124,17 +124,17 @@ func (f *File) checkTable(ctx context.Context, report func(model.Problem)) error
 			}
 		}
 		if len(dups) > maxListed {
-			report(model.NewProblem(model.SeverityError, "duplicate-pfn", f.src.Name, -1, "%s: more repeated frames than the ones listed", t.name))
+			report(model.NewProblem(model.SeverityError, model.CodeDuplicatePFN, f.src.Name, -1, "%s: more repeated frames than the ones listed", t.name))
 		}
 	} else if f.reportSorted(ctx, report) {
-		if err := f.reportRepeats(ctx, "duplicate-pfn", "pfn", report); err != nil {
+		if err := f.reportRepeats(ctx, model.CodeDuplicatePFN, "pfn", report); err != nil {
 			return err
 		}
 	}
 	if trailing := invalid; trailing > 0 && !midInvalid {
-		report(model.NewProblem(model.SeverityWarning, "invalid-entries", f.src.Name, t.entryOffset(entries-trailing),
+		report(model.NewProblem(model.SeverityWarning, model.CodeInvalidEntries, f.src.Name, t.entryOffset(entries-trailing),
 			"%s ends with %d invalid entries (all ones): a live dump (-L) of a domain that shrank; their pages are zero padding and belong to no frame", t.name, trailing))
-		report(model.NewProblem(model.SeverityNote, "invalid-entries", f.src.Name, t.entryOffset(entries-trailing),
+		report(model.NewProblem(model.SeverityNote, model.CodeInvalidEntries, f.src.Name, t.entryOffset(entries-trailing),
 			"libkdumpfile 0.5 counts the invalid entries as frame ~0 and reports max_pfn 0 for this dump"))
 	}
 	return nil
@@ -145,12 +145,12 @@ func (f *File) checkTable(ctx context.Context, report func(model.Problem)) error
 func (f *File) reportSorted(ctx context.Context, report func(model.Problem)) bool {
 	if err := f.table.buildSorted(ctx); err != nil {
 		if ctx.Err() == nil {
-			report(model.NewProblem(model.SeverityError, "unsorted-p2m", f.src.Name, f.table.off,
+			report(model.NewProblem(model.SeverityError, model.CodeUnsortedP2M, f.src.Name, f.table.off,
 				"%s is not sorted and cannot be sorted in memory (%v): frames out of order are not found", f.table.name, err))
 		}
 		return false
 	}
-	report(model.NewProblem(model.SeverityNote, "unsorted-p2m", f.src.Name, f.table.off,
+	report(model.NewProblem(model.SeverityNote, model.CodeUnsortedP2M, f.src.Name, f.table.off,
 		"dumpscope sorted %s in memory, so every frame is found; crash, libkdumpfile and other binary-searching readers miss frames out of order", f.table.name))
 	return true
 }
@@ -162,15 +162,15 @@ func (f *File) checkLegacyIndex(ctx context.Context, report func(model.Problem))
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		report(model.NewProblem(model.SeverityError, "truncated", f.src.Name, f.table.off, "%s cannot be read: %v", f.table.name, err))
+		report(model.NewProblem(model.SeverityError, model.CodeTruncated, f.src.Name, f.table.off, "%s cannot be read: %v", f.table.name, err))
 		return nil
 	}
-	return f.reportRepeats(ctx, "duplicate-mfn", "mfn", report)
+	return f.reportRepeats(ctx, model.CodeDuplicateMFN, "mfn", report)
 }
 
 // reportRepeats reports frames named more than once, from the table sorted
 // in memory.
-func (f *File) reportRepeats(ctx context.Context, code, word string, report func(model.Problem)) error {
+func (f *File) reportRepeats(ctx context.Context, code model.Code, word string, report func(model.Problem)) error {
 	t := f.table
 	s := t.sorted.Load()
 	dups := 0

@@ -5,8 +5,8 @@ import (
 	"testing"
 
 	"dumpscope/model"
+	"dumpscope/reader"
 	"dumpscope/reader/dumptest"
-	"dumpscope/reader/rio"
 	"dumpscope/reader/xencore"
 )
 
@@ -82,8 +82,8 @@ func TestOpenReadsBounded(t *testing.T) {
 	type result struct{ bytes, calls int64 }
 	measure := func(n, invalid int64) result {
 		h := newHugeCore(t, n, invalid)
-		c := &rio.CountingReaderAt{R: h}
-		f, err := xencore.NewFile(rio.Source{Name: "huge.core", R: c, Size: h.size})
+		c := &dumptest.CountingReaderAt{R: h}
+		f, err := xencore.NewFile(reader.Source{Name: "huge.core", R: c, Size: h.size})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,13 +1,14 @@
 package xencore
 
 import (
+	"context"
 	"debug/elf"
 	"encoding/binary"
 	"fmt"
 	"strings"
 
 	"dumpscope/model"
-	"dumpscope/reader/rio"
+	"dumpscope/reader"
 )
 
 // Frame kinds reported in Info.FrameKind.
@@ -25,15 +26,15 @@ func (f *File) VMCoreInfo() (*model.VMCoreInfo, error) {
 	return nil, fmt.Errorf("%s: Xen dump-cores carry no VMCOREINFO: %w", f.src.Name, model.ErrNotFound)
 }
 
-// Warnings returns what was found wrong while opening: headers, notes and
+// warnings returns what was found wrong while opening: headers, notes and
 // section sizes. The frame table and the contexts are checked by Check.
-func (f *File) Warnings() []model.Problem { return append([]model.Problem(nil), f.warnings...) }
+func (f *File) warnings() []model.Problem { return append([]model.Problem(nil), f.problems...) }
 
 // ReadFile reads raw bytes of the file, for the layout's hex view.
 func (f *File) ReadFile(file string, p []byte, off int64) (int, error) { return f.src.R.ReadAt(p, off) }
 
 // Close closes the underlying reader if it can be closed.
-func (f *File) Close() error { return rio.Close(f.src.R) }
+func (f *File) Close() error { return reader.Close(f.src.R) }
 
 // Arch returns the architecture of the guest.
 func (f *File) Arch() string { return f.archName }
@@ -46,9 +47,9 @@ func (f *File) HVM() bool { return f.hvm }
 func (f *File) Info() model.Info {
 	info := model.Info{
 		Format: model.FormatXenCore, Container: model.ContainerPlain, Parts: 1, Files: []string{f.src.Name},
-		Arch: f.archName, Endian: model.LittleEndian, PageSize: f.pageSize, MaxPFN: uint64(f.MaxPFN()),
+		Arch: f.archName, Endian: model.LittleEndian, PageSize: f.pageSize, MaxPFN: f.maxPFN(),
 		CPUs: int(max(f.Header.NrVCPUs, uint64(f.ctx.n))), Compression: []model.Codec{}, Flags: []string{},
-		FrameKind: FrameGuest, Warnings: f.Warnings(), Pages: model.StateCounts{},
+		FrameKind: FrameGuest, Warnings: f.warnings(),
 	}
 	if f.Data == elf.ELFDATA2MSB {
 		info.Endian = model.BigEndian
@@ -66,16 +67,23 @@ func (f *File) Info() model.Info {
 		v := int64(*f.FormatVersion)
 		info.HeaderVersion = &v
 	}
+	info.Details = f.details(f.validEntries())
+	return info
+}
+
+// Counts counts frames from the ends of the frame table and the size of
+// the page area: O(log nr_pages) table entries, no page data.
+func (f *File) Counts(ctx context.Context) (model.StateCounts, error) {
+	c := model.StateCounts{}
 	valid := f.validEntries()
 	avail := f.availPages()
-	info.Pages.Add(model.StatePresent, uint64(min(valid, avail)))
-	info.Pages.Add(model.StateLost, uint64(max(0, min(valid, f.pagesCap)-avail)))
-	info.Pages.Add(model.StateUnreadable, uint64(max(0, valid-f.pagesCap)))
-	if lim := uint64(f.MaxPFN()); lim > uint64(valid) {
-		info.Pages.Add(model.StateNotInDump, lim-uint64(valid))
+	c.Add(model.StatePresent, uint64(min(valid, avail)))
+	c.Add(model.StateLost, uint64(max(0, min(valid, f.pagesCap)-avail)))
+	c.Add(model.StateUnreadable, uint64(max(0, valid-f.pagesCap)))
+	if lim := uint64(f.maxPFN()); lim > uint64(valid) {
+		c.Add(model.StateNotInDump, lim-uint64(valid))
 	}
-	info.Details = f.details(valid)
-	return info
+	return c, ctx.Err()
 }
 
 // validEntries is the number of table entries that name a frame, from the
@@ -124,10 +132,10 @@ func (f *File) details(valid int64) []model.KV {
 		add("format version", "%s", formatVersion(*f.FormatVersion))
 	}
 	if v := f.Version; v != nil {
-		add("Xen version", "%d.%d%s", v.Major, v.Minor, rio.Printable(v.Extra))
-		add("Xen changeset", "%s", rio.Printable(v.Changeset))
-		add("Xen compiled", "%s by %s@%s on %s", rio.Printable(v.Compiler), rio.Printable(v.CompileBy), rio.Printable(v.CompileDomain), rio.Printable(v.CompileDate))
-		add("Xen capabilities", "%s", rio.Printable(v.Capabilities))
+		add("Xen version", "%d.%d%s", v.Major, v.Minor, reader.Printable(v.Extra))
+		add("Xen changeset", "%s", reader.Printable(v.Changeset))
+		add("Xen compiled", "%s by %s@%s on %s", reader.Printable(v.Compiler), reader.Printable(v.CompileBy), reader.Printable(v.CompileDomain), reader.Printable(v.CompileDate))
+		add("Xen capabilities", "%s", reader.Printable(v.Capabilities))
 		add("Xen page size", "%d, virt_start %#x", v.PageSize, v.VirtStart)
 	}
 	var names []string

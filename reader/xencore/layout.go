@@ -6,9 +6,9 @@ import (
 	"sort"
 
 	"dumpscope/model"
+	"dumpscope/reader"
 	"dumpscope/reader/arch"
-	"dumpscope/reader/elfcore"
-	"dumpscope/reader/rio"
+	"dumpscope/reader/elfnote"
 )
 
 // Layout limits: contexts and table entries beyond these are summarized.
@@ -53,9 +53,9 @@ func (f *File) Layout() (*model.Field, error) {
 }
 
 func (f *File) headerLayout(b []byte) *model.Field {
-	s := rio.NewStruct("Elf64_Ehdr", "ELF header: a 64-bit core with section headers and no program headers", 0, b, f.order)
+	s := reader.NewStruct("Elf64_Ehdr", "ELF header: a 64-bit core with section headers and no program headers", 0, b, f.order)
 	id := s.Raw("e_ident", 0, 16, "identification bytes")
-	ident := rio.NewStruct("", "", 0, b[:16], f.order)
+	ident := reader.NewStruct("", "", 0, b[:16], f.order)
 	ident.Raw("EI_MAG0..3", 0, 4, "magic: 0x7f 'E' 'L' 'F'", fmt.Sprintf("%q", b[:4]))
 	ident.Uint("EI_CLASS", 4, 1, "always 2 = ELFCLASS64 in dump-cores, even for 32-bit guests", f.Class.String())
 	ident.Uint("EI_DATA", 5, 1, "byte order of the dumping tools (little-endian on x86 and ia64)", f.Data.String())
@@ -90,7 +90,7 @@ func (f *File) sectionTableLayout() *model.Field {
 		return tbl
 	}
 	for i, sh := range f.Sections {
-		s := rio.NewStruct(fmt.Sprintf("Elf64_Shdr[%d]", i), sectionMeaning(sh.Name), f.shdrOffset(i), raw[int64(i)*ent:][:64], f.order)
+		s := reader.NewStruct(fmt.Sprintf("Elf64_Shdr[%d]", i), sectionMeaning(sh.Name), f.shdrOffset(i), raw[int64(i)*ent:][:64], f.order)
 		s.Node.Value = sh.Name
 		if i == 0 {
 			s.Node.Value = "(null)"
@@ -215,17 +215,17 @@ func (f *File) ctxLayout(n *model.Field) {
 // noteLayout labels a note with the generic note layout and its decoded
 // descriptor.
 func (f *File) noteLayout(n model.Note) *model.Field {
-	node := elfcore.NoteLayout(n, f.src, f.order, f.archName)
+	node := elfnote.NoteLayout(n, f.src, f.order, f.archName)
 	var desc *model.Field
 	for _, c := range node.Children {
 		if c.Name == "descriptor" {
 			desc = c
 		}
 	}
-	if desc == nil || n.Desc == nil || n.Name != elfcore.NameXen {
+	if desc == nil || n.Desc == nil || n.Name != elfnote.NameXen {
 		return node
 	}
-	d := rio.NewStruct("", "", n.DescOffset, n.Desc, f.order)
+	d := reader.NewStruct("", "", n.DescOffset, n.Desc, f.order)
 	switch n.Type {
 	case NoteNone:
 		desc.Meaning = "empty: marks the file as a Xen dump-core"
@@ -282,8 +282,8 @@ func (f *File) tableLayout(n *model.Field) {
 			e.Value, e.Meaning = "invalid (all ones)", "no frame: a zero page padded in by a live dump"
 		case t.kind == kindP2M:
 			e.Value, e.Meaning = fmt.Sprintf("pfn %#x, gmfn %#x", key, gmfn), fmt.Sprintf("page %d of .xen_pages is guest frame %#x, machine frame %#x", i, key, gmfn)
-			e.Add(&model.Field{Name: "pfn", Offset: e.Offset, Size: 8, Value: rio.FormatUint(key), Meaning: "guest pseudo-physical frame"})
-			e.Add(&model.Field{Name: "gmfn", Offset: e.Offset + 8, Size: 8, Value: rio.FormatUint(gmfn), Meaning: "machine frame"})
+			e.Add(&model.Field{Name: "pfn", Offset: e.Offset, Size: 8, Value: reader.FormatUint(key), Meaning: "guest pseudo-physical frame"})
+			e.Add(&model.Field{Name: "gmfn", Offset: e.Offset + 8, Size: 8, Value: reader.FormatUint(gmfn), Meaning: "machine frame"})
 		default:
 			e.Value, e.Meaning = fmt.Sprintf("%s %#x", f.frameWord(), key), fmt.Sprintf("page %d is frame %#x", i, key)
 		}

@@ -5,8 +5,8 @@ import (
 	"fmt"
 
 	"dumpscope/model"
+	"dumpscope/reader"
 	"dumpscope/reader/arch"
-	"dumpscope/reader/rio"
 )
 
 // The legacy core of Xen 3.0.x (libxc xc_core.c before the ELF format,
@@ -38,7 +38,7 @@ type LegacyHeader struct {
 
 // NewLegacyFile opens a legacy (pre-ELF) Xen core. It fails only when the
 // 24-byte header cannot be read or has no Xen core magic.
-func NewLegacyFile(src rio.Source) (*File, error) {
+func NewLegacyFile(src reader.Source) (*File, error) {
 	b := make([]byte, 24)
 	if err := src.ReadAt(b, 0, "xc_core_header"); err != nil {
 		return nil, err
@@ -70,7 +70,7 @@ func NewLegacyFile(src rio.Source) (*File, error) {
 func (f *File) legacyContexts() {
 	h := f.Legacy
 	bad := func(off int64, format string, args ...any) {
-		f.problem(model.SeverityError, "bad-legacy-header", off, format, args...)
+		f.problem(model.SeverityError, model.CodeBadLegacyHeader, off, format, args...)
 	}
 	f.archName = "unknown"
 	if h.CtxtOffset < 24 {
@@ -101,7 +101,7 @@ func (f *File) legacyContexts() {
 	}
 	r := region{name: "vcpu_guest_context", off: int64(h.CtxtOffset), size: area}
 	if end := r.off + r.size; end > f.src.Size {
-		f.problem(model.SeverityError, "truncated", min(r.off, f.src.Size), "the vCPU contexts end at %#x but the file ends at %#x", end, f.src.Size)
+		f.problem(model.SeverityError, model.CodeTruncated, min(r.off, f.src.Size), "the vCPU contexts end at %#x but the file ends at %#x", end, f.src.Size)
 		r.size = max(0, f.src.Size-r.off)
 	}
 	f.ctx = records{region: r, rec: h.ContextSize}
@@ -131,27 +131,27 @@ func (f *File) legacyIndex() {
 		word = other
 	case fits(pref):
 		word = pref
-		f.problem(model.SeverityWarning, "bad-legacy-header", 20, "xch_pages_offset %#x is not the page-rounded end of a %d-entry index of %d-byte entries", pages, n, word)
+		f.problem(model.SeverityWarning, model.CodeBadLegacyHeader, 20, "xch_pages_offset %#x is not the page-rounded end of a %d-entry index of %d-byte entries", pages, n, word)
 	case fits(other):
 		word = other
-		f.problem(model.SeverityWarning, "bad-legacy-header", 20, "xch_pages_offset %#x is not the page-rounded end of a %d-entry index of %d-byte entries", pages, n, word)
+		f.problem(model.SeverityWarning, model.CodeBadLegacyHeader, 20, "xch_pages_offset %#x is not the page-rounded end of a %d-entry index of %d-byte entries", pages, n, word)
 	default:
 		word = pref
-		f.problem(model.SeverityError, "bad-legacy-header", 20, "xch_pages_offset %#x leaves no room for %d index entries from %#x; the index is cut there", pages, n, idx)
+		f.problem(model.SeverityError, model.CodeBadLegacyHeader, 20, "xch_pages_offset %#x leaves no room for %d index entries from %#x; the index is cut there", pages, n, idx)
 		n = max(0, pages-idx) / word
 	}
 	h.IndexWord = word
 	if pages%legacyPageSize != 0 {
-		f.problem(model.SeverityWarning, "bad-legacy-header", 20, "xch_pages_offset %#x is not page aligned", pages)
+		f.problem(model.SeverityWarning, model.CodeBadLegacyHeader, 20, "xch_pages_offset %#x is not page aligned", pages)
 	}
 	if have := max(0, f.src.Size-idx) / word; have < n {
-		f.problem(model.SeverityError, "truncated", min(idx+have*word, f.src.Size), "the frame index is cut short: %d of %d entries are in the file", have, n)
+		f.problem(model.SeverityError, model.CodeTruncated, min(idx+have*word, f.src.Size), "the frame index is cut short: %d of %d entries are in the file", have, n)
 		n = have
 	}
 	f.table = newFrameTable(f.src, f.order, "frame index", kindMFN, idx, n, word, word)
 	f.pagesOff, f.pagesCap = pages, int64(h.NrPages)
 	if end := pages + int64(h.NrPages)*legacyPageSize; end > f.src.Size {
-		f.problem(model.SeverityError, "truncated", min(pages, f.src.Size), "the pages end at %#x but the file ends at %#x: %d of %d pages are missing",
+		f.problem(model.SeverityError, model.CodeTruncated, min(pages, f.src.Size), "the pages end at %#x but the file ends at %#x: %d of %d pages are missing",
 			end, f.src.Size, int64(h.NrPages)-f.availPages(), h.NrPages)
 	}
 }
@@ -166,7 +166,7 @@ func (f *File) legacyLayout() (*model.Field, error) {
 	if err := f.src.ReadAt(b, 0, "xc_core_header"); err != nil {
 		return nil, err
 	}
-	s := rio.NewStruct("xc_core_header", "what the domain is and where the parts of the file are", 0, b, f.order)
+	s := reader.NewStruct("xc_core_header", "what the domain is and where the parts of the file are", 0, b, f.order)
 	s.Uint("xch_magic", 0, 4, "0xf00febed (PV) or 0xf00febee (HVM)", magicName(uint64(h.Magic)))
 	s.Uint("xch_nr_vcpus", 4, 4, "number of vCPU contexts")
 	s.Uint("xch_nr_pages", 8, 4, "number of pages and index entries")

@@ -6,8 +6,8 @@ import (
 	"strings"
 
 	"dumpscope/model"
-	"dumpscope/reader/elfcore"
-	"dumpscope/reader/rio"
+	"dumpscope/reader"
+	"dumpscope/reader/elfnote"
 )
 
 // The .note.Xen section holds four notes named "Xen" (formats.md §4.3):
@@ -34,23 +34,23 @@ const (
 func (f *File) readNotes(s *SectionHeader) {
 	r := f.sectionData(s)
 	if r.size > maxNotes {
-		f.problem(model.SeverityError, "bad-section-header", r.off, "%s is %d bytes; only the first %d are read", SecNotes, r.size, maxNotes)
+		f.problem(model.SeverityError, model.CodeBadSectionHeader, r.off, "%s is %d bytes; only the first %d are read", SecNotes, r.size, maxNotes)
 		r.size = maxNotes
 	}
 	if s.Type != elf.SHT_NOTE {
-		f.problem(model.SeverityWarning, "bad-section-header", f.shdrOffset(f.sectionIndex(SecNotes)), "%s has sh_type %v, expected SHT_NOTE", SecNotes, s.Type)
+		f.problem(model.SeverityWarning, model.CodeBadSectionHeader, f.shdrOffset(f.sectionIndex(SecNotes)), "%s has sh_type %v, expected SHT_NOTE", SecNotes, s.Type)
 	}
-	notes, probs := elfcore.ReadNotes(f.src, f.order, f.archName, r.off, r.size, 0, SecNotes)
-	f.warnings = append(f.warnings, probs...)
+	notes, probs := elfnote.ReadNotes(f.src, f.order, f.archName, r.off, r.size, 0, SecNotes)
+	f.problems = append(f.problems, probs...)
 	seen := map[uint32]bool{}
 	for i := range notes {
 		n := &notes[i]
-		if n.Name != elfcore.NameXen {
-			f.problem(model.SeverityWarning, "bad-note", n.Offset, "%s note %d is named %q, not \"Xen\"; ignored", SecNotes, n.Index, n.Name)
+		if n.Name != elfnote.NameXen {
+			f.problem(model.SeverityWarning, model.CodeBadNote, n.Offset, "%s note %d is named %q, not \"Xen\"; ignored", SecNotes, n.Index, n.Name)
 			continue
 		}
 		if seen[n.Type] {
-			f.problem(model.SeverityError, "bad-note", n.Offset, "%s note %d repeats %s; the first one is used", SecNotes, n.Index, n.TypeName)
+			f.problem(model.SeverityError, model.CodeBadNote, n.Offset, "%s note %d repeats %s; the first one is used", SecNotes, n.Index, n.TypeName)
 			continue
 		}
 		seen[n.Type] = true
@@ -65,7 +65,7 @@ func (f *File) readNotes(s *SectionHeader) {
 		if typ == NoteHeader {
 			sev = model.SeverityError
 		}
-		f.problem(sev, "bad-note", r.off, "%s lacks the %s note, which every dump-core carries", SecNotes, elfcore.TypeName(elfcore.NameXen, typ))
+		f.problem(sev, model.CodeBadNote, r.off, "%s lacks the %s note, which every dump-core carries", SecNotes, elfnote.TypeName(elfnote.NameXen, typ))
 	}
 }
 
@@ -74,7 +74,7 @@ func (f *File) readNotes(s *SectionHeader) {
 func (f *File) decodeNote(n *model.Note) {
 	d, o := n.Desc, f.order
 	bad := func(format string, args ...any) {
-		f.problem(model.SeverityError, "bad-note", n.Offset, "%s note %d (%s): "+format, append([]any{SecNotes, n.Index, n.TypeName}, args...)...)
+		f.problem(model.SeverityError, model.CodeBadNote, n.Offset, "%s note %d (%s): "+format, append([]any{SecNotes, n.Index, n.TypeName}, args...)...)
 	}
 	if d == nil && n.DescSize > 0 {
 		bad("descriptor of %d bytes is too large to read", n.DescSize)
@@ -100,7 +100,7 @@ func (f *File) decodeNote(n *model.Note) {
 		}
 		if v != nil {
 			f.Version = v
-			n.Summary = fmt.Sprintf("Xen %d.%d%s, %s", v.Major, v.Minor, rio.Printable(v.Extra), rio.Printable(firstField(v.Capabilities)))
+			n.Summary = fmt.Sprintf("Xen %d.%d%s, %s", v.Major, v.Minor, reader.Printable(v.Extra), reader.Printable(firstField(v.Capabilities)))
 		}
 	case NoteFormatVersion:
 		if len(d) < 8 {
@@ -111,7 +111,7 @@ func (f *File) decodeNote(n *model.Note) {
 		f.FormatVersion = &v
 		n.Summary = "format " + formatVersion(v)
 	default:
-		n.Summary = model.HexBytes(d[:min(len(d), 16)])
+		n.Summary = reader.HexBytes(d[:min(len(d), 16)])
 	}
 }
 
@@ -126,10 +126,10 @@ func (f *File) decodeVersion(d []byte) (*XenVersion, string) {
 	}
 	o := f.order
 	v := &XenVersion{Major: o.Uint64(d[0:]), Minor: o.Uint64(d[8:]),
-		Extra: rio.CString(d[verExtra:verCompiler]), Compiler: rio.CString(d[verCompiler:verCompileBy]),
-		CompileBy: rio.CString(d[verCompileBy:verCompileDom]), CompileDomain: rio.CString(d[verCompileDom:verCompileDate]),
-		CompileDate: rio.CString(d[verCompileDate:verCapabilities]), Capabilities: rio.CString(d[verCapabilities:verChangeset]),
-		Changeset: rio.CString(d[verChangeset:verVirtStart])}
+		Extra: reader.CString(d[verExtra:verCompiler]), Compiler: reader.CString(d[verCompiler:verCompileBy]),
+		CompileBy: reader.CString(d[verCompileBy:verCompileDom]), CompileDomain: reader.CString(d[verCompileDom:verCompileDate]),
+		CompileDate: reader.CString(d[verCompileDate:verCapabilities]), Capabilities: reader.CString(d[verCapabilities:verChangeset]),
+		Changeset: reader.CString(d[verChangeset:verVirtStart])}
 	v.Layout32 = f.Machine == elf.EM_386 || len(d) < verSize64
 	need := verSize64
 	if v.Layout32 {
@@ -189,7 +189,7 @@ func (f *File) checkHeader() {
 	hdrOff, fmtOff := int64(-1), int64(-1)
 	for _, n := range f.notes {
 		switch {
-		case n.Name != elfcore.NameXen:
+		case n.Name != elfnote.NameXen:
 		case n.Type == NoteHeader && hdrOff < 0:
 			hdrOff = n.DescOffset
 		case n.Type == NoteFormatVersion && fmtOff < 0:
@@ -201,7 +201,7 @@ func (f *File) checkHeader() {
 		f.hvm = h.Magic == MagicHVM
 	default:
 		if hdrOff >= 0 {
-			f.problem(model.SeverityError, "bad-xen-header", hdrOff, "xch_magic is %#x, neither XC_CORE_MAGIC (%#x, PV) nor XC_CORE_MAGIC_HVM (%#x)", h.Magic, MagicPV, MagicHVM)
+			f.problem(model.SeverityError, model.CodeBadXenHeader, hdrOff, "xch_magic is %#x, neither XC_CORE_MAGIC (%#x, PV) nor XC_CORE_MAGIC_HVM (%#x)", h.Magic, MagicPV, MagicHVM)
 		}
 		// Guess from the frame table: HVM domains have .xen_pfn.
 		f.hvm = f.section(SecPFN) != nil && f.section(SecP2M) == nil && f.Machine != elf.EM_IA_64
@@ -214,21 +214,21 @@ func (f *File) checkHeader() {
 			f.pageSize, from = int64(f.Version.PageSize), "XEN_VERSION's pagesize"
 		}
 		if hdrOff >= 0 {
-			f.problem(model.SeverityError, "bad-page-size", hdrOff+24, "xch_page_size is %d, not a power of two between 1 KiB and 1 MiB; using %d (%s)", h.PageSize, f.pageSize, from)
+			f.problem(model.SeverityError, model.CodeBadPageSize, hdrOff+24, "xch_page_size is %d, not a power of two between 1 KiB and 1 MiB; using %d (%s)", h.PageSize, f.pageSize, from)
 		}
 	}
 	if h.NrVCPUs > MaxVCPUs {
-		f.problem(model.SeverityError, "bad-xen-header", hdrOff+8, "xch_nr_vcpus %d exceeds the limit of %d; only %d contexts are read", h.NrVCPUs, MaxVCPUs, MaxVCPUs)
+		f.problem(model.SeverityError, model.CodeBadXenHeader, hdrOff+8, "xch_nr_vcpus %d exceeds the limit of %d; only %d contexts are read", h.NrVCPUs, MaxVCPUs, MaxVCPUs)
 		f.Header.NrVCPUs = MaxVCPUs
 	}
 	switch {
 	case f.FormatVersion == nil:
 	case *f.FormatVersion != FormatVersion01:
-		f.problem(model.SeverityWarning, "format-version", fmtOff, "dump-core format version %s; dumpscope knows 0.1 and reads it as 0.1 (libkdumpfile refuses any other version)", formatVersion(*f.FormatVersion))
+		f.problem(model.SeverityWarning, model.CodeFormatVersion, fmtOff, "dump-core format version %s; dumpscope knows 0.1 and reads it as 0.1 (libkdumpfile refuses any other version)", formatVersion(*f.FormatVersion))
 	}
 	switch f.Machine {
 	case elf.EM_X86_64, elf.EM_386, elf.EM_IA_64:
 	default:
-		f.problem(model.SeverityWarning, "unknown-machine", 18, "e_machine %v: vCPU contexts of this architecture cannot be decoded (pages are readable)", f.Machine)
+		f.problem(model.SeverityWarning, model.CodeUnknownMachine, 18, "e_machine %v: vCPU contexts of this architecture cannot be decoded (pages are readable)", f.Machine)
 	}
 }

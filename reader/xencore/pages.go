@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"dumpscope/model"
+	"dumpscope/reader"
 )
 
 // Page i of the table's order is stored at pagesOff + i*page_size
@@ -14,13 +15,10 @@ import (
 // page area does not have. A frame not listed is not in the dump
 // (ballooned out, an I/O hole, or above the highest frame).
 
-// PageSize returns the guest page size (xch_page_size).
-func (f *File) PageSize() int64 { return f.pageSize }
-
-// MaxPFN returns one past the highest frame in the table: the last valid
+// maxPFN returns one past the highest frame in the table: the last valid
 // entry's, as the table is sorted. A table found unsorted (by Check or
-// Runs) is sorted in memory, and from then on MaxPFN is its true maximum.
-func (f *File) MaxPFN() model.PFN { return model.PFN(f.table.limit()) }
+// Runs) is sorted in memory, and from then on maxPFN is its true maximum.
+func (f *File) maxPFN() model.PFN { return model.PFN(f.table.limit()) }
 
 // frameWord names what PFNs are in this dump, for messages.
 func (f *File) frameWord() string {
@@ -92,8 +90,9 @@ func (f *File) pageAt(pi model.PageInfo, idx int64) model.PageInfo {
 	return pi
 }
 
-// ReadPage reads frame pfn into dst, which must hold one page.
-func (f *File) ReadPage(pfn model.PFN, dst []byte) (model.PageInfo, error) {
+// ReadPage reads frame pfn into dst, which must hold one page. Pages are
+// stored raw, so a strict read is an ordinary one.
+func (f *File) ReadPage(pfn model.PFN, dst []byte, _ reader.ReadOptions) (model.PageInfo, error) {
 	if int64(len(dst)) < f.pageSize {
 		return model.PageInfo{}, fmt.Errorf("buffer of %d bytes is smaller than a page (%d)", len(dst), f.pageSize)
 	}
@@ -105,6 +104,11 @@ func (f *File) ReadPage(pfn model.PFN, dst []byte) (model.PageInfo, error) {
 		return pi, &model.PageError{File: f.src.Name, PFN: pfn, State: model.StateUnreadable, Off: int64(pi.FileOffset), Msg: err.Error(), Err: err}
 	}
 	return pi, nil
+}
+
+// ReadRange reads consecutive frames in order.
+func (f *File) ReadRange(ctx context.Context, start model.PFN, count uint64, opt reader.ReadOptions, fn func(model.PageInfo, []byte, error) bool) error {
+	return reader.ReadRangeByPage(ctx, f, start, count, opt, fn)
 }
 
 // Runs walks the frames from `from` to MaxPFN in runs of equal state, in

@@ -28,7 +28,7 @@ const maxRecord = 1 << 17
 
 func (f *File) loadRegisters() {
 	bad := func(off int64, format string, args ...any) {
-		f.regProbs = append(f.regProbs, model.NewProblem(model.SeverityError, "bad-vcpu-context", f.src.Name, off, format, args...))
+		f.regProbs = append(f.regProbs, model.NewProblem(model.SeverityError, model.CodeBadVCPUContext, f.src.Name, off, format, args...))
 	}
 	n := min(max(f.ctx.n, f.mapped.n), MaxVCPUs)
 	for cpu := 0; cpu < n; cpu++ {

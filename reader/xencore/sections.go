@@ -44,7 +44,7 @@ func (f *File) locateSections() {
 func (f *File) locateContexts() {
 	s := f.section(SecPrstatus)
 	if s == nil {
-		f.problem(model.SeverityError, "missing-section", int64(f.Shoff), "no %s section: the vCPU registers are not in the dump", SecPrstatus)
+		f.problem(model.SeverityError, model.CodeMissingSection, int64(f.Shoff), "no %s section: the vCPU registers are not in the dump", SecPrstatus)
 		return
 	}
 	r := f.sectionData(s)
@@ -53,17 +53,17 @@ func (f *File) locateContexts() {
 	hdrOff := f.shdrOffset(f.sectionIndex(SecPrstatus))
 	switch {
 	case nr == 0 && s.Size != 0:
-		f.problem(model.SeverityError, "section-size-mismatch", hdrOff, "the header note says 0 vCPUs but %s holds %d bytes", SecPrstatus, s.Size)
+		f.problem(model.SeverityError, model.CodeSectionSizeMismatch, hdrOff, "the header note says 0 vCPUs but %s holds %d bytes", SecPrstatus, s.Size)
 	case rec > 0 && uint64(rec)*uint64(nr) == s.Size:
 	case nr > 0 && s.Size%uint64(nr) == 0 && s.Size/uint64(nr) >= uint64(contextSize(f.archName)):
-		f.problem(model.SeverityWarning, "section-size-mismatch", hdrOff, "%s: sh_entsize is %d but sh_size %d / %d vCPUs gives %d-byte records; using %d",
+		f.problem(model.SeverityWarning, model.CodeSectionSizeMismatch, hdrOff, "%s: sh_entsize is %d but sh_size %d / %d vCPUs gives %d-byte records; using %d",
 			SecPrstatus, s.Entsize, s.Size, nr, s.Size/uint64(nr), s.Size/uint64(nr))
 		rec = int64(s.Size / uint64(nr))
 	default:
 		if rec == 0 {
 			rec = contextSize(f.archName)
 		}
-		f.problem(model.SeverityError, "section-size-mismatch", hdrOff, "%s: sh_size %d does not hold %d records of %d bytes (sh_entsize %d)",
+		f.problem(model.SeverityError, model.CodeSectionSizeMismatch, hdrOff, "%s: sh_size %d does not hold %d records of %d bytes (sh_entsize %d)",
 			SecPrstatus, s.Size, nr, rec, s.Entsize)
 	}
 	if nr == 0 && rec > 0 {
@@ -74,7 +74,7 @@ func (f *File) locateContexts() {
 		f.ctx.n = int(min(nr, r.size/rec))
 	}
 	if need := contextSize(f.archName); need > 0 && rec > 0 && rec < need {
-		f.problem(model.SeverityError, "bad-vcpu-context", r.off, "%s records are %d bytes but a %s vcpu_guest_context needs %d", SecPrstatus, rec, f.archName, need)
+		f.problem(model.SeverityError, model.CodeBadVCPUContext, r.off, "%s records are %d bytes but a %s vcpu_guest_context needs %d", SecPrstatus, rec, f.archName, need)
 	}
 }
 
@@ -90,14 +90,14 @@ func (f *File) locateMappedRegs(s *SectionHeader) {
 		} else {
 			rec = arch.IA64MappedRegsSize
 		}
-		f.problem(model.SeverityWarning, "bad-section-header", f.shdrOffset(f.sectionIndex(SecMappedRegs)), "%s: sh_entsize %d is smaller than mapped_regs_t; using %d-byte records", SecMappedRegs, s.Entsize, rec)
+		f.problem(model.SeverityWarning, model.CodeBadSectionHeader, f.shdrOffset(f.sectionIndex(SecMappedRegs)), "%s: sh_entsize %d is smaller than mapped_regs_t; using %d-byte records", SecMappedRegs, s.Entsize, rec)
 	}
 	if nr == 0 {
 		nr = r.size / rec
 	}
 	f.mapped = records{region: r, rec: rec, n: int(min(nr, r.size/rec))}
 	if f.Machine != elf.EM_IA_64 {
-		f.problem(model.SeverityWarning, "bad-section-header", r.off, "%s in a %s dump: only ia64 PV domains have mapped regs", SecMappedRegs, f.archName)
+		f.problem(model.SeverityWarning, model.CodeBadSectionHeader, r.off, "%s in a %s dump: only ia64 PV domains have mapped regs", SecMappedRegs, f.archName)
 	}
 }
 
@@ -114,7 +114,7 @@ func (f *File) fixIA64Order() {
 	if f.mapped.off != prEnd || f.shinfo.off != f.mapped.off+f.mapped.size {
 		return
 	}
-	f.problem(model.SeverityNote, "ia64-section-order", f.mapped.off,
+	f.problem(model.SeverityNote, model.CodeIA64SectionOrder, f.mapped.off,
 		"%s and %s have swapped offsets, as ia64 libxc wrote them: the shared info page is at %#x and the mapped regs at %#x; tools that trust sh_offset read one as the other",
 		SecSharedInfo, SecMappedRegs, f.mapped.off, f.mapped.off+f.shinfo.size)
 	sh, mr := f.shinfo, f.mapped.region
@@ -126,7 +126,7 @@ func (f *File) fixIA64Order() {
 func (f *File) locatePages() {
 	s := f.section(SecPages)
 	if s == nil {
-		f.problem(model.SeverityError, "missing-section", int64(f.Shoff), "no %s section: no page of the domain can be read", SecPages)
+		f.problem(model.SeverityError, model.CodeMissingSection, int64(f.Shoff), "no %s section: no page of the domain can be read", SecPages)
 		return
 	}
 	r := f.sectionData(s)
@@ -135,13 +135,13 @@ func (f *File) locatePages() {
 	f.pagesCap = int64(min(s.Size/ps, 1<<62))
 	hdrOff := f.shdrOffset(f.sectionIndex(SecPages))
 	if f.Header.NrPages != 0 && s.Size != f.Header.NrPages*ps {
-		f.problem(model.SeverityError, "section-size-mismatch", hdrOff, "%s holds %d bytes but nr_pages %d x page size %d is %d",
+		f.problem(model.SeverityError, model.CodeSectionSizeMismatch, hdrOff, "%s holds %d bytes but nr_pages %d x page size %d is %d",
 			SecPages, s.Size, f.Header.NrPages, ps, f.Header.NrPages*ps)
 	} else if s.Size%ps != 0 {
-		f.problem(model.SeverityError, "section-size-mismatch", hdrOff, "%s size %d is not a multiple of the page size %d", SecPages, s.Size, ps)
+		f.problem(model.SeverityError, model.CodeSectionSizeMismatch, hdrOff, "%s size %d is not a multiple of the page size %d", SecPages, s.Size, ps)
 	}
 	if s.Entsize != 0 && s.Entsize != ps {
-		f.problem(model.SeverityWarning, "bad-section-header", hdrOff, "%s sh_entsize is %d, expected the page size %d", SecPages, s.Entsize, ps)
+		f.problem(model.SeverityWarning, model.CodeBadSectionHeader, hdrOff, "%s sh_entsize is %d, expected the page size %d", SecPages, s.Entsize, ps)
 	}
 }
 
@@ -154,31 +154,31 @@ func (f *File) locateTable() {
 		if f.hvm {
 			s, kind, ent = pfn, kindPFN, 8
 		}
-		f.problem(model.SeverityError, "bad-section-header", int64(f.Shoff), "both %s and %s are present; %s is used", SecP2M, SecPFN, s.Name)
+		f.problem(model.SeverityError, model.CodeBadSectionHeader, int64(f.Shoff), "both %s and %s are present; %s is used", SecP2M, SecPFN, s.Name)
 	case pfn != nil:
 		s, kind, ent = pfn, kindPFN, 8
 	case p2m == nil:
-		f.problem(model.SeverityError, "missing-section", int64(f.Shoff), "neither %s nor %s is present: no page can be found by frame number", SecP2M, SecPFN)
+		f.problem(model.SeverityError, model.CodeMissingSection, int64(f.Shoff), "neither %s nor %s is present: no page can be found by frame number", SecP2M, SecPFN)
 		f.table = newFrameTable(f.src, f.order, SecP2M, kindP2M, 0, 0, 16, 8)
 		return
 	}
 	if kind == kindP2M && f.hvm {
-		f.problem(model.SeverityWarning, "bad-section-header", int64(s.Offset), "an HVM domain with %s: HVM dumps normally have %s", SecP2M, SecPFN)
+		f.problem(model.SeverityWarning, model.CodeBadSectionHeader, int64(s.Offset), "an HVM domain with %s: HVM dumps normally have %s", SecP2M, SecPFN)
 	}
 	r := f.sectionData(s)
 	hdrOff := f.shdrOffset(f.sectionIndex(s.Name))
 	n := int64(min(s.Size, 1<<62)) / ent
 	if f.Header.NrPages != 0 {
 		if s.Size != f.Header.NrPages*uint64(ent) {
-			f.problem(model.SeverityError, "section-size-mismatch", hdrOff, "%s holds %d bytes but nr_pages %d entries of %d bytes are %d",
+			f.problem(model.SeverityError, model.CodeSectionSizeMismatch, hdrOff, "%s holds %d bytes but nr_pages %d entries of %d bytes are %d",
 				s.Name, s.Size, f.Header.NrPages, ent, f.Header.NrPages*uint64(ent))
 		}
 		n = min(n, int64(min(f.Header.NrPages, 1<<62)))
 	} else if s.Size%uint64(ent) != 0 {
-		f.problem(model.SeverityError, "section-size-mismatch", hdrOff, "%s size %d is not a multiple of the %d-byte entry", s.Name, s.Size, ent)
+		f.problem(model.SeverityError, model.CodeSectionSizeMismatch, hdrOff, "%s size %d is not a multiple of the %d-byte entry", s.Name, s.Size, ent)
 	}
 	if s.Entsize != 0 && s.Entsize != uint64(ent) {
-		f.problem(model.SeverityWarning, "bad-section-header", hdrOff, "%s sh_entsize is %d, expected %d", s.Name, s.Entsize, ent)
+		f.problem(model.SeverityWarning, model.CodeBadSectionHeader, hdrOff, "%s sh_entsize is %d, expected %d", s.Name, s.Entsize, ent)
 	}
 	n = min(n, r.size/ent)
 	f.table = newFrameTable(f.src, f.order, s.Name, kind, r.off, n, ent, 8)

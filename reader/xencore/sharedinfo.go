@@ -5,8 +5,8 @@ import (
 	"math/bits"
 
 	"dumpscope/model"
+	"dumpscope/reader"
 	"dumpscope/reader/arch"
-	"dumpscope/reader/rio"
 )
 
 // shared_info is the page Xen shares with a domain (xen/include/public/
@@ -53,7 +53,7 @@ func (f *File) sharedInfoLayout(n *model.Field) {
 		n.Value = fmt.Sprintf("%d bytes, too short for shared_info", len(b))
 		return
 	}
-	s := rio.NewStruct("shared_info", "", n.Offset, b, f.order)
+	s := reader.NewStruct("shared_info", "", n.Offset, b, f.order)
 	online := 0
 	for i := 0; i < 32; i++ {
 		v := f.vcpuInfoLayout(b, n.Offset, i, w.word)
@@ -105,7 +105,7 @@ func (f *File) sharedInfoLayout(n *model.Field) {
 // arch_vcpu_info (cr2) and vcpu_time_info (32 bytes at +32).
 func (f *File) vcpuInfoLayout(b []byte, base int64, i, word int) *model.Field {
 	off := 64 * i
-	s := rio.NewStruct(fmt.Sprintf("vcpu_info[%d]", i), fmt.Sprintf("event and time state of vCPU %d", i), base+int64(off), b[off:off+64], f.order)
+	s := reader.NewStruct(fmt.Sprintf("vcpu_info[%d]", i), fmt.Sprintf("event and time state of vCPU %d", i), base+int64(off), b[off:off+64], f.order)
 	s.Uint("evtchn_upcall_pending", 0, 1, "an event upcall is pending")
 	s.Uint("evtchn_upcall_mask", 1, 1, "event upcalls are masked")
 	s.Uint("evtchn_pending_sel", word, word, "which words of evtchn_pending have pending bits")

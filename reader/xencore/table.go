@@ -8,7 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"dumpscope/reader/rio"
+	"dumpscope/reader"
 )
 
 // The frame table says which frame each stored page is: entry i names
@@ -44,7 +44,7 @@ const (
 // frameTable reads one table lazily. All methods are safe for concurrent
 // use.
 type frameTable struct {
-	src     rio.Source
+	src     reader.Source
 	order   binary.ByteOrder
 	name    string // section name for messages
 	kind    tableKind
@@ -55,8 +55,8 @@ type frameTable struct {
 	per     int64  // entries per block: blockEntries (tests use fewer)
 	invalid uint64 // the invalid key: all ones of the key's width
 
-	blocks *rio.LRU[int64, []byte]
-	firsts *rio.LRU[int64, uint64]
+	blocks *reader.LRU[int64, []byte]
+	firsts *reader.LRU[int64, uint64]
 
 	validOnce sync.Once
 	nValid    int64 // entries before the trailing invalid ones (sorted tables)
@@ -69,9 +69,9 @@ type frameTable struct {
 	verified atomic.Bool // a full pass found the table sorted (or sorted it)
 }
 
-func newFrameTable(src rio.Source, order binary.ByteOrder, name string, kind tableKind, off, n, ent, word int64) *frameTable {
+func newFrameTable(src reader.Source, order binary.ByteOrder, name string, kind tableKind, off, n, ent, word int64) *frameTable {
 	t := &frameTable{src: src, order: order, name: name, kind: kind, off: off, n: max(n, 0), ent: ent, word: word, per: blockEntries,
-		invalid: ^uint64(0), blocks: rio.NewLRU[int64, []byte](cachedBlocks), firsts: rio.NewLRU[int64, uint64](cachedFirsts)}
+		invalid: ^uint64(0), blocks: reader.NewLRU[int64, []byte](cachedBlocks), firsts: reader.NewLRU[int64, uint64](cachedFirsts)}
 	if word == 4 {
 		t.invalid = 0xffffffff
 	}

@@ -7,7 +7,7 @@ import (
 	"math/rand"
 	"testing"
 
-	"dumpscope/reader/rio"
+	"dumpscope/reader"
 )
 
 // tableOf builds a frame table over raw entries with small blocks, so the
@@ -20,7 +20,7 @@ func tableOf(raw []byte, kind tableKind, per int64) *frameTable {
 	case kindMFN:
 		ent, word = 4, 4
 	}
-	src := rio.Source{Name: "t", R: bytes.NewReader(raw), Size: int64(len(raw))}
+	src := reader.Source{Name: "t", R: bytes.NewReader(raw), Size: int64(len(raw))}
 	t := newFrameTable(src, binary.LittleEndian, ".xen_test", kind, 0, int64(len(raw))/ent, ent, word)
 	t.per = per
 	return t

@@ -37,9 +37,9 @@ import (
 	"sync"
 
 	"dumpscope/model"
+	"dumpscope/reader"
 	"dumpscope/reader/arch"
-	"dumpscope/reader/elfcore"
-	"dumpscope/reader/rio"
+	"dumpscope/reader/elfnote"
 )
 
 // Xen dump-core constants (formats.md §4.3, §4.7; Xen xg_core.h and
@@ -48,10 +48,10 @@ const (
 	MagicPV  = 0xF00FEBED // XC_CORE_MAGIC: paravirtualized domain
 	MagicHVM = 0xF00FEBEE // XC_CORE_MAGIC_HVM: fully virtualized domain
 
-	NoteNone          = elfcore.XenDumpCoreNone // XEN_ELFNOTE_DUMPCORE_NONE
-	NoteHeader        = elfcore.XenDumpCoreHdr  // XEN_ELFNOTE_DUMPCORE_HEADER
-	NoteXenVersion    = elfcore.XenDumpCoreVer  // XEN_ELFNOTE_DUMPCORE_XEN_VERSION
-	NoteFormatVersion = elfcore.XenDumpCoreFmt  // XEN_ELFNOTE_DUMPCORE_FORMAT_VERSION
+	NoteNone          = elfnote.XenDumpCoreNone // XEN_ELFNOTE_DUMPCORE_NONE
+	NoteHeader        = elfnote.XenDumpCoreHdr  // XEN_ELFNOTE_DUMPCORE_HEADER
+	NoteXenVersion    = elfnote.XenDumpCoreVer  // XEN_ELFNOTE_DUMPCORE_XEN_VERSION
+	NoteFormatVersion = elfnote.XenDumpCoreFmt  // XEN_ELFNOTE_DUMPCORE_FORMAT_VERSION
 
 	// FormatVersion01 is the only format version in use: major 0 in the
 	// high 32 bits, minor 1 in the low 32.
@@ -83,7 +83,7 @@ const (
 // FileHeader is the Elf64_Ehdr of a dump-core (formats.md §4.1): the
 // ELF header every ELF core has, so elfcore's. On x86 Machine is the
 // guest's width: EM_X86_64 or EM_386.
-type FileHeader = elfcore.FileHeader
+type FileHeader = elfnote.FileHeader
 
 // SectionHeader is one Elf64_Shdr with its name resolved.
 type SectionHeader struct {
@@ -142,13 +142,13 @@ type File struct {
 	// Legacy is the header of a legacy core; nil for ELF dump-cores.
 	Legacy *LegacyHeader
 
-	src      rio.Source
+	src      reader.Source
 	order    binary.ByteOrder
 	archName string
 	pageSize int64
 	hvm      bool
 	notes    []model.Note
-	warnings []model.Problem
+	problems []model.Problem
 
 	// pagesOff is where page 0 of the table's order is stored; pagesCap
 	// is how many pages the header (section size) places there.
@@ -182,15 +182,15 @@ type records struct {
 }
 
 // problem records something found wrong while opening.
-func (f *File) problem(sev model.Severity, code string, off int64, format string, args ...any) {
-	f.warnings = append(f.warnings, model.NewProblem(sev, code, f.src.Name, off, format, args...))
+func (f *File) problem(sev model.Severity, code model.Code, off int64, format string, args ...any) {
+	f.problems = append(f.problems, model.NewProblem(sev, code, f.src.Name, off, format, args...))
 }
 
 // NewFile opens an ELF Xen dump-core. It fails only when the file is not
 // one (no ELF64 header, no section table, no .note.Xen) or the section
 // table cannot be read at all; damaged sections open with problems, and
 // what is intact stays readable.
-func NewFile(src rio.Source) (*File, error) {
+func NewFile(src reader.Source) (*File, error) {
 	f := &File{src: src}
 	hdr := make([]byte, 64)
 	if err := src.ReadAt(hdr[:16], 0, "e_ident"); err != nil {
@@ -214,7 +214,7 @@ func NewFile(src rio.Source) (*File, error) {
 	if err := src.ReadAt(hdr, 0, "Elf64_Ehdr"); err != nil {
 		return nil, err
 	}
-	f.FileHeader = elfcore.DecodeFileHeader(hdr, hdr, f.order)
+	f.FileHeader = elfnote.DecodeFileHeader(hdr, hdr, f.order)
 	if f.Type != elf.ET_CORE {
 		return nil, model.Errorf(src.Name, "e_type", 16, model.ErrUnrecognized, "ELF file is %v, not a core (ET_CORE)", f.Type)
 	}
@@ -236,7 +236,7 @@ func NewFile(src rio.Source) (*File, error) {
 // readSections reads the section header table and the section names.
 func (f *File) readSections() error {
 	if f.Phnum != 0 {
-		f.problem(model.SeverityWarning, "bad-elf-header", 56, "e_phnum is %d; Xen dump-cores have no program headers (ignored)", f.Phnum)
+		f.problem(model.SeverityWarning, model.CodeBadELFHeader, 56, "e_phnum is %d; Xen dump-cores have no program headers (ignored)", f.Phnum)
 	}
 	if f.Shnum == 0 || f.Shoff == 0 {
 		return model.Errorf(f.src.Name, "e_shnum", 60, model.ErrUnrecognized, "no section headers: not a Xen dump-core")
@@ -246,11 +246,11 @@ func (f *File) readSections() error {
 		return model.Errorf(f.src.Name, "e_shentsize", 58, model.ErrCorrupt, "section header size %d is smaller than 64 (Elf64_Shdr)", ent)
 	}
 	if ent != 64 {
-		f.problem(model.SeverityError, "bad-elf-header", 58, "e_shentsize is %d, expected 64", ent)
+		f.problem(model.SeverityError, model.CodeBadELFHeader, 58, "e_shentsize is %d, expected 64", ent)
 	}
 	n := min(int64(f.Shnum), MaxSections)
 	if n < int64(f.Shnum) {
-		f.problem(model.SeverityError, "bad-elf-header", 60, "e_shnum %d exceeds the limit of %d; the rest are ignored", f.Shnum, MaxSections)
+		f.problem(model.SeverityError, model.CodeBadELFHeader, 60, "e_shnum %d exceeds the limit of %d; the rest are ignored", f.Shnum, MaxSections)
 	}
 	shoff := int64(min(f.Shoff, 1<<62))
 	if !f.src.Contains(shoff, ent) {
@@ -258,7 +258,7 @@ func (f *File) readSections() error {
 			"e_shoff %#x points past the end of the file (size %#x)", f.Shoff, f.src.Size)
 	}
 	if avail := (f.src.Size - shoff) / ent; avail < n {
-		f.problem(model.SeverityError, "truncated", shoff+avail*ent, "the section header table is cut short: %d of %d headers are in the file", avail, n)
+		f.problem(model.SeverityError, model.CodeTruncated, shoff+avail*ent, "the section header table is cut short: %d of %d headers are in the file", avail, n)
 		n = avail
 	}
 	tbl, err := f.src.Bytes(shoff, n*ent, n*ent, "section header table")
@@ -287,22 +287,22 @@ func (f *File) nameSections() {
 	}
 	switch {
 	case si == 0 || si >= len(f.Sections):
-		f.problem(model.SeverityError, "bad-elf-header", 62, "e_shstrndx %d is not among the %d sections; section names are inferred from their headers", si, len(f.Sections))
+		f.problem(model.SeverityError, model.CodeBadELFHeader, 62, "e_shstrndx %d is not among the %d sections; section names are inferred from their headers", si, len(f.Sections))
 		f.guessNames()
 		return
 	case st.Size > maxStrtab:
-		f.problem(model.SeverityError, "bad-section-header", f.shdrOffset(si), ".shstrtab is %d bytes, more than %d; section names are inferred from their headers", st.Size, maxStrtab)
+		f.problem(model.SeverityError, model.CodeBadSectionHeader, f.shdrOffset(si), ".shstrtab is %d bytes, more than %d; section names are inferred from their headers", st.Size, maxStrtab)
 		f.guessNames()
 		return
 	case !f.src.Contains(int64(min(st.Offset, 1<<62)), int64(st.Size)):
-		f.problem(model.SeverityError, "truncated", int64(min(st.Offset, uint64(f.src.Size))), ".shstrtab at %#x (%d bytes) lies beyond the end of the file (%#x); section names are inferred from their headers",
+		f.problem(model.SeverityError, model.CodeTruncated, int64(min(st.Offset, uint64(f.src.Size))), ".shstrtab at %#x (%d bytes) lies beyond the end of the file (%#x); section names are inferred from their headers",
 			st.Offset, st.Size, f.src.Size)
 		f.guessNames()
 		return
 	}
 	names, err := f.src.Bytes(int64(st.Offset), int64(st.Size), maxStrtab, SecStrtab)
 	if err != nil {
-		f.problem(model.SeverityError, "truncated", int64(st.Offset), ".shstrtab cannot be read (%v); section names are inferred from their headers", err)
+		f.problem(model.SeverityError, model.CodeTruncated, int64(st.Offset), ".shstrtab cannot be read (%v); section names are inferred from their headers", err)
 		f.guessNames()
 		return
 	}
@@ -311,13 +311,13 @@ func (f *File) nameSections() {
 		s := &f.Sections[i]
 		if int64(s.NameOff) >= int64(len(names)) {
 			if i > 0 {
-				f.problem(model.SeverityError, "bad-section-header", f.shdrOffset(i), "section %d: sh_name %d lies outside .shstrtab (%d bytes)", i, s.NameOff, len(names))
+				f.problem(model.SeverityError, model.CodeBadSectionHeader, f.shdrOffset(i), "section %d: sh_name %d lies outside .shstrtab (%d bytes)", i, s.NameOff, len(names))
 			}
 			continue
 		}
-		s.Name = rio.CString(names[s.NameOff:])
+		s.Name = reader.CString(names[s.NameOff:])
 		if s.Name != "" && seen[s.Name] {
-			f.problem(model.SeverityError, "bad-section-header", f.shdrOffset(i), "section %d repeats the name %s; the first one is used", i, s.Name)
+			f.problem(model.SeverityError, model.CodeBadSectionHeader, f.shdrOffset(i), "section %d repeats the name %s; the first one is used", i, s.Name)
 		}
 		seen[s.Name] = true
 	}
@@ -395,10 +395,10 @@ func (f *File) sectionIndex(name string) int {
 // reporting a section that runs past the end.
 func (f *File) sectionData(s *SectionHeader) region {
 	off, size := int64(min(s.Offset, 1<<62)), int64(min(s.Size, 1<<62))
-	end, ok := rio.AddOK(off, size)
+	end, ok := reader.AddOK(off, size)
 	if !ok || end > f.src.Size {
 		have := max(0, f.src.Size-off)
-		f.problem(model.SeverityError, "truncated", min(off, f.src.Size), "section %s (sh_offset %#x, sh_size %#x) ends at %#x but the file ends at %#x: %d of %d bytes are missing",
+		f.problem(model.SeverityError, model.CodeTruncated, min(off, f.src.Size), "section %s (sh_offset %#x, sh_size %#x) ends at %#x but the file ends at %#x: %d of %d bytes are missing",
 			s.Name, s.Offset, s.Size, s.Offset+s.Size, f.src.Size, size-have, size)
 		size = have
 	}

@@ -10,15 +10,15 @@ import (
 	"testing"
 
 	"dumpscope/model"
+	"dumpscope/reader"
 	"dumpscope/reader/dumptest"
-	"dumpscope/reader/rio"
 	"dumpscope/reader/xencore"
 )
 
 var le = binary.LittleEndian
 
-func source(name string, b []byte) rio.Source {
-	return rio.Source{Name: name, R: bytes.NewReader(b), Size: int64(len(b))}
+func source(name string, b []byte) reader.Source {
+	return reader.Source{Name: name, R: bytes.NewReader(b), Size: int64(len(b))}
 }
 
 func open(t testing.TB, b []byte) *xencore.File {

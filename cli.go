@@ -1,0 +1,143 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+
+	"github.com/alecthomas/kong"
+	"github.com/klauspost/compress/zstd"
+
+	"dumpscope/inspect"
+	"dumpscope/open"
+	"dumpscope/present"
+	"dumpscope/reader"
+)
+
+// runContext is what every command's Run receives.
+type runContext struct {
+	*Globals
+	ctx context.Context
+	out *bufio.Writer
+}
+
+// demoDump is the embedded demo: a real QEMU ELF vmcore (testdata/demo).
+//
+//go:embed testdata/demo/qemu-elf-mini.vmcore.zst
+var demoDump []byte
+
+// demoName is how the embedded demo is named in output.
+const demoName = "demo:qemu-elf-mini.vmcore"
+
+var demoBytes = sync.OnceValues(func() ([]byte, error) {
+	dec, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1))
+	if err != nil {
+		return nil, err
+	}
+	defer dec.Close()
+	return dec.DecodeAll(demoDump, nil)
+})
+
+// openDemo opens the embedded demo dump from memory.
+func openDemo() (reader.Dump, error) {
+	b, err := demoBytes()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", demoName, err)
+	}
+	return open.Sources(reader.Source{Name: demoName, R: bytes.NewReader(b), Size: int64(len(b))})
+}
+
+// openSession opens the files of one dump, or the demo when there are
+// none, for inspection.
+func openSession(files []string) (*inspect.Session, error) {
+	var d reader.Dump
+	var err error
+	if len(files) == 0 {
+		d, err = openDemo()
+	} else {
+		d, err = open.Open(files...)
+	}
+	if err != nil {
+		return nil, openError{err}
+	}
+	return inspect.New(d), nil
+}
+
+// withSession opens the dump of files, runs fn on it and closes it: the
+// one place a command opens and closes a dump.
+func withSession(files []string, fn func(s *inspect.Session) error) error {
+	s, err := openSession(files)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	return fn(s)
+}
+
+// Num is a number flag that accepts decimal and 0x-hex.
+type Num uint64
+
+// Decode implements kong.MapperValue.
+func (n *Num) Decode(ctx *kong.DecodeContext) error {
+	var s string
+	if err := ctx.Scan.PopValueInto("number", &s); err != nil {
+		return err
+	}
+	v, err := present.ParseNumber(s)
+	if err != nil {
+		return fmt.Errorf("%s: %w", ctx.Value.Flag.Name, err)
+	}
+	*n = Num(v)
+	return nil
+}
+
+// writeJSON writes v as indented JSON followed by a newline.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+// filesArg is the FILE... positional every dump command ends with.
+type filesArg struct {
+	Files []string `arg:"" name:"FILE" help:"Dump file, or every part of a split set."`
+}
+
+// optFilesArg is FILE... for commands that fall back to the demo dump.
+type optFilesArg struct {
+	Files []string `arg:"" optional:"" name:"FILE" help:"Dump file(s); none: the embedded demo dump."`
+}
+
+// progressMeter returns a progress callback that draws a percentage on
+// stderr when it is a terminal, and nothing otherwise. Calling it with -1
+// clears the line.
+func progressMeter(what string) func(done, total int64) {
+	fi, err := os.Stderr.Stat()
+	if err != nil || fi.Mode()&os.ModeCharDevice == 0 {
+		return func(int64, int64) {}
+	}
+	last := -1
+	return func(done, total int64) {
+		if done < 0 {
+			if last >= 0 {
+				fmt.Fprint(os.Stderr, "\r\033[K")
+			}
+			return
+		}
+		if total <= 0 {
+			return
+		}
+		pct := int(done * 100 / total)
+		if pct != last {
+			last = pct
+			fmt.Fprintf(os.Stderr, "\r%s: %d%%", what, pct)
+		}
+	}
+}

@@ -1,0 +1,60 @@
+package main
+
+import (
+	"strings"
+	"text/tabwriter"
+
+	"dumpscope/inspect"
+	"dumpscope/model"
+	"dumpscope/present"
+)
+
+// The note commands: notes (every ELF-style note) and vmcoreinfo (the
+// kernel's VMCOREINFO note as stored).
+
+type notesCmd struct {
+	filesArg
+}
+
+func (c *notesCmd) Run(rc *runContext) error {
+	return withSession(c.Files, func(s *inspect.Session) error {
+		notes, err := s.Dump().Notes()
+		if err != nil {
+			return err
+		}
+		if rc.JSON {
+			if notes == nil {
+				notes = []model.Note{}
+			}
+			return writeJSON(rc.out, notes)
+		}
+		tw := tabwriter.NewWriter(rc.out, 0, 0, 2, ' ', 0)
+		tw.Write([]byte(strings.Join(present.NoteColumns, "\t") + "\n"))
+		for _, n := range notes {
+			tw.Write([]byte(strings.Join(present.NoteRow(n), "\t") + "\n"))
+		}
+		return tw.Flush()
+	})
+}
+
+type vmcoreinfoCmd struct {
+	filesArg
+}
+
+func (c *vmcoreinfoCmd) Run(rc *runContext) error {
+	return withSession(c.Files, func(s *inspect.Session) error {
+		v, err := s.Dump().VMCoreInfo()
+		if err != nil {
+			return err
+		}
+		if rc.JSON {
+			entries := v.Entries
+			if entries == nil {
+				entries = []model.VMCoreInfoEntry{}
+			}
+			return writeJSON(rc.out, entries)
+		}
+		_, err = rc.out.Write(v.Raw)
+		return err
+	})
+}

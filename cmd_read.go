@@ -1,0 +1,186 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	"dumpscope/inspect"
+	"dumpscope/model"
+	"dumpscope/reader"
+)
+
+// The read command: physical memory (--addr), kernel virtual memory
+// (--vaddr) and AIX areas (--area C.E).
+
+type readCmd struct {
+	Addr     *Num   `help:"Physical address (decimal or 0x-hex)."`
+	Vaddr    *Num   `name:"vaddr" help:"Kernel virtual address (decimal or 0x-hex), translated through the dump's page tables."`
+	Area     string `name:"area" placeholder:"C.E" help:"AIX: read entry E of component C (indexes as areas lists them); --addr is then an address inside that entry."`
+	Len      Num    `required:"" help:"Number of bytes."`
+	Raw      bool   `help:"Write the bytes instead of a hex dump."`
+	ZeroFill bool   `name:"zero-fill" help:"Write zeros for bytes in frames that are not readable, and list those frames on stderr."`
+	filesArg
+}
+
+// maxReadLen bounds a single read command (1 GiB), so a typo cannot
+// allocate without limit.
+const maxReadLen = 1 << 30
+
+func (c *readCmd) Run(rc *runContext) error {
+	if rc.JSON {
+		return usageError{"read has no JSON form; use page --json for page states and hashes"}
+	}
+	if c.Vaddr != nil {
+		return c.runVirtual(rc)
+	}
+	if c.Addr == nil {
+		return usageError{"read needs --addr or --vaddr"}
+	}
+	if c.Len == 0 {
+		return usageError{"--len must be at least 1"}
+	}
+	if c.Len > maxReadLen {
+		return usageError{fmt.Sprintf("--len %d exceeds the limit of %d bytes per read", c.Len, maxReadLen)}
+	}
+	addr := uint64(*c.Addr)
+	if addr+uint64(c.Len) < addr {
+		return usageError{"--addr plus --len overflows"}
+	}
+	return withSession(c.Files, func(s *inspect.Session) error {
+		if c.Area != "" {
+			return c.readArea(rc, s, addr)
+		}
+		return c.readPhys(rc, s, addr)
+	})
+}
+
+// readPhys is `read --addr ADDR --len N`: physical memory.
+func (c *readCmd) readPhys(rc *runContext, s *inspect.Session, addr uint64) error {
+	name := s.Name()
+	data := make([]byte, c.Len)
+	absent, err := s.ReadPhys(model.PhysAddr(addr), data, c.ZeroFill)
+	if err != nil {
+		if len(absent) > 0 && !c.ZeroFill {
+			return absentErr(name, absent[0])
+		}
+		return err
+	}
+	for _, pi := range absent {
+		fmt.Fprintf(os.Stderr, "%s: zero-filled pfn %s: %s\n", programName, pi.PFN, describeState(pi))
+	}
+	if c.Raw {
+		_, err = rc.out.Write(data)
+		return err
+	}
+	return hexdump(rc.out, addr, data)
+}
+
+// runVirtual is `read --vaddr ADDR --len N [--raw]`: kernel virtual memory
+// through the page tables.
+func (c *readCmd) runVirtual(rc *runContext) error {
+	if c.Addr != nil {
+		return usageError{"--addr and --vaddr cannot be combined"}
+	}
+	if c.ZeroFill {
+		return usageError{"--zero-fill applies to physical reads (--addr)"}
+	}
+	if c.Len == 0 || c.Len > maxReadLen {
+		return usageError{fmt.Sprintf("--len must be 1..%d", maxReadLen)}
+	}
+	va := uint64(*c.Vaddr)
+	if va+uint64(c.Len) < va {
+		return usageError{"--vaddr plus --len overflows"}
+	}
+	return withSession(c.Files, func(s *inspect.Session) error {
+		data := make([]byte, c.Len)
+		// Read in pieces of at most 16 MiB (one ReadVirt call's limit is 64).
+		for off := uint64(0); off < uint64(c.Len); off += 16 << 20 {
+			if err := s.ReadVirt(rc.ctx, model.VirtAddr(va+off), data[off:min(off+16<<20, uint64(c.Len))]); err != nil {
+				return err
+			}
+		}
+		if c.Raw {
+			_, err := rc.out.Write(data)
+			return err
+		}
+		return hexdump(rc.out, va, data)
+	})
+}
+
+// readArea is `read --area C.E --addr ADDR --len N`: bytes of one AIX
+// entry by its own (virtual or real) address. Pages that are not in the
+// dump make it fail with exit 1, naming the range and why, unless
+// --zero-fill.
+func (c *readCmd) readArea(rc *runContext, s *inspect.Session, addr uint64) error {
+	d, name := s.Dump(), s.Name()
+	ci, ei, ok := parseAreaRef(c.Area)
+	if !ok {
+		return usageError{fmt.Sprintf("%s: --area %q: want C.E, a component and an entry index as `areas` lists them (for example 2.5)", name, c.Area)}
+	}
+	ar, isAIX := d.(reader.AreaReader)
+	if !isAIX {
+		return usageError{fmt.Sprintf("%s: --area needs an AIX component dump; this is a %s dump", name, d.Info().Format)}
+	}
+	comps, err := ar.Components()
+	if err != nil {
+		return err
+	}
+	if ci >= len(comps) || ei >= len(comps[ci].Entries) {
+		return fmt.Errorf("%s: no area %s (the dump has %d components; see `areas`): %w", name, c.Area, len(comps), model.ErrNotFound)
+	}
+	e := comps[ci].Entries[ei]
+	label := fmt.Sprintf("area %s %q", c.Area, reader.Printable(e.Name))
+	if e.Length == 0 {
+		return fmt.Errorf("%s: %s has length 0: nothing of it is in the dump: %w", name, label, model.ErrNotFound)
+	}
+	start := uint64(e.Address)
+	if addr < start || addr-start >= e.Length {
+		return usageError{fmt.Sprintf("%s: --addr %#x is outside %s [%#x, %#x+%#x)", name, addr, label, start, start, e.Length)}
+	}
+	if uint64(c.Len) > e.Length-(addr-start) {
+		return usageError{fmt.Sprintf("%s: --addr %#x --len %d runs past the end of %s (%d bytes left)", name, addr, c.Len, label, e.Length-(addr-start))}
+	}
+	data := make([]byte, c.Len)
+	gaps, err := ar.ReadArea(ci, ei, addr, data)
+	if err != nil {
+		return err
+	}
+	if len(gaps) > 0 && !c.ZeroFill {
+		return areaGapError{fmt.Sprintf("%s: %s %s is %s", name, label, gapRange(gaps[0]), gaps[0].Reason)}
+	}
+	for _, g := range gaps {
+		fmt.Fprintf(os.Stderr, "%s: zero-filled %s %s: %s\n", programName, label, gapRange(g), g.Reason)
+	}
+	if c.Raw {
+		_, err = rc.out.Write(data)
+		return err
+	}
+	return hexdump(rc.out, addr, data)
+}
+
+// parseAreaRef parses "C.E".
+func parseAreaRef(s string) (int, int, bool) {
+	cs, es, ok := strings.Cut(s, ".")
+	if !ok {
+		return 0, 0, false
+	}
+	ci, err1 := strconv.Atoi(cs)
+	ei, err2 := strconv.Atoi(es)
+	if err1 != nil || err2 != nil || ci < 0 || ei < 0 {
+		return 0, 0, false
+	}
+	return ci, ei, true
+}
+
+func gapRange(g model.AreaGap) string {
+	return fmt.Sprintf("%#x-%#x (%d bytes)", g.Address, g.Address+g.Length, g.Length)
+}
+
+// areaGapError says which bytes of an area are not in the dump; it is
+// classified as absent data (exit 1).
+type areaGapError struct{ msg string }
+
+func (e areaGapError) Error() string { return e.msg }
+func (e areaGapError) Unwrap() error { return model.ErrPageAbsent }

@@ -1,0 +1,63 @@
+package inspect_test
+
+import (
+	"bytes"
+	"context"
+	"debug/elf"
+	"testing"
+
+	"dumpscope/model"
+	"dumpscope/reader"
+	"dumpscope/reader/dumptest"
+)
+
+// TestFindAcrossPages finds a pattern inside pages, across a page boundary,
+// and not across a hole between segments.
+func TestFindAcrossPages(t *testing.T) {
+	data := make([]byte, 3*4096)
+	copy(data[100:], "NEEDLE")
+	copy(data[4096-3:], "NEEDLE") // crosses 0x1000
+	copy(data[2*4096-2:], "NEE")  // would cross into the hole: no match
+	core := &dumptest.ELFCore{Class: elf.ELFCLASS64, Machine: elf.EM_X86_64,
+		Segments: []dumptest.ELFSegment{{Paddr: 0, Data: data[:2*4096]}, {Paddr: 0x3000, Data: append([]byte("DLE"), make([]byte, 4093)...)}}}
+	b, _ := core.Bytes()
+	d, err := reader.OpenSources(reader.Source{Name: "t", R: bytes.NewReader(b), Size: int64(len(b))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hits []model.PhysAddr
+	err = reader.Find(context.Background(), d, []byte("NEEDLE"), reader.FindOptions{}, func(h model.SearchHit) bool {
+		hits = append(hits, h.PhysAddr)
+		return true
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hits) != 2 || hits[0] != 100 || hits[1] != 4096-3 {
+		t.Fatalf("hits %v", hits)
+	}
+}
+
+// TestFindFixture finds the fixture guest's pattern (983040 bytes of
+// "DUMPFIXTURE-PATTERN-0123456789" repeated: at least 32768 copies).
+func TestFindFixture(t *testing.T) {
+	d, err := reader.Open(dumptest.Fixture(t, "x86_64/qemu-elf-paging.vmcore"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	n := 0
+	pages := map[model.PFN]bool{}
+	err = reader.Find(context.Background(), d, []byte("DUMPFIXTURE-PATTERN-0123456789"), reader.FindOptions{}, func(h model.SearchHit) bool {
+		n++
+		pages[h.PFN] = true
+		return true
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n < 32768 {
+		t.Fatalf("%d hits on %d pages, want at least 32768", n, len(pages))
+	}
+	t.Logf("%d hits on %d pages", n, len(pages))
+}

@@ -1,0 +1,283 @@
+package kernel
+
+import (
+	"context"
+	"encoding/hex"
+	"fmt"
+
+	"golang.org/x/arch/x86/x86asm"
+
+	"dumpscope/model"
+)
+
+// DisasmOptions say what to disassemble.
+type DisasmOptions struct {
+	// Addr is the address to disassemble around; nil means CPU's
+	// instruction pointer.
+	Addr *model.VirtAddr
+	CPU  int
+	// Count is the number of instructions to show (16 when 0); about a
+	// quarter of them come before the address when the function's start
+	// is known.
+	Count int
+	// Intel selects Intel syntax instead of GNU (AT&T).
+	Intel bool
+}
+
+// Disassembly is the code around one address.
+type Disassembly struct {
+	Addr model.VirtAddr
+	// From says where Addr came from ("rip of CPU 0 (prstatus)").
+	From string
+	// Location is Addr as symbol+offset/size, when kallsyms has it.
+	Location     string
+	Instructions []model.Instruction
+	// Notes say what limited the view (no kallsyms, a page not in the
+	// dump).
+	Notes []string
+}
+
+// x86 limits: no instruction is longer than 15 bytes.
+const maxInstLen = 15
+
+// maxLeadIn is how far before the address decoding may start: from the
+// containing function's start, when the function is no longer than this.
+const maxLeadIn = 1 << 16
+
+// Disassemble decodes instructions around an address. Decoding starts at
+// the start of the function that holds the address (x86 code cannot be
+// decoded backwards), so the instructions before it are the real ones.
+func (k *Kernel) Disassemble(ctx context.Context, o DisasmOptions) (*Disassembly, error) {
+	if o.Count <= 0 {
+		o.Count = 16
+	}
+	o.Count = min(o.Count, 4096)
+	dis := &Disassembly{}
+	var target uint64
+	if o.Addr != nil {
+		target, dis.From = uint64(*o.Addr), "--vaddr"
+	} else {
+		pc, set, err := k.pc(o.CPU)
+		if err != nil {
+			return nil, err
+		}
+		target, dis.From = pc, fmt.Sprintf("%s of CPU %d (%s)", k.pcName(), o.CPU, set.Source)
+	}
+	dis.Addr = model.VirtAddr(target)
+	syms, symErr := k.Symbols(ctx)
+	if symErr != nil {
+		dis.Notes = append(dis.Notes, "no symbols: "+symErr.Error())
+		syms = nil
+	}
+	start := target
+	if syms != nil {
+		if ref, ok := syms.Addr(target); ok {
+			dis.Location = ref.String()
+			if ref.Offset <= maxLeadIn {
+				start = uint64(ref.Symbol.Addr)
+			}
+		}
+	}
+	before := o.Count / 4
+	code, readErr := k.readCode(ctx, start, target-start+uint64(o.Count-before+1)*maxInstLen)
+	if uint64(len(code)) <= target-start {
+		// The function's start is readable but the address is not, or the
+		// start is not: try from the address itself.
+		start = target
+		code, readErr = k.readCode(ctx, start, uint64(o.Count+1)*maxInstLen)
+		if len(code) == 0 {
+			return nil, k.missing(fmt.Sprintf("code at %#x", target), readErr)
+		}
+	}
+	insts := k.decode(code, start, syms, o.Intel, readErr)
+	at := -1
+	for i, in := range insts {
+		if uint64(in.Addr) == target {
+			at = i
+		}
+	}
+	if at < 0 {
+		dis.Notes = append(dis.Notes, fmt.Sprintf("decoding from %#x does not reach an instruction at %#x; decoding from the address itself", start, target))
+		insts = k.decode(code[target-start:], target, syms, o.Intel, readErr)
+		at = 0
+	}
+	if readErr != nil && len(code) < int(target-start)+(o.Count-before)*maxInstLen {
+		dis.Notes = append(dis.Notes, "code ends early: "+k.missing(fmt.Sprintf("code after %#x", start+uint64(len(code))), readErr).Error())
+	}
+	insts[at].Marked = true
+	from := max(0, at-before)
+	dis.Instructions = insts[from:min(len(insts), from+o.Count)]
+	return dis, nil
+}
+
+// readCode reads up to n bytes of code at va, page by page, and stops at
+// the first page that cannot be read, returning what it has and why it
+// stopped.
+func (k *Kernel) readCode(ctx context.Context, va, n uint64) ([]byte, error) {
+	code := make([]byte, 0, n)
+	for uint64(len(code)) < n {
+		chunk := min(n-uint64(len(code)), k.pageSize-va%k.pageSize)
+		buf := make([]byte, chunk)
+		if err := k.readVirt(ctx, va, buf); err != nil {
+			return code, err
+		}
+		code, va = append(code, buf...), va+chunk
+	}
+	return code, nil
+}
+
+// decode decodes all of code as instructions at pc. An instruction cut
+// off at the end of code is reported as bad, with why the bytes ended
+// (readErr) when they did not end by choice.
+func (k *Kernel) decode(code []byte, pc uint64, syms *Symbols, intel bool, readErr error) []model.Instruction {
+	mode := 64
+	if k.arch == "i386" {
+		mode = 32
+	}
+	var lookup x86asm.SymLookup
+	if syms != nil {
+		lookup = func(a uint64) (string, uint64) {
+			if r, ok := syms.Addr(a); ok {
+				return r.Symbol.Name, uint64(r.Symbol.Addr)
+			}
+			return "", 0
+		}
+	}
+	var out []model.Instruction
+	for len(code) > 0 {
+		inst, err := x86asm.Decode(code, mode)
+		in := model.Instruction{Addr: model.VirtAddr(pc)}
+		if syms != nil {
+			if r, ok := syms.Addr(pc); ok {
+				in.Location = symOff(r)
+			}
+		}
+		// A truncated instruction decodes without error as a lone prefix
+		// (Op 0) of length 1.
+		if err != nil || inst.Op == 0 || inst.Len == 0 {
+			if len(code) < maxInstLen {
+				// Not enough bytes to tell: the code ends here.
+				if readErr != nil {
+					in.Bad, in.Text, in.Bytes = true, "(bad)", hex.EncodeToString(code)
+					in.Why = "cut off: the next page is not readable"
+					out = append(out, in)
+				}
+				break
+			}
+			in.Bad, in.Text, in.Bytes = true, "(bad)", hex.EncodeToString(code[:1])
+			if err != nil {
+				in.Why = err.Error()
+			} else {
+				in.Why = "not an instruction"
+			}
+			out = append(out, in)
+			code, pc = code[1:], pc+1
+			continue
+		}
+		in.Bytes = hex.EncodeToString(code[:inst.Len])
+		if intel {
+			in.Text = x86asm.IntelSyntax(inst, pc, lookup)
+		} else {
+			in.Text = x86asm.GNUSyntax(inst, pc, lookup)
+		}
+		for _, a := range inst.Args {
+			if rel, ok := a.(x86asm.Rel); ok {
+				t := pc + uint64(inst.Len) + uint64(int64(rel))
+				if mode == 32 {
+					t &= 0xffffffff
+				}
+				va := model.VirtAddr(t)
+				in.Target = &va
+				if syms != nil {
+					if r, ok := syms.Addr(t); ok {
+						in.TargetSymbol = symOff(r)
+					}
+				}
+			}
+		}
+		out = append(out, in)
+		code, pc = code[inst.Len:], pc+uint64(inst.Len)
+	}
+	return out
+}
+
+// symOff formats an address as objdump labels it: "name" at a symbol's
+// start, "name+0x12" inside.
+func symOff(r model.SymbolRef) string {
+	if r.Offset == 0 {
+		return r.Symbol.Name
+	}
+	return fmt.Sprintf("%s+%#x", r.Symbol.Name, r.Offset)
+}
+
+// Stack bounds: THREAD_SIZE (arch/x86/include/asm/page_{64,32}_types.h) is
+// 16 KiB on x86_64 (32 KiB with KASAN) and 8 KiB on i386; the view reads
+// from the stack pointer to the end of its THREAD_SIZE-aligned block.
+const maxStackWords = 64
+
+// Stack lists the words on a CPU's kernel stack, from its stack pointer up
+// to the end of the stack, that point into kernel text: the likely return
+// addresses of the call chain, with stale ones among them.
+func (k *Kernel) Stack(ctx context.Context, cpu int) ([]model.StackWord, error) {
+	sp, _, ok := k.cpuReg(cpu, k.spName())
+	if !ok {
+		return nil, k.noCPU(cpu, k.spName())
+	}
+	syms, err := k.Symbols(ctx)
+	if err != nil {
+		return nil, err
+	}
+	text := syms.textRanges()
+	if len(text) == 0 {
+		return nil, &MissingError{File: k.name, What: "the kernel text range",
+			Err: fmt.Errorf("kallsyms has no _stext/_etext: %w", model.ErrNotFound)}
+	}
+	threadSize := uint64(16 << 10)
+	if k.arch == "i386" {
+		threadSize = 8 << 10
+	}
+	ws := uint64(k.ptrSize())
+	sp &^= ws - 1
+	end := (sp | (threadSize - 1)) + 1
+	data, readErr := k.readCode(ctx, sp, end-sp)
+	if len(data) == 0 && readErr != nil {
+		return nil, k.missing(fmt.Sprintf("the stack of CPU %d at %#x", cpu, sp), readErr)
+	}
+	var out []model.StackWord
+	for off := uint64(0); off+ws <= uint64(len(data)) && len(out) < maxStackWords; off += ws {
+		v := ptrAt(data[off:], 0, int(ws))
+		if !inRanges(text, v) {
+			continue
+		}
+		r, ok := syms.Addr(v)
+		if !ok {
+			continue
+		}
+		out = append(out, model.StackWord{Addr: model.VirtAddr(sp + off), Value: model.Hex(v), Symbol: r.String()})
+	}
+	if readErr != nil && len(out) == 0 {
+		return nil, k.missing(fmt.Sprintf("the stack of CPU %d after %#x", cpu, sp+uint64(len(data))), readErr)
+	}
+	return out, nil
+}
+
+// textRanges are [_stext, _etext) and [_sinittext, _einittext).
+func (s *Symbols) textRanges() [][2]uint64 {
+	var out [][2]uint64
+	for _, p := range [][2]string{{"_stext", "_etext"}, {"_sinittext", "_einittext"}} {
+		a, b := s.Lookup(p[0]), s.Lookup(p[1])
+		if len(a) > 0 && len(b) > 0 && a[0].Addr < b[0].Addr {
+			out = append(out, [2]uint64{uint64(a[0].Addr), uint64(b[0].Addr)})
+		}
+	}
+	return out
+}
+
+func inRanges(rs [][2]uint64, v uint64) bool {
+	for _, r := range rs {
+		if v >= r[0] && v < r[1] {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,140 @@
+package kernel
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"dumpscope/model"
+)
+
+// Translate translates a kernel virtual address through the kernel's own
+// page tables. On failure it still returns the steps walked so far.
+func (k *Kernel) Translate(ctx context.Context, va model.VirtAddr) (model.Translation, error) {
+	s, err := k.kernelSpace(ctx)
+	if err != nil {
+		return model.Translation{VirtAddr: va}, err
+	}
+	return k.translateIn(ctx, s, va)
+}
+
+// TranslateCPU translates va through the page tables a CPU's cr3 points
+// to: the process that ran there, whose kernel half is the kernel's.
+func (k *Kernel) TranslateCPU(ctx context.Context, va model.VirtAddr, cpu int) (model.Translation, error) {
+	base, err := k.kernelSpace(ctx)
+	if err != nil {
+		// The kernel space failed (no VMCOREINFO and no cr3 anywhere, or a
+		// bad symbol); a CPU's cr3 may still work.
+		base = &space{mode: modeX8664L4, pageSize: k.pageSize}
+		if k.arch == "i386" {
+			base.mode = modeI386
+		}
+	}
+	s, err := k.cpuSpace(k.memIn(ctx), base, cpu)
+	if err != nil {
+		return model.Translation{VirtAddr: va}, err
+	}
+	return k.translateIn(ctx, s, va)
+}
+
+func (k *Kernel) translateIn(ctx context.Context, s *space, va model.VirtAddr) (model.Translation, error) {
+	tr, err := s.translate(k.memIn(ctx), uint64(va))
+	if tr.Note == "" && len(s.notes) > 0 {
+		tr.Note = s.notes[0]
+	}
+	if err != nil {
+		return tr, k.missing(fmt.Sprintf("translating %#x (%s, root %s from %s)", va, s.mode.name, model.PhysAddr(s.root), s.rootFrom), err)
+	}
+	tr.PFN = model.PFN(uint64(tr.PhysAddr) / k.pageSize)
+	if k.frame != nil {
+		tr.PageState = k.frame(tr.PFN).State
+	}
+	return tr, nil
+}
+
+// AddressSpace describes the kernel's address space as the engine found
+// it, for the vtop command's heading.
+type AddressSpace struct {
+	Paging     string
+	Root       model.PhysAddr
+	RootFrom   string
+	PageOffset model.VirtAddr
+	// PageOffsetFrom says how PAGE_OFFSET was found.
+	PageOffsetFrom string
+	// PhysBase is phys_base (x86_64), where the kernel image lies.
+	PhysBase *model.PhysAddr
+	Notes    []string
+}
+
+// Space returns the kernel's address space.
+func (k *Kernel) Space(ctx context.Context) (AddressSpace, error) {
+	s, err := k.kernelSpace(ctx)
+	if err != nil {
+		return AddressSpace{}, err
+	}
+	as := AddressSpace{Paging: s.mode.name, Root: model.PhysAddr(s.root), RootFrom: s.rootFrom,
+		PageOffset: model.VirtAddr(s.pageOffset), PageOffsetFrom: s.pageOffsetFrom, Notes: s.notes}
+	if s.hasText {
+		pb := model.PhysAddr(s.physBase)
+		as.PhysBase = &pb
+	}
+	return as, nil
+}
+
+// maxVirtRead bounds one ReadVirt (64 MiB): the largest structure the
+// engine reads whole is a printk text ring of at most 32 MiB by default.
+const maxVirtRead = 64 << 20
+
+// ReadVirt reads len(p) bytes of kernel virtual memory at va, translating
+// page by page. Errors name the address and what would have kept it.
+func (k *Kernel) ReadVirt(ctx context.Context, va model.VirtAddr, p []byte) error {
+	return k.readVirt(ctx, uint64(va), p)
+}
+
+func (k *Kernel) readVirt(ctx context.Context, va uint64, p []byte) error {
+	if len(p) > maxVirtRead {
+		return fmt.Errorf("%s: reading %d bytes at %#x: more than the %d bytes one read may take", k.name, len(p), va, maxVirtRead)
+	}
+	if va+uint64(len(p)) < va {
+		return &MissingError{File: k.name, What: fmt.Sprintf("virtual %#x + %d", va, len(p)),
+			Err: fmt.Errorf("the range wraps around the address space: %w", model.ErrNotFound)}
+	}
+	s, err := k.kernelSpace(ctx)
+	if err != nil {
+		return err
+	}
+	mem := k.memIn(ctx)
+	for len(p) > 0 {
+		tr, err := s.translate(mem, va)
+		if err != nil {
+			return k.missing(fmt.Sprintf("virtual %#x", va), err)
+		}
+		n := min(uint64(len(p)), k.pageSize-va%k.pageSize)
+		if err := mem.readPhys(uint64(tr.PhysAddr), p[:n]); err != nil {
+			return k.missing(fmt.Sprintf("virtual %#x (physical %s)", va, tr.PhysAddr), err)
+		}
+		p, va = p[n:], va+n
+	}
+	return nil
+}
+
+// DirectMapAddr returns the kernel virtual address that maps physical
+// address pa in the direct map, when there is one. The page tables confirm
+// it when they are in the dump; an x86_64 direct map covers all RAM, so
+// there the arithmetic stands when they are not.
+func (k *Kernel) DirectMapAddr(ctx context.Context, pa model.PhysAddr) (model.VirtAddr, bool) {
+	s, err := k.kernelSpace(ctx)
+	if err != nil || s.pageOffset == 0 || uint64(pa) >= s.directSize {
+		return 0, false
+	}
+	va := s.pageOffset + uint64(pa)
+	tr, err := walk(k.memIn(ctx), s.mode, s.root, va, s.physMask)
+	var te *TableError
+	switch {
+	case err == nil:
+		return model.VirtAddr(va), tr.PhysAddr == pa
+	case errors.As(err, &te):
+		return model.VirtAddr(va), k.arch == "x86_64"
+	}
+	return 0, false
+}

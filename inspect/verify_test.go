@@ -1,0 +1,258 @@
+package inspect_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"dumpscope/model"
+	"dumpscope/reader"
+	"dumpscope/reader/dumptest"
+)
+
+func verifyFile(t *testing.T, path string, opts reader.VerifyOptions) *reader.Report {
+	t.Helper()
+	d, err := reader.Open(path)
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	defer d.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if ix, ok := d.(reader.Indexer); ok {
+		if err := ix.Index(ctx, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, err := reader.Verify(ctx, d, opts)
+	if err != nil {
+		t.Fatalf("verify: %v", err)
+	}
+	return r
+}
+
+// TestVerifyFixtures: every fixture verifies with no errors; a lone split
+// member gives a warning for the missing parts; flattened, snappy/zstd and
+// QEMU-layout files give notes; the i386 split pair verifies together with
+// no warning.
+func TestVerifyFixtures(t *testing.T) {
+	names := append(dumptest.Fixtures(t, "ELF64"), dumptest.Fixtures(t, "kdump-compressed")...)
+	names = append(names, dumptest.Fixtures(t, "makedumpfile-flattened")...)
+	for _, name := range names {
+		t.Run(name, func(t *testing.T) {
+			r := verifyFile(t, dumptest.Fixture(t, name), reader.VerifyOptions{Jobs: 2})
+			codes := map[string]model.Severity{}
+			for _, p := range r.Problems {
+				codes[p.Code] = p.Severity
+				if p.Severity == model.SeverityError {
+					t.Errorf("error: %s", p)
+				}
+			}
+			if !r.OK || r.PagesChecked == 0 {
+				t.Fatalf("ok %v, %d pages checked", r.OK, r.PagesChecked)
+			}
+			want := map[string]model.Severity{}
+			if strings.Contains(name, "split1of8") || strings.Contains(name, "-split") {
+				want["missing-split-part"] = model.SeverityWarning
+			}
+			if strings.Contains(name, "snappy") || strings.Contains(name, "zstd") {
+				want["codec-support"] = model.SeverityNote
+			}
+			if strings.HasSuffix(name, ".flat") {
+				want["flattened"] = model.SeverityNote
+			}
+			if strings.Contains(name, "qemu-elf") {
+				want["qemu-elf-layout"] = model.SeverityNote
+			}
+			for code, sev := range want {
+				if codes[code] != sev {
+					t.Errorf("expected a %s %s, got %v", sev, code, r.Problems)
+				}
+			}
+			if len(want) == 0 && len(r.Problems) != 0 {
+				t.Errorf("unexpected problems: %v", r.Problems)
+			}
+		})
+	}
+	t.Run("i386 split pair", func(t *testing.T) {
+		d, err := reader.Open(dumptest.Fixture(t, "i386/mdf-zlib-d31-split1.kdump"), dumptest.Fixture(t, "i386/mdf-zlib-d31-split2.kdump"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := reader.Verify(context.Background(), d, reader.VerifyOptions{})
+		if err != nil || !r.OK || len(r.Problems) != 0 {
+			t.Fatalf("%v %v", err, r.Problems)
+		}
+	})
+}
+
+// corruptCase is one entry of the corruption corpus: a fixture, a change,
+// and the problem verify must report.
+type corruptCase struct {
+	name    string
+	fixture string
+	mutate  func(t *testing.T, b []byte) []byte
+	code    string
+	offset  func(b []byte) int64 // expected problem offset, or nil
+	pfn     bool                 // the problem must name a pfn
+}
+
+// kdump fixture facts (its oracle): notes at 4200, bitmap 1 at 12288,
+// descriptors at 20480, data at 101120, block size 4096.
+const (
+	kdNotes = 4200
+	kdBm2   = 16384
+	kdDesc  = 20480
+	kdData  = 101120
+)
+
+// firstCodecDesc returns the index and file offset of the first zlib
+// descriptor of the x86_64 kdump fixture.
+func firstCodecDesc(b []byte) (int, int64) {
+	for i := 0; ; i++ {
+		off := kdDesc + int64(i)*24
+		if binary.LittleEndian.Uint32(b[off+12:])&1 != 0 {
+			return i, off
+		}
+	}
+}
+
+func corpus() []corruptCase {
+	kd, mini, flat := "x86_64/mdf-zlib-d31.kdump", "x86_64/qemu-elf-mini.vmcore", "x86_64/qemu-kdump-zlib.flat"
+	cut := func(n int64) func(*testing.T, []byte) []byte {
+		return func(_ *testing.T, b []byte) []byte { return b[:n] }
+	}
+	return []corruptCase{
+		{"kdump cut inside the notes", kd, cut(kdNotes + 100), "truncated", nil, false},
+		{"kdump cut inside bitmap 2", kd, cut(kdBm2 + 100), "truncated", nil, false},
+		{"kdump cut inside the descriptors", kd, cut(kdDesc + 24*100 + 5), "truncated", nil, true},
+		{"kdump cut inside the page data", kd, cut(kdData + 500000), "truncated", nil, true},
+		{"kdump flipped bit in a compressed page", kd, func(_ *testing.T, b []byte) []byte {
+			_, off := firstCodecDesc(b)
+			b[int64(binary.LittleEndian.Uint64(b[off:]))+20] ^= 0x04
+			return b
+		}, "bad-compressed-page", func(b []byte) int64 {
+			_, off := firstCodecDesc(b)
+			return int64(binary.LittleEndian.Uint64(b[off:]))
+		}, true},
+		{"kdump descriptor past EOF", kd, func(_ *testing.T, b []byte) []byte {
+			_, off := firstCodecDesc(b)
+			binary.LittleEndian.PutUint64(b[off:], uint64(len(b))+0x10000)
+			return b
+		}, "bad-page-descriptor", nil, true},
+		{"kdump descriptor size 0", kd, func(_ *testing.T, b []byte) []byte {
+			_, off := firstCodecDesc(b)
+			binary.LittleEndian.PutUint32(b[off+8:], 0)
+			return b
+		}, "bad-page-descriptor", nil, true},
+		{"kdump descriptor larger than a block", kd, func(_ *testing.T, b []byte) []byte {
+			_, off := firstCodecDesc(b)
+			binary.LittleEndian.PutUint32(b[off+8:], 4097)
+			return b
+		}, "bad-page-descriptor", nil, true},
+		{"kdump huge max_mapnr in a small file", kd, func(_ *testing.T, b []byte) []byte {
+			binary.LittleEndian.PutUint32(b[440:], 0x40000000)
+			binary.LittleEndian.PutUint64(b[4096+96:], 0x40000000)
+			return b
+		}, "bad-header", nil, false},
+		{"ELF PT_LOAD past EOF", mini, cut(5128 + 100000), "truncated", func([]byte) int64 { return 5128 }, false},
+		{"ELF overflowing note size", mini, func(_ *testing.T, b []byte) []byte {
+			binary.LittleEndian.PutUint32(b[304+4:], 0xfffffff0) // n_descsz of note 0
+			return b
+		}, "bad-note", func([]byte) int64 { return 304 }, false},
+		{"flattened stream without its end marker", flat, func(_ *testing.T, b []byte) []byte { return b[:len(b)-16] },
+			"missing-end-marker", func(b []byte) int64 { return int64(len(b)) }, false},
+	}
+}
+
+// TestVerifyCorruptionCorpus: each damaged copy of a fixture is reported
+// with the right code and location, exit status "not ok", no panic, and in
+// bounded time.
+func TestVerifyCorruptionCorpus(t *testing.T) {
+	for _, c := range corpus() {
+		t.Run(c.name, func(t *testing.T) {
+			orig, err := os.ReadFile(dumptest.Fixture(t, c.fixture))
+			if err != nil {
+				t.Fatal(err)
+			}
+			b := c.mutate(t, append([]byte(nil), orig...))
+			path := filepath.Join(t.TempDir(), filepath.Base(c.fixture))
+			if err := os.WriteFile(path, b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			start := time.Now()
+			r := verifyFile(t, path, reader.VerifyOptions{Jobs: 2})
+			if r.OK {
+				t.Fatalf("damaged file verifies OK: %v", r.Problems)
+			}
+			var found *model.Problem
+			for i, p := range r.Problems {
+				if p.Code == c.code && p.Severity == model.SeverityError {
+					if c.pfn && p.PFN == nil {
+						continue
+					}
+					if c.offset != nil && (p.Offset == nil || *p.Offset != c.offset(b)) {
+						continue
+					}
+					found = &r.Problems[i]
+					break
+				}
+			}
+			if found == nil {
+				var list bytes.Buffer
+				for _, p := range r.Problems {
+					list.WriteString("\n  " + p.String())
+				}
+				t.Fatalf("no %s error with the expected location; got:%s", c.code, list.String())
+			}
+			if found.File != path {
+				t.Errorf("problem names file %q", found.File)
+			}
+			t.Logf("%s (%v)", found, time.Since(start))
+		})
+	}
+}
+
+// TestManifestRoundTrip writes a manifest and checks a copy against it,
+// then a copy with one changed page.
+func TestManifestRoundTrip(t *testing.T) {
+	path := dumptest.Fixture(t, "x86_64/mdf-zlib-d31-split1of8.kdump")
+	var m bytes.Buffer
+	r := verifyFile(t, path, reader.VerifyOptions{Manifest: &m})
+	lines := strings.Split(strings.TrimSpace(m.String()), "\n")
+	if lines[0] != "# dumpscope manifest 1 kdump 4096" || len(lines) != 1+int(r.PagesChecked) {
+		t.Fatalf("manifest head %q, %d lines for %d pages", lines[0], len(lines), r.PagesChecked)
+	}
+	man, err := reader.ReadManifest(bytes.NewReader(m.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := verifyFile(t, path, reader.VerifyOptions{Against: man}); !r.OK {
+		t.Fatalf("same file against its manifest: %v", r.Problems)
+	}
+	// A different dump of the same machine: pages differ or are missing.
+	other := dumptest.Fixture(t, "x86_64/mdf-lzo-d31-split1of8.kdump")
+	delete(man.Pages, 5)
+	for pfn := range man.Pages {
+		man.Pages[pfn] = [32]byte{1}
+		break
+	}
+	r2 := verifyFile(t, other, reader.VerifyOptions{Against: man})
+	var mismatch, extra int
+	for _, p := range r2.Problems {
+		switch p.Code {
+		case "manifest-mismatch":
+			mismatch++
+		case "manifest-extra-page":
+			extra++
+		}
+	}
+	if r2.OK || mismatch != 1 || extra != 1 {
+		t.Fatalf("mismatch %d extra %d: %v", mismatch, extra, r2.Problems)
+	}
+}

@@ -1,0 +1,123 @@
+// Package open turns file names (and in-memory images) into a reader.Dump:
+// it holds the probe chain, the list of formats tried in order, and opens
+// the parts of a split set together.
+//
+// The chain is the order of formats.md §0 that avoids false positives:
+// makedumpfile's flattened stream first (a container that wraps the
+// others), then kdump-compressed and diskdump, the Xen dump-core (an ELF
+// file of a particular shape, so before plain ELF), ELF vmcores, the
+// legacy Xen core, and AIX dumps at offset 0 or 512. A new format is one
+// package and one line here.
+package open
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"dumpscope/model"
+	"dumpscope/reader"
+	"dumpscope/reader/aix"
+	"dumpscope/reader/elfcore"
+	"dumpscope/reader/flat"
+	"dumpscope/reader/kdump"
+	"dumpscope/reader/xencore"
+)
+
+// Chain is the probe chain, in the order formats are tried.
+var Chain = []reader.Format{
+	flat.Format(kdump.Format, elfcore.Format),
+	kdump.Format,
+	xencore.Format,
+	elfcore.Format,
+	xencore.LegacyFormat,
+	aix.Format,
+}
+
+// Open opens the files of one dump read-only: one file, or every part of a
+// split set in any order.
+func Open(paths ...string) (reader.Dump, error) {
+	if len(paths) == 0 {
+		return nil, errors.New("no dump file given")
+	}
+	srcs := make([]reader.Source, 0, len(paths))
+	closeAll := func() {
+		for _, s := range srcs {
+			reader.Close(s.R)
+		}
+	}
+	for _, p := range paths {
+		src, err := openFile(p)
+		if err != nil {
+			closeAll()
+			return nil, err
+		}
+		srcs = append(srcs, src)
+	}
+	d, err := Sources(srcs...)
+	if err != nil {
+		closeAll()
+		return nil, err
+	}
+	return d, nil
+}
+
+// openFile opens one local file read-only.
+func openFile(p string) (reader.Source, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return reader.Source{}, fmt.Errorf("%s: %w", p, unwrapPathError(err))
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return reader.Source{}, fmt.Errorf("%s: %w", p, err)
+	}
+	if st.IsDir() {
+		f.Close()
+		return reader.Source{}, fmt.Errorf("%s: is a directory", p)
+	}
+	return reader.Source{Name: p, R: f, Size: st.Size()}, nil
+}
+
+func unwrapPathError(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// Sources opens a dump from already opened sources (files, or an embedded
+// demo dump in memory). On success the dump owns the sources and closes
+// them; on failure the caller does.
+func Sources(srcs ...reader.Source) (reader.Dump, error) {
+	switch len(srcs) {
+	case 0:
+		return nil, errors.New("no dump file given")
+	case 1:
+		return reader.OpenWith(srcs[0], Chain, reader.ProbeSize)
+	}
+	return openSet(srcs)
+}
+
+// openSet opens the parts of a split set: kdump-compressed files only.
+func openSet(srcs []reader.Source) (reader.Dump, error) {
+	var parts []*kdump.File
+	for _, s := range srcs {
+		formats, _, err := reader.Detect(s, Chain, reader.ProbeSize)
+		if err != nil {
+			return nil, err
+		}
+		if formats[0].Name != kdump.Format.Name {
+			return nil, model.Errorf(s.Name, "", -1, model.ErrUnsupported,
+				"is a %s; only kdump-compressed files can form a split set (the files of one command are one dump)", formats[0].Name)
+		}
+		f, err := kdump.NewFile(s)
+		if err != nil {
+			return nil, err
+		}
+		parts = append(parts, f)
+	}
+	return kdump.NewSet(parts)
+}

@@ -1,0 +1,122 @@
+package elfnote
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+
+	"dumpscope/model"
+	"dumpscope/reader"
+	"dumpscope/reader/arch"
+)
+
+// NoteLayout labels one note record: header, name, descriptor (decoded for
+// prstatus, QEMU CPU state and VMCOREINFO) and padding.
+func NoteLayout(n model.Note, src reader.Source, order binary.ByteOrder, archName string) *model.Field {
+	nameLen := n.DescOffset - n.Offset - 12
+	hdr := make([]byte, 12)
+	if src.ReadAt(hdr, n.Offset, "note header") != nil {
+		return &model.Field{Name: fmt.Sprintf("note %d", n.Index), Offset: n.Offset, Size: 12, Value: "unreadable"}
+	}
+	total := 12 + nameLen + align4(n.DescSize)
+	s := reader.NewStruct(fmt.Sprintf("note %d: %s", n.Index, n.Name), "one ELF note", n.Offset, hdr, order)
+	s.Node.Size = total
+	s.Node.Value = n.TypeName
+	if s.Node.Value == "" {
+		s.Node.Value = fmt.Sprintf("type %#x", n.Type)
+	}
+	s.Uint("n_namesz", 0, 4, "length of the name including its NUL")
+	s.Uint("n_descsz", 4, 4, "length of the descriptor")
+	s.Uint("n_type", 8, 4, "note type, meaning depends on the name", n.TypeName)
+	s.Node.Add(&model.Field{Name: "name", Offset: n.Offset + 12, Size: nameLen, Value: fmt.Sprintf("%q", n.Name), Meaning: "owner name, NUL-terminated, padded to 4 bytes"})
+	desc := &model.Field{Name: "descriptor", Offset: n.DescOffset, Size: n.DescSize, Value: n.Summary, Meaning: descMeaning(n)}
+	s.Node.Add(desc)
+	if n.Desc != nil {
+		switch {
+		case n.Name == NamePrstatus && n.Type == NTPrstatus:
+			if st, ok := arch.PrstatusFor(archName, len(n.Desc)); ok {
+				desc.Name = st.Name + " (" + st.Arch + ")"
+				desc.Children = st.Layout(order, n.Desc, n.DescOffset)
+			}
+		case n.Name == NameQEMU && n.Type == 0:
+			st := arch.QEMUCPUStateFor(archName)
+			desc.Name = st.Name
+			desc.Children = st.Layout(binary.LittleEndian, n.Desc, n.DescOffset)
+		case (n.Name == NameVMCoreInfo || n.Name == "VMCOREINFO_XEN" || n.Name == NameEraseInfo) && n.Type == 0:
+			desc.Children = TextLines(n.Desc, n.DescOffset)
+		}
+	}
+	if pad := align4(n.DescSize) - n.DescSize; pad > 0 {
+		s.Node.Add(&model.Field{Name: "(padding)", Offset: n.DescOffset + n.DescSize, Size: pad, Meaning: "pads the descriptor to 4 bytes"})
+	}
+	return s.Node
+}
+
+// TextLines labels each line of a text blob (VMCOREINFO, eraseinfo).
+func TextLines(b []byte, base int64) []*model.Field {
+	var out []*model.Field
+	for pos := 0; pos < len(b); {
+		end := bytes.IndexByte(b[pos:], '\n')
+		if end < 0 {
+			end = len(b) - pos
+		} else {
+			end++
+		}
+		line := bytes.TrimRight(b[pos:pos+end], "\n\x00")
+		if len(line) > 0 {
+			k, v, ok := bytes.Cut(line, []byte("="))
+			if !ok { // eraseinfo: "erase SYMBOL size N"
+				k, v, _ = bytes.Cut(line, []byte(" "))
+			}
+			out = append(out, &model.Field{Name: reader.Printable(string(k)), Offset: base + int64(pos), Size: int64(end),
+				Value: reader.Printable(string(v)), Meaning: vmcoreinfoMeaning(string(k))})
+		}
+		pos += end
+	}
+	return out
+}
+
+func vmcoreinfoMeaning(k string) string {
+	e := model.VMCoreInfoEntry{Key: k}
+	switch e.Group() {
+	case "SYMBOL":
+		return "address of a kernel symbol (hex)"
+	case "OFFSET":
+		return "offset of a structure member (decimal)"
+	case "SIZE":
+		return "size of a type (decimal)"
+	case "LENGTH":
+		return "number of elements of an array (decimal)"
+	case "NUMBER":
+		return "a kernel constant (signed decimal)"
+	}
+	switch k {
+	case "OSRELEASE":
+		return "kernel release (uname -r)"
+	case "BUILD-ID":
+		return "GNU build-id of vmlinux"
+	case "PAGESIZE":
+		return "page size in bytes"
+	case "CRASHTIME":
+		return "time of the crash, seconds since the epoch"
+	case "KERNELOFFSET":
+		return "KASLR offset of the kernel text (hex)"
+	case "erase":
+		return "an erased symbol"
+	}
+	return "VMCOREINFO entry"
+}
+
+func descMeaning(n model.Note) string {
+	switch n.TypeName {
+	case "NT_PRSTATUS":
+		return "registers and signal state of one CPU at the crash"
+	case "QEMUCPUState":
+		return "QEMU's copy of one vCPU's registers, including control and segment registers"
+	case "VMCOREINFO":
+		return "kernel facts for debuggers: symbol addresses, structure offsets, page size"
+	case "ERASEINFO":
+		return "what makedumpfile erased from memory"
+	}
+	return "note descriptor"
+}

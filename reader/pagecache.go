@@ -1,0 +1,71 @@
+package reader
+
+import (
+	"sync"
+
+	"dumpscope/model"
+)
+
+// PageCache keeps recently decoded pages, so that reading the same pages
+// again (page-table walks, a hex view going back and forth, the kernel
+// log) costs a copy rather than a read and a decode. It holds at most
+// pageCacheBytes of pages, whatever the page size, in preallocated slots
+// replaced in turn, so that a miss allocates nothing.
+type PageCache struct {
+	mu       sync.Mutex
+	pageSize int
+	slots    []cacheSlot
+	index    map[model.PFN]int // pfn -> slot
+	next     int               // the slot the next page replaces
+}
+
+type cacheSlot struct {
+	used bool
+	pfn  model.PFN
+	info model.PageInfo
+	data []byte
+}
+
+const pageCacheBytes = 4 << 20
+
+// NewPageCache returns a cache for pages of pageSize bytes. Nothing is
+// allocated until the first page is stored, so opening stays cheap.
+func NewPageCache(pageSize int64) *PageCache {
+	return &PageCache{pageSize: int(pageSize)}
+}
+
+// Get copies a cached page into dst and returns its PageInfo.
+func (c *PageCache) Get(pfn model.PFN, dst []byte) (model.PageInfo, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	i, ok := c.index[pfn]
+	if !ok {
+		return model.PageInfo{}, false
+	}
+	copy(dst, c.slots[i].data)
+	return c.slots[i].info, true
+}
+
+// Put stores a copy of a decoded page, replacing the oldest one.
+func (c *PageCache) Put(pfn model.PFN, info model.PageInfo, src []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.index[pfn]; ok {
+		return
+	}
+	if c.slots == nil {
+		n := max(16, pageCacheBytes/max(c.pageSize, 1))
+		c.slots, c.index = make([]cacheSlot, n), make(map[model.PFN]int, n)
+	}
+	s := &c.slots[c.next]
+	if s.used {
+		delete(c.index, s.pfn)
+	}
+	if s.data == nil {
+		s.data = make([]byte, c.pageSize)
+	}
+	copy(s.data, src)
+	s.used, s.pfn, s.info = true, pfn, info
+	c.index[pfn] = c.next
+	c.next = (c.next + 1) % len(c.slots)
+}
