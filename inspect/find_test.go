@@ -6,7 +6,9 @@ import (
 	"debug/elf"
 	"testing"
 
+	"dumpscope/inspect"
 	"dumpscope/model"
+	"dumpscope/open"
 	"dumpscope/reader"
 	"dumpscope/reader/dumptest"
 )
@@ -21,12 +23,12 @@ func TestFindAcrossPages(t *testing.T) {
 	core := &dumptest.ELFCore{Class: elf.ELFCLASS64, Machine: elf.EM_X86_64,
 		Segments: []dumptest.ELFSegment{{Paddr: 0, Data: data[:2*4096]}, {Paddr: 0x3000, Data: append([]byte("DLE"), make([]byte, 4093)...)}}}
 	b, _ := core.Bytes()
-	d, err := reader.OpenSources(reader.Source{Name: "t", R: bytes.NewReader(b), Size: int64(len(b))})
+	d, err := open.Sources(reader.Source{Name: "t", R: bytes.NewReader(b), Size: int64(len(b))})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var hits []model.PhysAddr
-	err = reader.Find(context.Background(), d, []byte("NEEDLE"), reader.FindOptions{}, func(h model.SearchHit) bool {
+	err = inspect.Find(context.Background(), d, []byte("NEEDLE"), inspect.FindOptions{}, func(h model.SearchHit) bool {
 		hits = append(hits, h.PhysAddr)
 		return true
 	})
@@ -41,14 +43,14 @@ func TestFindAcrossPages(t *testing.T) {
 // TestFindFixture finds the fixture guest's pattern (983040 bytes of
 // "DUMPFIXTURE-PATTERN-0123456789" repeated: at least 32768 copies).
 func TestFindFixture(t *testing.T) {
-	d, err := reader.Open(dumptest.Fixture(t, "x86_64/qemu-elf-paging.vmcore"))
+	d, err := open.Open(dumptest.Fixture(t, "x86_64/qemu-elf-paging.vmcore"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer d.Close()
 	n := 0
 	pages := map[model.PFN]bool{}
-	err = reader.Find(context.Background(), d, []byte("DUMPFIXTURE-PATTERN-0123456789"), reader.FindOptions{}, func(h model.SearchHit) bool {
+	err = inspect.Find(context.Background(), d, []byte("DUMPFIXTURE-PATTERN-0123456789"), inspect.FindOptions{}, func(h model.SearchHit) bool {
 		n++
 		pages[h.PFN] = true
 		return true

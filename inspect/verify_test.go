@@ -10,14 +10,16 @@ import (
 	"testing"
 	"time"
 
+	"dumpscope/inspect"
 	"dumpscope/model"
+	"dumpscope/open"
 	"dumpscope/reader"
 	"dumpscope/reader/dumptest"
 )
 
-func verifyFile(t *testing.T, path string, opts reader.VerifyOptions) *reader.Report {
+func verifyFile(t *testing.T, path string, opts inspect.VerifyOptions) *inspect.Report {
 	t.Helper()
-	d, err := reader.Open(path)
+	d, err := open.Open(path)
 	if err != nil {
 		t.Fatalf("open: %v", err)
 	}
@@ -29,7 +31,7 @@ func verifyFile(t *testing.T, path string, opts reader.VerifyOptions) *reader.Re
 			t.Fatal(err)
 		}
 	}
-	r, err := reader.Verify(ctx, d, opts)
+	r, err := inspect.Verify(ctx, d, opts)
 	if err != nil {
 		t.Fatalf("verify: %v", err)
 	}
@@ -45,10 +47,10 @@ func TestVerifyFixtures(t *testing.T) {
 	names = append(names, dumptest.Fixtures(t, "makedumpfile-flattened")...)
 	for _, name := range names {
 		t.Run(name, func(t *testing.T) {
-			r := verifyFile(t, dumptest.Fixture(t, name), reader.VerifyOptions{Jobs: 2})
+			r := verifyFile(t, dumptest.Fixture(t, name), inspect.VerifyOptions{Jobs: 2})
 			codes := map[string]model.Severity{}
 			for _, p := range r.Problems {
-				codes[p.Code] = p.Severity
+				codes[p.Code.String()] = p.Severity
 				if p.Severity == model.SeverityError {
 					t.Errorf("error: %s", p)
 				}
@@ -80,11 +82,11 @@ func TestVerifyFixtures(t *testing.T) {
 		})
 	}
 	t.Run("i386 split pair", func(t *testing.T) {
-		d, err := reader.Open(dumptest.Fixture(t, "i386/mdf-zlib-d31-split1.kdump"), dumptest.Fixture(t, "i386/mdf-zlib-d31-split2.kdump"))
+		d, err := open.Open(dumptest.Fixture(t, "i386/mdf-zlib-d31-split1.kdump"), dumptest.Fixture(t, "i386/mdf-zlib-d31-split2.kdump"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		r, err := reader.Verify(context.Background(), d, reader.VerifyOptions{})
+		r, err := inspect.Verify(context.Background(), d, inspect.VerifyOptions{})
 		if err != nil || !r.OK || len(r.Problems) != 0 {
 			t.Fatalf("%v %v", err, r.Problems)
 		}
@@ -186,13 +188,13 @@ func TestVerifyCorruptionCorpus(t *testing.T) {
 				t.Fatal(err)
 			}
 			start := time.Now()
-			r := verifyFile(t, path, reader.VerifyOptions{Jobs: 2})
+			r := verifyFile(t, path, inspect.VerifyOptions{Jobs: 2})
 			if r.OK {
 				t.Fatalf("damaged file verifies OK: %v", r.Problems)
 			}
 			var found *model.Problem
 			for i, p := range r.Problems {
-				if p.Code == c.code && p.Severity == model.SeverityError {
+				if p.Code.String() == c.code && p.Severity == model.SeverityError {
 					if c.pfn && p.PFN == nil {
 						continue
 					}
@@ -223,16 +225,16 @@ func TestVerifyCorruptionCorpus(t *testing.T) {
 func TestManifestRoundTrip(t *testing.T) {
 	path := dumptest.Fixture(t, "x86_64/mdf-zlib-d31-split1of8.kdump")
 	var m bytes.Buffer
-	r := verifyFile(t, path, reader.VerifyOptions{Manifest: &m})
+	r := verifyFile(t, path, inspect.VerifyOptions{Manifest: &m})
 	lines := strings.Split(strings.TrimSpace(m.String()), "\n")
 	if lines[0] != "# dumpscope manifest 1 kdump 4096" || len(lines) != 1+int(r.PagesChecked) {
 		t.Fatalf("manifest head %q, %d lines for %d pages", lines[0], len(lines), r.PagesChecked)
 	}
-	man, err := reader.ReadManifest(bytes.NewReader(m.Bytes()))
+	man, err := inspect.ReadManifest(bytes.NewReader(m.Bytes()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r := verifyFile(t, path, reader.VerifyOptions{Against: man}); !r.OK {
+	if r := verifyFile(t, path, inspect.VerifyOptions{Against: man}); !r.OK {
 		t.Fatalf("same file against its manifest: %v", r.Problems)
 	}
 	// A different dump of the same machine: pages differ or are missing.
@@ -242,10 +244,10 @@ func TestManifestRoundTrip(t *testing.T) {
 		man.Pages[pfn] = [32]byte{1}
 		break
 	}
-	r2 := verifyFile(t, other, reader.VerifyOptions{Against: man})
+	r2 := verifyFile(t, other, inspect.VerifyOptions{Against: man})
 	var mismatch, extra int
 	for _, p := range r2.Problems {
-		switch p.Code {
+		switch p.Code.String() {
 		case "manifest-mismatch":
 			mismatch++
 		case "manifest-extra-page":

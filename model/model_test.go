@@ -59,7 +59,7 @@ func TestJSONEncoding(t *testing.T) {
 			t.Errorf("info lacks %s: %s", k, b)
 		}
 	}
-	p := NewProblem(SeverityError, "truncated", "f", -1, "cut at %d", 5)
+	p := NewProblem(SeverityError, CodeTruncated, "f", -1, "cut at %d", 5)
 	b, _ = json.Marshal(p.WithPFN(7))
 	if string(b) != `{"severity":"error","code":"truncated","file":"f","offset":null,"pfn":7,"message":"cut at 5"}` {
 		t.Errorf("problem: %s", b)

@@ -1,6 +1,7 @@
 package model
 
 import (
+	"fmt"
 	"strconv"
 )
 
@@ -100,3 +101,38 @@ const (
 	CodecSnappy Codec = "snappy"
 	CodecZstd   Codec = "zstd"
 )
+
+// formatInt formats a named integer type for fmt: %v and %s print its
+// String form ("0x1a2b"), every integer verb (%d, %x, %#x, %08x…) prints
+// the number, so that the named types format like the integers they are
+// and never as the hex of their string.
+func formatInt(f fmt.State, verb rune, v uint64, str func() string) {
+	switch verb {
+	case 'v', 's', 'q':
+		fmt.Fprintf(f, fmt.FormatString(f, verb), str())
+	default:
+		fmt.Fprintf(f, fmt.FormatString(f, verb), v)
+	}
+}
+
+// Format implements fmt.Formatter (see formatInt).
+func (p PFN) Format(f fmt.State, verb rune) { formatInt(f, verb, uint64(p), p.String) }
+
+// Format implements fmt.Formatter (see formatInt).
+func (a PhysAddr) Format(f fmt.State, verb rune) { formatInt(f, verb, uint64(a), a.String) }
+
+// Format implements fmt.Formatter (see formatInt).
+func (a VirtAddr) Format(f fmt.State, verb rune) { formatInt(f, verb, uint64(a), a.String) }
+
+// Format implements fmt.Formatter (see formatInt).
+func (h Hex) Format(f fmt.State, verb rune) { formatInt(f, verb, uint64(h), h.String) }
+
+// Format implements fmt.Formatter (see formatInt); negative offsets print
+// with their sign.
+func (o FileOff) Format(f fmt.State, verb rune) {
+	if o < 0 && verb != 'v' && verb != 's' && verb != 'q' {
+		fmt.Fprintf(f, fmt.FormatString(f, verb), int64(o))
+		return
+	}
+	formatInt(f, verb, uint64(o), o.String)
+}

@@ -26,7 +26,9 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"dumpscope/inspect"
 	"dumpscope/model"
+	"dumpscope/open"
 	"dumpscope/reader"
 	"dumpscope/reader/codec"
 	"dumpscope/reader/dumptest"
@@ -174,7 +176,7 @@ func BenchmarkOpen(b *testing.B) {
 	for name, files := range benchFiles(b) {
 		b.Run("file="+name+"/reader=dumpscope", func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
-				d, err := reader.Open(files...)
+				d, err := open.Open(files...)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -191,17 +193,17 @@ func BenchmarkOpen(b *testing.B) {
 // readers read the same pfns. ns/op is per page.
 func BenchmarkRandomRead(b *testing.B) {
 	for name, files := range benchFiles(b) {
-		d, err := reader.Open(files...)
+		d, err := open.Open(files...)
 		if err != nil {
 			b.Fatal(err)
 		}
 		pfns, list := presentSample(b, d, 4096)
 		b.Run("file="+name+"/reader=dumpscope", func(b *testing.B) {
-			buf := make([]byte, d.PageSize())
-			b.SetBytes(d.PageSize())
+			buf := make([]byte, d.Info().PageSize)
+			b.SetBytes(d.Info().PageSize)
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				if _, err := d.ReadPage(pfns[i%len(pfns)], buf); err != nil {
+				if _, err := d.ReadPage(pfns[i%len(pfns)], buf, reader.ReadOptions{}); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -211,7 +213,7 @@ func BenchmarkRandomRead(b *testing.B) {
 			if ok, failed := runLkdf(b, append([]string{"read", list, strconv.Itoa(rounds)}, files...)...); failed != 0 || ok == 0 {
 				b.Fatalf("libkdumpfile read %d pages and failed %d", ok, failed)
 			}
-			b.SetBytes(d.PageSize())
+			b.SetBytes(d.Info().PageSize)
 		})
 		d.Close()
 	}
@@ -223,17 +225,17 @@ func BenchmarkRandomRead(b *testing.B) {
 // the whole address space, for both; MB/s counts the pages read.
 func BenchmarkSequential(b *testing.B) {
 	for name, files := range benchFiles(b) {
-		d, err := reader.Open(files...)
+		d, err := open.Open(files...)
 		if err != nil {
 			b.Fatal(err)
 		}
-		maxPFN, pageSize := uint64(d.MaxPFN()), d.PageSize()
+		maxPFN, pageSize := uint64(d.Info().MaxPFN), d.Info().PageSize
 		d.Close()
 		for _, jobs := range []int{1, 2} {
 			b.Run(fmt.Sprintf("file=%s/reader=dumpscope-jobs%d", name, jobs), func(b *testing.B) {
 				var pages atomic.Int64
 				for i := 0; i < b.N; i++ {
-					d, err := reader.Open(files...)
+					d, err := open.Open(files...)
 					if err != nil {
 						b.Fatal(err)
 					}
@@ -262,10 +264,10 @@ func readAll(d reader.Dump, n int, pages *atomic.Int64) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			buf := make([]byte, d.PageSize())
+			buf := make([]byte, d.Info().PageSize)
 			for r := range work {
 				for p := r[0]; p < r[1]; p++ {
-					if _, err := d.ReadPage(p, buf); err == nil {
+					if _, err := d.ReadPage(p, buf, reader.ReadOptions{}); err == nil {
 						pages.Add(1)
 					}
 				}
@@ -300,14 +302,14 @@ func BenchmarkVerify(b *testing.B) {
 				}
 			})
 			b.Run(fmt.Sprintf("codec=%s/jobs=%d/what=verify", c, jobs), func(b *testing.B) {
-				d, err := reader.Open(path)
+				d, err := open.Open(path)
 				if err != nil {
 					b.Fatal(err)
 				}
 				defer d.Close()
-				var r *reader.Report
+				var r *inspect.Report
 				for i := 0; i < b.N; i++ {
-					if r, err = reader.Verify(context.Background(), d, reader.VerifyOptions{Jobs: jobs}); err != nil || !r.OK {
+					if r, err = inspect.Verify(context.Background(), d, inspect.VerifyOptions{Jobs: jobs}); err != nil || !r.OK {
 						b.Fatalf("%v %v", err, r)
 					}
 				}
@@ -325,7 +327,7 @@ type storedImage struct {
 
 // storedImages loads every stored page image of a kdump file into memory.
 func storedImages(b *testing.B, path string) ([]storedImage, int64) {
-	d, err := reader.Open(path)
+	d, err := open.Open(path)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -343,7 +345,7 @@ func storedImages(b *testing.B, path string) ([]storedImage, int64) {
 		}
 		return true
 	})
-	return out, d.PageSize()
+	return out, d.Info().PageSize
 }
 
 // decodeAll decodes every image with n goroutines, one decoder each.

@@ -2,6 +2,7 @@ package open_test
 
 import (
 	"bytes"
+	"context"
 	"debug/elf"
 	"errors"
 	"os"
@@ -9,9 +10,14 @@ import (
 	"testing"
 
 	"dumpscope/model"
+	"dumpscope/open"
 	"dumpscope/reader"
+	"dumpscope/reader/aix"
 	"dumpscope/reader/dumptest"
-	"dumpscope/reader"
+	"dumpscope/reader/elfcore"
+	"dumpscope/reader/flat"
+	"dumpscope/reader/kdump"
+	"dumpscope/reader/xencore"
 )
 
 // sparseFile is a huge virtual file: a real head followed by zeros. It
@@ -62,13 +68,14 @@ func TestInfoReadsOnlyHeadersELF(t *testing.T) {
 		}
 		size := lay.SegmentOffsets[0] + int64(memory)
 		cr := &dumptest.CountingReaderAt{R: &sparseFile{head: head, size: size}}
-		d, err := reader.OpenSources(reader.Source{Name: "big.vmcore", R: cr, Size: size})
+		d, err := open.Sources(reader.Source{Name: "big.vmcore", R: cr, Size: size})
 		if err != nil {
 			t.Fatal(err)
 		}
 		in := d.Info()
-		if in.MaxPFN != memory/4096 || in.Pages[model.StatePresent] != memory/4096 || in.OSRelease != "6.1" {
-			t.Fatalf("info: %+v", in)
+		counts, err := d.Counts(context.Background())
+		if err != nil || uint64(in.MaxPFN) != memory/4096 || counts[model.StatePresent] != memory/4096 || in.OSRelease != "6.1" {
+			t.Fatalf("info: %+v %v %v", in, counts, err)
 		}
 		if cr.MaxEnd() > lay.SegmentOffsets[0] {
 			t.Fatalf("info read up to %#x, past the headers and notes (data starts at %#x)", cr.MaxEnd(), lay.SegmentOffsets[0])
@@ -98,7 +105,7 @@ func TestInfoReadsOnlyHeadersFixture(t *testing.T) {
 	defer fh.Close()
 	st, _ := fh.Stat()
 	cr := &dumptest.CountingReaderAt{R: fh}
-	d, err := reader.OpenSources(reader.Source{Name: path, R: cr, Size: st.Size()})
+	d, err := open.Sources(reader.Source{Name: path, R: cr, Size: st.Size()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,33 +117,38 @@ func TestInfoReadsOnlyHeadersFixture(t *testing.T) {
 	t.Logf("info read %d bytes in %d calls of a %d-byte file", cr.Bytes(), cr.Calls(), st.Size())
 }
 
-// TestDetect checks the probe chain on each magic and on garbage.
+// TestDetect checks the probe chain on each magic and on garbage: the
+// first format that matches, and where its first structure starts.
 func TestDetect(t *testing.T) {
 	be32 := func(v uint32) []byte { return []byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)} }
 	aix512 := make([]byte, 600)
 	copy(aix512[512:], be32(0xEEEEEEED))
+	xenELF := make([]byte, 64)
+	copy(xenELF, "\x7fELF\x02\x01\x01")
+	xenELF[60] = 3 // e_shnum 3, e_phnum 0
 	cases := []struct {
-		name string
-		head []byte
-		kind reader.Kind
-		off  int64
+		name   string
+		head   []byte
+		format string
+		off    int64
 	}{
-		{"flattened", append([]byte("makedumpfile\x00\x00\x00\x00"), 0, 0, 0, 0, 0, 0, 0, 1), reader.KindFlattened, 0},
-		{"kdump", []byte("KDUMP   \x06\x00\x00\x00"), reader.KindKdump, 0},
-		{"diskdump", []byte("DISKDUMP\x01\x00\x00\x00"), reader.KindDiskdump, 0},
-		{"elf", []byte("\x7fELF\x02\x01\x01"), reader.KindELF, 0},
-		{"xen legacy", append([]byte{0xed, 0xeb, 0x0f, 0xf0}, make([]byte, 20)...), reader.KindXenLegacy, 0},
-		{"aix at 0", append(be32(0xEEEEEEEE), make([]byte, 20)...), reader.KindAIX, 0},
-		{"aix at 512", aix512, reader.KindAIX, 512},
+		{"flattened", append([]byte("makedumpfile\x00\x00\x00\x00"), 0, 0, 0, 0, 0, 0, 0, 1), flat.Format().Name, 0},
+		{"kdump", []byte("KDUMP   \x06\x00\x00\x00"), kdump.Format.Name, 0},
+		{"diskdump", []byte("DISKDUMP\x01\x00\x00\x00"), kdump.Format.Name, 0},
+		{"elf", []byte("\x7fELF\x02\x01\x01"), elfcore.Format.Name, 0},
+		{"xen dump-core", xenELF, xencore.Format.Name, 0},
+		{"xen legacy", append([]byte{0xed, 0xeb, 0x0f, 0xf0}, make([]byte, 20)...), xencore.LegacyFormat.Name, 0},
+		{"aix at 0", append(be32(0xEEEEEEEE), make([]byte, 20)...), aix.Format.Name, 0},
+		{"aix at 512", aix512, aix.Format.Name, 512},
 	}
 	for _, c := range cases {
-		d, err := reader.Detect(reader.Source{Name: c.name, R: bytes.NewReader(c.head), Size: int64(len(c.head))})
-		if err != nil || d.Kind != c.kind || d.Offset != c.off {
-			t.Errorf("%s: %+v, %v", c.name, d, err)
+		fs, ms, err := reader.Detect(reader.Source{Name: c.name, R: bytes.NewReader(c.head), Size: int64(len(c.head))}, open.Chain, reader.ProbeSize)
+		if err != nil || fs[0].Name != c.format || ms[0].Offset != c.off {
+			t.Errorf("%s: %v %v, %v", c.name, fs, ms, err)
 		}
 	}
 	for _, garbage := range [][]byte{nil, []byte("hello"), bytes.Repeat([]byte{0xff}, 5000)} {
-		_, err := reader.Detect(reader.Source{Name: "junk", R: bytes.NewReader(garbage), Size: int64(len(garbage))})
+		_, _, err := reader.Detect(reader.Source{Name: "junk", R: bytes.NewReader(garbage), Size: int64(len(garbage))}, open.Chain, reader.ProbeSize)
 		if !errors.Is(err, model.ErrUnrecognized) || !strings.Contains(err.Error(), "tried") || !strings.Contains(err.Error(), "junk") {
 			t.Errorf("garbage %q: %v", garbage[:min(len(garbage), 8)], err)
 		}

@@ -9,6 +9,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/golden"
 
+	"dumpscope/open"
 	"dumpscope/reader"
 	"dumpscope/reader/aix"
 	"dumpscope/reader/dumptest"
@@ -56,7 +57,7 @@ func viewOf(name, view string) string {
 // pagingFixture opens the x86_64 QEMU fixture that holds all of RAM: its
 // kernel text, kallsyms and stacks can be read.
 func pagingFixture(t testing.TB) reader.Dump {
-	d, err := reader.Open(dumptest.Fixture(t, "x86_64/qemu-elf-paging.vmcore"))
+	d, err := open.Open(dumptest.Fixture(t, "x86_64/qemu-elf-paging.vmcore"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,7 +18,9 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/klauspost/compress/zstd"
 
+	"dumpscope/inspect"
 	"dumpscope/model"
+	"dumpscope/open"
 	"dumpscope/reader"
 	"dumpscope/reader/dumptest"
 )
@@ -52,7 +54,7 @@ func openDemo(t testing.TB) reader.Dump {
 
 func openBytes(t testing.TB, name string, b []byte) reader.Dump {
 	t.Helper()
-	d, err := reader.OpenSources(reader.Source{Name: name, R: bytes.NewReader(b), Size: int64(len(b))})
+	d, err := open.Sources(reader.Source{Name: name, R: bytes.NewReader(b), Size: int64(len(b))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +104,7 @@ func smallELF(t testing.TB) reader.Dump {
 // commands to the end.
 func newTestModel(t testing.TB, d reader.Dump, w, h int, theme string) *Model {
 	t.Helper()
-	m := New(context.Background(), d, d.Info(), Options{Theme: theme})
+	m := New(context.Background(), inspect.New(d), Options{Theme: theme})
 	t.Cleanup(m.Close)
 	send(t, m, tea.WindowSizeMsg{Width: w, Height: h})
 	run(t, m, m.Init())
@@ -240,15 +242,21 @@ func (s strictDump) Registers() ([]model.RegisterSet, error) {
 	s.check("Registers")
 	return s.Dump.Registers()
 }
-func (s strictDump) PageSize() int64   { s.check("PageSize"); return s.Dump.PageSize() }
-func (s strictDump) MaxPFN() model.PFN { s.check("MaxPFN"); return s.Dump.MaxPFN() }
+func (s strictDump) Counts(ctx context.Context) (model.StateCounts, error) {
+	s.check("Counts")
+	return s.Dump.Counts(ctx)
+}
+func (s strictDump) ReadRange(ctx context.Context, start model.PFN, n uint64, opt reader.ReadOptions, fn func(model.PageInfo, []byte, error) bool) error {
+	s.check("ReadRange")
+	return s.Dump.ReadRange(ctx, start, n, opt, fn)
+}
 func (s strictDump) PageInfo(p model.PFN) model.PageInfo {
 	s.check("PageInfo")
 	return s.Dump.PageInfo(p)
 }
-func (s strictDump) ReadPage(p model.PFN, dst []byte) (model.PageInfo, error) {
+func (s strictDump) ReadPage(p model.PFN, dst []byte, opt reader.ReadOptions) (model.PageInfo, error) {
 	s.check("ReadPage")
-	return s.Dump.ReadPage(p, dst)
+	return s.Dump.ReadPage(p, dst, opt)
 }
 func (s strictDump) Runs(ctx context.Context, from model.PFN, detail bool, yield func(model.PageRun) bool) error {
 	s.check("Runs")
@@ -258,7 +266,10 @@ func (s strictDump) ReadFile(file string, p []byte, off int64) (int, error) {
 	s.check("ReadFile")
 	return s.Dump.ReadFile(file, p, off)
 }
-func (s strictDump) Warnings() []model.Problem { s.check("Warnings"); return s.Dump.Warnings() }
+func (s strictDump) Check(ctx context.Context, report func(model.Problem)) error {
+	s.check("Check")
+	return s.Dump.Check(ctx, report)
+}
 
 // countingDump counts the page-level calls a UI makes, to prove it never
 // walks every frame.
@@ -276,11 +287,11 @@ func (c *countingDump) PageInfo(p model.PFN) model.PageInfo {
 	return c.Dump.PageInfo(p)
 }
 
-func (c *countingDump) ReadPage(p model.PFN, dst []byte) (model.PageInfo, error) {
+func (c *countingDump) ReadPage(p model.PFN, dst []byte, opt reader.ReadOptions) (model.PageInfo, error) {
 	c.mu.Lock()
 	c.readPages++
 	c.mu.Unlock()
-	return c.Dump.ReadPage(p, dst)
+	return c.Dump.ReadPage(p, dst, opt)
 }
 
 func (c *countingDump) Runs(ctx context.Context, from model.PFN, detail bool, yield func(model.PageRun) bool) error {

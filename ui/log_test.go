@@ -9,8 +9,10 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"dumpscope/inspect"
 	"dumpscope/inspect/kernel"
 	"dumpscope/model"
+	"dumpscope/open"
 	"dumpscope/reader"
 	"dumpscope/reader/dumptest"
 )
@@ -40,7 +42,7 @@ func TestLogViewShowsTheKernelLog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	recs, err := k.Log()
+	recs, err := k.Log(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,7 +218,7 @@ func TestLogViewSaysWhatIsMissing(t *testing.T) {
 // openFixture opens a fixture (skipping without the fixtures).
 func openFixture(t testing.TB, name string) reader.Dump {
 	t.Helper()
-	d, err := reader.Open(dumptest.Fixture(t, name))
+	d, err := open.Open(dumptest.Fixture(t, name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -254,7 +256,7 @@ func TestLogViewCancelsAndReadsAgain(t *testing.T) {
 	slow := newSlowDump(openDemo(t))
 	views := []ViewSpec{{Name: "notes", New: func(c *Common) View { return newNotesView(c) }},
 		{Name: "log", New: func(c *Common) View { return newLogView(c) }}}
-	m := New(context.Background(), slow, slow.Info(), Options{Theme: "dark", Views: views})
+	m := New(context.Background(), inspect.New(slow), Options{Theme: "dark", Views: views})
 	defer m.Close()
 	send(t, m, tea.WindowSizeMsg{Width: 100, Height: 30})
 	run(t, m, m.Init())
@@ -265,11 +267,12 @@ func TestLogViewCancelsAndReadsAgain(t *testing.T) {
 		t.Fatalf("no progress while the log is read:\n%s", s)
 	}
 	press(t, m, "esc")
+	// The read under way ends (the engine stops at the next page).
+	close(slow.release)
 	run(t, m, wait)
 	if s := ansi.Strip(screen(m)); !strings.Contains(s, "reading the log was cancelled") {
 		t.Fatalf("the cancel is not shown:\n%s", s)
 	}
-	close(slow.release)
 	press(t, m, "1", "2")
 	if s := ansi.Strip(screen(m)); !strings.Contains(s, markerLine) {
 		t.Fatalf("showing the view again does not read the log:\n%s", s)
@@ -308,7 +311,7 @@ func TestCrashSummaryInOverview(t *testing.T) {
 func TestCrashSummaryCancels(t *testing.T) {
 	slow := newSlowDump(openDemo(t))
 	slow.armed.Store(true)
-	m := New(context.Background(), slow, slow.Info(), Options{Theme: "dark",
+	m := New(context.Background(), inspect.New(slow), Options{Theme: "dark",
 		Views: []ViewSpec{{Name: "overview", New: func(c *Common) View { return newOverview(c) }}}})
 	defer m.Close()
 	send(t, m, tea.WindowSizeMsg{Width: 100, Height: 30})
@@ -317,8 +320,8 @@ func TestCrashSummaryCancels(t *testing.T) {
 		t.Fatalf("no progress while the summary is read:\n%s", ansi.Strip(screen(m)))
 	}
 	press(t, m, "esc")
-	run(t, m, wait)
 	close(slow.release)
+	run(t, m, wait)
 	if s := ansi.Strip(screen(m)); !strings.Contains(s, "cancelled; switch to another view and back to read it again") {
 		t.Fatalf("the cancel is not shown:\n%s", s)
 	}

@@ -13,8 +13,10 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"dumpscope/inspect"
 	"dumpscope/model"
 	"dumpscope/reader"
+	"dumpscope/reader/dumptest"
 )
 
 // Tests of the Memory view: pages, runs, the minimap, find, and a dump
@@ -47,7 +49,7 @@ func TestCommandPFNShowsThePage(t *testing.T) {
 			t.Fatalf(":pfn shows %s, want memory", m.Active())
 		}
 		page := make([]byte, 4096)
-		if _, err := d.ReadPage(0xa05, page); err != nil {
+		if _, err := d.ReadPage(0xa05, page, reader.ReadOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		rows := hexRowsOnScreen(screen(m))
@@ -147,7 +149,7 @@ func TestMinimapMovesCellByCell(t *testing.T) {
 			total[i] += b[i]
 		}
 	}
-	info := d.Info()
+	info := dumptest.InfoWithCounts(t, d)
 	for i, s := range model.AllStates {
 		if total[i] != info.Pages[s] {
 			t.Errorf("minimap counts %d %s frames, the dump has %d", total[i], s, info.Pages[s])
@@ -268,11 +270,11 @@ func TestFindInMemory(t *testing.T) {
 // starting, drawing and moving never walk the frames.
 func TestHugeAddressSpace(t *testing.T) {
 	cd := &countingDump{Dump: hugeELF(t)}
-	if got := cd.MaxPFN(); got != 1<<28 {
+	if got := cd.Info().MaxPFN; got != 1<<28 {
 		t.Fatalf("MaxPFN %#x, want 2^28", got)
 	}
 	start := time.Now()
-	m := New(context.Background(), cd, cd.Info(), Options{Theme: "dark"})
+	m := New(context.Background(), inspect.New(cd), Options{Theme: "dark"})
 	defer m.Close()
 	send(t, m, tea.WindowSizeMsg{Width: 200, Height: 60})
 	run(t, m, m.Init())

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"dumpscope/model"
+	"dumpscope/open"
 	"dumpscope/reader"
 	"dumpscope/reader/dumptest"
 )
@@ -153,7 +154,7 @@ func TestTmuxPFNShowsThePage(t *testing.T) {
 				path := dumptest.Fixture(t, "x86_64/qemu-elf-mini.vmcore")
 				args[1] = path
 				dump = func(t *testing.T) reader.Dump {
-					d, err := reader.Open(path)
+					d, err := open.Open(path)
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -162,7 +163,7 @@ func TestTmuxPFNShowsThePage(t *testing.T) {
 				}
 			}
 			page := make([]byte, 4096)
-			if _, err := dump(t).ReadPage(pfn, page); err != nil {
+			if _, err := dump(t).ReadPage(pfn, page, reader.ReadOptions{}); err != nil {
 				t.Fatal(err)
 			}
 			env := append([]string{"TERM=xterm-256color", "COLORTERM="}, tc.env...)

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -143,7 +144,7 @@ func TestVaddrShowsTheTranslation(t *testing.T) {
 		}
 	}
 	page := make([]byte, 4096)
-	if _, err := d.ReadPage(0xa05, page); err != nil {
+	if _, err := d.ReadPage(0xa05, page, reader.ReadOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	checkRowsInPage(t, screen(m), 0xa05000, page)
@@ -212,7 +213,7 @@ func TestVaddrOfKernelText(t *testing.T) {
 		t.Fatal(err)
 	}
 	text := make([]byte, 4096)
-	if err := k.ReadVirt(0xffffffff80200000, text); err != nil {
+	if err := k.ReadVirt(context.Background(), model.VirtAddr(0xffffffff80200000), text); err != nil {
 		t.Fatal(err)
 	}
 	checkRowsInPage(t, screen(m), 0x200000, text)

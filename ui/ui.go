@@ -59,7 +59,8 @@ const (
 func New(ctx context.Context, s *inspect.Session, opts Options) *Model {
 	ctx, cancel := context.WithCancel(ctx)
 	d := s.Dump()
-	c := &Common{Ctx: ctx, S: s, Dump: d, Info: s.Info()}
+	info, _ := s.InfoWithCounts(ctx)
+	c := &Common{Ctx: ctx, S: s, Dump: d, Info: info}
 	m := &Model{c: c, cancel: cancel, keys: newGlobalKeys(), prompt: newPrompt(), helpList: newList(), help: help.New(), width: 80, height: 24}
 	th := themes.Dark()
 	if opts.Theme != "" && opts.Theme != "auto" {

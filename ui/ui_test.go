@@ -12,6 +12,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"dumpscope/inspect"
 	"dumpscope/model"
 	"dumpscope/reader"
 	"dumpscope/themes"
@@ -206,11 +207,11 @@ func newSlowDump(d reader.Dump) slowDump {
 	return slowDump{Dump: d, armed: new(atomic.Bool), release: make(chan struct{})}
 }
 
-func (s slowDump) ReadPage(p model.PFN, dst []byte) (model.PageInfo, error) {
+func (s slowDump) ReadPage(p model.PFN, dst []byte, opt reader.ReadOptions) (model.PageInfo, error) {
 	if s.armed.Load() {
 		<-s.release
 	}
-	return s.Dump.ReadPage(p, dst)
+	return s.Dump.ReadPage(p, dst, opt)
 }
 
 func TestVerifyRunsAndCancels(t *testing.T) {
@@ -382,7 +383,7 @@ func TestMouseWheelScrolls(t *testing.T) {
 // commands on a dump that fails the test when Update or View call it.
 func TestNoDumpCallsInUpdateOrView(t *testing.T) {
 	d := strictDump{Dump: openDemo(t), t: t}
-	m := New(context.Background(), d, d.Dump.Info(), Options{Theme: "dark"})
+	m := New(context.Background(), inspect.New(d), Options{Theme: "dark"})
 	defer m.Close()
 	send(t, m, tea.WindowSizeMsg{Width: 120, Height: 40})
 	run(t, m, m.Init())
@@ -435,7 +436,7 @@ func (d indexingDump) Index(ctx context.Context, progress func(done, total int64
 
 func TestIndexPassShowsProgressAndCancels(t *testing.T) {
 	d := indexingDump{Dump: openDemo(t), release: make(chan struct{}), started: make(chan struct{})}
-	m := New(context.Background(), d, d.Info(), Options{Theme: "dark"})
+	m := New(context.Background(), inspect.New(d), Options{Theme: "dark"})
 	defer m.Close()
 	send(t, m, tea.WindowSizeMsg{Width: 120, Height: 40})
 	cmd := m.Init()

@@ -17,8 +17,8 @@ func TestDisasmPageCrossing(t *testing.T) {
 	code := []byte{0x90, 0x90, 0xe8, 0x10, 0x00, 0x00, 0x00, 0xc3}
 	const at = 0x1201000 - 3 // phys; text va = startKernelMap + at - phys_base
 	mem.write(at-1, code)
-	va := uint64(startKernelMap + at - 1 - 0x1000000)
-	dis, err := k.Disassemble(DisasmOptions{Addr: &va, Count: 4})
+	va := model.VirtAddr(startKernelMap + at - 1 - 0x1000000)
+	dis, err := k.Disassemble(bg, DisasmOptions{Addr: &va, Count: 4})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -26,7 +26,7 @@ func TestDisasmPageCrossing(t *testing.T) {
 	if len(got) < 4 || got[2].Text != "callq 0xffffffff80201013" || got[2].Bytes != "e810000000" || got[3].Text != "retq" {
 		t.Fatalf("across the page end: %+v", got)
 	}
-	if got[2].Target == nil || uint64(*got[2].Target) != va+2+5+0x10 {
+	if got[2].Target == nil || *got[2].Target != va+2+5+0x10 {
 		t.Errorf("call target %v", got[2].Target)
 	}
 	if !got[0].Marked || !strings.Contains(dis.Notes[0], "no symbols") {
@@ -34,7 +34,7 @@ func TestDisasmPageCrossing(t *testing.T) {
 	}
 	// Without the second page.
 	delete(mem.pages, 0x1201000/4096)
-	dis, err = k.Disassemble(DisasmOptions{Addr: &va, Count: 4})
+	dis, err = k.Disassemble(bg, DisasmOptions{Addr: &va, Count: 4})
 	if err != nil {
 		t.Fatal(err)
 	}

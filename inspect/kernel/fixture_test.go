@@ -2,7 +2,6 @@ package kernel
 
 import (
 	"bufio"
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -15,7 +14,7 @@ import (
 	"testing"
 
 	"dumpscope/model"
-	"dumpscope/reader"
+	"dumpscope/open"
 	"dumpscope/reader/dumptest"
 )
 
@@ -33,7 +32,7 @@ func openKernel(t *testing.T, names ...string) *Kernel {
 	for i, n := range names {
 		paths[i] = dumptest.Fixture(t, n)
 	}
-	d, err := reader.Open(paths...)
+	d, err := open.Open(paths...)
 	if err != nil {
 		t.Fatalf("%v: %v", names, err)
 	}
@@ -71,7 +70,7 @@ func openAny(t *testing.T, names []string) *Kernel {
 	for i, n := range names {
 		paths[i] = dumptest.Fixture(t, n)
 	}
-	d, err := reader.Open(paths...)
+	d, err := open.Open(paths...)
 	if err != nil {
 		t.Logf("%v: skipped, cannot be opened yet: %v", names, err)
 		return nil
@@ -92,7 +91,7 @@ func TestFixtureDmesgExact(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	recs, err := k.Log()
+	recs, err := k.Log(bg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +120,7 @@ func TestFixtureDmesgMarker(t *testing.T) {
 			if k == nil {
 				t.Skip("format not readable yet")
 			}
-			recs, err := k.Log()
+			recs, err := k.Log(bg)
 			if errors.Is(err, model.ErrPageAbsent) {
 				t.Skipf("the log pages are not in this dump: %v", err)
 			}
@@ -183,7 +182,7 @@ func inKallsyms(s mapSym) bool {
 // vCPU's instruction pointer.
 func TestFixtureSymbols(t *testing.T) {
 	k := openKernel(t, "x86_64/qemu-elf-paging.vmcore")
-	syms, err := k.Symbols()
+	syms, err := k.Symbols(bg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -273,7 +272,7 @@ func TestFixtureKvaddrReads(t *testing.T) {
 				if r.Len == 0 {
 					got = make([]byte, 64)
 				}
-				err := k.ReadVirt(r.Vaddr, got)
+				err := k.ReadVirt(bg, model.VirtAddr(r.Vaddr), got)
 				switch {
 				case r.SHA256 != "" && err != nil:
 					t.Errorf("%s at %#x: libkdumpfile read it, this reader: %v", r.Symbol, r.Vaddr, err)
@@ -307,7 +306,7 @@ func TestFixtureKvaddrReads(t *testing.T) {
 // read came from the arithmetic itself.
 func crossCheck(t *testing.T, k *Kernel, sym string, va uint64, got []byte) bool {
 	t.Helper()
-	tr, err := k.Translate(va)
+	tr, err := k.Translate(bg, model.VirtAddr(va))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -329,50 +328,21 @@ func crossCheck(t *testing.T, k *Kernel, sym string, va uint64, got []byte) bool
 	return true
 }
 
-// TestFixtureFind finds the guest's pattern and names its direct-map
-// addresses, which read back the pattern.
-func TestFixtureFind(t *testing.T) {
-	k := openKernel(t, "x86_64/qemu-elf-paging.vmcore")
-	pattern := []byte("DUMPFIXTURE-PATTERN-0123456789")
-	var hits []model.SearchHit
-	err := k.Find(context.Background(), pattern, reader.FindOptions{}, func(h model.SearchHit) bool {
-		hits = append(hits, h)
-		return true
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(hits) < 983040/len(pattern) {
-		t.Errorf("%d hits, want at least the %d copies the guest kept", len(hits), 983040/len(pattern))
-	}
-	for i, h := range hits {
-		if h.VirtAddr == nil || uint64(*h.VirtAddr) != pageOffsetL4+uint64(h.PhysAddr) {
-			t.Fatalf("hit %d at %s: virtual %v, want the direct map", i, h.PhysAddr, h.VirtAddr)
-		}
-		if i%4096 == 0 {
-			got := make([]byte, len(pattern))
-			if err := k.ReadVirt(uint64(*h.VirtAddr), got); err != nil || string(got) != string(pattern) {
-				t.Errorf("reading hit %d back at %s: %q %v", i, h.VirtAddr, got, err)
-			}
-		}
-	}
-}
-
 // TestFixtureTriage: vtop, disassembly, the stack and the summary of the
 // paging ELF, and what the mini dumps say they lack.
 func TestFixtureTriage(t *testing.T) {
 	k := openKernel(t, "x86_64/qemu-elf-paging.vmcore")
 	uts, _ := k.vmci.Symbol("init_uts_ns")
-	tr, err := k.Translate(uts)
+	tr, err := k.Translate(bg, model.VirtAddr(uts))
 	if err != nil || len(tr.Steps) != 4 || tr.Shortcut == nil || tr.Shortcut.Agrees == nil || !*tr.Shortcut.Agrees || tr.PageState != model.StatePresent {
 		t.Errorf("vtop init_uts_ns: %v %+v", err, tr)
 	}
-	tr1, err := k.TranslateCPU(pageOffsetL4+uint64(tr.PhysAddr), 1)
+	tr1, err := k.TranslateCPU(bg, model.VirtAddr(pageOffsetL4+uint64(tr.PhysAddr)), 1)
 	if err != nil || tr1.PhysAddr != tr.PhysAddr || !strings.Contains(tr1.RootFrom, "cr3 of CPU 1") {
 		t.Errorf("vtop via CPU 1's cr3: %v %+v", err, tr1)
 	}
 
-	dis, err := k.Disassemble(DisasmOptions{CPU: 0, Count: 8})
+	dis, err := k.Disassemble(bg, DisasmOptions{CPU: 0, Count: 8})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -386,12 +356,12 @@ func TestFixtureTriage(t *testing.T) {
 		in[marked].Location != "native_safe_halt+0x13" {
 		t.Errorf("disassembly at rip: %+v", dis.Instructions)
 	}
-	intel, err := k.Disassemble(DisasmOptions{CPU: 0, Count: 8, Intel: true})
+	intel, err := k.Disassemble(bg, DisasmOptions{CPU: 0, Count: 8, Intel: true})
 	if err != nil || intel.Instructions[marked].Text != "ret" {
 		t.Errorf("Intel syntax: %v %+v", err, intel)
 	}
 
-	s := k.Summary(5)
+	s := k.Summary(bg, 5)
 	if s.CrashCPU != nil || !strings.Contains(s.CrashCPUReason, "QEMU") || len(s.CPUs) != 2 ||
 		s.CPUs[0].PCSymbol != "native_safe_halt+0x13/0x14" || s.OSRelease != "6.1.192" || len(s.Problems) != 0 {
 		t.Errorf("summary: %+v", s)
@@ -410,11 +380,11 @@ func TestFixtureTriage(t *testing.T) {
 	// The i386 mini dump keeps only .data..bss: the code and kallsyms are
 	// not there, and the errors say why and what would keep them.
 	mini := openKernel(t, "i386/qemu-elf-mini.vmcore")
-	_, err = mini.Disassemble(DisasmOptions{CPU: 0})
+	_, err = mini.Disassemble(bg, DisasmOptions{CPU: 0})
 	if !errors.Is(err, model.ErrPageAbsent) || !strings.Contains(err.Error(), "paging=false and begin/length") {
 		t.Errorf("i386 mini disasm: %v", err)
 	}
-	ms := mini.Summary(3)
+	ms := mini.Summary(bg, 3)
 	if len(ms.LastLog) != 3 || len(ms.Problems) == 0 || !strings.Contains(ms.Problems[0], "kallsyms") {
 		t.Errorf("i386 mini summary: %+v", ms)
 	}

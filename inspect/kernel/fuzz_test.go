@@ -3,6 +3,8 @@ package kernel
 import (
 	"fmt"
 	"testing"
+
+	"dumpscope/model"
 )
 
 // The fuzz targets feed hostile memory to every decoder that follows
@@ -75,10 +77,10 @@ func FuzzWalk(f *testing.F) {
 			vmci += "NUMBER(pgtable_l5_enabled)=1\n"
 		}
 		k := testKernel(arch, vmci, mem, uint64(len(blob))+1<<20)
-		if _, err := k.Space(); err == nil {
-			k.Translate(va)
-			k.DirectMapAddr(va & 0xffffff)
-			k.ReadVirt(va, make([]byte, 64))
+		if _, err := k.Space(bg); err == nil {
+			k.Translate(bg, model.VirtAddr(va))
+			k.DirectMapAddr(bg, model.PhysAddr(va&0xffffff))
+			k.ReadVirt(bg, model.VirtAddr(va), make([]byte, 64))
 		}
 	})
 }

@@ -186,8 +186,10 @@ func progressOf(ctx context.Context) func(uint64) {
 	return fn
 }
 
-// lazy computes a value on first use and keeps it. A computation cut short
-// by its context is not kept: the next call tries again.
+// lazy computes a value on first use and keeps it. A computation whose
+// context ended while it ran is not kept, whatever it returned (reads that
+// failed for the cancellation may have made it guess): the next call
+// tries again.
 type lazy[T any] struct {
 	mu   sync.Mutex
 	done bool
@@ -200,7 +202,10 @@ func (l *lazy[T]) get(ctx context.Context, compute func(context.Context) (T, err
 	defer l.mu.Unlock()
 	if !l.done {
 		v, err := compute(ctx)
-		if err != nil && ctx.Err() != nil {
+		if ctx.Err() != nil {
+			if err == nil {
+				err = ctx.Err()
+			}
 			return v, err
 		}
 		l.val, l.err, l.done = v, err, true

@@ -124,7 +124,7 @@ func x8664Kernel(t *testing.T, pageOffset, physBase uint64) (*Kernel, *pageMem, 
 
 func TestKernelSpaceX8664(t *testing.T) {
 	k, mem, root := x8664Kernel(t, pageOffsetL4, 0x1000000)
-	as, err := k.Space()
+	as, err := k.Space(bg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,19 +133,19 @@ func TestKernelSpaceX8664(t *testing.T) {
 	}
 	// Kernel text: walk and shortcut agree.
 	mem.write(0x1234567, []byte("hello"))
-	tr, err := k.Translate(startKernelMap + 0x234567)
+	tr, err := k.Translate(bg, model.VirtAddr(startKernelMap+0x234567))
 	if err != nil || tr.PhysAddr != 0x1234567 || tr.Method != MethodWalk || tr.Shortcut == nil || tr.Shortcut.Agrees == nil || !*tr.Shortcut.Agrees {
 		t.Errorf("text: %v %+v", err, tr)
 	}
 	got := make([]byte, 5)
-	if err := k.ReadVirt(pageOffsetL4+0x1234567, got); err != nil || string(got) != "hello" {
+	if err := k.ReadVirt(bg, model.VirtAddr(pageOffsetL4+0x1234567), got); err != nil || string(got) != "hello" {
 		t.Errorf("direct map read: %q %v", got, err)
 	}
-	if va, ok := k.DirectMapAddr(0x1234567); !ok || va != pageOffsetL4+0x1234567 {
+	if va, ok := k.DirectMapAddr(bg, model.PhysAddr(0x1234567)); !ok || va != pageOffsetL4+0x1234567 {
 		t.Errorf("DirectMapAddr: %#x %v", va, ok)
 	}
 	// An unmapped address: the error names the level, wraps ErrNotFound.
-	_, err = k.Translate(0xffffc90000000000)
+	_, err = k.Translate(bg, model.VirtAddr(0xffffc90000000000))
 	if !errors.Is(err, model.ErrNotFound) || !strings.Contains(err.Error(), "pml4[402]") {
 		t.Errorf("vmalloc hole: %v", err)
 	}
@@ -155,7 +155,7 @@ func TestKernelSpaceX8664(t *testing.T) {
 	b.mapPage(pageOffsetL4+0x5000000, 0x5000000, 4<<10, pteRW)
 	tr, _ = walk(mem, modeX8664L4, root, pageOffsetL4+0x5000000, 0)
 	delete(mem.pages, uint64(tr.Steps[3].EntryAddr)/4096)
-	tr, err = k.Translate(pageOffsetL4 + 0x5000010)
+	tr, err = k.Translate(bg, model.VirtAddr(pageOffsetL4+0x5000010))
 	if err != nil || tr.Method != MethodDirectMap || tr.PhysAddr != 0x5000010 || !strings.Contains(tr.Note, "unchecked") {
 		t.Errorf("fallback: %v %+v", err, tr)
 	}
@@ -164,7 +164,7 @@ func TestKernelSpaceX8664(t *testing.T) {
 	b.mapPage(0xffffc90000001000, 0x5000, 4<<10, pteRW)
 	tr, _ = walk(mem, modeX8664L4, root, 0xffffc90000001000, 0)
 	delete(mem.pages, uint64(tr.Steps[3].EntryAddr)/4096)
-	_, err = k.Translate(0xffffc90000001000)
+	_, err = k.Translate(bg, model.VirtAddr(0xffffc90000001000))
 	if !errors.Is(err, model.ErrPageAbsent) || !strings.Contains(err.Error(), "not_in_dump") || !strings.Contains(err.Error(), "begin/length") {
 		t.Errorf("absent table outside linear maps: %v", err)
 	}
@@ -175,7 +175,7 @@ func TestKernelSpaceX8664(t *testing.T) {
 func TestKASLRDirectMap(t *testing.T) {
 	const base = 0xffff9a1c40000000
 	k, _, _ := x8664Kernel(t, base, 0)
-	as, err := k.Space()
+	as, err := k.Space(bg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,14 +204,14 @@ func TestI386PageOffset(t *testing.T) {
 		}
 		vmci := fmt.Sprintf("SYMBOL(swapper_pg_dir)=%x\n%s", c.po+b.root, c.pae)
 		k := testKernel("i386", vmci, mem, 32<<20)
-		as, err := k.Space()
+		as, err := k.Space(bg)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if as.Paging != c.mode.name || as.PageOffset != model.VirtAddr(c.po) || as.Root != model.PhysAddr(b.root) {
 			t.Errorf("%s: %+v", c.mode.name, as)
 		}
-		tr, err := k.Translate(c.po + 0x1abcdef)
+		tr, err := k.Translate(bg, model.VirtAddr(c.po+0x1abcdef))
 		if err != nil || tr.PhysAddr != 0x1abcdef || tr.Shortcut == nil || tr.Shortcut.Agrees == nil || !*tr.Shortcut.Agrees {
 			t.Errorf("%s: %v %+v", c.mode.name, err, tr)
 		}
@@ -227,20 +227,20 @@ func TestTranslateCPU(t *testing.T) {
 	regs := model.RegisterSet{CPU: 1, Source: model.SourceQEMUCPUState, Registers: []model.Register{
 		{Name: "cr3", Value: b.root | 0x5}, {Name: "cr4", Value: 1 << 12}}}
 	k := testKernel("x86_64", "", mem, 1<<20, regs)
-	tr, err := k.TranslateCPU(0xff11000000005010, 1)
+	tr, err := k.TranslateCPU(bg, model.VirtAddr(0xff11000000005010), 1)
 	if err != nil || tr.PhysAddr != 0x9010 || tr.Paging != modeX8664L5.name || !strings.Contains(tr.RootFrom, "cr3 of CPU 1") {
 		t.Errorf("cpu 1: %v %+v", err, tr)
 	}
 	// Without VMCOREINFO the kernel space falls back to that cr3 too.
-	if tr, err := k.Translate(0xff11000000005010); err != nil || tr.PhysAddr != 0x9010 {
+	if tr, err := k.Translate(bg, model.VirtAddr(0xff11000000005010)); err != nil || tr.PhysAddr != 0x9010 {
 		t.Errorf("fallback to cr3: %v %+v", err, tr)
 	}
-	_, err = k.TranslateCPU(0xff11000000005010, 0)
+	_, err = k.TranslateCPU(bg, model.VirtAddr(0xff11000000005010), 0)
 	if !errors.Is(err, model.ErrNotFound) || !strings.Contains(err.Error(), "cr3") {
 		t.Errorf("cpu 0 has no registers: %v", err)
 	}
 	k = testKernel("x86_64", "", mem, 1<<20)
-	_, err = k.Translate(0xff11000000005010)
+	_, err = k.Translate(bg, model.VirtAddr(0xff11000000005010))
 	if !errors.Is(err, model.ErrNotFound) || !strings.Contains(err.Error(), "no VMCOREINFO") {
 		t.Errorf("no VMCOREINFO, no cr3: %v", err)
 	}

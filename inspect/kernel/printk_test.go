@@ -334,15 +334,15 @@ func TestLogBuf(t *testing.T) {
 
 // TestLogMissing: what the errors say when the log cannot be found.
 func TestLogMissing(t *testing.T) {
-	_, err := testKernel("x86_64", "", newPageMem(), 0).Log()
+	_, err := testKernel("x86_64", "", newPageMem(), 0).Log(bg)
 	if !errors.Is(err, model.ErrNotFound) || !strings.Contains(err.Error(), "-device vmcoreinfo") {
 		t.Errorf("no VMCOREINFO: %v", err)
 	}
-	_, err = testKernel("x86_64", "OSRELEASE=6.1\nSYMBOL(prb)=ffffffff80a1a010\n", newPageMem(), 0).Log()
+	_, err = testKernel("x86_64", "OSRELEASE=6.1\nSYMBOL(prb)=ffffffff80a1a010\n", newPageMem(), 0).Log(bg)
 	if !errors.Is(err, model.ErrNotFound) || !strings.Contains(err.Error(), "OFFSET(printk_ringbuffer.desc_ring)") {
 		t.Errorf("offsets missing: %v", err)
 	}
-	_, err = testKernel("x86_64", "OSRELEASE=3.4\n", newPageMem(), 0).Log()
+	_, err = testKernel("x86_64", "OSRELEASE=3.4\n", newPageMem(), 0).Log(bg)
 	if !errors.Is(err, model.ErrNotFound) || !strings.Contains(err.Error(), "SYMBOL(prb)") {
 		t.Errorf("no log symbols: %v", err)
 	}

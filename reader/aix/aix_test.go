@@ -19,7 +19,6 @@ import (
 var (
 	_ reader.Dump          = (*aix.File)(nil)
 	_ reader.AreaReader    = (*aix.File)(nil)
-	_ reader.Checker       = (*aix.File)(nil)
 	_ reader.PageExplainer = (*aix.File)(nil)
 )
 
@@ -157,7 +156,7 @@ func TestRoundTrip(t *testing.T) {
 				if end == dumptest.AIXEndEOF {
 					wantWarn = 1 // missing-end-marker
 				}
-				if ws := f.Warnings(); len(ws) != wantWarn {
+				if ws := f.Info().Warnings; len(ws) != wantWarn {
 					t.Errorf("warnings %v", ws)
 				}
 			})
@@ -286,15 +285,15 @@ func checkPhys(t *testing.T, f *aix.File, want map[uint64]*physPage) {
 	for pfn := range want {
 		maxPFN = max(maxPFN, pfn+1)
 	}
-	if uint64(f.MaxPFN()) != maxPFN {
-		t.Errorf("MaxPFN %#x, want %#x", f.MaxPFN(), maxPFN)
+	if uint64(f.Info().MaxPFN) != maxPFN {
+		t.Errorf("MaxPFN %#x, want %#x", f.Info().MaxPFN, maxPFN)
 	}
 	states := map[uint64]model.PageState{}
 	buf := make([]byte, 4096)
 	for pfn := range want {
 		for _, q := range []uint64{pfn - 1, pfn, pfn + 1} {
 			w := want[q]
-			pi, err := f.ReadPage(model.PFN(q), buf)
+			pi, err := f.ReadPage(model.PFN(q), buf, reader.ReadOptions{})
 			st, stored := model.StateNotInDump, 0
 			if w != nil {
 				for _, s := range w.stored {
@@ -396,21 +395,21 @@ func TestTruncatedEverywhere(t *testing.T) {
 				}
 			case lay.Tables[ci]+4 > cut && lay.Tables[ci] < cut:
 				// Less than a magic: no component, but a problem.
-				if len(comps) != ci || !hasProblem(f.Warnings(), "truncated", "stray bytes") {
-					t.Fatalf("cut %#x: %d components, %v", cut, len(comps), f.Warnings())
+				if len(comps) != ci || !hasProblem(f.Info().Warnings, "truncated", "stray bytes") {
+					t.Fatalf("cut %#x: %d components, %v", cut, len(comps), f.Info().Warnings)
 				}
 			case unlimitedBoundary(c, lay, ci, cut):
 				// An unlimited table ends where no entry magic follows: at
 				// EOF it looks complete, and the missing end is reported.
-				if !hasProblem(f.Warnings(), "missing-end-marker", "") && !hasProblem(f.Warnings(), "truncated", "stray") {
-					t.Fatalf("cut %#x: %v", cut, f.Warnings())
+				if !hasProblem(f.Info().Warnings, "missing-end-marker", "") && !hasProblem(f.Info().Warnings, "truncated", "stray") {
+					t.Fatalf("cut %#x: %v", cut, f.Info().Warnings)
 				}
 			case lay.Tables[ci] < cut:
 				if ci >= len(comps) || comps[ci].Complete {
 					t.Fatalf("cut %#x: component %d should be incomplete: %+v", cut, ci, comps)
 				}
-				if !hasProblem(f.Warnings(), "truncated", "") {
-					t.Fatalf("cut %#x: no truncated problem: %v", cut, f.Warnings())
+				if !hasProblem(f.Info().Warnings, "truncated", "") {
+					t.Fatalf("cut %#x: no truncated problem: %v", cut, f.Info().Warnings)
 				}
 				checkPartial(t, f, ci, comps[ci], cut)
 			}
@@ -484,7 +483,7 @@ func checkPartial(t *testing.T, f *aix.File, ci int, c model.Component, cut int6
 
 func hasProblem(ps []model.Problem, code, text string) bool {
 	for _, p := range ps {
-		if p.Code == code && strings.Contains(p.Message, text) {
+		if p.Code.String() == code && strings.Contains(p.Message, text) {
 			return true
 		}
 	}

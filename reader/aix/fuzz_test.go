@@ -106,7 +106,7 @@ func exercise(t *testing.T, b []byte, start int64) {
 			t.Fatalf("run %+v after %#x", r, next)
 		}
 		next = r.End()
-		pi, err := file.ReadPage(r.Start, buf)
+		pi, err := file.ReadPage(r.Start, buf, reader.ReadOptions{})
 		if pi.State != r.State {
 			t.Fatalf("pfn %#x: run says %s, ReadPage %s", r.Start, r.State, pi.State)
 		}
@@ -120,7 +120,7 @@ func exercise(t *testing.T, b []byte, start int64) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n < 200 && next != file.MaxPFN() {
-		t.Fatalf("runs end at %#x, MaxPFN %#x", next, file.MaxPFN())
+	if n < 200 && next != file.Info().MaxPFN {
+		t.Fatalf("runs end at %#x, MaxPFN %#x", next, file.Info().MaxPFN)
 	}
 }

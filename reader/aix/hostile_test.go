@@ -51,7 +51,7 @@ func TestLargeBitmap(t *testing.T) {
 	}
 	buf := make([]byte, 4096)
 	for _, pfn := range []uint64{5, 70000, npages - 1} {
-		pi, err := f.ReadPage(model.PFN(addr/4096+pfn), buf)
+		pi, err := f.ReadPage(model.PFN(addr/4096+pfn), buf, reader.ReadOptions{})
 		if err != nil || pi.FileOffset != model.FileOff(lay.Areas[0][0].DataOff+int64(len(pageRank(present, pfn)))*4096) {
 			t.Fatalf("page %d: %+v %v", pfn, pi, err)
 		}
@@ -132,7 +132,7 @@ func TestSegmentClip(t *testing.T) {
 		}
 	}
 	var codes []string
-	f.Check(context.Background(), func(p model.Problem) { codes = append(codes, p.Code) })
+	f.Check(context.Background(), func(p model.Problem) { codes = append(codes, p.Code.String()) })
 	if n := count(codes, "segment-clipped"); n != 2 {
 		t.Fatalf("codes %v", codes)
 	}
@@ -246,13 +246,13 @@ func TestHostile(t *testing.T) {
 				t.Errorf("allocated %d bytes", alloc)
 			}
 			found := false
-			for _, p := range f.Warnings() {
-				if p.Code == tc.code && p.Offset != nil && *p.Offset == off {
+			for _, p := range f.Info().Warnings {
+				if p.Code.String() == tc.code && p.Offset != nil && *p.Offset == off {
 					found = true
 				}
 			}
 			if !found {
-				t.Errorf("no %s problem at %#x: %v", tc.code, off, f.Warnings())
+				t.Errorf("no %s problem at %#x: %v", tc.code, off, f.Info().Warnings)
 			}
 		})
 	}
@@ -268,8 +268,8 @@ func TestBadEntry(t *testing.T) {
 	f, _ := open(t, b, 0)
 	var got []model.Problem
 	f.Check(context.Background(), func(p model.Problem) { got = append(got, p) })
-	if !hasProblem(got, "bad-entry", "wraps") || f.MaxPFN() != 0 {
-		t.Fatalf("%v, MaxPFN %#x", got, f.MaxPFN())
+	if !hasProblem(got, "bad-entry", "wraps") || f.Info().MaxPFN != 0 {
+		t.Fatalf("%v, MaxPFN %#x", got, f.Info().MaxPFN)
 	}
 }
 
@@ -282,8 +282,8 @@ func TestManyEntries(t *testing.T) {
 	binary.BigEndian.PutUint32(b[20:], uint32(24+n*20))
 	f, _ := open(t, b, 0)
 	comps, _ := f.Components()
-	if len(comps) != 1 || comps[0].Complete || len(comps[0].Entries) != 0 || !hasProblem(f.Warnings(), "too-many-entries", "") {
-		t.Fatalf("%d components, %v", len(comps), f.Warnings())
+	if len(comps) != 1 || comps[0].Complete || len(comps[0].Entries) != 0 || !hasProblem(f.Info().Warnings, "too-many-entries", "") {
+		t.Fatalf("%d components, %v", len(comps), f.Info().Warnings)
 	}
 }
 
@@ -300,13 +300,13 @@ func TestEnds(t *testing.T) {
 	if !hasProblem(got, "data-after-end", "") || !hasProblem(got, "unlimited-nentries", "") || !hasProblem(got, "no-physical-view", "") {
 		t.Fatalf("problems %v", got)
 	}
-	if len(f.Warnings()) != 0 {
-		t.Fatalf("warnings %v", f.Warnings())
+	if len(f.Info().Warnings) != 0 {
+		t.Fatalf("warnings %v", f.Info().Warnings)
 	}
 	// Cut right after the last area: no end marker.
 	f, _ = open(t, b[:lay.EndOff], 0)
-	if !hasProblem(f.Warnings(), "missing-end-marker", "") {
-		t.Fatalf("warnings %v", f.Warnings())
+	if !hasProblem(f.Info().Warnings, "missing-end-marker", "") {
+		t.Fatalf("warnings %v", f.Info().Warnings)
 	}
 }
 
@@ -322,7 +322,7 @@ func TestOverlap(t *testing.T) {
 	b, lay := d.Bytes()
 	f, _ := open(t, b, 0)
 	buf := make([]byte, 4096)
-	pi, err := f.ReadPage(5, buf)
+	pi, err := f.ReadPage(5, buf, reader.ReadOptions{})
 	if err != nil || pi.Partial || pi.StoredSize != 4096 || pi.FileOffset != model.FileOff(lay.Areas[0][0].DataOff) {
 		t.Fatalf("%+v %v", pi, err)
 	}

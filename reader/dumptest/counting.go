@@ -1,8 +1,12 @@
 package dumptest
 
 import (
+	"context"
 	"io"
 	"sync/atomic"
+	"testing"
+
+	"dumpscope/model"
 )
 
 // CountingReaderAt wraps an io.ReaderAt and counts the calls and bytes read
@@ -36,3 +40,19 @@ func (c *CountingReaderAt) Bytes() int64 { return c.bytes.Load() }
 
 // MaxEnd returns the highest offset+length read so far.
 func (c *CountingReaderAt) MaxEnd() int64 { return c.max.Load() }
+
+// InfoWithCounts is d.Info() with the frame counts d.Counts gives, as
+// `info` reports them.
+func InfoWithCounts(t testing.TB, d interface {
+	Info() model.Info
+	Counts(context.Context) (model.StateCounts, error)
+}) model.Info {
+	t.Helper()
+	in := d.Info()
+	c, err := d.Counts(context.Background())
+	if err != nil {
+		t.Fatalf("counts: %v", err)
+	}
+	in.Pages = c
+	return in
+}

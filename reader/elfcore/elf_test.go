@@ -36,16 +36,16 @@ func runsOf(t *testing.T, f *elfcore.File) []model.PageRun {
 
 func readPage(t *testing.T, f *elfcore.File, pfn uint64) []byte {
 	t.Helper()
-	buf := make([]byte, f.PageSize())
-	if _, err := f.ReadPage(model.PFN(pfn), buf); err != nil {
+	buf := make([]byte, f.Info().PageSize)
+	if _, err := f.ReadPage(model.PFN(pfn), buf, reader.ReadOptions{}); err != nil {
 		t.Fatalf("pfn %#x: %v", pfn, err)
 	}
 	return buf
 }
 
 func hasWarning(f *elfcore.File, code, text string) bool {
-	for _, w := range f.Warnings() {
-		if w.Code == code && strings.Contains(w.Message, text) {
+	for _, w := range f.Info().Warnings {
+		if w.Code.String() == code && strings.Contains(w.Message, text) {
 			return true
 		}
 	}
@@ -271,7 +271,7 @@ func TestTruncated(t *testing.T) {
 		cut := lay.SegmentOffsets[0] + 2*4096 + 100
 		f := openBytes(t, b[:cut])
 		if !hasWarning(f, "truncated", "PT_LOAD [1]") {
-			t.Fatalf("no truncation warning: %v", f.Warnings())
+			t.Fatalf("no truncation warning: %v", f.Info().Warnings)
 		}
 		if !bytes.Equal(readPage(t, f, 1), data[4096:8192]) {
 			t.Fatal("intact page differs")
@@ -281,13 +281,13 @@ func TestTruncated(t *testing.T) {
 			if pi.State != model.StateLost {
 				t.Fatalf("pfn %d: %s, want lost", pfn, pi.State)
 			}
-			_, err := f.ReadPage(model.PFN(pfn), make([]byte, 4096))
+			_, err := f.ReadPage(model.PFN(pfn), make([]byte, 4096), reader.ReadOptions{})
 			var pe *model.PageError
 			if !errors.As(err, &pe) || pe.PFN != model.PFN(pfn) || !errors.Is(err, model.ErrPageAbsent) {
 				t.Fatalf("pfn %d: error %v", pfn, err)
 			}
 		}
-		if c := f.Info().Pages; c[model.StatePresent] != 2 || c[model.StateLost] != 2 {
+		if c := dumptest.InfoWithCounts(t, f).Pages; c[model.StatePresent] != 2 || c[model.StateLost] != 2 {
 			t.Fatalf("counts %v", c)
 		}
 	})
@@ -303,7 +303,7 @@ func TestTruncated(t *testing.T) {
 			t.Fatalf("%d register sets", len(sets))
 		}
 		if !hasWarning(f, "truncated", "PT_NOTE [0]") {
-			t.Fatalf("no truncation warning: %v", f.Warnings())
+			t.Fatalf("no truncation warning: %v", f.Info().Warnings)
 		}
 		if pi := f.PageInfo(0); pi.State != model.StateLost {
 			t.Fatalf("pfn 0: %s", pi.State)
@@ -316,7 +316,7 @@ func TestTruncated(t *testing.T) {
 		b2, lay2 := core2.Bytes()
 		f := openBytes(t, b2[:lay2.Phoff+2*56+10])
 		if len(f.Progs) != 2 || !hasWarning(f, "truncated", "2 of 3") {
-			t.Fatalf("progs %d, warnings %v", len(f.Progs), f.Warnings())
+			t.Fatalf("progs %d, warnings %v", len(f.Progs), f.Info().Warnings)
 		}
 	})
 }

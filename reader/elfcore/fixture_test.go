@@ -37,10 +37,10 @@ func TestFixturePages(t *testing.T) {
 			f := openFixture(t, name)
 			o := dumptest.LoadOracle(t, name)
 			exp := dumptest.Expect(t, name, o)
-			if got := uint64(f.MaxPFN()); got != o.LibKdumpfile.MaxPFN {
+			if got := uint64(f.Info().MaxPFN); got != o.LibKdumpfile.MaxPFN {
 				t.Errorf("MaxPFN = %d, oracle %d", got, o.LibKdumpfile.MaxPFN)
 			}
-			buf := make([]byte, f.PageSize())
+			buf := make([]byte, f.Info().PageSize)
 			present := 0
 			for pfn := uint64(0); pfn < exp.Max; pfn++ {
 				want := exp.At(pfn)
@@ -49,13 +49,13 @@ func TestFixturePages(t *testing.T) {
 					t.Fatalf("pfn %#x: state %s, oracle %s", pfn, pi.State, want.State)
 				}
 				if want.State != "present" {
-					if _, err := f.ReadPage(model.PFN(pfn), buf); err == nil {
+					if _, err := f.ReadPage(model.PFN(pfn), buf, reader.ReadOptions{}); err == nil {
 						t.Fatalf("pfn %#x (%s): ReadPage succeeded", pfn, pi.State)
 					}
 					continue
 				}
 				present++
-				if _, err := f.ReadPage(model.PFN(pfn), buf); err != nil {
+				if _, err := f.ReadPage(model.PFN(pfn), buf, reader.ReadOptions{}); err != nil {
 					t.Fatalf("pfn %#x: %v", pfn, err)
 				}
 				sum := sha256.Sum256(buf)
@@ -185,7 +185,7 @@ func TestFixtureInfo(t *testing.T) {
 			if in.OSRelease != o.LibKdumpfile.Uts["release"] {
 				t.Errorf("osrelease %q, oracle %q", in.OSRelease, o.LibKdumpfile.Uts["release"])
 			}
-			if in.MaxPFN != o.LibKdumpfile.MaxPFN {
+			if uint64(in.MaxPFN) != o.LibKdumpfile.MaxPFN {
 				t.Errorf("max_pfn %d, oracle %d", in.MaxPFN, o.LibKdumpfile.MaxPFN)
 			}
 			if len(in.Warnings) != 0 {

@@ -62,11 +62,11 @@ func FuzzELF(f *testing.F) {
 		}
 		file.Registers()
 		file.VMCoreInfo()
-		buf := make([]byte, file.PageSize())
+		buf := make([]byte, file.Info().PageSize)
 		n := 0
 		file.Runs(context.Background(), 0, false, func(r model.PageRun) bool {
-			file.ReadPage(r.Start, buf)
-			file.ReadPage(r.End()-1, buf)
+			file.ReadPage(r.Start, buf, reader.ReadOptions{})
+			file.ReadPage(r.End()-1, buf, reader.ReadOptions{})
 			n++
 			return n < 1000
 		})

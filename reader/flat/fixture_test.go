@@ -8,10 +8,10 @@ import (
 	"testing"
 
 	"dumpscope/model"
+	"dumpscope/open"
 	"dumpscope/reader"
 	"dumpscope/reader/dumptest"
 	"dumpscope/reader/flat"
-	"dumpscope/reader"
 )
 
 const qemuFlat = "x86_64/qemu-kdump-zlib.flat"
@@ -55,7 +55,7 @@ func TestRearrangeFixture(t *testing.T) {
 func TestFlatFixturePages(t *testing.T) {
 	o := dumptest.LoadOracle(t, qemuFlat)
 	exp := dumptest.Expect(t, qemuFlat, o)
-	d, err := reader.Open(dumptest.Fixture(t, qemuFlat))
+	d, err := open.Open(dumptest.Fixture(t, qemuFlat))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +64,7 @@ func TestFlatFixturePages(t *testing.T) {
 	if in.Format != model.FormatKdump || in.Container != model.ContainerFlattened || in.MaxPFN != 1<<20 {
 		t.Fatalf("info: %+v", in)
 	}
-	buf := make([]byte, d.PageSize())
+	buf := make([]byte, d.Info().PageSize)
 	present := 0
 	err = d.Runs(context.Background(), 0, true, func(r model.PageRun) bool {
 		for pfn := uint64(r.Start); pfn < uint64(r.End()); pfn++ {
@@ -76,7 +76,7 @@ func TestFlatFixturePages(t *testing.T) {
 				continue
 			}
 			present++
-			if _, err := d.ReadPage(model.PFN(pfn), buf); err != nil {
+			if _, err := d.ReadPage(model.PFN(pfn), buf, reader.ReadOptions{}); err != nil {
 				t.Fatalf("pfn %#x: %v", pfn, err)
 			}
 			if sum := sha256.Sum256(buf); hex.EncodeToString(sum[:]) != want.SHA256 {
@@ -112,7 +112,7 @@ func TestInfoIsLazy(t *testing.T) {
 	defer fh.Close()
 	st, _ := fh.Stat()
 	cr := &dumptest.CountingReaderAt{R: fh}
-	d, err := reader.OpenSources(reader.Source{Name: path, R: cr, Size: st.Size()})
+	d, err := open.Sources(reader.Source{Name: path, R: cr, Size: st.Size()})
 	if err != nil {
 		t.Fatal(err)
 	}

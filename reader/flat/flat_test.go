@@ -11,9 +11,9 @@ import (
 	"testing"
 
 	"dumpscope/model"
+	"dumpscope/reader"
 	"dumpscope/reader/dumptest"
 	"dumpscope/reader/flat"
-	"dumpscope/reader"
 )
 
 func streamOf(t testing.TB, b []byte) *flat.File {
@@ -129,11 +129,11 @@ func TestDamagedStreams(t *testing.T) {
 			t.Fatalf("%s: %v", name, err)
 		}
 		found := false
-		for _, p := range f.StreamProblems() {
-			found = found || (p.Code == c.code && p.Severity == model.SeverityError && p.Offset != nil)
+		for _, p := range f.Problems() {
+			found = found || (p.Code.String() == c.code && p.Severity == model.SeverityError && p.Offset != nil)
 		}
 		if !found {
-			t.Fatalf("%s: problems %v", name, f.StreamProblems())
+			t.Fatalf("%s: problems %v", name, f.Problems())
 		}
 		// What the stream holds stays readable.
 		head := make([]byte, 64)
@@ -163,7 +163,7 @@ func FuzzIndex(f *testing.F) {
 		if err := fl.Index(context.Background(), nil); err != nil {
 			t.Fatal(err)
 		}
-		fl.StreamLayout()
+		fl.Layout()
 		var out bytes.Buffer
 		if fl.Size() < 1<<24 {
 			fl.Rearrange(context.Background(), &out, nil)

@@ -16,12 +16,12 @@ import (
 // readAll reads every stored frame of k from d and sorts the outcomes:
 // pages equal to the original, and errors by pfn.
 func readAll(t *testing.T, d interface {
-	ReadPage(model.PFN, []byte) (model.PageInfo, error)
+	ReadPage(model.PFN, []byte, reader.ReadOptions) (model.PageInfo, error)
 }, k *dumptest.Kdump) (good int, bad map[uint64]error) {
 	bad = map[uint64]error{}
 	buf := make([]byte, 4096)
 	for pfn, page := range k.Pages {
-		_, err := d.ReadPage(model.PFN(pfn), buf)
+		_, err := d.ReadPage(model.PFN(pfn), buf, reader.ReadOptions{})
 		switch {
 		case err != nil:
 			bad[pfn] = err
@@ -43,7 +43,7 @@ func pageErr(t *testing.T, err error, pfn uint64, code string) *model.PageError 
 	if pe.PFN != model.PFN(pfn) || !strings.Contains(err.Error(), fmt.Sprintf("pfn %#x", pfn)) {
 		t.Fatalf("error does not name pfn %#x: %v", pfn, err)
 	}
-	if code != "" && pe.Code != code {
+	if code != "" && pe.Code.String() != code {
 		t.Fatalf("pfn %#x: code %q, want %q (%v)", pfn, pe.Code, code, err)
 	}
 	return pe
@@ -66,11 +66,11 @@ func TestTruncations(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			d := openBytes(t, "cut", b[:c.cut])
 			truncated := false
-			for _, w := range d.Warnings() {
-				truncated = truncated || w.Code == "truncated"
+			for _, w := range d.Info().Warnings {
+				truncated = truncated || w.Code.String() == "truncated"
 			}
 			if c.cut < lay.DescOff && !truncated {
-				t.Fatalf("no truncation warning: %v", d.Warnings())
+				t.Fatalf("no truncation warning: %v", d.Info().Warnings)
 			}
 			good, bad := readAll(t, d, k)
 			for pfn, err := range bad {
@@ -177,9 +177,9 @@ func TestHostileHeaders(t *testing.T) {
 			}
 			d.Info()
 			d.Layout()
-			buf := make([]byte, d.PageSize())
+			buf := make([]byte, d.Info().PageSize)
 			for pfn := model.PFN(0); pfn < 40; pfn++ {
-				d.ReadPage(pfn, buf)
+				d.ReadPage(pfn, buf, reader.ReadOptions{})
 			}
 		})
 	}
@@ -188,8 +188,7 @@ func TestHostileHeaders(t *testing.T) {
 func openSrc(b []byte) (interface {
 	Info() model.Info
 	Layout() (*model.Field, error)
-	PageSize() int64
-	ReadPage(model.PFN, []byte) (model.PageInfo, error)
+	ReadPage(model.PFN, []byte, reader.ReadOptions) (model.PageInfo, error)
 }, error) {
 	return openSources(reader.Source{Name: "hostile", R: bytes.NewReader(b), Size: int64(len(b))})
 }

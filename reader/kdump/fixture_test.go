@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"dumpscope/model"
+	"dumpscope/open"
 	"dumpscope/reader"
 	"dumpscope/reader/dumptest"
 )
@@ -26,7 +27,7 @@ func loadPart(t *testing.T, name string) part {
 // with the oracle that owns the frame.
 func checkPages(t *testing.T, d reader.Dump, max uint64, expect func(pfn uint64) dumptest.Expected) {
 	t.Helper()
-	buf := make([]byte, d.PageSize())
+	buf := make([]byte, d.Info().PageSize)
 	present := 0
 	for pfn := uint64(0); pfn < max; pfn++ {
 		want := expect(pfn)
@@ -38,7 +39,7 @@ func checkPages(t *testing.T, d reader.Dump, max uint64, expect func(pfn uint64)
 			continue
 		}
 		present++
-		if _, err := d.ReadPage(model.PFN(pfn), buf); err != nil {
+		if _, err := d.ReadPage(model.PFN(pfn), buf, reader.ReadOptions{}); err != nil {
 			t.Fatalf("pfn %#x: %v", pfn, err)
 		}
 		sum := sha256.Sum256(buf)
@@ -98,12 +99,12 @@ func TestFixtures(t *testing.T) {
 	for _, name := range dumptest.Fixtures(t, "kdump-compressed") {
 		t.Run(name, func(t *testing.T) {
 			p := loadPart(t, name)
-			d, err := reader.Open(dumptest.Fixture(t, name))
+			d, err := open.Open(dumptest.Fixture(t, name))
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer d.Close()
-			if got, want := uint64(d.MaxPFN()), p.o.Kdump.Bitmap.EffectiveMaxMapnr; got != want {
+			if got, want := uint64(d.Info().MaxPFN), p.o.Kdump.Bitmap.EffectiveMaxMapnr; got != want {
 				t.Errorf("max pfn %d, oracle %d", got, want)
 			}
 			checkPages(t, d, p.exp.Max, func(pfn uint64) dumptest.Expected { return p.exp.At(pfn) })
@@ -123,7 +124,7 @@ func TestI386SplitPair(t *testing.T) {
 	a, b := loadPart(t, "i386/mdf-zlib-d31-split1.kdump"), loadPart(t, "i386/mdf-zlib-d31-split2.kdump")
 	fa, fb := dumptest.Fixture(t, a.name), dumptest.Fixture(t, b.name)
 	for _, files := range [][]string{{fa, fb}, {fb, fa}} {
-		d, err := reader.Open(files...)
+		d, err := open.Open(files...)
 		if err != nil {
 			t.Fatal(err)
 		}

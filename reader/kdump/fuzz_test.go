@@ -22,10 +22,10 @@ func exercise(t *testing.T, f *kdump.File, maxFrames uint64) {
 	}
 	f.Registers()
 	f.VMCoreInfo()
-	buf := make([]byte, f.PageSize())
+	buf := make([]byte, f.Info().PageSize)
 	n := uint64(0)
 	f.Runs(context.Background(), 0, true, func(r model.PageRun) bool {
-		f.ReadPage(r.Start, buf)
+		f.ReadPage(r.Start, buf, reader.ReadOptions{})
 		f.ExplainPage(r.Start)
 		n += r.Count
 		return n < maxFrames

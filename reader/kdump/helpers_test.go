@@ -1,7 +1,8 @@
 package kdump_test
 
 import (
+	"dumpscope/open"
 	"dumpscope/reader"
 )
 
-func openSources(s reader.Source) (reader.Dump, error) { return reader.OpenSources(s) }
+func openSources(s reader.Source) (reader.Dump, error) { return open.Sources(s) }

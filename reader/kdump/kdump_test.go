@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"dumpscope/model"
+	"dumpscope/open"
 	"dumpscope/reader"
 	"dumpscope/reader/dumptest"
 	"dumpscope/reader/kdump"
@@ -41,7 +42,7 @@ func pageSet(n, bs int, seed uint64) map[uint64][]byte {
 
 func openBytes(t *testing.T, name string, b []byte) reader.Dump {
 	t.Helper()
-	d, err := reader.OpenSources(reader.Source{Name: name, R: bytes.NewReader(b), Size: int64(len(b))})
+	d, err := open.Sources(reader.Source{Name: name, R: bytes.NewReader(b), Size: int64(len(b))})
 	if err != nil {
 		t.Fatalf("%s: %v", name, err)
 	}
@@ -51,7 +52,7 @@ func openBytes(t *testing.T, name string, b []byte) reader.Dump {
 // roundTrip checks every frame of d against k.
 func roundTrip(t *testing.T, d reader.Dump, k *dumptest.Kdump) {
 	t.Helper()
-	buf := make([]byte, d.PageSize())
+	buf := make([]byte, d.Info().PageSize)
 	excluded := map[uint64]bool{}
 	for _, p := range k.Excluded {
 		excluded[p] = true
@@ -76,7 +77,7 @@ func roundTrip(t *testing.T, d reader.Dump, k *dumptest.Kdump) {
 		if pi.State != want {
 			t.Fatalf("%v pfn %#x: %s (%s), want %s", k, pfn, pi.State, pi.Reason, want)
 		}
-		_, err := d.ReadPage(model.PFN(pfn), buf)
+		_, err := d.ReadPage(model.PFN(pfn), buf, reader.ReadOptions{})
 		switch want {
 		case model.StatePresent:
 			if err != nil || !bytes.Equal(buf, page) {
@@ -147,7 +148,7 @@ func TestVersions(t *testing.T) {
 			}
 			hasUnknown := false
 			for _, w := range in.Warnings {
-				hasUnknown = hasUnknown || w.Code == "unknown-header-version"
+				hasUnknown = hasUnknown || w.Code.String() == "unknown-header-version"
 			}
 			if hasUnknown != (v > 6) {
 				t.Errorf("%v: unknown-version warning %v", k, hasUnknown)
@@ -240,7 +241,7 @@ func TestIncomplete(t *testing.T) {
 	for pfn, page := range k.Pages {
 		pi := d.PageInfo(model.PFN(pfn))
 		buf := make([]byte, 4096)
-		_, err := d.ReadPage(model.PFN(pfn), buf)
+		_, err := d.ReadPage(model.PFN(pfn), buf, reader.ReadOptions{})
 		if lay.DescIndex[pfn] >= 20 {
 			if pi.State != model.StateLost || err == nil {
 				t.Fatalf("pfn %#x: %s, %v", pfn, pi.State, err)
@@ -257,8 +258,8 @@ func TestIncomplete(t *testing.T) {
 		t.Fatalf("lost %d ok %d", lost, ok)
 	}
 	var sawIncomplete bool
-	for _, w := range d.Warnings() {
-		sawIncomplete = sawIncomplete || w.Code == "incomplete"
+	for _, w := range d.Info().Warnings {
+		sawIncomplete = sawIncomplete || w.Code.String() == "incomplete"
 	}
 	if !sawIncomplete {
 		t.Fatal("no incomplete warning")
@@ -283,28 +284,28 @@ func TestSplitSets(t *testing.T) {
 	src := func(i int, b []byte) reader.Source {
 		return reader.Source{Name: fmt.Sprintf("part%d", i), R: bytes.NewReader(b), Size: int64(len(b))}
 	}
-	d, err := reader.OpenSources(src(3, parts[3]), src(1, parts[1]), src(0, parts[0]), src(2, parts[2]))
+	d, err := open.Sources(src(3, parts[3]), src(1, parts[1]), src(0, parts[0]), src(2, parts[2]))
 	if err != nil {
 		t.Fatal(err)
 	}
 	whole := *k
 	roundTrip(t, d, &whole)
-	if w := d.Warnings(); len(w) != 0 {
+	if w := d.Info().Warnings; len(w) != 0 {
 		t.Fatalf("complete set warns: %v", w)
 	}
 	// Parts 0 and 2: part 1's and 3's frames are not in the dump.
-	d, err = reader.OpenSources(src(0, parts[0]), src(2, parts[2]))
+	d, err = open.Sources(src(0, parts[0]), src(2, parts[2]))
 	if err != nil {
 		t.Fatal(err)
 	}
 	missing := 0
-	for _, w := range d.Warnings() {
-		if w.Code == "missing-split-part" && w.Severity == model.SeverityWarning {
+	for _, w := range d.Info().Warnings {
+		if w.Code.String() == "missing-split-part" && w.Severity == model.SeverityWarning {
 			missing++
 		}
 	}
 	if missing != 2 {
-		t.Fatalf("warnings %v", d.Warnings())
+		t.Fatalf("warnings %v", d.Info().Warnings)
 	}
 	step := (k.MaxMapnr + 3) / 4
 	for pfn := range k.Pages {
@@ -318,14 +319,14 @@ func TestSplitSets(t *testing.T) {
 	other := baseDump(6, "zlib", 300)
 	other.Utsname[3] = "#2 SMP"
 	otherParts := other.SplitParts(4)
-	if _, err := reader.OpenSources(src(0, parts[0]), src(1, otherParts[1])); err == nil || !strings.Contains(err.Error(), "does not belong") {
+	if _, err := open.Sources(src(0, parts[0]), src(1, otherParts[1])); err == nil || !strings.Contains(err.Error(), "does not belong") {
 		t.Fatalf("mismatched parts: %v", err)
 	}
-	if _, err := reader.OpenSources(src(0, parts[0]), src(1, parts[0])); err == nil || !strings.Contains(err.Error(), "overlap") {
+	if _, err := open.Sources(src(0, parts[0]), src(1, parts[0])); err == nil || !strings.Contains(err.Error(), "overlap") {
 		t.Fatalf("overlapping parts: %v", err)
 	}
 	full, _ := k.Bytes()
-	if _, err := reader.OpenSources(src(0, parts[0]), src(1, full)); err == nil || !strings.Contains(err.Error(), "not a part") {
+	if _, err := open.Sources(src(0, parts[0]), src(1, full)); err == nil || !strings.Contains(err.Error(), "not a part") {
 		t.Fatalf("complete dump in a set: %v", err)
 	}
 }
@@ -353,8 +354,19 @@ func TestFlattenedWriterMade(t *testing.T) {
 	}
 	// After indexing, the rewritten sub-header is what reads.
 	d2 := openBytes(t, "flat", stream)
+	hasErase := func() bool {
+		for _, kv := range d2.Info().Details {
+			if kv.Key == "eraseinfo" {
+				return true
+			}
+		}
+		return false
+	}
+	if hasErase() {
+		t.Fatal("eraseinfo before the index: the early sub-header has none")
+	}
 	d2.(reader.Indexer).Index(context.Background(), nil)
-	if got := d2.(*kdump.File).EraseInfo(); !bytes.Equal(got, k.EraseInfo) {
-		t.Fatalf("eraseinfo after rewrite %q", got)
+	if !hasErase() {
+		t.Fatalf("no eraseinfo after the rewrite: %v", d2.Info().Details)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"dumpscope/model"
+	"dumpscope/open"
 	"dumpscope/reader"
 	"dumpscope/reader/dumptest"
 )
@@ -69,7 +70,7 @@ func TestOpenIsLazyAtOneTiB(t *testing.T) {
 	for _, frames := range []uint64{1 << 22, 1 << 28} {
 		k, b, lay := bigDump(frames)
 		c := &regionCounter{r: bytes.NewReader(b), lo: lay.Bitmap1Off, hi: lay.DescOff}
-		d, err := reader.OpenSources(reader.Source{Name: "big", R: c, Size: int64(len(b))})
+		d, err := open.Sources(reader.Source{Name: "big", R: c, Size: int64(len(b))})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -77,8 +78,8 @@ func TestOpenIsLazyAtOneTiB(t *testing.T) {
 			t.Fatalf("opening read %d bytes of bitmaps", c.in)
 		}
 		opened := c.out
-		in := d.Info()
-		if in.MaxPFN != frames || in.Pages[model.StatePresent] != 6 || in.Pages[model.StateExcluded] != 1<<20-3 {
+		in := dumptest.InfoWithCounts(t, d)
+		if uint64(in.MaxPFN) != frames || in.Pages[model.StatePresent] != 6 || in.Pages[model.StateExcluded] != 1<<20-3 {
 			t.Fatalf("info: %+v", in.Pages)
 		}
 		if c.maxOutside > lay.Bitmap1Off {
@@ -86,7 +87,7 @@ func TestOpenIsLazyAtOneTiB(t *testing.T) {
 		}
 		// A page at the far end is found by rank through the bitmaps.
 		buf := make([]byte, 4096)
-		if _, err := d.ReadPage(model.PFN(frames-1), buf); err != nil || !bytes.Equal(buf, k.Pages[frames-1]) {
+		if _, err := d.ReadPage(model.PFN(frames-1), buf, reader.ReadOptions{}); err != nil || !bytes.Equal(buf, k.Pages[frames-1]) {
 			t.Fatalf("last page: %v", err)
 		}
 		t.Logf("%d frames: open read %d bytes, info %d bytes outside the bitmaps and %d of bitmaps (%d MiB each)",
@@ -105,7 +106,7 @@ func BenchmarkOpenOneTiB(b *testing.B) {
 	src := reader.Source{Name: "big", R: bytes.NewReader(data), Size: int64(len(data))}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if _, err := reader.OpenSources(src); err != nil {
+		if _, err := open.Sources(src); err != nil {
 			b.Fatal(err)
 		}
 	}

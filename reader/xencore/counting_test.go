@@ -87,9 +87,9 @@ func TestOpenReadsBounded(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		in := f.Info()
+		in := dumptest.InfoWithCounts(t, f)
 		valid := n - invalid
-		if in.MaxPFN != uint64(2*(valid-1)+1) || in.Pages[model.StatePresent] != uint64(valid) || len(in.Warnings) != 0 {
+		if uint64(in.MaxPFN) != uint64(2*(valid-1)+1) || in.Pages[model.StatePresent] != uint64(valid) || len(in.Warnings) != 0 {
 			t.Fatalf("n=%d: info %+v", n, in)
 		}
 		r := result{c.Bytes(), c.Calls()}

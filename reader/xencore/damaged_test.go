@@ -9,13 +9,14 @@ import (
 	"testing"
 
 	"dumpscope/model"
+	"dumpscope/reader"
 	"dumpscope/reader/dumptest"
 	"dumpscope/reader/xencore"
 )
 
 func hasProblem(ps []model.Problem, code, text string) bool {
 	for _, p := range ps {
-		if p.Code == code && strings.Contains(p.Message, text) {
+		if p.Code.String() == code && strings.Contains(p.Message, text) {
 			return true
 		}
 	}
@@ -47,9 +48,9 @@ const (
 
 func readable(t *testing.T, f *xencore.File, pfns ...uint64) {
 	t.Helper()
-	buf := make([]byte, f.PageSize())
+	buf := make([]byte, f.Info().PageSize)
 	for _, pfn := range pfns {
-		if _, err := f.ReadPage(model.PFN(pfn), buf); err != nil || !bytes.Equal(buf, dumptest.Pattern(pfn, int(f.PageSize()))) {
+		if _, err := f.ReadPage(model.PFN(pfn), buf, reader.ReadOptions{}); err != nil || !bytes.Equal(buf, dumptest.Pattern(pfn, int(f.Info().PageSize))) {
 			t.Fatalf("pfn %#x: %v", pfn, err)
 		}
 	}
@@ -63,7 +64,7 @@ func TestTruncated(t *testing.T) {
 	b, lay := core.Bytes()
 	p2m := lay.Sections[".xen_p2m"]
 	f := open(t, b[:p2m.Off+40*16+5])
-	w := f.Warnings()
+	w := f.Info().Warnings
 	if !hasProblem(w, "truncated", ".shstrtab") || !hasProblem(w, "truncated", "section .xen_p2m") {
 		t.Fatalf("warnings %v", w)
 	}
@@ -76,8 +77,8 @@ func TestTruncated(t *testing.T) {
 	}
 	// Cut inside .xen_pages: the table is gone, notes and registers stay.
 	f = open(t, b[:lay.Sections[".xen_pages"].Off+4096*10])
-	if !hasProblem(f.Warnings(), "truncated", "section .xen_pages") || f.MaxPFN() != 0 {
-		t.Errorf("warnings %v, max pfn %d", f.Warnings(), f.MaxPFN())
+	if !hasProblem(f.Info().Warnings, "truncated", "section .xen_pages") || f.Info().MaxPFN != 0 {
+		t.Errorf("warnings %v, max pfn %d", f.Info().Warnings, f.Info().MaxPFN)
 	}
 	if sets, _ := f.Registers(); len(sets) != 1 {
 		t.Error("registers lost with the pages")
@@ -97,14 +98,14 @@ func TestPagesCut(t *testing.T) {
 	// .xen_pages: entries 40.. name pages the section does not hold.
 	le.PutUint64(b[pages.HeaderOff+shSize:], 40*4096)
 	f := open(t, b)
-	if !hasProblem(f.Warnings(), "section-size-mismatch", ".xen_pages holds 163840 bytes but nr_pages 50") {
-		t.Fatalf("warnings %v", f.Warnings())
+	if !hasProblem(f.Info().Warnings, "section-size-mismatch", ".xen_pages holds 163840 bytes but nr_pages 50") {
+		t.Fatalf("warnings %v", f.Info().Warnings)
 	}
 	pi := f.PageInfo(0x100 + 45)
 	if pi.State != model.StateUnreadable || !strings.Contains(pi.Reason, "holds only 40 pages") {
 		t.Fatalf("pfn beyond .xen_pages: %+v", pi)
 	}
-	if in := f.Info(); in.Pages[model.StateUnreadable] != 10 || in.Pages[model.StatePresent] != 40 {
+	if in := dumptest.InfoWithCounts(t, f); in.Pages[model.StateUnreadable] != 10 || in.Pages[model.StatePresent] != 40 {
 		t.Errorf("counts %v", in.Pages)
 	}
 	readable(t, f, 0x100, 0x100+39)
@@ -122,8 +123,8 @@ func TestSectionPastEOF(t *testing.T) {
 	pr := lay.Sections[".xen_prstatus"]
 	le.PutUint64(b[pr.HeaderOff+shOffset:], uint64(len(b))+0x1000)
 	f := open(t, b)
-	if !hasProblem(f.Warnings(), "truncated", "section .xen_prstatus (sh_offset") {
-		t.Fatalf("warnings %v", f.Warnings())
+	if !hasProblem(f.Info().Warnings, "truncated", "section .xen_prstatus (sh_offset") {
+		t.Fatalf("warnings %v", f.Info().Warnings)
 	}
 	if sets, _ := f.Registers(); len(sets) != 0 {
 		t.Errorf("registers from beyond the file: %v", sets)
@@ -149,11 +150,11 @@ func TestUnsortedAndDuplicates(t *testing.T) {
 	p2m := lay.Sections[".xen_p2m"]
 	found := map[string]bool{}
 	for _, p := range probs {
-		found[p.Code] = true
-		if p.Code == "unsorted-p2m" && p.Severity == model.SeverityError && p.Offset != nil && *p.Offset != p2m.Off+101*16 && *p.Offset != p2m.Off+4500*16 {
+		found[p.Code.String()] = true
+		if p.Code.String() == "unsorted-p2m" && p.Severity == model.SeverityError && p.Offset != nil && *p.Offset != p2m.Off+101*16 && *p.Offset != p2m.Off+4500*16 {
 			t.Errorf("unsorted at %#x: %s", *p.Offset, p)
 		}
-		if p.Code == "duplicate-pfn" && (p.Offset == nil || *p.Offset != p2m.Off+200*16) {
+		if p.Code.String() == "duplicate-pfn" && (p.Offset == nil || *p.Offset != p2m.Off+200*16) {
 			t.Errorf("duplicate at %v: %s", p.Offset, p)
 		}
 	}
@@ -193,8 +194,8 @@ func TestHeaderDamage(t *testing.T) {
 		core := pvCore(10)
 		core.HeaderPages = 15
 		f := open(t, mustBytes(core))
-		if !hasProblem(f.Warnings(), "section-size-mismatch", ".xen_pages") || !hasProblem(f.Warnings(), "section-size-mismatch", ".xen_p2m holds 160 bytes") {
-			t.Fatalf("warnings %v", f.Warnings())
+		if !hasProblem(f.Info().Warnings, "section-size-mismatch", ".xen_pages") || !hasProblem(f.Info().Warnings, "section-size-mismatch", ".xen_p2m holds 160 bytes") {
+			t.Fatalf("warnings %v", f.Info().Warnings)
 		}
 		readable(t, f, 0x100, 0x109)
 	})
@@ -202,8 +203,8 @@ func TestHeaderDamage(t *testing.T) {
 		core := pvCore(10)
 		core.HeaderPageSize = 3000
 		f := open(t, mustBytes(core))
-		if !hasProblem(f.Warnings(), "bad-page-size", "xch_page_size is 3000") || f.PageSize() != 4096 {
-			t.Fatalf("warnings %v, page size %d", f.Warnings(), f.PageSize())
+		if !hasProblem(f.Info().Warnings, "bad-page-size", "xch_page_size is 3000") || f.Info().PageSize != 4096 {
+			t.Fatalf("warnings %v, page size %d", f.Info().Warnings, f.Info().PageSize)
 		}
 		readable(t, f, 0x105)
 	})
@@ -211,8 +212,8 @@ func TestHeaderDamage(t *testing.T) {
 		core := pvCore(3)
 		core.FormatVersion = 2
 		f := open(t, mustBytes(core))
-		if !hasProblem(f.Warnings(), "format-version", "0.2") || *f.Info().HeaderVersion != 2 {
-			t.Fatalf("warnings %v", f.Warnings())
+		if !hasProblem(f.Info().Warnings, "format-version", "0.2") || *f.Info().HeaderVersion != 2 {
+			t.Fatalf("warnings %v", f.Info().Warnings)
 		}
 		readable(t, f, 0x101)
 	})
@@ -220,8 +221,8 @@ func TestHeaderDamage(t *testing.T) {
 		core := pvCore(7)
 		core.OmitNotes = map[uint32]bool{dumptest.XenNoteHeader: true}
 		f := open(t, mustBytes(core))
-		if !hasProblem(f.Warnings(), "bad-note", "XEN_ELFNOTE_DUMPCORE_HEADER") || f.Info().CPUs != 1 {
-			t.Fatalf("warnings %v", f.Warnings())
+		if !hasProblem(f.Info().Warnings, "bad-note", "XEN_ELFNOTE_DUMPCORE_HEADER") || f.Info().CPUs != 1 {
+			t.Fatalf("warnings %v", f.Info().Warnings)
 		}
 		readable(t, f, 0x100, 0x106)
 	})
@@ -229,8 +230,8 @@ func TestHeaderDamage(t *testing.T) {
 		core := pvCore(3)
 		core.Magic = 0x1234
 		f := open(t, mustBytes(core))
-		if !hasProblem(f.Warnings(), "bad-xen-header", "xch_magic is 0x1234") || f.HVM() {
-			t.Fatalf("warnings %v", f.Warnings())
+		if !hasProblem(f.Info().Warnings, "bad-xen-header", "xch_magic is 0x1234") || f.HVM() {
+			t.Fatalf("warnings %v", f.Info().Warnings)
 		}
 	})
 	t.Run("short context records", func(t *testing.T) {
@@ -238,16 +239,16 @@ func TestHeaderDamage(t *testing.T) {
 		core.RecordSize = 2800
 		core.VCPUs = [][]byte{x86Regs(0, true).Context64(le)}
 		f := open(t, mustBytes(core))
-		if !hasProblem(f.Warnings(), "bad-vcpu-context", "needs 5168") || !hasProblem(check(t, f), "bad-vcpu-context", "vCPU 0") {
-			t.Fatalf("warnings %v", f.Warnings())
+		if !hasProblem(f.Info().Warnings, "bad-vcpu-context", "needs 5168") || !hasProblem(check(t, f), "bad-vcpu-context", "vCPU 0") {
+			t.Fatalf("warnings %v", f.Info().Warnings)
 		}
 	})
 	t.Run("reversed section order", func(t *testing.T) {
 		core := pvCore(10)
 		core.ReverseSections = true
 		f := open(t, mustBytes(core))
-		if len(f.Warnings()) != 0 {
-			t.Fatalf("warnings %v", f.Warnings())
+		if len(f.Info().Warnings) != 0 {
+			t.Fatalf("warnings %v", f.Info().Warnings)
 		}
 		readable(t, f, 0x100, 0x109)
 	})
@@ -265,7 +266,7 @@ func TestInvalidEntries(t *testing.T) {
 	core.InvalidTail = 5000 // more than one cached block
 	b, lay := core.Bytes()
 	f := open(t, b)
-	in := f.Info()
+	in := dumptest.InfoWithCounts(t, f)
 	if in.MaxPFN != 0x100+20 || in.Pages[model.StatePresent] != 20 || in.Pages[model.StateNotInDump] != 0x100 {
 		t.Fatalf("info %+v", in)
 	}

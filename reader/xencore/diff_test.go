@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"dumpscope/model"
+	"dumpscope/reader"
 	"dumpscope/reader/dumptest"
 )
 
@@ -106,16 +107,16 @@ func TestLibkdumpfile(t *testing.T) {
 			if err := json.Unmarshal(out, &kd); err != nil {
 				t.Fatalf("libkdumpfile output: %v", err)
 			}
-			if kd.MaxPFN != uint64(f.MaxPFN()) || kd.CPUs != len(core.VCPUs) || kd.PageSize != f.PageSize() {
+			if kd.MaxPFN != uint64(f.Info().MaxPFN) || kd.CPUs != len(core.VCPUs) || kd.PageSize != f.Info().PageSize {
 				t.Fatalf("libkdumpfile: max_pfn %d, %d cpus, page size %d; dumpscope: %d, %d, %d",
-					kd.MaxPFN, kd.CPUs, kd.PageSize, f.MaxPFN(), len(core.VCPUs), f.PageSize())
+					kd.MaxPFN, kd.CPUs, kd.PageSize, f.Info().MaxPFN, len(core.VCPUs), f.Info().PageSize)
 			}
 			// Every frame: same state, same bytes.
-			buf := make([]byte, f.PageSize())
+			buf := make([]byte, f.Info().PageSize)
 			present := 0
 			for pfn := uint64(0); pfn < kd.MaxPFN+64; pfn++ {
 				want, inKD := kd.Pages[strconv.FormatUint(pfn, 10)]
-				pi, err := f.ReadPage(model.PFN(pfn), buf)
+				pi, err := f.ReadPage(model.PFN(pfn), buf, reader.ReadOptions{})
 				switch {
 				case inKD != (err == nil):
 					t.Fatalf("pfn %#x: libkdumpfile reads it: %v; dumpscope: %s %v", pfn, inKD, pi.State, err)
@@ -133,7 +134,7 @@ func TestLibkdumpfile(t *testing.T) {
 			if !hvm {
 				for _, p := range pages {
 					got := kd.MFNs[strconv.FormatUint(p.GMFN, 10)]
-					pi, _ := f.ReadPage(model.PFN(p.PFN), buf)
+					pi, _ := f.ReadPage(model.PFN(p.PFN), buf, reader.ReadOptions{})
 					if got == nil || *got != hashOf(buf) || pi.MFN == nil || *pi.MFN != p.GMFN {
 						t.Fatalf("mfn %#x (pfn %#x): libkdumpfile %v, dumpscope mfn %v", p.GMFN, p.PFN, got, pi.MFN)
 					}

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"dumpscope/model"
+	"dumpscope/reader"
 	"dumpscope/reader/dumptest"
 	"dumpscope/reader/xencore"
 )
@@ -23,11 +24,11 @@ func exercise(t *testing.T, f *xencore.File) {
 	f.Notes()
 	f.Registers()
 	f.VMCoreInfo()
-	buf := make([]byte, f.PageSize())
+	buf := make([]byte, f.Info().PageSize)
 	n := 0
 	err := f.Runs(context.Background(), 0, true, func(r model.PageRun) bool {
 		for _, pfn := range []model.PFN{r.Start, r.End() - 1} {
-			pi, err := f.ReadPage(pfn, buf)
+			pi, err := f.ReadPage(pfn, buf, reader.ReadOptions{})
 			if pi.State != r.State {
 				t.Fatalf("pfn %s: run says %s, PageInfo %s", pfn, r.State, pi.State)
 			}

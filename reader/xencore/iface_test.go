@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"dumpscope/inspect"
 	"dumpscope/model"
 	"dumpscope/reader"
 	"dumpscope/reader/xencore"
@@ -14,7 +15,6 @@ import (
 // The File type offers the Dump contract and its optional checks.
 var (
 	_ reader.Dump          = (*xencore.File)(nil)
-	_ reader.Checker       = (*xencore.File)(nil)
 	_ reader.PageExplainer = (*xencore.File)(nil)
 )
 
@@ -26,7 +26,7 @@ func TestVerify(t *testing.T) {
 	core.InvalidTail = 7
 	f := open(t, mustBytes(core))
 	var manifest bytes.Buffer
-	rep, err := reader.Verify(context.Background(), f, reader.VerifyOptions{Jobs: 4, Manifest: &manifest})
+	rep, err := inspect.Verify(context.Background(), f, inspect.VerifyOptions{Jobs: 4, Manifest: &manifest})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,11 +39,11 @@ func TestVerify(t *testing.T) {
 	core.InvalidTail = 0
 	core.Pages[5], core.Pages[2500] = core.Pages[2500], core.Pages[5]
 	f = open(t, mustBytes(core))
-	m, err := reader.ReadManifest(&manifest)
+	m, err := inspect.ReadManifest(&manifest)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err = reader.Verify(context.Background(), f, reader.VerifyOptions{Jobs: 3, Against: m})
+	rep, err = inspect.Verify(context.Background(), f, inspect.VerifyOptions{Jobs: 3, Against: m})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"dumpscope/model"
+	"dumpscope/reader"
 	"dumpscope/reader/dumptest"
 	"dumpscope/reader/xencore"
 )
@@ -53,7 +54,7 @@ func TestLegacy(t *testing.T) {
 			c.core.Pages = legacyPages(1000)
 			b := c.core.Bytes()
 			f := openLegacy(t, b)
-			in := f.Info()
+			in := dumptest.InfoWithCounts(t, f)
 			if in.Format != model.FormatXenCoreLegacy || in.FrameKind != xencore.FrameMachine || in.Arch != c.arch ||
 				in.PageSize != 4096 || in.MaxPFN != 0x20000+1000 || in.CPUs != len(c.core.VCPUs) || in.HeaderVersion != nil {
 				t.Fatalf("info %+v", in)
@@ -66,7 +67,7 @@ func TestLegacy(t *testing.T) {
 			}
 			buf := make([]byte, 4096)
 			for _, p := range c.core.Pages {
-				pi, err := f.ReadPage(model.PFN(p.MFN), buf)
+				pi, err := f.ReadPage(model.PFN(p.MFN), buf, reader.ReadOptions{})
 				if err != nil || !bytes.Equal(buf, dumptest.Pattern(p.MFN, 4096)) || pi.MFN != nil {
 					t.Fatalf("mfn %#x: %v %+v", p.MFN, err, pi)
 				}
@@ -107,29 +108,29 @@ func TestLegacyDamaged(t *testing.T) {
 	f := openLegacy(t, b)
 	var probs []model.Problem
 	f.Check(context.Background(), func(p model.Problem) { probs = append(probs, p) })
-	if len(probs) != 1 || probs[0].Code != "duplicate-mfn" || probs[0].PFN == nil || *probs[0].PFN != core.Pages[3].MFN {
+	if len(probs) != 1 || probs[0].Code.String() != "duplicate-mfn" || probs[0].PFN == nil || *probs[0].PFN != core.Pages[3].MFN {
 		t.Fatalf("check: %v", probs)
 	}
 	// The first page of a repeated frame is the one read.
 	buf := make([]byte, 4096)
-	if pi, _ := f.ReadPage(model.PFN(core.Pages[3].MFN), buf); int64(pi.FileOffset) != int64(len(b))-17*4096 {
+	if pi, _ := f.ReadPage(model.PFN(core.Pages[3].MFN), buf, reader.ReadOptions{}); int64(pi.FileOffset) != int64(len(b))-17*4096 {
 		t.Errorf("repeated mfn reads page at %#x", pi.FileOffset)
 	}
 
 	cut := b[:len(b)-4096*5-100]
 	f = openLegacy(t, cut)
-	if !hasProblem(f.Warnings(), "truncated", "6 of 20 pages are missing") {
-		t.Errorf("warnings %v", f.Warnings())
+	if !hasProblem(f.Info().Warnings, "truncated", "6 of 20 pages are missing") {
+		t.Errorf("warnings %v", f.Info().Warnings)
 	}
-	in := f.Info()
+	in := dumptest.InfoWithCounts(t, f)
 	if in.Pages[model.StatePresent] != 14 || in.Pages[model.StateLost] != 6 {
 		t.Errorf("counts %v", in.Pages)
 	}
-	pi, err := f.ReadPage(model.PFN(core.Pages[19].MFN), buf)
+	pi, err := f.ReadPage(model.PFN(core.Pages[19].MFN), buf, reader.ReadOptions{})
 	if pi.State != model.StateLost || !errors.Is(err, model.ErrPageAbsent) {
 		t.Errorf("last page: %s %v", pi.State, err)
 	}
-	if _, err := f.ReadPage(model.PFN(core.Pages[0].MFN), buf); err != nil {
+	if _, err := f.ReadPage(model.PFN(core.Pages[0].MFN), buf, reader.ReadOptions{}); err != nil {
 		t.Errorf("first page of a cut file: %v", err)
 	}
 
@@ -145,8 +146,8 @@ func TestLegacyDamaged(t *testing.T) {
 	le.PutUint32(bad[16:], 8)
 	le.PutUint32(bad[20:], 50)
 	f = openLegacy(t, bad)
-	if !hasProblem(f.Warnings(), "bad-legacy-header", "precedes") || !hasProblem(f.Warnings(), "bad-legacy-header", "no room") {
-		t.Errorf("warnings %v", f.Warnings())
+	if !hasProblem(f.Info().Warnings, "bad-legacy-header", "precedes") || !hasProblem(f.Info().Warnings, "bad-legacy-header", "no room") {
+		t.Errorf("warnings %v", f.Info().Warnings)
 	}
 	f.Info()
 	f.Layout()

@@ -139,12 +139,12 @@ func TestRoundTrip(t *testing.T) {
 			if err := f.Check(context.Background(), func(p model.Problem) { probs = append(probs, p) }); err != nil {
 				t.Fatal(err)
 			}
-			for _, p := range append(f.Warnings(), probs...) {
+			for _, p := range append(f.Info().Warnings, probs...) {
 				if p.Severity != model.SeverityNote {
 					t.Errorf("unexpected problem: %s", p)
 				}
 			}
-			if got := hasProblem(f.Warnings(), "ia64-section-order", "swapped offsets"); got != v.core.IA64LibxcOffsets {
+			if got := hasProblem(f.Info().Warnings, "ia64-section-order", "swapped offsets"); got != v.core.IA64LibxcOffsets {
 				t.Errorf("ia64-section-order reported: %v", got)
 			}
 		})
@@ -153,10 +153,10 @@ func TestRoundTrip(t *testing.T) {
 
 func checkInfo(t *testing.T, f *xencore.File, v variant, ps int64) {
 	t.Helper()
-	in := f.Info()
+	in := dumptest.InfoWithCounts(t, f)
 	last := v.core.Pages[len(v.core.Pages)-1].PFN
 	if in.Format != model.FormatXenCore || in.Arch != v.arch || in.PageSize != ps || in.CPUs != len(v.core.VCPUs) ||
-		in.MaxPFN != last+1 || in.FrameKind != v.frameKind || in.HeaderVersion == nil || *in.HeaderVersion != 1 {
+		uint64(in.MaxPFN) != last+1 || in.FrameKind != v.frameKind || in.HeaderVersion == nil || *in.HeaderVersion != 1 {
 		t.Fatalf("info: %+v", in)
 	}
 	if got := in.Pages[model.StatePresent]; got != uint64(len(v.core.Pages)) {
@@ -197,7 +197,7 @@ func checkPages(t *testing.T, f *xencore.File, v variant, ps int64) {
 	listed := map[uint64]bool{}
 	for i, p := range v.core.Pages {
 		listed[p.PFN] = true
-		pi, err := f.ReadPage(model.PFN(p.PFN), buf)
+		pi, err := f.ReadPage(model.PFN(p.PFN), buf, reader.ReadOptions{})
 		if err != nil {
 			t.Fatalf("pfn %#x: %v", p.PFN, err)
 		}
@@ -230,7 +230,7 @@ func checkPages(t *testing.T, f *xencore.File, v variant, ps int64) {
 		if listed[pfn] {
 			continue
 		}
-		pi, err := f.ReadPage(model.PFN(pfn), buf)
+		pi, err := f.ReadPage(model.PFN(pfn), buf, reader.ReadOptions{})
 		if pi.State != model.StateNotInDump || err == nil {
 			t.Errorf("pfn %#x: %s, %v", pfn, pi.State, err)
 		}
