@@ -175,7 +175,7 @@ func parseAreaRef(s string) (int, int, bool) {
 }
 
 func gapRange(g model.AreaGap) string {
-	return fmt.Sprintf("%#x-%#x (%d bytes)", g.Address, g.Address+g.Length, g.Length)
+	return fmt.Sprintf("%#x-%#x (%d bytes)", g.Address, uint64(g.Address)+g.Length, g.Length)
 }
 
 // areaGapError says which bytes of an area are not in the dump; it is

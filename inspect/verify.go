@@ -188,13 +188,13 @@ func checkVMCoreInfo(d reader.Dump, info model.Info, report func(model.Problem))
 	}
 	for _, k := range need {
 		if _, ok := v.Get(k); !ok {
-			report(model.NewProblem(model.SeverityWarning, model.CodeVMCoreInfoMissingKey, v.File, v.FileOffset,
+			report(model.NewProblem(model.SeverityWarning, model.CodeVMCoreInfoMissingKey, v.File, int64(v.FileOffset),
 				"VMCOREINFO lacks %s, which a %s kernel %s exports", k, info.Arch, orUnknown(rel)))
 		}
 	}
 	if s, ok := v.Get("PAGESIZE"); ok {
 		if n, err := strconv.ParseInt(s, 10, 64); err != nil || n != info.PageSize {
-			report(model.NewProblem(model.SeverityError, model.CodeVMCoreInfoMismatch, v.File, v.FileOffset,
+			report(model.NewProblem(model.SeverityError, model.CodeVMCoreInfoMismatch, v.File, int64(v.FileOffset),
 				"VMCOREINFO PAGESIZE=%s but the dump's page size is %d", s, info.PageSize))
 		}
 	}
@@ -451,7 +451,7 @@ func pageProblem(pfn model.PFN, pi model.PageInfo, err error, file string) model
 			code = model.CodeLostPage
 		}
 		if pe.Off >= 0 {
-			off = pe.Off
+			off = int64(pe.Off)
 		}
 		if pe.File != "" {
 			file = pe.File

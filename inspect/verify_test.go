@@ -198,7 +198,7 @@ func TestVerifyCorruptionCorpus(t *testing.T) {
 					if c.pfn && p.PFN == nil {
 						continue
 					}
-					if c.offset != nil && (p.Offset == nil || *p.Offset != c.offset(b)) {
+					if c.offset != nil && (p.Offset == nil || int64(*p.Offset) != c.offset(b)) {
 						continue
 					}
 					found = &r.Problems[i]

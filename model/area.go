@@ -8,7 +8,7 @@ type Component struct {
 	// Magic is the table's magic number (0xEEEEEEED for a 64-bit CDT).
 	Magic Hex `json:"magic"`
 	// Offset is the file offset of the table header.
-	Offset int64 `json:"offset"`
+	Offset FileOff `json:"offset"`
 	// Complete is false when the dump ends inside this component.
 	Complete bool        `json:"complete"`
 	Entries  []AreaEntry `json:"entries"`
@@ -27,8 +27,8 @@ type AreaEntry struct {
 	PagesPresent uint64 `json:"pages_present"`
 	PagesAbsent  uint64 `json:"pages_absent"`
 	// BitmapOffset and DataOffset locate the area's bitmap and data.
-	BitmapOffset int64 `json:"bitmap_offset"`
-	DataOffset   int64 `json:"data_offset"`
+	BitmapOffset FileOff `json:"bitmap_offset"`
+	DataOffset   FileOff `json:"data_offset"`
 	// Complete is false when the dump ends inside this area.
 	Complete bool `json:"complete"`
 }
@@ -36,7 +36,7 @@ type AreaEntry struct {
 // AreaGap is a range of an area whose page was not in memory at dump time
 // (or is missing from a truncated dump).
 type AreaGap struct {
-	Address uint64 `json:"address"`
+	Address Hex    `json:"address"`
 	Length  uint64 `json:"length"`
 	Reason  string `json:"reason"`
 }

@@ -29,7 +29,7 @@ var (
 type FormatError struct {
 	File   string
 	Struct string
-	Off    int64
+	Off    FileOff
 	Msg    string
 	Err    error
 }
@@ -53,7 +53,7 @@ func (e *FormatError) Unwrap() error { return e.Err }
 // Errorf builds a FormatError; err classifies it (ErrTruncated, ErrCorrupt,
 // an I/O error).
 func Errorf(file, structure string, off int64, err error, format string, args ...any) *FormatError {
-	return &FormatError{File: file, Struct: structure, Off: off, Msg: fmt.Sprintf(format, args...), Err: err}
+	return &FormatError{File: file, Struct: structure, Off: FileOff(off), Msg: fmt.Sprintf(format, args...), Err: err}
 }
 
 // PageError reports a page that cannot be read: the frame, its state, and
@@ -69,7 +69,7 @@ type PageError struct {
 	Code Code
 	// Off is the file offset involved (a descriptor or the page data), or
 	// -1.
-	Off int64
+	Off FileOff
 	Msg string
 	Err error
 }
@@ -97,5 +97,5 @@ func AbsentError(file string, pi PageInfo) *PageError {
 	if pi.State == StateUnreadable {
 		err = ErrCorrupt
 	}
-	return &PageError{File: file, PFN: pi.PFN, State: pi.State, Off: int64(pi.FileOffset), Msg: pi.Reason, Err: err}
+	return &PageError{File: file, PFN: pi.PFN, State: pi.State, Off: pi.FileOffset, Msg: pi.Reason, Err: err}
 }

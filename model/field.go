@@ -12,10 +12,10 @@ type Field struct {
 	File string `json:"file,omitempty"`
 	// Offset is the byte offset of the field in File. For flattened
 	// streams it is the offset in the rearranged (logical) file.
-	Offset int64 `json:"offset"`
+	Offset FileOff `json:"offset"`
 	// StreamOffset is the offset in the flattened stream, when the dump is
 	// flattened and the field lies in a single record.
-	StreamOffset *int64 `json:"stream_offset,omitempty"`
+	StreamOffset *FileOff `json:"stream_offset,omitempty"`
 	// Size is the size of the field in bytes.
 	Size int64 `json:"size"`
 	// Value is the decoded value as text.
@@ -48,4 +48,13 @@ func (f *Field) walk(fn func(*Field, int) bool, depth int) bool {
 		}
 	}
 	return true
+}
+
+// End returns the file offset just after the field's bytes.
+func (f *Field) End() FileOff { return f.Offset + FileOff(f.Size) }
+
+// Holds reports whether the field's bytes include file offset off; a field
+// of no size holds the one byte at its offset.
+func (f *Field) Holds(off FileOff) bool {
+	return f.Offset >= 0 && off >= f.Offset && off < f.Offset+FileOff(max(f.Size, 1))
 }

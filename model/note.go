@@ -16,9 +16,9 @@ type Note struct {
 	// File is the file that holds the note.
 	File string `json:"file,omitempty"`
 	// Offset is the file offset of the 12-byte note header.
-	Offset int64 `json:"offset"`
+	Offset FileOff `json:"offset"`
 	// DescOffset is the file offset of the descriptor.
-	DescOffset int64 `json:"desc_offset"`
+	DescOffset FileOff `json:"desc_offset"`
 	// DescSize is n_descsz.
 	DescSize int64 `json:"desc_size"`
 	// Summary is a one-line decoding of the descriptor ("pid 1, signal 0,
@@ -31,4 +31,4 @@ type Note struct {
 
 // RecordSize is the size of the whole note record in the file: the 12-byte
 // header, the padded name and the descriptor padded to 4 bytes.
-func (n Note) RecordSize() int64 { return n.DescOffset - n.Offset + (n.DescSize+3)&^3 }
+func (n Note) RecordSize() int64 { return int64(n.DescOffset-n.Offset) + (n.DescSize+3)&^3 }

@@ -25,9 +25,9 @@ type Problem struct {
 	Code Code   `json:"code"`
 	File string `json:"file"`
 	// Offset is the file offset the problem is about, if any.
-	Offset *int64 `json:"offset"`
+	Offset *FileOff `json:"offset"`
 	// PFN is the frame the problem is about, if any.
-	PFN *uint64 `json:"pfn"`
+	PFN *PFN `json:"pfn"`
 	// Message says what is wrong, in one line.
 	Message string `json:"message"`
 }
@@ -54,14 +54,14 @@ func (p Problem) Where() string {
 func NewProblem(sev Severity, code Code, file string, off int64, msg string, args ...any) Problem {
 	p := Problem{Severity: sev, Code: code, File: file, Message: fmt.Sprintf(msg, args...)}
 	if off >= 0 {
-		p.Offset = &off
+		o := FileOff(off)
+		p.Offset = &o
 	}
 	return p
 }
 
 // WithPFN returns a copy of p about the given frame.
 func (p Problem) WithPFN(pfn PFN) Problem {
-	v := uint64(pfn)
-	p.PFN = &v
+	p.PFN = &pfn
 	return p
 }

@@ -46,7 +46,7 @@ type RegisterSet struct {
 	Signal *int64
 	// File and Offset locate the structure in the dump.
 	File   string
-	Offset int64
+	Offset FileOff
 }
 
 // Register is one named register value.
@@ -57,7 +57,7 @@ type Register struct {
 	Group string
 	// Offset is the file offset of the register's bytes and Size their
 	// count.
-	Offset int64
+	Offset FileOff
 	Size   int
 	// Bits decodes flag and control registers bit by bit; nil otherwise.
 	Bits []BitField

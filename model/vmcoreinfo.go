@@ -15,7 +15,7 @@ type VMCoreInfo struct {
 	Entries []VMCoreInfoEntry
 	// File and FileOffset locate the text in the dump.
 	File       string
-	FileOffset int64
+	FileOffset FileOff
 }
 
 // VMCoreInfoEntry is one KEY=VALUE line.

@@ -19,7 +19,7 @@ type StructLayout struct {
 // NewStruct starts the layout of a structure.
 func NewStruct(name, meaning string, base int64, b []byte, order binary.ByteOrder) *StructLayout {
 	return &StructLayout{
-		Node:  &model.Field{Name: name, Offset: base, Size: int64(len(b)), Meaning: meaning},
+		Node:  &model.Field{Name: name, Offset: model.FileOff(base), Size: int64(len(b)), Meaning: meaning},
 		b:     b,
 		order: order,
 		base:  base,
@@ -37,7 +37,7 @@ func (s *StructLayout) Uint(name string, off, size int, meaning string, note ...
 	if len(note) > 0 && note[0] != "" {
 		val += " " + note[0]
 	}
-	s.Node.Add(&model.Field{Name: name, Offset: s.base + int64(off), Size: int64(size), Value: val, Meaning: meaning})
+	s.Node.Add(&model.Field{Name: name, Offset: model.FileOff(s.base + int64(off)), Size: int64(size), Value: val, Meaning: meaning})
 	return v
 }
 
@@ -49,7 +49,7 @@ func (s *StructLayout) Int(name string, off, size int, meaning string) int64 {
 	u := uintAt(s.order, s.b[off:off+size])
 	shift := 64 - 8*uint(size)
 	v := int64(u<<shift) >> shift
-	s.Node.Add(&model.Field{Name: name, Offset: s.base + int64(off), Size: int64(size), Value: fmt.Sprintf("%d", v), Meaning: meaning})
+	s.Node.Add(&model.Field{Name: name, Offset: model.FileOff(s.base + int64(off)), Size: int64(size), Value: fmt.Sprintf("%d", v), Meaning: meaning})
 	return v
 }
 
@@ -59,7 +59,7 @@ func (s *StructLayout) Text(name string, off, size int, meaning string) string {
 		return ""
 	}
 	t := CString(s.b[off : off+size])
-	s.Node.Add(&model.Field{Name: name, Offset: s.base + int64(off), Size: int64(size), Value: fmt.Sprintf("%q", t), Meaning: meaning})
+	s.Node.Add(&model.Field{Name: name, Offset: model.FileOff(s.base + int64(off)), Size: int64(size), Value: fmt.Sprintf("%q", t), Meaning: meaning})
 	return t
 }
 
@@ -78,7 +78,7 @@ func (s *StructLayout) Raw(name string, off, size int, meaning string, value ...
 			v += " …"
 		}
 	}
-	return s.Node.Add(&model.Field{Name: name, Offset: s.base + int64(off), Size: int64(size), Value: v, Meaning: meaning})
+	return s.Node.Add(&model.Field{Name: name, Offset: model.FileOff(s.base + int64(off)), Size: int64(size), Value: v, Meaning: meaning})
 }
 
 func uintAt(o binary.ByteOrder, p []byte) uint64 {

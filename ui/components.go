@@ -270,7 +270,7 @@ func (v *componentsView) dataPane(st *styles) string {
 			gaps := ch.gaps
 			hexRow(&b, st, digits, areaBPR, base+off, data, func(a uint64) byteMark {
 				for _, g := range gaps {
-					if a >= g.Address && a < g.Address+g.Length {
+					if a >= uint64(g.Address) && a < uint64(g.Address)+g.Length {
 						return markAbsent
 					}
 				}

@@ -51,7 +51,7 @@ func TestExplainKdumpPage(t *testing.T) {
 		}
 	}
 	// The first structure is selected and its byte highlighted.
-	if n := lv.explain.selected().node; n.Name != "bitmap 1 byte" || lv.hex.hiOff != n.Offset || lv.hex.hiSize != 1 {
+	if n := lv.explain.selected().node; n.Name != "bitmap 1 byte" || lv.hex.hiOff != int64(n.Offset) || lv.hex.hiSize != 1 {
 		t.Fatalf("selected %s, highlight [%#x,+%d)", n.Name, lv.hex.hiOff, lv.hex.hiSize)
 	}
 	// d shows the decoded page.

@@ -201,7 +201,7 @@ func (l *layoutView) follow() tea.Cmd {
 	}
 	r := t.selected()
 	if r.node.Offset >= 0 {
-		l.hex.show(r.file, r.node.Offset, r.node.Size, r.node.Name)
+		l.hex.show(r.file, int64(r.node.Offset), r.node.Size, r.node.Name)
 	}
 	return l.hex.ensure()
 }

@@ -91,7 +91,7 @@ func (n *notesView) follow() tea.Cmd {
 		n.cursor = n.list.cursor
 		nt := n.notes[n.cursor]
 		size := 12 + align4(int64(len(nt.Name))+1) + align4(nt.DescSize)
-		n.hex.show(nt.File, nt.Offset, size, fmt.Sprintf("note %d record: 12-byte header, name %q, %d-byte descriptor at %#x",
+		n.hex.show(nt.File, int64(nt.Offset), size, fmt.Sprintf("note %d record: 12-byte header, name %q, %d-byte descriptor at %#x",
 			nt.Index, nt.Name, nt.DescSize, nt.DescOffset))
 	}
 	return n.hex.ensure()

@@ -42,7 +42,7 @@ func newFieldTree(root *model.Field, title string) *fieldTree {
 			}
 		}
 	}
-	t.offDigits = hexDigits(uint64(max(root.Offset+root.Size, 0)), 4)
+	t.offDigits = hexDigits(uint64(max(root.End(), 0)), 4)
 	t.flatten()
 	return t
 }
@@ -204,11 +204,11 @@ func (t *fieldTree) locate(file string, off int64) bool {
 		if f != "" && file != "" && f != file {
 			return
 		}
-		if n.Offset >= 0 && off >= n.Offset && off < n.Offset+max(n.Size, 1) {
+		if n.Holds(model.FileOff(off)) {
 			best = n
 		}
 		for _, c := range n.Children {
-			if c.Offset < 0 || (off >= c.Offset && off < c.Offset+max(c.Size, 1)) {
+			if c.Offset < 0 || c.Holds(model.FileOff(off)) {
 				walk(c, f)
 			}
 		}

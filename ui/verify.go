@@ -120,7 +120,7 @@ func (v *verifyView) open() tea.Cmd {
 	case p.PFN != nil:
 		return navigate("memory", gotoPhysMsg{addr: model.PFN(*p.PFN).Addr(v.c.pageSize())})
 	case p.Offset != nil:
-		return navigate("layout", locateMsg{file: p.File, off: *p.Offset})
+		return navigate("layout", locateMsg{file: p.File, off: int64(*p.Offset)})
 	}
 	return status("this problem names no frame or offset")
 }

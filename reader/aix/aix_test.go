@@ -171,7 +171,7 @@ func checkComponents(t *testing.T, d *dumptest.AIXDump, lay dumptest.AIXLayout, 
 	}
 	for ci, c := range d.Components {
 		mc := comps[ci]
-		if mc.Index != ci || mc.Name != c.Name || uint32(mc.Magic) != c.Magic || mc.Offset != lay.Tables[ci] || !mc.Complete {
+		if mc.Index != ci || mc.Name != c.Name || uint32(mc.Magic) != c.Magic || int64(mc.Offset) != lay.Tables[ci] || !mc.Complete {
 			t.Errorf("component %d: %+v", ci, mc)
 		}
 		if len(mc.Entries) != len(c.Areas) {
@@ -197,7 +197,7 @@ func checkComponents(t *testing.T, d *dumptest.AIXDump, lay dumptest.AIXLayout, 
 				}
 			}
 			if al.NPages > 0 {
-				want.BitmapOffset, want.DataOffset = al.BitmapOff, al.DataOff
+				want.BitmapOffset, want.DataOffset = model.FileOff(al.BitmapOff), model.FileOff(al.DataOff)
 			}
 			if e != want {
 				t.Errorf("entry %d.%d:\n got %+v\nwant %+v", ci, ai, e, want)
@@ -257,11 +257,11 @@ func expectArea(addr, lead uint64, al dumptest.AIXAreaLayout, off, n uint64) ([]
 	out := make([]byte, n)
 	var gaps []model.AreaGap
 	add := func(at uint64, reason string) {
-		if k := len(gaps) - 1; k >= 0 && gaps[k].Reason == reason && gaps[k].Address+gaps[k].Length == at {
+		if k := len(gaps) - 1; k >= 0 && gaps[k].Reason == reason && uint64(gaps[k].Address)+gaps[k].Length == at {
 			gaps[k].Length++
 			return
 		}
-		gaps = append(gaps, model.AreaGap{Address: at, Length: 1, Reason: reason})
+		gaps = append(gaps, model.AreaGap{Address: model.Hex(at), Length: 1, Reason: reason})
 	}
 	for k := uint64(0); k < n; k++ {
 		rel := off + k
@@ -470,7 +470,7 @@ func checkPartial(t *testing.T, f *aix.File, ci int, c model.Component, cut int6
 		if err != nil {
 			t.Fatalf("cut %#x: area %d.%d: %v", cut, ci, e.Index, err)
 		}
-		if !e.Complete && e.PagesPresent+e.PagesAbsent > 0 && len(gaps) == 0 && e.DataOffset+int64(len(p)) > cut {
+		if !e.Complete && e.PagesPresent+e.PagesAbsent > 0 && len(gaps) == 0 && int64(e.DataOffset)+int64(len(p)) > cut {
 			t.Fatalf("cut %#x: area %d.%d is incomplete but reads without gaps: %+v", cut, ci, e.Index, e)
 		}
 		for _, g := range gaps {

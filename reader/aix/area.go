@@ -23,7 +23,7 @@ func (f *File) Components() ([]model.Component, error) {
 	w := f.walked()
 	out := make([]model.Component, len(w.comps))
 	for i, c := range w.comps {
-		mc := model.Component{Index: c.index, Name: c.head.Name, Magic: model.Hex(c.head.Magic), Offset: c.off,
+		mc := model.Component{Index: c.index, Name: c.head.Name, Magic: model.Hex(c.head.Magic), Offset: model.FileOff(c.off),
 			Complete: c.complete, Entries: make([]model.AreaEntry, len(c.entries))}
 		for j := range c.entries {
 			mc.Entries[j] = c.entries[j].toModel()
@@ -36,7 +36,7 @@ func (f *File) Components() ([]model.Component, error) {
 func (a *area) toModel() model.AreaEntry {
 	return model.AreaEntry{Index: a.index, Name: a.Name, Address: model.Hex(a.Addr), Length: a.Len, Real: a.Real,
 		Segval: model.Hex(a.Segval), PagesPresent: a.inFile, PagesAbsent: a.bits - a.count,
-		BitmapOffset: a.bmOff, DataOffset: a.dataOff, Complete: a.complete}
+		BitmapOffset: model.FileOff(a.bmOff), DataOffset: model.FileOff(a.dataOff), Complete: a.complete}
 }
 
 // Tables returns the decoded table headers and entries in file order.
@@ -96,11 +96,11 @@ func (f *File) ReadArea(comp, entry int, addr uint64, p []byte) ([]model.AreaGap
 	var gaps []model.AreaGap
 	gap := func(from, n uint64, reason string) {
 		at := a.Addr + from
-		if k := len(gaps) - 1; k >= 0 && gaps[k].Reason == reason && gaps[k].Address+gaps[k].Length == at {
+		if k := len(gaps) - 1; k >= 0 && gaps[k].Reason == reason && uint64(gaps[k].Address)+gaps[k].Length == at {
 			gaps[k].Length += n
 			return
 		}
-		gaps = append(gaps, model.AreaGap{Address: at, Length: n, Reason: reason})
+		gaps = append(gaps, model.AreaGap{Address: model.Hex(at), Length: n, Reason: reason})
 	}
 	pos, end := rel, rel+uint64(len(p))
 	clip := end

@@ -66,11 +66,11 @@ func exercise(t *testing.T, b []byte, start int64) {
 	size := int64(len(b))
 	reads := 0
 	for _, c := range comps {
-		if c.Offset < start || c.Offset >= size {
+		if int64(c.Offset) < start || int64(c.Offset) >= size {
 			t.Fatalf("component %d at %#x", c.Index, c.Offset)
 		}
 		for _, e := range c.Entries {
-			if e.Complete && e.DataOffset > size {
+			if e.Complete && int64(e.DataOffset) > size {
 				t.Fatalf("entry %d.%d: complete, data at %#x beyond the file", c.Index, e.Index, e.DataOffset)
 			}
 			if e.Length == 0 || reads > 64 {

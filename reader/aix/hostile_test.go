@@ -247,7 +247,7 @@ func TestHostile(t *testing.T) {
 			}
 			found := false
 			for _, p := range f.Info().Warnings {
-				if p.Code.String() == tc.code && p.Offset != nil && *p.Offset == off {
+				if p.Code.String() == tc.code && p.Offset != nil && int64(*p.Offset) == off {
 					found = true
 				}
 			}

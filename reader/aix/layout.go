@@ -31,17 +31,17 @@ func (f *File) Layout() (*model.Field, error) {
 	}
 	switch w.end {
 	case endMarker:
-		root.Add(&model.Field{Name: "DMP_MAGIC_END", Offset: w.endOff, Size: 4, Value: fmt.Sprintf("%#08x", MagicEnd),
+		root.Add(&model.Field{Name: "DMP_MAGIC_END", Offset: model.FileOff(w.endOff), Size: 4, Value: fmt.Sprintf("%#08x", MagicEnd),
 			Meaning: "end of the dump (AIX 5.x writes it after the last component)"})
 		if rest := f.src.Size - w.endOff - 4; rest > 0 {
-			root.Add(&model.Field{Name: "after the end", Offset: w.endOff + 4, Size: rest, Value: fmt.Sprintf("%d bytes", rest),
+			root.Add(&model.Field{Name: "after the end", Offset: model.FileOff(w.endOff + 4), Size: rest, Value: fmt.Sprintf("%d bytes", rest),
 				Meaning: "not part of the dump: padding to the device block size, or stale data when the whole dump device was copied"})
 		}
 	case endZero:
-		root.Add(&model.Field{Name: "zero padding", Offset: w.endOff, Size: f.src.Size - w.endOff, Value: fmt.Sprintf("%d bytes", f.src.Size-w.endOff),
+		root.Add(&model.Field{Name: "zero padding", Offset: model.FileOff(w.endOff), Size: f.src.Size - w.endOff, Value: fmt.Sprintf("%d bytes", f.src.Size-w.endOff),
 			Meaning: "a zero magic ends the dump: the writer pads its last block with zeros (jflush); anything after it is not part of the dump"})
 	case endUnknown:
-		root.Add(&model.Field{Name: "unrecognised magic", Offset: w.endOff, Size: f.src.Size - w.endOff, Value: fmt.Sprintf("%#08x", w.endMagic),
+		root.Add(&model.Field{Name: "unrecognised magic", Offset: model.FileOff(w.endOff), Size: f.src.Size - w.endOff, Value: fmt.Sprintf("%#08x", w.endMagic),
 			Meaning: "no table kind starts with this word: AIX's readers stop here (\"loss of sync\"), and so does dumpscope"})
 	}
 	return root, nil
@@ -53,7 +53,7 @@ func (f *File) componentLayout(c *component) *model.Field {
 	if !c.complete {
 		state = "incomplete: the dump ends or breaks inside it"
 	}
-	n := &model.Field{Name: fmt.Sprintf("component %d %q", c.index, reader.Printable(c.head.Name)), Offset: c.off, Size: c.end - c.off,
+	n := &model.Field{Name: fmt.Sprintf("component %d %q", c.index, reader.Printable(c.head.Name)), Offset: model.FileOff(c.off), Size: c.end - c.off,
 		Value:   fmt.Sprintf("%s, %s, %s", MagicName(c.head.Magic), plural(uint64(len(c.entries)), "entry"), state),
 		Meaning: "one component dump table (returned by the function a kernel extension registered with dmp_add), then the bitmap and data of each of its areas in entry order"}
 	hb := make([]byte, c.headAvail)
@@ -75,7 +75,7 @@ func (f *File) componentLayout(c *component) *model.Field {
 	}
 	if len(c.entries) > 0 {
 		es := entrySize(c.head.Magic)
-		arr := n.Add(&model.Field{Name: entryStructName(c.head.Magic) + " array", Offset: c.off + HeadSize, Size: int64(len(c.entries)) * es,
+		arr := n.Add(&model.Field{Name: entryStructName(c.head.Magic) + " array", Offset: model.FileOff(c.off + HeadSize), Size: int64(len(c.entries)) * es,
 			Value:   fmt.Sprintf("%d entries of %d bytes", len(c.entries), es),
 			Meaning: "one entry per data area: name, length, address and segment; the areas' bitmaps and data follow the table in this order"})
 		const perRead = 1024
@@ -213,7 +213,7 @@ func (f *File) bitmapLayout(a *area) *model.Field {
 	if uint64(a.bmAvail) < bmLen {
 		val = fmt.Sprintf("cut: %d of %d bytes in the file", a.bmAvail, bmLen)
 	}
-	n := &model.Field{Name: fmt.Sprintf("bitmap of entry %d %q", a.index, reader.Printable(a.Name)), Offset: a.bmOff, Size: a.bmAvail, Value: val,
+	n := &model.Field{Name: fmt.Sprintf("bitmap of entry %d %q", a.index, reader.Printable(a.Name)), Offset: model.FileOff(a.bmOff), Size: a.bmAvail, Value: val,
 		Meaning: "one bit per page of the area (ceil(npages/8) bytes), least significant bit first: bit 0 of byte 0 is the page holding the area's first byte; set = the page was in memory and its bytes follow in the data"}
 	per := a.bmAvail <= layoutChildren
 	for k := int64(0); k < a.bmAvail && len(n.Children) < layoutChildren; {
@@ -231,7 +231,7 @@ func (f *File) bitmapLayout(a *area) *model.Field {
 		n.Add(bitmapByteLayout(a, k, run, b))
 		k += run
 		if len(n.Children) == layoutChildren && k < a.bmAvail {
-			n.Add(&model.Field{Name: "…", Offset: a.bmOff + k, Size: a.bmAvail - k, Value: fmt.Sprintf("%d more bytes", a.bmAvail-k),
+			n.Add(&model.Field{Name: "…", Offset: model.FileOff(a.bmOff + k), Size: a.bmAvail - k, Value: fmt.Sprintf("%d more bytes", a.bmAvail-k),
 				Meaning: "the rest of the bitmap, not listed"})
 		}
 	}
@@ -250,7 +250,7 @@ func bitmapByteLayout(a *area, k, run int64, b byte) *model.Field {
 			absent = append(absent, i)
 		}
 	}
-	fd := &model.Field{Name: fmt.Sprintf("byte %d", k), Offset: a.bmOff + k, Size: run,
+	fd := &model.Field{Name: fmt.Sprintf("byte %d", k), Offset: model.FileOff(a.bmOff + k), Size: run,
 		Value: fmt.Sprintf("%#02x (bits 7..0 = %08b)", b, b)}
 	if run > 1 {
 		fd.Name = fmt.Sprintf("bytes %d-%d", k, k+run-1)
@@ -317,7 +317,7 @@ func (f *File) dataLayout(a *area) *model.Field {
 	if a.Real {
 		kind = "real"
 	}
-	n := &model.Field{Name: fmt.Sprintf("data of entry %d %q", a.index, reader.Printable(a.Name)), Offset: a.dataOff, Size: size,
+	n := &model.Field{Name: fmt.Sprintf("data of entry %d %q", a.index, reader.Printable(a.Name)), Offset: model.FileOff(a.dataOff), Size: size,
 		Value:   fmt.Sprintf("%d bytes, %d of %d pages stored (%s addresses %#x-%#x)", size, a.inFile, a.npages, kind, a.Addr, a.Addr+a.span),
 		Meaning: "the bytes of the present pages in page order, byte-granular: only the part of the first and last page that the area covers is stored, and absent pages take no space"}
 	c, err := f.cursorAt(a, 0)
@@ -326,7 +326,7 @@ func (f *File) dataLayout(a *area) *model.Field {
 	}
 	for c.i < a.npages {
 		if len(n.Children) == layoutChildren {
-			n.Add(&model.Field{Name: "…", Offset: a.dataAt(c.rank), Size: 0, Value: fmt.Sprintf("pages %d-%d", c.i, a.npages-1),
+			n.Add(&model.Field{Name: "…", Offset: model.FileOff(a.dataAt(c.rank)), Size: 0, Value: fmt.Sprintf("pages %d-%d", c.i, a.npages-1),
 				Meaning: "the rest of the area, not listed"})
 			break
 		}
@@ -351,7 +351,7 @@ func dataRunLayout(a *area, st pageState, i, j, rank uint64) *model.Field {
 	if j < a.bits {
 		to = a.Addr + a.pageStart(j) + a.chunk(j)
 	}
-	fd := &model.Field{Name: name, Offset: a.dataAt(rank), Value: fmt.Sprintf("addresses %#x-%#x", from, to)}
+	fd := &model.Field{Name: name, Offset: model.FileOff(a.dataAt(rank)), Value: fmt.Sprintf("addresses %#x-%#x", from, to)}
 	switch st {
 	case pagePresent:
 		fd.Size = int64(to - from)
@@ -380,7 +380,7 @@ func (f *File) ExplainPage(pfn model.PFN) (*model.Field, error) {
 		return nil, err
 	}
 	pi := f.pageInfo(pfn, ps, nil)
-	root := &model.Field{Name: fmt.Sprintf("pfn %s", pfn), Offset: max(0, int64(pi.FileOffset)), Value: string(pi.State),
+	root := &model.Field{Name: fmt.Sprintf("pfn %s", pfn), Offset: model.FileOff(max(0, int64(pi.FileOffset))), Value: string(pi.State),
 		Meaning: fmt.Sprintf("physical %s-%#x; real-address areas covering it, first in dump order wins where they overlap", pi.PhysAddr, uint64(pi.PhysAddr)+PageSize)}
 	if len(ps) == 0 {
 		root.Meaning = pi.Reason
@@ -389,7 +389,7 @@ func (f *File) ExplainPage(pfn model.PFN) (*model.Field, error) {
 	for _, p := range ps {
 		a := p.iv.a
 		c := w.comps[a.comp]
-		n := root.Add(&model.Field{Name: areaName(a.comp, a.index, a.Name), Offset: a.off, Value: fmt.Sprintf("page %d of the area: %s", p.i, modelState(p.st)),
+		n := root.Add(&model.Field{Name: areaName(a.comp, a.index, a.Name), Offset: model.FileOff(a.off), Value: fmt.Sprintf("page %d of the area: %s", p.i, modelState(p.st)),
 			Meaning: fmt.Sprintf("physical bytes %#x-%#x of this frame", p.from, p.to)})
 		b := make([]byte, entrySize(c.head.Magic))
 		if f.src.ReadAt(b, a.off, "entry") == nil {
@@ -398,11 +398,11 @@ func (f *File) ExplainPage(pfn model.PFN) (*model.Field, error) {
 		if p.i < a.bits {
 			byteOff := a.bmOff + int64(p.i/8)
 			set := p.st != pageAbsent
-			n.Add(&model.Field{Name: fmt.Sprintf("bitmap byte %d, bit %d", p.i/8, p.i%8), Offset: byteOff, Size: 1, Value: fmt.Sprint(boolN(set)),
+			n.Add(&model.Field{Name: fmt.Sprintf("bitmap byte %d, bit %d", p.i/8, p.i%8), Offset: model.FileOff(byteOff), Size: 1, Value: fmt.Sprint(boolN(set)),
 				Meaning: "bit i%8 of byte i/8, least significant bit first, tells whether page i was in memory"})
 		}
 		if p.st == pagePresent {
-			n.Add(&model.Field{Name: "data", Offset: p.fileOff(), Size: int64(p.to - p.from), Value: fmt.Sprintf("%d bytes", p.to-p.from),
+			n.Add(&model.Field{Name: "data", Offset: model.FileOff(p.fileOff()), Size: int64(p.to - p.from), Value: fmt.Sprintf("%d bytes", p.to-p.from),
 				Meaning: fmt.Sprintf("after %d earlier present pages of the area", p.rank)})
 		}
 	}

@@ -40,7 +40,7 @@ func TestLayoutShowsTheDumpImage(t *testing.T) {
 	for ci, c := range d.Components {
 		cn := root.Children[1+ci]
 		head := cn.Children[0]
-		if cn.Offset != lay.Tables[ci] || !strings.HasPrefix(head.Name, "cdt_head") {
+		if int64(cn.Offset) != lay.Tables[ci] || !strings.HasPrefix(head.Name, "cdt_head") {
 			t.Fatalf("component %d starts with %s at %#x", ci, head.Name, cn.Offset)
 		}
 		nameField := find(head, "cdt_name")
@@ -81,10 +81,10 @@ func TestLayoutShowsTheDumpImage(t *testing.T) {
 			}
 			bm := find(cn, fmt.Sprintf("bitmap of entry %d %q", ai, a.Name))
 			dn := find(cn, fmt.Sprintf("data of entry %d %q", ai, a.Name))
-			if bm.Offset != al.BitmapOff || bm.Size != al.BitmapLen || !strings.Contains(bm.Meaning, "least significant bit first") {
+			if int64(bm.Offset) != al.BitmapOff || bm.Size != al.BitmapLen || !strings.Contains(bm.Meaning, "least significant bit first") {
 				t.Errorf("area %d.%d bitmap %+v", ci, ai, bm)
 			}
-			if dn.Offset != al.DataOff || dn.Size != al.DataLen {
+			if int64(dn.Offset) != al.DataOff || dn.Size != al.DataLen {
 				t.Errorf("area %d.%d data %+v, want %#x+%d", ci, ai, dn, al.DataOff, al.DataLen)
 			}
 			byte0 := bm.Children[0]
@@ -106,14 +106,14 @@ func checkNesting(t *testing.T, n *model.Field) {
 	t.Helper()
 	end := n.Offset
 	for _, c := range n.Children {
-		if c.Size > 0 && (c.Offset < n.Offset || c.Offset+c.Size > n.Offset+n.Size) {
+		if c.Size > 0 && (c.Offset < n.Offset || int64(c.Offset)+c.Size > int64(n.Offset)+n.Size) {
 			t.Errorf("%s [%#x+%d] is outside %s [%#x+%d]", c.Name, c.Offset, c.Size, n.Name, n.Offset, n.Size)
 		}
 		if c.Size > 0 {
 			if c.Offset < end {
 				t.Errorf("%s at %#x overlaps its previous sibling in %s (ends %#x)", c.Name, c.Offset, n.Name, end)
 			}
-			end = c.Offset + c.Size
+			end = model.FileOff(int64(c.Offset) + c.Size)
 		}
 		checkNesting(t, c)
 	}

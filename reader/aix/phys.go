@@ -260,7 +260,7 @@ func (f *File) ReadPage(pfn model.PFN, dst []byte, _ reader.ReadOptions) (model.
 		}
 		off := p.fileOff()
 		if err := f.src.ReadAt(dst[p.from-lo:p.to-lo], off, "area data"); err != nil {
-			return pi, &model.PageError{File: f.src.Name, PFN: pfn, State: model.StateUnreadable, Off: off, Msg: err.Error(), Err: err}
+			return pi, &model.PageError{File: f.src.Name, PFN: pfn, State: model.StateUnreadable, Off: model.FileOff(off), Msg: err.Error(), Err: err}
 		}
 	}
 	return pi, nil

@@ -95,7 +95,7 @@ func (s *Struct) Registers(order binary.ByteOrder, b []byte, base int64) []model
 		if !ok {
 			continue
 		}
-		r := model.Register{Name: f.Name, Value: v, Group: f.Group, Offset: base + int64(f.Off), Size: f.Size}
+		r := model.Register{Name: f.Name, Value: v, Group: f.Group, Offset: model.FileOff(base + int64(f.Off)), Size: f.Size}
 		if f.Bits != nil {
 			r.Bits = f.Bits(v)
 		}
@@ -112,7 +112,7 @@ func (s *Struct) Layout(order binary.ByteOrder, b []byte, base int64) []*model.F
 	pos := 0
 	pad := func(to int) {
 		if to > pos {
-			out = append(out, &model.Field{Name: "(padding)", Offset: base + int64(pos), Size: int64(to - pos),
+			out = append(out, &model.Field{Name: "(padding)", Offset: model.FileOff(base + int64(pos)), Size: int64(to - pos),
 				Value: reader.HexBytes(clip(b, pos, to, 32)), Meaning: "alignment padding, not used"})
 		}
 	}
@@ -122,7 +122,7 @@ func (s *Struct) Layout(order binary.ByteOrder, b []byte, base int64) []*model.F
 		}
 		pad(f.Off)
 		end := min(f.Off+f.Size, len(b))
-		n := &model.Field{Name: f.Name, Offset: base + int64(f.Off), Size: int64(end - f.Off), Meaning: f.Meaning}
+		n := &model.Field{Name: f.Name, Offset: model.FileOff(base + int64(f.Off)), Size: int64(end - f.Off), Meaning: f.Meaning}
 		switch v, ok := value(order, b, f); {
 		case f.Text:
 			n.Value = fmt.Sprintf("%q", cstr(b[f.Off:end]))
@@ -142,7 +142,7 @@ func (s *Struct) Layout(order binary.ByteOrder, b []byte, base int64) []*model.F
 		pos = min(s.Size, len(b))
 	}
 	if len(b) > pos {
-		out = append(out, &model.Field{Name: "(trailing data)", Offset: base + int64(pos), Size: int64(len(b) - pos),
+		out = append(out, &model.Field{Name: "(trailing data)", Offset: model.FileOff(base + int64(pos)), Size: int64(len(b) - pos),
 			Value: reader.HexBytes(clip(b, pos, len(b), 32)), Meaning: fmt.Sprintf("bytes beyond the %d-byte %s", s.Size, s.Name)})
 	}
 	return out

@@ -249,5 +249,5 @@ func decodeWhole(s *Struct, src model.RegSource, order binary.ByteOrder, rec []b
 	if len(rec) < s.Size {
 		return model.RegisterSet{}, fmt.Errorf("ia64 %s needs %d bytes, the record has %d", s.Name, s.Size, len(rec))
 	}
-	return model.RegisterSet{Source: src, Arch: IA64, Registers: s.Registers(order, rec[:s.Size], base), Offset: base}, nil
+	return model.RegisterSet{Source: src, Arch: IA64, Registers: s.Registers(order, rec[:s.Size], base), Offset: model.FileOff(base)}, nil
 }

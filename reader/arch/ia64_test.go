@@ -120,7 +120,7 @@ func checkCover(t *testing.T, s *arch.Struct, rec []byte) {
 	t.Helper()
 	pos := int64(0)
 	for _, n := range s.Layout(binary.LittleEndian, rec, 0) {
-		if n.Offset != pos {
+		if int64(n.Offset) != pos {
 			t.Fatalf("%s: %s at %d, expected %d", s.Name, n.Name, n.Offset, pos)
 		}
 		// The only alignment gap is before interrupt_mask_addr (a pointer

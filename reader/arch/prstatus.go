@@ -201,7 +201,7 @@ func DecodePrstatus(archName string, order binary.ByteOrder, desc []byte, base i
 	if !ok {
 		return model.RegisterSet{}, fmt.Errorf("no %s elf_prstatus layout is %d bytes long", archName, len(desc))
 	}
-	set := model.RegisterSet{Source: model.SourcePrstatus, Arch: s.Arch, Registers: s.Registers(order, desc, base), Offset: base}
+	set := model.RegisterSet{Source: model.SourcePrstatus, Arch: s.Arch, Registers: s.Registers(order, desc, base), Offset: model.FileOff(base)}
 	if pid, ok := s.Value(order, desc, "pr_pid"); ok {
 		p := int64(int32(pid))
 		set.PID = &p

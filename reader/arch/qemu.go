@@ -92,7 +92,7 @@ func DecodeQEMUCPUState(archName string, order binary.ByteOrder, desc []byte, ba
 		size = uint64(min(len(desc), s.Size))
 	}
 	regs := s.Registers(order, desc[:size], base)
-	return model.RegisterSet{Source: model.SourceQEMUCPUState, Arch: archName, Registers: regs, Offset: base}, nil
+	return model.RegisterSet{Source: model.SourceQEMUCPUState, Arch: archName, Registers: regs, Offset: model.FileOff(base)}, nil
 }
 
 // selectorName names a segment cache's selector field after the segment

@@ -290,7 +290,7 @@ func DecodeXenContext(archName string, hvm bool, order binary.ByteOrder, rec []b
 	if len(rec) < s.Size {
 		return model.RegisterSet{}, fmt.Errorf("%s vcpu_guest_context needs %d bytes, the record has %d", archName, s.Size, len(rec))
 	}
-	return model.RegisterSet{Source: model.SourceXenVCPUContext, Arch: s.Arch, Registers: s.Registers(order, rec[:s.Size], base), Offset: base}, nil
+	return model.RegisterSet{Source: model.SourceXenVCPUContext, Arch: s.Arch, Registers: s.Registers(order, rec[:s.Size], base), Offset: model.FileOff(base)}, nil
 }
 
 // XenContextLayout labels a context record as a tree: fpu_ctxt, flags,
@@ -308,24 +308,24 @@ func XenContextLayout(s *Struct, order binary.ByteOrder, rec []byte, base int64)
 	var user, traps *model.Field
 	var trap *model.Field
 	for _, n := range flat {
-		rel := int(n.Offset - base)
+		rel := int(int64(n.Offset) - base)
 		switch {
 		case rel >= c.userRegs && rel < c.userRegsEnd:
 			if user == nil {
-				user = &model.Field{Name: "user_regs", Offset: base + int64(c.userRegs), Size: int64(c.userRegsEnd - c.userRegs),
+				user = &model.Field{Name: "user_regs", Offset: model.FileOff(base + int64(c.userRegs)), Size: int64(c.userRegsEnd - c.userRegs),
 					Value: "cpu_user_regs", Meaning: "the guest's general, segment and flags registers"}
 				out = append(out, user)
 			}
 			user.Add(n)
 		case rel >= c.traps && rel < c.traps+256*c.trapSize:
 			if traps == nil {
-				traps = &model.Field{Name: "trap_ctxt", Offset: base + int64(c.traps), Size: int64(256 * c.trapSize),
+				traps = &model.Field{Name: "trap_ctxt", Offset: model.FileOff(base + int64(c.traps)), Size: int64(256 * c.trapSize),
 					Meaning: "the PV guest's virtual IDT: 256 trap_info entries"}
 				out = append(out, traps)
 			}
 			i := (rel - c.traps) / c.trapSize
-			if trap == nil || trap.Offset != base+int64(c.traps+i*c.trapSize) {
-				trap = &model.Field{Name: fmt.Sprintf("trap_ctxt[%d]", i), Offset: base + int64(c.traps+i*c.trapSize), Size: int64(c.trapSize),
+			if at := model.FileOff(base + int64(c.traps+i*c.trapSize)); trap == nil || trap.Offset != at {
+				trap = &model.Field{Name: fmt.Sprintf("trap_ctxt[%d]", i), Offset: at, Size: int64(c.trapSize),
 					Meaning: "trap_info: vector, flags, cs, address"}
 				traps.Add(trap)
 			}
@@ -350,7 +350,7 @@ func XenContextLayout(s *Struct, order binary.ByteOrder, rec []byte, base int64)
 
 // trapSummary decodes one trap_info entry for its layout node.
 func trapSummary(t *model.Field, order binary.ByteOrder, rec []byte, base int64) string {
-	off := int(t.Offset - base)
+	off := int(int64(t.Offset) - base)
 	if off+int(t.Size) > len(rec) {
 		return "cut short"
 	}

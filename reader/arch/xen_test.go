@@ -213,7 +213,7 @@ func TestXenContextLayout(t *testing.T) {
 		}
 		pos := int64(4096)
 		for _, l := range leaves {
-			if l.Offset != pos {
+			if int64(l.Offset) != pos {
 				t.Fatalf("%s: leaf %s at %d, expected %d", tc.s.Arch, l.Name, l.Offset, pos)
 			}
 			pos += l.Size
@@ -276,7 +276,7 @@ func FuzzXenContext(f *testing.F) {
 					t.Fatalf("%s: %d bytes decode: %v", a, len(b), err)
 				}
 				for _, r := range set.Registers {
-					if got := readLE(b[r.Offset : r.Offset+int64(r.Size)]); got != r.Value {
+					if got := readLE(b[r.Offset : int64(r.Offset)+int64(r.Size)]); got != r.Value {
 						t.Fatalf("%s %s = %#x, bytes say %#x", a, r.Name, r.Value, got)
 					}
 				}
@@ -288,7 +288,7 @@ func FuzzXenContext(f *testing.F) {
 							walk(n.Children)
 							continue
 						}
-						if n.Offset != pos {
+						if int64(n.Offset) != pos {
 							t.Fatalf("%s layout: %s at %d, expected %d", a, n.Name, n.Offset, pos)
 						}
 						pos += n.Size
@@ -306,7 +306,7 @@ func FuzzXenContext(f *testing.F) {
 				continue
 			}
 			for _, r := range set.Registers {
-				if got := readLE(b[r.Offset : r.Offset+int64(r.Size)]); got != r.Value {
+				if got := readLE(b[int64(r.Offset) : int64(r.Offset)+int64(r.Size)]); got != r.Value {
 					t.Fatalf("ia64 %s = %#x, bytes say %#x", r.Name, r.Value, got)
 				}
 			}

@@ -39,7 +39,7 @@ func (f *File) Check(ctx context.Context, report func(model.Problem)) error {
 			zero = zero && r.Value == 0
 		}
 		if zero && len(s.Registers) > 0 {
-			p(model.SeverityWarning, model.CodeEmptyCPUState, s.Offset, "CPU %d's %s registers are all zero (an offline CPU?)", s.CPU, s.Source)
+			p(model.SeverityWarning, model.CodeEmptyCPUState, int64(s.Offset), "CPU %d's %s registers are all zero (an offline CPU?)", s.CPU, s.Source)
 		}
 	}
 	var loads int

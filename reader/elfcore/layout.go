@@ -38,7 +38,7 @@ func (f *File) Layout() (*model.Field, error) {
 	}
 	for i, p := range f.Progs {
 		if p.Type == elf.PT_LOAD && p.Filesz > 0 && p.Off != f.allOnes() {
-			root.Add(&model.Field{Name: fmt.Sprintf("PT_LOAD [%d] data", i), Offset: int64(p.Off), Size: int64(p.Filesz),
+			root.Add(&model.Field{Name: fmt.Sprintf("PT_LOAD [%d] data", i), Offset: model.FileOff(int64(p.Off)), Size: int64(p.Filesz),
 				Value:   fmt.Sprintf("physical %#x-%#x", p.Paddr, p.Paddr+p.Filesz),
 				Meaning: fmt.Sprintf("memory image: pfn %#x-%#x, virtual %#x", p.Paddr/uint64(f.pageSize()), (p.Paddr+p.Filesz-1)/uint64(f.pageSize()), p.Vaddr)})
 		}
@@ -47,7 +47,7 @@ func (f *File) Layout() (*model.Field, error) {
 		if s.Type == elf.SHT_STRTAB && s.Size > 0 && s.Size < 1<<16 {
 			b, err := f.src.Bytes(int64(s.Offset), int64(s.Size), 1<<16, "string table")
 			if err == nil {
-				root.Add(&model.Field{Name: fmt.Sprintf("section [%d] data (string table)", i), Offset: int64(s.Offset), Size: int64(s.Size),
+				root.Add(&model.Field{Name: fmt.Sprintf("section [%d] data (string table)", i), Offset: model.FileOff(int64(s.Offset)), Size: int64(s.Size),
 					Value: fmt.Sprintf("%q", bytes.ReplaceAll(b, []byte{0}, []byte{' '})), Meaning: "section names"})
 			}
 		}
@@ -105,7 +105,7 @@ func (f *File) headerLayout(b []byte) *model.Field {
 
 func (f *File) sectionsLayout() *model.Field {
 	ent := int64(f.Shentsize)
-	tbl := &model.Field{Name: "section header table", Offset: int64(f.Shoff), Size: ent * int64(len(f.Sections)),
+	tbl := &model.Field{Name: "section header table", Offset: model.FileOff(int64(f.Shoff)), Size: ent * int64(len(f.Sections)),
 		Value: fmt.Sprintf("%d entries", len(f.Sections)), Meaning: "section headers: in a core only for PN_XNUM (and QEMU's .shstrtab)"}
 	word := 8
 	name := "Elf64_Shdr"
@@ -145,7 +145,7 @@ func (f *File) sectionsLayout() *model.Field {
 
 func (f *File) progsLayout() *model.Field {
 	ent := int64(f.Phentsize)
-	tbl := &model.Field{Name: "program header table", Offset: int64(f.Phoff), Size: ent * int64(len(f.Progs)),
+	tbl := &model.Field{Name: "program header table", Offset: model.FileOff(int64(f.Phoff)), Size: ent * int64(len(f.Progs)),
 		Value: fmt.Sprintf("%d entries", len(f.Progs)), Meaning: "one PT_NOTE (or several) for the notes, one PT_LOAD per memory range"}
 	name := "Elf64_Phdr"
 	if f.Class == elf.ELFCLASS32 {
@@ -246,12 +246,12 @@ func progSummary(p ProgHeader, none uint64) string {
 }
 
 func (f *File) noteSegmentLayout(i int, p ProgHeader, notes []model.Note) *model.Field {
-	seg := &model.Field{Name: fmt.Sprintf("PT_NOTE [%d] data", i), Offset: int64(p.Off), Size: int64(p.Filesz),
+	seg := &model.Field{Name: fmt.Sprintf("PT_NOTE [%d] data", i), Offset: model.FileOff(int64(p.Off)), Size: int64(p.Filesz),
 		Meaning: "note records: 12-byte header, name and descriptor each padded to 4 bytes"}
 	end := int64(p.Off + p.Filesz)
 	n := 0
 	for _, note := range notes {
-		if note.Offset >= int64(p.Off) && note.Offset < end {
+		if int64(note.Offset) >= int64(p.Off) && int64(note.Offset) < end {
 			seg.Add(elfnote.NoteLayout(note, f.src, f.order, f.archName))
 			n++
 		}

@@ -229,7 +229,7 @@ func (f *File) readPage(ix *pageIndex, pfn model.PFN, dst []byte) (model.PageInf
 		from, to := max(p.start, start), min(p.end, end)
 		off := p.fileOff + int64(from-p.start)
 		if err := f.src.ReadAt(dst[from-start:to-start], off, fmt.Sprintf("PT_LOAD [%d] data", p.prog)); err != nil {
-			return pi, &model.PageError{File: f.src.Name, PFN: pfn, State: model.StateUnreadable, Off: off, Msg: err.Error(), Err: err}
+			return pi, &model.PageError{File: f.src.Name, PFN: pfn, State: model.StateUnreadable, Off: model.FileOff(off), Msg: err.Error(), Err: err}
 		}
 	}
 	return pi, nil

@@ -13,14 +13,13 @@ import (
 // NoteLayout labels one note record: header, name, descriptor (decoded for
 // prstatus, QEMU CPU state and VMCOREINFO) and padding.
 func NoteLayout(n model.Note, src reader.Source, order binary.ByteOrder, archName string) *model.Field {
-	nameLen := n.DescOffset - n.Offset - 12
+	nameLen := int64(n.DescOffset-n.Offset) - 12
 	hdr := make([]byte, 12)
-	if src.ReadAt(hdr, n.Offset, "note header") != nil {
+	if src.ReadAt(hdr, int64(n.Offset), "note header") != nil {
 		return &model.Field{Name: fmt.Sprintf("note %d", n.Index), Offset: n.Offset, Size: 12, Value: "unreadable"}
 	}
-	total := 12 + nameLen + align4(n.DescSize)
-	s := reader.NewStruct(fmt.Sprintf("note %d: %s", n.Index, n.Name), "one ELF note", n.Offset, hdr, order)
-	s.Node.Size = total
+	s := reader.NewStruct(fmt.Sprintf("note %d: %s", n.Index, n.Name), "one ELF note", int64(n.Offset), hdr, order)
+	s.Node.Size = n.RecordSize()
 	s.Node.Value = n.TypeName
 	if s.Node.Value == "" {
 		s.Node.Value = fmt.Sprintf("type %#x", n.Type)
@@ -36,18 +35,18 @@ func NoteLayout(n model.Note, src reader.Source, order binary.ByteOrder, archNam
 		case n.Name == NamePrstatus && n.Type == NTPrstatus:
 			if st, ok := arch.PrstatusFor(archName, len(n.Desc)); ok {
 				desc.Name = st.Name + " (" + st.Arch + ")"
-				desc.Children = st.Layout(order, n.Desc, n.DescOffset)
+				desc.Children = st.Layout(order, n.Desc, int64(n.DescOffset))
 			}
 		case n.Name == NameQEMU && n.Type == 0:
 			st := arch.QEMUCPUStateFor(archName)
 			desc.Name = st.Name
-			desc.Children = st.Layout(binary.LittleEndian, n.Desc, n.DescOffset)
+			desc.Children = st.Layout(binary.LittleEndian, n.Desc, int64(n.DescOffset))
 		case (n.Name == NameVMCoreInfo || n.Name == "VMCOREINFO_XEN" || n.Name == NameEraseInfo) && n.Type == 0:
-			desc.Children = TextLines(n.Desc, n.DescOffset)
+			desc.Children = TextLines(n.Desc, int64(n.DescOffset))
 		}
 	}
 	if pad := align4(n.DescSize) - n.DescSize; pad > 0 {
-		s.Node.Add(&model.Field{Name: "(padding)", Offset: n.DescOffset + n.DescSize, Size: pad, Meaning: "pads the descriptor to 4 bytes"})
+		s.Node.Add(&model.Field{Name: "(padding)", Offset: n.DescOffset + model.FileOff(n.DescSize), Size: pad, Meaning: "pads the descriptor to 4 bytes"})
 	}
 	return s.Node
 }
@@ -68,7 +67,7 @@ func TextLines(b []byte, base int64) []*model.Field {
 			if !ok { // eraseinfo: "erase SYMBOL size N"
 				k, v, _ = bytes.Cut(line, []byte(" "))
 			}
-			out = append(out, &model.Field{Name: reader.Printable(string(k)), Offset: base + int64(pos), Size: int64(end),
+			out = append(out, &model.Field{Name: reader.Printable(string(k)), Offset: model.FileOff(base + int64(pos)), Size: int64(end),
 				Value: reader.Printable(string(v)), Meaning: vmcoreinfoMeaning(string(k))})
 		}
 		pos += end

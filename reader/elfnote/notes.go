@@ -167,7 +167,7 @@ func ReadNotes(src reader.Source, order binary.ByteOrder, archName string, off, 
 		}
 		n := model.Note{
 			Index: first + len(notes), Name: reader.CString(nameBytes), Type: typ, File: src.Name,
-			Offset: pos, DescOffset: descOff, DescSize: descsz,
+			Offset: model.FileOff(pos), DescOffset: model.FileOff(descOff), DescSize: descsz,
 		}
 		n.TypeName = TypeName(n.Name, typ)
 		if descsz <= MaxKeptDesc {
@@ -200,13 +200,13 @@ func summarize(n model.Note, archName string, order binary.ByteOrder) string {
 	}
 	switch {
 	case n.Name == NamePrstatus && n.Type == NTPrstatus:
-		set, err := arch.DecodePrstatus(archName, order, n.Desc, n.DescOffset)
+		set, err := arch.DecodePrstatus(archName, order, n.Desc, int64(n.DescOffset))
 		if err != nil {
 			return err.Error()
 		}
 		return regSummary(set)
 	case n.Name == NameQEMU && n.Type == 0:
-		set, err := arch.DecodeQEMUCPUState(archName, binary.LittleEndian, n.Desc, n.DescOffset)
+		set, err := arch.DecodeQEMUCPUState(archName, binary.LittleEndian, n.Desc, int64(n.DescOffset))
 		if err != nil {
 			return err.Error()
 		}
@@ -252,16 +252,16 @@ func RegistersFromNotes(notes []model.Note, archName string, order binary.ByteOr
 		var err error
 		switch {
 		case n.Name == NamePrstatus && n.Type == NTPrstatus && n.Desc != nil:
-			set, err = arch.DecodePrstatus(archName, order, n.Desc, n.DescOffset)
+			set, err = arch.DecodePrstatus(archName, order, n.Desc, int64(n.DescOffset))
 		case n.Name == NameQEMU && n.Type == 0 && n.Desc != nil:
 			// The descriptor is a memcpy of QEMU's host struct:
 			// little-endian on every host QEMU runs on in practice.
-			set, err = arch.DecodeQEMUCPUState(archName, binary.LittleEndian, n.Desc, n.DescOffset)
+			set, err = arch.DecodeQEMUCPUState(archName, binary.LittleEndian, n.Desc, int64(n.DescOffset))
 		default:
 			continue
 		}
 		if err != nil {
-			probs = append(probs, model.NewProblem(model.SeverityError, model.CodeBadNote, n.File, n.Offset, "note %d (%s): %v", n.Index, n.Name, err))
+			probs = append(probs, model.NewProblem(model.SeverityError, model.CodeBadNote, n.File, int64(n.Offset), "note %d (%s): %v", n.Index, n.Name, err))
 			continue
 		}
 		set.CPU = cpu[set.Source]

@@ -166,7 +166,7 @@ func (d *Dump) coverage(pi model.PageInfo) error {
 	if !ok {
 		return nil
 	}
-	return &model.PageError{File: d.stream.Name(), PFN: pi.PFN, State: model.StateUnreadable, Code: model.CodeStreamCoverage, Off: off,
+	return &model.PageError{File: d.stream.Name(), PFN: pi.PFN, State: model.StateUnreadable, Code: model.CodeStreamCoverage, Off: model.FileOff(off),
 		Msg: fmt.Sprintf("no record of the flattened stream writes its stored bytes %#x-%#x (logical file)", h[0], h[1]), Err: model.ErrCorrupt}
 }
 
@@ -194,7 +194,7 @@ func (d *Dump) reportHoleReads(report func(model.Problem)) {
 	}
 	for _, h := range holes {
 		what := "bytes"
-		if n := innermost(layout, h[0]); n != nil {
+		if n := innermost(layout, model.FileOff(h[0])); n != nil {
 			what = n.Name + " bytes"
 		}
 		report(model.NewProblem(model.SeverityError, model.CodeStreamCoverage, d.stream.Name(), h[0],
@@ -207,13 +207,13 @@ func (d *Dump) reportHoleReads(report func(model.Problem)) {
 }
 
 // innermost returns the deepest layout node whose range holds off.
-func innermost(root *model.Field, off int64) *model.Field {
+func innermost(root *model.Field, off model.FileOff) *model.Field {
 	var best *model.Field
 	if root == nil {
 		return nil
 	}
 	root.Walk(func(n *model.Field, depth int) bool {
-		if n.Offset <= off && off < n.Offset+n.Size {
+		if n.Offset <= off && off < n.End() {
 			best = n
 			return true
 		}
@@ -250,8 +250,9 @@ func (d *Dump) Layout() (*model.Field, error) {
 func (d *Dump) annotate(root *model.Field) {
 	root.Walk(func(n *model.Field, _ int) bool {
 		if n.Offset >= 0 && n.Size > 0 && n.StreamOffset == nil {
-			if so, ok := d.stream.StreamOffset(n.Offset, n.Size); ok {
-				n.StreamOffset = &so
+			if so, ok := d.stream.StreamOffset(int64(n.Offset), n.Size); ok {
+				o := model.FileOff(so)
+				n.StreamOffset = &o
 			}
 		}
 		return true

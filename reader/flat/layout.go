@@ -23,7 +23,7 @@ func (f *File) Layout() (*model.Field, error) {
 	root := &model.Field{Name: "makedumpfile flattened stream", File: f.src.Name, Offset: 0, Size: f.src.Size,
 		Value:   fmt.Sprintf("%d records, end marker %v", n, end),
 		Meaning: "the stream makedumpfile -F and QEMU write; the rest of this tree is the file makedumpfile -R rebuilds from it (offsets there are logical, stream_offset is where the bytes are in the stream)"}
-	zero := int64(0)
+	zero := model.FileOff(0)
 	root.StreamOffset = &zero
 	b := make([]byte, HeaderSize)
 	if err := f.src.ReadAt(b, 0, "makedumpfile_header"); err != nil {
@@ -50,7 +50,7 @@ func (f *File) Layout() (*model.Field, error) {
 			r.Int("offset", 0, 8, "where the payload goes in the rebuilt file")
 			r.Int("buf_size", 8, 8, "payload bytes")
 			r.Node.Size = recordHdr + max(size, 0)
-			p := pos
+			p := model.FileOff(pos)
 			r.Node.StreamOffset = &p
 			if off == -1 && size == -1 {
 				r.Node.Name, r.Node.Meaning = "end marker", "offset = buf_size = -1: the end of the stream"
@@ -60,7 +60,7 @@ func (f *File) Layout() (*model.Field, error) {
 			}
 			recs.Add(r.Node)
 		} else if i == maxLayoutRecords {
-			recs.Add(&model.Field{Name: "…", Offset: pos, Value: fmt.Sprintf("%d more records", n-i), Meaning: "not listed one by one"})
+			recs.Add(&model.Field{Name: "…", Offset: model.FileOff(pos), Value: fmt.Sprintf("%d more records", n-i), Meaning: "not listed one by one"})
 		}
 		if off < 0 || size <= 0 {
 			break

@@ -396,12 +396,12 @@ func (f *File) readPage(pfn model.PFN, dst []byte, strict bool) (model.PageInfo,
 	defer f.bufs.Put(buf)
 	stored := (*buf)[:d.Size]
 	if err := f.src.ReadAt(stored, d.Offset, "page data"); err != nil {
-		return pi, &model.PageError{File: f.src.Name, PFN: pfn, State: model.StateLost, Off: d.Offset, Msg: err.Error(), Err: err, Code: model.CodeTruncated}
+		return pi, &model.PageError{File: f.src.Name, PFN: pfn, State: model.StateLost, Off: model.FileOff(d.Offset), Msg: err.Error(), Err: err, Code: model.CodeTruncated}
 	}
 	dec := f.getDecoder(strict)
 	defer f.putDecoder(dec, strict)
 	if err := dec.Decode(pi.Codec, stored, dst); err != nil {
-		return pi, &model.PageError{File: f.src.Name, PFN: pfn, State: model.StateUnreadable, Off: d.Offset,
+		return pi, &model.PageError{File: f.src.Name, PFN: pfn, State: model.StateUnreadable, Off: model.FileOff(d.Offset),
 			Msg: fmt.Sprintf("%d stored bytes do not decode: %v", d.Size, err), Err: err, Code: model.CodeBadCompressedPage}
 	}
 	return pi, nil
@@ -591,7 +591,7 @@ func (f *File) loadNotes() *noteInfo {
 			b, err := f.readText(s.OffsetVMCoreInfo, s.SizeVMCoreInfo, "VMCOREINFO", n)
 			if err == nil {
 				n.vmci = model.ParseVMCoreInfo(b)
-				n.vmci.File, n.vmci.FileOffset = f.src.Name, s.OffsetVMCoreInfo
+				n.vmci.File, n.vmci.FileOffset = f.src.Name, model.FileOff(s.OffsetVMCoreInfo)
 			}
 		}
 		if n.vmci == nil {

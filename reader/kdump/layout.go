@@ -31,12 +31,12 @@ func (f *File) Layout() (*model.Field, error) {
 		n, _ := f.src.R.ReadAt(sb, bs)
 		root.Add(f.subLayout(sb[:n], bs))
 	} else {
-		root.Add(&model.Field{Name: "disk_dump_sub_header", Offset: bs, Size: int64(h.SubHdrSize) * bs,
+		root.Add(&model.Field{Name: "disk_dump_sub_header", Offset: model.FileOff(bs), Size: int64(h.SubHdrSize) * bs,
 			Meaning: "diskdump: architecture-specific register save area of the crashing CPU"})
 	}
 	ni := f.loadNotes()
 	if len(ni.notes) > 0 {
-		notes := &model.Field{Name: "notes", Offset: f.Sub.OffsetNote, Size: int64(f.Sub.SizeNote),
+		notes := &model.Field{Name: "notes", Offset: model.FileOff(f.Sub.OffsetNote), Size: int64(f.Sub.SizeNote),
 			Value: fmt.Sprintf("%d notes", len(ni.notes)), Meaning: "verbatim copy of the ELF PT_NOTE segment: CPU registers, VMCOREINFO, QEMU CPU state"}
 		for _, n := range ni.notes {
 			notes.Add(elfnote.NoteLayout(n, f.src, f.order, ni.arch))
@@ -44,7 +44,7 @@ func (f *File) Layout() (*model.Field, error) {
 		root.Add(notes)
 	}
 	if v := ni.vmci; v != nil && f.version >= 3 && f.Sub.OffsetVMCoreInfo > 0 {
-		root.Add(&model.Field{Name: "VMCOREINFO (offset_vmcoreinfo)", Offset: f.Sub.OffsetVMCoreInfo, Size: int64(len(v.Raw)),
+		root.Add(&model.Field{Name: "VMCOREINFO (offset_vmcoreinfo)", Offset: model.FileOff(f.Sub.OffsetVMCoreInfo), Size: int64(len(v.Raw)),
 			Value: fmt.Sprintf("%d entries", len(v.Entries)), Meaning: "the VMCOREINFO text, pointed at directly by the sub-header (inside the notes copy)",
 			Children: elfnote.TextLines(v.Raw, f.Sub.OffsetVMCoreInfo)})
 	}
@@ -60,15 +60,15 @@ func (f *File) Layout() (*model.Field, error) {
 		if bm.single {
 			name, meaning = "bitmap", "the only bitmap (old diskdump layout): set = the page is stored"
 		}
-		node := root.Add(&model.Field{Name: name, Offset: bm.off[which], Size: bm.span,
+		node := root.Add(&model.Field{Name: name, Offset: model.FileOff(bm.off[which]), Size: bm.span,
 			Value: fmt.Sprintf("%d bytes for %d frames", bm.size, f.maxMapnr), Meaning: meaning})
 		if pad := bm.span - bm.size; pad > 0 {
-			node.Add(&model.Field{Name: "bits below max_mapnr", Offset: bm.off[which], Size: bm.size, Meaning: "the bytes the reader uses"})
-			node.Add(&model.Field{Name: "(padding)", Offset: bm.off[which] + bm.size, Size: pad,
+			node.Add(&model.Field{Name: "bits below max_mapnr", Offset: model.FileOff(bm.off[which]), Size: bm.size, Meaning: "the bytes the reader uses"})
+			node.Add(&model.Field{Name: "(padding)", Offset: model.FileOff(bm.off[which] + bm.size), Size: pad,
 				Meaning: "rest of the bitmap blocks, beyond max_mapnr: never read (makedumpfile does not write it)"})
 		}
 	}
-	descs := &model.Field{Name: "page_desc table", Offset: f.descs.off, Meaning: "24-byte page_desc {offset, size, flags, page_flags}, one per set bit of bitmap 2 in pfn order; `page` and the layout drill-down show single entries"}
+	descs := &model.Field{Name: "page_desc table", Offset: model.FileOff(f.descs.off), Meaning: "24-byte page_desc {offset, size, flags, page_flags}, one per set bit of bitmap 2 in pfn order; `page` and the layout drill-down show single entries"}
 	if err := f.loadData(); err == nil {
 		descs.Size = int64(f.nDescs) * descSize
 		descs.Value = fmt.Sprintf("%d descriptors", f.nDescs)
@@ -78,7 +78,7 @@ func (f *File) Layout() (*model.Field, error) {
 		}
 		if end > f.dataStart && end < 1<<62 {
 			root.Add(descs)
-			root.Add(&model.Field{Name: "page data", Offset: f.dataStart, Size: end - f.dataStart,
+			root.Add(&model.Field{Name: "page data", Offset: model.FileOff(f.dataStart), Size: end - f.dataStart,
 				Value: "compressed and raw page images", Meaning: "page images in pfn order; the shared zero page comes first when zero pages are excluded"})
 		} else {
 			root.Add(descs)
@@ -88,7 +88,7 @@ func (f *File) Layout() (*model.Field, error) {
 		root.Add(descs)
 	}
 	if e := ni.erase; len(e) > 0 {
-		root.Add(&model.Field{Name: "eraseinfo", Offset: f.Sub.OffsetEraseInfo, Size: int64(len(e)),
+		root.Add(&model.Field{Name: "eraseinfo", Offset: model.FileOff(f.Sub.OffsetEraseInfo), Size: int64(len(e)),
 			Meaning: "what makedumpfile --config erased from memory", Children: elfnote.TextLines(e, f.Sub.OffsetEraseInfo)})
 	}
 	return root, nil
@@ -162,11 +162,11 @@ func (f *File) ExplainPage(pfn model.PFN) (*model.Field, error) {
 		}
 		v, off, err := f.bm.byteAt(which, p)
 		if err != nil {
-			root.Add(&model.Field{Name: name + " byte", Offset: off, Size: 1, Value: "unreadable", Meaning: err.Error()})
+			root.Add(&model.Field{Name: name + " byte", Offset: model.FileOff(off), Size: 1, Value: "unreadable", Meaning: err.Error()})
 			continue
 		}
 		set := v>>(p%8)&1 == 1
-		root.Add(&model.Field{Name: name + " byte", Offset: off, Size: 1,
+		root.Add(&model.Field{Name: name + " byte", Offset: model.FileOff(off), Size: 1,
 			Value:   fmt.Sprintf("%08b: bit %d = %v", v, p%8, set),
 			Meaning: fmt.Sprintf("byte pfn/8 = %#x of %s; bit pfn%%8, least significant first", p/8, name)})
 	}
@@ -186,7 +186,7 @@ func (f *File) ExplainPage(pfn model.PFN) (*model.Field, error) {
 			if pi.ZeroPage {
 				v += ", the shared zero page"
 			}
-			root.Add(&model.Field{Name: "stored page", Offset: d.Offset, Size: int64(d.Size), Value: v,
+			root.Add(&model.Field{Name: "stored page", Offset: model.FileOff(d.Offset), Size: int64(d.Size), Value: v,
 				Meaning: fmt.Sprintf("decodes to one %d-byte page at physical %s", f.pageSize, pi.PhysAddr)})
 		}
 	}

@@ -89,7 +89,7 @@ func (f *File) ReadRange(ctx context.Context, start model.PFN, count uint64, opt
 				zero = make([]byte, f.pageSize)
 				if err := f.src.ReadAt(zero, d.Offset, "shared zero page"); err != nil {
 					zero = nil
-					if !fn(pi, nil, &model.PageError{File: f.src.Name, PFN: model.PFN(pfn), State: model.StateLost, Off: d.Offset, Msg: err.Error(), Err: err, Code: model.CodeTruncated}) {
+					if !fn(pi, nil, &model.PageError{File: f.src.Name, PFN: model.PFN(pfn), State: model.StateLost, Off: model.FileOff(d.Offset), Msg: err.Error(), Err: err, Code: model.CodeTruncated}) {
 						return nil
 					}
 					continue
@@ -113,7 +113,7 @@ func (f *File) ReadRange(ctx context.Context, start model.PFN, count uint64, opt
 			span = span[:n]
 			if m, err := f.src.R.ReadAt(span, spanOff); m < int(d.Size) {
 				span = span[:0]
-				e := &model.PageError{File: f.src.Name, PFN: model.PFN(pfn), State: model.StateLost, Off: d.Offset,
+				e := &model.PageError{File: f.src.Name, PFN: model.PFN(pfn), State: model.StateLost, Off: model.FileOff(d.Offset),
 					Msg: fmt.Sprintf("%d stored bytes at %#x cannot be read: %v", d.Size, d.Offset, err), Err: err, Code: model.CodeTruncated}
 				if !fn(pi, nil, e) {
 					return nil
@@ -125,7 +125,7 @@ func (f *File) ReadRange(ctx context.Context, start model.PFN, count uint64, opt
 		}
 		stored := span[d.Offset-spanOff : dEnd-spanOff]
 		if err := dec.Decode(pi.Codec, stored, page); err != nil {
-			e := &model.PageError{File: f.src.Name, PFN: model.PFN(pfn), State: model.StateUnreadable, Off: d.Offset,
+			e := &model.PageError{File: f.src.Name, PFN: model.PFN(pfn), State: model.StateUnreadable, Off: model.FileOff(d.Offset),
 				Msg: fmt.Sprintf("%d stored bytes do not decode: %v", d.Size, err), Err: err, Code: model.CodeBadCompressedPage}
 			if !fn(pi, nil, e) {
 				return nil

@@ -41,13 +41,13 @@ func (f *File) Layout() (*model.Field, error) {
 		}
 	}
 	sort.SliceStable(data, func(i, j int) bool { return data[i].Offset < data[j].Offset })
-	end := int64(f.Shoff) + int64(len(f.Sections))*int64(f.Shentsize)
+	end := model.FileOff(int64(f.Shoff) + int64(len(f.Sections))*int64(f.Shentsize))
 	for _, n := range data {
 		if n.Offset > end {
-			root.Add(&model.Field{Name: "(padding)", Offset: end, Size: n.Offset - end, Meaning: "unused bytes; libxc pads to a page boundary before .xen_pages"})
+			root.Add(&model.Field{Name: "(padding)", Offset: end, Size: int64(n.Offset - end), Meaning: "unused bytes; libxc pads to a page boundary before .xen_pages"})
 		}
 		root.Add(n)
-		end = max(end, n.Offset+n.Size)
+		end = max(end, n.End())
 	}
 	return root, nil
 }
@@ -82,7 +82,7 @@ func (f *File) headerLayout(b []byte) *model.Field {
 
 func (f *File) sectionTableLayout() *model.Field {
 	ent := int64(f.Shentsize)
-	tbl := &model.Field{Name: "section header table", Offset: int64(f.Shoff), Size: ent * int64(len(f.Sections)),
+	tbl := &model.Field{Name: "section header table", Offset: model.FileOff(int64(f.Shoff)), Size: ent * int64(len(f.Sections)),
 		Value: fmt.Sprintf("%d sections", len(f.Sections)), Meaning: "one Elf64_Shdr per section; readers find sections by name, not position"}
 	raw, err := f.src.Bytes(int64(f.Shoff), ent*int64(len(f.Sections)), ent*MaxSections, "section header table")
 	if err != nil {
@@ -157,14 +157,14 @@ func (f *File) sectionLayout(i int) *model.Field {
 	if i == 0 || sh.Size == 0 || sh.Offset >= uint64(f.src.Size) {
 		return nil
 	}
-	n := &model.Field{Name: sh.Name + " data", Offset: int64(sh.Offset), Size: int64(min(sh.Size, uint64(f.src.Size)-sh.Offset)), Meaning: sectionMeaning(sh.Name)}
+	n := &model.Field{Name: sh.Name + " data", Offset: model.FileOff(int64(sh.Offset)), Size: int64(min(sh.Size, uint64(f.src.Size)-sh.Offset)), Meaning: sectionMeaning(sh.Name)}
 	if f.section(sh.Name) != &f.Sections[i] {
 		n.Value = "repeated section, ignored"
 		return n
 	}
 	switch sh.Name {
 	case SecStrtab:
-		if b, err := f.src.Bytes(n.Offset, n.Size, maxStrtab, SecStrtab); err == nil {
+		if b, err := f.src.Bytes(int64(n.Offset), n.Size, maxStrtab, SecStrtab); err == nil {
 			n.Value = fmt.Sprintf("%q", bytes.ReplaceAll(bytes.TrimRight(b, "\x00"), []byte{0}, []byte{' '}))
 		}
 	case SecNotes:
@@ -175,11 +175,11 @@ func (f *File) sectionLayout(i int) *model.Field {
 	case SecPrstatus:
 		f.ctxLayout(n)
 	case SecMappedRegs:
-		n.Offset, n.Size = f.mapped.off, f.mapped.size
+		n.Offset, n.Size = model.FileOff(f.mapped.off), f.mapped.size
 		n.Value = fmt.Sprintf("%d records of %d bytes", f.mapped.n, f.mapped.rec)
 		for cpu := 0; cpu < min(f.mapped.n, layoutVCPUs); cpu++ {
 			b, off, err := f.readRecord(f.mapped, cpu, maxRecord)
-			c := &model.Field{Name: fmt.Sprintf("mapped_regs[%d]", cpu), Offset: off, Size: f.mapped.rec, Meaning: "registers Xen shares with vCPU " + fmt.Sprint(cpu)}
+			c := &model.Field{Name: fmt.Sprintf("mapped_regs[%d]", cpu), Offset: model.FileOff(off), Size: f.mapped.rec, Meaning: "registers Xen shares with vCPU " + fmt.Sprint(cpu)}
 			if err != nil {
 				c.Value = err.Error()
 			} else {
@@ -188,7 +188,7 @@ func (f *File) sectionLayout(i int) *model.Field {
 			n.Add(c)
 		}
 	case SecSharedInfo:
-		n.Offset, n.Size = f.shinfo.off, f.shinfo.size
+		n.Offset, n.Size = model.FileOff(f.shinfo.off), f.shinfo.size
 		f.sharedInfoLayout(n)
 	case SecPages:
 		n.Value = fmt.Sprintf("%d pages of %d bytes", f.pagesCap, f.pageSize)
@@ -207,7 +207,7 @@ func (f *File) ctxLayout(n *model.Field) {
 		n.Add(f.contextLayout(cpu))
 	}
 	if f.ctx.n > layoutVCPUs {
-		n.Add(&model.Field{Name: fmt.Sprintf("(%d more contexts)", f.ctx.n-layoutVCPUs), Offset: f.ctx.off + layoutVCPUs*f.ctx.rec,
+		n.Add(&model.Field{Name: fmt.Sprintf("(%d more contexts)", f.ctx.n-layoutVCPUs), Offset: model.FileOff(f.ctx.off + layoutVCPUs*f.ctx.rec),
 			Size: int64(f.ctx.n-layoutVCPUs) * f.ctx.rec, Meaning: "not labelled here; see `dumpscope regs --cpu N`"})
 	}
 }
@@ -225,7 +225,7 @@ func (f *File) noteLayout(n model.Note) *model.Field {
 	if desc == nil || n.Desc == nil || n.Name != elfnote.NameXen {
 		return node
 	}
-	d := reader.NewStruct("", "", n.DescOffset, n.Desc, f.order)
+	d := reader.NewStruct("", "", int64(n.DescOffset), n.Desc, f.order)
 	switch n.Type {
 	case NoteNone:
 		desc.Meaning = "empty: marks the file as a Xen dump-core"
@@ -274,7 +274,7 @@ func (f *File) tableLayout(n *model.Field) {
 	n.Value = fmt.Sprintf("%d entries of %d bytes", t.n, t.ent)
 	label := func(i int64) {
 		key, gmfn, err := t.entry(i)
-		e := &model.Field{Name: fmt.Sprintf("[%d]", i), Offset: t.entryOffset(i), Size: t.ent}
+		e := &model.Field{Name: fmt.Sprintf("[%d]", i), Offset: model.FileOff(t.entryOffset(i)), Size: t.ent}
 		switch {
 		case err != nil:
 			e.Value = err.Error()
@@ -295,7 +295,7 @@ func (f *File) tableLayout(n *model.Field) {
 	}
 	tail := max(head, t.n-4)
 	if tail > head {
-		n.Add(&model.Field{Name: fmt.Sprintf("(%d more entries)", tail-head), Offset: t.entryOffset(head), Size: (tail - head) * t.ent,
+		n.Add(&model.Field{Name: fmt.Sprintf("(%d more entries)", tail-head), Offset: model.FileOff(t.entryOffset(head)), Size: (tail - head) * t.ent,
 			Meaning: "not labelled one by one; `dumpscope page --pfn N` shows the entry of a frame"})
 	}
 	for i := tail; i < t.n; i++ {

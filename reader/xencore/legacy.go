@@ -175,18 +175,18 @@ func (f *File) legacyLayout() (*model.Field, error) {
 	s.Uint("xch_pages_offset", 20, 4, "file offset of the pages (index end rounded up to a page)")
 	root.Add(s.Node)
 	if f.ctx.size > 0 {
-		n := &model.Field{Name: "vCPU contexts", Offset: f.ctx.off, Size: f.ctx.size, Meaning: "the tools' native vcpu_guest_context per vCPU"}
+		n := &model.Field{Name: "vCPU contexts", Offset: model.FileOff(f.ctx.off), Size: f.ctx.size, Meaning: "the tools' native vcpu_guest_context per vCPU"}
 		f.ctxLayout(n)
 		root.Add(n)
 	}
-	idx := &model.Field{Name: "frame index", Offset: f.table.off, Size: f.table.n * f.table.ent,
+	idx := &model.Field{Name: "frame index", Offset: model.FileOff(f.table.off), Size: f.table.n * f.table.ent,
 		Meaning: "machine frame of every page, in the hypervisor's order (xc_get_pfn_list)"}
 	f.tableLayout(idx)
 	root.Add(idx)
-	if end := idx.Offset + idx.Size; f.pagesOff > end {
-		root.Add(&model.Field{Name: "(padding)", Offset: end, Size: f.pagesOff - end, Meaning: "zeros up to the page boundary"})
+	if end := int64(idx.End()); f.pagesOff > end {
+		root.Add(&model.Field{Name: "(padding)", Offset: model.FileOff(end), Size: f.pagesOff - end, Meaning: "zeros up to the page boundary"})
 	}
-	root.Add(&model.Field{Name: "pages", Offset: f.pagesOff, Size: max(0, min(int64(h.NrPages)*f.pageSize, f.src.Size-f.pagesOff)),
+	root.Add(&model.Field{Name: "pages", Offset: model.FileOff(f.pagesOff), Size: max(0, min(int64(h.NrPages)*f.pageSize, f.src.Size-f.pagesOff)),
 		Value:   fmt.Sprintf("%d pages of %d bytes", h.NrPages, f.pageSize),
 		Meaning: "page i belongs to the machine frame in index entry i"})
 	return root, nil

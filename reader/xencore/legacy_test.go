@@ -108,7 +108,7 @@ func TestLegacyDamaged(t *testing.T) {
 	f := openLegacy(t, b)
 	var probs []model.Problem
 	f.Check(context.Background(), func(p model.Problem) { probs = append(probs, p) })
-	if len(probs) != 1 || probs[0].Code.String() != "duplicate-mfn" || probs[0].PFN == nil || *probs[0].PFN != core.Pages[3].MFN {
+	if len(probs) != 1 || probs[0].Code.String() != "duplicate-mfn" || probs[0].PFN == nil || uint64(*probs[0].PFN) != core.Pages[3].MFN {
 		t.Fatalf("check: %v", probs)
 	}
 	// The first page of a repeated frame is the one read.

@@ -46,11 +46,11 @@ func (f *File) readNotes(s *SectionHeader) {
 	for i := range notes {
 		n := &notes[i]
 		if n.Name != elfnote.NameXen {
-			f.problem(model.SeverityWarning, model.CodeBadNote, n.Offset, "%s note %d is named %q, not \"Xen\"; ignored", SecNotes, n.Index, n.Name)
+			f.problem(model.SeverityWarning, model.CodeBadNote, int64(n.Offset), "%s note %d is named %q, not \"Xen\"; ignored", SecNotes, n.Index, n.Name)
 			continue
 		}
 		if seen[n.Type] {
-			f.problem(model.SeverityError, model.CodeBadNote, n.Offset, "%s note %d repeats %s; the first one is used", SecNotes, n.Index, n.TypeName)
+			f.problem(model.SeverityError, model.CodeBadNote, int64(n.Offset), "%s note %d repeats %s; the first one is used", SecNotes, n.Index, n.TypeName)
 			continue
 		}
 		seen[n.Type] = true
@@ -74,7 +74,7 @@ func (f *File) readNotes(s *SectionHeader) {
 func (f *File) decodeNote(n *model.Note) {
 	d, o := n.Desc, f.order
 	bad := func(format string, args ...any) {
-		f.problem(model.SeverityError, model.CodeBadNote, n.Offset, "%s note %d (%s): "+format, append([]any{SecNotes, n.Index, n.TypeName}, args...)...)
+		f.problem(model.SeverityError, model.CodeBadNote, int64(n.Offset), "%s note %d (%s): "+format, append([]any{SecNotes, n.Index, n.TypeName}, args...)...)
 	}
 	if d == nil && n.DescSize > 0 {
 		bad("descriptor of %d bytes is too large to read", n.DescSize)
@@ -191,9 +191,9 @@ func (f *File) checkHeader() {
 		switch {
 		case n.Name != elfnote.NameXen:
 		case n.Type == NoteHeader && hdrOff < 0:
-			hdrOff = n.DescOffset
+			hdrOff = int64(n.DescOffset)
 		case n.Type == NoteFormatVersion && fmtOff < 0:
-			fmtOff = n.DescOffset
+			fmtOff = int64(n.DescOffset)
 		}
 	}
 	switch h.Magic {

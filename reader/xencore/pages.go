@@ -101,7 +101,7 @@ func (f *File) ReadPage(pfn model.PFN, dst []byte, _ reader.ReadOptions) (model.
 		return pi, model.AbsentError(f.src.Name, pi)
 	}
 	if err := f.src.ReadAt(dst[:f.pageSize], int64(pi.FileOffset), SecPages); err != nil {
-		return pi, &model.PageError{File: f.src.Name, PFN: pfn, State: model.StateUnreadable, Off: int64(pi.FileOffset), Msg: err.Error(), Err: err}
+		return pi, &model.PageError{File: f.src.Name, PFN: pfn, State: model.StateUnreadable, Off: model.FileOff(int64(pi.FileOffset)), Msg: err.Error(), Err: err}
 	}
 	return pi, nil
 }
@@ -165,7 +165,7 @@ func (f *File) Runs(ctx context.Context, from model.PFN, detail bool, yield func
 // it and the stored page.
 func (f *File) ExplainPage(pfn model.PFN) (*model.Field, error) {
 	pi := f.PageInfo(pfn)
-	root := &model.Field{Name: fmt.Sprintf("%s %s", f.frameWord(), pfn), Offset: f.table.off, Value: string(pi.State), Meaning: pi.Reason}
+	root := &model.Field{Name: fmt.Sprintf("%s %s", f.frameWord(), pfn), Offset: model.FileOff(f.table.off), Value: string(pi.State), Meaning: pi.Reason}
 	if pi.State == model.StateNotInDump {
 		return root, nil
 	}
@@ -173,7 +173,7 @@ func (f *File) ExplainPage(pfn model.PFN) (*model.Field, error) {
 	if err != nil || !ok {
 		return root, err
 	}
-	e := &model.Field{Name: fmt.Sprintf("%s[%d]", f.table.name, idx), Offset: f.table.entryOffset(idx), Size: f.table.ent,
+	e := &model.Field{Name: fmt.Sprintf("%s[%d]", f.table.name, idx), Offset: model.FileOff(f.table.entryOffset(idx)), Size: f.table.ent,
 		Meaning: "the table entry that names this frame; its index is the page's position in the page data"}
 	key, gmfn, err := f.table.entry(idx)
 	if err != nil {
@@ -187,7 +187,7 @@ func (f *File) ExplainPage(pfn model.PFN) (*model.Field, error) {
 	}
 	root.Offset = e.Offset
 	root.Add(e)
-	root.Add(&model.Field{Name: fmt.Sprintf("page %d", idx), Offset: f.pagesOff + idx*f.pageSize, Size: f.pageSize,
+	root.Add(&model.Field{Name: fmt.Sprintf("page %d", idx), Offset: model.FileOff(f.pagesOff + idx*f.pageSize), Size: f.pageSize,
 		Value: string(pi.State), Meaning: fmt.Sprintf("page data: page data offset + %d x %d", idx, f.pageSize)})
 	return root, nil
 }

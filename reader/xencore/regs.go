@@ -80,7 +80,7 @@ func (f *File) decodeContext(cpu int) (model.RegisterSet, error) {
 // contextLayout labels one context record.
 func (f *File) contextLayout(cpu int) *model.Field {
 	b, off, err := f.readRecord(f.ctx, cpu, maxRecord)
-	node := &model.Field{Name: fmt.Sprintf("vcpu_guest_context[%d]", cpu), Offset: f.ctx.off + int64(cpu)*f.ctx.rec, Size: f.ctx.rec,
+	node := &model.Field{Name: fmt.Sprintf("vcpu_guest_context[%d]", cpu), Offset: model.FileOff(f.ctx.off + int64(cpu)*f.ctx.rec), Size: f.ctx.rec,
 		Meaning: fmt.Sprintf("saved state of vCPU %d (XEN_DOMCTL_getvcpucontext)", cpu)}
 	if err != nil {
 		node.Value = err.Error()

@@ -44,7 +44,7 @@ func (f *File) sharedInfoLayout(n *model.Field) {
 		n.Value = "shared_info (layout of this architecture not decoded)"
 		return
 	}
-	b, err := f.src.Bytes(n.Offset, n.Size, 1<<20, SecSharedInfo)
+	b, err := f.src.Bytes(int64(n.Offset), n.Size, 1<<20, SecSharedInfo)
 	if err != nil {
 		n.Value = err.Error()
 		return
@@ -53,10 +53,10 @@ func (f *File) sharedInfoLayout(n *model.Field) {
 		n.Value = fmt.Sprintf("%d bytes, too short for shared_info", len(b))
 		return
 	}
-	s := reader.NewStruct("shared_info", "", n.Offset, b, f.order)
+	s := reader.NewStruct("shared_info", "", int64(n.Offset), b, f.order)
 	online := 0
 	for i := 0; i < 32; i++ {
-		v := f.vcpuInfoLayout(b, n.Offset, i, w.word)
+		v := f.vcpuInfoLayout(b, int64(n.Offset), i, w.word)
 		if v.Value != "unused" {
 			online++
 		}

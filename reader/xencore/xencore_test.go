@@ -323,7 +323,7 @@ func checkNotes(t *testing.T, f *xencore.File, v variant, lay dumptest.XenLayout
 		t.Fatalf("%d notes", len(notes))
 	}
 	for i, n := range notes {
-		if n.Name != "Xen" || n.Type != types[i] || n.Offset != lay.NoteOffsets[types[i]] || n.Summary == "" {
+		if n.Name != "Xen" || n.Type != types[i] || int64(n.Offset) != lay.NoteOffsets[types[i]] || n.Summary == "" {
 			t.Errorf("note %d: %+v", i, n)
 		}
 	}
@@ -345,7 +345,7 @@ func checkLayout(t *testing.T, f *xencore.File, b []byte) {
 	}
 	names := map[string]int{}
 	root.Walk(func(n *model.Field, depth int) bool {
-		if n.Offset < 0 || n.Offset+n.Size > int64(len(b)) {
+		if n.Offset < 0 || int64(n.End()) > int64(len(b)) {
 			t.Errorf("layout node %s at %#x+%d outside the file", n.Name, n.Offset, n.Size)
 		}
 		names[n.Name]++
