@@ -162,7 +162,6 @@ func problemLine(st *styles, p model.Problem) line {
 	return line{sp(pn, "  "+padRight(sev, 10)), sp(st.value, p.Code.String()), sp(st.dim, "  "+strings.TrimSpace(p.Where())+": "), sp(st.value, p.Message)}
 }
 
-
 func orDash(s string) string {
 	if s == "" {
 		return "-"
