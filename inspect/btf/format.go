@@ -95,8 +95,8 @@ func (k Kind) Known() bool { return k > 0 && k < numKnownKinds }
 // btf_info", BTF_INFO_MASK 0x9f00ffff). So the wide decoding reads every
 // BTF a kernel ever accepted exactly as the narrow one did: no header
 // field announces it, and none is needed.
-func infoVlen(info uint32) uint32  { return info & 0xffffff }
-func infoKind(info uint32) Kind    { return Kind(info >> 24 & 0x7f) }
+func infoVlen(info uint32) uint32   { return info & 0xffffff }
+func infoKind(info uint32) Kind     { return Kind(info >> 24 & 0x7f) }
 func infoKindFlag(info uint32) bool { return info>>31 != 0 }
 
 // Record sizes of each kind's tail after struct btf_type: the singular
