@@ -203,11 +203,11 @@ declarator:
 			return bad(err.Error())
 		}
 	}
+	if d.Kind == 0 { // KindVoid is 0 too, but void is read as a typedef name first
+		return bad("no type")
+	}
 	if d.Kind == KindTypedef && d.Name == "void" {
 		d.Kind = KindVoid
-	}
-	if d.Kind == 0 {
-		return bad("no type")
 	}
 	for ; i < len(toks) && (toks[i] == "*" || isQual(toks[i])); i++ {
 		if toks[i] == "*" {

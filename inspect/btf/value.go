@@ -114,24 +114,28 @@ func (f *formatter) load() {
 }
 
 // readErr returns the error of a read covering [off, off+n) of the
-// object, if any piece of it failed.
-func (f *formatter) readErr(off, n uint64) error {
+// object if any piece of it failed, and whether every piece failed.
+func (f *formatter) readErr(off, n uint64) (all bool, err error) {
 	if f.bad == nil || n == 0 {
-		return nil
+		return false, nil
 	}
-	first := (f.addr % formatPiece) // bytes of the object in the first page: formatPiece - first
+	// The first piece holds the bytes up to the first page boundary.
+	head := formatPiece - f.addr%formatPiece
 	piece := func(o uint64) int {
-		if o < formatPiece-first {
+		if o < head {
 			return 0
 		}
-		return int((o-(formatPiece-first))/formatPiece) + 1
+		return int((o-head)/formatPiece) + 1
 	}
+	var first error
+	all = true
 	for i := piece(off); i <= piece(off+n-1) && i < len(f.bad); i++ {
-		if f.bad[i] != nil {
-			return f.bad[i]
+		if f.bad[i] != nil && first == nil {
+			first = f.bad[i]
 		}
+		all = all && f.bad[i] != nil
 	}
-	return nil
+	return all && first != nil, first
 }
 
 // value formats the object part of type t at byte offset off; bitOff
@@ -156,7 +160,10 @@ func (f *formatter) value(name string, t Type, off, bitOff uint64, bitSize uint3
 		v.Error = fmt.Sprintf("extends beyond the object (%d bytes)", len(f.buf))
 		return v
 	}
-	if err := f.readErr(off, v.Size); err != nil {
+	// Scalars need all their bytes; composites show what their members
+	// can, unless none can be read.
+	composite := r.Kind == KindStruct || r.Kind == KindUnion || r.Kind == KindArray
+	if all, err := f.readErr(off, v.Size); err != nil && (all || !composite || r.Kind == KindArray && f.charArray(r)) {
 		v.Error = err.Error()
 		return v
 	}
@@ -256,6 +263,12 @@ func (f *formatter) array(v *Value, r Type, off uint64, depth int) {
 		eo := off + uint64(i)*es
 		v.Children = append(v.Children, f.value("["+strconv.Itoa(i)+"]", elem, eo, eo*8, 0, depth+1))
 	}
+}
+
+// charArray reports an array of char, shown as a string.
+func (f *formatter) charArray(r Type) bool {
+	elem, err := f.s.Target(r)
+	return err == nil && isChar(f.s, elem)
 }
 
 // isChar reports C's plain char (and BTF_INT_CHAR), whose arrays are
