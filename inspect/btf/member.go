@@ -231,11 +231,13 @@ func (s *Spec) memberStep(f Field, cur Type, name, path string) (Field, error) {
 	return f, nil
 }
 
-// findMember searches a struct or union for a member by name, in order,
-// descending into anonymous struct and union members (C11 6.7.2.1:
-// their members are members of the containing type). It returns the
-// member and its bit offset from the start of t, reading nothing but the
-// names it compares.
+// findMember searches a struct or union for a member by name: its own
+// named members first, then inside its anonymous struct and union
+// members (C11 6.7.2.1: their members are members of the containing
+// type; names are unique, so the order only matters for damaged BTF,
+// where it keeps a cycle behind an anonymous member from hiding a direct
+// member). It returns the member and its bit offset from the start of t,
+// reading nothing but the names it compares.
 func (s *Spec) findMember(t Type, name string, depth int) (Member, uint64, bool, error) {
 	if depth > maxResolveDepth {
 		return Member{}, 0, false, fmt.Errorf("anonymous members of %s nested deeper than %d (a cycle?): %w", s.TypeName(t), maxResolveDepth, errCorrupt)
@@ -245,21 +247,24 @@ func (s *Spec) findMember(t Type, name string, depth int) (Member, uint64, bool,
 		return Member{}, 0, false, err
 	}
 	bo := o.ByteOrder
-	for i := range len(recs) / 12 {
-		r := recs[12*i:]
-		n, err := o.name(bo.Uint32(r))
+	n := len(recs) / 12
+	for i := range n {
+		nm, err := o.name(bo.Uint32(recs[12*i:]))
 		if err != nil {
 			return Member{}, 0, false, fmt.Errorf("member %d of %s: %w", i, s.TypeName(t), err)
 		}
-		if len(n) > 0 && string(n) != name {
+		if len(nm) > 0 && string(nm) == name {
+			m, err := o.member(recs, i, t.KindFlag)
+			return m, uint64(m.BitOffset), err == nil, err
+		}
+	}
+	for i := range n {
+		if nm, _ := o.name(bo.Uint32(recs[12*i:])); len(nm) > 0 {
 			continue
 		}
 		m, err := o.member(recs, i, t.KindFlag)
 		if err != nil {
 			return Member{}, 0, false, err
-		}
-		if len(n) > 0 {
-			return m, uint64(m.BitOffset), true, nil
 		}
 		inner, err := s.TypeByID(m.Type)
 		if err != nil {
