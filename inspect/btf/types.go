@@ -162,7 +162,7 @@ func (s *Spec) vlenRecords(t Type, elem int, kinds ...Kind) (*Spec, []byte, erro
 		ok = ok || t.Kind == k
 	}
 	if !ok || t.ID == 0 {
-		return nil, nil, fmt.Errorf("%s is a %s, not a %v: %w", s.TypeName(t), t.Kind, kinds, errNotFound)
+		return nil, nil, fmt.Errorf("%s is a %s, not a %v: %w", label(t), t.Kind, kinds, errNotFound)
 	}
 	o, off, err := s.record(t.ID)
 	if err != nil {
@@ -184,7 +184,7 @@ func (s *Spec) Members(t Type) ([]Member, error) {
 	for i := range out {
 		out[i], err = o.member(b, i, t.KindFlag)
 		if err != nil {
-			return out[:i], fmt.Errorf("member %d of %s: %w", i, s.TypeName(t), err)
+			return out[:i], fmt.Errorf("member %d of %s: %w", i, label(t), err)
 		}
 	}
 	return out, nil
@@ -220,7 +220,7 @@ func (s *Spec) Enumerators(t Type) ([]Enumerator, error) {
 		name, out[i].Value = o.enumerator(b, i, t)
 		out[i].Name, err = o.nameString(name)
 		if err != nil {
-			return out[:i], fmt.Errorf("enumerator %d of %s: %w", i, s.TypeName(t), err)
+			return out[:i], fmt.Errorf("enumerator %d of %s: %w", i, label(t), err)
 		}
 	}
 	return out, nil
@@ -254,7 +254,7 @@ func (s *Spec) Params(t Type) ([]Param, error) {
 		out[i].Type = TypeID(o.ByteOrder.Uint32(b[8*i+4:]))
 		out[i].Name, err = o.nameString(o.ByteOrder.Uint32(b[8*i:]))
 		if err != nil {
-			return out[:i], fmt.Errorf("parameter %d of %s: %w", i, s.TypeName(t), err)
+			return out[:i], fmt.Errorf("parameter %d of %s: %w", i, label(t), err)
 		}
 	}
 	return out, nil
@@ -273,4 +273,14 @@ func (s *Spec) Vars(t Type) ([]VarSecinfo, error) {
 		out[i] = VarSecinfo{Type: TypeID(bo.Uint32(r)), Offset: bo.Uint32(r[4:]), Size: bo.Uint32(r[8:])}
 	}
 	return out, nil
+}
+
+// label names a type for an error message without decoding anything
+// else (TypeName would read parameters and referred types, and an error
+// in those must not recurse into another message).
+func label(t Type) string {
+	if t.Name == "" {
+		return fmt.Sprintf("%s type %d", t.Kind, t.ID)
+	}
+	return fmt.Sprintf("%s %s (type %d)", t.Kind, t.Name, t.ID)
 }
