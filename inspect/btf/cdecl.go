@@ -12,19 +12,29 @@ import (
 // unions print as "struct {...}". btf_type_tag annotations (__user,
 // __percpu, __rcu) are not part of C's spelling and are left out.
 func (s *Spec) TypeName(t Type) string {
-	return strings.TrimSpace(s.declarator(t, "", 0))
+	budget := declBudget
+	return strings.TrimSpace(s.declarator(t, "", 0, &budget))
 }
+
+// declBudget bounds the types one name visits: a prototype's parameters
+// can be prototypes again, so damaged BTF could otherwise make a name
+// exponential in the nesting depth.
+const declBudget = 512
 
 // Declaration is the C declaration of name with type t: "char comm[16]",
 // "struct list_head *next", "void (*func)(struct callback_head *)".
 func (s *Spec) Declaration(t Type, name string) string {
-	return strings.TrimSpace(s.declarator(t, name, 0))
+	budget := declBudget
+	return strings.TrimSpace(s.declarator(t, name, 0, &budget))
 }
 
 // declarator builds a C declaration inside out: pointers prefix "*",
 // arrays and function parameters suffix, and a pointer to an array or a
 // function parenthesises what it has so far.
-func (s *Spec) declarator(t Type, inner string, depth int) string {
+func (s *Spec) declarator(t Type, inner string, depth int, budget *int) string {
+	if *budget--; *budget < 0 {
+		return "<type too large> " + inner
+	}
 	if depth > maxResolveDepth {
 		return "<type nested too deep> " + inner
 	}
@@ -39,9 +49,9 @@ func (s *Spec) declarator(t Type, inner string, depth int) string {
 			return fmt.Sprintf("<bad type %d> *%s", t.Ref, inner)
 		}
 		if r.Kind == KindFuncProto || r.Kind == KindArray {
-			return s.declarator(r, "(*"+inner+")", depth+1)
+			return s.declarator(r, "(*"+inner+")", depth+1, budget)
 		}
-		return s.declarator(r, "*"+inner, depth+1)
+		return s.declarator(r, "*"+inner, depth+1, budget)
 	case KindArray:
 		r, ok := target()
 		if !ok {
@@ -51,13 +61,13 @@ func (s *Spec) declarator(t Type, inner string, depth int) string {
 		if t.Nelems != 0 {
 			n = strconv.FormatUint(uint64(t.Nelems), 10)
 		}
-		return s.declarator(r, inner+"["+n+"]", depth+1)
+		return s.declarator(r, inner+"["+n+"]", depth+1, budget)
 	case KindFuncProto:
 		r, ok := target()
 		if !ok {
 			return fmt.Sprintf("<bad type %d> %s()", t.Ref, inner)
 		}
-		return s.declarator(r, inner+"("+s.paramList(t, depth)+")", depth+1)
+		return s.declarator(r, inner+"("+s.paramList(t, depth, budget)+")", depth+1, budget)
 	case KindConst, KindVolatile, KindRestrict:
 		q := t.Kind.String()
 		r, ok := target()
@@ -65,18 +75,18 @@ func (s *Spec) declarator(t Type, inner string, depth int) string {
 			return fmt.Sprintf("%s <bad type %d> %s", q, t.Ref, inner)
 		}
 		if r.Kind == KindPtr { // "char *const p": the qualifier follows the star
-			return s.declarator(r, q+" "+inner, depth+1)
+			return s.declarator(r, q+" "+inner, depth+1, budget)
 		}
-		return q + " " + s.declarator(r, inner, depth+1)
+		return q + " " + s.declarator(r, inner, depth+1, budget)
 	case KindTypeTag:
 		r, ok := target()
 		if !ok {
 			return fmt.Sprintf("<bad type %d> %s", t.Ref, inner)
 		}
-		return s.declarator(r, inner, depth+1)
+		return s.declarator(r, inner, depth+1, budget)
 	case KindFunc:
 		if r, ok := target(); ok && r.Kind == KindFuncProto {
-			return s.declarator(r, t.Name+inner, depth+1)
+			return s.declarator(r, t.Name+inner, depth+1, budget)
 		}
 	}
 	base := s.baseName(t)
@@ -115,7 +125,7 @@ func (s *Spec) baseName(t Type) string {
 	return t.Name
 }
 
-func (s *Spec) paramList(t Type, depth int) string {
+func (s *Spec) paramList(t Type, depth int, budget *int) string {
 	ps, err := s.Params(t)
 	if err != nil {
 		return "<bad parameters>"
@@ -134,7 +144,7 @@ func (s *Spec) paramList(t Type, depth int) string {
 			parts[i] = fmt.Sprintf("<bad type %d>", p.Type)
 			continue
 		}
-		parts[i] = strings.TrimSpace(s.declarator(pt, "", depth+1))
+		parts[i] = strings.TrimSpace(s.declarator(pt, "", depth+1, budget))
 	}
 	return strings.Join(parts, ", ")
 }

@@ -266,3 +266,36 @@ func TestLoadReader(t *testing.T) {
 		}
 	}
 }
+
+// TestExponential: a prototype whose parameters point back to it, and a
+// struct whose anonymous members are itself, branch at every level: names
+// and member lookups stay bounded.
+func TestExponential(t *testing.T) {
+	w := newWriter(binary.LittleEndian)
+	intID := w.Int("int", 4, IntSigned, 0, 32)
+	ptr := w.Ptr(intID + 2)
+	var ps []wp
+	var ms []wm
+	for range 8 {
+		ps = append(ps, wp{"p", ptr})
+		ms = append(ms, wm{"", intID + 3, 0, 0})
+	}
+	proto := w.FuncProto(intID, ps...)
+	self := w.Struct("self", 8, false, ms...)
+	s, err := NewSpec(w.bytes(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pt, _ := s.TypeByID(proto)
+	if name := s.TypeName(pt); !strings.Contains(name, "too large") || len(name) > 1<<20 {
+		t.Errorf("TypeName of a self-referring prototype: %d bytes", len(name))
+	}
+	st, _ := s.TypeByID(self)
+	if _, err := s.Field(st, "x"); !errors.Is(err, model.ErrCorrupt) {
+		t.Errorf("Field through self-referring anonymous members: %v", err)
+	}
+	v, err := s.Format(st, newMem().read, 0, FormatOptions{})
+	if err != nil || countNodes(v) > 10001 {
+		t.Errorf("Format: %d nodes, %v", countNodes(v), err)
+	}
+}

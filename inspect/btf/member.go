@@ -205,7 +205,8 @@ func (s *Spec) memberStep(f Field, cur Type, name, path string) (Field, error) {
 		return f, &MemberError{Type: s.TypeName(f.Type), Member: name, Path: path, Err: errNotFound,
 			Msg: fmt.Sprintf("no member %q: not a struct or union (%s)", name, cur.Kind)}
 	}
-	m, bitOff, found, err := s.findMember(cur, name, 0)
+	budget := memberBudget
+	m, bitOff, found, err := s.findMember(cur, name, 0, &budget)
 	if err != nil {
 		return f, err
 	}
@@ -231,6 +232,12 @@ func (s *Spec) memberStep(f Field, cur Type, name, path string) (Field, error) {
 	return f, nil
 }
 
+// memberBudget bounds the anonymous structs and unions one member lookup
+// descends into: each can hold several, so damaged BTF could otherwise
+// make a lookup exponential in the nesting depth. task_struct, the
+// deepest user, has a few dozen.
+const memberBudget = 4096
+
 // findMember searches a struct or union for a member by name: its own
 // named members first, then inside its anonymous struct and union
 // members (C11 6.7.2.1: their members are members of the containing
@@ -238,7 +245,10 @@ func (s *Spec) memberStep(f Field, cur Type, name, path string) (Field, error) {
 // where it keeps a cycle behind an anonymous member from hiding a direct
 // member). It returns the member and its bit offset from the start of t,
 // reading nothing but the names it compares.
-func (s *Spec) findMember(t Type, name string, depth int) (Member, uint64, bool, error) {
+func (s *Spec) findMember(t Type, name string, depth int, budget *int) (Member, uint64, bool, error) {
+	if *budget--; *budget < 0 {
+		return Member{}, 0, false, fmt.Errorf("more than %d anonymous members searched for %q (damaged BTF?): %w", memberBudget, name, errCorrupt)
+	}
 	if depth > maxResolveDepth {
 		return Member{}, 0, false, fmt.Errorf("anonymous members of %s nested deeper than %d (a cycle?): %w", s.TypeName(t), maxResolveDepth, errCorrupt)
 	}
@@ -273,7 +283,7 @@ func (s *Spec) findMember(t Type, name string, depth int) (Member, uint64, bool,
 		if inner, err = s.Resolve(inner); err != nil || inner.Kind != KindStruct && inner.Kind != KindUnion {
 			continue // an unnamed bitfield (padding), or damaged
 		}
-		im, off, found, err := s.findMember(inner, name, depth+1)
+		im, off, found, err := s.findMember(inner, name, depth+1, budget)
 		if err != nil || found {
 			return im, uint64(m.BitOffset) + off, found, err
 		}
