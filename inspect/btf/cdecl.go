@@ -182,7 +182,7 @@ func ParseDecl(decl string) (Decl, error) {
 	var words []string
 	i := 0
 	bad := func(why string) (Decl, error) {
-		return Decl{}, fmt.Errorf("C declaration %q: %s: %w", decl, why, errUnsupported)
+		return Decl{}, fmt.Errorf("declaration %q: %s: %w", decl, why, errUnsupported)
 	}
 	isQual := func(w string) bool { return w == "const" || w == "volatile" || w == "restrict" }
 	for ; i < len(toks); i++ {
@@ -271,10 +271,10 @@ func tokenize(s string) ([]string, error) {
 			toks = append(toks, s[i:j])
 			i = j
 		default:
-			return nil, fmt.Errorf("C declaration %q: unexpected %q (function declarators and expressions are not supported): %w", s, c, errUnsupported)
+			return nil, fmt.Errorf("declaration %q: unexpected %q (function declarators and expressions are not supported): %w", s, c, errUnsupported)
 		}
 		if len(toks) > 64 {
-			return nil, fmt.Errorf("C declaration %q: too long: %w", s, errUnsupported)
+			return nil, fmt.Errorf("declaration %q: too long: %w", s, errUnsupported)
 		}
 	}
 	return toks, nil

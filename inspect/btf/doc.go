@@ -20,6 +20,21 @@
 // IDs continue after the base's last ID and its string offsets after the
 // base's string section.
 //
+// The API, top down:
+//
+//   - Load(r, size, base) / NewSpec(raw, base): a Spec (spec.go, format.go).
+//   - TypeByID, FindType(kind, name), TypesByName, Enumerator(name),
+//     EnumName(t, v): lookups (types.go, index.go).
+//   - Members, Enumerators, Params, Vars: a type's vlen records (types.go).
+//   - Resolve, Target, Size, Field(t, "thread.sp"), FieldOf("rq.curr"):
+//     layout (member.go).
+//   - TypeName, Declaration, ParseDecl, ParseType("unsigned long []"): C
+//     names and declarations (cdecl.go).
+//   - KernelGlobals, Global(name): the globals BTF does not type
+//     (globals.go).
+//   - Format(t, read, addr, opts) → Value, WriteText: crash's
+//     `struct TYPE ADDR` (value.go, text.go).
+//
 // A Spec is lazy: Load copies the blob (bounded by MaxBlobSize), checks the
 // header and walks the type section once to record where each record
 // starts (a []uint32, 4 bytes a type). Names are indexed on the first

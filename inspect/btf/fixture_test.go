@@ -327,3 +327,57 @@ func TestRealOffsets(t *testing.T) {
 	}
 	t.Logf("Debian 6.1.0-57 offsets (path, offset, size, type):\n%s", strings.Join(lines, "\n"))
 }
+
+// swapOrder converts a little-endian BTF blob to big-endian: the header
+// fields and every 32-bit word of the type section (every field of every
+// record is a u32), strings unchanged.
+func swapOrder(t *testing.T, raw []byte) []byte {
+	le, be := binary.LittleEndian, binary.BigEndian
+	out := append([]byte(nil), raw...)
+	be.PutUint16(out, le.Uint16(raw))
+	hdrLen := le.Uint32(raw[4:])
+	for o := uint32(4); o < hdrLen; o += 4 {
+		be.PutUint32(out[o:], le.Uint32(raw[o:]))
+	}
+	start, n := hdrLen+le.Uint32(raw[8:]), le.Uint32(raw[12:])
+	for o := start; o < start+n; o += 4 {
+		be.PutUint32(out[o:], le.Uint32(raw[o:]))
+	}
+	if hdrLen >= 32 && le.Uint32(raw[28:]) != 0 {
+		t.Skip("layout section: swap its flags too")
+	}
+	return out
+}
+
+// TestRealOtherByteOrder reads the real vmlinux BTF converted to
+// big-endian and finds the same layout.
+func TestRealOtherByteOrder(t *testing.T) {
+	le := openKernelBTF(t, kernelFixtureNames[0]).spec
+	be, err := NewSpec(swapOrder(t, le.Raw()), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if be.ByteOrder != binary.BigEndian || be.NumTypes() != le.NumTypes() {
+		t.Fatalf("big-endian copy: %v, %d types", be.ByteOrder, be.NumTypes())
+	}
+	a, b := psLookups(t, le), psLookups(t, be)
+	for i := range a {
+		if a[i].Offset != b[i].Offset || a[i].BitOffset != b[i].BitOffset || le.TypeName(a[i].Type) != be.TypeName(b[i].Type) {
+			t.Errorf("field %d: %+v vs %+v", i, a[i], b[i])
+		}
+	}
+	for _, name := range []string{"PIDTYPE_TGID", "MODULE_STATE_GOING", "TASK_COMM_LEN"} {
+		_, ea, erra := le.Enumerator(name)
+		_, eb, errb := be.Enumerator(name)
+		if ea != eb || (erra == nil) != (errb == nil) {
+			t.Errorf("%s: %+v %v vs %+v %v", name, ea, erra, eb, errb)
+		}
+	}
+	for _, path := range []string{"task_struct.in_execve", "module.arch.num_orcs", "rq.curr"} {
+		_, fa, erra := le.FieldOf(path)
+		_, fb, errb := be.FieldOf(path)
+		if erra != nil || errb != nil || fa.BitOffset != fb.BitOffset || fa.BitfieldSize != fb.BitfieldSize {
+			t.Errorf("%s: %+v %v vs %+v %v", path, fa, erra, fb, errb)
+		}
+	}
+}

@@ -10,24 +10,25 @@ import (
 // lazyIndex is an open-addressing hash table from names to entries, built
 // once on first use: slots hold an entry + 1 (0 is an empty slot), found
 // by linear probing from the name's hash, so entries of one name appear
-// in insertion (ID) order along their probe run. Its size is two slots a
-// named item, 4 or 8 bytes each: for Debian 6.1's vmlinux BTF (100,811
-// types, 68,000 named) 512 KiB.
-type lazyIndex struct {
+// in insertion (ID) order along their probe run. It has two to four slots
+// a named item: type IDs take 4 bytes a slot, enumerators (type ID and
+// index) 8. For Debian 6.1's vmlinux BTF (100,810 types)
+// the name index is 512 KiB.
+type lazyIndex[E uint32 | uint64] struct {
 	once  sync.Once
 	seed  maphash.Seed
-	slots []uint64
+	slots []E
 }
 
-func newSlots(n int) []uint64 {
+func newSlots[E uint32 | uint64](n int) []E {
 	size := 8
 	if n > 2 {
 		size = 1 << bits.Len(uint(2*n-1))
 	}
-	return make([]uint64, size)
+	return make([]E, size)
 }
 
-func (x *lazyIndex) insert(name []byte, entry uint64) {
+func (x *lazyIndex[E]) insert(name []byte, entry E) {
 	mask := uint64(len(x.slots) - 1)
 	for i := maphash.Bytes(x.seed, name) & mask; ; i = (i + 1) & mask {
 		if x.slots[i] == 0 {
@@ -39,7 +40,7 @@ func (x *lazyIndex) insert(name []byte, entry uint64) {
 
 // find calls fn with each entry whose hash run the name shares, in
 // insertion order, until fn returns false; fn checks the name itself.
-func (x *lazyIndex) find(name string, fn func(entry uint64) bool) {
+func (x *lazyIndex[E]) find(name string, fn func(entry E) bool) {
 	mask := uint64(len(x.slots) - 1)
 	for i := maphash.String(x.seed, name) & mask; x.slots[i] != 0; i = (i + 1) & mask {
 		if !fn(x.slots[i] - 1) {
@@ -53,7 +54,7 @@ func (x *lazyIndex) find(name string, fn func(entry uint64) bool) {
 func indexed(k Kind) bool { return k != KindDeclTag && k != KindTypeTag }
 
 // nameIndex builds (once) the index of this blob's named types.
-func (s *Spec) nameIndex() *lazyIndex {
+func (s *Spec) nameIndex() *lazyIndex[uint32] {
 	x := &s.names
 	x.once.Do(func() {
 		x.seed = maphash.MakeSeed()
@@ -64,14 +65,14 @@ func (s *Spec) nameIndex() *lazyIndex {
 				named++
 			}
 		}
-		x.slots = newSlots(named)
+		x.slots = newSlots[uint32](named)
 		for i, off := range s.offs {
 			nameOff := bo.Uint32(s.types[off:])
 			if nameOff == 0 || !indexed(infoKind(bo.Uint32(s.types[off+4:]))) {
 				continue
 			}
 			if name, err := s.name(nameOff); err == nil { // a bad name is found by no lookup
-				x.insert(name, uint64(s.firstID)+uint64(i))
+				x.insert(name, uint32(s.firstID)+uint32(i))
 			}
 		}
 	})
@@ -84,7 +85,7 @@ func (s *Spec) nameIndex() *lazyIndex {
 func (s *Spec) eachByName(name string, fn func(o *Spec, id TypeID, off int) bool) {
 	for o := s; o != nil; o = o.base {
 		stop := false
-		o.nameIndex().find(name, func(e uint64) bool {
+		o.nameIndex().find(name, func(e uint32) bool {
 			id := TypeID(e)
 			off := int(o.offs[id-o.firstID])
 			if n, err := o.name(o.ByteOrder.Uint32(o.types[off:])); err == nil && string(n) == name {
@@ -165,7 +166,7 @@ func (s *Spec) FindType(kind Kind, name string) (Type, error) {
 
 // enumIndex builds (once) the index of this blob's enumerators: entries
 // are type ID << 32 | enumerator index.
-func (s *Spec) enumIndex() *lazyIndex {
+func (s *Spec) enumIndex() *lazyIndex[uint64] {
 	x := &s.enums
 	x.once.Do(func() {
 		x.seed = maphash.MakeSeed()
@@ -177,7 +178,7 @@ func (s *Spec) enumIndex() *lazyIndex {
 				n += int(infoVlen(info))
 			}
 		}
-		x.slots = newSlots(n)
+		x.slots = newSlots[uint64](n)
 		for i, off := range s.offs {
 			info := bo.Uint32(s.types[off+4:])
 			k := infoKind(info)

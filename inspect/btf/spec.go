@@ -27,8 +27,8 @@ type Spec struct {
 	offs     []uint32 // offs[i] is where type firstID+i starts in types
 	strStart uint32   // the string offset of strs[0]: the base's string end
 
-	names   lazyIndex // name → type IDs, built on the first lookup by name
-	enums   lazyIndex // enumerator name → (type ID, index), likewise
+	names   lazyIndex[uint32] // name → type IDs, built on the first lookup by name
+	enums   lazyIndex[uint64] // enumerator name → (type ID, index), likewise
 	ptrOnce sync.Once
 	ptrSize int
 }
