@@ -130,3 +130,15 @@ func BenchmarkFormatInitTask(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkNewSpec is Load without the copy: the header checks and the
+// walk over the type section.
+func BenchmarkNewSpec(b *testing.B) {
+	raw := openKernelBTF(b, kernelFixtureNames[0]).spec.Raw()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := NewSpec(raw, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
