@@ -130,8 +130,11 @@ func (s *Spec) Field(t Type, path string) (Field, error) {
 // as a struct, then a union, then a typedef.
 func (s *Spec) FieldOf(path string) (Type, Field, error) {
 	name, rest, _ := strings.Cut(path, ".")
-	if i := strings.IndexByte(name, '['); i >= 0 {
-		name, rest = name[:i], name[i:]+strings.TrimPrefix("."+rest, ".")
+	if i := strings.IndexByte(name, '['); i >= 0 { // "atomic_long_t[2]..."
+		if rest != "" {
+			rest = "." + rest
+		}
+		name, rest = name[:i], name[i:]+rest
 	}
 	var t Type
 	var err error

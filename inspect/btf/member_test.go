@@ -59,6 +59,12 @@ func TestFieldPaths(t *testing.T) {
 	if _, f, err := s.FieldOf("u32"); err != nil || s.TypeName(f.Type) != "u32" {
 		t.Errorf("FieldOf(typedef): %+v %v", f, err)
 	}
+	if ty, f, err := s.FieldOf("lists_t[1].prev"); err != nil || ty.ID != z.ListsT || f.Offset != 24 {
+		t.Errorf("FieldOf(lists_t[1].prev) = %+v %+v %v", ty, f, err)
+	}
+	if _, _, err := s.FieldOf("task[1].comm"); err == nil || !strings.Contains(err.Error(), "[1]") {
+		t.Errorf("FieldOf(task[1].comm) indexes a struct: %v", err)
+	}
 }
 
 func TestFieldErrors(t *testing.T) {

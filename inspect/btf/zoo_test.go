@@ -15,7 +15,7 @@ type zoo struct {
 	Proto, Func, Var, Datasec, Double, DeclTag, TypeTag TypeID
 	RcuListPtr, Task, TaskPtr, AnonUnion, AnonStruct    TypeID
 	FnPtr, IntArr, Legacy, LegacyLo, LegacyHi           TypeID
-	Shadow                                              TypeID
+	Shadow, ListsT                                      TypeID
 }
 
 // writeZoo writes the zoo. Layout of struct task (88 bytes), as C on
@@ -92,6 +92,8 @@ func writeZoo(bo byteOrder) (*blobWriter, zoo) {
 	// A second, different "struct task" after the first: lookups return
 	// the first.
 	z.Shadow = w.Struct("task", 4, false, wm{"only", z.Int, 0, 0})
+	// typedef struct list_head lists_t[2];
+	z.ListsT = w.Ref(KindTypedef, "lists_t", w.Array(z.ListHead, z.Int, 2))
 	return w, z
 }
 
