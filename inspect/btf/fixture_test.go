@@ -138,7 +138,7 @@ func loadModuleBTF(t *testing.T, kb *kernelBTF) map[string]*Spec {
 		mod, b := kb.u64(t, bm+module), kb.u64(t, bm+btfp)
 		name := kb.cString(t, kb.u64(t, bm+module)+modName, 56)
 		addr, size := kb.u64(t, b+data), kb.u32(t, b+dataSize)
-		split, err := Load(virtReader{kb.k, addr}, int64(size), s)
+		split, err := Load(MemoryReader(kb.read, addr), int64(size), s)
 		if err != nil {
 			t.Fatalf("module %s (struct module %#x): BTF at %#x, %d bytes: %v", name, mod, addr, size, err)
 		}

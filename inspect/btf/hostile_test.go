@@ -260,6 +260,20 @@ func TestLoadReader(t *testing.T) {
 	if _, err := Load(&countingReader{r: bytes.NewReader(big), fail: true}, int64(len(big)), nil); !errors.Is(err, model.ErrTruncated) {
 		t.Errorf("failing reader: %v", err)
 	}
+	// MemoryReader: memory from a base address, bounded by the address
+	// space; a read error reaches Load's caller.
+	mem := newMem()
+	mem.put(0xffff000000001000, b)
+	if s, err := Load(MemoryReader(mem.read, 0xffff000000001000), int64(len(b)), nil); err != nil || s.NumTypes() != int(z.ListsT) {
+		t.Errorf("Load(MemoryReader): %v", err)
+	}
+	if _, err := MemoryReader(mem.read, ^uint64(0)-10).ReadAt(make([]byte, 4), 100); !errors.Is(err, model.ErrCorrupt) {
+		t.Errorf("MemoryReader past the address space: %v", err)
+	}
+	mem.bad[0xffff000000001000/4096] = true
+	if _, err := Load(MemoryReader(mem.read, 0xffff000000001000), int64(len(b)), nil); !errors.Is(err, model.ErrTruncated) || !strings.Contains(err.Error(), "absent") {
+		t.Errorf("Load over an absent page: %v", err)
+	}
 	for _, size := range []int64{0, -1, MaxBlobSize + 1} {
 		if _, err := Load(bytes.NewReader(b), size, nil); !errors.Is(err, model.ErrCorrupt) {
 			t.Errorf("size %d: %v", size, err)

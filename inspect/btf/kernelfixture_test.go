@@ -129,7 +129,7 @@ func openKernelBTF(t testing.TB, name string) *kernelBTF {
 	kb := &kernelBTF{name: name, k: k, syms: syms}
 	start, stop := kb.sym(t, "__start_BTF"), kb.sym(t, "__stop_BTF")
 	kb.blobAddr, kb.blobSize = start, stop-start
-	kb.spec, err = Load(virtReader{k, start}, int64(stop-start), nil)
+	kb.spec, err = Load(MemoryReader(k.ReadVirt, start), int64(stop-start), nil)
 	if err != nil {
 		t.Fatalf("%s: vmlinux BTF at %#x: %v", name, start, err)
 	}
@@ -176,19 +176,6 @@ func (kb *kernelBTF) offset(t testing.TB, s *Spec, path string) uint64 {
 		t.Fatalf("%s: %v", kb.name, err)
 	}
 	return f.Offset
-}
-
-// virtReader reads kernel virtual memory from base as an io.ReaderAt.
-type virtReader struct {
-	k    *kernel.Kernel
-	base uint64
-}
-
-func (r virtReader) ReadAt(p []byte, off int64) (int, error) {
-	if err := r.k.ReadVirt(r.base+uint64(off), p); err != nil {
-		return 0, err
-	}
-	return len(p), nil
 }
 
 // crashOracle is the part of <dump>.crash.json these tests compare with.

@@ -71,6 +71,26 @@ func Load(r io.ReaderAt, size int64, base *Spec) (*Spec, error) {
 	return NewSpec(raw[:need], base)
 }
 
+// MemoryReader adapts a reader of virtual memory (a kernel engine's
+// ReadVirt) to the io.ReaderAt that Load takes: offset 0 is base,
+// __start_BTF for vmlinux or btf->data for a module.
+func MemoryReader(read ReadFunc, base uint64) io.ReaderAt { return memoryReader{read, base} }
+
+type memoryReader struct {
+	read ReadFunc
+	base uint64
+}
+
+func (m memoryReader) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 || m.base+uint64(off) < m.base {
+		return 0, fmt.Errorf("BTF offset %d from %#x: outside the address space: %w", off, m.base, errCorrupt)
+	}
+	if err := m.read(m.base+uint64(off), p); err != nil {
+		return 0, fmt.Errorf("reading BTF at %#x: %w", m.base+uint64(off), err)
+	}
+	return len(p), nil
+}
+
 func readFull(r io.ReaderAt, p []byte, off int64) error {
 	n, err := r.ReadAt(p, off)
 	if n == len(p) {
@@ -79,7 +99,9 @@ func readFull(r io.ReaderAt, p []byte, off int64) error {
 	if err == nil || err == io.EOF {
 		err = io.ErrUnexpectedEOF
 	}
-	return errorf("BTF", off+int64(n), fmt.Errorf("%w: %w", errTruncated, err), "reading %d bytes", len(p))
+	// Wrap both: ErrTruncated for this package's callers, the reader's own
+	// error (model.ErrPageAbsent from a dump) for theirs.
+	return errorf("BTF", off+int64(n), fmt.Errorf("%w: %w", errTruncated, err), "reading %d bytes: %v", len(p), err)
 }
 
 // NewSpec parses a blob already in memory and keeps raw without copying
