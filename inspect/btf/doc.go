@@ -22,7 +22,8 @@
 //
 // The API, top down:
 //
-//   - Load(r, size, base) / NewSpec(raw, base): a Spec (spec.go, format.go).
+//   - Load(r, size, base) / NewSpec(raw, base): a Spec (spec.go, format.go);
+//     MemoryReader(readVirt, addr) turns kernel memory into Load's reader.
 //   - TypeByID, FindType(kind, name), TypesByName, Enumerator(name),
 //     EnumName(t, v): lookups (types.go, index.go).
 //   - Members, Enumerators, Params, Vars: a type's vlen records (types.go).

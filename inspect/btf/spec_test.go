@@ -336,3 +336,30 @@ func TestExtendedHeader(t *testing.T) {
 		t.Errorf("type after the wide enum: %v", err)
 	}
 }
+
+// TestConcurrentLookups: the lazy indexes are built once however many
+// goroutines ask first (run under -race).
+func TestConcurrentLookups(t *testing.T) {
+	s, z := loadZoo(t, binary.LittleEndian)
+	done := make(chan error)
+	for range 8 {
+		go func() {
+			ty, err := s.FindType(KindStruct, "task")
+			if err == nil && ty.ID != z.Task {
+				err = errors.New("wrong type")
+			}
+			if _, _, e := s.Enumerator("DEAD"); err == nil {
+				err = e
+			}
+			if s.PointerSize() != 8 && err == nil {
+				err = errors.New("pointer size")
+			}
+			done <- err
+		}()
+	}
+	for range 8 {
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}
+}
