@@ -37,8 +37,8 @@
 //     `struct TYPE ADDR` (value.go, text.go).
 //
 // A Spec is lazy: Load copies the blob (bounded by MaxBlobSize), checks the
-// header and walks the type section once to record where each record
-// starts (a []uint32, 4 bytes a type). Names are indexed on the first
+// header and walks the type section (twice: to count the records, then to
+// record where each starts, a []uint32 of 4 bytes a type). Names are indexed on the first
 // lookup by name; types are decoded when asked for, one record at a time,
 // never as a graph. A Spec is safe for concurrent use.
 package btf
