@@ -67,7 +67,7 @@ func (w *walker) orcLoop(s state) {
 		}
 		f := r.frame
 		f.Stack = w.cur.Kind
-		f.Reliable = s.reliable && f.How == FromORC && onKnown && w.isText(f.PC)
+		f.Reliable = s.reliable && (f.How == FromORC || f.How == FromCode) && onKnown && w.isText(f.PC)
 		if !w.add(f) {
 			return
 		}
@@ -105,12 +105,24 @@ func (w *walker) orcStep(s state) stepResult {
 		if !errors.Is(err, errNoEntry) {
 			return fail("pc %#x: %v", s.pc, err)
 		}
-		// unwind_orc.c guesses a frame-pointer frame for code ORC does
-		// not cover (BPF programs); only for code the caller knows.
+		// Code no table covers: a module whose table was not given, or
+		// generated code (BPF programs), for which unwind_orc.c guesses a
+		// frame-pointer frame. Known code is analysed first.
 		if !w.isText(addr) {
 			return fail("pc %#x: no ORC entry and not known code", s.pc)
 		}
-		e, how = fpEntry, FromORCGuess
+		if ce, ok := w.codeEntry(addr); ok {
+			e, how = ce, FromCode
+		} else {
+			e, how = fpEntry, FromORCGuess
+		}
+	}
+	if e.Type == TypeUndefined && how == FromORC {
+		// objtool skipped the function (STACK_FRAME_NON_STANDARD):
+		// compute its frame from its code (see codeEntry).
+		if ce, ok := w.codeEntry(addr); ok {
+			e, how = ce, FromCode
+		}
 	}
 	switch e.Type {
 	case TypeUndefined:

@@ -102,6 +102,10 @@ const (
 	// such as BPF); the kernel's frame-pointer guess (orc_fp_entry) found
 	// this one. Never reliable.
 	FromORCGuess
+	// FromCode: ORC has no data for the frame below (objtool skipped its
+	// function, as __crash_kexec); its frame was computed from its code
+	// (see codeEntry). Reliable when every path agreed.
+	FromCode
 	// FromFramePointer: the frame-pointer chain.
 	FromFramePointer
 	// FromPrologue: frame 0's function had not set up its frame pointer
@@ -116,7 +120,7 @@ const (
 	FromCallScan
 )
 
-var howNames = [...]string{"", "registers", "task-frame", "orc", "orc-fp-guess", "frame-pointer", "prologue", "nmi-scan", "call-scan"}
+var howNames = [...]string{"", "registers", "task-frame", "orc", "orc-fp-guess", "code", "frame-pointer", "prologue", "nmi-scan", "call-scan"}
 
 func (h How) String() string {
 	if int(h) < len(howNames) {
