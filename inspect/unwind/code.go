@@ -66,6 +66,11 @@ func (w *walker) codeEntry(addr uint64) (Entry, bool) {
 				return Entry{}, false
 			}
 			seen[at] = st
+			if isEndbr(code[at-start:]) {
+				length[at] = 4
+				at += 4
+				continue
+			}
 			inst, err := x86asm.Decode(code[at-start:], 64)
 			if err != nil {
 				break

@@ -247,6 +247,9 @@ func encodeFlags(e Entry, l Layout) (uint16, bool) {
 		return 0, false
 	}
 	f := sp | bp<<4
+	if e.Type >= TypeCall && e.SPReg == RegUndefined && (l == LayoutV1 || l == LayoutV2) {
+		return 0, false // v1 and v2 read this as an undefined entry
+	}
 	switch l {
 	case LayoutV1, LayoutV2:
 		endBit := uint16(1 << 10)
