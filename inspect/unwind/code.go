@@ -33,8 +33,12 @@ type pathState struct {
 // false when the code does not say it unambiguously.
 func (w *walker) codeEntry(addr uint64) (Entry, bool) {
 	start, ok := w.funcStart(addr)
-	if !ok || addr < start || addr-start >= maxCodeBytes || w.u.word != 8 {
+	if !ok || addr < start || addr-start >= maxCodeBytes {
 		return Entry{}, false
+	}
+	mode, ws := 64, int64(w.u.word)
+	if ws == 4 {
+		mode = 32
 	}
 	code := w.readCode(start, addr)
 	if uint64(len(code)) <= addr-start {
@@ -71,13 +75,13 @@ func (w *walker) codeEntry(addr uint64) (Entry, bool) {
 				at += 4
 				continue
 			}
-			inst, err := x86asm.Decode(code[at-start:], 64)
+			inst, err := x86asm.Decode(code[at-start:], mode)
 			if err != nil {
 				break
 			}
 			length[at] = inst.Len
 			next := at + uint64(inst.Len)
-			st, ok = stackEffect(inst, st)
+			st, ok = stackEffect(inst, st, ws)
 			if !ok || st.depth < 0 {
 				break
 			}
@@ -100,12 +104,12 @@ func (w *walker) codeEntry(addr uint64) (Entry, bool) {
 		at := addr - back
 		if n, ok := length[at]; ok && addr < at+uint64(n) {
 			st := seen[at]
-			e := Entry{Type: TypeCall, SPReg: RegSP, SPOffset: int16(st.depth + 8), BPReg: RegUndefined}
-			if st.depth+8 > 1<<15-1 {
+			e := Entry{Type: TypeCall, SPReg: RegSP, SPOffset: int16(st.depth + ws), BPReg: RegUndefined}
+			if st.depth+ws > 1<<15-1 {
 				return Entry{}, false
 			}
-			if st.bpAt >= 0 && st.bpAt+8 <= st.depth {
-				e.BPReg, e.BPOffset = RegPrevSP, int16(-(16 + st.bpAt))
+			if st.bpAt >= 0 && st.bpAt+ws <= st.depth {
+				e.BPReg, e.BPOffset = RegPrevSP, int16(-(2*ws + st.bpAt))
 			}
 			return e, true
 		}
@@ -132,29 +136,34 @@ func (w *walker) readCode(start, addr uint64) []byte {
 	return code
 }
 
-// stackEffect applies an instruction to the stack state; false when it
-// changes sp in a way that cannot be followed.
-func stackEffect(inst x86asm.Inst, st pathState) (pathState, bool) {
+// stackEffect applies an instruction to the stack state (ws is the word
+// size); false when it changes sp in a way that cannot be followed.
+func stackEffect(inst x86asm.Inst, st pathState, ws int64) (pathState, bool) {
+	size := ws
+	if inst.DataSize == 16 {
+		size = 2
+	}
+	isBP := inst.Args[0] == x86asm.RBP || inst.Args[0] == x86asm.EBP
 	switch inst.Op {
 	case x86asm.PUSH:
-		if inst.Args[0] == x86asm.RBP && st.bpAt < 0 {
+		if isBP && st.bpAt < 0 {
 			st.bpAt = st.depth
 		}
-		st.depth += int64(pushSize(inst))
+		st.depth += size
 		return st, true
-	case x86asm.PUSHFQ:
-		st.depth += 8
+	case x86asm.PUSHF, x86asm.PUSHFD, x86asm.PUSHFQ:
+		st.depth += size
 		return st, true
 	case x86asm.POP:
-		st.depth -= int64(pushSize(inst))
-		if inst.Args[0] == x86asm.RBP && st.bpAt == st.depth {
+		st.depth -= size
+		if isBP && st.bpAt == st.depth {
 			st.bpAt = -1
 		}
 		return st, true
-	case x86asm.POPFQ:
-		st.depth -= 8
+	case x86asm.POPF, x86asm.POPFD, x86asm.POPFQ:
+		st.depth -= size
 		return st, true
-	case x86asm.ENTER, x86asm.LEAVE:
+	case x86asm.ENTER, x86asm.LEAVE, x86asm.PUSHA, x86asm.PUSHAD, x86asm.POPA, x86asm.POPAD:
 		return st, false
 	}
 	if inst.Args[0] != x86asm.RSP && inst.Args[0] != x86asm.ESP && inst.Args[0] != x86asm.SP {
@@ -175,22 +184,13 @@ func stackEffect(inst x86asm.Inst, st pathState) (pathState, bool) {
 		return st, true
 	case x86asm.LEA:
 		m, ok := inst.Args[1].(x86asm.Mem)
-		if !ok || m.Base != x86asm.RSP || m.Index != 0 || m.Segment != 0 {
+		if !ok || m.Base != x86asm.RSP && m.Base != x86asm.ESP || m.Index != 0 || m.Segment != 0 {
 			return st, false
 		}
 		st.depth -= m.Disp
 		return st, true
 	}
 	return st, false
-}
-
-// pushSize is the bytes a push or pop moves (8, or 2 with an operand-size
-// prefix).
-func pushSize(inst x86asm.Inst) int {
-	if inst.DataSize == 16 {
-		return 2
-	}
-	return 8
 }
 
 // isBranch says whether an instruction with a relative operand transfers

@@ -24,15 +24,24 @@ func (w *walker) fpFromRegs(r Regs) {
 	ws := uint64(w.u.word)
 	// An ip in its function's prologue, before bp points at the new
 	// frame, leaves the caller out of the bp chain; its return address is
-	// then at sp (before the push of bp) or just above (after it).
-	if off, ok := w.prologue(r.IP); ok {
+	// then at sp (before the push of bp) or just above (after it). A
+	// function without that prologue (a frameless leaf, asm) leaves the
+	// caller out too: its code says where the return address is.
+	off, ok, hasPrologue := w.prologue(r.IP)
+	how := FromPrologue
+	if !hasPrologue {
+		if e, found := w.codeEntry(r.IP); found && e.BPReg == RegUndefined {
+			off, ok, how = uint64(e.SPOffset)-ws, true, FromCode
+		}
+	}
+	if ok {
 		slot := r.SP + off
 		ret, err := w.stackWord(slot)
 		if err != nil {
-			w.finish(EndError, fmt.Errorf("return address of the function at ip %#x (in its prologue): %w", r.IP, err))
+			w.finish(EndError, fmt.Errorf("return address of the function at ip %#x (no frame yet): %w", r.IP, err))
 			return
 		}
-		f := Frame{PC: ret, Call: true, SP: slot + ws, Slot: slot, Stack: w.cur.Kind, How: FromPrologue, Reliable: f0.Reliable && w.isText(ret)}
+		f := Frame{PC: ret, Call: true, SP: slot + ws, Slot: slot, Stack: w.cur.Kind, How: how, Reliable: f0.Reliable && w.isText(ret)}
 		if !w.add(f) {
 			return
 		}
@@ -163,36 +172,37 @@ func (w *walker) readRegs(at uint64) (*PtRegs, error) {
 const maxPrologue = 32
 
 // prologue decodes the start of the function holding pc. When pc is at or
-// before the standard prologue's "push %bp; mov %sp,%bp" has completed, it
-// returns where the return address is relative to sp: 0 before the push,
-// one word after it. Functions without that prologue are left alone.
-func (w *walker) prologue(pc uint64) (uint64, bool) {
+// before the point where the standard prologue "push %bp; mov %sp,%bp"
+// has completed, it returns where the return address is relative to sp: 0
+// before the push, one word after it. hasPrologue says whether the
+// function begins with that prologue at all.
+func (w *walker) prologue(pc uint64) (off uint64, ok bool, hasPrologue bool) {
 	if w.u.text == nil {
-		return 0, false
+		return 0, false, true
 	}
-	start, ok := w.u.text.FuncStart(pc)
-	if !ok || pc < start || pc-start > maxPrologue {
-		return 0, false
+	start, found := w.u.text.FuncStart(pc)
+	if !found || pc < start {
+		return 0, false, true
 	}
 	var code [maxPrologue + 16]byte
 	if err := w.u.mem.read(start, code[:]); err != nil {
-		return 0, false
+		return 0, false, true
 	}
 	mode := 64
 	if w.u.word == 4 {
 		mode = 32
 	}
 	push := uint64(0)
-	for off := 0; off < maxPrologue; {
-		if push == 0 && isEndbr(code[off:]) {
-			off += 4
+	for i := 0; i < maxPrologue; {
+		if push == 0 && isEndbr(code[i:]) {
+			i += 4
 			continue
 		}
-		inst, err := x86asm.Decode(code[off:], mode)
+		inst, err := x86asm.Decode(code[i:], mode)
 		if err != nil {
-			return 0, false
+			return 0, false, false
 		}
-		at := start + uint64(off)
+		at := start + uint64(i)
 		switch {
 		case push == 0 && isPushBP(inst):
 			push = at
@@ -200,19 +210,19 @@ func (w *walker) prologue(pc uint64) (uint64, bool) {
 			// The frame is set up once the mov has executed.
 			switch {
 			case pc <= push:
-				return 0, true
+				return 0, true, true
 			case pc <= at:
-				return uint64(w.u.word), true
+				return uint64(w.u.word), true, true
 			}
-			return 0, false
+			return 0, false, true
 		case push == 0 && inst.Op == x86asm.NOP:
 			// The fentry NOP and alignment padding keep sp.
 		default:
-			return 0, false
+			return 0, false, false
 		}
-		off += inst.Len
+		i += inst.Len
 	}
-	return 0, false
+	return 0, false, false
 }
 
 func isPushBP(inst x86asm.Inst) bool {
