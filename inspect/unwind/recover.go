@@ -133,11 +133,17 @@ type goal struct {
 	target uint64
 }
 
+// maxScanSteps bounds the ORC steps one scan may take over all its
+// candidates (a stack of 2048 words, each unwinding many frames, would
+// otherwise cost millions of steps on hostile data).
+const maxScanSteps = 8192
+
 // scanChain scans the stack down from the slot at from and returns the
 // frames of the deepest candidate that reaches the goal (nil if none).
 func (w *walker) scanChain(st Stack, from uint64, g goal, how How) []Frame {
 	var best []Frame
-	for s := from; s >= st.Lo && st.contains(s, 8); s -= 8 {
+	w.scanBudget = maxScanSteps
+	for s := from; s >= st.Lo && st.contains(s, 8) && w.scanBudget > 0; s -= 8 {
 		pc, err := w.u.mem.word(s, 8)
 		if err != nil || !w.isText(pc) {
 			continue
@@ -162,6 +168,9 @@ func (w *walker) tryChain(st Stack, s, pc uint64, g goal, how How) []Frame {
 	frames := []Frame{{PC: pc, Call: true, SP: s + 8, Slot: s, Stack: st.Kind, How: how, Reliable: true}}
 	sp, bp, bpKnown := s+8, uint64(0), false
 	for range w.u.maxFrames {
+		if w.scanBudget--; w.scanBudget < 0 {
+			return nil
+		}
 		e, err := w.u.orc.Find(pc - 1)
 		if err != nil || e.Type != TypeCall && e.Type != TypeRegs {
 			return nil
@@ -271,9 +280,30 @@ func (w *walker) callLink(ret, deeperPC uint64) link {
 	return linkContradicted
 }
 
+// callSite is what followsCall found before a return address.
+type callSite struct {
+	target     uint64
+	direct, ok bool
+}
+
 // followsCall decodes the instruction that ends at ret: a call, direct
-// (e8 rel32: its target) or indirect (ff /2).
+// (e8 rel32: its target) or indirect (ff /2). Answers are remembered for
+// the walker's life.
 func (w *walker) followsCall(ret uint64) (target uint64, direct bool, ok bool) {
+	if c, seen := w.calls[ret]; seen {
+		return c.target, c.direct, c.ok
+	}
+	target, direct, ok = w.decodeCallBefore(ret)
+	if w.calls == nil {
+		w.calls = map[uint64]callSite{}
+	}
+	if len(w.calls) < 1<<16 {
+		w.calls[ret] = callSite{target, direct, ok}
+	}
+	return target, direct, ok
+}
+
+func (w *walker) decodeCallBefore(ret uint64) (target uint64, direct bool, ok bool) {
 	const back = 16
 	if ret < back {
 		return 0, false, false

@@ -259,6 +259,10 @@ type walker struct {
 	cur      Stack
 	degraded bool
 	visited  uint32
+	// calls remembers decoded call sites; scanBudget is what is left of
+	// the current stack scan's steps.
+	calls      map[uint64]callSite
+	scanBudget int
 }
 
 // degradedStack bounds the pseudo stack of a start the caller's Stacks
