@@ -228,3 +228,34 @@ func encodeTableIP(t *testing.T, ipAddr, target uint64) []byte {
 	ip, _ := encodeTable(t, LayoutV1, ipAddr, []orcRow{{target, eCall8}})
 	return ip
 }
+
+// A module's table: read through memory with vmlinux's layout, answering
+// for its code range.
+func TestReadModule(t *testing.T) {
+	const ipAt, uAt, text = 0xffffffffc0010000, 0xffffffffc0020000, 0xffffffffc0000000
+	ip, raw := encodeTable(t, LayoutV4, ipAt, []orcRow{{text, eCall8}, {text + 0x10, eCall16BP}, {text + 0x100, eUndef}})
+	mem := newFakeMem()
+	mem.write(ipAt, ip)
+	mem.write(uAt, raw)
+	m := ModuleORC{Name: "qemu_fw_cfg", IP: ipAt, Unwind: uAt, Num: 3, TextLo: text, TextHi: text + 0x1000}
+	tab, err := ReadModule(mem, m, LayoutV4)
+	if err != nil || tab.Lo != text || tab.Hi != text+0xfff {
+		t.Fatalf("ReadModule: %+v %v", tab, err)
+	}
+	if e, err := NewORC(tab).Find(text + 0x20); err != nil || e != eCall16BP {
+		t.Errorf("module entry: %v %v", e, err)
+	}
+	if _, err := NewORC(tab).Find(text + 0x1000); !errors.Is(err, errNoEntry) {
+		t.Errorf("beyond the module's code: %v", err)
+	}
+	if _, err := ReadModule(mem, ModuleORC{Name: "none"}, LayoutV4); !errors.Is(err, model.ErrNotFound) {
+		t.Errorf("no table: %v", err)
+	}
+	if _, err := ReadModule(mem, m, LayoutUnknown); !errors.Is(err, model.ErrUnsupported) {
+		t.Errorf("unknown layout: %v", err)
+	}
+	m.Num = 1 << 30
+	if _, err := ReadModule(mem, m, LayoutV4); !errors.Is(err, model.ErrCorrupt) {
+		t.Errorf("hostile count: %v", err)
+	}
+}

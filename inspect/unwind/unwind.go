@@ -419,11 +419,6 @@ func (u *Unwinder) CPU(r Regs, stacks Stacks, saved Saved) *Trace {
 	frame0 := Frame{PC: r.IP, SP: r.SP, Stack: w.cur.Kind, How: FromRegisters}
 	if nmi := w.recoverNMI(r); nmi != nil {
 		frame0.Regs = nmi
-		for _, f := range w.tr.Frames {
-			if !f.Reliable {
-				start.reliable = false
-			}
-		}
 	}
 	if saved == SavedByCode {
 		if next, ok := w.recoverCallee(r, start); ok {

@@ -20,6 +20,7 @@ const (
 	fU    = tBase + 0x700  // undefined
 	fLoop = tBase + 0x800  // a broken entry: sp+0
 	fP    = tBase + 0x900  // an iret frame at sp
+	fJ    = tBase + 0xa00  // CFA from bp (5.8–5.11 asm_call_on_stack)
 	fX    = tBase + 0x1000 // no ORC entry: code analysis
 
 	stkTask = 0xffffc90000010000
@@ -33,11 +34,12 @@ func synthRows() []orcRow {
 		{fA, eCall8}, {fA + 1, eCall16BP}, {fB, eCall8}, {fC, Entry{Type: TypeCall, SPReg: RegSP, SPOffset: 24}},
 		{fTop, eEnd}, {fE, eRegs}, {fI, eCall8}, {fI + 0x20, eSwizzle}, {fI + 0x30, eCall8}, {fH, eCall8},
 		{fU, eUndef}, {fLoop, Entry{Type: TypeCall, SPReg: RegSP}}, {fP, eRegsIret}, {fP + 0x80, eUndef},
+		{fJ, eCallBPBase}, {fJ + 0x80, eUndef},
 	}
 }
 
 var synthText = fakeText{{fA, 0x100}, {fB, 0x100}, {fC, 0x100}, {fTop, 0x100}, {fE, 0x100}, {fI, 0x100}, {fH, 0x100},
-	{fU, 0x100}, {fLoop, 0x100}, {fP, 0x100}, {fX, 0x100}}
+	{fU, 0x100}, {fLoop, 0x100}, {fP, 0x100}, {fJ, 0x100}, {fX, 0x100}}
 
 func synthUnwinder(t *testing.T, mem *fakeMem, rows []orcRow) *Unwinder {
 	t.Helper()
@@ -145,6 +147,21 @@ func TestORCInterruptStackSwitch(t *testing.T) {
 	tr = u.CPU(kernelRegs(fH+8, isp, 0), taskStacks, SavedInterrupted)
 	if tr.End != EndError || !strings.Contains(tr.Err.Error(), "already unwound") {
 		t.Errorf("revisit: %v %v", tr.End, tr.Err)
+	}
+}
+
+// A frame whose CFA comes from bp may move to another stack (5.8–5.11's
+// asm_call_on_stack kept the old stack in bp).
+func TestORCSwitchThroughBP(t *testing.T) {
+	mem := newFakeMem()
+	u := synthUnwinder(t, mem, synthRows())
+	isp, tsp := uint64(stkIRQ+0x3f00), uint64(stkTask+0x3d00)
+	mem.put64(isp, fJ+0x10)
+	mem.put64(tsp, 0xbeef, fTop+5)
+	tr := u.CPU(kernelRegs(fH+8, isp, tsp), taskStacks, SavedInterrupted)
+	checkFrames(t, tr, []uint64{fH + 8, fJ + 0x10, fTop + 5}, EndStack)
+	if tr.Frames[2].Stack != StackTask || !tr.Frames[2].Reliable {
+		t.Errorf("after the switch: %+v", tr.Frames[2])
 	}
 }
 
