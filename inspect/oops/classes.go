@@ -51,9 +51,10 @@ var headerPatterns = []headerPattern{
 		func(h *header, m []string) { h.address = m[1] }},
 	// Before 4.20 (commit "x86/fault: Improve the OOPS message"):
 	// "BUG: unable to handle kernel %s at %px" with "NULL pointer
-	// dereference" or "paging request".
+	// dereference" or "paging request" (before 4.15 "%p", which printed a
+	// NULL as "(null)" padded to the pointer's width).
 	{ClassNullDeref, "arch/x86/mm/fault.c show_fault_oops (before 4.20)",
-		regexp.MustCompile(`^BUG: unable to handle kernel NULL pointer dereference at ([0-9a-f]+|\(null\))$`), true,
+		regexp.MustCompile(`^BUG: unable to handle kernel NULL pointer dereference at\s+([0-9a-f]+|\(null\))$`), true,
 		func(h *header, m []string) {
 			if m[1] != "(null)" {
 				h.address = m[1]
@@ -374,12 +375,13 @@ var warnOrigins = map[string][]Class{
 }
 
 var (
-	panicOnWarnRe   = regexp.MustCompile(`^(?:(.+): )?(?:panic_on_warn set \.\.\.|system warned too often \(kernel\.warn_limit is \d+\))$`)
-	stackProtRe     = regexp.MustCompile(`^stack-protector: Kernel stack is corrupted in: (.+)$`)
-	killInitRe      = regexp.MustCompile(`^Attempted to kill (?:init|the idle task)!`)
-	oomPanicRe      = regexp.MustCompile(`^(?:Out of memory: (?:compulsory|system-wide) panic_on_oom is enabled|System is deadlocked on memory|Out of memory and no killable processes)`)
-	oldHardLockupRe = regexp.MustCompile(`^Watchdog detected hard LOCKUP on cpu \d+`)
-	stackGuardRe    = regexp.MustCompile(` stack guard hit$`)
+	fatalExceptionRe = regexp.MustCompile(`^(?:.+: )?Fatal exception(?: in interrupt|: panic_on_oops)?$`)
+	panicOnWarnRe    = regexp.MustCompile(`^(?:(.+): )?(?:panic_on_warn set \.\.\.|system warned too often \(kernel\.warn_limit is \d+\))$`)
+	stackProtRe      = regexp.MustCompile(`^stack-protector: Kernel stack is corrupted in: (.+)$`)
+	killInitRe       = regexp.MustCompile(`^Attempted to kill (?:init|the idle task)!`)
+	oomPanicRe       = regexp.MustCompile(`^(?:Out of memory: (?:compulsory|system-wide) panic_on_oom is enabled|System is deadlocked on memory|Out of memory and no killable processes)`)
+	oldHardLockupRe  = regexp.MustCompile(`^Watchdog detected hard LOCKUP on cpu \d+`)
+	stackGuardRe     = regexp.MustCompile(` stack guard hit$`)
 )
 
 // classifyPanic reads a panic message.
@@ -395,9 +397,10 @@ func classifyPanic(msg string) panicKind {
 		}
 	}
 	switch {
-	// arch/x86/kernel/dumpstack.c oops_end(), arm64 die(), ppc
-	// oops_end(): after the oops.
-	case msg == "Fatal exception" || msg == "Fatal exception in interrupt":
+	// arch/x86/kernel/dumpstack.c oops_end() "Fatal exception" and "…
+	// in interrupt"; arm64 die() "%s: Fatal exception" with die()'s str;
+	// s390 die() "Fatal exception: panic_on_oops": after the oops.
+	case fatalExceptionRe.MatchString(msg):
 		return panicKind{class: ClassPanic, consequence: true, accept: isDie}
 	case panicOnWarnRe.MatchString(msg):
 		m := panicOnWarnRe.FindStringSubmatch(msg)

@@ -146,6 +146,10 @@ func (p *parser) line(l *line) {
 		return
 	}
 	p.idle++
+	if t == "" {
+		// Blank lines separate the parts of KASAN and KFENCE reports.
+		return
+	}
 	if p.phase >= phaseTail || (p.phase == phaseTrace && len(r.Trace) > 0) || p.idle > maxIdleLines {
 		p.close(false)
 	}
@@ -288,7 +292,10 @@ func (p *parser) body(r *Report, l *line, t string) bool {
 		return true
 	}
 	if task, ok := parseTaskLine(t); ok {
-		if r.Task == nil && p.phase == phaseHead {
+		// KFENCE prints the task line last (mm/kfence/report.c
+		// kfence_report_error() calls dump_stack_print_info() after the
+		// stacks); everyone else before the trace.
+		if r.Task == nil && (p.phase == phaseHead || r.Class == ClassKFENCE) {
 			r.Task = task
 			return true
 		}

@@ -29,7 +29,10 @@ import (
 //     entry or library plumbing (skipFrame: the generic list plus the
 //     class's own), module frames never skipped. Stalls and hung tasks use
 //     syzkaller's anchor rules instead (stallGuilty, hungGuilty).
-//  4. Frames are the guilty frame and those after it, at most MaxFrames.
+//  4. Frames are the guilty frame and the frames after it that are not
+//     plumbing either, at most MaxFrames. (Entry stubs and library helpers
+//     differ between versions and configurations; leaving them out keeps
+//     the same path the same.)
 //  5. Canonical is "dumpscope-signature/1\n" + "title: " + Title + "\n" +
 //     one "frame: " + frame + "\n" per frame. Hash is the lower-case hex
 //     SHA-256 of Canonical's bytes.
@@ -261,11 +264,38 @@ var stallAnchors = map[string]bool{
 	"tasklet_action": true, "tasklet_hi_action": true, "smp_call_function": true,
 }
 
+// syscallPrefixes are the wrappers SYSCALL_DEFINE generates around a
+// system call (arch/x86/include/asm/syscall_wrapper.h, arm64's, the
+// generic include/linux/syscalls.h); syzkaller strips the same.
+var syscallPrefixes = []string{"__x64_sys_", "__ia32_sys_", "__arm64_sys_", "__se_sys_", "__do_sys_", "ksys_", "sys_"}
+
+// isStallAnchor reports whether a frame dispatches work. The system calls
+// whose work depends on their target (ioctl, connect, socketpair) are
+// anchors too, so the frame above them, the driver's or the protocol's,
+// is the one named.
+func isStallAnchor(f sigFrame) bool {
+	if f.module != "" {
+		return false
+	}
+	if stallAnchors[f.name] {
+		return true
+	}
+	for _, p := range syscallPrefixes {
+		if rest, ok := strings.CutPrefix(f.name, p); ok {
+			switch rest {
+			case "ioctl", "connect", "socketpair":
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // stallGuilty applies syzkaller's linuxStallFrameExtractor: the frame
 // before the first anchor, or the anchor when it comes first.
 func stallGuilty(fs []sigFrame) int {
 	for i, f := range fs {
-		if stallAnchors[f.name] && f.module == "" {
+		if isStallAnchor(f) {
 			if i == 0 {
 				return 0
 			}
@@ -299,25 +329,26 @@ next:
 				}
 			}
 		}
-		return i, f.text
+		return i, f.name
 	}
 	return -1, ""
 }
 
 // guilty returns the index of the guilty frame among the candidates after
-// skipping, and the name the title uses.
+// skipping, and the name the title uses: the function without its module,
+// as syzkaller's {{FUNC}} captures it (the frames keep the module).
 func guilty(c Class, fs []sigFrame) (int, string) {
 	switch c {
 	case ClassHungTask:
 		return hungGuilty(fs)
 	case ClassRCUStall, ClassSoftLockup, ClassHardLockup:
 		if i := stallGuilty(fs); i >= 0 {
-			return i, fs[i].text
+			return i, fs[i].name
 		}
 	}
 	for i, f := range fs {
 		if !skipFrame(c, f) {
-			return i, f.text
+			return i, f.name
 		}
 	}
 	return -1, ""
@@ -346,20 +377,20 @@ func Sign(r *Report, facts Facts) *Signature {
 	if r.Class == ClassStackProtector && r.Function != "" && !strings.HasPrefix(r.Function, "0x") {
 		// __stack_chk_fail() names the function whose canary died (%pB);
 		// the stack itself may be garbage.
-		gname = normFrame(Frame{Function: r.Function, Module: r.FunctionModule})
-		gi = -1
+		want := toSig(Frame{Function: r.Function, Module: r.FunctionModule})
+		gi, gname = -1, want.name
 		for i, f := range kept {
-			if f.text == gname {
+			if f.text == want.text {
 				gi = i
 				break
 			}
 		}
 		if gi < 0 {
-			kept, gi = []sigFrame{{name: NormalizeFunction(r.Function), module: r.FunctionModule, text: gname}}, 0
+			kept, gi = []sigFrame{want}, 0
 		}
 	}
 	if gi >= 0 {
-		s.GuiltyFrame = gname
+		s.GuiltyFrame = kept[gi].text
 		for _, f := range kept[gi:] {
 			if len(s.Frames) == MaxFrames {
 				break
@@ -381,6 +412,14 @@ func Sign(r *Report, facts Facts) *Signature {
 		if f.Module != "" {
 			mods[f.Module] = true
 		}
+	}
+	for _, b := range r.Registers {
+		if b.IP != nil && b.IP.Module != "" {
+			mods[b.IP.Module] = true
+		}
+	}
+	if r.FunctionModule != "" {
+		mods[r.FunctionModule] = true
 	}
 	for m := range mods {
 		s.Modules = append(s.Modules, m)
