@@ -236,6 +236,7 @@ var verboseTaintRe = regexp.MustCompile(`\[([A-Z])\]=([A-Z_]+)`)
 // parseTaint decodes print_tainted() and print_tainted_verbose() output:
 // "Not tainted", "Tainted: G        W  O", "Tainted: [W]=WARN, [O]=…".
 func parseTaint(text string) Taint {
+	text = strings.TrimRight(text, " ")
 	t := Taint{Text: text, Flags: []TaintFlag{}}
 	rest, ok := strings.CutPrefix(text, "Tainted: ")
 	if !ok {
@@ -313,9 +314,9 @@ func parseIP(text string) (*CodeLocation, bool) {
 // EFLAGS: %08lx ORIG_RAX: …", "RAX: … RBX: … RCX: …", "FS:  …(%04x) GS:…
 // knlGS:…", "CS:  %04x DS: … ES: … CR0: …", "CR2: … CR3: … CR4: …",
 // "DR0: …", "PKRU: …"; i386 __show_regs() "EAX: …"; arm64 "sp : …",
-// "x29: …"; ppc "GPR00: …"; the register-only line "ORIG_RAX: …" when the
+// "x29: …"; ppc "NIP:  … LR: … CTR: …", "GPR00: …"; the register-only line "ORIG_RAX: …" when the
 // pr_cont() did not join it.
-var regLineRe = regexp.MustCompile(`^(?:[RE](?:[ABCD]X|SI|DI|BP|SP)|R(?:0[89]|1[0-5])|FS|GS|CS|DS|CR2|CR0|DR[0-7]|PKRU|ORIG_RAX|EFLAGS|sp|x[0-9]{1,2}|GPR[0-9]{2}|lr|pstate|MSR|CTR): `)
+var regLineRe = regexp.MustCompile(`^(?:[RE](?:[ABCD]X|SI|DI|BP|SP)|R(?:0[89]|1[0-5])|FS|GS|CS|DS|CR2|CR0|DR[0-7]|PKRU|ORIG_RAX|EFLAGS|sp|x[0-9]{1,2}|GPR[0-9]{2}|lr|pstate|MSR|CTR|NIP) ?: `)
 
 // regPairRe matches one "NAME: VALUE" pair of a register line; VALUE may
 // be "segment:value" (RSP) or "value(selector)" (FS, GS).

@@ -137,12 +137,19 @@ func (p *parser) line(l *line) {
 		return
 	}
 	r := &p.reports[p.cur]
-	if !p.anyCaller && l.caller != "" && r.Caller != "" && l.caller != r.Caller {
+	foreign := l.caller != "" && r.Caller != "" && l.caller != r.Caller
+	if foreign && !p.anyCaller {
 		r.Interleaved++
 		return
 	}
 	if p.body(r, l, t) {
 		p.touch(l)
+		return
+	}
+	if foreign {
+		// Another CPU's line inside a stall report that is not one of
+		// its backtrace's lines ("NMI backtrace for cpu 0 skipped: …").
+		r.Interleaved++
 		return
 	}
 	p.idle++
@@ -269,6 +276,7 @@ var (
 	mceRIPRe  = regexp.MustCompile(`^(?:mce: )?\[Hardware Error\]: RIP(?: !INEXACT!)? ([0-9a-f]{2}):<([0-9a-f]+)>(?: \{(.*)\})?$`)
 	// mm/oom_kill.c __oom_kill_process(): "%s: Killed process %d (%s) …".
 	oomKilledRe = regexp.MustCompile(`^(Out of memory.*: Killed process \d+ \(.*\))`)
+	ppcInterruptRe = regexp.MustCompile(`^--- interrupt: [0-9a-f]+(?: at (.*))?$`)
 	// The "Tainted:" line of print_tainted_verbose() (6.11 and later).
 	verboseTaintLineRe = regexp.MustCompile(`^Tainted: \[`)
 )
@@ -323,7 +331,31 @@ func (p *parser) body(r *Report, l *line, t string) bool {
 		p.ipLine(r, loc)
 		return true
 	}
+	if m := ppcInterruptRe.FindStringSubmatch(t); m != nil {
+		// ppc show_stack(): "--- interrupt: %lx at %pS" before the
+		// interrupted context's registers, inside the trace.
+		if p.phase == phaseTrace {
+			loc := &CodeLocation{}
+			if fn, mod := splitSymbol(m[1]); m[1] != "" && !strings.HasPrefix(m[1], "0x") {
+				loc.Function, loc.Module = fn, mod
+			} else {
+				loc.Address, loc.UserMode = hexAddr(strings.TrimPrefix(m[1], "0x")), true
+			}
+			p.ipLine(r, loc)
+		}
+		return true
+	}
 	if m := codeRe.FindStringSubmatch(t); m != nil {
+		if p.regs == nil && p.phase != phaseHead {
+			// arm64 die() prints "Code:" after the trace
+			// (arch/arm64/kernel/traps.c dump_kernel_instr()): it belongs
+			// to the report's own registers.
+			p.endTrace()
+			if len(r.Registers) > 0 && !r.Registers[0].InTrace && r.Registers[0].Code == "" {
+				r.Registers[0].Code = m[1]
+			}
+			return true
+		}
 		if p.regs == nil {
 			p.newRegs(r, nil)
 		}
@@ -459,7 +491,12 @@ func (p *parser) ipLine(r *Report, loc *CodeLocation) {
 	if p.phase == phaseTail {
 		return
 	}
-	p.newRegs(r, loc)
+	if p.regs != nil && p.regs.IP == nil && p.regs.InTrace == (p.phase == phaseTrace) {
+		// arm64 __show_regs() prints "pstate:" before "pc :".
+		p.regs.IP = loc
+	} else {
+		p.newRegs(r, loc)
+	}
 	if p.phase != phaseTrace || loc.UserMode || loc.Function == "" || len(r.Trace) >= maxFrames {
 		return
 	}

@@ -94,7 +94,7 @@ func candidateFrames(r *Report) []sigFrame {
 		}
 		out = append(out, toSig(f))
 	}
-	return dedupTop(out)
+	return out
 }
 
 // interruptedContext returns where a stall report's interrupted context
@@ -135,8 +135,10 @@ func topFrames(r *Report) []sigFrame {
 	return out
 }
 
-// dedupTop drops a repeat of the first frame right after it (the header's
-// function and the instruction pointer naming the same place).
+// dedupTop drops a repeat of the first frame right after it: the header's
+// function or the instruction pointer and the trace's first frame that
+// survived the skip list naming the same place (KASAN's report frames sit
+// between them).
 func dedupTop(fs []sigFrame) []sigFrame {
 	if len(fs) > 1 && fs[0].text == fs[1].text {
 		return fs[1:]
@@ -373,6 +375,7 @@ func Sign(r *Report, facts Facts) *Signature {
 			kept = append(kept, f)
 		}
 	}
+	kept = dedupTop(kept)
 	gi, gname := guilty(r.Class, kept)
 	if r.Class == ClassStackProtector && r.Function != "" && !strings.HasPrefix(r.Function, "0x") {
 		// __stack_chk_fail() names the function whose canary died (%pB);

@@ -223,8 +223,9 @@ type TaskRef struct {
 
 // Taint is the kernel's taint state as print_tainted() printed it.
 type Taint struct {
-	// Text is as printed: "Not tainted", "Tainted: G        W  O", or the
-	// verbose "Tainted: [W]=WARN, [O]=OOT_MODULE".
+	// Text is as printed, trailing spaces dropped: "Not tainted",
+	// "Tainted: G        W  O", or the verbose "Tainted: [W]=WARN,
+	// [O]=OOT_MODULE".
 	Text  string      `json:"text"`
 	Flags []TaintFlag `json:"flags"`
 }

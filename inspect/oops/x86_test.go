@@ -75,7 +75,7 @@ func TestNullDerefInModule(t *testing.T) {
 	c := check(t, a, want{verdict: "panic", class: ClassNullDeref, reports: 2,
 		title:  "BUG: unable to handle kernel NULL pointer dereference in foo_write",
 		guilty: "foo_write [foo]", frames: []string{"foo_write [foo]", "proc_reg_write", "vfs_write", "ksys_write", "do_syscall_64"},
-		cpu:    intp(1), pid: 211, comm: "foo_test", address: "0x8", complete: boolp(true)})
+		cpu: intp(1), pid: 211, comm: "foo_test", address: "0x8", complete: boolp(true)})
 	if c.Oops == nil || c.Oops.Kind != "Oops" || c.Oops.ErrorCode != 2 || c.Oops.Count != 1 || strings.Join(c.Oops.Flags, " ") != "PREEMPT SMP NOPTI" {
 		t.Errorf("oops header %+v", c.Oops)
 	}
