@@ -202,6 +202,20 @@ func symbolName(s string) string {
 	return s
 }
 
+// headerWords are substrings every header pattern above contains; a line
+// with none of them is not a header, and the patterns need not run.
+var headerWords = []string{"BUG", "WARNING:", "Unable to handle", "LOCKUP", "INFO: ", "Hardware Error", "oom-killer", "UBSAN:", "PANIC: double"}
+
+// mayBeHeader is the cheap test before matchHeader.
+func mayBeHeader(text string) bool {
+	for _, w := range headerWords {
+		if strings.Contains(text, w) {
+			return true
+		}
+	}
+	return false
+}
+
 // matchHeader recognises a report header line.
 func matchHeader(text string) (header, bool) {
 	for i := range headerPatterns {
@@ -239,6 +253,9 @@ var (
 
 // parseOopsHeader reads a die() header line.
 func parseOopsHeader(text string) (*OopsHeader, bool) {
+	if !strings.Contains(text, "[#") {
+		return nil, false
+	}
 	mk := func(kind, code, count, flags string, base int) (*OopsHeader, bool) {
 		c, err := strconv.ParseUint(code, base, 64)
 		if err != nil {

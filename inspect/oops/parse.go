@@ -79,40 +79,15 @@ func parse(lines []line) *parser {
 // line reads one line.
 func (p *parser) line(l *line) {
 	t := strings.TrimLeft(l.text, " ")
-	switch {
-	case panicEndRe.MatchString(l.text):
-		if p.cur >= 0 && p.cur == p.panicIdx {
-			p.reports[p.cur].EndMarker = true
-			p.touch(l)
-		}
-		p.panicEnd = p.panicEnd || p.panicIdx >= 0
-		p.close(false)
-		return
-	case panicLineRe.MatchString(l.text):
-		p.close(false)
-		p.openPanic(l, panicLineRe.FindStringSubmatch(l.text)[1])
-		return
-	case kernelOffsetRe.MatchString(l.text):
-		if p.kernelOffset == nil {
-			if v, err := strconv.ParseUint(kernelOffsetRe.FindStringSubmatch(l.text)[1], 16, 64); err == nil {
-				h := model.Hex(v)
-				p.kernelOffset = &h
-			}
-		}
-		return
-	case sysrqCrashRe.MatchString(l.text):
-		p.close(false)
-		p.trigger = l
-		return
-	case cutHereRe.MatchString(l.text):
-		p.close(false)
-		p.cut, p.cutMsg = l, nil
+	if p.special(l) {
 		return
 	}
-	if h, ok := matchHeader(l.text); ok {
-		p.close(false)
-		p.open(l, h)
-		return
+	if mayBeHeader(l.text) {
+		if h, ok := matchHeader(l.text); ok {
+			p.close(false)
+			p.open(l, h)
+			return
+		}
 	}
 	if o, ok := parseOopsHeader(l.text); ok {
 		if p.cur >= 0 && p.wantsOops && p.reports[p.cur].Oops == nil && p.phase == phaseHead {
@@ -160,6 +135,49 @@ func (p *parser) line(l *line) {
 	if p.phase >= phaseTail || (p.phase == phaseTrace && len(r.Trace) > 0) || p.idle > maxIdleLines {
 		p.close(false)
 	}
+}
+
+// special reads the lines that are not reports but end, start or mark
+// them: the panic line and its end marker, the KASLR offset, the sysrq
+// trigger, "cut here". Cheap substring tests come first: most lines of a
+// log are none of these.
+func (p *parser) special(l *line) bool {
+	if strings.Contains(l.text, "Kernel panic - not syncing") {
+		if panicEndRe.MatchString(l.text) {
+			if p.cur >= 0 && p.cur == p.panicIdx {
+				p.reports[p.cur].EndMarker = true
+				p.touch(l)
+			}
+			p.panicEnd = p.panicEnd || p.panicIdx >= 0
+			p.close(false)
+			return true
+		}
+		if m := panicLineRe.FindStringSubmatch(l.text); m != nil {
+			p.close(false)
+			p.openPanic(l, m[1])
+			return true
+		}
+	}
+	if strings.HasPrefix(l.text, "Kernel Offset: ") {
+		if m := kernelOffsetRe.FindStringSubmatch(l.text); m != nil && p.kernelOffset == nil {
+			if v, err := strconv.ParseUint(m[1], 16, 64); err == nil {
+				h := model.Hex(v)
+				p.kernelOffset = &h
+			}
+		}
+		return true
+	}
+	if strings.HasSuffix(l.text, "Trigger a crash") && sysrqCrashRe.MatchString(l.text) {
+		p.close(false)
+		p.trigger = l
+		return true
+	}
+	if strings.Contains(l.text, "[ cut here ]") && cutHereRe.MatchString(l.text) {
+		p.close(false)
+		p.cut, p.cutMsg = l, nil
+		return true
+	}
+	return false
 }
 
 // touch records that the open report read l.
@@ -275,7 +293,7 @@ var (
 	mceExplRe = regexp.MustCompile(`^(?:mce: )?\[Hardware Error\]: Machine check: (.*)$`)
 	mceRIPRe  = regexp.MustCompile(`^(?:mce: )?\[Hardware Error\]: RIP(?: !INEXACT!)? ([0-9a-f]{2}):<([0-9a-f]+)>(?: \{(.*)\})?$`)
 	// mm/oom_kill.c __oom_kill_process(): "%s: Killed process %d (%s) …".
-	oomKilledRe = regexp.MustCompile(`^(Out of memory.*: Killed process \d+ \(.*\))`)
+	oomKilledRe    = regexp.MustCompile(`^(Out of memory.*: Killed process \d+ \(.*\))`)
 	ppcInterruptRe = regexp.MustCompile(`^--- interrupt: [0-9a-f]+(?: at (.*))?$`)
 	// The "Tainted:" line of print_tainted_verbose() (6.11 and later).
 	verboseTaintLineRe = regexp.MustCompile(`^Tainted: \[`)
