@@ -58,12 +58,15 @@ func Analyze(recs []model.LogRecord, facts Facts) *Analysis {
 	} else {
 		chooseWithoutPanic(a)
 	}
+	for i := range a.Reports {
+		a.Reports[i].Signature = Sign(&a.Reports[i], facts)
+	}
 	if a.Cause != nil {
 		c := &a.Reports[*a.Cause]
 		if !c.Complete {
 			a.Incomplete = true
 		}
-		a.Signature = Sign(c, facts)
+		a.Signature = c.Signature
 		if p.panicIdx >= 0 && *a.Cause == p.panicIdx && classifyPanic(c.Message).consequence {
 			a.Signature.Corrupted = true
 			a.Signature.CorruptedReason = "the report that caused the panic is not in the log"

@@ -131,3 +131,33 @@ func checkConsistent(t *testing.T, a *Analysis) {
 		}
 	}
 }
+
+// benchLog is a boot's worth of ordinary lines, a warning, and an oops
+// that panics: the shape of a 1 MiB printk buffer.
+func benchLog() []model.LogRecord {
+	var b strings.Builder
+	for i := 0; b.Len() < 1<<20; i++ {
+		b.WriteString("pci 0000:00:1f.2: [8086:2922] type 00 class 0x010601 reg 0x20: [io  0xc040-0xc05f]\n")
+		if i == 3000 {
+			b.WriteString(warning61)
+		}
+	}
+	b.WriteString(nullDerefModule61)
+	return fuzzRecords([]byte(b.String()))
+}
+
+// BenchmarkAnalyze measures a 1 MiB log.
+func BenchmarkAnalyze(b *testing.B) {
+	recs := benchLog()
+	var n int
+	for _, r := range recs {
+		n += len(r.Text) + 1
+	}
+	b.SetBytes(int64(n))
+	b.ReportAllocs()
+	for b.Loop() {
+		if a := Analyze(recs, Facts{}); a.Signature == nil {
+			b.Fatal("no signature")
+		}
+	}
+}

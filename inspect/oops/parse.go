@@ -23,7 +23,7 @@ const (
 	maxFrames      = 512  // frames per trace
 	maxRegBlocks   = 64   // register blocks per report
 	maxIdleLines   = 200  // lines a report waits for its trace
-	maxCutMessage  = 32   // lines between "cut here" and the WARNING line
+	maxCutMessage  = 32   // lines between "cut here" (or a trigger) and the header
 	maxAccessLines = 8    // "#PF:" and similar description lines
 )
 
@@ -56,6 +56,7 @@ type parser struct {
 	cut     *line
 	cutMsg  []string
 	trigger *line // "sysrq: Trigger a crash"
+	pending int   // lines read since cut or trigger was set
 
 	panicIdx     int  // index of the first panic report, or -1
 	panicLine    line // its panic line
@@ -106,7 +107,12 @@ func (p *parser) line(l *line) {
 		return
 	}
 	if p.cur < 0 {
-		if p.cut != nil && len(p.cutMsg) < maxCutMessage && !endTraceRe.MatchString(t) {
+		// A "cut here" or a sysrq trigger belongs to the report that
+		// follows at once; one that nothing followed is forgotten.
+		p.pending++
+		if p.pending > maxCutMessage {
+			p.cut, p.cutMsg, p.trigger = nil, nil, nil
+		} else if p.cut != nil && !endTraceRe.MatchString(t) {
 			p.cutMsg = append(p.cutMsg, t)
 		}
 		return
@@ -169,12 +175,12 @@ func (p *parser) special(l *line) bool {
 	}
 	if strings.HasSuffix(l.text, "Trigger a crash") && sysrqCrashRe.MatchString(l.text) {
 		p.close(false)
-		p.trigger = l
+		p.trigger, p.pending = l, 0
 		return true
 	}
 	if strings.Contains(l.text, "[ cut here ]") && cutHereRe.MatchString(l.text) {
 		p.close(false)
-		p.cut, p.cutMsg = l, nil
+		p.cut, p.cutMsg, p.pending = l, nil, 0
 		return true
 	}
 	return false

@@ -292,3 +292,90 @@ active_anon:60234 inactive_anon:1223 isolated_anon:0
 		t.Errorf("first report %q, cause %d", a.Reports[0].Message, *a.Cause)
 	}
 }
+
+// TestRCUStallOtherCPU: print_other_cpu_stall() "INFO: %s detected stalls
+// on CPUs/tasks:" from the detecting CPU, then the stalled CPU's own NMI
+// backtrace, printed by that CPU (another caller). The stalled CPU's task
+// line and trace are read.
+func TestRCUStallOtherCPU(t *testing.T) {
+	a := analyze(t, `
+[C0] rcu: INFO: rcu_sched detected stalls on CPUs/tasks:
+[C0] rcu: 	1-...!: (1 GPs behind) idle=9f4/1/0x4000000000000000 softirq=10/12 fqs=0
+[C0] 	(detected by 0, t=5252 jiffies, g=1469, q=21 ncpus=2)
+[C0] Sending NMI from CPU 0 to CPUs 1:
+[C1] NMI backtrace for cpu 1
+[C1] CPU: 1 PID: 512 Comm: spinner Not tainted 6.1.0-57-amd64 #1  Debian 6.1.192-3
+[C1] RIP: 0010:spin_forever+0x8/0x10 [spinmod]
+[C1] RSP: 0018:ffffb5d1c0e2bd90 EFLAGS: 00000246
+[C1] Call Trace:
+[C1]  <TASK>
+[C1]  spinmod_write+0x1a/0x30 [spinmod]
+[C1]  vfs_write+0xc7/0x3f0
+[C1]  ksys_write+0x6b/0xf0
+[C1]  do_syscall_64+0x5d/0xb0
+[C1]  </TASK>
+[C0] Kernel panic - not syncing: RCU Stall
+`)
+	check(t, a, want{verdict: "panic", class: ClassRCUStall, title: "INFO: rcu detected stall in spinmod_write", guilty: "spinmod_write [spinmod]",
+		cpu: intp(1), comm: "spinner", message: "rcu_sched detected stalls on CPUs/tasks"})
+}
+
+// TestOOMDeadlocked: mm/oom_kill.c out_of_memory() with nothing to kill:
+// dump_header(), pr_warn("Out of memory and no killable processes...\n"),
+// panic("System is deadlocked on memory\n").
+func TestOOMDeadlocked(t *testing.T) {
+	a := analyze(t, `
+kworker/0:1 invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=0
+CPU: 0 PID: 12 Comm: kworker/0:1 Not tainted 6.1.0-57-amd64 #1  Debian 6.1.192-3
+Call Trace:
+ <TASK>
+ dump_stack_lvl+0x44/0x5c
+ dump_header+0x4a/0x211
+ out_of_memory+0x3a1/0x550
+ __alloc_pages_slowpath.constprop.0+0xc83/0xda0
+ __alloc_pages+0x305/0x330
+ ballast_fill+0x44/0x90 [ballast]
+ process_one_work+0x1c7/0x380
+ </TASK>
+Out of memory and no killable processes...
+Kernel panic - not syncing: System is deadlocked on memory
+`)
+	check(t, a, want{verdict: "panic", class: ClassOOM, title: "out of memory in ballast_fill", guilty: "ballast_fill [ballast]"})
+}
+
+// TestStackMarkers: x86 __show_trace_log_lvl() prints each stack between
+// " <%s>" and " </%s>" (stack_type_name(): the exception stacks "#DF",
+// "NMI", "#DB", "#MC", "#VC"; "IRQ", "SOFTIRQ", "TASK"); frames carry the
+// stack they were printed under.
+func TestStackMarkers(t *testing.T) {
+	a := analyze(t, `
+PANIC: double fault, error_code: 0x0
+double fault: 0000 [#1] PREEMPT SMP NOPTI
+CPU: 0 PID: 1 Comm: swapper/0 Not tainted 6.1.0-57-amd64 #1  Debian 6.1.192-3
+RIP: 0010:recurse_deep+0x9/0x30 [deep]
+Call Trace:
+ <#DF>
+ ? __die_body+0x1a/0x60
+ ? die+0x2a/0x50
+ ? exc_double_fault+0x14f/0x160
+ ? asm_exc_double_fault+0x1a/0x20
+ </#DF>
+ <SOFTIRQ>
+ recurse_deep+0x1d/0x30 [deep]
+ </SOFTIRQ>
+ <TASK>
+ recurse_deep+0x1d/0x30 [deep]
+ deep_init+0x11/0x1000 [deep]
+ </TASK>
+Kernel panic - not syncing: Machine halted.
+`)
+	c := check(t, a, want{verdict: "panic", class: ClassDoubleFault, title: "PANIC: double fault in recurse_deep", guilty: "recurse_deep [deep]",
+		frames: []string{"recurse_deep [deep]", "recurse_deep [deep]", "deep_init [deep]"}})
+	var stacks []string
+	for _, f := range c.Trace {
+		stacks = append(stacks, f.Stack)
+	}
+	if strings.Join(stacks, ",") != "#DF,#DF,#DF,#DF,SOFTIRQ,TASK,TASK" {
+		t.Errorf("stacks %v", stacks)
+	}
+}

@@ -179,6 +179,9 @@ type Report struct {
 	// missing; Missing names them.
 	Complete bool     `json:"complete"`
 	Missing  []string `json:"missing,omitempty"`
+	// Signature is the report's own signature (Analysis.Signature is the
+	// cause's).
+	Signature *Signature `json:"signature,omitempty"`
 	// Lines is the number of log lines read into the report; Interleaved
 	// the lines of other callers skipped inside it.
 	Lines       int `json:"lines"`
@@ -316,8 +319,9 @@ type Signature struct {
 	// Release and BuildID identify the kernel build (not hashed).
 	Release string `json:"release,omitempty"`
 	BuildID string `json:"build_id,omitempty"`
-	// Modules are the modules named in the trace; Taint the taint flag
-	// names of the cause's task line (neither is hashed).
+	// Modules are the modules named in the trace and the register dumps;
+	// Taint the taint flag names of the report's task line (neither is
+	// hashed).
 	Modules []string `json:"modules"`
 	Taint   []string `json:"taint"`
 	// Corrupted is true when the title could not be completed (no frame,

@@ -255,3 +255,35 @@ func TestSeveralOopses(t *testing.T) {
 		t.Errorf("cause %d, reports %s", *a.Cause, classes(a))
 	}
 }
+
+// TestStaleCutHere: a "cut here" whose WARNING line was lost does not
+// lend its message to a report much later.
+func TestStaleCutHere(t *testing.T) {
+	log := "------------[ cut here ]------------\nsomething odd\n" + strings.Repeat("eth0: link up\n", 40) + kernelBUG61
+	log = strings.Replace(log, "------------[ cut here ]------------\nkernel BUG", "kernel BUG", 1)
+	a := analyze(t, log)
+	if len(a.Reports) != 1 || a.Reports[0].Message != "" || a.Reports[0].FirstSeq != 143 {
+		t.Errorf("reports %+v", a.Reports)
+	}
+}
+
+// TestWarningForms: kernel/panic.c __warn()'s WARNING line through the
+// versions: before 3.11 "WARNING: at %s:%d %pS()", 3.11 – 6.17
+// "WARNING: CPU: %d PID: %d at %s:%d %pS" (with "()" until 4.x, without
+// the file when the bug table has none), 6.18 "WARNING: %s:%d at %pS,
+// CPU#%d: %s/%d".
+func TestWarningForms(t *testing.T) {
+	for line, want := range map[string][2]string{
+		"WARNING: at net/core/dev.c:1234 dev_watchdog+0x25a/0x270()":                                               {"net/core/dev.c:1234", "dev_watchdog"},
+		"WARNING: CPU: 2 PID: 0 at net/sched/sch_generic.c:477 dev_watchdog+0x25a/0x270()":                         {"net/sched/sch_generic.c:477", "dev_watchdog"},
+		"WARNING: CPU: 2 PID: 0 at dev_watchdog+0x25a/0x270":                                                       {"", "dev_watchdog"},
+		"WARNING: CPU: 2 PID: 9 at drivers/x/y.c:10 y_probe+0x5/0x20 [y 00112233445566778899aabbccddeeff00112233]": {"drivers/x/y.c:10", "y_probe"},
+		"WARNING: net/sched/sch_generic.c:477 at dev_watchdog+0x25a/0x270, CPU#2: swapper/2/0":                     {"net/sched/sch_generic.c:477", "dev_watchdog"},
+		"WARNING: at dev_watchdog+0x25a/0x270, CPU#2: swapper/2/0":                                                 {"", "dev_watchdog"},
+	} {
+		h, ok := matchHeader(line)
+		if !ok || h.class != ClassWarning || h.location != want[0] || symbolName(h.function) != want[1] {
+			t.Errorf("%q: %v %+v", line, ok, h)
+		}
+	}
+}
