@@ -161,3 +161,34 @@ func BenchmarkAnalyze(b *testing.B) {
 		}
 	}
 }
+
+// TestBounds: a log of more reports, frames and register blocks than any
+// kernel prints is read within the bounds, without a panic.
+func TestBounds(t *testing.T) {
+	var b strings.Builder
+	for i := 0; i < maxReports+100; i++ {
+		b.WriteString("Oops: 0000 [#1] SMP\n")
+	}
+	b.WriteString("general protection fault: 0000 [#2] SMP\nCall Trace:\n")
+	for i := 0; i < maxFrames+100; i++ {
+		b.WriteString(" f+0x1/0x2\nRIP: 0010:g+0x1/0x2\n")
+	}
+	a := Analyze(fuzzRecords([]byte(b.String()+"Kernel panic - not syncing: Fatal exception\n")), Facts{})
+	checkConsistent(t, a)
+	if len(a.Reports) > maxReports || len(a.Notes) == 0 || !strings.Contains(a.Notes[0], "older reports were not kept") ||
+		a.Verdict != "panic" || a.Reports[*a.Cause].Class != ClassGPF {
+		t.Errorf("%d reports, notes %v, verdict %s", len(a.Reports), a.Notes, a.Verdict)
+	}
+	// Reports after the panic are not kept past the bound.
+	a = Analyze(fuzzRecords([]byte("Kernel panic - not syncing: x\n"+strings.Repeat("Oops: 0000 [#1] SMP\n", maxReports+10))), Facts{})
+	checkConsistent(t, a)
+	if len(a.Reports) != maxReports || a.Panic.Report != 0 || !strings.Contains(strings.Join(a.Notes, ";"), "11 reports after the panic") {
+		t.Errorf("%d reports, notes %v", len(a.Reports), a.Notes)
+	}
+	// The same in one report.
+	a = Analyze(fuzzRecords([]byte(b.String()[strings.Index(b.String(), "general"):])), Facts{})
+	checkConsistent(t, a)
+	if r := a.Reports[0]; len(r.Trace) != maxFrames || len(r.Registers) != maxRegBlocks {
+		t.Errorf("%d frames, %d register blocks", len(r.Trace), len(r.Registers))
+	}
+}

@@ -19,7 +19,7 @@ import (
 // Bounds that keep hostile logs cheap; none is reached by a report the
 // kernel prints.
 const (
-	maxReports     = 4096 // reports kept; later ones are counted in a note
+	maxReports     = 4096 // reports kept (see open)
 	maxFrames      = 512  // frames per trace
 	maxRegBlocks   = 64   // register blocks per report
 	maxIdleLines   = 200  // lines a report waits for its trace
@@ -37,9 +37,10 @@ const (
 
 // parser holds the state of one pass over the lines.
 type parser struct {
-	reports []Report
-	dropped int
-	notes   []string
+	reports   []Report
+	dropped   int // reports after the panic not kept
+	forgotten int // older reports forgotten
+	notes     []string
 
 	// cur is the index of the open report, or -1; the fields below
 	// describe it.
@@ -71,8 +72,11 @@ func parse(lines []line) *parser {
 		p.line(&lines[i])
 	}
 	p.close(true)
+	if p.forgotten > 0 {
+		p.notes = append(p.notes, strconv.Itoa(p.forgotten)+" older reports were not kept (more than "+strconv.Itoa(maxReports)+")")
+	}
 	if p.dropped > 0 {
-		p.notes = append(p.notes, strconv.Itoa(p.dropped)+" reports past the first "+strconv.Itoa(maxReports)+" were not kept")
+		p.notes = append(p.notes, strconv.Itoa(p.dropped)+" reports after the panic were not kept (more than "+strconv.Itoa(maxReports)+")")
 	}
 	return p
 }
@@ -102,8 +106,9 @@ func (p *parser) line(l *line) {
 		if m := gpfAddressRe.FindStringSubmatch(o.Kind); m != nil {
 			h.address = m[1]
 		}
-		p.open(l, h)
-		p.reports[p.cur].Oops = o
+		if p.open(l, h) {
+			p.reports[p.cur].Oops = o
+		}
 		return
 	}
 	if p.cur < 0 {
@@ -194,13 +199,21 @@ func (p *parser) touch(l *line) {
 	p.idle = 0
 }
 
-// open starts a report at a header line.
-func (p *parser) open(l *line, h header) {
+// open starts a report at a header line; it returns false when the report
+// is not kept. Past maxReports, the older half of the reports before the
+// panic is forgotten (the panic and its cause come last); after the panic,
+// new reports are not kept.
+func (p *parser) open(l *line, h header) bool {
 	if len(p.reports) >= maxReports {
-		p.dropped++
-		p.cur = -1
-		p.cut, p.trigger = nil, nil
-		return
+		if p.panicIdx >= 0 {
+			p.dropped++
+			p.cur = -1
+			p.cut, p.cutMsg, p.trigger = nil, nil, nil
+			return false
+		}
+		n := len(p.reports) / 2
+		p.reports = append(p.reports[:0], p.reports[n:]...)
+		p.forgotten += n
 	}
 	r := Report{Class: h.class, Header: l.text, Source: h.source, FirstSeq: l.seq, LastSeq: l.seq,
 		TimestampNS: l.ts, Caller: l.caller, Message: h.message, Location: h.location,
@@ -230,6 +243,7 @@ func (p *parser) open(l *line, h header) {
 	// Stall reports print other CPUs' backtraces from their own NMI
 	// handlers (lib/nmi_backtrace.c), so their lines carry other callers.
 	p.anyCaller = h.class == ClassRCUStall || h.class == ClassHardLockup
+	return true
 }
 
 // openPanic starts the report of a panic line: what panic() printed next
@@ -360,10 +374,11 @@ func (p *parser) body(r *Report, l *line, t string) bool {
 		// interrupted context's registers, inside the trace.
 		if p.phase == phaseTrace {
 			loc := &CodeLocation{}
-			if fn, mod := splitSymbol(m[1]); m[1] != "" && !strings.HasPrefix(m[1], "0x") {
-				loc.Function, loc.Module = fn, mod
-			} else {
-				loc.Address, loc.UserMode = hexAddr(strings.TrimPrefix(m[1], "0x")), true
+			if at, ok := strings.CutPrefix(m[1], "0x"); ok {
+				// %pS printed a bare address: user space.
+				loc.Address, loc.UserMode = hexAddr(at), true
+			} else if m[1] != "" {
+				loc.Function, loc.Module = splitSymbol(m[1])
 			}
 			p.ipLine(r, loc)
 		}

@@ -14,26 +14,38 @@ import (
 //
 // The recipe, version 1:
 //
-//  1. Frames are the cause's instruction pointer (the register dump before
-//     the call trace, when the report has one and it is in kernel mode),
-//     then the call trace's reliable frames in order ("? F" lines are
-//     dropped; the instruction pointer of an interrupted context inside the
-//     trace stands for a frame). Stall reports (RCU stall, soft and hard
-//     lockup) start at the interrupted context when the trace has one.
+//  1. Candidate frames, innermost first: for KASAN and KFENCE the function
+//     the header names, and for a WARN that printed no registers the WARN
+//     site the header names; then the report's own instruction pointer
+//     (the register dump before the call trace, when in kernel mode); then
+//     the call trace's reliable frames in order ("? F" lines are dropped;
+//     the instruction pointer of an interrupted context inside the trace
+//     stands for a frame). Stall reports (RCU stall, soft and hard lockup)
+//     whose trace holds an interrupted context start there instead.
 //  2. A frame is normalized: its function name is cut at the first "."
 //     (".cold", ".isra.0", ".constprop.0", ".part.0", ".llvm.123"; the
 //     kernel's own names never hold a dot), offset and size dropped; a
 //     module frame is written "F [module]" (the build id dropped); a frame
 //     printed as a bare address is "<unknown>".
-//  3. The guilty frame is the first frame that is not reporting, trap,
-//     entry or library plumbing (skipFrame: the generic list plus the
-//     class's own), module frames never skipped. Stalls and hung tasks use
-//     syzkaller's anchor rules instead (stallGuilty, hungGuilty).
-//  4. Frames are the guilty frame and the frames after it that are not
-//     plumbing either, at most MaxFrames. (Entry stubs and library helpers
-//     differ between versions and configurations; leaving them out keeps
-//     the same path the same.)
-//  5. Canonical is "dumpscope-signature/1\n" + "title: " + Title + "\n" +
+//  3. Plumbing is dropped: reporting, trap, entry and library functions
+//     (skipFrame: genericSkip, genericSkipPrefixes and the class's
+//     classSkipPrefixes); module frames are never dropped. Hung-task
+//     reports keep every frame (their rule below skips by itself). A
+//     repeat of the first frame right after it is dropped.
+//  4. The guilty frame is the first frame left, except: stalls take the
+//     frame above the first dispatching function (stallGuilty), hung tasks
+//     the first frame that is not scheduling, locking or waiting
+//     (hungGuilty), both after syzkaller; stack-protector panics the
+//     function __stack_chk_fail() named.
+//  5. Frames are the guilty frame and those left after it, at most
+//     MaxFrames. (Entry stubs and library helpers differ between versions
+//     and configurations; leaving them out keeps the same path the same.)
+//     A machine check keeps no frame: where the CPU was says nothing of a
+//     hardware error.
+//  6. Title is syzkaller's title for the class (title()), with the guilty
+//     function, without its module, as F; panic messages are sanitized as
+//     syzkaller does (addresses ADDR, numbers NUM).
+//  7. Canonical is "dumpscope-signature/1\n" + "title: " + Title + "\n" +
 //     one "frame: " + frame + "\n" per frame. Hash is the lower-case hex
 //     SHA-256 of Canonical's bytes.
 //
@@ -336,24 +348,50 @@ next:
 	return -1, ""
 }
 
-// guilty returns the index of the guilty frame among the candidates after
-// skipping, and the name the title uses: the function without its module,
+// guilty returns the index of the guilty frame among the frames left by
+// step 3, and the name the title uses: the function without its module,
 // as syzkaller's {{FUNC}} captures it (the frames keep the module).
-func guilty(c Class, fs []sigFrame) (int, string) {
-	switch c {
+func guilty(r *Report, fs []sigFrame) (int, string) {
+	switch r.Class {
 	case ClassHungTask:
 		return hungGuilty(fs)
 	case ClassRCUStall, ClassSoftLockup, ClassHardLockup:
 		if i := stallGuilty(fs); i >= 0 {
 			return i, fs[i].name
 		}
-	}
-	for i, f := range fs {
-		if !skipFrame(c, f) {
-			return i, f.name
+	case ClassStackProtector:
+		// __stack_chk_fail() names the function whose canary died (%pB);
+		// the stack itself may be garbage.
+		if r.Function != "" && !strings.HasPrefix(r.Function, "0x") {
+			want := toSig(Frame{Function: r.Function, Module: r.FunctionModule})
+			for i, f := range fs {
+				if f.text == want.text {
+					return i, f.name
+				}
+			}
+			return -1, want.name
 		}
 	}
-	return -1, ""
+	if len(fs) == 0 {
+		return -1, ""
+	}
+	return 0, fs[0].name
+}
+
+// keptFrames applies steps 1 to 3.
+func keptFrames(r *Report) []sigFrame {
+	if r.Class == ClassMachineCheck {
+		// A hardware error: where the CPU happened to be says nothing of
+		// the error, and would split one error into many signatures.
+		return nil
+	}
+	var kept []sigFrame
+	for _, f := range candidateFrames(r) {
+		if r.Class == ClassHungTask || !skipFrame(r.Class, f) {
+			kept = append(kept, f)
+		}
+	}
+	return dedupTop(kept)
 }
 
 // Sign builds the signature of a report.
@@ -366,44 +404,26 @@ func Sign(r *Report, facts Facts) *Signature {
 	if s.BuildID == "" && r.Task != nil {
 		s.BuildID = r.Task.BuildID
 	}
-	all := candidateFrames(r)
-	// syzkaller applies the skip list while it collects frames, so the
-	// anchor rules see only frames that survived it.
-	var kept []sigFrame
-	for _, f := range all {
-		if r.Class == ClassHungTask || !skipFrame(r.Class, f) {
-			kept = append(kept, f)
-		}
+	kept := keptFrames(r)
+	gi, gname := guilty(r, kept)
+	switch {
+	case gi >= 0:
+		kept = kept[gi:]
+	case gname != "":
+		// The stack-protector's function is not in the trace.
+		kept = []sigFrame{toSig(Frame{Function: r.Function, Module: r.FunctionModule})}
+	default:
+		kept = nil
 	}
-	kept = dedupTop(kept)
-	gi, gname := guilty(r.Class, kept)
-	if r.Class == ClassStackProtector && r.Function != "" && !strings.HasPrefix(r.Function, "0x") {
-		// __stack_chk_fail() names the function whose canary died (%pB);
-		// the stack itself may be garbage.
-		want := toSig(Frame{Function: r.Function, Module: r.FunctionModule})
-		gi, gname = -1, want.name
-		for i, f := range kept {
-			if f.text == want.text {
-				gi = i
-				break
-			}
-		}
-		if gi < 0 {
-			kept, gi = []sigFrame{want}, 0
-		}
+	if len(kept) > 0 {
+		s.GuiltyFrame = kept[0].text
 	}
-	if gi >= 0 {
-		s.GuiltyFrame = kept[gi].text
-		for _, f := range kept[gi:] {
-			if len(s.Frames) == MaxFrames {
-				break
-			}
-			s.Frames = append(s.Frames, f.text)
-		}
+	for _, f := range kept[:min(len(kept), MaxFrames)] {
+		s.Frames = append(s.Frames, f.text)
 	}
 	s.Title = title(r, gname)
 	switch {
-	case gi < 0 && needsFrame(r.Class):
+	case s.GuiltyFrame == "" && needsFrame(r.Class):
 		s.Corrupted, s.CorruptedReason = true, "no frame outside the reporting and trap plumbing"
 	case r.Class == ClassOopsHeaderAlone:
 		s.Corrupted, s.CorruptedReason = true, "the lines before the die() header are lost"
@@ -457,7 +477,7 @@ func Canonical(title string, frames []string) string {
 // needsFrame are the classes whose title names a function.
 func needsFrame(c Class) bool {
 	switch c {
-	case ClassMachineCheck, ClassSysrq, ClassKillInit, ClassPanic, ClassStackProtector:
+	case ClassMachineCheck, ClassSysrq, ClassKillInit, ClassPanic:
 		return false
 	}
 	return true
@@ -535,7 +555,7 @@ func title(r *Report, fn string) string {
 		}
 		return sanitizeTitle("machine check: " + r.Message)
 	case ClassStackProtector:
-		return "kernel panic: stack is corrupted in " + fn
+		return in("kernel panic: stack is corrupted")
 	case ClassKillInit:
 		return "kernel panic: Attempted to kill init!"
 	}

@@ -251,8 +251,8 @@ Kernel Offset: 0x9000000 from 0xffffffff81000000 (relocation range: 0xffffffff80
 	if len(c.Registers) != 1 || c.Registers[0].IP.Function != "native_safe_halt" || c.Registers[0].IP.Address.String() != "0xffffffff8a2b3c4d" {
 		t.Errorf("registers %+v", c.Registers)
 	}
-	if a.Signature.Corrupted {
-		t.Errorf("corrupted: %s", a.Signature.CorruptedReason)
+	if a.Signature.Corrupted || len(a.Signature.Frames) != 0 {
+		t.Errorf("signature %+v", a.Signature)
 	}
 }
 
