@@ -147,10 +147,14 @@ func hexAddr(s string) *model.VirtAddr {
 }
 
 // parseMarker reads a stack marker: name and whether it closes the stack.
+// Kernels before 4.14 closed the interrupt stack with " <EOI>".
 func parseMarker(text string) (name string, closing, ok bool) {
 	m := markerRe.FindStringSubmatch(text)
 	if m == nil {
 		return "", false, false
+	}
+	if m[2] == "EOI" {
+		return "IRQ", true, true
 	}
 	return m[2], m[1] == "/", true
 }
@@ -164,8 +168,9 @@ func parseMarker(text string) (name string, closing, ok bool) {
 // ("Not tainted" or "Tainted: " and one letter or space per taint flag),
 // the release, the version up to its first space ("#1"), and what follows
 // (LINUX_PACKAGE_ID, the preemption model, " %20phN" the build id). The
-// comm may hold spaces, so the taint words anchor the split.
-var taskLineRe = regexp.MustCompile(`^CPU: (\d+) (?:UID: (\d+) )?PID: (-?\d+) Comm: (.*?) (Kdump: loaded )?(Not tainted|Tainted: [A-Z ]+?) (\S+) (#\S*)(.*)$`)
+// comm may hold spaces, so the taint words anchor the split. Red Hat's
+// 3.10 kernels print a "------------" mark before the release.
+var taskLineRe = regexp.MustCompile(`^CPU: (\d+) (?:UID: (\d+) )?PID: (-?\d+) Comm: (.*?) (Kdump: loaded )?(Not tainted|Tainted: [A-Z ]+?) (?:-{4,} +)?(\S+) (#\S*)(.*)$`)
 
 // buildIDRe matches the build id dump_stack_print_info() prints last with
 // CONFIG_STACKTRACE_BUILD_ID: 20 bytes as 40 hex digits.

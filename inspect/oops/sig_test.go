@@ -307,3 +307,29 @@ func TestFactsCrossCheck(t *testing.T) {
 		t.Errorf("the facts' release and build id are the signature's: %+v", a.Signature)
 	}
 }
+
+// TestTaskLines: lib/dump_stack.c dump_stack_print_info() through the
+// versions and distributions.
+func TestTaskLines(t *testing.T) {
+	for line, want := range map[string]string{
+		"CPU: 1 PID: 1 Comm: init Kdump: loaded Not tainted 6.1.0-57-amd64 #1  Debian 6.1.192-3":                                                       "1/1/init/true/Not tainted/6.1.0-57-amd64/#1/Debian 6.1.192-3/",
+		"CPU: 3 PID: 1234 Comm: foo bar Kdump: loaded Tainted: G           OE  ------------   3.10.0-1160.el7.x86_64 #1":                               "3/1234/foo bar/true/Tainted: G           OE/3.10.0-1160.el7.x86_64/#1//",
+		"CPU: 0 UID: 1000 PID: 7 Comm: kworker/0:1 Tainted: G        W          6.12.0 #4 PREEMPT(voluntary) 00112233445566778899aabbccddeeff00112233": "0/7/kworker/0:1/false/Tainted: G        W/6.12.0/#4/PREEMPT(voluntary)/00112233445566778899aabbccddeeff00112233",
+		"CPU: 2 PID: 0 Comm: swapper/2 Not tainted 3.10.0 #1":                                                                                          "2/0/swapper/2/false/Not tainted/3.10.0/#1//",
+	} {
+		ti, ok := parseTaskLine(line)
+		if !ok {
+			t.Errorf("%q not read", line)
+			continue
+		}
+		got := fmt.Sprintf("%d/%d/%s/%v/%s/%s/%s/%s/%s", ti.CPU, ti.PID, ti.Comm, ti.KdumpLoaded, ti.Taint.Text, ti.Release, ti.Version, ti.Extra, ti.BuildID)
+		if got != want {
+			t.Errorf("%q:\n got %s\nwant %s", line, got, want)
+		}
+	}
+	for _, bad := range []string{"CPU: 1 PID: 1 Comm: init", "CPU: x PID: 1 Comm: a Not tainted 6.1 #1", "CPU features: detected: 32-bit EL0 Support"} {
+		if _, ok := parseTaskLine(bad); ok {
+			t.Errorf("%q read as a task line", bad)
+		}
+	}
+}
