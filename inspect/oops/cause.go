@@ -73,7 +73,14 @@ func Analyze(recs []model.LogRecord, facts Facts) *Analysis {
 		}
 		a.crossCheck(c, facts)
 		if len(facts.Stack) > 0 {
-			a.StackAgreement = Compare(c, facts.Stack)
+			// The unwound stack is the panicking task's: the panic's own
+			// trace when it printed one (a hung task's or a stalled CPU's
+			// report shows another context), else the cause's.
+			on := c
+			if a.Panic != nil && len(a.Reports[a.Panic.Report].Trace) > 0 {
+				on = &a.Reports[a.Panic.Report]
+			}
+			a.StackAgreement = Compare(on, facts.Stack)
 		}
 	}
 	return a

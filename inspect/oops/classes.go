@@ -38,7 +38,7 @@ type headerPattern struct {
 }
 
 // The kernel prefixes some of these with pr_fmt(): "watchdog: " (kernel/
-// watchdog.c), "NMI watchdog: " (kernel/watchdog_hld.c before 6.7), "rcu: "
+// watchdog.c), "NMI watchdog: " (kernel/watchdog_hld.c in 6.1), "rcu: "
 // (kernel/rcu/tree.c), "mce: " (arch/x86/kernel/cpu/mce/core.c), "sysrq: "
 // (drivers/tty/sysrq.c). The patterns allow them.
 var headerPatterns = []headerPattern{
@@ -49,11 +49,11 @@ var headerPatterns = []headerPattern{
 	{ClassPageFault, "arch/x86/mm/fault.c show_fault_oops",
 		regexp.MustCompile(`^BUG: unable to handle page fault for address: ([0-9a-f]+)$`), true,
 		func(h *header, m []string) { h.address = m[1] }},
-	// Before 4.20 (commit "x86/fault: Improve the OOPS message"):
-	// "BUG: unable to handle kernel %s at %px" with "NULL pointer
-	// dereference" or "paging request" (before 4.15 "%p", which printed a
-	// NULL as "(null)" padded to the pointer's width).
-	{ClassNullDeref, "arch/x86/mm/fault.c show_fault_oops (before 4.20)",
+	// The 4.x kernels: "BUG: unable to handle kernel %s at %px" with "NULL
+	// pointer dereference" or "paging request" (the 5.x series moved to the
+	// forms above; older ones printed "%p", a NULL as "(null)" padded to
+	// the pointer's width).
+	{ClassNullDeref, "arch/x86/mm/fault.c show_fault_oops (4.x)",
 		regexp.MustCompile(`^BUG: unable to handle kernel NULL pointer dereference at\s+([0-9a-f]+|\(null\))$`), true,
 		func(h *header, m []string) {
 			if m[1] != "(null)" {
@@ -62,7 +62,7 @@ var headerPatterns = []headerPattern{
 				h.address = "0"
 			}
 		}},
-	{ClassPageFault, "arch/x86/mm/fault.c show_fault_oops (before 4.20)",
+	{ClassPageFault, "arch/x86/mm/fault.c show_fault_oops (4.x)",
 		regexp.MustCompile(`^BUG: unable to handle kernel paging request at ([0-9a-f]+)$`), true,
 		func(h *header, m []string) { h.address = m[1] }},
 	// arm64 die_kernel_fault(): "Unable to handle kernel %s at virtual
@@ -98,24 +98,24 @@ var headerPatterns = []headerPattern{
 		regexp.MustCompile(`^Kernel BUG at (.+) \[verbose debug info unavailable\]$`), true,
 		func(h *header, m []string) { h.function = symbolName(m[1]) }},
 
-	// WARN(): kernel/panic.c __warn(). 3.11 – 6.17: "WARNING: CPU: %d PID:
-	// %d at %s:%d %pS" (or without the file); 6.18: "WARNING: %s:%d at %pS,
-	// CPU#%d: %s/%d" (or "WARNING: at %pS, CPU#…"); before 3.11: "WARNING:
-	// at %s:%d %pS()". Kernels before 4.x appended "()" to %pS.
+	// WARN(): kernel/panic.c __warn(). 3.x to 6.12 at least: "WARNING: CPU:
+	// %d PID: %d at %s:%d %pS" (or without the file; older kernels appended
+	// "()"); the late-2025 rework (syzkaller cites lore 20251110114633):
+	// "WARNING: %s:%d at %pS, CPU#%d: %s/%d" (or "WARNING: at %pS, CPU#…");
+	// 2.6 warn_slowpath_common(): "WARNING: at %s:%d %pS()".
 	{ClassWarning, "kernel/panic.c __warn",
 		regexp.MustCompile(`^WARNING: CPU: (\d+) PID: (\d+) at (?:(\S+:\d+) )?(\S+(?: \[\S+(?: [0-9a-f]+)?\])?)(?:\(\))?$`), false,
 		func(h *header, m []string) { h.location, h.function = m[3], m[4] }},
-	{ClassWarning, "kernel/panic.c __warn (6.18 and later)",
+	{ClassWarning, "kernel/panic.c __warn (late-2025 form)",
 		regexp.MustCompile(`^WARNING: (?:(\S+:\d+) )?at (\S+(?: \[\S+(?: [0-9a-f]+)?\])?), CPU#(\d+): (.*)/(\d+)$`), false,
 		func(h *header, m []string) { h.location, h.function = m[1], m[2] }},
-	{ClassWarning, "kernel/panic.c warn_slowpath_common (before 3.11)",
+	{ClassWarning, "kernel/panic.c warn_slowpath_common (2.6)",
 		regexp.MustCompile(`^WARNING: at (\S+:\d+) (\S+?)(?:\(\))?$`), false,
 		func(h *header, m []string) { h.location, h.function = m[1], m[2] }},
 
 	// Lockups: kernel/watchdog.c watchdog_timer_fn() "BUG: soft lockup -
-	// CPU#%d stuck for %us! [%s:%d]"; watchdog_hardlockup_check() (6.7
-	// and later; kernel/watchdog_hld.c watchdog_overflow_callback()
-	// before) "Watchdog detected hard LOCKUP on cpu %d".
+	// CPU#%d stuck for %us! [%s:%d]"; watchdog_hardlockup_check() (6.12;
+	// kernel/watchdog_hld.c watchdog_overflow_callback() in 6.1) "Watchdog detected hard LOCKUP on cpu %d".
 	{ClassSoftLockup, "kernel/watchdog.c watchdog_timer_fn",
 		regexp.MustCompile(`^(?:(?:NMI )?watchdog: )?BUG: soft lockup - CPU#(\d+) stuck for (\d+)s! \[(.*):(\d+)\]$`), false,
 		func(h *header, m []string) { h.message = "CPU#" + m[1] + " stuck for " + m[2] + "s" }},
@@ -155,7 +155,7 @@ var headerPatterns = []headerPattern{
 
 	// Sanitizers: mm/kasan/report.c print_error_description() "BUG: KASAN:
 	// %s in %pS" (and "BUG: KASAN: invalid-access"); lib/ubsan.c
-	// ubsan_prologue() "UBSAN: %s in %s:%d:%d" (before 5.8: "UBSAN:
+	// ubsan_prologue() "UBSAN: %s in %s:%d:%d" (older kernels: "UBSAN:
 	// Undefined behaviour in %s:%d:%d"); mm/kfence/report.c
 	// kfence_report_error() "BUG: KFENCE: %s %s in %pS".
 	{ClassKASAN, "mm/kasan/report.c print_error_description",
@@ -235,9 +235,9 @@ func matchHeader(text string) (header, bool) {
 
 // Oops headers: die()'s first line.
 //
-//	x86 __die_header() (arch/x86/kernel/dumpstack.c), to 6.11:
+//	x86 __die_header() (arch/x86/kernel/dumpstack.c), 6.1 and before:
 //	  "%s: %04lx [#%d]%s%s%s%s%s"       "Oops: 0002 [#1] PREEMPT SMP NOPTI"
-//	6.12 and later prefix "Oops: ":
+//	6.12 prefixes "Oops: ":
 //	  "Oops: %s: %04lx [#%d]…"          "Oops: Oops: 0002 [#1] …",
 //	                                    "Oops: general protection fault, …: 0000 [#1] …"
 //	arm64 __die() (arch/arm64/kernel/traps.c):
@@ -330,18 +330,18 @@ func oopsKindClass(kind string) (Class, string) {
 
 // gpfAddressRe reads the address exc_general_protection() names: GPFSTR
 // ", probably for non-canonical address 0x%lx" or ", maybe for address
-// 0x%lx" (5.5 and later).
+// 0x%lx" (6.1, 6.12; older kernels print GPFSTR alone).
 var gpfAddressRe = regexp.MustCompile(`(?:probably for non-canonical address|maybe for address) 0x([0-9a-f]+)`)
 
 // panicLineRe matches kernel/panic.c vpanic(): "Kernel panic - not
-// syncing: %s" (the final newline of the message removed since 5.x); and
-// the end marker "---[ end Kernel panic - not syncing: %s ]---" (4.15 and
-// later).
+// syncing: %s" (6.1 and 6.12 drop the message's final newline; older
+// kernels printed it, so the record may end in an empty line); and the end
+// marker "---[ end Kernel panic - not syncing: %s ]---".
 var (
 	panicLineRe = regexp.MustCompile(`^Kernel panic - not syncing: ?(.*)$`)
 	panicEndRe  = regexp.MustCompile(`^---\[ end Kernel panic - not syncing: ?(.*) \]---$`)
 	// drivers/tty/sysrq.c __handle_sysrq(): pr_info("%s\n", action_msg)
-	// with pr_fmt "sysrq: " (5.x and later; "SysRq : " before). It is not
+	// with pr_fmt "sysrq: " (6.1, 6.12; older kernels "SysRq : "). It is not
 	// a report by itself: it names what triggered the next one.
 	sysrqCrashRe = regexp.MustCompile(`^(?:sysrq: |SysRq ?: )Trigger a crash$`)
 	// kernel/panic.c print_oops_end_marker(): "---[ end trace %016llx ]---"

@@ -23,10 +23,11 @@ type line struct {
 	text   string
 }
 
-// maxLineLen bounds the text of one line that the parsers look at. A
-// printk record holds at most 1024 bytes of text (PRINTKRB_RECORD_MAX,
-// LOG_LINE_MAX before 5.10); a longer line is not a line the kernel's
-// report functions print, and cutting it keeps hostile logs cheap.
+// maxLineLen bounds the text of one line that the parsers look at. printk
+// stores at most LOG_LINE_MAX bytes per record (kernel/printk/printk.c
+// vprintk_store(): 1024 less the prefix in 6.1); a longer line is not one
+// the kernel's report functions print, and cutting it keeps hostile logs
+// cheap.
 const maxLineLen = 4096
 
 // splitLines flattens the records into lines, oldest first. Trailing
@@ -69,7 +70,7 @@ var (
 
 	// x86 printk_stack_address() (arch/x86/kernel/dumpstack.c): " %s%pBb",
 	// with "? " for unreliable entries; arm64 dump_backtrace_entry()
-	// (arch/arm64/kernel/stacktrace.c) " %pSb". Kernels before 4.15
+	// (arch/arm64/kernel/stacktrace.c) " %pSb". Older kernels
 	// printed the address first: " [<ffffffff81234567>] ? F+0x…/0x…".
 	frameRe = regexp.MustCompile(`^\s+(?:\[<([0-9a-f]+)>\] )?(\? )?` + symPattern + `$`)
 	// ppc show_stack() (arch/powerpc/kernel/process.c):
@@ -147,7 +148,7 @@ func hexAddr(s string) *model.VirtAddr {
 }
 
 // parseMarker reads a stack marker: name and whether it closes the stack.
-// Kernels before 4.14 closed the interrupt stack with " <EOI>".
+// Older kernels closed the interrupt stack with " <EOI>".
 func parseMarker(text string) (name string, closing, ok bool) {
 	m := markerRe.FindStringSubmatch(text)
 	if m == nil {
@@ -162,7 +163,7 @@ func parseMarker(text string) (name string, closing, ok bool) {
 // taskLineRe matches lib/dump_stack.c dump_stack_print_info():
 //
 //	"CPU: %d PID: %d Comm: %.20s %s%s %s %.*s" …           (3.x – 6.10)
-//	"CPU: %d UID: %u PID: %d Comm: %.20s %s%s %s %.*s %s" … (6.11 and later)
+//	"CPU: %d UID: %u PID: %d Comm: %.20s %s%s %s %.*s %s" … (6.11, 6.12)
 //
 // then "Kdump: loaded " when a crash kernel is loaded, print_tainted()
 // ("Not tainted" or "Tainted: " and one letter or space per taint flag),
@@ -210,7 +211,8 @@ func parseTaskLine(text string) (*TaskInfo, bool) {
 // taintFlags is kernel/panic.c taint_flags[]: the letter printed at each
 // bit's position when the flag is set (include/linux/panic.h TAINT_*).
 // Bit 0 prints 'G' when clear, 'P' when set; the others a space when
-// clear. The table grew over time (TEST 'N' in 5.19, FWCTL 'J' in 6.15),
+// clear. The table grows (6.1 and 6.12 end at TEST 'N', later kernels add
+// FWCTL 'J'),
 // so letters are decoded by letter, which the kernel keeps unique.
 var taintFlags = []struct {
 	letter byte
@@ -234,8 +236,7 @@ func taintFlag(c byte) TaintFlag {
 	return TaintFlag{Letter: string(c), Bit: -1}
 }
 
-// verboseTaintRe matches one entry of print_tainted_verbose() (6.11 and
-// later, kernel/panic.c print_tainted_seq()): "[%c]=%s" joined by ", ".
+// verboseTaintRe matches one entry of print_tainted_verbose() (6.12, kernel/panic.c print_tainted_seq()): "[%c]=%s" joined by ", ".
 var verboseTaintRe = regexp.MustCompile(`\[([A-Z])\]=([A-Z_]+)`)
 
 // parseTaint decodes print_tainted() and print_tainted_verbose() output:
@@ -269,9 +270,9 @@ func parseTaint(text string) Taint {
 
 // ipLineRe matches the instruction pointer line of a register dump:
 // x86_64 show_ip() "RIP: %04x:%pS" and x86_32 "EIP: %pS"
-// (arch/x86/kernel/dumpstack.c); kernels before 4.15 printed
+// (arch/x86/kernel/dumpstack.c); older kernels printed
 // "RIP: 0010:[<ffffffff81234567>]  [<ffffffff81234567>] F+0x…/0x…";
-// show_fault_oops() before 4.20 printed "IP: F+0x…/0x…".
+// the 4.x show_fault_oops() printed "IP: F+0x…/0x…".
 var ipLineRe = regexp.MustCompile(`^(RIP|EIP|IP): (?:([0-9a-f]{4}):)?(?:\[<[0-9a-f]+>\]\s+)*(.*)$`)
 
 // otherIPRe matches the instruction pointer lines of other architectures:

@@ -315,7 +315,7 @@ var (
 	// mm/oom_kill.c __oom_kill_process(): "%s: Killed process %d (%s) …".
 	oomKilledRe    = regexp.MustCompile(`^(Out of memory.*: Killed process \d+ \(.*\))`)
 	ppcInterruptRe = regexp.MustCompile(`^--- interrupt: [0-9a-f]+(?: at (.*))?$`)
-	// The "Tainted:" line of print_tainted_verbose() (6.11 and later).
+	// The "Tainted:" line of print_tainted_verbose() (6.12).
 	verboseTaintLineRe = regexp.MustCompile(`^Tainted: \[`)
 )
 

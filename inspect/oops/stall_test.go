@@ -129,13 +129,9 @@ func TestHardLockup(t *testing.T) {
 	check(t, a, want{class: ClassHardLockup, guilty: "waldo_ioctl [waldo]"})
 }
 
-// TestHungTask: kernel/hung_task.c check_hung_task() "INFO: task %s:%d
-// blocked for more than %ld seconds.", the taint line "      %s %s %.*s%s",
-// the hint, kernel/sched/core.c sched_show_task() "task:%-15.15s
-// state:%c …" and the task's stack; hung_task_panic's panic("hung_task:
-// blocked tasks") from khungtaskd with its own stack.
-func TestHungTask(t *testing.T) {
-	a := analyze(t, `
+// hungTaskLog is a hung task with hung_task_panic set (the formats are
+// named at TestHungTask).
+const hungTaskLog = `
 INFO: task fred_worker:321 blocked for more than 122 seconds.
       Tainted: G           O       6.1.0-57-amd64 #1 Debian 6.1.192-3
 "echo 0 > /proc/sys/kernel/hung_task_timeout_secs" disables this message.
@@ -162,12 +158,27 @@ Call Trace:
  kthread+0xd7/0x100
  ret_from_fork+0x22/0x30
  </TASK>
-`)
+`
+
+// TestHungTask: kernel/hung_task.c check_hung_task() "INFO: task %s:%d
+// blocked for more than %ld seconds.", the taint line "      %s %s %.*s%s",
+// the hint, kernel/sched/core.c sched_show_task() "task:%-15.15s
+// state:%c …" and the task's stack; hung_task_panic's panic("hung_task:
+// blocked tasks") from khungtaskd with its own stack.
+func TestHungTask(t *testing.T) {
+	a := analyze(t, hungTaskLog)
 	c := check(t, a, want{verdict: "panic", class: ClassHungTask, reports: 2, title: "INFO: task hung in fred_worker_fn",
 		guilty: "fred_worker_fn [fred]", frames: []string{"fred_worker_fn [fred]", "kthread", "ret_from_fork"},
 		cpu: intp(-1), pid: 321, comm: "fred_worker", complete: boolp(true)})
 	if c.HungTask == nil || c.HungTask.State != "D" || c.Task.Release != "6.1.0-57-amd64" || c.Task.Taint.Flags[0].Name != "OOT_MODULE" {
 		t.Errorf("hung task %+v task %+v", c.HungTask, c.Task)
+	}
+	// The unwound stack is khungtaskd's, the panicking task: it is
+	// compared with the panic's trace, not the hung task's.
+	recs := klog(100, 5e9, hungTaskLog)
+	b := Analyze(recs, Facts{Stack: []UnwoundFrame{{Function: "__crash_kexec"}, {Function: "panic"}, {Function: "watchdog"}, {Function: "kthread"}, {Function: "ret_from_fork"}}})
+	if g := b.StackAgreement; g == nil || !g.Agree || g.Matched != 4 {
+		t.Errorf("agreement %+v", g)
 	}
 	// syzkaller's bucket: a hang in synchronize_rcu is named by it.
 	r := Report{Class: ClassHungTask, Trace: []Frame{{Function: "__schedule", Reliable: true}, {Function: "schedule", Reliable: true},

@@ -99,8 +99,8 @@ type Analysis struct {
 	// Signature identifies the crash across dumps; nil when nothing
 	// crashed.
 	Signature *Signature `json:"signature,omitempty"`
-	// StackAgreement compares the cause's trace with the unwound stack of
-	// Facts.Stack, when both exist.
+	// StackAgreement compares the trace of the panicking task (the panic's
+	// own trace, else the cause's) with Facts.Stack, when both exist.
 	StackAgreement *Agreement `json:"stack_agreement,omitempty"`
 	// Notes say what the reader should know: disagreements between the log
 	// and the facts, lines that could not be placed.

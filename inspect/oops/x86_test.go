@@ -370,11 +370,11 @@ Call Trace:
 	}
 }
 
-// TestOldNullDerefSysrq: before 4.20 show_fault_oops() printed "BUG:
-// unable to handle kernel NULL pointer dereference at %p" (a NULL %p as
-// "(null)" padded) and "IP: %pS"; before 4.15 sysrq_handle_crash() crashed
-// by writing through NULL, and __handle_sysrq() printed "SysRq : Trigger a
-// crash" first.
+// TestOldNullDerefSysrq: the 4.x show_fault_oops() printed "BUG: unable
+// to handle kernel NULL pointer dereference at %p" (a NULL %p as "(null)"
+// padded) and "IP: %pS"; sysrq_handle_crash() then crashed by writing
+// through NULL, and __handle_sysrq() printed "SysRq : Trigger a crash"
+// first.
 func TestOldNullDerefSysrq(t *testing.T) {
 	a := analyze(t, `
 SysRq : Trigger a crash
