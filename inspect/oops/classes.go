@@ -356,6 +356,8 @@ var (
 
 // panicKind says what a panic message tells about its cause.
 type panicKind struct {
+	// class is the class of the panic called directly, or of the report
+	// that caused it.
 	class Class
 	// consequence is true when the message is printed by a path that has
 	// already printed the report that caused it (die() → oops_end(),

@@ -253,6 +253,10 @@ func (p *parser) openPanic(l *line, msg string) {
 	msg = strings.TrimRight(msg, "\n ")
 	k := classifyPanic(msg)
 	h := header{class: k.class, source: "kernel/panic.c vpanic", message: msg}
+	if k.consequence {
+		// The report that caused it has its class; this one is a panic.
+		h.class = ClassPanic
+	}
 	if k.function != "" {
 		h.function = k.function
 	}
