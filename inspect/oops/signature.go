@@ -209,6 +209,10 @@ var genericSkip = map[string]bool{
 	"down": true, "down_read": true, "down_write": true, "up_read": true, "up_write": true,
 	"queued_spin_lock_slowpath": true, "native_queued_spin_lock_slowpath": true,
 	"__stack_chk_fail": true,
+	// the system call table dispatchers of arch/x86/entry/syscall_64.c
+	// (6.12, and stable updates such as 6.1.192; older kernels index the
+	// table directly): present or not by version, never the culprit
+	"x64_sys_call": true, "ia32_sys_call": true, "x32_sys_call": true,
 }
 
 // genericSkipPrefixes are skipped by prefix: the exception and interrupt
