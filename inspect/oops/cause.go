@@ -86,6 +86,7 @@ func Analyze(recs []model.LogRecord, facts Facts) *Analysis {
 	return a
 }
 
+// countPanics counts the reports a panic line opened.
 func countPanics(rs []Report) int {
 	n := 0
 	for i := range rs {
@@ -126,6 +127,11 @@ func chooseFromPanic(a *Analysis, pi int) {
 	same := ""
 	if pr.Caller != "" && a.Reports[best].Caller == pr.Caller {
 		same = " by the same caller " + pr.Caller
+	}
+	if n := pi - 1 - best; n > 0 {
+		// The reporting paths panic right after their report: reports in
+		// between make the choice less certain.
+		a.Notes = append(a.Notes, fmt.Sprintf("%d other reports lie between the cause and the panic line", n))
 	}
 	a.setCause(best, fmt.Sprintf("panic(%q) is printed after the report that caused it: the last %s report before the panic line%s", pr.Message, a.Reports[best].Class, same))
 }

@@ -287,3 +287,14 @@ func TestWarningForms(t *testing.T) {
 		}
 	}
 }
+
+// TestCauseBehindAnotherReport: "Fatal exception" names an oops; a WARNING
+// printed between them is not the cause, and the analysis says a report
+// lies in between.
+func TestCauseBehindAnotherReport(t *testing.T) {
+	a := analyze(t, kernelBUG61+warning61+"Kernel panic - not syncing: Fatal exception\n")
+	check(t, a, want{verdict: "panic", class: ClassKernelBUG, reports: 3})
+	if *a.Cause != 0 || !strings.Contains(strings.Join(a.Notes, ";"), "1 other reports lie between") {
+		t.Errorf("cause %d notes %v", *a.Cause, a.Notes)
+	}
+}
