@@ -426,6 +426,7 @@ func Sign(r *Report, facts Facts) *Signature {
 		s.Frames = append(s.Frames, f.text)
 	}
 	s.Title = title(r, gname)
+	s.AltTitles = altTitles(r, gname)
 	switch {
 	case s.GuiltyFrame == "" && needsFrame(r.Class):
 		s.Corrupted, s.CorruptedReason = true, "no frame outside the reporting and trap plumbing"
@@ -569,6 +570,34 @@ func title(r *Report, fn string) string {
 		return in(string(r.Class))
 	}
 	return sanitizeTitle("kernel panic: " + r.Message)
+}
+
+// altTitles are syzkaller's alt titles of linuxOopses
+// (google/syzkaller pkg/report/linux.go, "alt:" of each format).
+func altTitles(r *Report, fn string) []string {
+	if fn == "" {
+		return []string{}
+	}
+	switch r.Class {
+	case ClassNullDeref, ClassPageFault, ClassGPF, ClassListCorruption, ClassInternalError, ClassKFENCE:
+		return []string{"bad-access in " + fn}
+	case ClassKASAN:
+		if strings.Contains(r.Message, "free") && !strings.Contains(r.Message, "after-free") {
+			return []string{"invalid-free in " + fn}
+		}
+		return []string{"bad-access in " + fn}
+	case ClassUBSAN:
+		if r.Message == "array-index-out-of-bounds" {
+			return []string{"bad-access in " + fn}
+		}
+	case ClassSoftLockup, ClassRCUStall, ClassHardLockup:
+		return []string{"stall in " + fn}
+	case ClassHungTask:
+		return []string{"hang in " + fn}
+	case ClassStackGuard:
+		return []string{"stack-overflow in " + fn}
+	}
+	return []string{}
 }
 
 // Replacements of syzkaller's dynamicTitleReplacement (pkg/report/

@@ -168,6 +168,9 @@ func TestHungTask(t *testing.T) {
 	c := check(t, a, want{verdict: "panic", class: ClassHungTask, reports: 2, title: "INFO: task hung in fred_worker_fn",
 		guilty: "fred_worker_fn [fred]", frames: []string{"fred_worker_fn [fred]", "kthread", "ret_from_fork"},
 		cpu: intp(-1), pid: 321, comm: "fred_worker", complete: boolp(true)})
+	if strings.Join(a.Signature.AltTitles, ",") != "hang in fred_worker_fn" {
+		t.Errorf("alt titles %v", a.Signature.AltTitles)
+	}
 	if c.HungTask == nil || c.HungTask.State != "D" || c.Task.Release != "6.1.0-57-amd64" || c.Task.Taint.Flags[0].Name != "OOT_MODULE" {
 		t.Errorf("hung task %+v task %+v", c.HungTask, c.Task)
 	}
@@ -236,6 +239,9 @@ func TestRCUStall(t *testing.T) {
 	c := check(t, a, want{verdict: "panic", class: ClassRCUStall, title: "INFO: rcu detected stall in xyzzy_write",
 		guilty: "xyzzy_write [xyzzy]", frames: []string{"xyzzy_write [xyzzy]", "vfs_write", "ksys_write", "do_syscall_64"},
 		cpu: intp(1), comm: "xyzzy", message: "rcu_preempt self-detected stall on CPU", complete: boolp(true)})
+	if strings.Join(a.Signature.AltTitles, ",") != "stall in xyzzy_write" {
+		t.Errorf("alt titles %v", a.Signature.AltTitles)
+	}
 	if len(c.Registers) != 2 || !c.Registers[0].InTrace || c.Registers[0].IP.Function != "xyzzy_scan" || c.Registers[0].Stack != "TASK" {
 		t.Errorf("registers %+v", c.Registers)
 	}

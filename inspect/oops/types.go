@@ -306,7 +306,12 @@ type Frame struct {
 type Signature struct {
 	Version int    `json:"version"`
 	Title   string `json:"title"`
-	Class   Class  `json:"class"`
+	// AltTitles are syzkaller's alternative titles, which group a bug seen
+	// through different reports ("bad-access in F" for a NULL pointer
+	// dereference, a paging request, a GPF or a KASAN report in F; "stall
+	// in F"; "hang in F"). They are not hashed.
+	AltTitles []string `json:"alt_titles"`
+	Class     Class    `json:"class"`
 	// GuiltyFrame is the first frame that is not reporting, trap or
 	// library plumbing, normalized; Frames the frames from it on (at most
 	// MaxFrames), normalized.

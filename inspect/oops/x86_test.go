@@ -101,7 +101,8 @@ func TestNullDerefInModule(t *testing.T) {
 	if !a.Panic.EndMarker || a.Panic.Message != "Fatal exception" || a.KernelOffset == nil || *a.KernelOffset != 0x1e000000 {
 		t.Errorf("panic %+v offset %v", a.Panic, a.KernelOffset)
 	}
-	if s := a.Signature; strings.Join(s.Modules, ",") != "foo" || strings.Join(s.Taint, ",") != "OOT_MODULE" || s.Release != "6.1.0-57-amd64" || s.Corrupted {
+	if s := a.Signature; strings.Join(s.Modules, ",") != "foo" || strings.Join(s.Taint, ",") != "OOT_MODULE" || s.Release != "6.1.0-57-amd64" || s.Corrupted ||
+		strings.Join(s.AltTitles, ",") != "bad-access in foo_write" {
 		t.Errorf("signature %+v", s)
 	}
 }
