@@ -70,8 +70,8 @@ var (
 
 	// x86 printk_stack_address() (arch/x86/kernel/dumpstack.c): " %s%pBb",
 	// with "? " for unreliable entries; arm64 dump_backtrace_entry()
-	// (arch/arm64/kernel/stacktrace.c) " %pSb". Older kernels
-	// printed the address first: " [<ffffffff81234567>] ? F+0x…/0x…".
+	// (arch/arm64/kernel/stacktrace.c) " %pSb". Older kernels printed the
+	// address first: " [<ffffffff81234567>] ? F+0x…/0x…".
 	frameRe = regexp.MustCompile(`^\s+(?:\[<([0-9a-f]+)>\] )?(\? )?` + symPattern + `$`)
 	// ppc show_stack() (arch/powerpc/kernel/process.c):
 	// "[SP] [IP] F+0x…/0x… (unreliable)".
@@ -212,8 +212,8 @@ func parseTaskLine(text string) (*TaskInfo, bool) {
 // bit's position when the flag is set (include/linux/panic.h TAINT_*).
 // Bit 0 prints 'G' when clear, 'P' when set; the others a space when
 // clear. The table grows (6.1 and 6.12 end at TEST 'N', later kernels add
-// FWCTL 'J'),
-// so letters are decoded by letter, which the kernel keeps unique.
+// FWCTL 'J'), so letters are decoded by letter, which the kernel keeps
+// unique; a letter this table lacks is kept with bit -1 and no name.
 var taintFlags = []struct {
 	letter byte
 	name   string
@@ -236,7 +236,8 @@ func taintFlag(c byte) TaintFlag {
 	return TaintFlag{Letter: string(c), Bit: -1}
 }
 
-// verboseTaintRe matches one entry of print_tainted_verbose() (6.12, kernel/panic.c print_tainted_seq()): "[%c]=%s" joined by ", ".
+// verboseTaintRe matches one entry of print_tainted_verbose() (6.12,
+// kernel/panic.c print_tainted_seq()): "[%c]=%s" joined by ", ".
 var verboseTaintRe = regexp.MustCompile(`\[([A-Z])\]=([A-Z_]+)`)
 
 // parseTaint decodes print_tainted() and print_tainted_verbose() output:
