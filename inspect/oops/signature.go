@@ -1,0 +1,645 @@
+package oops
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"regexp"
+	"sort"
+	"strings"
+)
+
+// This file builds a crash signature: a title in syzkaller's style
+// (google/syzkaller pkg/report/linux.go), the guilty frame, the frames
+// from it on, and a hash of them.
+//
+// The recipe, version 1:
+//
+//  1. Candidate frames, innermost first: for KASAN and KFENCE the function
+//     the header names, and for a WARN that printed no registers the WARN
+//     site the header names; then the report's own instruction pointer
+//     (the register dump before the call trace, when in kernel mode); then
+//     the call trace's reliable frames in order ("? F" lines are dropped;
+//     the instruction pointer of an interrupted context inside the trace
+//     stands for a frame). Stall reports (RCU stall, soft and hard lockup)
+//     whose trace holds an interrupted context start there instead.
+//  2. A frame is normalized: its function name is cut at the first "."
+//     (".cold", ".isra.0", ".constprop.0", ".part.0", ".llvm.123"; the
+//     kernel's own names never hold a dot), offset and size dropped; a
+//     module frame is written "F [module]" (the build id dropped); a frame
+//     printed as a bare address is "<unknown>".
+//  3. Plumbing is dropped: reporting, trap, entry and library functions
+//     (skipFrame: genericSkip, genericSkipPrefixes and the class's
+//     classSkipPrefixes); module frames are never dropped. Hung-task
+//     reports keep every frame (their rule below skips by itself). A
+//     repeat of the first frame right after it is dropped.
+//  4. The guilty frame is the first frame left, except: stalls take the
+//     frame above the first dispatching function (stallGuilty), hung tasks
+//     the first frame that is not scheduling, locking or waiting
+//     (hungGuilty), both after syzkaller; stack-protector panics the
+//     function __stack_chk_fail() named.
+//  5. Frames are the guilty frame and those left after it, at most
+//     MaxFrames. (Entry stubs and library helpers differ between versions
+//     and configurations; leaving them out keeps the same path the same.)
+//     A machine check keeps no frame: where the CPU was says nothing of a
+//     hardware error.
+//  6. Title is syzkaller's title for the class (title()), with the guilty
+//     function, without its module, as F; panic messages are sanitized as
+//     syzkaller does (addresses ADDR, numbers NUM).
+//  7. Canonical is "dumpscope-signature/1\n" + "title: " + Title + "\n" +
+//     one "frame: " + frame + "\n" per frame. Hash is the lower-case hex
+//     SHA-256 of Canonical's bytes.
+//
+// Addresses, offsets, pids, CPUs, timestamps, taint, release and build id
+// are not hashed: the same bug in another boot, or in another build of
+// the same code, gets the same hash. Release and BuildID are given beside
+// the hash for those who want to key on the build too.
+
+// MaxFrames is the number of frames a signature keeps (ABRT keeps 6).
+const MaxFrames = 6
+
+// SignatureVersion is the recipe's version, written into Canonical.
+const SignatureVersion = 1
+
+// NormalizeFunction strips compiler suffixes from a function name.
+func NormalizeFunction(name string) string {
+	if i := strings.IndexByte(name, '.'); i > 0 {
+		return name[:i]
+	}
+	return name
+}
+
+// normFrame is a frame as the signature writes it.
+func normFrame(f Frame) string {
+	name := NormalizeFunction(f.Function)
+	if name == "" {
+		name = "<unknown>"
+	}
+	if f.Module != "" {
+		return name + " [" + f.Module + "]"
+	}
+	return name
+}
+
+// sigFrame is a frame being considered for the signature.
+type sigFrame struct {
+	name   string // normalized function, without module
+	module string
+	text   string // normFrame()
+}
+
+func toSig(f Frame) sigFrame {
+	return sigFrame{name: NormalizeFunction(f.Function), module: f.Module, text: normFrame(f)}
+}
+
+// candidateFrames lists the frames of step 1.
+func candidateFrames(r *Report) []sigFrame {
+	trace := r.Trace
+	var out []sigFrame
+	if start := interruptedContext(r); start >= 0 {
+		trace = trace[start:]
+	} else {
+		out = topFrames(r)
+	}
+	for _, f := range trace {
+		if !f.Reliable {
+			continue
+		}
+		out = append(out, toSig(f))
+	}
+	return out
+}
+
+// interruptedContext returns where a stall report's interrupted context
+// starts in its trace (the timer interrupt or NMI that detected the stall
+// printed the registers of the code that looped), or -1.
+func interruptedContext(r *Report) int {
+	if r.Class != ClassRCUStall && r.Class != ClassSoftLockup && r.Class != ClassHardLockup {
+		return -1
+	}
+	for i, f := range r.Trace {
+		if f.FromRegisters {
+			return i
+		}
+	}
+	return -1
+}
+
+// topFrames are the frames before the trace: the report's own instruction
+// pointer (the register block printed before the trace), after the
+// function the header names for the sanitizers (KASAN and KFENCE name the
+// faulting function; syzkaller's titles take it) and for a WARN when no
+// register dump names the WARN site.
+func topFrames(r *Report) []sigFrame {
+	var out []sigFrame
+	for _, b := range r.Registers {
+		if b.InTrace {
+			break
+		}
+		if b.IP != nil && !b.IP.UserMode && b.IP.Function != "" {
+			out = append(out, toSig(Frame{Function: b.IP.Function, Module: b.IP.Module}))
+			break
+		}
+	}
+	warn := r.Class == ClassWarning || r.Class == ClassRefcount || r.Class == ClassListCorruption
+	if r.Function != "" && (r.Class == ClassKASAN || r.Class == ClassKFENCE || (warn && len(out) == 0)) {
+		out = append([]sigFrame{toSig(Frame{Function: r.Function, Module: r.FunctionModule})}, out...)
+	}
+	return out
+}
+
+// dedupTop drops a repeat of the first frame right after it: the header's
+// function or the instruction pointer and the trace's first frame that
+// survived the skip list naming the same place (KASAN's report frames sit
+// between them).
+func dedupTop(fs []sigFrame) []sigFrame {
+	if len(fs) > 1 && fs[0].text == fs[1].text {
+		return fs[1:]
+	}
+	return fs
+}
+
+// genericSkip are functions that report, trap, enter the kernel or do
+// library work for the real culprit, for every class. The list follows
+// syzkaller's linuxStackParams.skipPatterns and ABRT's koops blacklist
+// (satyr lib/normalize.c), with names taken from the kernel (kernel/
+// panic.c, lib/dump_stack.c, lib/bug.c, arch/x86/kernel/dumpstack.c,
+// traps.c, arch/x86/mm/fault.c, kernel/notifier.c, kernel/printk/).
+var genericSkip = map[string]bool{
+	// panic and stack dumping
+	"panic": true, "vpanic": true, "nmi_panic": true, "check_panic_on_warn": true,
+	"dump_stack": true, "dump_stack_lvl": true, "show_stack": true, "show_regs": true,
+	"__show_regs": true, "show_trace_log_lvl": true, "sched_show_task": true,
+	"show_stack_log_lvl": true, "dump_backtrace": true, "nmi_cpu_backtrace": true,
+	"nmi_trigger_cpumask_backtrace": true, "arch_trigger_cpumask_backtrace": true,
+	"printk": true, "_printk": true, "vprintk": true, "vprintk_emit": true,
+	"vprintk_default": true, "vprintk_func": true, "print_modules": true,
+	// WARN and BUG
+	"__warn": true, "__warn_printk": true, "warn_slowpath_fmt": true, "warn_slowpath_null": true,
+	"warn_slowpath_common": true, "warn_slowpath_fmt_taint": true, "report_bug": true,
+	"handle_bug": true, "fixup_bug": true, "bug_handler": true, "bug_brk_handler": true,
+	"call_break_hook": true, "brk_handler": true, "do_debug_exception": true,
+	// die and traps
+	"die": true, "__die": true, "__die_body": true, "die_addr": true, "oops_begin": true,
+	"oops_end": true, "do_trap": true, "do_error_trap": true, "do_trap_no_signal": true,
+	"handle_invalid_op": true, "handle_stack_overflow": true, "arm64_notify_die": true,
+	"crash_kexec": true, "__crash_kexec": true, "machine_kexec": true,
+	// page faults
+	"page_fault_oops": true, "kernelmode_fixup_or_oops": true, "no_context": true,
+	"__bad_area_nosemaphore": true, "bad_area_nosemaphore": true, "bad_area": true,
+	"do_user_addr_fault": true, "do_kern_addr_fault": true, "__do_page_fault": true,
+	"do_page_fault": true, "handle_page_fault": true, "spurious_kernel_fault": true,
+	"die_kernel_fault": true, "__do_kernel_fault": true, "do_translation_fault": true,
+	"do_mem_abort": true, "el1_abort": true, "el1h_64_sync_handler": true, "el1h_64_sync": true,
+	"el1_sync_handler": true, "el1_dbg": true, "el1_undef": true,
+	// notifier plumbing (kernel/notifier.c)
+	"notify_die": true, "notifier_call_chain": true, "atomic_notifier_call_chain": true,
+	"blocking_notifier_call_chain": true, "raw_notifier_call_chain": true,
+	// library helpers the culprit called (syzkaller skips them too)
+	"memcpy": true, "memset": true, "memmove": true, "memcmp": true, "memchr": true,
+	"__memcpy": true, "__memset": true, "__memmove": true, "strlen": true, "strnlen": true,
+	"strcmp": true, "strncmp": true, "strcpy": true, "strncpy": true, "strscpy": true,
+	"strlcpy": true, "strchr": true, "strstr": true, "strnstr": true, "strdup": true,
+	"kstrdup": true, "copy_to_user": true, "copy_from_user": true, "_copy_to_user": true,
+	"_copy_from_user": true, "rep_movs_alternative": true, "copy_user_generic_string": true,
+	"copy_user_enhanced_fast_string": true, "memdup_user": true,
+	"kfree": true, "kvfree": true, "kmalloc": true, "__kmalloc": true, "kzalloc": true,
+	"kmem_cache_alloc": true, "kmem_cache_free": true, "kmalloc_trace": true,
+	"__kmem_cache_alloc_node": true, "__kmalloc_node": true, "slab_free": true,
+	"mutex_lock": true, "mutex_unlock": true, "__mutex_lock": true, "mutex_lock_nested": true,
+	"down": true, "down_read": true, "down_write": true, "up_read": true, "up_write": true,
+	"queued_spin_lock_slowpath": true, "native_queued_spin_lock_slowpath": true,
+	"__stack_chk_fail": true,
+	// the system call table dispatchers of arch/x86/entry/syscall_64.c
+	// (6.12, and stable updates such as 6.1.192; older kernels index the
+	// table directly): present or not by version, never the culprit
+	"x64_sys_call": true, "ia32_sys_call": true, "x32_sys_call": true,
+}
+
+// genericSkipPrefixes are skipped by prefix: the exception and interrupt
+// entry stubs of arch/x86/include/asm/idtentry.h (exc_*, asm_exc_*,
+// asm_sysvec_*, sysvec_*), the syscall entry (entry_*), the sanitizers'
+// runtime, and the lock primitives.
+var genericSkipPrefixes = []string{
+	"exc_", "asm_exc_", "asm_sysvec_", "sysvec_", "__sysvec_", "entry_",
+	"kasan_", "__kasan_", "__asan_", "kmsan_", "__msan_", "__ubsan_handle_", "ubsan_",
+	"kfence_", "__kfence_", "print_address_description", "print_report",
+	"_raw_spin_lock", "_raw_spin_unlock", "_raw_read_lock", "_raw_write_lock",
+	"_raw_read_unlock", "_raw_write_unlock", "__raw_spin_lock", "do_raw_spin_lock",
+}
+
+// classSkipPrefixes are skipped for one class: the checking function
+// itself (syzkaller's per-format skip lists).
+var classSkipPrefixes = map[Class][]string{
+	ClassListCorruption: {"__list_add_valid", "__list_del_entry_valid", "list_add", "list_del",
+		"__list_add", "__list_del", "list_replace", "list_move", "list_splice"},
+	ClassRefcount:    {"refcount_", "__refcount_", "kref_"},
+	ClassSchedAtomic: {"__schedule_bug", "schedule", "__schedule", "preempt_schedule"},
+	ClassOOM: {"dump_header", "oom_kill_process", "out_of_memory", "__alloc_pages",
+		"alloc_pages", "__alloc_pages_slowpath", "__alloc_pages_may_oom", "pagefault_out_of_memory",
+		"mem_cgroup_out_of_memory", "__folio_alloc", "folio_alloc", "alloc_pages_mpol",
+		"__get_free_pages", "get_page_from_freelist"},
+	ClassMachineCheck: {"do_machine_check", "mce_panic", "noist_exc_machine_check"},
+	ClassKernelBUG:    {"skb_"},
+}
+
+// skipFrame reports whether a frame is plumbing for a report of class c.
+// Module frames are never skipped.
+func skipFrame(c Class, f sigFrame) bool {
+	if f.module != "" {
+		return false
+	}
+	if genericSkip[f.name] {
+		return true
+	}
+	for _, p := range genericSkipPrefixes {
+		if strings.HasPrefix(f.name, p) {
+			return true
+		}
+	}
+	for _, p := range classSkipPrefixes[c] {
+		if strings.HasPrefix(f.name, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// stallAnchors are the dispatching functions of syzkaller's
+// linuxStallAnchorFrames: a stalled CPU loops somewhere above them, and the
+// frame just above the first one names the work that looped (a workqueue
+// callback, a syscall, a timer).
+var stallAnchors = map[string]bool{
+	"process_one_work": true, "worker_thread": true, "kthread": true, "ret_from_fork": true,
+	"ret_from_fork_asm": true, "smpboot_thread_fn": true, "run_ksoftirqd": true,
+	"__do_softirq": true, "handle_softirqs": true, "do_softirq": true, "call_timer_fn": true,
+	"__run_timers": true, "run_timer_softirq": true, "__hrtimer_run_queues": true,
+	"cpu_startup_entry": true, "start_secondary": true, "do_idle": true,
+	"do_syscall_64": true, "do_syscall_x64": true, "do_fast_syscall_32": true,
+	"__do_fast_syscall_32": true, "do_int80_syscall_32": true, "invoke_syscall": true,
+	"el0_svc": true, "ret_fast_syscall": true, "vfs_read": true, "vfs_write": true,
+	"vfs_ioctl": true, "vfs_open": true, "do_dentry_open": true, "__fput": true,
+	"task_work_run": true, "netif_receive_skb": true, "__netif_receive_skb": true,
+	"tasklet_action": true, "tasklet_hi_action": true, "smp_call_function": true,
+}
+
+// syscallPrefixes are the wrappers SYSCALL_DEFINE generates around a
+// system call (arch/x86/include/asm/syscall_wrapper.h, arm64's, the
+// generic include/linux/syscalls.h); syzkaller strips the same.
+var syscallPrefixes = []string{"__x64_sys_", "__ia32_sys_", "__arm64_sys_", "__se_sys_", "__do_sys_", "ksys_", "sys_"}
+
+// isStallAnchor reports whether a frame dispatches work. The system calls
+// whose work depends on their target (ioctl, connect, socketpair) are
+// anchors too, so the frame above them, the driver's or the protocol's,
+// is the one named.
+func isStallAnchor(f sigFrame) bool {
+	if f.module != "" {
+		return false
+	}
+	if stallAnchors[f.name] {
+		return true
+	}
+	for _, p := range syscallPrefixes {
+		if rest, ok := strings.CutPrefix(f.name, p); ok {
+			switch rest {
+			case "ioctl", "connect", "socketpair":
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// stallGuilty applies syzkaller's linuxStallFrameExtractor: the frame
+// before the first anchor, or the anchor when it comes first.
+func stallGuilty(fs []sigFrame) int {
+	for i, f := range fs {
+		if isStallAnchor(f) {
+			if i == 0 {
+				return 0
+			}
+			return i - 1
+		}
+	}
+	return -1
+}
+
+// hungGuilty applies syzkaller's linuxHangTaskFrameExtractor: a hang in
+// rtnl_lock or synchronize_rcu names that bucket; otherwise the first
+// frame that is not scheduling, locking or waiting.
+func hungGuilty(fs []sigFrame) (int, string) {
+	for i, f := range fs {
+		switch {
+		case strings.Contains(f.name, "rtnl_lock"):
+			return i, "rtnl_lock"
+		case strings.Contains(f.name, "synchronize_rcu"), strings.Contains(f.name, "synchronize_srcu"),
+			strings.Contains(f.name, "synchronize_net"), strings.Contains(f.name, "synchronize_sched"):
+			return i, "synchronize_rcu"
+		}
+	}
+	waits := []string{"sched", "_lock", "_slowlock", "down", "rwsem", "completion", "kthread",
+		"wait", "synchronize", "context_switch", "__switch_to", "cancel_delayed_work", "rcu_barrier"}
+next:
+	for i, f := range fs {
+		if f.module == "" {
+			for _, w := range waits {
+				if strings.Contains(f.name, w) {
+					continue next
+				}
+			}
+		}
+		return i, f.name
+	}
+	return -1, ""
+}
+
+// guilty returns the index of the guilty frame among the frames left by
+// step 3, and the name the title uses: the function without its module,
+// as syzkaller's {{FUNC}} captures it (the frames keep the module).
+func guilty(r *Report, fs []sigFrame) (int, string) {
+	switch r.Class {
+	case ClassHungTask:
+		return hungGuilty(fs)
+	case ClassRCUStall, ClassSoftLockup, ClassHardLockup:
+		if i := stallGuilty(fs); i >= 0 {
+			return i, fs[i].name
+		}
+	case ClassStackProtector:
+		// __stack_chk_fail() names the function whose canary died (%pB);
+		// the stack itself may be garbage.
+		if r.Function != "" && !strings.HasPrefix(r.Function, "0x") {
+			want := toSig(Frame{Function: r.Function, Module: r.FunctionModule})
+			for i, f := range fs {
+				if f.text == want.text {
+					return i, f.name
+				}
+			}
+			return -1, want.name
+		}
+	}
+	if len(fs) == 0 {
+		return -1, ""
+	}
+	return 0, fs[0].name
+}
+
+// keptFrames applies steps 1 to 3.
+func keptFrames(r *Report) []sigFrame {
+	if r.Class == ClassMachineCheck {
+		// A hardware error: where the CPU happened to be says nothing of
+		// the error, and would split one error into many signatures.
+		return nil
+	}
+	var kept []sigFrame
+	for _, f := range candidateFrames(r) {
+		if r.Class == ClassHungTask || !skipFrame(r.Class, f) {
+			kept = append(kept, f)
+		}
+	}
+	return dedupTop(kept)
+}
+
+// Sign builds the signature of a report.
+func Sign(r *Report, facts Facts) *Signature {
+	s := &Signature{Version: SignatureVersion, Class: r.Class, Frames: []string{}, Modules: []string{}, Taint: []string{},
+		Release: facts.Release, BuildID: facts.BuildID}
+	if s.Release == "" && r.Task != nil {
+		s.Release = r.Task.Release
+	}
+	if s.BuildID == "" && r.Task != nil {
+		s.BuildID = r.Task.BuildID
+	}
+	kept := keptFrames(r)
+	gi, gname := guilty(r, kept)
+	switch {
+	case gi >= 0:
+		kept = kept[gi:]
+	case gname != "":
+		// The stack-protector's function is not in the trace.
+		kept = []sigFrame{toSig(Frame{Function: r.Function, Module: r.FunctionModule})}
+	default:
+		kept = nil
+	}
+	if len(kept) > 0 {
+		s.GuiltyFrame = kept[0].text
+	}
+	for _, f := range kept[:min(len(kept), MaxFrames)] {
+		s.Frames = append(s.Frames, f.text)
+	}
+	s.Title = title(r, gname)
+	s.AltTitles = altTitles(r, gname)
+	switch {
+	case s.GuiltyFrame == "" && needsFrame(r.Class):
+		s.Corrupted, s.CorruptedReason = true, "no frame outside the reporting and trap plumbing"
+	case r.Class == ClassOopsHeaderAlone:
+		s.Corrupted, s.CorruptedReason = true, "the lines before the die() header are lost"
+	case !r.Complete:
+		s.Corrupted, s.CorruptedReason = true, "the report is incomplete: "+strings.Join(r.Missing, ", ")+" missing"
+	}
+	mods := map[string]bool{}
+	for _, f := range r.Trace {
+		if f.Module != "" {
+			mods[f.Module] = true
+		}
+	}
+	for _, b := range r.Registers {
+		if b.IP != nil && b.IP.Module != "" {
+			mods[b.IP.Module] = true
+		}
+	}
+	if r.FunctionModule != "" {
+		mods[r.FunctionModule] = true
+	}
+	for m := range mods {
+		s.Modules = append(s.Modules, m)
+	}
+	sort.Strings(s.Modules)
+	if r.Task != nil {
+		for _, f := range r.Task.Taint.Flags {
+			name := f.Name
+			if name == "" {
+				name = f.Letter
+			}
+			s.Taint = append(s.Taint, name)
+		}
+	}
+	s.Canonical = Canonical(s.Title, s.Frames)
+	sum := sha256.Sum256([]byte(s.Canonical))
+	s.Hash = hex.EncodeToString(sum[:])
+	return s
+}
+
+// Canonical writes the text a signature hashes (recipe step 5).
+func Canonical(title string, frames []string) string {
+	var b strings.Builder
+	b.WriteString("dumpscope-signature/1\n")
+	b.WriteString("title: " + title + "\n")
+	for _, f := range frames {
+		b.WriteString("frame: " + f + "\n")
+	}
+	return b.String()
+}
+
+// needsFrame are the classes whose title names a function.
+func needsFrame(c Class) bool {
+	switch c {
+	case ClassMachineCheck, ClassSysrq, ClassKillInit, ClassPanic:
+		return false
+	}
+	return true
+}
+
+// title writes syzkaller's title for the report (pkg/report/linux.go
+// linuxOopses fmt strings); fn is the guilty frame.
+func title(r *Report, fn string) string {
+	in := func(prefix string) string {
+		if fn == "" {
+			return prefix
+		}
+		return prefix + " in " + fn
+	}
+	switch r.Class {
+	case ClassNullDeref:
+		return in("BUG: unable to handle kernel NULL pointer dereference")
+	case ClassPageFault:
+		return in("BUG: unable to handle kernel paging request")
+	case ClassGPF:
+		return in("general protection fault")
+	case ClassKernelBUG:
+		return in("kernel BUG")
+	case ClassListCorruption:
+		return in("BUG: corrupted list")
+	case ClassInvalidOpcode:
+		return in("invalid opcode")
+	case ClassDivideError:
+		return in("divide error")
+	case ClassDoubleFault:
+		return in("PANIC: double fault")
+	case ClassStackSegment:
+		return in("stack segment fault")
+	case ClassInt3:
+		return in("int3")
+	case ClassStackGuard:
+		return in("BUG: stack guard page was hit")
+	case ClassInternalError:
+		return in("Internal error")
+	case ClassOopsHeaderAlone:
+		return in("Oops")
+	case ClassWarning:
+		return in("WARNING")
+	case ClassRefcount:
+		return in("WARNING: refcount bug")
+	case ClassSchedAtomic:
+		return in("BUG: scheduling while atomic")
+	case ClassSoftLockup:
+		return in("BUG: soft lockup")
+	case ClassHardLockup:
+		// syzkaller has no hard-lockup format; this follows the kernel's
+		// "watchdog: Watchdog detected hard LOCKUP on cpu %d".
+		return in("watchdog: hard LOCKUP")
+	case ClassHungTask:
+		return in("INFO: task hung")
+	case ClassRCUStall:
+		return in("INFO: rcu detected stall")
+	case ClassKASAN:
+		kind := r.Message
+		if a, _, ok := strings.Cut(r.Access, " "); ok {
+			kind += " " + a
+		}
+		return in("KASAN: " + kind)
+	case ClassUBSAN:
+		return in("UBSAN: " + r.Message)
+	case ClassKFENCE:
+		return in("KFENCE: " + r.Message)
+	case ClassOOM:
+		return in("out of memory")
+	case ClassMachineCheck:
+		// Hardware, not a function: the explanation mce_panic() printed
+		// ("Machine check: Processor context corrupt").
+		if r.Message == "" || strings.HasPrefix(r.Message, "bank ") {
+			return "machine check"
+		}
+		return sanitizeTitle("machine check: " + r.Message)
+	case ClassStackProtector:
+		return in("kernel panic: stack is corrupted")
+	case ClassKillInit:
+		return "kernel panic: Attempted to kill init!"
+	}
+	// Machine checks, OOM panics, sysrq and other panics: syzkaller's
+	// "kernel panic: %s" with the message's variable parts replaced.
+	if !panicLineRe.MatchString(r.Header) {
+		return in(string(r.Class))
+	}
+	return sanitizeTitle("kernel panic: " + r.Message)
+}
+
+// altTitles are syzkaller's alt titles of linuxOopses
+// (google/syzkaller pkg/report/linux.go, "alt:" of each format).
+func altTitles(r *Report, fn string) []string {
+	if fn == "" {
+		return []string{}
+	}
+	switch r.Class {
+	case ClassNullDeref, ClassPageFault, ClassGPF, ClassListCorruption, ClassInternalError, ClassKFENCE:
+		return []string{"bad-access in " + fn}
+	case ClassKASAN:
+		if strings.Contains(r.Message, "free") && !strings.Contains(r.Message, "after-free") {
+			return []string{"invalid-free in " + fn}
+		}
+		return []string{"bad-access in " + fn}
+	case ClassUBSAN:
+		if r.Message == "array-index-out-of-bounds" {
+			return []string{"bad-access in " + fn}
+		}
+	case ClassSoftLockup, ClassRCUStall, ClassHardLockup:
+		return []string{"stall in " + fn}
+	case ClassHungTask:
+		return []string{"hang in " + fn}
+	case ClassStackGuard:
+		return []string{"stack-overflow in " + fn}
+	}
+	return []string{}
+}
+
+// Replacements of syzkaller's dynamicTitleReplacement (pkg/report/
+// report.go): what looks like an address becomes ADDR, a source line
+// LINE, "CPU#n" CPU, and a decimal number NUM.
+var (
+	titleAddrRe = regexp.MustCompile(`([^a-zA-Z0-9]|^)(?:0x)?[0-9a-f]{6,}`)
+	titleLineRe = regexp.MustCompile(`(\.\w+)(:[0-9]+)+`)
+	titleSymRe  = regexp.MustCompile(`([a-zA-Z][a-zA-Z0-9_.]+)\+0x[0-9a-z]+/0x[0-9a-z]+`)
+	titleCPURe  = regexp.MustCompile(`CPU#[0-9]+`)
+	titleNumRe  = regexp.MustCompile(`(\W|^)(\d+)(\W|$)`)
+	titleHexRe  = regexp.MustCompile(`0x[0-9a-f]+`)
+)
+
+// sanitizeTitle makes a message stable across boots.
+func sanitizeTitle(t string) string {
+	t = titleSymRe.ReplaceAllString(t, "${1}")
+	t = titleLineRe.ReplaceAllString(t, "${1}:LINE")
+	t = titleAddrRe.ReplaceAllString(t, "${1}ADDR")
+	t = titleHexRe.ReplaceAllString(t, "ADDR")
+	t = titleCPURe.ReplaceAllString(t, "CPU")
+	// Overlapping matches ("0,1,2") need more than one pass; each pass
+	// replaces at least one number, and a title is short.
+	for i := 0; i < 64; i++ {
+		n := titleNumRe.ReplaceAllString(t, "${1}NUM${3}")
+		if n == t {
+			break
+		}
+		t = n
+	}
+	var b strings.Builder
+	prev := byte(' ')
+	for i := 0; i < len(t) && b.Len() < 120; i++ {
+		c := t[i]
+		if c == '\t' {
+			c = ' '
+		}
+		if c < 0x20 || c >= 0x7f || (c == ' ' && prev == ' ') {
+			continue
+		}
+		b.WriteByte(c)
+		prev = c
+	}
+	return strings.TrimSpace(b.String())
+}
