@@ -201,7 +201,6 @@ func (o *Object) fetchOnce(first, last int64) (int64, error) {
 	end := min((last+1)*o.bs, o.size) - 1
 	a := o.newAttempt(o.ctx)
 	defer a.end()
-	o.stats.requests.Add(1)
 	r, err := o.get.get(a.ctx, off, end, &o.pin)
 	if err != nil {
 		return 0, o.transportError(o.ctx, a, err)
@@ -253,7 +252,6 @@ func (o *Object) open(ctx context.Context) ([]byte, error) {
 func (o *Object) openOnce(ctx context.Context, last int64) ([]byte, error) {
 	a := o.newAttempt(ctx)
 	defer a.end()
-	o.stats.requests.Add(1)
 	r, err := o.get.get(a.ctx, 0, last, nil)
 	if err != nil {
 		return nil, o.transportError(ctx, a, err)
@@ -298,7 +296,6 @@ func (o *Object) openOnce(ctx context.Context, last int64) ([]byte, error) {
 func (o *Object) openEmpty(ctx context.Context, last int64) error {
 	a := o.newAttempt(ctx)
 	defer a.end()
-	o.stats.requests.Add(1)
 	r, err := o.get.get(a.ctx, -1, -1, nil)
 	if err != nil {
 		return o.transportError(ctx, a, err)

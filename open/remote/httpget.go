@@ -8,29 +8,34 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"sync/atomic"
 	"time"
 )
 
 // getter makes one GET of an object: of bytes [first, last], or of the
-// whole object when first < 0, conditional on the pin when it is not nil.
+// whole object when first < 0, conditional on the pin when it is not nil,
+// and counts the HTTP requests it sends.
 // It returns the response as a reply for response.go to check, or a
 // transport error. Errors never hold a query string.
 type getter interface {
 	get(ctx context.Context, first, last int64, p *pin) (*reply, error)
+	// closeIdle closes the idle connections.
+	closeIdle()
 }
 
 // httpGetter reads http:// and https:// URLs, presigned ones included
 // (their query string carries the signature and is never shown).
 type httpGetter struct {
-	client *http.Client
-	url    string // the full URL, query included: never in a message
-	header http.Header
+	client   *http.Client
+	url      string // the full URL, query included: never in a message
+	header   http.Header
+	requests *atomic.Int64 // counts requests sent
 }
 
 // maxRedirects bounds same-host redirects per request.
 const maxRedirects = 5
 
-// newHTTPClient returns the client both backends use: connections kept
+// newHTTPClient returns the client of http(s) URLs: connections kept
 // alive for as many requests as may be in flight, no transparent
 // decompression (the bytes must be the object's), dial and TLS timeouts,
 // and a redirect policy that follows only the same scheme and host.
@@ -93,6 +98,7 @@ func (g *httpGetter) get(ctx context.Context, first, last int64, p *pin) (*reply
 	if p != nil {
 		p.conditions(req.Header)
 	}
+	g.requests.Add(1)
 	resp, err := g.client.Do(req)
 	if err != nil {
 		// *url.Error quotes the whole URL, signature included: keep only
@@ -105,6 +111,8 @@ func (g *httpGetter) get(ctx context.Context, first, last int64, p *pin) (*reply
 	}
 	return &reply{status: resp.StatusCode, header: resp.Header, contentLength: resp.ContentLength, body: resp.Body}, nil
 }
+
+func (g *httpGetter) closeIdle() { g.client.CloseIdleConnections() }
 
 // redactURL is the name of a URL for messages: scheme, host and path,
 // without user information, query string (where presigned URLs carry

@@ -165,7 +165,6 @@ type Object struct {
 	runMax   int64 // blocks per request
 	opt      Options
 	get      getter
-	client   *http.Client
 	disk     *diskCache
 	stats    counters
 	openTime time.Duration
@@ -195,7 +194,6 @@ func Open(ctx context.Context, rawURL string, opt Options) (*Object, error) {
 		return nil, err
 	}
 	o := &Object{opt: opt, bs: opt.BlockSize}
-	o.client = newHTTPClient(opt.Transport, opt.Parallel)
 	if err := o.newGetter(ctx, rawURL); err != nil {
 		return nil, err
 	}
@@ -235,7 +233,7 @@ func (o *Object) newGetter(ctx context.Context, rawURL string) error {
 		}
 		o.name = "s3://" + bucket + "/" + key
 		o.identity = "s3 " + o.opt.S3Endpoint + " " + o.name
-		g, err := newS3Getter(ctx, bucket, key, o.opt.S3Endpoint, o.client)
+		g, err := newS3Getter(ctx, bucket, key, o.opt.S3Endpoint, o.opt.Transport, o.opt.Parallel, &o.stats.requests)
 		if err != nil {
 			return &Error{Name: o.name, Op: "open", Off: -1, Len: -1, Msg: err.Error(), Err: err}
 		}
@@ -257,7 +255,7 @@ func (o *Object) newGetter(ctx context.Context, rawURL string) error {
 		return fmt.Errorf("%s: no host in the URL: %w", o.name, model.ErrUnsupported)
 	}
 	o.identity = "http " + o.name
-	o.get = &httpGetter{client: o.client, url: rawURL, header: o.opt.Header}
+	o.get = &httpGetter{client: newHTTPClient(o.opt.Transport, o.opt.Parallel), url: rawURL, header: o.opt.Header, requests: &o.stats.requests}
 	return nil
 }
 
@@ -302,7 +300,9 @@ func (o *Object) Close() error {
 		o.cancel()
 	}
 	o.wg.Wait()
-	o.client.CloseIdleConnections()
+	if o.get != nil {
+		o.get.closeIdle()
+	}
 	return nil
 }
 

@@ -8,9 +8,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
@@ -28,9 +30,11 @@ import (
 // failure, so the S3 path is checked by exactly the code that checks
 // plain HTTP (response.go).
 type s3Getter struct {
-	client *s3.Client
-	bucket string
-	key    string
+	client   *s3.Client
+	hc       *http.Client
+	bucket   string
+	key      string
+	requests *atomic.Int64 // counts requests sent
 
 	mu sync.Mutex
 	// region is the region requests are signed for; it changes once when
@@ -59,14 +63,35 @@ func parseS3URL(raw string) (bucket, key string, err error) {
 // AWS_ENDPOINT_URL from the environment. With any endpoint override,
 // requests use path-style addressing (https://endpoint/bucket/key), which
 // every S3-compatible store serves, rather than bucket.endpoint.
-func newS3Getter(ctx context.Context, bucket, key, endpoint string, client *http.Client) (*s3Getter, error) {
+//
+// The HTTP client is the SDK's own (so that AWS_CA_BUNDLE and the SDK's
+// redirect rules apply), with as many idle connections as requests in
+// flight and no transparent decompression; rt replaces its transport in
+// tests.
+func newS3Getter(ctx context.Context, bucket, key, endpoint string, rt http.RoundTripper, parallel int, requests *atomic.Int64) (*s3Getter, error) {
 	cfg, err := config.LoadDefaultConfig(ctx,
-		config.WithHTTPClient(client),
 		config.WithRetryer(func() aws.Retryer { return aws.NopRetryer{} }),
 		config.WithLogger(logging.Nop{}),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("loading the AWS configuration: %w", err)
+	}
+	var hc *http.Client
+	if rt != nil {
+		hc = newHTTPClient(rt, parallel)
+	} else {
+		bc, ok := cfg.HTTPClient.(*awshttp.BuildableClient)
+		if !ok || bc == nil {
+			bc = awshttp.NewBuildableClient()
+		}
+		frozen := bc.WithTransportOptions(func(tr *http.Transport) {
+			tr.MaxIdleConnsPerHost = parallel
+			tr.MaxIdleConns = max(tr.MaxIdleConns, 2*parallel)
+			tr.DisableCompression = true
+		}).Freeze()
+		if hc, ok = frozen.(*http.Client); !ok {
+			return nil, fmt.Errorf("the AWS SDK built a %T, not an *http.Client", frozen)
+		}
 	}
 	region := cfg.Region
 	if region == "" {
@@ -80,12 +105,15 @@ func newS3Getter(ctx context.Context, bucket, key, endpoint string, client *http
 		}
 		o.UsePathStyle = o.BaseEndpoint != nil
 		o.Region = region
+		o.HTTPClient = hc
 		// Whole-object checksums do not apply to ranges; do not ask.
 		o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
 		o.DisableLogOutputChecksumValidationSkipped = true
 	})
-	return &s3Getter{client: c, bucket: bucket, key: key, region: region}, nil
+	return &s3Getter{client: c, hc: hc, bucket: bucket, key: key, region: region, requests: requests}, nil
 }
+
+func (g *s3Getter) closeIdle() { g.hc.CloseIdleConnections() }
 
 func (g *s3Getter) get(ctx context.Context, first, last int64, p *pin) (*reply, error) {
 	r, err := g.getOnce(ctx, first, last, p)
@@ -113,6 +141,7 @@ func (g *s3Getter) getOnce(ctx context.Context, first, last int64, p *pin) (*rep
 	g.mu.Lock()
 	region := g.region
 	g.mu.Unlock()
+	g.requests.Add(1) // the SDK's retries are off: one GetObject, one request
 	out, err := g.client.GetObject(ctx, in, func(o *s3.Options) { o.Region = region })
 	if err != nil {
 		var re *smithyhttp.ResponseError

@@ -65,7 +65,7 @@ func (s Stats) String() string {
 	}
 	fmt.Fprintf(&b, ", %s fetched", byteSize(s.BytesFetched))
 	if s.Size > 0 {
-		fmt.Fprintf(&b, " of %s (%.2g%%)", byteSize(s.Size), 100*float64(s.BytesFetched)/float64(s.Size))
+		fmt.Fprintf(&b, " of %s (%s)", byteSize(s.Size), percent(s.BytesFetched, s.Size))
 	}
 	fmt.Fprintf(&b, " for %s read in %d %s; blocks of %s: %d %s, %d %s, %d ahead",
 		byteSize(s.BytesRead), s.Reads, noun(s.Reads, "call", "calls"), byteSize(s.BlockSize),
@@ -75,6 +75,21 @@ func (s Stats) String() string {
 	}
 	fmt.Fprintf(&b, "; waited %.2fs (open %.2fs); pinned by %s", s.Wait.Seconds(), s.Open.Seconds(), s.Validator)
 	return b.String()
+}
+
+// percent is part/whole in percent, with two significant digits below
+// 10%.
+func percent(part, whole int64) string {
+	p := 100 * float64(part) / float64(whole)
+	switch {
+	case part == 0:
+		return "0%"
+	case p < 0.01:
+		return "<0.01%"
+	case p < 10:
+		return fmt.Sprintf("%.2g%%", p)
+	}
+	return fmt.Sprintf("%.0f%%", p)
 }
 
 func noun(n int64, one, many string) string {
