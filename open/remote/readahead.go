@@ -19,10 +19,6 @@ const raStreams = 16
 // do not start a read-ahead.
 const raMinRun = 2
 
-// raInitialBytes is the first window of a stream (rounded to at least 2
-// blocks); it doubles at each trigger up to the maximum.
-const raInitialBytes = 1 << 20
-
 type raStream struct {
 	next   int64  // the block after the furthest one the stream read
 	ahead  int64  // the block after the furthest one fetched ahead for it
@@ -35,19 +31,13 @@ type raStream struct {
 // object's mutex.
 type readahead struct {
 	max     int64 // largest window in blocks; 0 turns read-ahead off
-	initial int64 // first window in blocks
 	nblocks int64 // blocks in the object
 	clock   uint64
 	streams [raStreams]raStream
 }
 
 func newReadahead(maxBytes, blockSize, nblocks int64) readahead {
-	maxBlocks := maxBytes / blockSize
-	return readahead{
-		max:     maxBlocks,
-		initial: min(maxBlocks, max(2, raInitialBytes/blockSize)),
-		nblocks: nblocks,
-	}
+	return readahead{max: maxBytes / blockSize, nblocks: nblocks}
 }
 
 // observe records a read of blocks [b0, b1] and returns the blocks to
@@ -74,7 +64,8 @@ func (ra *readahead) observe(b0, b1 int64) (first, last int64, ok bool) {
 		return 0, 0, false
 	}
 	if s.window == 0 {
-		s.window = min(ra.max, max(ra.initial, 2*(b1-b0+1)))
+		// Four times the read, as get_init_ra_size() starts small reads.
+		s.window = min(ra.max, 4*(b1-b0+1))
 	}
 	if s.ahead-s.next > s.window/2 {
 		return 0, 0, false

@@ -70,17 +70,20 @@ func (p *pin) validator() string {
 }
 
 // conditions sets the request headers that make the server refuse to
-// answer from another version of the object: If-Match with a strong ETag;
-// otherwise If-Unmodified-Since (412 when changed) and If-Range (the
-// whole new object, refused by checkRange, when changed) with
-// Last-Modified.
+// answer from another version of the object: If-Match with a strong ETag,
+// otherwise If-Unmodified-Since with Last-Modified (RFC 9110 §13.1.1,
+// §13.1.4: 412 when changed).
+//
+// If-Range with the date is not sent: a server may take a Last-Modified
+// date as a weak validator (§8.8.2.2) and then must ignore the Range,
+// answering an unchanged object whole. The answers' own ETag and
+// Last-Modified are compared with the pin in any case (checkValidators).
 func (p *pin) conditions(h http.Header) {
 	switch {
 	case p.strongETag():
 		h.Set("If-Match", p.etag)
 	case p.lastModified != "":
 		h.Set("If-Unmodified-Since", p.lastModified)
-		h.Set("If-Range", p.lastModified)
 	}
 }
 
