@@ -75,7 +75,6 @@ func TestSharedFetch(t *testing.T) {
 		t.Fatalf("10 readers of one block: %d requests, want 2 (Open and one GET)", got)
 	}
 
-	start := time.Now()
 	for i := range 9 {
 		wg.Add(1)
 		go func() {
@@ -84,13 +83,8 @@ func TestSharedFetch(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	d := time.Since(start)
 	if m := srv.maxActiv.Load(); m != 3 {
 		t.Fatalf("%d requests at once, want Parallel = 3", m)
-	}
-	// Nine 50 ms requests, three at a time: about 150 ms, not 450.
-	if d > 400*time.Millisecond {
-		t.Fatalf("9 parallel reads took %v", d)
 	}
 	if s := o.Stats(); s.Wait < 9*50*time.Millisecond || !strings.Contains(s.String(), "waited") {
 		t.Fatalf("wait time not counted: %v", s)

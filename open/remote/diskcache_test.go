@@ -84,8 +84,8 @@ func TestDiskCache(t *testing.T) {
 	}
 }
 
-// TestDiskCacheBound: the folder stays near its bound; the least recently
-// used blocks go.
+// TestDiskCacheBound: the folder stays within its bound; the least
+// recently used blocks go.
 func TestDiskCacheBound(t *testing.T) {
 	const bs = 16 << 10
 	data := randomBytes(64*bs, 21)
@@ -94,18 +94,22 @@ func TestDiskCacheBound(t *testing.T) {
 	opt := testOptions()
 	opt.CacheDir = t.TempDir()
 	opt.CacheDirSize = 16 * bs
+	opt.ReadAhead = -1 // blocks written in the order read
 	o := mustOpen(t, serve(t, srv), opt)
 	for b := range 64 {
 		if b == 63 {
-			time.Sleep(20 * time.Millisecond) // a modification time newer than all others
+			// Let the writes under way end (a block is handed to its
+			// readers before it is written), so that the last block has
+			// the newest modification time.
+			time.Sleep(50 * time.Millisecond)
 		}
 		checkRead(t, o, data, int64(b)*bs, 10)
-		if _, total := diskFiles(t, opt.CacheDir); total > opt.CacheDirSize+opt.CacheDirSize/16+bs+64 {
-			t.Fatalf("after block %d: %d bytes on disk, bound %d", b, total, opt.CacheDirSize)
-		}
 	}
-	// The newest blocks survive.
-	files, _ := diskFiles(t, opt.CacheDir)
+	o.Close() // waits for the last writes
+	files, total := diskFiles(t, opt.CacheDir)
+	if total > opt.CacheDirSize || len(files) < 10 {
+		t.Fatalf("%d files, %d bytes on disk, bound %d", len(files), total, opt.CacheDirSize)
+	}
 	var newest bool
 	for _, f := range files {
 		newest = newest || strings.HasSuffix(f, "000000000000003f.blk")
@@ -135,6 +139,7 @@ func TestDiskCacheShared(t *testing.T) {
 				b := (i*7 + g*3) % 40
 				checkRead(t, o, data, int64(b)*bs+1, bs)
 			}
+			o.Close() // waits for the fetches (and writes) under way
 		}()
 	}
 	wg.Wait()

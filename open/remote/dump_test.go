@@ -31,7 +31,7 @@ import (
 // which may hold it decompressed), or skips.
 var kernelFixtureMu sync.Mutex
 
-func kernelFixture(t *testing.T, name string) string {
+func kernelFixture(t testing.TB, name string) string {
 	t.Helper()
 	dir := os.Getenv("DUMPSCOPE_KERNEL_FIXTURES")
 	if dir == "" {
@@ -184,5 +184,57 @@ func TestRemoteDumps(t *testing.T) {
 			s = step(t, o, "verify (4 jobs)", s)
 			t.Log(s)
 		})
+	}
+}
+
+// BenchmarkRemoteTriage opens a real dump behind the benchmark's WAN
+// (bench_test.go) and reads what triage reads first: the headers, the
+// kernel log and kallsyms. It reports the time, requests and bytes each
+// block size costs.
+func BenchmarkRemoteTriage(b *testing.B) {
+	for _, name := range []string{"panic-sysrq-mdf-zlib-d31.kdump", "qemu-elf-paging.vmcore"} {
+		var path string
+		if name == "qemu-elf-paging.vmcore" {
+			path = dumptest.Fixture(b, "x86_64/"+name)
+		} else {
+			path = kernelFixture(b, name)
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ts := httptest.NewServer(&wanServer{data: data, etag: `"dump"`})
+		defer ts.Close()
+		for _, bs := range []int64{64 << 10, 256 << 10, 1 << 20} {
+			b.Run(fmt.Sprintf("%s/block-%dKiB", name, bs>>10), func(b *testing.B) {
+				var st Stats
+				for range b.N {
+					o, err := Open(context.Background(), ts.URL+"/"+name, Options{BlockSize: bs})
+					if err != nil {
+						b.Fatal(err)
+					}
+					d, err := reader.OpenSources(rio.Source{Name: o.Name(), R: o, Size: o.Size()})
+					if err != nil {
+						b.Fatal(err)
+					}
+					k, err := kernel.New(d)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if _, err := k.Log(); err != nil {
+						b.Fatal(err)
+					}
+					if _, err := k.Symbols(); err != nil {
+						b.Fatal(err)
+					}
+					d.Close()
+					s := o.Stats()
+					st.Requests += s.Requests
+					st.BytesFetched += s.BytesFetched
+				}
+				b.ReportMetric(float64(st.Requests)/float64(b.N), "requests/op")
+				b.ReportMetric(float64(st.BytesFetched)/float64(b.N)/(1<<20), "MiB-fetched/op")
+			})
+		}
 	}
 }
