@@ -22,8 +22,8 @@ import (
 
 // request returns the calls for blocks [b0, b1], starting a fetch for
 // those neither cached nor already being fetched, and the read-ahead the
-// read earns. Consecutive missing blocks are fetched by one request of at
-// most runMax blocks.
+// read earns. Consecutive missing blocks, wanted or fetched ahead, are
+// fetched by one request of at most runMax blocks.
 func (o *Object) request(b0, b1 int64) ([]*blockCall, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -41,7 +41,7 @@ func (o *Object) request(b0, b1 int64) ([]*blockCall, error) {
 		o.stats.misses.Add(1)
 		c, ok := o.inflight[b]
 		if !ok {
-			c = o.startLocked(b, &runs, false)
+			c = o.startLocked(b, &runs)
 		}
 		calls = append(calls, c)
 	}
@@ -54,7 +54,7 @@ func (o *Object) request(b0, b1 int64) ([]*blockCall, error) {
 				continue
 			}
 			o.stats.ahead.Add(1)
-			o.startLocked(b, &runs, true)
+			o.startLocked(b, &runs)
 		}
 	}
 	o.wg.Add(len(runs))
@@ -65,24 +65,21 @@ func (o *Object) request(b0, b1 int64) ([]*blockCall, error) {
 }
 
 // run is a range of consecutive blocks fetched together.
-type run struct {
-	first, last int64
-	ahead       bool
-}
+type run struct{ first, last int64 }
 
 // startLocked registers a call for block b and adds the block to the
 // last run when it extends it, or starts a new run.
-func (o *Object) startLocked(b int64, runs *[]run, ahead bool) *blockCall {
+func (o *Object) startLocked(b int64, runs *[]run) *blockCall {
 	c := &blockCall{done: make(chan struct{})}
 	o.inflight[b] = c
 	if n := len(*runs); n > 0 {
 		r := &(*runs)[n-1]
-		if r.last == b-1 && r.ahead == ahead && r.last-r.first+1 < o.runMax {
+		if r.last == b-1 && r.last-r.first+1 < o.runMax {
 			r.last = b
 			return c
 		}
 	}
-	*runs = append(*runs, run{b, b, ahead})
+	*runs = append(*runs, run{b, b})
 	return c
 }
 

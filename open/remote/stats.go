@@ -25,7 +25,7 @@ type Stats struct {
 	Reads        int64 // ReadAt calls
 	BytesRead    int64 // bytes returned by ReadAt
 	CacheHits    int64 // blocks found in memory
-	CacheMisses  int64 // blocks read wanted and not in memory (fetched, or joined a fetch under way)
+	CacheMisses  int64 // blocks reads wanted that were not in memory (fetched, or joined a fetch under way)
 	ReadAhead    int64 // blocks fetched ahead of sequential readers
 	DiskHits     int64 // blocks read from Options.CacheDir
 	DiskWrites   int64 // blocks written to Options.CacheDir
