@@ -33,7 +33,10 @@ var (
 
 // Error reports a failed open or read of a remote object. Name is the
 // object's redacted name (never a query string, where presigned URLs keep
-// their signature). Off and Len give the byte range of the request, or -1.
+// their signature). Off and Len give the byte range of a failed read, or
+// -1. The message starts with the name:
+//
+//	https://host/dumps/vmcore: read bytes 0x40000-0x7ffff: HTTP 503 Service Unavailable (after 4 attempts)
 type Error struct {
 	Name   string
 	Op     string // "open" or "read"

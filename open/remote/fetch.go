@@ -235,11 +235,11 @@ func (o *Object) open(ctx context.Context) ([]byte, error) {
 			return data, nil
 		}
 		if !isTransient(err) || fails >= o.opt.Attempts || ctx.Err() != nil {
-			return nil, o.errorFor("open", 0, last+1, err, fails)
+			return nil, o.errorFor("open", -1, -1, err, fails)
 		}
 		o.stats.retries.Add(1)
 		if !sleep(ctx, o.backoff(fails, err)) {
-			return nil, o.errorFor("open", 0, last+1, failure(ctx.Err(), 0, false, "cancelled"), fails)
+			return nil, o.errorFor("open", -1, -1, failure(ctx.Err(), 0, false, "cancelled"), fails)
 		}
 	}
 }

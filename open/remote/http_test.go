@@ -363,3 +363,50 @@ func TestStatsForms(t *testing.T) {
 		t.Fatalf("JSON %s", b)
 	}
 }
+
+func TestRedact(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://u:p@bucket.s3.amazonaws.com/a/vmcore?X-Amz-Signature=abc#x": "https://bucket.s3.amazonaws.com/a/vmcore",
+		"http://h:8080/x%20y?sig=1":                                         "http://h:8080/x%20y",
+		"http://%zz@h/x?sig=1":                                              "http://h/x",
+		"s3://bucket/key?with=literal":                                      "s3://bucket/key?with=literal",
+		"/var/crash/vmcore":                                                 "/var/crash/vmcore",
+	} {
+		if got := Redact(in); got != want {
+			t.Errorf("Redact(%q) = %q, want %q", in, got, want)
+		}
+	}
+	for in, want := range map[string][2]string{
+		"s3://b/k":           {"b", "k"},
+		"S3://b/dir/k?x#y":   {"b", "dir/k?x#y"},
+		"s3://b/dir%20x/k y": {"b", "dir%20x/k y"},
+	} {
+		b, k, err := parseS3URL(in)
+		if err != nil || b != want[0] || k != want[1] {
+			t.Errorf("parseS3URL(%q) = %q, %q, %v", in, b, k, err)
+		}
+	}
+}
+
+// TestBackoff: retries wait Backoff doubled per retry, with jitter in the
+// upper half, at most maxBackoff, or a bounded Retry-After.
+func TestBackoff(t *testing.T) {
+	o := &Object{opt: Options{Backoff: 100 * time.Millisecond}}
+	for fails, want := range map[int]time.Duration{1: 100 * time.Millisecond, 2: 200 * time.Millisecond, 4: 800 * time.Millisecond, 10: maxBackoff} {
+		for range 20 {
+			if d := o.backoff(fails, errors.New("x")); d < want/2 || d > want {
+				t.Fatalf("backoff(%d) = %v, want %v/2 to %v", fails, d, want, want)
+			}
+		}
+	}
+	for h, want := range map[string]time.Duration{"3": 3 * time.Second, "100": maxRetryAfter, "-1": 0, "soon": 0, "": 0} {
+		if got := retryAfter(http.Header{"Retry-After": {h}}); got != want {
+			t.Errorf("Retry-After %q = %v, want %v", h, got, want)
+		}
+	}
+	e := failure(nil, 503, true, "x")
+	e.retryAfter = 3 * time.Second
+	if d := o.backoff(1, e); d != 3*time.Second {
+		t.Fatalf("Retry-After not honoured: %v", d)
+	}
+}

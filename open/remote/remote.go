@@ -259,7 +259,24 @@ func (o *Object) newGetter(ctx context.Context, rawURL string) error {
 	return nil
 }
 
-// redactRaw cuts a URL that does not parse before its query string.
+// Redact returns the name of a FILE argument for messages, titles and
+// JSON: for a URL, scheme, host and path without user information, query
+// string (where a presigned URL carries its signature) or fragment; an
+// s3:// URL, whose key is literal, and a local path are returned as
+// they are. Callers that name a FILE in an error before or without
+// opening it must use it, never the argument itself.
+func Redact(file string) string {
+	if !IsURL(file) || strings.HasPrefix(strings.ToLower(file), "s3://") {
+		return file
+	}
+	if u, err := url.Parse(file); err == nil {
+		return redactURL(u)
+	}
+	return redactRaw(file)
+}
+
+// redactRaw cuts a URL that does not parse before its query string and
+// drops its user information.
 func redactRaw(s string) string {
 	s, _, _ = strings.Cut(s, "?")
 	s, _, _ = strings.Cut(s, "#")
