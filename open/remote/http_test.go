@@ -367,10 +367,10 @@ func TestStatsForms(t *testing.T) {
 func TestRedact(t *testing.T) {
 	for in, want := range map[string]string{
 		"https://u:p@bucket.s3.amazonaws.com/a/vmcore?X-Amz-Signature=abc#x": "https://bucket.s3.amazonaws.com/a/vmcore",
-		"http://h:8080/x%20y?sig=1":                                         "http://h:8080/x%20y",
-		"http://%zz@h/x?sig=1":                                              "http://h/x",
-		"s3://bucket/key?with=literal":                                      "s3://bucket/key?with=literal",
-		"/var/crash/vmcore":                                                 "/var/crash/vmcore",
+		"http://h:8080/x%20y?sig=1":    "http://h:8080/x%20y",
+		"http://%zz@h/x?sig=1":         "http://h/x",
+		"s3://bucket/key?with=literal": "s3://bucket/key?with=literal",
+		"/var/crash/vmcore":            "/var/crash/vmcore",
 	} {
 		if got := Redact(in); got != want {
 			t.Errorf("Redact(%q) = %q, want %q", in, got, want)
