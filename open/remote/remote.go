@@ -232,12 +232,12 @@ func (o *Object) newGetter(ctx context.Context, rawURL string) error {
 			return fmt.Errorf("%s: %w", redactRaw(rawURL), err)
 		}
 		o.name = "s3://" + bucket + "/" + key
-		o.identity = "s3 " + o.opt.S3Endpoint + " " + o.name
 		g, err := newS3Getter(ctx, bucket, key, o.opt.S3Endpoint, o.opt.Transport, o.opt.Parallel, &o.stats.requests)
 		if err != nil {
 			return &Error{Name: o.name, Op: "open", Off: -1, Len: -1, Msg: err.Error(), Err: err}
 		}
 		o.get = g
+		o.identity = "s3 " + g.endpoint + " " + o.name
 		return nil
 	}
 	u, err := url.Parse(rawURL)
@@ -255,7 +255,7 @@ func (o *Object) newGetter(ctx context.Context, rawURL string) error {
 		return fmt.Errorf("%s: no host in the URL: %w", o.name, model.ErrUnsupported)
 	}
 	o.identity = "http " + o.name
-	o.get = &httpGetter{client: newHTTPClient(o.opt.Transport, o.opt.Parallel), url: rawURL, header: o.opt.Header, requests: &o.stats.requests}
+	o.get = &httpGetter{client: newHTTPClient(o.opt.Transport, o.opt.Parallel), url: rawURL, header: o.opt.Header.Clone(), requests: &o.stats.requests}
 	return nil
 }
 

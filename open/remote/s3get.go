@@ -32,6 +32,7 @@ import (
 type s3Getter struct {
 	client   *s3.Client
 	hc       *http.Client
+	endpoint string // the endpoint override in force, or ""
 	bucket   string
 	key      string
 	requests *atomic.Int64 // counts requests sent
@@ -110,7 +111,8 @@ func newS3Getter(ctx context.Context, bucket, key, endpoint string, rt http.Roun
 		o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
 		o.DisableLogOutputChecksumValidationSkipped = true
 	})
-	return &s3Getter{client: c, hc: hc, bucket: bucket, key: key, region: region, requests: requests}, nil
+	return &s3Getter{client: c, hc: hc, endpoint: aws.ToString(c.Options().BaseEndpoint),
+		bucket: bucket, key: key, region: region, requests: requests}, nil
 }
 
 func (g *s3Getter) closeIdle() { g.hc.CloseIdleConnections() }
