@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"io/fs"
+	"log"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -257,13 +258,15 @@ func TestTLSAndHeader(t *testing.T) {
 	data := randomBytes(100000, 8)
 	srv := &fileServer{}
 	srv.set(data, `"v1"`, time.Time{})
-	ts := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	ts := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Authorization") != "Bearer t0ken" {
 			http.Error(w, "no", http.StatusUnauthorized)
 			return
 		}
 		srv.ServeHTTP(w, r)
 	}))
+	ts.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshake below
+	ts.StartTLS()
 	defer ts.Close()
 	opt := testOptions()
 	opt.Transport = ts.Client().Transport
