@@ -1,6 +1,7 @@
 package btf
 
 import (
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -13,9 +14,10 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 
-	"dumpscope/reader"
+	"dumpscope/inspect/kernel"
+	"dumpscope/model"
+	"dumpscope/open"
 	"dumpscope/reader/dumptest"
-	"dumpscope/reader/kernel"
 )
 
 // The Debian 6.1 kernel dumps of ../shared/kernel-fixtures (README.md
@@ -114,7 +116,7 @@ func openKernelBTF(t testing.TB, name string) *kernelBTF {
 	if kb, ok := kernelBTFCache[name]; ok {
 		return kb
 	}
-	d, err := reader.Open(path)
+	d, err := open.Open(path)
 	if err != nil {
 		t.Fatalf("%s: %v", name, err)
 	}
@@ -122,14 +124,14 @@ func openKernelBTF(t testing.TB, name string) *kernelBTF {
 	if err != nil {
 		t.Fatal(err)
 	}
-	syms, err := k.Symbols()
+	syms, err := k.Symbols(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
 	kb := &kernelBTF{name: name, k: k, syms: syms}
 	start, stop := kb.sym(t, "__start_BTF"), kb.sym(t, "__stop_BTF")
 	kb.blobAddr, kb.blobSize = start, stop-start
-	kb.spec, err = Load(MemoryReader(k.ReadVirt, start), int64(stop-start), nil)
+	kb.spec, err = Load(MemoryReader(kb.read, start), int64(stop-start), nil)
 	if err != nil {
 		t.Fatalf("%s: vmlinux BTF at %#x: %v", name, start, err)
 	}
@@ -146,7 +148,9 @@ func (kb *kernelBTF) sym(t testing.TB, name string) uint64 {
 	return uint64(s[0].Addr)
 }
 
-func (kb *kernelBTF) read(va uint64, p []byte) error { return kb.k.ReadVirt(va, p) }
+func (kb *kernelBTF) read(va uint64, p []byte) error {
+	return kb.k.ReadVirt(context.Background(), model.VirtAddr(va), p)
+}
 
 func (kb *kernelBTF) u64(t testing.TB, va uint64) uint64 {
 	t.Helper()

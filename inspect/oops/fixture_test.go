@@ -2,6 +2,7 @@ package oops
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"io"
 	"os"
@@ -14,10 +15,10 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 
+	"dumpscope/inspect/kernel"
 	"dumpscope/model"
-	"dumpscope/reader"
+	"dumpscope/open"
 	"dumpscope/reader/dumptest"
-	"dumpscope/reader/kernel"
 )
 
 // Differential tests on the two real Debian 6.1 dumps of
@@ -89,7 +90,7 @@ func kernelFixture(t *testing.T, name string) string {
 // engineLog reads the kernel log of a fixture dump with the kernel engine.
 func engineLog(t *testing.T, name string) ([]model.LogRecord, *model.VMCoreInfo) {
 	t.Helper()
-	d, err := reader.Open(kernelFixture(t, name))
+	d, err := open.Open(kernelFixture(t, name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +99,7 @@ func engineLog(t *testing.T, name string) ([]model.LogRecord, *model.VMCoreInfo)
 	if err != nil {
 		t.Fatal(err)
 	}
-	recs, err := k.Log()
+	recs, err := k.Log(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,7 @@ func BenchmarkReadVmlinuxORC(b *testing.B) {
 		StartUnwind: dk.addr(b, "__start_orc_unwind"), StopUnwind: dk.addr(b, "__stop_orc_unwind"), FPEntry: dk.addr(b, "orc_fp_entry")}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, _, err := ReadVmlinux(dk.k, s); err != nil {
+		if _, _, err := ReadVmlinux(kernelMem{dk.k}, s); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -49,7 +49,7 @@ func BenchmarkUnwindDebianCPUs(b *testing.B) {
 	b.ReportAllocs()
 	pages, frames := 0, 0
 	for b.Loop() {
-		u, err := New(Config{Mem: dk.k, ORC: orc, Text: text})
+		u, err := New(Config{Mem: kernelMem{dk.k}, ORC: orc, Text: text})
 		if err != nil {
 			b.Fatal(err)
 		}

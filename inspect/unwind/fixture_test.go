@@ -1,6 +1,7 @@
 package unwind
 
 import (
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -14,9 +15,11 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 
+	"dumpscope/inspect/kernel"
+	"dumpscope/model"
+	"dumpscope/open"
 	"dumpscope/reader"
 	"dumpscope/reader/dumptest"
-	"dumpscope/reader/kernel"
 )
 
 // Real dumps: the two Debian 6.1 kdumps of ../shared/kernel-fixtures (ORC,
@@ -101,7 +104,7 @@ type dumpKernel struct {
 
 func openDump(t testing.TB, paths ...string) *dumpKernel {
 	t.Helper()
-	d, err := reader.Open(paths...)
+	d, err := open.Open(paths...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +113,7 @@ func openDump(t testing.TB, paths ...string) *dumpKernel {
 	if err != nil {
 		t.Fatal(err)
 	}
-	syms, err := k.Symbols()
+	syms, err := k.Symbols(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +134,7 @@ func (dk *dumpKernel) has(name string) bool { return len(dk.syms.Lookup(name)) >
 func (dk *dumpKernel) word(t testing.TB, va uint64, size int) uint64 {
 	t.Helper()
 	b := make([]byte, 8)
-	if err := dk.k.ReadVirt(va, b[:size]); err != nil {
+	if err := dk.k.ReadVirt(context.Background(), model.VirtAddr(va), b[:size]); err != nil {
 		t.Fatalf("read %#x: %v", va, err)
 	}
 	return binary.LittleEndian.Uint64(b)
@@ -156,7 +159,7 @@ func (dk *dumpKernel) vmlinuxORC(t testing.TB) *ORC {
 	if dk.has("__start_orc_header") {
 		s.Header = dk.addr(t, "__start_orc_header")
 	}
-	tab, det, err := ReadVmlinux(dk.k, s)
+	tab, det, err := ReadVmlinux(kernelMem{dk.k}, s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -262,7 +265,7 @@ func TestDebianCPUsAgainstCrashAndDrgn(t *testing.T) {
 			readJSON(t, filepath.Join(dir, name+".crash.json"), &crash)
 			readJSON(t, filepath.Join(dir, name+".drgn.json"), &drgn)
 			dk := openDump(t, path)
-			u, err := New(Config{Mem: dk.k, ORC: dk.vmlinuxORC(t), Text: kallsymsText{dk.syms}})
+			u, err := New(Config{Mem: kernelMem{dk.k}, ORC: dk.vmlinuxORC(t), Text: kallsymsText{dk.syms}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -407,4 +410,11 @@ func compareDrgn(t *testing.T, dk *dumpKernel, cpu int, tr *Trace, r Regs, dt dr
 		}
 		last = at
 	}
+}
+
+// kernelMem is the engine's virtual memory as the unwinder reads it.
+type kernelMem struct{ k *kernel.Kernel }
+
+func (m kernelMem) ReadVirt(va uint64, p []byte) error {
+	return m.k.ReadVirt(context.Background(), model.VirtAddr(va), p)
 }

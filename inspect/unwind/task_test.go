@@ -25,7 +25,7 @@ func readBTFStructs(t *testing.T, dk *dumpKernel, want ...string) btfStructs {
 		t.Fatalf("BTF spans %#x-%#x", start, stop)
 	}
 	b := make([]byte, stop-start)
-	if err := dk.k.ReadVirt(start, b); err != nil {
+	if err := (kernelMem{dk.k}).ReadVirt(start, b); err != nil {
 		t.Fatal(err)
 	}
 	le := binary.LittleEndian
@@ -115,7 +115,7 @@ func TestDebianTasksAgainstCrash(t *testing.T) {
 			threadSP := task.members["thread"] + thread.members["sp"]
 			threadSize := dk.syms.Lookup("init_stack")[0].Size
 			t.Logf("task_struct.stack at %d, thread.sp at %d, inactive_task_frame %+v, THREAD_SIZE %#x", task.members["stack"], threadSP, layout, threadSize)
-			u, err := New(Config{Mem: dk.k, ORC: dk.vmlinuxORC(t), Text: kallsymsText{dk.syms}})
+			u, err := New(Config{Mem: kernelMem{dk.k}, ORC: dk.vmlinuxORC(t), Text: kallsymsText{dk.syms}})
 			if err != nil {
 				t.Fatal(err)
 			}

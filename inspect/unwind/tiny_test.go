@@ -36,7 +36,7 @@ func TestTinyFramePointerKernels(t *testing.T) {
 			if dk.k.Arch() == "i386" {
 				word = 4
 			}
-			u, err := New(Config{Mem: dk.k, Text: kallsymsText{dk.syms}, WordSize: word})
+			u, err := New(Config{Mem: kernelMem{dk.k}, Text: kallsymsText{dk.syms}, WordSize: word})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -17,10 +17,13 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 
+	"dumpscope/inspect"
+	"dumpscope/inspect/kernel"
 	"dumpscope/reader"
 	"dumpscope/reader/dumptest"
-	"dumpscope/reader/kernel"
-	"dumpscope/reader/rio"
+	"dumpscope/reader/elfcore"
+	"dumpscope/reader/flat"
+	"dumpscope/reader/kdump"
 )
 
 // Real dumps read over HTTP through the real readers: the answers are
@@ -102,6 +105,31 @@ func serveFile(t *testing.T, path string) string {
 	return ts.URL + "/" + filepath.Base(path) + "?" + secret
 }
 
+// chain is the part of the probe chain these dumps need (package open
+// holds the whole chain, and open imports this package).
+var chain = []reader.Format{flat.Format(kdump.Format, elfcore.Format), kdump.Format, elfcore.Format}
+
+func openSource(src reader.Source) (reader.Dump, error) {
+	return reader.OpenWith(src, chain, reader.ProbeSize)
+}
+
+func openPath(path string) (reader.Dump, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	d, err := openSource(reader.Source{Name: path, R: f, Size: st.Size()})
+	if err != nil {
+		f.Close()
+	}
+	return d, err
+}
+
 // remoteDump opens the file over HTTP through the real readers.
 func remoteDump(t *testing.T, path string, opt Options) (reader.Dump, *Object) {
 	t.Helper()
@@ -109,7 +137,7 @@ func remoteDump(t *testing.T, path string, opt Options) (reader.Dump, *Object) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := reader.OpenSources(rio.Source{Name: o.Name(), R: o, Size: o.Size()})
+	d, err := openSource(reader.Source{Name: o.Name(), R: o, Size: o.Size()})
 	if err != nil {
 		o.Close()
 		t.Fatal(err)
@@ -140,7 +168,7 @@ func TestRemoteDumps(t *testing.T) {
 			} else {
 				path = dumptest.Fixture(t, name)
 			}
-			local, err := reader.Open(path)
+			local, err := openPath(path)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -161,14 +189,14 @@ func TestRemoteDumps(t *testing.T) {
 				t.Fatalf("kernel: local %v, remote %v", lerr, rerr)
 			}
 			if lerr == nil {
-				ll, lerr := lk.Log()
-				rl, rerr := rk.Log()
+				ll, lerr := lk.Log(context.Background())
+				rl, rerr := rk.Log(context.Background())
 				if fmt.Sprint(lerr) != fmt.Sprint(rerr) || !reflect.DeepEqual(ll, rl) {
 					t.Fatalf("dmesg differs: %d records (%v) vs %d (%v)", len(ll), lerr, len(rl), rerr)
 				}
 				s = step(t, o, fmt.Sprintf("dmesg (%d lines)", len(rl)), s)
-				lsyms, lerr := lk.Symbols()
-				rsyms, rerr := rk.Symbols()
+				lsyms, lerr := lk.Symbols(context.Background())
+				rsyms, rerr := rk.Symbols(context.Background())
 				if (lerr == nil) != (rerr == nil) || lerr == nil && lsyms.Len() != rsyms.Len() {
 					t.Fatalf("symbols differ: %v, %v", lerr, rerr)
 				}
@@ -181,8 +209,8 @@ func TestRemoteDumps(t *testing.T) {
 				t.Log(s) // verify reads it all: the small fixtures show that
 				return
 			}
-			lr, lerr := reader.Verify(context.Background(), local, reader.VerifyOptions{Jobs: 4})
-			rr, rerr := reader.Verify(context.Background(), d, reader.VerifyOptions{Jobs: 4})
+			lr, lerr := inspect.Verify(context.Background(), local, inspect.VerifyOptions{Jobs: 4})
+			rr, rerr := inspect.Verify(context.Background(), d, inspect.VerifyOptions{Jobs: 4})
 			if lerr != nil || rerr != nil || lr.OK != rr.OK || lr.PagesChecked != rr.PagesChecked || len(lr.Problems) != len(rr.Problems) {
 				t.Fatalf("verify differs: %+v %v / %+v %v", lr, lerr, rr, rerr)
 			}
@@ -218,7 +246,7 @@ func BenchmarkRemoteTriage(b *testing.B) {
 					if err != nil {
 						b.Fatal(err)
 					}
-					d, err := reader.OpenSources(rio.Source{Name: o.Name(), R: o, Size: o.Size()})
+					d, err := openSource(reader.Source{Name: o.Name(), R: o, Size: o.Size()})
 					if err != nil {
 						b.Fatal(err)
 					}
@@ -226,10 +254,10 @@ func BenchmarkRemoteTriage(b *testing.B) {
 					if err != nil {
 						b.Fatal(err)
 					}
-					if _, err := k.Log(); err != nil {
+					if _, err := k.Log(context.Background()); err != nil {
 						b.Fatal(err)
 					}
-					if _, err := k.Symbols(); err != nil {
+					if _, err := k.Symbols(context.Background()); err != nil {
 						b.Fatal(err)
 					}
 					d.Close()
