@@ -16,6 +16,7 @@ import (
 
 	"dumpscope/inspect"
 	"dumpscope/open"
+	"dumpscope/open/remote"
 	"dumpscope/present"
 	"dumpscope/reader"
 )
@@ -25,6 +26,8 @@ type runContext struct {
 	*Globals
 	ctx context.Context
 	out *bufio.Writer
+	// remotes are the remote objects the command opened, for --stats.
+	remotes []*remote.Object
 }
 
 // demoDump is the embedded demo: a real QEMU ELF vmcore (testdata/demo).
@@ -53,15 +56,15 @@ func openDemo() (reader.Dump, error) {
 	return open.Sources(reader.Source{Name: demoName, R: bytes.NewReader(b), Size: int64(len(b))})
 }
 
-// openSession opens the files of one dump, or the demo when there are
-// none, for inspection.
-func openSession(files []string) (*inspect.Session, error) {
+// openSession opens the files (or URLs) of one dump, or the demo when
+// there are none, for inspection.
+func (rc *runContext) openSession(files []string) (*inspect.Session, error) {
 	var d reader.Dump
 	var err error
 	if len(files) == 0 {
 		d, err = openDemo()
 	} else {
-		d, err = open.Open(files...)
+		d, err = open.With(rc.ctx, rc.openOptions(), files...)
 	}
 	if err != nil {
 		return nil, openError{err}
@@ -69,15 +72,44 @@ func openSession(files []string) (*inspect.Session, error) {
 	return inspect.New(d), nil
 }
 
+// openOptions are the remote flags as open takes them; the objects opened
+// are kept for --stats.
+func (rc *runContext) openOptions() open.Options {
+	r := rc.Remote
+	return open.Options{
+		Remote: remote.Options{CacheDir: r.Cache, CacheDirSize: r.CacheSize, S3Endpoint: r.S3Endpoint,
+			RequestTimeout: r.Timeout, IdleTimeout: r.IdleTimeout},
+		OnRemote: func(o *remote.Object) { rc.remotes = append(rc.remotes, o) },
+	}
+}
+
 // withSession opens the dump of files, runs fn on it and closes it: the
 // one place a command opens and closes a dump.
-func withSession(files []string, fn func(s *inspect.Session) error) error {
-	s, err := openSession(files)
+func (rc *runContext) withSession(files []string, fn func(s *inspect.Session) error) error {
+	s, err := rc.openSession(files)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
 	return fn(s)
+}
+
+// writeStats prints, for --stats, what reading each remote dump cost.
+func (rc *runContext) writeStats(w io.Writer) {
+	for _, o := range rc.remotes {
+		if rc.JSON {
+			b, _ := json.Marshal(struct {
+				Name  string       `json:"name"`
+				Stats remote.Stats `json:"stats"`
+			}{o.Name(), o.Stats()})
+			fmt.Fprintf(w, "%s\n", b)
+			continue
+		}
+		fmt.Fprintf(w, "%s: %s\n", o.Name(), o.Stats())
+	}
+	if len(rc.remotes) == 0 {
+		fmt.Fprintf(w, "%s: --stats: no remote dump was read\n", programName)
+	}
 }
 
 // Num is a number flag that accepts decimal and 0x-hex.

@@ -19,7 +19,7 @@ type areasCmd struct {
 }
 
 func (c *areasCmd) Run(rc *runContext) error {
-	return withSession(c.Files, func(s *inspect.Session) error { return c.run(rc, s) })
+	return rc.withSession(c.Files, func(s *inspect.Session) error { return c.run(rc, s) })
 }
 
 func (c *areasCmd) run(rc *runContext, s *inspect.Session) error {

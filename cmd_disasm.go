@@ -25,7 +25,7 @@ func (c *disasmCmd) Run(rc *runContext) error {
 	if c.Count == 0 || c.Count > 4096 {
 		return usageError{"--count must be 1..4096"}
 	}
-	return withKernel(c.Files, func(s *inspect.Session, k *kernel.Kernel) error { return c.run(rc, k) })
+	return rc.withKernel(c.Files, func(s *inspect.Session, k *kernel.Kernel) error { return c.run(rc, k) })
 }
 
 func (c *disasmCmd) run(rc *runContext, k *kernel.Kernel) error {

@@ -30,7 +30,7 @@ func (c *findCmd) Run(rc *runContext) error {
 			return usageError{err.Error()}
 		}
 	}
-	return withSession(c.Files, func(s *inspect.Session) error { return c.run(rc, s, pattern) })
+	return rc.withSession(c.Files, func(s *inspect.Session) error { return c.run(rc, s, pattern) })
 }
 
 func (c *findCmd) run(rc *runContext, s *inspect.Session, pattern []byte) error {

@@ -16,7 +16,7 @@ type infoCmd struct {
 }
 
 func (c *infoCmd) Run(rc *runContext) error {
-	return withSession(c.Files, func(s *inspect.Session) error {
+	return rc.withSession(c.Files, func(s *inspect.Session) error {
 		info, err := s.InfoWithCounts(rc.ctx)
 		if err != nil {
 			return err

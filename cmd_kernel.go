@@ -18,8 +18,8 @@ import (
 
 // withKernel opens the dump of files and its kernel engine, runs fn and
 // closes the dump.
-func withKernel(files []string, fn func(s *inspect.Session, k *kernel.Kernel) error) error {
-	return withSession(files, func(s *inspect.Session) error {
+func (rc *runContext) withKernel(files []string, fn func(s *inspect.Session, k *kernel.Kernel) error) error {
+	return rc.withSession(files, func(s *inspect.Session) error {
 		k, err := s.Kernel()
 		if err != nil {
 			return err
@@ -33,7 +33,7 @@ type dmesgCmd struct {
 }
 
 func (c *dmesgCmd) Run(rc *runContext) error {
-	return withKernel(c.Files, func(s *inspect.Session, k *kernel.Kernel) error { return c.run(rc, k) })
+	return rc.withKernel(c.Files, func(s *inspect.Session, k *kernel.Kernel) error { return c.run(rc, k) })
 }
 
 func (c *dmesgCmd) run(rc *runContext, k *kernel.Kernel) error {
@@ -61,7 +61,7 @@ type vtopCmd struct {
 }
 
 func (c *vtopCmd) Run(rc *runContext) error {
-	return withKernel(c.Files, func(s *inspect.Session, k *kernel.Kernel) error { return c.run(rc, k) })
+	return rc.withKernel(c.Files, func(s *inspect.Session, k *kernel.Kernel) error { return c.run(rc, k) })
 }
 
 func (c *vtopCmd) run(rc *runContext, k *kernel.Kernel) error {
@@ -136,7 +136,7 @@ func (c *symCmd) Run(rc *runContext) error {
 	if (c.Addr == nil) == (c.Name == "") {
 		return usageError{"sym needs exactly one of --addr and --name"}
 	}
-	return withKernel(c.Files, func(s *inspect.Session, k *kernel.Kernel) error { return c.run(rc, k) })
+	return rc.withKernel(c.Files, func(s *inspect.Session, k *kernel.Kernel) error { return c.run(rc, k) })
 }
 
 func (c *symCmd) run(rc *runContext, k *kernel.Kernel) error {

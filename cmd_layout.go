@@ -13,7 +13,7 @@ type layoutCmd struct {
 }
 
 func (c *layoutCmd) Run(rc *runContext) error {
-	return withSession(c.Files, func(s *inspect.Session) error {
+	return rc.withSession(c.Files, func(s *inspect.Session) error {
 		root, err := s.Dump().Layout()
 		if err != nil {
 			return err

@@ -17,7 +17,7 @@ type notesCmd struct {
 }
 
 func (c *notesCmd) Run(rc *runContext) error {
-	return withSession(c.Files, func(s *inspect.Session) error {
+	return rc.withSession(c.Files, func(s *inspect.Session) error {
 		notes, err := s.Dump().Notes()
 		if err != nil {
 			return err
@@ -42,7 +42,7 @@ type vmcoreinfoCmd struct {
 }
 
 func (c *vmcoreinfoCmd) Run(rc *runContext) error {
-	return withSession(c.Files, func(s *inspect.Session) error {
+	return rc.withSession(c.Files, func(s *inspect.Session) error {
 		v, err := s.Dump().VMCoreInfo()
 		if err != nil {
 			return err

@@ -18,7 +18,7 @@ type pagesCmd struct {
 }
 
 func (c *pagesCmd) Run(rc *runContext) error {
-	return withSession(c.Files, func(s *inspect.Session) error { return c.run(rc, s) })
+	return rc.withSession(c.Files, func(s *inspect.Session) error { return c.run(rc, s) })
 }
 
 func (c *pagesCmd) run(rc *runContext, s *inspect.Session) error {
@@ -106,7 +106,7 @@ func (c *pageCmd) Run(rc *runContext) error {
 	if c.Raw && rc.JSON {
 		return usageError{"--raw and --json cannot be combined"}
 	}
-	return withSession(c.Files, func(s *inspect.Session) error { return c.run(rc, s) })
+	return rc.withSession(c.Files, func(s *inspect.Session) error { return c.run(rc, s) })
 }
 
 func (c *pageCmd) run(rc *runContext, s *inspect.Session) error {

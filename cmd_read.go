@@ -48,7 +48,7 @@ func (c *readCmd) Run(rc *runContext) error {
 	if addr+uint64(c.Len) < addr {
 		return usageError{"--addr plus --len overflows"}
 	}
-	return withSession(c.Files, func(s *inspect.Session) error {
+	return rc.withSession(c.Files, func(s *inspect.Session) error {
 		if c.Area != "" {
 			return c.readArea(rc, s, addr)
 		}
@@ -93,7 +93,7 @@ func (c *readCmd) runVirtual(rc *runContext) error {
 	if va+uint64(c.Len) < va {
 		return usageError{"--vaddr plus --len overflows"}
 	}
-	return withSession(c.Files, func(s *inspect.Session) error {
+	return rc.withSession(c.Files, func(s *inspect.Session) error {
 		data := make([]byte, c.Len)
 		// Read in pieces of at most 16 MiB (one ReadVirt call's limit is 64).
 		for off := uint64(0); off < uint64(c.Len); off += 16 << 20 {

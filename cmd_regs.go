@@ -17,7 +17,7 @@ type regsCmd struct {
 }
 
 func (c *regsCmd) Run(rc *runContext) error {
-	return withSession(c.Files, func(s *inspect.Session) error {
+	return rc.withSession(c.Files, func(s *inspect.Session) error {
 		sets, err := s.Dump().Registers()
 		if err != nil {
 			return err

@@ -19,7 +19,7 @@ type tuiCmd struct {
 }
 
 func (c *tuiCmd) Run(rc *runContext) error {
-	s, err := openSession(c.Files)
+	s, err := rc.openSession(c.Files)
 	if err != nil {
 		return err
 	}

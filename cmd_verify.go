@@ -34,7 +34,7 @@ func (c *verifyCmd) Run(rc *runContext) error {
 			return usageError{fmt.Sprintf("%s: %v", c.AgainstManifest, err)}
 		}
 	}
-	return withSession(c.Files, func(s *inspect.Session) error { return c.run(rc, s, against) })
+	return rc.withSession(c.Files, func(s *inspect.Session) error { return c.run(rc, s, against) })
 }
 
 func (c *verifyCmd) run(rc *runContext, s *inspect.Session, against *inspect.Manifest) error {

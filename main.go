@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/alecthomas/kong"
 
@@ -55,6 +56,18 @@ type CLI struct {
 type Globals struct {
 	Color string `enum:"auto,always,never" default:"auto" help:"Use colour: auto (terminal and NO_COLOR decide), always or never."`
 	JSON  bool   `name:"json" help:"Write JSON instead of text (commands that have a JSON form; see README)."`
+	Remote
+}
+
+// Remote are the flags for dumps read over the network (FILE as an
+// http://, https:// or s3:// URL).
+type Remote struct {
+	Stats       bool          `name:"stats" help:"After the command, print on stderr what reading remote dumps cost: requests, bytes fetched, cache hits."`
+	Cache       string        `name:"cache" placeholder:"DIR" help:"Keep blocks of remote dumps in DIR between runs (bounded by --cache-size; nothing is written without it)."`
+	CacheSize   int64         `name:"cache-size" default:"4294967296" help:"Bound of the --cache folder in bytes."`
+	S3Endpoint  string        `name:"s3-endpoint" placeholder:"URL" help:"S3-compatible endpoint for s3:// URLs (path-style); AWS_ENDPOINT_URL_S3 works too."`
+	Timeout     time.Duration `name:"timeout" default:"60s" help:"Bound of one request to a remote dump."`
+	IdleTimeout time.Duration `name:"idle-timeout" default:"15s" help:"Bound of the wait for each response or further byte of a remote dump."`
 }
 
 func main() {
@@ -92,9 +105,13 @@ func run(args []string) int {
 			return
 		}
 		out := bufio.NewWriterSize(os.Stdout, 64<<10)
-		err = ctx.Run(&runContext{Globals: &cli.Globals, ctx: context.Background(), out: out})
+		rc := &runContext{Globals: &cli.Globals, ctx: context.Background(), out: out}
+		err = ctx.Run(rc)
 		if ferr := out.Flush(); err == nil && ferr != nil {
 			err = ferr
+		}
+		if cli.Stats {
+			rc.writeStats(os.Stderr)
 		}
 		code = exitCode(err)
 		if err != nil && !errors.Is(err, errSilent) {

@@ -1,6 +1,6 @@
-// Package open turns file names (and in-memory images) into a reader.Dump:
-// it holds the probe chain, the list of formats tried in order, and opens
-// the parts of a split set together.
+// Package open turns file names, URLs (package open/remote) and
+// in-memory images into a reader.Dump: it holds the probe chain, the list
+// of formats tried in order, and opens the parts of a split set together.
 //
 // The chain is the order of formats.md §0 that avoids false positives:
 // makedumpfile's flattened stream first (a container that wraps the
@@ -11,11 +11,13 @@
 package open
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
 
 	"dumpscope/model"
+	"dumpscope/open/remote"
 	"dumpscope/reader"
 	"dumpscope/reader/aix"
 	"dumpscope/reader/elfcore"
@@ -34,9 +36,26 @@ var Chain = []reader.Format{
 	aix.Format,
 }
 
+// Options say how inputs are opened.
+type Options struct {
+	// Remote tunes the objects of http(s):// and s3:// inputs.
+	Remote remote.Options
+	// OnRemote, if not nil, is told of every remote object opened, so that
+	// a caller can report what reading it cost (Object.Stats).
+	OnRemote func(*remote.Object)
+}
+
 // Open opens the files of one dump read-only: one file, or every part of a
-// split set in any order.
+// split set in any order. A path may be an http://, https:// or s3://
+// URL, read with default options (see With).
 func Open(paths ...string) (reader.Dump, error) {
+	return With(context.Background(), Options{}, paths...)
+}
+
+// With opens the inputs of one dump read-only, local files and URLs alike
+// (a split set may mix them). ctx bounds the opening; remote objects read
+// later end when the dump is closed.
+func With(ctx context.Context, opts Options, paths ...string) (reader.Dump, error) {
 	if len(paths) == 0 {
 		return nil, errors.New("no dump file given")
 	}
@@ -47,7 +66,13 @@ func Open(paths ...string) (reader.Dump, error) {
 		}
 	}
 	for _, p := range paths {
-		src, err := openFile(p)
+		var src reader.Source
+		var err error
+		if remote.IsURL(p) {
+			src, err = openRemote(ctx, p, opts)
+		} else {
+			src, err = openFile(p)
+		}
 		if err != nil {
 			closeAll()
 			return nil, err
@@ -78,6 +103,19 @@ func openFile(p string) (reader.Source, error) {
 		return reader.Source{}, fmt.Errorf("%s: is a directory", p)
 	}
 	return reader.Source{Name: p, R: f, Size: st.Size()}, nil
+}
+
+// openRemote opens one URL. Its errors name the URL redacted (no query
+// string, no user information).
+func openRemote(ctx context.Context, url string, opts Options) (reader.Source, error) {
+	o, err := remote.Open(ctx, url, opts.Remote)
+	if err != nil {
+		return reader.Source{}, err
+	}
+	if opts.OnRemote != nil {
+		opts.OnRemote(o)
+	}
+	return reader.Source{Name: o.Name(), R: o, Size: o.Size()}, nil
 }
 
 func unwrapPathError(err error) error {
