@@ -9,7 +9,6 @@ import (
 	"dumpscope/model"
 	"dumpscope/present"
 	"dumpscope/reader"
-	"dumpscope/reader/aix"
 )
 
 // areasCmd lists the components of an AIX dump and their entries (data
@@ -56,7 +55,7 @@ func (c *areasCmd) run(rc *runContext, s *inspect.Session) error {
 
 // writeComponent prints one component: a heading, then a table of entries.
 func writeComponent(rc *runContext, comp model.Component) {
-	magic := aix.MagicName(uint32(comp.Magic))
+	magic := comp.MagicName
 	head := fmt.Sprintf("component %d %q  %s (%s)  table at %#x  %d entr%s", comp.Index, reader.Printable(comp.Name),
 		magic, comp.Magic, comp.Offset, len(comp.Entries), map[bool]string{true: "y", false: "ies"}[len(comp.Entries) == 1])
 	if !comp.Complete {

@@ -1,14 +1,14 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
+	"dumpscope/model"
 	"dumpscope/open"
-	"dumpscope/present"
-	"dumpscope/reader"
-	"dumpscope/reader/flat"
 )
 
 type rearrangeCmd struct {
@@ -23,42 +23,30 @@ func (c *rearrangeCmd) Run(rc *runContext) error {
 	if same(c.In, c.Out) {
 		return usageError{"IN and OUT are the same file"}
 	}
-	in, err := os.Open(c.In)
-	if err != nil {
-		return openError{err}
-	}
-	defer in.Close()
-	st, err := in.Stat()
-	if err != nil {
-		return openError{err}
-	}
-	src := reader.Source{Name: c.In, R: in, Size: st.Size()}
-	formats, _, err := reader.Detect(src, open.Chain, reader.ProbeSize)
-	if err != nil {
-		return openError{err}
-	}
-	if formats[0].Name != flat.Format().Name {
-		return openError{fmt.Errorf("%s: is %s, not a flattened stream: there is nothing to rearrange", c.In, present.Article(formats[0].Name))}
-	}
-	stream, err := flat.NewFile(src)
-	if err != nil {
-		return openError{err}
-	}
-	out, err := os.Create(c.Out)
-	if err != nil {
-		return err
+	var out *os.File
+	create := func() (io.Writer, error) {
+		var err error
+		out, err = os.Create(c.Out)
+		return out, err
 	}
 	progress := progressMeter("rearranging")
-	n, err := stream.Rearrange(rc.ctx, out, progress)
+	n, probs, err := open.Rearrange(rc.ctx, rc.openOptions(), c.In, create, progress)
 	progress(-1, -1)
-	if cerr := out.Close(); err == nil {
-		err = cerr
+	if out != nil {
+		if cerr := out.Close(); err == nil {
+			err = cerr
+		}
 	}
 	if err != nil {
-		os.Remove(c.Out)
-		return fmt.Errorf("%s: %w", c.In, err)
+		if out != nil {
+			os.Remove(c.Out)
+		}
+		if errors.Is(err, model.ErrUnsupported) || errors.Is(err, model.ErrUnrecognized) {
+			return openError{err}
+		}
+		return err
 	}
-	for _, p := range stream.Problems() {
+	for _, p := range probs {
 		fmt.Fprintf(os.Stderr, "%s: %s\n", programName, p)
 	}
 	fmt.Fprintf(rc.out, "%s: %d bytes written\n", c.Out, n)

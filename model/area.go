@@ -5,8 +5,10 @@ package model
 type Component struct {
 	Index int    `json:"index"`
 	Name  string `json:"name"`
-	// Magic is the table's magic number (0xEEEEEEED for a 64-bit CDT).
-	Magic Hex `json:"magic"`
+	// Magic is the table's magic number (0xEEEEEEED for a 64-bit CDT), and
+	// MagicName its name (DMP_MAGIC_64).
+	Magic     Hex    `json:"magic"`
+	MagicName string `json:"-"`
 	// Offset is the file offset of the table header.
 	Offset FileOff `json:"offset"`
 	// Complete is false when the dump ends inside this component.

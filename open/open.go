@@ -68,7 +68,7 @@ func With(ctx context.Context, opts Options, paths ...string) (reader.Dump, erro
 	for _, p := range paths {
 		var src reader.Source
 		var err error
-		if remote.IsURL(p) {
+		if isURL(p) {
 			src, err = openRemote(ctx, p, opts)
 		} else {
 			src, err = openFile(p)
@@ -104,6 +104,10 @@ func openFile(p string) (reader.Source, error) {
 	}
 	return reader.Source{Name: p, R: f, Size: st.Size()}, nil
 }
+
+// isURL reports whether an input names a remote object rather than a
+// local file.
+func isURL(p string) bool { return remote.IsURL(p) }
 
 // openRemote opens one URL. Its errors name the URL redacted (no query
 // string, no user information).

@@ -23,7 +23,7 @@ func (f *File) Components() ([]model.Component, error) {
 	w := f.walked()
 	out := make([]model.Component, len(w.comps))
 	for i, c := range w.comps {
-		mc := model.Component{Index: c.index, Name: c.head.Name, Magic: model.Hex(c.head.Magic), Offset: model.FileOff(c.off),
+		mc := model.Component{Index: c.index, Name: c.head.Name, Magic: model.Hex(c.head.Magic), MagicName: MagicName(c.head.Magic), Offset: model.FileOff(c.off),
 			Complete: c.complete, Entries: make([]model.AreaEntry, len(c.entries))}
 		for j := range c.entries {
 			mc.Entries[j] = c.entries[j].toModel()
