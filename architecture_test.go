@@ -1,0 +1,177 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// The dependency rules of ARCHITECTURE.md, enforced: every import between
+// our packages must be listed there.
+
+const modulePath = "dumpscope"
+
+// depRules maps a package (relative to the module, "dumpscope" for main)
+// to the packages it may import.
+type depRules map[string]map[string]bool
+
+// readDepRules parses the ```deps block of ARCHITECTURE.md: lines of
+// "package: allowed allowed ...".
+func readDepRules(doc []byte) (depRules, error) {
+	rules := depRules{}
+	in := false
+	sc := bufio.NewScanner(bytes.NewReader(doc))
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		switch {
+		case line == "```deps":
+			in = true
+			continue
+		case in && line == "```":
+			return rules, nil
+		case !in || line == "":
+			continue
+		}
+		pkg, deps, ok := strings.Cut(line, ":")
+		if !ok {
+			return nil, fmt.Errorf("ARCHITECTURE.md line %d: want \"package: allowed ...\", got %q", n, line)
+		}
+		pkg = strings.TrimSpace(pkg)
+		if rules[pkg] != nil {
+			return nil, fmt.Errorf("ARCHITECTURE.md line %d: %s is listed twice", n, pkg)
+		}
+		rules[pkg] = map[string]bool{}
+		for _, d := range strings.Fields(deps) {
+			rules[pkg][d] = true
+		}
+	}
+	if !in {
+		return nil, fmt.Errorf("ARCHITECTURE.md has no ```deps block")
+	}
+	return nil, fmt.Errorf("ARCHITECTURE.md: the ```deps block is not closed")
+}
+
+// edge is one import between two of our packages.
+type edge struct{ from, to string }
+
+// violations lists the edges the rules do not allow, and the packages they
+// do not mention at all.
+func (r depRules) violations(edges []edge, pkgs []string) []string {
+	var out []string
+	for _, p := range pkgs {
+		if r[p] == nil {
+			out = append(out, fmt.Sprintf("package %s is not in ARCHITECTURE.md's rules", p))
+		}
+	}
+	for _, e := range edges {
+		if allowed := r[e.from]; allowed != nil && !allowed[e.to] {
+			out = append(out, fmt.Sprintf("%s imports %s, which ARCHITECTURE.md does not allow", e.from, e.to))
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// shortName is a package path relative to the module.
+func shortName(path string) string {
+	if path == modulePath {
+		return path
+	}
+	return strings.TrimPrefix(path, modulePath+"/")
+}
+
+// moduleEdges lists our packages and their imports of each other, from
+// `go list` (non-test files only).
+func moduleEdges(t *testing.T) ([]edge, []string) {
+	t.Helper()
+	cmd := exec.Command("go", "list", "-json=ImportPath,Imports", "./...")
+	cmd.Dir = "."
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	var edges []edge
+	var pkgs []string
+	dec := json.NewDecoder(bytes.NewReader(out))
+	for dec.More() {
+		var p struct {
+			ImportPath string
+			Imports    []string
+		}
+		if err := dec.Decode(&p); err != nil {
+			t.Fatal(err)
+		}
+		from := shortName(p.ImportPath)
+		pkgs = append(pkgs, from)
+		for _, imp := range p.Imports {
+			if imp == modulePath || strings.HasPrefix(imp, modulePath+"/") {
+				edges = append(edges, edge{from, shortName(imp)})
+			}
+		}
+	}
+	return edges, pkgs
+}
+
+func TestDependencyRules(t *testing.T) {
+	doc, err := os.ReadFile("ARCHITECTURE.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules, err := readDepRules(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edges, pkgs := moduleEdges(t)
+	if len(edges) < 20 {
+		t.Fatalf("go list found only %d edges between our packages", len(edges))
+	}
+	for _, v := range rules.violations(edges, pkgs) {
+		t.Error(v)
+	}
+}
+
+// TestDependencyRulesCatchBadEdges feeds the checker edges that break the
+// rules (and a package they do not know), so the test above is known to
+// fail when the tree does.
+func TestDependencyRulesCatchBadEdges(t *testing.T) {
+	doc, err := os.ReadFile("ARCHITECTURE.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules, err := readDepRules(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := []edge{
+		{"reader", "reader/kdump"},           // the contract importing a format
+		{"reader/kdump", "reader/flat"},      // a format knowing about streams
+		{"model", "reader"},                  // plain values importing the contract
+		{"ui", "reader/elfcore"},             // a front end decoding bytes
+		{"inspect/kernel", "inspect"},        // the engine importing its session
+		{"reader/kdump", "reader/elfnote"},   // allowed: must not be reported
+		{"dumpscope", "ui"},                  // allowed
+		{"reader/elfcore", "reader/xencore"}, // one format importing another
+	}
+	got := rules.violations(bad, []string{"reader", "newpkg"})
+	want := []string{
+		"inspect/kernel imports inspect, which ARCHITECTURE.md does not allow",
+		"model imports reader, which ARCHITECTURE.md does not allow",
+		"package newpkg is not in ARCHITECTURE.md's rules",
+		"reader imports reader/kdump, which ARCHITECTURE.md does not allow",
+		"reader/elfcore imports reader/xencore, which ARCHITECTURE.md does not allow",
+		"reader/kdump imports reader/flat, which ARCHITECTURE.md does not allow",
+		"ui imports reader/elfcore, which ARCHITECTURE.md does not allow",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("violations:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if _, err := readDepRules([]byte("```deps\nmodel\n```\n")); err == nil {
+		t.Error("a rule line without a colon parsed")
+	}
+}
