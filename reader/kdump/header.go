@@ -114,49 +114,61 @@ func (l SubLayout) String() string {
 	return [...]string{"64-bit", "32-bit packed", "32-bit padded"}[l]
 }
 
-// field places one header field: offset, size and the header version that
-// introduced it.
-type field struct {
+// field places one header field: its name as the C structure spells it,
+// offset, size, the header version that introduced it and what it means.
+// The same table decodes the header (set stores the value in the typed
+// structure) and labels the layout, so the two cannot disagree.
+type field[T any] struct {
 	name    string
 	off     int
 	size    int
 	since   int32
 	meaning string
+	set     func(h *T, v uint64)
 }
 
+// mainField and subField are the fields of disk_dump_header and of
+// kdump_sub_header.
+type (
+	mainField = field[DiskDumpHeader]
+	subField  = field[KdumpSubHeader]
+)
+
 // mainFields lists disk_dump_header fields after the utsname for each
-// layout (formats.md §1.2).
-func mainFields(l HeaderLayout) []field {
+// layout (formats.md §1.2). The 32-bit layout's timestamp is two longs.
+func mainFields(l HeaderLayout) []mainField {
+	tsSec := func(h *DiskDumpHeader, v uint64) { h.TimestampSec = int64(v) }
+	tsUsec := func(h *DiskDumpHeader, v uint64) { h.TimestampUsec = int64(v) }
+	at, long := 408, 8
 	if l == Header32 {
-		return []field{
-			{"timestamp.tv_sec", 404, 4, 0, "crash time (CRASHTIME copied by makedumpfile; 0 from QEMU)"},
-			{"timestamp.tv_usec", 408, 4, 0, "microseconds, normally 0"},
-			{"status", 412, 4, 0, "flags: compression requested, incomplete dump, vmemmap excluded"},
-			{"block_size", 416, 4, 0, "bytes per block = page size of the dumped kernel"},
-			{"sub_hdr_size", 420, 4, 0, "blocks taken by the sub-header and the notes"},
-			{"bitmap_blocks", 424, 4, 0, "blocks taken by BOTH bitmaps"},
-			{"max_mapnr", 428, 4, 0, "highest pfn + 1, truncated to 32 bits (see max_mapnr_64)"},
-			{"total_ram_blocks", 432, 4, 0, "diskdump legacy, 0"},
-			{"device_blocks", 436, 4, 0, "diskdump legacy, 0"},
-			{"written_blocks", 440, 4, 0, "diskdump legacy, 0"},
-			{"current_cpu", 444, 4, 0, "diskdump: CPU that took the dump"},
-			{"nr_cpus", 448, 4, 0, "number of CPUs"},
-		}
+		at, long = 404, 4
+		tsSec = func(h *DiskDumpHeader, v uint64) { h.TimestampSec = int64(int32(v)) }
+		tsUsec = func(h *DiskDumpHeader, v uint64) { h.TimestampUsec = int64(int32(v)) }
 	}
-	return []field{
-		{"timestamp.tv_sec", 408, 8, 0, "crash time (CRASHTIME copied by makedumpfile; 0 from QEMU)"},
-		{"timestamp.tv_usec", 416, 8, 0, "microseconds, normally 0"},
-		{"status", 424, 4, 0, "flags: compression requested, incomplete dump, vmemmap excluded"},
-		{"block_size", 428, 4, 0, "bytes per block = page size of the dumped kernel"},
-		{"sub_hdr_size", 432, 4, 0, "blocks taken by the sub-header and the notes"},
-		{"bitmap_blocks", 436, 4, 0, "blocks taken by BOTH bitmaps"},
-		{"max_mapnr", 440, 4, 0, "highest pfn + 1, truncated to 32 bits (see max_mapnr_64)"},
-		{"total_ram_blocks", 444, 4, 0, "diskdump legacy, 0"},
-		{"device_blocks", 448, 4, 0, "diskdump legacy, 0"},
-		{"written_blocks", 452, 4, 0, "diskdump legacy, 0"},
-		{"current_cpu", 456, 4, 0, "diskdump: CPU that took the dump"},
-		{"nr_cpus", 460, 4, 0, "number of CPUs"},
+	f := []mainField{
+		{"timestamp.tv_sec", at, long, 0, "crash time (CRASHTIME copied by makedumpfile; 0 from QEMU)", tsSec},
+		{"timestamp.tv_usec", at + long, long, 0, "microseconds, normally 0", tsUsec},
 	}
+	at += 2 * long
+	for _, x := range []struct {
+		name, meaning string
+		set           func(h *DiskDumpHeader, v uint64)
+	}{
+		{"status", "flags: compression requested, incomplete dump, vmemmap excluded", func(h *DiskDumpHeader, v uint64) { h.Status = uint32(v) }},
+		{"block_size", "bytes per block = page size of the dumped kernel", func(h *DiskDumpHeader, v uint64) { h.BlockSize = int32(v) }},
+		{"sub_hdr_size", "blocks taken by the sub-header and the notes", func(h *DiskDumpHeader, v uint64) { h.SubHdrSize = int32(v) }},
+		{"bitmap_blocks", "blocks taken by BOTH bitmaps", func(h *DiskDumpHeader, v uint64) { h.BitmapBlocks = uint32(v) }},
+		{"max_mapnr", "highest pfn + 1, truncated to 32 bits (see max_mapnr_64)", func(h *DiskDumpHeader, v uint64) { h.MaxMapnr = uint32(v) }},
+		{"total_ram_blocks", "diskdump legacy, 0", func(h *DiskDumpHeader, v uint64) { h.TotalRAMBlocks = uint32(v) }},
+		{"device_blocks", "diskdump legacy, 0", func(h *DiskDumpHeader, v uint64) { h.DeviceBlocks = uint32(v) }},
+		{"written_blocks", "diskdump legacy, 0", func(h *DiskDumpHeader, v uint64) { h.WrittenBlocks = uint32(v) }},
+		{"current_cpu", "diskdump: CPU that took the dump", func(h *DiskDumpHeader, v uint64) { h.CurrentCPU = uint32(v) }},
+		{"nr_cpus", "number of CPUs", func(h *DiskDumpHeader, v uint64) { h.NrCPUs = int32(v) }},
+	} {
+		f = append(f, mainField{x.name, at, 4, 0, x.meaning, x.set})
+		at += 4
+	}
+	return f
 }
 
 // headerSize is the size of disk_dump_header before tasks[].
@@ -167,116 +179,115 @@ func headerSize(l HeaderLayout) int {
 	return 464
 }
 
+// subMeanings says what each kdump_sub_header field holds.
+var subMeanings = map[string]string{
+	"phys_base":         "physical load offset of the kernel (x86_64 relocation)",
+	"dump_level":        "makedumpfile -d: which page kinds were excluded",
+	"split":             "non-zero: this file is one part of a split set",
+	"start_pfn":         "first pfn stored in this split part (32-bit copy)",
+	"end_pfn":           "pfn after the last one stored in this part (32-bit copy)",
+	"offset_vmcoreinfo": "file offset of the VMCOREINFO text",
+	"size_vmcoreinfo":   "length of the VMCOREINFO text",
+	"offset_note":       "file offset of the copy of the ELF notes",
+	"size_note":         "length of the notes",
+	"offset_eraseinfo":  "file offset of the erase list (makedumpfile --config)",
+	"size_eraseinfo":    "length of the erase list",
+	"start_pfn_64":      "first pfn stored in this split part",
+	"end_pfn_64":        "pfn after the last one stored in this part",
+	"max_mapnr_64":      "highest pfn + 1 (64-bit; replaces max_mapnr)",
+}
+
 // subFields lists kdump_sub_header fields for each layout (formats.md
-// §1.4) with the header version that added each.
-func subFields(l SubLayout) []field {
-	m := map[string]string{
-		"phys_base":         "physical load offset of the kernel (x86_64 relocation)",
-		"dump_level":        "makedumpfile -d: which page kinds were excluded",
-		"split":             "non-zero: this file is one part of a split set",
-		"start_pfn":         "first pfn stored in this split part (32-bit copy)",
-		"end_pfn":           "pfn after the last one stored in this part (32-bit copy)",
-		"offset_vmcoreinfo": "file offset of the VMCOREINFO text",
-		"size_vmcoreinfo":   "length of the VMCOREINFO text",
-		"offset_note":       "file offset of the copy of the ELF notes",
-		"size_note":         "length of the notes",
-		"offset_eraseinfo":  "file offset of the erase list (makedumpfile --config)",
-		"size_eraseinfo":    "length of the erase list",
-		"start_pfn_64":      "first pfn stored in this split part",
-		"end_pfn_64":        "pfn after the last one stored in this part",
-		"max_mapnr_64":      "highest pfn + 1 (64-bit; replaces max_mapnr)",
-	}
-	var f []field
-	add := func(name string, off, size int, since int32) {
-		f = append(f, field{name, off, size, since, m[name]})
-	}
+// §1.4) with the header version that added each. The layouts differ in
+// the width of unsigned long (phys_base, start_pfn, end_pfn, the sizes)
+// and in the alignment of the 64-bit offsets (the padded 32-bit layout of
+// ARM aligns them to 8).
+func subFields(l SubLayout) []subField {
+	long, align := 8, 8 // Sub64
 	switch l {
-	case Sub64:
-		add("phys_base", 0, 8, 0)
-		add("dump_level", 8, 4, 1)
-		add("split", 12, 4, 2)
-		add("start_pfn", 16, 8, 2)
-		add("end_pfn", 24, 8, 2)
-		add("offset_vmcoreinfo", 32, 8, 3)
-		add("size_vmcoreinfo", 40, 8, 3)
-		add("offset_note", 48, 8, 4)
-		add("size_note", 56, 8, 4)
-		add("offset_eraseinfo", 64, 8, 5)
-		add("size_eraseinfo", 72, 8, 5)
-		add("start_pfn_64", 80, 8, 6)
-		add("end_pfn_64", 88, 8, 6)
-		add("max_mapnr_64", 96, 8, 6)
 	case Sub32Packed:
-		add("phys_base", 0, 4, 0)
-		add("dump_level", 4, 4, 1)
-		add("split", 8, 4, 2)
-		add("start_pfn", 12, 4, 2)
-		add("end_pfn", 16, 4, 2)
-		add("offset_vmcoreinfo", 20, 8, 3)
-		add("size_vmcoreinfo", 28, 4, 3)
-		add("offset_note", 32, 8, 4)
-		add("size_note", 40, 4, 4)
-		add("offset_eraseinfo", 44, 8, 5)
-		add("size_eraseinfo", 52, 4, 5)
-		add("start_pfn_64", 56, 8, 6)
-		add("end_pfn_64", 64, 8, 6)
-		add("max_mapnr_64", 72, 8, 6)
+		long, align = 4, 4
 	case Sub32Padded:
-		add("phys_base", 0, 4, 0)
-		add("dump_level", 4, 4, 1)
-		add("split", 8, 4, 2)
-		add("start_pfn", 12, 4, 2)
-		add("end_pfn", 16, 4, 2)
-		add("offset_vmcoreinfo", 24, 8, 3)
-		add("size_vmcoreinfo", 32, 4, 3)
-		add("offset_note", 40, 8, 4)
-		add("size_note", 48, 4, 4)
-		add("offset_eraseinfo", 56, 8, 5)
-		add("size_eraseinfo", 64, 4, 5)
-		add("start_pfn_64", 72, 8, 6)
-		add("end_pfn_64", 80, 8, 6)
-		add("max_mapnr_64", 88, 8, 6)
+		long, align = 4, 8
 	}
+	var f []subField
+	at := 0
+	add := func(name string, size int, since int32, set func(s *KdumpSubHeader, v uint64)) {
+		if size == 8 {
+			at = (at + align - 1) &^ (align - 1)
+		}
+		f = append(f, subField{name, at, size, since, subMeanings[name], set})
+		at += size
+	}
+	add("phys_base", long, 0, func(s *KdumpSubHeader, v uint64) { s.PhysBase = v })
+	add("dump_level", 4, 1, func(s *KdumpSubHeader, v uint64) { s.DumpLevel = int32(v) })
+	add("split", 4, 2, func(s *KdumpSubHeader, v uint64) { s.Split = int32(v) })
+	add("start_pfn", long, 2, func(s *KdumpSubHeader, v uint64) { s.StartPFN = v })
+	add("end_pfn", long, 2, func(s *KdumpSubHeader, v uint64) { s.EndPFN = v })
+	add("offset_vmcoreinfo", 8, 3, func(s *KdumpSubHeader, v uint64) { s.OffsetVMCoreInfo = int64(v) })
+	add("size_vmcoreinfo", long, 3, func(s *KdumpSubHeader, v uint64) { s.SizeVMCoreInfo = v })
+	add("offset_note", 8, 4, func(s *KdumpSubHeader, v uint64) { s.OffsetNote = int64(v) })
+	add("size_note", long, 4, func(s *KdumpSubHeader, v uint64) { s.SizeNote = v })
+	add("offset_eraseinfo", 8, 5, func(s *KdumpSubHeader, v uint64) { s.OffsetEraseInfo = int64(v) })
+	add("size_eraseinfo", long, 5, func(s *KdumpSubHeader, v uint64) { s.SizeEraseInfo = v })
+	add("start_pfn_64", 8, 6, func(s *KdumpSubHeader, v uint64) { s.StartPFN64 = v })
+	add("end_pfn_64", 8, 6, func(s *KdumpSubHeader, v uint64) { s.EndPFN64 = v })
+	add("max_mapnr_64", 8, 6, func(s *KdumpSubHeader, v uint64) { s.MaxMapnr64 = v })
 	return f
 }
 
 // subHeaderSize is the size of kdump_sub_header in each layout.
 func subHeaderSize(l SubLayout) int { return [...]int{104, 80, 96}[l] }
 
-func getUint(o binary.ByteOrder, b []byte, off, size int) uint64 {
-	switch size {
-	case 4:
-		return uint64(o.Uint32(b[off:]))
-	case 8:
-		return o.Uint64(b[off:])
+// cursor reads the integers of one structure from its bytes, in its byte
+// order, like debug/dwarf's buf: a read past the end gives 0 and is
+// remembered, so a decoder reads straight through and checks once.
+type cursor struct {
+	b     []byte
+	order binary.ByteOrder
+	short bool // a read ran past the end of b
+}
+
+// uint reads an unsigned integer of 1, 2, 4 or 8 bytes at off.
+func (c *cursor) uint(off, size int) uint64 {
+	if off < 0 || off+size > len(c.b) {
+		c.short = true
+		return 0
 	}
+	p := c.b[off : off+size]
+	switch size {
+	case 1:
+		return uint64(p[0])
+	case 2:
+		return uint64(c.order.Uint16(p))
+	case 4:
+		return uint64(c.order.Uint32(p))
+	case 8:
+		return c.order.Uint64(p)
+	}
+	c.short = true
 	return 0
 }
 
-// decodeMain decodes the main header in layout l and byte order o.
+// text reads a NUL-padded character array of n bytes at off.
+func (c *cursor) text(off, n int) string {
+	if off < 0 || off+n > len(c.b) {
+		c.short = true
+		return ""
+	}
+	return reader.CString(c.b[off : off+n])
+}
+
+// decodeMain decodes the main header in layout l and byte order o. b must
+// hold headerSize(l) bytes; the caller reads that many.
 func decodeMain(b []byte, l HeaderLayout, o binary.ByteOrder) DiskDumpHeader {
-	h := DiskDumpHeader{Signature: string(b[:8]), HeaderVersion: int32(o.Uint32(b[8:]))}
-	s := func(i int) string { return reader.CString(b[12+65*i : 12+65*(i+1)]) }
-	h.Utsname = Utsname{s(0), s(1), s(2), s(3), s(4), s(5)}
-	v := map[string]uint64{}
+	c := cursor{b: b, order: o}
+	h := DiskDumpHeader{Signature: c.text(0, 8), HeaderVersion: int32(c.uint(8, 4))}
+	u := func(i int) string { return c.text(12+65*i, 65) }
+	h.Utsname = Utsname{u(0), u(1), u(2), u(3), u(4), u(5)}
 	for _, f := range mainFields(l) {
-		v[f.name] = getUint(o, b, f.off, f.size)
+		f.set(&h, c.uint(f.off, f.size))
 	}
-	if l == Header32 {
-		h.TimestampSec, h.TimestampUsec = int64(int32(v["timestamp.tv_sec"])), int64(int32(v["timestamp.tv_usec"]))
-	} else {
-		h.TimestampSec, h.TimestampUsec = int64(v["timestamp.tv_sec"]), int64(v["timestamp.tv_usec"])
-	}
-	h.Status = uint32(v["status"])
-	h.BlockSize = int32(v["block_size"])
-	h.SubHdrSize = int32(v["sub_hdr_size"])
-	h.BitmapBlocks = uint32(v["bitmap_blocks"])
-	h.MaxMapnr = uint32(v["max_mapnr"])
-	h.TotalRAMBlocks = uint32(v["total_ram_blocks"])
-	h.DeviceBlocks = uint32(v["device_blocks"])
-	h.WrittenBlocks = uint32(v["written_blocks"])
-	h.CurrentCPU = uint32(v["current_cpu"])
-	h.NrCPUs = int32(v["nr_cpus"])
 	return h
 }
 
@@ -319,22 +330,18 @@ func plausibleBlock(h DiskDumpHeader) bool {
 	return bs >= 4096 && bs <= 262144 && bs&(bs-1) == 0 && h.SubHdrSize >= 0 && h.SubHdrSize < 1<<20 && h.BitmapBlocks > 0
 }
 
-// decodeSub decodes the sub-header fields the version has.
+// decodeSub decodes the sub-header fields the version has; fields the
+// version does not have, or that b (cut by the end of the file) does not
+// hold, stay zero.
 func decodeSub(b []byte, l SubLayout, o binary.ByteOrder, version int32) KdumpSubHeader {
-	v := map[string]uint64{}
+	c := cursor{b: b, order: o}
+	var s KdumpSubHeader
 	for _, f := range subFields(l) {
 		if f.since <= version && f.off+f.size <= len(b) {
-			v[f.name] = getUint(o, b, f.off, f.size)
+			f.set(&s, c.uint(f.off, f.size))
 		}
 	}
-	return KdumpSubHeader{
-		PhysBase: v["phys_base"], DumpLevel: int32(v["dump_level"]), Split: int32(v["split"]),
-		StartPFN: v["start_pfn"], EndPFN: v["end_pfn"],
-		OffsetVMCoreInfo: int64(v["offset_vmcoreinfo"]), SizeVMCoreInfo: v["size_vmcoreinfo"],
-		OffsetNote: int64(v["offset_note"]), SizeNote: v["size_note"],
-		OffsetEraseInfo: int64(v["offset_eraseinfo"]), SizeEraseInfo: v["size_eraseinfo"],
-		StartPFN64: v["start_pfn_64"], EndPFN64: v["end_pfn_64"], MaxMapnr64: v["max_mapnr_64"],
-	}
+	return s
 }
 
 // subPlausible checks the pointers of a decoded sub-header against the
