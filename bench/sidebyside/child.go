@@ -11,6 +11,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"sync"
 	"time"
@@ -42,9 +44,33 @@ func (r childResult) String() string {
 //	child find PATTERN FILE...      find PATTERN in every readable page
 //	child ceiling LIST JOBS FILE... decode the stored images of LIST, already in memory
 //	child index FILE...             open and build a flattened stream's whole index
+//
+// With SIDEBYSIDE_CPUPROFILE or SIDEBYSIDE_MEMPROFILE set to a file name,
+// the child writes a CPU profile or a heap profile (allocations sampled at
+// every 64 KiB) there, for go tool pprof.
 func runChild(args []string) error {
 	if len(args) < 2 {
 		return errors.New("child: no operation")
+	}
+	if path := os.Getenv("SIDEBYSIDE_CPUPROFILE"); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	if path := os.Getenv("SIDEBYSIDE_MEMPROFILE"); path != "" {
+		runtime.MemProfileRate = 64 << 10
+		defer func() {
+			if f, err := os.Create(path); err == nil {
+				pprof.Lookup("allocs").WriteTo(f, 0)
+				f.Close()
+			}
+		}()
 	}
 	op, rest := args[0], args[1:]
 	var r childResult

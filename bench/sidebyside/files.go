@@ -17,7 +17,9 @@ package main
 //   - sparse zlib kdumps whose max_mapnr spans 16 GiB and 1 TiB: RAM
 //     everywhere but the legacy holes, 65 536 pages stored in 256 clusters.
 //   - a flattened stream written by makedumpfile -F from the uncompressed
-//     file, and the same stream rearranged by makedumpfile -R.
+//     file, and the same stream rearranged by makedumpfile -R; for other
+//     sizes (-flat-pages), or without makedumpfile, a writer-made zlib file
+//     and a stream of it in makedumpfile -F's record order (flatgen.go).
 //   - the real fixtures: x86_64/mdf-zlib-d31.kdump and any --real files.
 
 import (
@@ -76,6 +78,7 @@ type generator struct {
 	span    uint64            // one past the fixture's highest stored pfn
 	vmci    []byte            // a real VMCOREINFO, which makedumpfile needs
 	fixture string            // the real zlib fixture, "" when absent
+	tag     string            // genVersion and where the pages come from, for file names
 	mdf     string            // makedumpfile, "" when absent
 }
 
@@ -120,18 +123,14 @@ func (g *generator) makeFiles() (*fileSet, error) {
 	for _, p := range g.realPaths {
 		fs.real = append(fs.real, benchFile{"real zlib " + filepath.Base(p), "real", []string{p}})
 	}
-	if g.mdf != "" {
-		src := none
-		if g.flatPages != g.pages {
-			if src, err = g.kdump("none", g.flatPages); err != nil {
-				return nil, err
-			}
-		}
-		if fs.flat, fs.flatR, err = g.flatFiles(src); err != nil {
-			return nil, err
-		}
-	} else {
-		g.log("makedumpfile not found: no flattened stream")
+	switch {
+	case g.mdf != "" && g.flatPages == g.pages:
+		fs.flat, fs.flatR, err = g.flatFiles(none)
+	default:
+		fs.flat, fs.flatR, err = g.emulatedFlat()
+	}
+	if err != nil {
+		return nil, err
 	}
 	return fs, nil
 }
@@ -144,9 +143,10 @@ func (g *generator) loadCorpus() error {
 		g.log("real fixture unavailable (%v): synthetic pages", err)
 		g.corpus = syntheticPages(4096)
 		g.vmci = []byte("OSRELEASE=6.1.0-bench\nPAGESIZE=4096\n")
+		g.tag = genVersion + "-synthetic"
 		return nil
 	}
-	g.fixture = path
+	g.fixture, g.tag = path, genVersion
 	d, err := dsOpen(path)
 	if err != nil {
 		return err
@@ -239,7 +239,7 @@ func writeAtomically(path string, fn func(f *os.File) error) error {
 
 // kdump writes a kdump file of n pages (pfns 0..n-1) with the writer.
 func (g *generator) kdump(codec string, n int) (string, error) {
-	path := filepath.Join(g.dir, fmt.Sprintf("%s-writer-%s-%d.kdump", genVersion, codec, n))
+	path := filepath.Join(g.dir, fmt.Sprintf("%s-writer-%s-%d.kdump", g.tag, codec, n))
 	if fresh(path) {
 		return path, nil
 	}
@@ -258,7 +258,7 @@ func (g *generator) kdump(codec string, n int) (string, error) {
 func (g *generator) codecFile(codec, none string) (benchFile, error) {
 	flag := map[string]string{"zlib": "-c", "lzo": "-l"}[codec]
 	if flag != "" && g.mdf != "" {
-		path := filepath.Join(g.dir, fmt.Sprintf("%s-mdf-%s-%d.kdump", genVersion, codec, g.pages))
+		path := filepath.Join(g.dir, fmt.Sprintf("%s-mdf-%s-%d.kdump", g.tag, codec, g.pages))
 		f := benchFile{codec, "makedumpfile " + flag, []string{path}}
 		if fresh(path) {
 			return f, nil
@@ -283,7 +283,7 @@ func lastLine(b []byte) string {
 
 // elfFile writes the raw ELF vmcore.
 func (g *generator) elfFile() (benchFile, error) {
-	path := filepath.Join(g.dir, fmt.Sprintf("%s-writer-elf-%d.vmcore", genVersion, g.elfPages))
+	path := filepath.Join(g.dir, fmt.Sprintf("%s-writer-elf-%d.vmcore", g.tag, g.elfPages))
 	f := benchFile{"raw ELF", "writer", []string{path}}
 	if fresh(path) {
 		return f, nil
@@ -315,7 +315,7 @@ func (g *generator) elfFile() (benchFile, error) {
 // but pfns 0x9f-0xff and 3-4 GiB, 65 536 pages stored in 256 clusters of
 // 256 pages spread evenly from 4 GiB up, the rest excluded.
 func (g *generator) sparseFile(label string, frames uint64) (benchFile, error) {
-	path := filepath.Join(g.dir, fmt.Sprintf("%s-writer-sparse-%d.kdump", genVersion, frames))
+	path := filepath.Join(g.dir, fmt.Sprintf("%s-writer-sparse-%d.kdump", g.tag, frames))
 	f := benchFile{label, "writer, zlib", []string{path}}
 	if fresh(path) {
 		return f, nil
@@ -370,6 +370,24 @@ func (g *generator) flatFiles(src string) (flat, rearranged benchFile, err error
 		if err == nil {
 			err = os.Rename(rpath+".partial", rpath)
 		}
+	}
+	return
+}
+
+// emulatedFlat writes a writer-made zlib kdump of flatPages pages and a
+// flattened stream of it in makedumpfile -F's record order: the kdump file
+// is what rearranging the stream gives.
+func (g *generator) emulatedFlat() (flat, rearranged benchFile, err error) {
+	src, err := g.kdump("zlib", g.flatPages)
+	if err != nil {
+		return
+	}
+	fpath := strings.TrimSuffix(src, ".kdump") + "-F-order.flat"
+	flat = benchFile{"zlib, flattened", "writer, in makedumpfile -F order", []string{fpath}}
+	rearranged = benchFile{"zlib, plain", "writer: the stream's source", []string{src}}
+	if !fresh(fpath) {
+		g.log("writing %s in makedumpfile -F order", fpath)
+		err = flattenLikeMakedumpfile(src, fpath)
 	}
 	return
 }
