@@ -158,6 +158,7 @@ func run(cfg *config) error {
 			t.print(os.Stdout)
 		}
 	}
+	b.summary().print(os.Stdout)
 	fmt.Printf("\nTotal %s; load average at the end: %s\n", time.Since(start).Round(time.Second), loadAvg())
 	return nil
 }

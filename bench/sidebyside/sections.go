@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 )
@@ -21,10 +22,41 @@ const findPattern = "Linux version"
 
 // bench holds what the sections share.
 type bench struct {
-	cfg   *config
-	r     *runner
-	files *fileSet
-	lists map[string]pageLists
+	cfg    *config
+	r      *runner
+	files  *fileSet
+	lists  map[string]pageLists
+	ratios []ratio // every dumpscope/libkdumpfile ratio, for the summary
+}
+
+// ratio is one comparison: how many times faster dumpscope is.
+type ratio struct {
+	what  string
+	times float64
+}
+
+// compare records a ratio for the summary and formats it.
+func (b *bench) compare(what string, dsNS, otherNS float64) string {
+	if dsNS > 0 && otherNS > 0 {
+		b.ratios = append(b.ratios, ratio{what, otherNS / dsNS})
+	}
+	return fmtRatio(dsNS, otherNS)
+}
+
+// summary lists the ratios below 1, worst first.
+func (b *bench) summary() *table {
+	t := &table{title: "Summary: where dumpscope is slower", head: []string{"work", "ratio"}}
+	slow := append([]ratio(nil), b.ratios...)
+	sort.Slice(slow, func(i, j int) bool { return slow[i].times < slow[j].times })
+	n := 0
+	for _, r := range slow {
+		if r.times < 1 {
+			t.add(r.what, fmt.Sprintf("%.2f×", r.times))
+			n++
+		}
+	}
+	t.note("%d of %d ratios are below 1.0.", n, len(b.ratios))
+	return t
 }
 
 // pageLists are the page lists of one dump, written for both sides.
@@ -102,7 +134,7 @@ func (b *bench) open() (*table, error) {
 			return nil, err
 		}
 		ds, lk, lkc := statOf(perOp(res[0]), "ns_op"), statOf(perOp(res[1]), "ns_op"), statOf(perOp(res[2]), "ns_op")
-		t.add("open + info, in-process", f.String(), fmtDur(ds.median), fmtDur(lk.median), fmtRatio(ds.median, lk.median), fmtNoise(ds, lk))
+		t.add("open + info, in-process", f.String(), fmtDur(ds.median), fmtDur(lk.median), b.compare("open + info, "+f.label, ds.median, lk.median), fmtNoise(ds, lk))
 		t.add("… libkdumpfile also counts stored frames (file.pagemap)", f.String(), fmtDur(ds.median), fmtDur(lkc.median), fmtRatio(ds.median, lkc.median), fmtNoise(ds, lkc))
 		res, err = b.r.interleave("info process "+f.String(),
 			b.r.proc(append([]string{b.r.ds, "info", "--no-crash"}, f.paths...)...),
@@ -112,8 +144,8 @@ func (b *bench) open() (*table, error) {
 		}
 		dw, lw := statOf(res[0], "wall_ns"), statOf(res[1], "wall_ns")
 		dc, lc := statOf(withCPU(res[0]), "cpu_ns"), statOf(withCPU(res[1]), "cpu_ns")
-		t.add("`info --no-crash` as a process: wall", f.String(), fmtDur(dw.median), fmtDur(lw.median), fmtRatio(dw.median, lw.median), fmtNoise(dw, lw))
-		t.add("… CPU (user + system)", f.String(), fmtDur(dc.median), fmtDur(lc.median), fmtRatio(dc.median, lc.median), fmtNoise(dc, lc))
+		t.add("`info --no-crash` as a process: wall", f.String(), fmtDur(dw.median), fmtDur(lw.median), b.compare("`info` process wall, "+f.label, dw.median, lw.median), fmtNoise(dw, lw))
+		t.add("… CPU (user + system)", f.String(), fmtDur(dc.median), fmtDur(lc.median), b.compare("`info` process CPU, "+f.label, dc.median, lc.median), fmtNoise(dc, lc))
 	}
 	for _, f := range b.files.real {
 		res, err := b.r.interleave("info with crash summary "+f.String(), b.r.proc(append([]string{b.r.ds, "info"}, f.paths...)...))
@@ -159,7 +191,8 @@ func (b *bench) pages() (*table, error) {
 				}
 				ds, lk := statOf(res[0], "ns"), statOf(res[1], "ns")
 				n := float64(kind.n)
-				t.add(kind.name, f.String(), w, fmtRate(n, ds.median, "pages"), fmtRate(n, lk.median, "pages"), fmtRatio(ds.median, lk.median), fmtNoise(ds, lk))
+				label := fmt.Sprintf("%s, %s, %s worker(s)", strings.SplitN(kind.name, " ", 2)[0], f.label, w)
+				t.add(kind.name, f.String(), w, fmtRate(n, ds.median, "pages"), fmtRate(n, lk.median, "pages"), b.compare(label, ds.median, lk.median), fmtNoise(ds, lk))
 			}
 		}
 	}
@@ -172,7 +205,8 @@ func (b *bench) pages() (*table, error) {
 func (b *bench) verify() (*table, error) {
 	t := &table{title: "Verify", head: []string{"file", "jobs", "verify", "ceiling (codec alone, same jobs)", "share of ceiling",
 		"1-job ceiling × jobs", "share", "libkdumpfile reading every page", "ratio", "noise"}}
-	files := append(append([]benchFile{}, b.files.codecs...), b.files.real...)
+	files := append(append([]benchFile{}, b.files.codecs...), b.files.elf)
+	files = append(files, b.files.real...)
 	for _, f := range files {
 		l, err := b.listsOf(f)
 		if err != nil {
@@ -196,7 +230,7 @@ func (b *bench) verify() (*table, error) {
 			j, _ := strconv.Atoi(jobs)
 			t.add(f.String(), jobs, fmtMB(vBytes, ver.median), fmtMB(cBytes, ceil.median), fmt.Sprintf("%.0f%%", 100*vRate/cRate),
 				fmt.Sprintf("%.0f MB/s", ceiling1*float64(j)*1e3), fmt.Sprintf("%.0f%%", 100*vRate/(ceiling1*float64(j))),
-				fmtMB(lBytes, lk.median), fmtRatio(ver.median*lBytes/vBytes, lk.median), fmtNoise(ver, lk))
+				fmtMB(lBytes, lk.median), b.compare("verify against reading every page, "+f.label+", "+jobs+" job(s)", ver.median*lBytes/vBytes, lk.median), fmtNoise(ver, lk))
 		}
 	}
 	t.note("verify: reader.Verify (strict decoding, structure checks, every stored page) in a child, open and close included. Ceiling: the same stored page images, read into memory first (not timed), decoded by dumpscope's strict decoder with the same number of goroutines. MB/s count decoded page bytes. The ratio compares verify with libkdumpfile reading the same pages per byte (verify also checks structures; libkdumpfile only reads).")
@@ -225,7 +259,7 @@ func (b *bench) find() (*table, error) {
 			hits = fmt.Sprintf("%v ≠ %v", res[0][0]["hits"], res[1][0]["hits"])
 		}
 		n := float64(l.nAll)
-		t.add(f.String(), hits, fmtRate(n, ds.median, "pages"), fmtRate(n, lk.median, "pages"), fmtRatio(ds.median, lk.median), fmtNoise(ds, lk))
+		t.add(f.String(), hits, fmtRate(n, ds.median, "pages"), fmtRate(n, lk.median, "pages"), b.compare("find, "+f.label, ds.median, lk.median), fmtNoise(ds, lk))
 	}
 	t.note("dumpscope: reader.Find over every readable frame (one goroutine: Find has no workers); libkdumpfile: kdump_read of every present page in order and memmem, matches across consecutive pages included. Both must find the same number of matches.")
 	return t, nil
@@ -314,10 +348,11 @@ func (b *bench) flat() (*table, error) {
 		flat, rear []string
 		key        string
 	}{
-		{"open + index the whole stream", b.r.dsChild("index", fl.paths[0]), b.r.dsChild("index", re.paths[0]), "ns"},
-		{"verify, 1 job", b.r.dsChild("verify", "1", fl.paths[0]), b.r.dsChild("verify", "1", re.paths[0]), "ns"},
-		{"find", b.r.dsChild("find", findPattern, fl.paths[0]), b.r.dsChild("find", findPattern, re.paths[0]), "ns"},
+		{"open + Index (in-process)", b.r.dsChild("index", fl.paths[0]), b.r.dsChild("index", re.paths[0]), "ns"},
+		{"verify in-process (reader.Verify, no Index first)", b.r.dsChild("verify", "1", fl.paths[0]), b.r.dsChild("verify", "1", re.paths[0]), "ns"},
+		{"`verify --jobs 1` (process; indexes first)", b.r.proc(b.r.ds, "verify", "--jobs", "1", fl.paths[0]), b.r.proc(b.r.ds, "verify", "--jobs", "1", re.paths[0]), "wall_ns"},
 		{"`pages` (process)", b.r.proc(b.r.ds, "pages", fl.paths[0]), b.r.proc(b.r.ds, "pages", re.paths[0]), "wall_ns"},
+		{"`find --text` (process)", b.r.proc(b.r.ds, "find", "--text", findPattern, fl.paths[0]), b.r.proc(b.r.ds, "find", "--text", findPattern, re.paths[0]), "wall_ns"},
 	}
 	for _, r := range rows {
 		res, err := b.r.interleave(r.what+" flat/rearranged", r.flat, r.rear)
