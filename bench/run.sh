@@ -50,7 +50,13 @@ echo "building in $build" >&2
 go build -o "$build/dumpscope" .
 go build -o "$build/sidebyside" ./bench/sidebyside
 gcc -O2 -Wall -o "$build/lkdf_bench" bench/lkdf/lkdf_bench.c -lkdumpfile -lpthread
+cceiling=
+if gcc -O2 -Wall -o "$build/cceiling" bench/lkdf/cceiling.c -lz -llzo2 -lsnappy -lzstd -lpthread 2>/dev/null; then
+	cceiling=$build/cceiling
+else
+	echo "run.sh: cceiling does not build (zlib, lzo2, snappy, zstd headers and libraries): no C codec ceiling column" >&2
+fi
 
 describe=$(git -C "$root" describe --always --dirty 2>/dev/null || echo '(not a git checkout)')
 exec "$build/sidebyside" -dir "$dir" -dumpscope "$build/dumpscope" -lkdf "$build/lkdf_bench" \
-	-rounds "$rounds" -sections "$sections" -real "$real" -describe "$describe" $verbose "$@"
+	-rounds "$rounds" -sections "$sections" -real "$real" -describe "$describe" -cceiling "$cceiling" $verbose "$@"

@@ -123,14 +123,16 @@ func (g *generator) makeFiles() (*fileSet, error) {
 	for _, p := range g.realPaths {
 		fs.real = append(fs.real, benchFile{"real zlib " + filepath.Base(p), "real", []string{p}})
 	}
-	switch {
-	case g.mdf != "" && g.flatPages == g.pages:
+	if g.mdf != "" && g.flatPages == g.pages {
 		fs.flat, fs.flatR, err = g.flatFiles(none)
-	default:
-		fs.flat, fs.flatR, err = g.emulatedFlat()
+		if err != nil {
+			g.log("%v; the flattened stream is written in makedumpfile -F order instead", err)
+		}
 	}
-	if err != nil {
-		return nil, err
+	if g.mdf == "" || g.flatPages != g.pages || err != nil {
+		if fs.flat, fs.flatR, err = g.emulatedFlat(); err != nil {
+			return nil, err
+		}
 	}
 	return fs, nil
 }

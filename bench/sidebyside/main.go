@@ -40,6 +40,7 @@ type config struct {
 	dir       string
 	dumpscope string
 	lkdf      string
+	cceiling  string
 	rounds    int
 	sections  map[string]bool
 	pages     int
@@ -79,6 +80,7 @@ func parseFlags(args []string) (*config, error) {
 	fs.StringVar(&c.dir, "dir", filepath.Join(os.TempDir(), "dumpscope-bench"), "folder for the generated files (kept and reused)")
 	fs.StringVar(&c.dumpscope, "dumpscope", "", "the dumpscope binary (built by run.sh)")
 	fs.StringVar(&c.lkdf, "lkdf", "", "lkdf_bench, built from bench/lkdf/lkdf_bench.c (run.sh builds it)")
+	fs.StringVar(&c.cceiling, "cceiling", "", "cceiling, built from bench/lkdf/cceiling.c (optional: the C codec ceiling column)")
 	fs.IntVar(&c.rounds, "rounds", 3, "timed rounds per measurement (after one warm-up); medians are shown")
 	sections := fs.String("sections", strings.Join(allSections, ","), "comma-separated sections: "+strings.Join(allSections, ","))
 	fs.IntVar(&c.pages, "pages", 32768, "pages per generated codec file")

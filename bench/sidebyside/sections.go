@@ -104,6 +104,43 @@ func (b *bench) listsOf(f benchFile) (pageLists, error) {
 	return l, nil
 }
 
+// storedOf writes (once) the stored images of every present page of a
+// dump for cceiling: per page a uint32 codec, a uint32 size, the bytes.
+func (b *bench) storedOf(f benchFile, l pageLists) (string, error) {
+	path := l.all + ".stored"
+	if fresh(path) {
+		return path, nil
+	}
+	list, err := readList(l.all)
+	if err != nil {
+		return "", err
+	}
+	d, err := dsOpen(f.paths...)
+	if err != nil {
+		return "", err
+	}
+	pages, err := d.StoredPages(list)
+	d.Close()
+	if err != nil {
+		return "", err
+	}
+	codes := map[string]uint32{"none": 0, "zlib": 1, "lzo": 2, "snappy": 3, "zstd": 4}
+	var out []byte
+	for _, p := range pages {
+		c, ok := codes[p.codec]
+		if !ok {
+			return "", fmt.Errorf("%s: codec %q", f, p.codec)
+		}
+		out = binary.LittleEndian.AppendUint32(out, c)
+		out = binary.LittleEndian.AppendUint32(out, uint32(len(p.data)))
+		out = append(out, p.data...)
+	}
+	return path, writeAtomically(path, func(w *os.File) error {
+		_, err := w.Write(out)
+		return err
+	})
+}
+
 // perOp adds "ns_op", the time per operation, to child samples.
 func perOp(ss []sample) []sample {
 	for _, s := range ss {
@@ -204,7 +241,7 @@ func (b *bench) pages() (*table, error) {
 // reading the same pages.
 func (b *bench) verify() (*table, error) {
 	t := &table{title: "Verify", head: []string{"file", "jobs", "verify", "ceiling (codec alone, same jobs)", "share of ceiling",
-		"1-job ceiling × jobs", "share", "libkdumpfile reading every page", "ratio", "noise"}}
+		"1-job ceiling × jobs", "share", "C codec ceiling", "libkdumpfile reading every page", "ratio", "noise"}}
 	files := append(append([]benchFile{}, b.files.codecs...), b.files.elf)
 	files = append(files, b.files.real...)
 	for _, f := range files {
@@ -214,12 +251,28 @@ func (b *bench) verify() (*table, error) {
 		}
 		var ceiling1 float64 // bytes per ns with one job
 		for _, jobs := range []string{"1", "2"} {
+			var cside []string
+			if b.cfg.cceiling != "" {
+				stored, err := b.storedOf(f, l)
+				if err != nil {
+					return nil, err
+				}
+				cside = []string{b.cfg.cceiling, stored, jobs}
+			}
 			res, err := b.r.interleave(fmt.Sprintf("verify %s, %s jobs", f, jobs),
 				b.r.dsChild(append([]string{"verify", jobs}, f.paths...)...),
 				b.r.dsChild(append([]string{"ceiling", l.all, jobs}, f.paths...)...),
-				b.r.lkChild(append([]string{"read", l.all, jobs, b.cfg.share}, f.paths...)...))
+				b.r.lkChild(append([]string{"read", l.all, jobs, b.cfg.share}, f.paths...)...),
+				cside)
 			if err != nil {
 				return nil, err
+			}
+			cCeiling := "-"
+			if cside != nil {
+				if err := checkOK("cceiling "+f.String(), res[3]); err != nil {
+					return nil, err
+				}
+				cCeiling = fmtMB(res[3][0]["bytes"], statOf(res[3], "ns").median)
 			}
 			ver, ceil, lk := statOf(res[0], "ns"), statOf(res[1], "ns"), statOf(res[2], "ns")
 			vBytes, cBytes, lBytes := res[0][0]["bytes"], res[1][0]["bytes"], res[2][0]["bytes"]
@@ -230,10 +283,10 @@ func (b *bench) verify() (*table, error) {
 			j, _ := strconv.Atoi(jobs)
 			t.add(f.String(), jobs, fmtMB(vBytes, ver.median), fmtMB(cBytes, ceil.median), fmt.Sprintf("%.0f%%", 100*vRate/cRate),
 				fmt.Sprintf("%.0f MB/s", ceiling1*float64(j)*1e3), fmt.Sprintf("%.0f%%", 100*vRate/(ceiling1*float64(j))),
-				fmtMB(lBytes, lk.median), b.compare("verify against reading every page, "+f.label+", "+jobs+" job(s)", ver.median*lBytes/vBytes, lk.median), fmtNoise(ver, lk))
+				cCeiling, fmtMB(lBytes, lk.median), b.compare("verify against reading every page, "+f.label+", "+jobs+" job(s)", ver.median*lBytes/vBytes, lk.median), fmtNoise(ver, lk))
 		}
 	}
-	t.note("verify: reader.Verify (strict decoding, structure checks, every stored page) in a child, open and close included. Ceiling: the same stored page images, read into memory first (not timed), decoded by dumpscope's strict decoder with the same number of goroutines. MB/s count decoded page bytes. The ratio compares verify with libkdumpfile reading the same pages per byte (verify also checks structures; libkdumpfile only reads).")
+	t.note("verify: reader.Verify (strict decoding, structure checks, every stored page) in a child, open and close included. Ceiling: the same stored page images, read into memory first (not timed), decoded by dumpscope's strict decoder with the same number of goroutines. MB/s count decoded page bytes. The ratio compares verify with libkdumpfile reading the same pages per byte (verify also checks structures; libkdumpfile only reads). C codec ceiling: cceiling, the same images decoded by the C libraries libkdumpfile uses, same threads.")
 	return t, nil
 }
 
