@@ -31,6 +31,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -170,6 +171,9 @@ func printHeader(cfg *config) {
 	fmt.Println("## dumpscope and libkdumpfile, side by side")
 	fmt.Println()
 	fmt.Printf("- machine: %s, %d CPUs, %s; load average at the start: %s\n", cpuModel(), runtime.NumCPU(), kernelRelease(), loadAvg())
+	if l, err := strconv.ParseFloat(strings.Fields(loadAvg() + " 0")[0], 64); err == nil && l > float64(runtime.NumCPU())/2 {
+		fmt.Printf("- **the machine is busy (load %.1f on %d CPUs): expect noisy numbers**\n", l, runtime.NumCPU())
+	}
 	if cfg.describe != "" {
 		fmt.Printf("- dumpscope %s\n", cfg.describe)
 	}
