@@ -45,9 +45,10 @@ func (r childResult) String() string {
 //	child ceiling LIST JOBS FILE... decode the stored images of LIST, already in memory
 //	child index FILE...             open and build a flattened stream's whole index
 //
-// With SIDEBYSIDE_CPUPROFILE or SIDEBYSIDE_MEMPROFILE set to a file name,
-// the child writes a CPU profile or a heap profile (allocations sampled at
-// every 64 KiB) there, for go tool pprof.
+// With SIDEBYSIDE_CPUPROFILE, SIDEBYSIDE_MEMPROFILE or
+// SIDEBYSIDE_MUTEXPROFILE set to a file name, the child writes a CPU
+// profile, an allocation profile (sampled every 64 KiB) or a mutex
+// contention profile there, for go tool pprof.
 func runChild(args []string) error {
 	if len(args) < 2 {
 		return errors.New("child: no operation")
@@ -68,6 +69,15 @@ func runChild(args []string) error {
 		defer func() {
 			if f, err := os.Create(path); err == nil {
 				pprof.Lookup("allocs").WriteTo(f, 0)
+				f.Close()
+			}
+		}()
+	}
+	if path := os.Getenv("SIDEBYSIDE_MUTEXPROFILE"); path != "" {
+		runtime.SetMutexProfileFraction(1)
+		defer func() {
+			if f, err := os.Create(path); err == nil {
+				pprof.Lookup("mutex").WriteTo(f, 0)
 				f.Close()
 			}
 		}()
