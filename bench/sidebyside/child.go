@@ -15,6 +15,7 @@ import (
 	"runtime/pprof"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -25,6 +26,7 @@ const chunkPages = 256
 // childResult is what one child reports.
 type childResult struct {
 	ns     float64 // elapsed time of the measured work
+	cpu    float64 // CPU time of the process meanwhile (user + system, all threads)
 	ops    int64   // operations (pages, opens)
 	ok     int64
 	failed int64
@@ -33,7 +35,30 @@ type childResult struct {
 }
 
 func (r childResult) String() string {
-	return fmt.Sprintf("ns=%.0f ops=%d ok=%d failed=%d bytes=%d hits=%d", r.ns, r.ops, r.ok, r.failed, r.bytes, r.hits)
+	return fmt.Sprintf("ns=%.0f cpu_ns=%.0f ops=%d ok=%d failed=%d bytes=%d hits=%d", r.ns, r.cpu, r.ops, r.ok, r.failed, r.bytes, r.hits)
+}
+
+// clock measures the wall time and the process's CPU time of the work: on
+// a busy machine the CPU time of single-threaded work stays comparable
+// when the wall time does not.
+type clock struct {
+	start time.Time
+	cpu0  float64
+}
+
+func startClock() clock { return clock{time.Now(), processCPU()} }
+
+func (c clock) wall() float64 { return float64(time.Since(c.start)) }
+
+func (c clock) cpu() float64 { return processCPU() - c.cpu0 }
+
+// processCPU is the user plus system time of this process, in ns.
+func processCPU() float64 {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return float64(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // runChild runs one measurement of the dumpscope side:
@@ -126,7 +151,7 @@ func childInfo(args []string) (childResult, error) {
 		return childResult{}, err
 	}
 	var sum uint64
-	start := time.Now()
+	start := startClock()
 	for i := 0; i < n; i++ {
 		d, err := dsOpen(args[1:]...)
 		if err != nil {
@@ -135,7 +160,7 @@ func childInfo(args []string) (childResult, error) {
 		sum += d.Info()
 		d.Close()
 	}
-	return childResult{ns: float64(time.Since(start)), ops: int64(n), ok: int64(n), hits: int64(sum)}, nil
+	return childResult{ns: start.wall(), cpu: start.cpu(), ops: int64(n), ok: int64(n), hits: int64(sum)}, nil
 }
 
 // readList reads a page list: little-endian uint64 pfns.
@@ -175,7 +200,7 @@ func childRead(args []string) (childResult, error) {
 	if err != nil {
 		return childResult{}, err
 	}
-	start := time.Now()
+	start := startClock()
 	d, err := dsOpen(args[2:]...)
 	if err != nil {
 		return childResult{}, err
@@ -199,7 +224,7 @@ func childRead(args []string) (childResult, error) {
 	wg.Wait()
 	ps := d.PageSize()
 	d.Close()
-	r := childResult{ns: float64(time.Since(start)), ops: int64(len(list))}
+	r := childResult{ns: start.wall(), cpu: start.cpu(), ops: int64(len(list))}
 	for _, n := range ok {
 		r.ok += n
 	}
@@ -216,7 +241,7 @@ func childVerify(args []string) (childResult, error) {
 	if err != nil {
 		return childResult{}, err
 	}
-	start := time.Now()
+	start := startClock()
 	d, err := dsOpen(args[1:]...)
 	if err != nil {
 		return childResult{}, err
@@ -228,14 +253,14 @@ func childVerify(args []string) (childResult, error) {
 		return childResult{}, err
 	}
 	pages := int64(n) / int64(ps)
-	return childResult{ns: float64(time.Since(start)), ops: pages, ok: pages, bytes: int64(n)}, nil
+	return childResult{ns: start.wall(), cpu: start.cpu(), ops: pages, ok: pages, bytes: int64(n)}, nil
 }
 
 func childFind(args []string) (childResult, error) {
 	if len(args) < 2 {
 		return childResult{}, errors.New("usage: child find PATTERN FILE [FILE ...]")
 	}
-	start := time.Now()
+	start := startClock()
 	d, err := dsOpen(args[1:]...)
 	if err != nil {
 		return childResult{}, err
@@ -245,7 +270,7 @@ func childFind(args []string) (childResult, error) {
 	if err != nil {
 		return childResult{}, err
 	}
-	return childResult{ns: float64(time.Since(start)), hits: int64(hits)}, nil
+	return childResult{ns: start.wall(), cpu: start.cpu(), hits: int64(hits)}, nil
 }
 
 // childCeiling decodes the stored pages of LIST with JOBS goroutines, one
@@ -286,7 +311,7 @@ func childCeiling(args []string) (childResult, error) {
 	}
 	warm.Close()
 	errs := make([]error, jobs)
-	start := time.Now()
+	start := startClock()
 	var wg sync.WaitGroup
 	for w := 0; w < jobs; w++ {
 		wg.Add(1)
@@ -304,7 +329,7 @@ func childCeiling(args []string) (childResult, error) {
 		}()
 	}
 	wg.Wait()
-	r := childResult{ns: float64(time.Since(start)), ops: int64(len(pages)), ok: int64(len(pages)), bytes: int64(len(pages) * ps)}
+	r := childResult{ns: start.wall(), cpu: start.cpu(), ops: int64(len(pages)), ok: int64(len(pages)), bytes: int64(len(pages) * ps)}
 	return r, errors.Join(errs...)
 }
 
@@ -312,12 +337,12 @@ func childIndex(args []string) (childResult, error) {
 	if len(args) < 1 {
 		return childResult{}, errors.New("usage: child index FILE [FILE ...]")
 	}
-	start := time.Now()
+	start := startClock()
 	d, err := dsOpen(args...)
 	if err != nil {
 		return childResult{}, err
 	}
 	err = d.Index()
 	d.Close()
-	return childResult{ns: float64(time.Since(start)), ops: 1, ok: 1}, err
+	return childResult{ns: start.wall(), cpu: start.cpu(), ops: 1, ok: 1}, err
 }

@@ -139,10 +139,13 @@ func statOf(ss []sample, key string) stat {
 // cpu is user plus system time of a process sample.
 func cpu(s sample) float64 { return s["user_ns"] + s["sys_ns"] }
 
-// withCPU adds a "cpu_ns" key to process samples.
+// withCPU adds a "cpu_ns" key to process samples (lkdf_bench exec); the
+// children report their own.
 func withCPU(ss []sample) []sample {
 	for _, s := range ss {
-		s["cpu_ns"] = cpu(s)
+		if _, ok := s["user_ns"]; ok {
+			s["cpu_ns"] = cpu(s)
+		}
 	}
 	return ss
 }

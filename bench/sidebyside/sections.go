@@ -29,33 +29,44 @@ type bench struct {
 	ratios []ratio // every dumpscope/libkdumpfile ratio, for the summary
 }
 
-// ratio is one comparison: how many times faster dumpscope is.
+// ratio is one comparison: how many times faster dumpscope is, by wall
+// time and by CPU time (0: not measured).
 type ratio struct {
-	what  string
-	times float64
+	what      string
+	wall, cpu float64
 }
 
-// compare records a ratio for the summary and formats it.
-func (b *bench) compare(what string, dsNS, otherNS float64) string {
+// compare records a ratio for the summary and formats it, by wall time
+// and by CPU time.
+func (b *bench) compare(what string, dsNS, otherNS, dsCPU, otherCPU float64) (wall, cpu string) {
+	r := ratio{what: what}
 	if dsNS > 0 && otherNS > 0 {
-		b.ratios = append(b.ratios, ratio{what, otherNS / dsNS})
+		r.wall = otherNS / dsNS
 	}
-	return fmtRatio(dsNS, otherNS)
+	if dsCPU > 0 && otherCPU > 0 {
+		r.cpu = otherCPU / dsCPU
+	}
+	b.ratios = append(b.ratios, r)
+	return fmtRatio(dsNS, otherNS), fmtRatio(dsCPU, otherCPU)
 }
 
-// summary lists the ratios below 1, worst first.
+// summary lists the ratios below 1, worst first (by wall time).
 func (b *bench) summary() *table {
-	t := &table{title: "Summary: where dumpscope is slower", head: []string{"work", "ratio"}}
+	t := &table{title: "Summary: where dumpscope is slower", head: []string{"work", "ratio", "ratio by CPU time"}}
 	slow := append([]ratio(nil), b.ratios...)
-	sort.Slice(slow, func(i, j int) bool { return slow[i].times < slow[j].times })
+	sort.Slice(slow, func(i, j int) bool { return slow[i].wall < slow[j].wall })
 	n := 0
 	for _, r := range slow {
-		if r.times < 1 {
-			t.add(r.what, fmt.Sprintf("%.2f×", r.times))
+		if r.wall < 1 || (r.cpu > 0 && r.cpu < 1) {
+			cpu := "-"
+			if r.cpu > 0 {
+				cpu = fmt.Sprintf("%.2f×", r.cpu)
+			}
+			t.add(r.what, fmt.Sprintf("%.2f×", r.wall), cpu)
 			n++
 		}
 	}
-	t.note("%d of %d ratios are below 1.0.", n, len(b.ratios))
+	t.note("%d of %d comparisons are below 1.0 by wall or CPU time.", n, len(b.ratios))
 	return t
 }
 
@@ -146,6 +157,7 @@ func perOp(ss []sample) []sample {
 	for _, s := range ss {
 		if s["ops"] > 0 {
 			s["ns_op"] = s["ns"] / s["ops"]
+			s["cpu_op"] = s["cpu_ns"] / s["ops"]
 		}
 	}
 	return ss
@@ -153,7 +165,7 @@ func perOp(ss []sample) []sample {
 
 // open measures opening and `info`.
 func (b *bench) open() (*table, error) {
-	t := &table{title: "Open + info", head: []string{"work", "file", "dumpscope", "libkdumpfile", "ratio", "noise"}}
+	t := &table{title: "Open + info", head: []string{"work", "file", "dumpscope", "libkdumpfile", "ratio", "ratio by CPU", "noise"}}
 	files := append(append([]benchFile{}, b.files.sparse...), b.files.real...)
 	files = append(files, b.files.codecs[0])
 	for _, f := range files {
@@ -171,8 +183,11 @@ func (b *bench) open() (*table, error) {
 			return nil, err
 		}
 		ds, lk, lkc := statOf(perOp(res[0]), "ns_op"), statOf(perOp(res[1]), "ns_op"), statOf(perOp(res[2]), "ns_op")
-		t.add("open + info, in-process", f.String(), fmtDur(ds.median), fmtDur(lk.median), b.compare("open + info, "+f.label, ds.median, lk.median), fmtNoise(ds, lk))
-		t.add("… libkdumpfile also counts stored frames (file.pagemap)", f.String(), fmtDur(ds.median), fmtDur(lkc.median), fmtRatio(ds.median, lkc.median), fmtNoise(ds, lkc))
+		dsC, lkC, lkcC := statOf(res[0], "cpu_op"), statOf(res[1], "cpu_op"), statOf(res[2], "cpu_op")
+		wall, cpu := b.compare("open + info, "+f.label, ds.median, lk.median, dsC.median, lkC.median)
+		t.add("open + info, in-process", f.String(), fmtDur(ds.median), fmtDur(lk.median), wall, cpu, fmtNoise(ds, lk))
+		t.add("… libkdumpfile also counts stored frames (file.pagemap)", f.String(), fmtDur(ds.median), fmtDur(lkc.median),
+			fmtRatio(ds.median, lkc.median), fmtRatio(dsC.median, lkcC.median), fmtNoise(ds, lkc))
 		res, err = b.r.interleave("info process "+f.String(),
 			b.r.proc(append([]string{b.r.ds, "info", "--no-crash"}, f.paths...)...),
 			b.r.proc(append([]string{b.r.lkdf, "info", "1", "0"}, f.paths...)...))
@@ -181,8 +196,9 @@ func (b *bench) open() (*table, error) {
 		}
 		dw, lw := statOf(res[0], "wall_ns"), statOf(res[1], "wall_ns")
 		dc, lc := statOf(withCPU(res[0]), "cpu_ns"), statOf(withCPU(res[1]), "cpu_ns")
-		t.add("`info --no-crash` as a process: wall", f.String(), fmtDur(dw.median), fmtDur(lw.median), b.compare("`info` process wall, "+f.label, dw.median, lw.median), fmtNoise(dw, lw))
-		t.add("… CPU (user + system)", f.String(), fmtDur(dc.median), fmtDur(lc.median), b.compare("`info` process CPU, "+f.label, dc.median, lc.median), fmtNoise(dc, lc))
+		wall, cpu = b.compare("`info` as a process, "+f.label, dw.median, lw.median, dc.median, lc.median)
+		t.add("`info --no-crash` as a process: wall", f.String(), fmtDur(dw.median), fmtDur(lw.median), wall, cpu, fmtNoise(dw, lw))
+		t.add("… CPU (user + system)", f.String(), fmtDur(dc.median), fmtDur(lc.median), cpu, cpu, fmtNoise(dc, lc))
 	}
 	for _, f := range b.files.real {
 		res, err := b.r.interleave("info with crash summary "+f.String(), b.r.proc(append([]string{b.r.ds, "info"}, f.paths...)...))
@@ -190,7 +206,7 @@ func (b *bench) open() (*table, error) {
 			return nil, err
 		}
 		dw, dc := statOf(res[0], "wall_ns"), statOf(withCPU(res[0]), "cpu_ns")
-		t.add("`info` (crash summary from memory) as a process: wall / CPU", f.String(), fmtDur(dw.median)+" / "+fmtDur(dc.median), "-", "-", fmtNoise(dw, dc))
+		t.add("`info` (crash summary from memory) as a process: wall / CPU", f.String(), fmtDur(dw.median)+" / "+fmtDur(dc.median), "-", "-", "-", fmtNoise(dw, dc))
 	}
 	t.note("In-process: Open + Info + Close (dumpscope; Info counts frames by state from the bitmaps) against kdump_open_fdset + the attributes info shows + kdump_free; the child repeats it N times (N fills about 0.3 s). Process rows: the binaries as children (exec, start-up included).")
 	return t, nil
@@ -199,7 +215,7 @@ func (b *bench) open() (*table, error) {
 // pages reads every present page in order, and a random sample, with 1
 // and 2 workers.
 func (b *bench) pages() (*table, error) {
-	t := &table{title: "Pages", head: []string{"work", "file", "workers", "dumpscope", "libkdumpfile", "ratio", "noise"}}
+	t := &table{title: "Pages", head: []string{"work", "file", "workers", "dumpscope", "libkdumpfile", "ratio", "ratio by CPU", "noise"}}
 	files := append(append([]benchFile{}, b.files.codecs...), b.files.elf)
 	files = append(append(files, b.files.real...), b.files.sparse[len(b.files.sparse)-1])
 	for _, f := range files {
@@ -208,10 +224,10 @@ func (b *bench) pages() (*table, error) {
 			return nil, err
 		}
 		for _, kind := range []struct {
-			name string
-			list string
-			n    int
-		}{{fmt.Sprintf("all %d pages in order", l.nAll), l.all, l.nAll}, {fmt.Sprintf("%d random pages", l.nRandom), l.random, l.nRandom}} {
+			short, name string
+			list        string
+			n           int
+		}{{"all pages", fmt.Sprintf("all %d pages in order", l.nAll), l.all, l.nAll}, {"random pages", fmt.Sprintf("%d random pages", l.nRandom), l.random, l.nRandom}} {
 			for _, w := range []string{"1", "2"} {
 				what := fmt.Sprintf("%s, %s, %s workers", kind.name, f, w)
 				res, err := b.r.interleave(what,
@@ -228,8 +244,9 @@ func (b *bench) pages() (*table, error) {
 				}
 				ds, lk := statOf(res[0], "ns"), statOf(res[1], "ns")
 				n := float64(kind.n)
-				label := fmt.Sprintf("%s, %s, %s worker(s)", strings.SplitN(kind.name, " ", 2)[0], f.label, w)
-				t.add(kind.name, f.String(), w, fmtRate(n, ds.median, "pages"), fmtRate(n, lk.median, "pages"), b.compare(label, ds.median, lk.median), fmtNoise(ds, lk))
+				label := fmt.Sprintf("%s, %s, %s worker(s)", kind.short, f.label, w)
+				wall, cpu := b.compare(label, ds.median, lk.median, statOf(res[0], "cpu_ns").median, statOf(res[1], "cpu_ns").median)
+				t.add(kind.name, f.String(), w, fmtRate(n, ds.median, "pages"), fmtRate(n, lk.median, "pages"), wall, cpu, fmtNoise(ds, lk))
 			}
 		}
 	}
@@ -241,7 +258,7 @@ func (b *bench) pages() (*table, error) {
 // reading the same pages.
 func (b *bench) verify() (*table, error) {
 	t := &table{title: "Verify", head: []string{"file", "jobs", "verify", "ceiling (codec alone, same jobs)", "share of ceiling",
-		"1-job ceiling × jobs", "share", "C codec ceiling", "libkdumpfile reading every page", "ratio", "noise"}}
+		"1-job ceiling × jobs", "share", "C codec ceiling", "libkdumpfile reading every page", "ratio", "ratio by CPU", "noise"}}
 	files := append(append([]benchFile{}, b.files.codecs...), b.files.elf)
 	files = append(files, b.files.real...)
 	for _, f := range files {
@@ -281,9 +298,12 @@ func (b *bench) verify() (*table, error) {
 				ceiling1 = cRate
 			}
 			j, _ := strconv.Atoi(jobs)
+			scale := lBytes / vBytes // per byte: verify may check more bytes (zero pages)
+			wall, cpu := b.compare("verify against reading every page, "+f.label+", "+jobs+" job(s)", ver.median*scale, lk.median,
+				statOf(res[0], "cpu_ns").median*scale, statOf(res[2], "cpu_ns").median)
 			t.add(f.String(), jobs, fmtMB(vBytes, ver.median), fmtMB(cBytes, ceil.median), fmt.Sprintf("%.0f%%", 100*vRate/cRate),
 				fmt.Sprintf("%.0f MB/s", ceiling1*float64(j)*1e3), fmt.Sprintf("%.0f%%", 100*vRate/(ceiling1*float64(j))),
-				cCeiling, fmtMB(lBytes, lk.median), b.compare("verify against reading every page, "+f.label+", "+jobs+" job(s)", ver.median*lBytes/vBytes, lk.median), fmtNoise(ver, lk))
+				cCeiling, fmtMB(lBytes, lk.median), wall, cpu, fmtNoise(ver, lk))
 		}
 	}
 	t.note("verify: reader.Verify (strict decoding, structure checks, every stored page) in a child, open and close included. Ceiling: the same stored page images, read into memory first (not timed), decoded by dumpscope's strict decoder with the same number of goroutines. MB/s count decoded page bytes. The ratio compares verify with libkdumpfile reading the same pages per byte (verify also checks structures; libkdumpfile only reads). C codec ceiling: cceiling, the same images decoded by the C libraries libkdumpfile uses, same threads.")
@@ -292,7 +312,7 @@ func (b *bench) verify() (*table, error) {
 
 // find compares Find with libkdumpfile reading every page and searching it.
 func (b *bench) find() (*table, error) {
-	t := &table{title: "Find (" + strconv.Quote(findPattern) + ")", head: []string{"file", "matches", "dumpscope", "libkdumpfile + memmem", "ratio", "noise"}}
+	t := &table{title: "Find (" + strconv.Quote(findPattern) + ")", head: []string{"file", "matches", "dumpscope", "libkdumpfile + memmem", "ratio", "ratio by CPU", "noise"}}
 	files := append(append([]benchFile{}, b.files.codecs...), b.files.elf)
 	files = append(files, b.files.real...)
 	for _, f := range files {
@@ -312,7 +332,8 @@ func (b *bench) find() (*table, error) {
 			hits = fmt.Sprintf("%v ≠ %v", res[0][0]["hits"], res[1][0]["hits"])
 		}
 		n := float64(l.nAll)
-		t.add(f.String(), hits, fmtRate(n, ds.median, "pages"), fmtRate(n, lk.median, "pages"), b.compare("find, "+f.label, ds.median, lk.median), fmtNoise(ds, lk))
+		wall, cpu := b.compare("find, "+f.label, ds.median, lk.median, statOf(res[0], "cpu_ns").median, statOf(res[1], "cpu_ns").median)
+		t.add(f.String(), hits, fmtRate(n, ds.median, "pages"), fmtRate(n, lk.median, "pages"), wall, cpu, fmtNoise(ds, lk))
 	}
 	t.note("dumpscope: reader.Find over every readable frame (one goroutine: Find has no workers); libkdumpfile: kdump_read of every present page in order and memmem, matches across consecutive pages included. Both must find the same number of matches.")
 	return t, nil
@@ -321,7 +342,7 @@ func (b *bench) find() (*table, error) {
 // commands runs each dumpscope command as a process beside its counterpart.
 func (b *bench) commands() (*table, error) {
 	t := &table{title: "Commands as processes: wall, CPU, peak RSS", head: []string{"command", "file",
-		"dumpscope wall", "CPU", "peak RSS", "counterpart", "wall", "CPU", "peak RSS", "wall ratio", "noise"}}
+		"dumpscope wall", "CPU", "peak RSS", "counterpart", "wall", "CPU", "peak RSS", "ratio", "ratio by CPU", "noise"}}
 	zlib := b.files.codecs[0]
 	big := b.files.sparse[len(b.files.sparse)-1]
 	l, err := b.listsOf(zlib)
@@ -371,10 +392,11 @@ func (b *bench) commands() (*table, error) {
 		dw, dc, dr := statOf(res[0], "wall_ns"), statOf(withCPU(res[0]), "cpu_ns"), statOf(res[0], "maxrss_kib")
 		row := []string{"`" + c.name + "`", c.file.String(), fmtDur(dw.median), fmtDur(dc.median), fmtKiB(dr.median)}
 		if c.cp == nil {
-			row = append(row, "-", "-", "-", "-", "-", fmtNoise(dw, dw))
+			row = append(row, "-", "-", "-", "-", "-", "-", fmtNoise(dw, dw))
 		} else {
 			cw, cc, cr := statOf(res[1], "wall_ns"), statOf(withCPU(res[1]), "cpu_ns"), statOf(res[1], "maxrss_kib")
-			row = append(row, c.cpName, fmtDur(cw.median), fmtDur(cc.median), fmtKiB(cr.median), fmtRatio(dw.median, cw.median), fmtNoise(dw, cw))
+			wall, cpu := b.compare("`"+c.name+"` against "+c.cpName+", "+c.file.label, dw.median, cw.median, dc.median, cc.median)
+			row = append(row, c.cpName, fmtDur(cw.median), fmtDur(cc.median), fmtKiB(cr.median), wall, cpu, fmtNoise(dw, cw))
 		}
 		t.add(row...)
 	}
@@ -389,7 +411,7 @@ func (b *bench) flat() (*table, error) {
 		return nil, nil
 	}
 	fl, re := b.files.flat, b.files.flatR
-	t := &table{title: "Flattened stream against its rearranged file (dumpscope)", head: []string{"work", "rearranged file", "flattened stream", "flattened / rearranged", "noise"}}
+	t := &table{title: "Flattened stream against its rearranged file (dumpscope)", head: []string{"work", "rearranged file", "flattened stream", "flattened / rearranged", "by CPU", "noise"}}
 	recs, ooo, err := flatRecords(fl.paths[0])
 	if err != nil {
 		return nil, err
@@ -413,7 +435,8 @@ func (b *bench) flat() (*table, error) {
 			return nil, err
 		}
 		f, g := statOf(res[0], r.key), statOf(res[1], r.key)
-		t.add(r.what, fmtDur(g.median), fmtDur(f.median), fmt.Sprintf("%.2f×", f.median/g.median), fmtNoise(f, g))
+		fc, gc := statOf(withCPU(res[0]), "cpu_ns"), statOf(withCPU(res[1]), "cpu_ns")
+		t.add(r.what, fmtDur(g.median), fmtDur(f.median), fmt.Sprintf("%.2f×", f.median/g.median), fmt.Sprintf("%.2f×", fc.median/gc.median), fmtNoise(f, g))
 	}
 	out := filepath.Join(b.cfg.dir, "rearranged.tmp")
 	defer os.Remove(out)
@@ -424,8 +447,10 @@ func (b *bench) flat() (*table, error) {
 		return nil, err
 	}
 	dw, mw := statOf(res[0], "wall_ns"), statOf(res[1], "wall_ns")
+	dc, mc := statOf(withCPU(res[0]), "cpu_ns"), statOf(withCPU(res[1]), "cpu_ns")
+	wall, cpu := b.compare("`rearrange` against makedumpfile -R", dw.median, mw.median, dc.median, mc.median)
 	t.add("`dumpscope rearrange` against `makedumpfile -R` (wall)", fmtDur(mw.median)+" (makedumpfile -R)", fmtDur(dw.median)+" (dumpscope)",
-		"ratio "+fmtRatio(dw.median, mw.median), fmtNoise(dw, mw))
+		"ratio "+wall, "ratio "+cpu, fmtNoise(dw, mw))
 	return t, nil
 }
 
