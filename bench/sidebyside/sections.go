@@ -258,7 +258,7 @@ func (b *bench) pages() (*table, error) {
 // reading the same pages.
 func (b *bench) verify() (*table, error) {
 	t := &table{title: "Verify", head: []string{"file", "jobs", "verify", "ceiling (codec alone, same jobs)", "share of ceiling",
-		"1-job ceiling × jobs", "share", "C codec ceiling", "libkdumpfile reading every page", "ratio", "ratio by CPU", "noise"}}
+		"1-job ceiling × jobs", "share", "share by CPU", "C codec ceiling", "libkdumpfile reading every page", "ratio", "ratio by CPU", "noise"}}
 	files := append(append([]benchFile{}, b.files.codecs...), b.files.elf)
 	files = append(files, b.files.real...)
 	for _, f := range files {
@@ -303,11 +303,22 @@ func (b *bench) verify() (*table, error) {
 				statOf(res[0], "cpu_ns").median*scale, statOf(res[2], "cpu_ns").median)
 			t.add(f.String(), jobs, fmtMB(vBytes, ver.median), fmtMB(cBytes, ceil.median), fmt.Sprintf("%.0f%%", 100*vRate/cRate),
 				fmt.Sprintf("%.0f MB/s", ceiling1*float64(j)*1e3), fmt.Sprintf("%.0f%%", 100*vRate/(ceiling1*float64(j))),
-				cCeiling, fmtMB(lBytes, lk.median), wall, cpu, fmtNoise(ver, lk))
+				cpuShare(res[0], res[1]), cCeiling, fmtMB(lBytes, lk.median), wall, cpu, fmtNoise(ver, lk))
 		}
 	}
-	t.note("verify: reader.Verify (strict decoding, structure checks, every stored page) in a child, open and close included. Ceiling: the same stored page images, read into memory first (not timed), decoded by dumpscope's strict decoder with the same number of goroutines. MB/s count decoded page bytes. The ratio compares verify with libkdumpfile reading the same pages per byte (verify also checks structures; libkdumpfile only reads). C codec ceiling: cceiling, the same images decoded by the C libraries libkdumpfile uses, same threads.")
+	t.note("verify: reader.Verify (strict decoding, structure checks, every stored page) in a child, open and close included. Ceiling: the same stored page images, read into memory first (not timed), decoded by dumpscope's strict decoder with the same number of goroutines. MB/s count decoded page bytes. The ratio compares verify with libkdumpfile reading the same pages per byte (verify also checks structures; libkdumpfile only reads). C codec ceiling: cceiling, the same images decoded by the C libraries libkdumpfile uses, same threads. Share by CPU: the ceiling's CPU time per byte over verify's (the part of verify's CPU that is decoding; steadier than the wall-time shares on a busy machine).")
 	return t, nil
+}
+
+// cpuShare is the ceiling's CPU time per byte over verify's: how much of
+// verify's CPU goes to decoding, steady on a busy machine.
+func cpuShare(verify, ceiling []sample) string {
+	v, c := statOf(verify, "cpu_ns").median, statOf(ceiling, "cpu_ns").median
+	vb, cb := verify[0]["bytes"], ceiling[0]["bytes"]
+	if v <= 0 || c <= 0 || vb <= 0 || cb <= 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.0f%%", 100*(c/cb)/(v/vb))
 }
 
 // find compares Find with libkdumpfile reading every page and searching it.
