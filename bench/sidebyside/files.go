@@ -145,7 +145,7 @@ func (g *generator) loadCorpus() error {
 		g.log("real fixture unavailable (%v): synthetic pages", err)
 		g.corpus = syntheticPages(4096)
 		g.vmci = []byte("OSRELEASE=6.1.0-bench\nPAGESIZE=4096\n")
-		g.tag = genVersion + "-synthetic"
+		g.tag = genVersion + "-synthetic2" // 2: the text pages hold "Linux version"
 		return nil
 	}
 	g.fixture, g.tag = path, genVersion
@@ -191,7 +191,7 @@ func syntheticPages(n int) [][]byte {
 				}
 			}
 		case 1:
-			copy(p, bytes.Repeat([]byte(fmt.Sprintf("[%8d.%06d] kernel: message %d\n", i, rng.IntN(1e6), rng.IntN(1000))), 100))
+			copy(p, bytes.Repeat([]byte(fmt.Sprintf("[%8d.%06d] Linux version 6.1.0-bench: message %d\n", i, rng.IntN(1e6), rng.IntN(1000))), 60))
 		case 2:
 			for j := 0; j < 2048; j++ {
 				p[j] = byte(rng.Uint32())
