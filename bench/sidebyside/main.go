@@ -21,7 +21,8 @@
 //	        dumpscope rearrange against makedumpfile -R
 //
 // The dumpscope side runs in children of this program ("sidebyside child
-// ..."), through the one adapter file dumpscope.go.
+// ..."), through the one adapter file dumpscope.go. "sidebyside combine
+// RUN.md..." prints the median ratios of several saved runs.
 package main
 
 import (
@@ -60,6 +61,13 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == "child" {
 		if err := runChild(os.Args[2:]); err != nil {
 			fmt.Fprintln(os.Stderr, "sidebyside child:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if len(os.Args) > 1 && os.Args[1] == "combine" {
+		if err := combine(os.Args[2:], os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "sidebyside:", err)
 			os.Exit(1)
 		}
 		return

@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"dumpscope/reader/dumptest"
@@ -131,5 +132,28 @@ func TestChildRead(t *testing.T) {
 	r, err := childCeiling([]string{list[:len(list)-4] + "list", "2", path})
 	if err == nil {
 		t.Errorf("ceiling over a list with an absent page: %+v, no error", r)
+	}
+}
+
+func TestCombine(t *testing.T) {
+	dir := t.TempDir()
+	run := func(name, wall, cpu string) string {
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, []byte("### Pages\n\n| work | file | workers | dumpscope | libkdumpfile | ratio | ratio by CPU | noise |\n"+
+			"|---|---|---|---|---|---|---|---|\n| all pages | zlib | 1 | 1 | 2 | "+wall+" | "+cpu+" | ±1% |\n"+
+			"\n### Summary\n\n| work | ratio |\n|---|---|\n| x | 0.10× |\n"), 0o644)
+		return p
+	}
+	var out strings.Builder
+	err := combine([]string{run("a", "0.80×", "0.70×"), run("b", "0.90×", "0.75×"), run("c", "1.20×", "-")}, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "| Pages | all pages | zlib | 1 | 0.90× (0.80–1.20) | 0.72× (0.70–0.75) |"
+	if !strings.Contains(out.String(), want) {
+		t.Errorf("got\n%s\nwant a line\n%s", out.String(), want)
+	}
+	if strings.Contains(out.String(), "Summary") {
+		t.Errorf("the summary table was combined:\n%s", out.String())
 	}
 }
