@@ -55,7 +55,15 @@ func readRuns(r io.Reader) ([]runRow, error) {
 		if werr != nil && cerr != nil {
 			continue
 		}
-		lead := cells[:min(wi, 3)]
+		var lead []string // the cells that name the row, not its measurements
+		for i, h := range head {
+			switch h {
+			case "work", "file", "workers", "jobs", "command":
+				if i < len(cells) {
+					lead = append(lead, cells[i])
+				}
+			}
+		}
 		rows = append(rows, runRow{section + " | " + strings.Join(lead, " | "), w, c})
 	}
 	return rows, sc.Err()
