@@ -64,7 +64,7 @@ func readRuns(r io.Reader) ([]runRow, error) {
 				}
 			}
 		}
-		rows = append(rows, runRow{section + " | " + strings.Join(lead, " | "), w, c})
+		rows = append(rows, runRow{section + " | " + strings.Join(lead, ", "), w, c})
 	}
 	return rows, sc.Err()
 }

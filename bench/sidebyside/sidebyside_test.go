@@ -149,7 +149,7 @@ func TestCombine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "| Pages | all pages | zlib | 1 | 0.90× (0.80–1.20) | 0.72× (0.70–0.75) |"
+	want := "| Pages | all pages, zlib, 1 | 0.90× (0.80–1.20) | 0.72× (0.70–0.75) |"
 	if !strings.Contains(out.String(), want) {
 		t.Errorf("got\n%s\nwant a line\n%s", out.String(), want)
 	}
