@@ -8,24 +8,26 @@ package main
 //
 // The API used here:
 //
-//	reader.Open(paths...) (reader.Dump, error)      open the files of one dump
-//	Dump.Info() model.Info                           what `info` prints (frame counts included)
-//	Dump.PageSize, Dump.Close
+//	open.Open(paths...) (reader.Dump, error)        open the files of one dump
+//	Dump.Info() model.Info, Dump.Counts(ctx)         what `info` prints (header facts, frame counts)
+//	Dump.Close
 //	Dump.Runs(ctx, from, detail, yield)              runs of frames by state
 //	Dump.PageInfo(pfn)                               state, codec, stored size, file offset
-//	Dump.ReadPage(pfn, dst)                          one decoded page
+//	Dump.ReadPage(pfn, dst, reader.ReadOptions{})    one decoded page
 //	Dump.ReadFile(file, p, off)                      raw bytes of the (logical) file
 //	Dump.VMCoreInfo()                                the raw VMCOREINFO text
 //	reader.Indexer                                   flattened streams: build the index
-//	reader.Verify(ctx, d, reader.VerifyOptions{Jobs})
-//	reader.Find(ctx, d, pattern, reader.FindOptions{}, hit)
+//	inspect.Verify(ctx, d, inspect.VerifyOptions{Jobs})
+//	inspect.Find(ctx, d, pattern, inspect.FindOptions{}, hit)
 //	codec.NewDecoder(pageSize), Decoder.Strict, Decoder.Decode(codec, src, dst), Decoder.Close
 
 import (
 	"context"
 	"fmt"
 
+	"dumpscope/inspect"
 	"dumpscope/model"
+	"dumpscope/open"
 	"dumpscope/reader"
 	"dumpscope/reader/codec"
 )
@@ -37,7 +39,7 @@ type dsDump struct {
 
 // dsOpen opens the files of one dump (one file, or the parts of a split set).
 func dsOpen(paths ...string) (*dsDump, error) {
-	d, err := reader.Open(paths...)
+	d, err := open.Open(paths...)
 	if err != nil {
 		return nil, err
 	}
@@ -48,13 +50,18 @@ func dsOpen(paths ...string) (*dsDump, error) {
 func (d *dsDump) Close() error { return d.d.Close() }
 
 // PageSize is the dump's page size in bytes.
-func (d *dsDump) PageSize() int { return int(d.d.PageSize()) }
+func (d *dsDump) PageSize() int { return int(d.d.Info().PageSize) }
 
 // Info does what opening for `info` does: the header facts and the frame
 // counts by state. It returns the number of present frames, so that the
 // work cannot be optimised away.
 func (d *dsDump) Info() uint64 {
-	return d.d.Info().Pages[model.StatePresent]
+	_ = d.d.Info()
+	c, err := d.d.Counts(context.Background())
+	if err != nil {
+		return 0
+	}
+	return c[model.StatePresent]
 }
 
 // Index builds the whole index of a flattened stream (a no-op for other
@@ -82,7 +89,7 @@ func (d *dsDump) PresentPFNs() ([]uint64, error) {
 
 // ReadPage reads one decoded page into buf (one page long).
 func (d *dsDump) ReadPage(pfn uint64, buf []byte) error {
-	_, err := d.d.ReadPage(model.PFN(pfn), buf)
+	_, err := d.d.ReadPage(model.PFN(pfn), buf, reader.ReadOptions{})
 	return err
 }
 
@@ -98,7 +105,7 @@ func (d *dsDump) VMCoreInfo() []byte {
 // Verify runs verify's checks with jobs page workers and returns the page
 // bytes it checked.
 func (d *dsDump) Verify(jobs int) (uint64, error) {
-	r, err := reader.Verify(context.Background(), d.d, reader.VerifyOptions{Jobs: jobs})
+	r, err := inspect.Verify(context.Background(), d.d, inspect.VerifyOptions{Jobs: jobs})
 	if err != nil {
 		return 0, err
 	}
@@ -112,7 +119,7 @@ func (d *dsDump) Verify(jobs int) (uint64, error) {
 // matches.
 func (d *dsDump) Find(pattern []byte) (int, error) {
 	hits := 0
-	err := reader.Find(context.Background(), d.d, pattern, reader.FindOptions{}, func(model.SearchHit) bool {
+	err := inspect.Find(context.Background(), d.d, pattern, inspect.FindOptions{}, func(model.SearchHit) bool {
 		hits++
 		return true
 	})
