@@ -10,6 +10,7 @@ import (
 
 	"dumpscope/model"
 	"dumpscope/themes"
+	"dumpscope/ui/render"
 )
 
 // commands lists the root's own commands followed by every view's.
@@ -94,39 +95,39 @@ func (m *Model) runCommand(lineText string) tea.Cmd {
 // openHelp fills the help page from the key maps and the commands.
 func (m *Model) openHelp() {
 	st := m.c.St
-	var lines []line
+	var lines []render.Line
 	section := func(title string, groups [][]key.Binding) {
-		lines = append(lines, line{sp(st.title, title)})
+		lines = append(lines, render.Line{st.title.Span(title)})
 		for _, g := range groups {
 			for _, b := range g {
 				h := b.Help()
 				if h.Key == "" {
 					continue
 				}
-				lines = append(lines, line{sp(pen{}, "  "), sp(st.key, padRight(h.Key, 12)), sp(st.keyDesc, h.Desc)})
+				lines = append(lines, render.Line{render.Text("  "), st.key.Span(render.Pad(h.Key, 12)), st.keyDesc.Span(h.Desc)})
 			}
 		}
-		lines = append(lines, line{})
+		lines = append(lines, render.Line{})
 	}
 	v := m.views[m.active]
 	section(v.Title()+" keys", v.Keys().FullHelp())
 	section("Keys in every view", m.keys.FullHelp())
 	section("Command line and search line", m.prompt.keys.FullHelp())
-	lines = append(lines, line{sp(st.title, "Commands (type : first; numbers are decimal or 0x-hex)")})
+	lines = append(lines, render.Line{st.title.Span("Commands (type : first; numbers are decimal or 0x-hex)")})
 	for _, c := range m.commands() {
 		usage := c.Name
 		if c.Args != "" {
 			usage += " " + c.Args
 		}
-		lines = append(lines, line{sp(pen{}, "  "), sp(st.key, padRight(usage, 18)), sp(st.keyDesc, c.Help)})
+		lines = append(lines, render.Line{render.Text("  "), st.key.Span(render.Pad(usage, 18)), st.keyDesc.Span(c.Help)})
 	}
-	lines = append(lines, line{}, line{sp(st.title, "Views")})
+	lines = append(lines, render.Line{}, render.Line{st.title.Span("Views")})
 	for i, v := range m.views {
-		lines = append(lines, line{sp(pen{}, "  "), sp(st.key, padRight(fmt.Sprint(i+1), 12)), sp(st.keyDesc, v.Title())})
+		lines = append(lines, render.Line{render.Text("  "), st.key.Span(render.Pad(fmt.Sprint(i+1), 12)), st.keyDesc.Span(v.Title())})
 	}
-	lines = append(lines, line{}, line{sp(st.title, "Page states (minimap glyphs)")})
+	lines = append(lines, render.Line{}, render.Line{st.title.Span("Page states (minimap glyphs)")})
 	for _, s := range model.AllStates {
-		lines = append(lines, line{sp(pen{}, "  "), sp(st.states[s], padRight(stateGlyph(s), 12)), sp(st.keyDesc, string(s))})
+		lines = append(lines, render.Line{render.Text("  "), st.states[s].Span(render.Pad(stateGlyph(s), 12)), st.keyDesc.Span(string(s))})
 	}
 	m.helpList.setLines(lines)
 	m.helpList.moveTo(0)

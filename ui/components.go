@@ -10,6 +10,7 @@ import (
 
 	"dumpscope/model"
 	"dumpscope/reader"
+	"dumpscope/ui/render"
 )
 
 // componentsView is for dumps made of named memory areas (AIX component
@@ -190,28 +191,28 @@ func (v *componentsView) ensure() tea.Cmd {
 
 func (v *componentsView) rebuild() {
 	st := v.c.St
-	lines := make([]line, 0, len(v.rows))
+	lines := make([]render.Line, 0, len(v.rows))
 	for _, r := range v.rows {
 		c := v.comps[r.comp]
 		if r.entry < 0 {
-			l := line{sp(st.title, fmt.Sprintf("component %d  %s", c.Index, c.Name)),
-				sp(st.dim, fmt.Sprintf("  magic %s at file offset %#x, %d entr%s", c.Magic, c.Offset, len(c.Entries), pluralY(len(c.Entries))))}
+			l := render.Line{st.title.Span(fmt.Sprintf("component %d  %s", c.Index, c.Name)),
+				st.dim.Span(fmt.Sprintf("  magic %s at file offset %#x, %d entr%s", c.Magic, c.Offset, len(c.Entries), pluralY(len(c.Entries))))}
 			if !c.Complete {
-				l = append(l, sp(st.warn, "  ! incomplete (the dump ends inside it)"))
+				l = append(l, st.warn.Span("  ! incomplete (the dump ends inside it)"))
 			}
 			lines = append(lines, l)
 			continue
 		}
 		e := c.Entries[r.entry]
-		l := line{sp(st.value, fmt.Sprintf("  %d.%d  ", c.Index, e.Index)), sp(st.title, padRight(e.Name, 12)),
-			sp(st.addr, fmt.Sprintf(" %#18x", uint64(e.Address))), sp(st.value, fmt.Sprintf(" %10d B", e.Length)),
-			sp(st.states[model.StatePresent], fmt.Sprintf("  %s %d present", stateGlyph(model.StatePresent), e.PagesPresent)),
-			sp(st.states[model.StateNotInDump], fmt.Sprintf("  %s %d absent", stateGlyph(model.StateNotInDump), e.PagesAbsent))}
+		l := render.Line{st.value.Span(fmt.Sprintf("  %d.%d  ", c.Index, e.Index)), st.title.Span(render.Pad(e.Name, 12)),
+			st.addr.Span(fmt.Sprintf(" %#18x", uint64(e.Address))), st.value.Span(fmt.Sprintf(" %10d B", e.Length)),
+			st.states[model.StatePresent].Span(fmt.Sprintf("  %s %d present", stateGlyph(model.StatePresent), e.PagesPresent)),
+			st.states[model.StateNotInDump].Span(fmt.Sprintf("  %s %d absent", stateGlyph(model.StateNotInDump), e.PagesAbsent))}
 		if e.Real {
-			l = append(l, sp(st.dim, "  real"))
+			l = append(l, st.dim.Span("  real"))
 		}
 		if !e.Complete {
-			l = append(l, sp(st.warn, "  ! incomplete"))
+			l = append(l, st.warn.Span("  ! incomplete"))
 		}
 		lines = append(lines, l)
 	}
@@ -229,14 +230,14 @@ func (v *componentsView) View() string {
 	st := v.c.St
 	switch {
 	case !v.loaded:
-		return block([]string{line{sp(st.dim, "reading the component tables…")}.render(v.w, nil)}, v.w, v.h)
+		return render.Block([]string{render.Line{st.dim.Span("reading the component tables…")}.Render(v.w, nil)}, v.w, v.h)
 	case v.err != nil:
-		return block([]string{line{sp(st.err, "error: "+errText(v.err))}.render(v.w, nil)}, v.w, v.h)
+		return render.Block([]string{render.Line{st.err.Span("error: " + errText(v.err))}.Render(v.w, nil)}, v.w, v.h)
 	case len(v.rows) == 0:
-		return block([]string{line{sp(st.dim, "this dump has no components")}.render(v.w, nil)}, v.w, v.h)
+		return render.Block([]string{render.Line{st.dim.Span("this dump has no components")}.Render(v.w, nil)}, v.w, v.h)
 	}
-	head := line{sp(st.label, fmt.Sprintf("%d component%s; J/K scroll the selected entry's data", len(v.comps), plural(len(v.comps))))}
-	return head.render(v.w, nil) + "\n" + v.list.view(st, true) + "\n" + v.dataPane(st)
+	head := render.Line{st.label.Span(fmt.Sprintf("%d component%s; J/K scroll the selected entry's data", len(v.comps), plural(len(v.comps))))}
+	return head.Render(v.w, nil) + "\n" + v.list.view(st, true) + "\n" + v.dataPane(st)
 }
 
 // dataPane draws the selected entry's bytes by address.
@@ -244,13 +245,13 @@ func (v *componentsView) dataPane(st *styles) string {
 	r, e := v.entry()
 	if e == nil {
 		c := v.comps[r.comp]
-		return block([]string{line{sp(st.dim, fmt.Sprintf("component %d %s: select one of its entries to see its data", c.Index, c.Name))}.render(v.w, nil)}, v.w, v.hexH)
+		return render.Block([]string{render.Line{st.dim.Span(fmt.Sprintf("component %d %s: select one of its entries to see its data", c.Index, c.Name))}.Render(v.w, nil)}, v.w, v.hexH)
 	}
 	base := uint64(e.Address)
 	digits := hexDigits(base+e.Length, 8)
-	title := line{sp(st.title, fmt.Sprintf("entry %d.%d %s: %#x-%#x, %d bytes", v.comps[r.comp].Index, e.Index, e.Name, base, base+e.Length, e.Length)),
-		sp(st.dim, "  -- = page not in the dump")}
-	lines := []string{title.render(v.w, nil)}
+	title := render.Line{st.title.Span(fmt.Sprintf("entry %d.%d %s: %#x-%#x, %d bytes", v.comps[r.comp].Index, e.Index, e.Name, base, base+e.Length, e.Length)),
+		st.dim.Span("  -- = page not in the dump")}
+	lines := []string{title.Render(v.w, nil)}
 	var b strings.Builder
 	for row := 0; row < v.hexH-1; row++ {
 		off := v.top + uint64(row*areaBPR)
@@ -279,7 +280,7 @@ func (v *componentsView) dataPane(st *styles) string {
 		}
 		lines = append(lines, b.String())
 	}
-	return block(lines, v.w, v.hexH)
+	return render.Block(lines, v.w, v.hexH)
 }
 
 // Search finds a component or entry by name or address.

@@ -9,6 +9,7 @@ import (
 	"dumpscope/inspect/kernel"
 	"dumpscope/model"
 	"dumpscope/present"
+	"dumpscope/ui/render"
 )
 
 // cpuCode is the CPUs view's code pane: the instructions around the
@@ -128,17 +129,17 @@ func (p *cpuCode) title(cpu int) string {
 // instruction at the instruction pointer is brought into view.
 func (p *cpuCode) rebuild(cpu, w int, recentre bool) {
 	st := p.c.St
-	var lines []line
+	var lines []render.Line
 	p.marked = -1
 	switch d := p.dis[disKey{cpu, p.intel}]; {
 	case !d.done:
-		lines = append(lines, line{sp(st.dim, "disassembling…")})
+		lines = append(lines, render.Line{st.dim.Span("disassembling…")})
 	case d.err != nil:
 		lines = append(lines, whyLines(st, "no code: the instructions cannot be read", d.err, w)...)
 	default:
 		for _, n := range d.val.Notes {
-			for _, s := range wrapText("note: "+n, max(w-2, 10)) {
-				lines = append(lines, line{sp(st.dim, "  "+s)})
+			for _, s := range render.Wrap("note: "+n, max(w-2, 10)) {
+				lines = append(lines, render.Line{st.dim.Span("  " + s)})
 			}
 		}
 		for i, l := range p.instLines(st, d.val.Instructions, w) {
@@ -149,19 +150,19 @@ func (p *cpuCode) rebuild(cpu, w int, recentre bool) {
 		}
 	}
 	_, spName := pcSP(p.c.Info.Arch)
-	lines = append(lines, line{}, line{sp(st.title, "Stack"), sp(st.dim, fmt.Sprintf("  words from %s up that point into kernel text", spName))})
+	lines = append(lines, render.Line{}, render.Line{st.title.Span("Stack"), st.dim.Span(fmt.Sprintf("  words from %s up that point into kernel text", spName))})
 	switch s := p.stacks[cpu]; {
 	case !s.done:
-		lines = append(lines, line{sp(st.dim, "reading the stack…")})
+		lines = append(lines, render.Line{st.dim.Span("reading the stack…")})
 	case s.err != nil:
 		lines = append(lines, whyLines(st, "no stack: it cannot be read", s.err, w)...)
 	case len(s.val) == 0:
-		lines = append(lines, line{sp(st.dim, "  no word on the stack points into kernel text")})
+		lines = append(lines, render.Line{st.dim.Span("  no word on the stack points into kernel text")})
 	default:
 		digits := p.addrDigits()
 		for _, sw := range s.val {
-			lines = append(lines, line{sp(st.addr, fmt.Sprintf("  %0*x", digits, uint64(sw.Addr))),
-				sp(st.value, fmt.Sprintf("  %0*x", digits, uint64(sw.Value))), sp(st.title, "  "+sw.Symbol)})
+			lines = append(lines, render.Line{st.addr.Span(fmt.Sprintf("  %0*x", digits, uint64(sw.Addr))),
+				st.value.Span(fmt.Sprintf("  %0*x", digits, uint64(sw.Value))), st.title.Span("  " + sw.Symbol)})
 		}
 	}
 	p.list.setLines(lines)
@@ -182,10 +183,10 @@ func (p *cpuCode) addrDigits() int {
 // bytes (when there is room) and the instruction with its branch target
 // named. The instruction at the instruction pointer starts with "=>" and
 // is bold, so it shows without colour.
-func (p *cpuCode) instLines(st *styles, insts []model.Instruction, w int) []line {
+func (p *cpuCode) instLines(st *styles, insts []model.Instruction, w int) []render.Line {
 	locW, bytesW := 0, 0
 	for _, in := range insts {
-		locW = max(locW, textWidth(in.Location)+2)
+		locW = max(locW, render.Width(in.Location)+2)
 		bytesW = max(bytesW, len(in.Bytes)*3/2)
 	}
 	locW = min(locW, 36)
@@ -194,7 +195,7 @@ func (p *cpuCode) instLines(st *styles, insts []model.Instruction, w int) []line
 		bytesW = 0
 	}
 	digits := p.addrDigits()
-	out := make([]line, 0, len(insts))
+	out := make([]render.Line, 0, len(insts))
 	for _, in := range insts {
 		mark, textPen, locPen := "   ", st.value, st.dim
 		if in.Marked {
@@ -211,14 +212,14 @@ func (p *cpuCode) instLines(st *styles, insts []model.Instruction, w int) []line
 		if in.Bad && in.Why != "" {
 			text += "  # " + in.Why
 		}
-		l := line{sp(textPen, mark), sp(st.addr, fmt.Sprintf("%0*x", digits, uint64(in.Addr))), sp(pen{}, " ")}
+		l := render.Line{textPen.Span(mark), st.addr.Span(fmt.Sprintf("%0*x", digits, uint64(in.Addr))), render.Text(" ")}
 		if locW > 0 {
-			l = append(l, sp(locPen, padRight(loc, locW)+" "))
+			l = append(l, locPen.Span(render.Pad(loc, locW)+" "))
 		}
 		if bytesW > 0 {
-			l = append(l, sp(st.dim, padRight(present.SpacedHex(in.Bytes), bytesW)+" "))
+			l = append(l, st.dim.Span(render.Pad(present.SpacedHex(in.Bytes), bytesW)+" "))
 		}
-		out = append(out, append(l, sp(textPen, text)))
+		out = append(out, append(l, textPen.Span(text)))
 	}
 	return out
 }

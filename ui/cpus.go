@@ -12,6 +12,7 @@ import (
 	"dumpscope/inspect/kernel"
 	"dumpscope/model"
 	"dumpscope/present"
+	"dumpscope/ui/render"
 )
 
 // cpusView shows one vCPU at a time: every register set the dump holds for
@@ -100,7 +101,7 @@ func (v *cpusView) View() string {
 		code += "\n" + v.code.list.view(st, v.code.focused)
 	}
 	if g.side {
-		return sideBySide(regs, code, st.dim.s("│"))
+		return render.SideBySide(regs, code, st.dim.Paint("│"))
 	}
 	return code + "\n" + regs
 }
@@ -212,7 +213,7 @@ func (v *cpusView) rebuildCode(recentre bool) {
 		if v.loaded {
 			why = "no CPU registers in this dump: there is no instruction pointer to disassemble at"
 		}
-		v.code.list.setLines([]line{{sp(v.c.St.dim, why)}})
+		v.code.list.setLines([]render.Line{{v.c.St.dim.Span(why)}})
 		return
 	}
 	v.code.rebuild(v.cpus[v.idx], v.g.codeW, recentre)
@@ -247,21 +248,21 @@ func intsText(xs []int) string {
 // rebuild lays out the selected CPU's register sets.
 func (v *cpusView) rebuild() {
 	st := v.c.St
-	var lines []line
+	var lines []render.Line
 	switch {
 	case !v.loaded:
-		lines = []line{{sp(st.dim, "reading registers…")}}
+		lines = []render.Line{{st.dim.Span("reading registers…")}}
 	case v.err != nil:
-		lines = []line{{sp(st.err, "error: "+errText(v.err))}}
+		lines = []render.Line{{st.err.Span("error: " + errText(v.err))}}
 	case len(v.cpus) == 0:
-		lines = []line{{sp(st.dim, "this dump holds no CPU registers")}}
+		lines = []render.Line{{st.dim.Span("this dump holds no CPU registers")}}
 	default:
 		cpu := v.cpus[v.idx]
-		lines = append(lines, line{sp(st.title, fmt.Sprintf("CPU %d", cpu)),
-			sp(st.dim, fmt.Sprintf("  (%d of %d; [ and ] or :cpu N switch)", v.idx+1, len(v.cpus)))})
+		lines = append(lines, render.Line{st.title.Span(fmt.Sprintf("CPU %d", cpu)),
+			st.dim.Span(fmt.Sprintf("  (%d of %d; [ and ] or :cpu N switch)", v.idx+1, len(v.cpus)))})
 		for _, s := range v.sets {
 			if s.CPU == cpu {
-				lines = append(lines, line{})
+				lines = append(lines, render.Line{})
 				lines = append(lines, v.setLines(s)...)
 			}
 		}
@@ -271,7 +272,7 @@ func (v *cpusView) rebuild() {
 }
 
 // setLines draws one register set.
-func (v *cpusView) setLines(s model.RegisterSet) []line {
+func (v *cpusView) setLines(s model.RegisterSet) []render.Line {
 	st := v.c.St
 	head := fmt.Sprintf("── %s · %s", s.Source, s.Arch)
 	if s.PID != nil {
@@ -281,7 +282,7 @@ func (v *cpusView) setLines(s model.RegisterSet) []line {
 		head += fmt.Sprintf(" · signal %d", *s.Signal)
 	}
 	head += fmt.Sprintf(" · file offset %#x ──", s.Offset)
-	out := []line{{sp(st.title, head)}}
+	out := []render.Line{{st.title.Span(head)}}
 	groups := map[string][]model.Register{}
 	order := slices.Clone(regGroups)
 	for _, r := range s.Registers {
@@ -295,7 +296,7 @@ func (v *cpusView) setLines(s model.RegisterSet) []line {
 		if len(regs) == 0 {
 			continue
 		}
-		out = append(out, line{sp(st.label, g)})
+		out = append(out, render.Line{st.label.Span(g)})
 		switch g {
 		case model.GroupFlags, model.GroupControl:
 			for _, r := range regs {
@@ -314,14 +315,14 @@ func (v *cpusView) setLines(s model.RegisterSet) []line {
 }
 
 // regLine is "  name  0x…  sym+0x13  [set bits]".
-func (v *cpusView) regLine(r model.Register, summary bool) line {
+func (v *cpusView) regLine(r model.Register, summary bool) render.Line {
 	st := v.c.St
-	l := line{sp(st.label, "  "+padRight(r.Name, 15)), sp(st.value, fmt.Sprintf("0x%0*x", 2*max(r.Size, 1), r.Value))}
+	l := render.Line{st.label.Span("  " + render.Pad(r.Name, 15)), st.value.Span(fmt.Sprintf("0x%0*x", 2*max(r.Size, 1), r.Value))}
 	if sym := v.regSym(r); sym != "" {
-		l = append(l, sp(st.title, "  "+sym))
+		l = append(l, st.title.Span("  "+sym))
 	}
 	if summary && r.Bits != nil {
-		l = append(l, sp(st.title, "  "+model.FormatBits(r.Bits)))
+		l = append(l, st.title.Span("  "+model.FormatBits(r.Bits)))
 	}
 	return l
 }
@@ -341,28 +342,28 @@ const maxSymW = 32
 
 // columns lays general registers out in as many columns as fit, each value
 // followed by its symbol when a register of the set has one.
-func (v *cpusView) columns(regs []model.Register) []line {
+func (v *cpusView) columns(regs []model.Register) []render.Line {
 	st := v.c.St
 	nameW, valW, symW := 0, 0, 0
 	for _, r := range regs {
-		nameW = max(nameW, textWidth(r.Name))
+		nameW = max(nameW, render.Width(r.Name))
 		valW = max(valW, 2+2*max(r.Size, 1))
 		if s := v.regSym(r); s != "" {
-			symW = max(symW, min(textWidth(s), maxSymW)+1)
+			symW = max(symW, min(render.Width(s), maxSymW)+1)
 		}
 	}
 	cellW := nameW + 1 + valW + symW + 3
 	cols := max((v.g.regsW-2)/cellW, 1)
-	var out []line
+	var out []render.Line
 	for i := 0; i < len(regs); i += cols {
-		l := line{sp(pen{}, "  ")}
+		l := render.Line{render.Text("  ")}
 		for _, r := range regs[i:min(i+cols, len(regs))] {
-			l = append(l, sp(st.label, padRight(r.Name, nameW)+" "),
-				sp(st.value, padRight(fmt.Sprintf("0x%0*x", 2*max(r.Size, 1), r.Value), valW+1)))
+			l = append(l, st.label.Span(render.Pad(r.Name, nameW)+" "),
+				st.value.Span(render.Pad(fmt.Sprintf("0x%0*x", 2*max(r.Size, 1), r.Value), valW+1)))
 			if symW > 0 {
-				l = append(l, sp(st.title, padRight(v.regSym(r), symW)))
+				l = append(l, st.title.Span(render.Pad(v.regSym(r), symW)))
 			}
-			l = append(l, sp(pen{}, "  "))
+			l = append(l, render.Text("  "))
 		}
 		out = append(out, l)
 	}
@@ -371,8 +372,8 @@ func (v *cpusView) columns(regs []model.Register) []line {
 
 // bitLines decode a register bit by bit: bit range, name, value, meaning;
 // set bits are bold, so they show without colour.
-func bitLines(st *styles, r model.Register) []line {
-	var out []line
+func bitLines(st *styles, r model.Register) []render.Line {
+	var out []render.Line
 	for _, b := range r.Bits {
 		where := fmt.Sprintf("bit  %2d", b.Shift)
 		if b.Width > 1 {
@@ -386,8 +387,8 @@ func bitLines(st *styles, r model.Register) []line {
 		if b.Width > 4 {
 			val = fmt.Sprintf("%#x", b.Value)
 		}
-		out = append(out, line{sp(st.dim, "      "+padRight(where, 11)), sp(st.label, padRight(b.Name, 11)),
-			sp(valPen, padRight(val, 12)), sp(st.dim, b.Meaning)})
+		out = append(out, render.Line{st.dim.Span("      " + render.Pad(where, 11)), st.label.Span(render.Pad(b.Name, 11)),
+			valPen.Span(render.Pad(val, 12)), st.dim.Span(b.Meaning)})
 	}
 	return out
 }

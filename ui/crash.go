@@ -11,6 +11,7 @@ import (
 
 	"dumpscope/inspect/kernel"
 	"dumpscope/model"
+	"dumpscope/ui/render"
 )
 
 // crashState is the Overview's crash summary (kernel.Summary: the CPU
@@ -61,17 +62,17 @@ func (cs *crashState) update(msg tea.Msg) (tea.Cmd, bool) {
 // kernel's identity, each CPU's instruction pointer by symbol, the last
 // log lines and what could not be read (file, the dump's name, is left
 // out of the engine's messages).
-func (cs *crashState) lines(st *styles, arch, file string, w int) []line {
-	out := []line{{sp(st.title, "Crash summary"), sp(st.dim, "  (read from the kernel's memory: VMCOREINFO, kallsyms, the log, the stacks)")}}
+func (cs *crashState) lines(st *styles, arch, file string, w int) []render.Line {
+	out := []render.Line{{st.title.Span("Crash summary"), st.dim.Span("  (read from the kernel's memory: VMCOREINFO, kallsyms, the log, the stacks)")}}
 	switch {
 	case cs.job.running():
-		return append(out, line{sp(st.dim, fmt.Sprintf("  reading… %d pages so far (esc cancels)", cs.job.doneN))})
+		return append(out, render.Line{st.dim.Span(fmt.Sprintf("  reading… %d pages so far (esc cancels)", cs.job.doneN))})
 	case cs.cancelled:
-		return append(out, line{sp(st.dim, "  cancelled; switch to another view and back to read it again")})
+		return append(out, render.Line{st.dim.Span("  cancelled; switch to another view and back to read it again")})
 	case cs.err != nil:
 		return append(out, whyLines(st, "no crash summary: the kernel cannot be read from this dump", cs.err, w)...)
 	case cs.sum == nil:
-		return append(out, line{sp(st.dim, "  not read yet")})
+		return append(out, render.Line{st.dim.Span("  not read yet")})
 	}
 	s := cs.sum
 	pcName, spName := pcSP(arch)
@@ -102,15 +103,15 @@ func (cs *crashState) lines(st *styles, arch, file string, w int) []line {
 		out = append(out, labelled(st, fmt.Sprintf("cpu %d", c.CPU), v, w)...)
 	}
 	if len(s.LastLog) > 0 {
-		out = append(out, line{}, line{sp(st.title, "Last kernel log lines"), sp(st.dim, "  (the Log view has them all)")})
+		out = append(out, render.Line{}, render.Line{st.title.Span("Last kernel log lines"), st.dim.Span("  (the Log view has them all)")})
 		for _, r := range s.LastLog {
 			for _, l := range strings.Split(model.DmesgLine(r), "\n") {
-				out = append(out, line{sp(levelPen(st, r.Level), "  "+drawable(l))})
+				out = append(out, render.Line{levelPen(st, r.Level).Span("  " + drawable(l))})
 			}
 		}
 	}
 	for _, p := range s.Problems {
-		out = append(out, line{})
+		out = append(out, render.Line{})
 		out = append(out, labelled(st, "not available", strings.TrimPrefix(p, file+": "), w)...)
 	}
 	return out

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"dumpscope/ui/render"
 	"errors"
 	"fmt"
 	"io"
@@ -148,9 +149,9 @@ func (f *fileHex) view(st *styles) string {
 			t = fmt.Sprintf("%s  @%#x, %d byte%s", t, f.hiOff, f.hiSize, plural(f.hiSize))
 		}
 		if f.lastErr != "" {
-			lines = append(lines, line{sp(st.err, "error: "+f.lastErr)}.render(f.w, nil))
+			lines = append(lines, render.Line{st.err.Span("error: " + f.lastErr)}.Render(f.w, nil))
 		} else {
-			lines = append(lines, line{sp(st.title, t)}.render(f.w, nil))
+			lines = append(lines, render.Line{st.title.Span(t)}.Render(f.w, nil))
 		}
 	}
 	digits, bpr := f.geometry()
@@ -179,7 +180,7 @@ func (f *fileHex) view(st *styles) string {
 		}
 		lines = append(lines, b.String())
 	}
-	return block(lines, f.w, f.h)
+	return render.Block(lines, f.w, f.h)
 }
 
 func plural[T int | int64 | uint64](n T) string {

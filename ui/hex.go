@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"dumpscope/ui/render"
 	"strings"
 )
 
@@ -43,11 +44,11 @@ const hexDigitsLower = "0123456789abcdef"
 func hexRow(b *strings.Builder, st *styles, addrDigits, bpr int, addr uint64, data []byte, mark func(uint64) byteMark) {
 	writeAddr(b, st, addr, addrDigits)
 	b.WriteString("  ")
-	var cur pen
-	set := func(p pen) {
+	var cur render.Pen
+	set := func(p render.Pen) {
 		if p != cur {
-			b.WriteString(cur.close)
-			b.WriteString(p.open)
+			b.WriteString(cur.Close)
+			b.WriteString(p.Open)
 			cur = p
 		}
 	}
@@ -64,7 +65,7 @@ func hexRow(b *strings.Builder, st *styles, addrDigits, bpr int, addr uint64, da
 			if i < len(data) && marks[i] != markNone && marks[i] == marks[i-1] {
 				b.WriteByte(' ')
 			} else {
-				set(pen{})
+				set(render.Pen{})
 				b.WriteByte(' ')
 			}
 			if i%8 == 0 {
@@ -76,7 +77,7 @@ func hexRow(b *strings.Builder, st *styles, addrDigits, bpr int, addr uint64, da
 			set(st.dim)
 			b.WriteString("--")
 		case i >= len(data):
-			set(pen{})
+			set(render.Pen{})
 			b.WriteString("  ")
 		default:
 			c := data[i]
@@ -85,12 +86,12 @@ func hexRow(b *strings.Builder, st *styles, addrDigits, bpr int, addr uint64, da
 			b.WriteByte(hexDigitsLower[c&15])
 		}
 	}
-	set(pen{})
+	set(render.Pen{})
 	b.WriteString("  |")
 	for i := 0; i < bpr; i++ {
 		switch {
 		case marks[i] == markAbsent || i >= len(data):
-			set(pen{})
+			set(render.Pen{})
 			b.WriteByte(' ')
 		default:
 			c := data[i]
@@ -110,11 +111,11 @@ func hexRow(b *strings.Builder, st *styles, addrDigits, bpr int, addr uint64, da
 			}
 		}
 	}
-	set(pen{})
+	set(render.Pen{})
 	b.WriteByte('|')
 }
 
-func bytePen(st *styles, m byteMark, zero bool) pen {
+func bytePen(st *styles, m byteMark, zero bool) render.Pen {
 	switch m {
 	case markCursor:
 		return st.cursor
@@ -131,10 +132,10 @@ func bytePen(st *styles, m byteMark, zero bool) pen {
 
 // hexMessageRow draws a row that holds a message instead of bytes (a page
 // that is loading or not in the dump).
-func hexMessageRow(b *strings.Builder, st *styles, addrDigits int, addr uint64, msg string, p pen, w int) {
+func hexMessageRow(b *strings.Builder, st *styles, addrDigits int, addr uint64, msg string, p render.Pen, w int) {
 	writeAddr(b, st, addr, addrDigits)
 	b.WriteString("  ")
-	b.WriteString(p.s(cut(msg, w-addrDigits-2)))
+	b.WriteString(p.Paint(render.Cut(msg, w-addrDigits-2)))
 }
 
 func writeAddr(b *strings.Builder, st *styles, addr uint64, digits int) {
@@ -147,7 +148,7 @@ func writeAddr(b *strings.Builder, st *styles, addr uint64, digits int) {
 		buf[i] = hexDigitsLower[addr&15]
 		addr >>= 4
 	}
-	b.WriteString(st.addr.open)
+	b.WriteString(st.addr.Open)
 	b.Write(buf[:n])
-	b.WriteString(st.addr.close)
+	b.WriteString(st.addr.Close)
 }

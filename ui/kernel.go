@@ -11,6 +11,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"dumpscope/inspect/kernel"
+	"dumpscope/ui/render"
 )
 
 // The kernel engine (inspect/kernel) reads the crashed kernel's own
@@ -106,12 +107,12 @@ func textSym(s *kernel.Symbols, addr uint64) string {
 // whyLines explain an engine error in w cells: a headline, then what is
 // missing, why, and what would have kept it (kernel.MissingError), each
 // wrapped under a label.
-func whyLines(st *styles, headline string, err error, w int) []line {
-	return append([]line{{sp(st.warn, "! "+headline)}}, whyDetail(st, err, w)...)
+func whyLines(st *styles, headline string, err error, w int) []render.Line {
+	return append([]render.Line{{st.warn.Span("! " + headline)}}, whyDetail(st, err, w)...)
 }
 
 // whyDetail is whyLines without the headline.
-func whyDetail(st *styles, err error, w int) []line {
+func whyDetail(st *styles, err error, w int) []render.Line {
 	var me *kernel.MissingError
 	if !errors.As(err, &me) {
 		return labelled(st, "because", errText(err), w)
@@ -130,57 +131,14 @@ const labelColumn = 18
 
 // labelled draws "  label        value" with the value wrapped to w cells,
 // continuation lines under the value.
-func labelled(st *styles, label, value string, w int) []line {
-	var out []line
-	for i, s := range wrapText(value, max(w-labelColumn, 10)) {
-		l := line{sp(st.label, "  "+padRight(label, labelColumn-3)+" ")}
+func labelled(st *styles, label, value string, w int) []render.Line {
+	var out []render.Line
+	for i, s := range render.Wrap(value, max(w-labelColumn, 10)) {
+		l := render.Line{st.label.Span("  " + render.Pad(label, labelColumn-3) + " ")}
 		if i > 0 {
-			l = line{sp(pen{}, strings.Repeat(" ", labelColumn))}
+			l = render.Line{render.Text(strings.Repeat(" ", labelColumn))}
 		}
-		out = append(out, append(l, sp(st.value, s)))
-	}
-	return out
-}
-
-// wrapText breaks plain text into lines of at most w cells, at spaces
-// where it can and inside words longer than a line.
-func wrapText(s string, w int) []string {
-	w = max(w, 1)
-	var out []string
-	var cur strings.Builder
-	curW := 0
-	flush := func() {
-		out = append(out, cur.String())
-		cur.Reset()
-		curW = 0
-	}
-	for _, word := range strings.Fields(s) {
-		ww := textWidth(word)
-		if curW > 0 && curW+1+ww > w {
-			flush()
-		}
-		for ww > w {
-			if curW > 0 {
-				flush()
-			}
-			r := []rune(word)
-			n := min(w, len(r))
-			out = append(out, string(r[:n]))
-			word = string(r[n:])
-			ww = textWidth(word)
-		}
-		if word == "" {
-			continue
-		}
-		if curW > 0 {
-			cur.WriteByte(' ')
-			curW++
-		}
-		cur.WriteString(word)
-		curW += ww
-	}
-	if curW > 0 || len(out) == 0 {
-		flush()
+		out = append(out, append(l, st.value.Span(s)))
 	}
 	return out
 }

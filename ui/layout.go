@@ -11,6 +11,7 @@ import (
 	"dumpscope/model"
 	"dumpscope/present"
 	"dumpscope/reader"
+	"dumpscope/ui/render"
 )
 
 // layoutView is the teaching view: the annotated header tree of the file
@@ -356,21 +357,21 @@ func (l *layoutView) View() string {
 		if l.loadErr != "" {
 			msg = "error: " + l.loadErr
 		}
-		return block([]string{line{sp(st.dim, msg)}.render(l.w, nil)}, l.w, l.h)
+		return render.Block([]string{render.Line{st.dim.Span(msg)}.Render(l.w, nil)}, l.w, l.h)
 	}
 	title := fmt.Sprintf("%s (%d rows shown)", t.title, len(t.rows))
 	if l.explain != nil {
 		title += "  backspace: back to the header tree"
 	}
-	left := []string{line{sp(st.title, title)}.render(l.treeW, nil)}
-	left = append(left, block(t.view(st, true), l.treeW, t.h))
+	left := []string{render.Line{st.title.Span(title)}.Render(l.treeW, nil)}
+	left = append(left, render.Block(t.view(st, true), l.treeW, t.h))
 	if l.detailsN > 0 {
-		left = append(left, block(t.details(st, l.treeW, l.detailsN), l.treeW, l.detailsN))
+		left = append(left, render.Block(t.details(st, l.treeW, l.detailsN), l.treeW, l.detailsN))
 	}
-	treePane := block(strings.Split(strings.Join(left, "\n"), "\n"), l.treeW, l.treeH)
+	treePane := render.Block(strings.Split(strings.Join(left, "\n"), "\n"), l.treeW, l.treeH)
 	hexPane := l.hexPane(st)
 	if l.side {
-		return sideBySide(treePane, hexPane, st.dim.s("│"))
+		return render.SideBySide(treePane, hexPane, st.dim.Paint("│"))
 	}
 	return treePane + "\n" + hexPane
 }
@@ -380,12 +381,12 @@ func (l *layoutView) hexPane(st *styles) string {
 	if !l.decoded {
 		return l.hex.view(st)
 	}
-	lines := []string{line{sp(st.title, "decoded page of pfn "+l.explainPFN.String())}.render(l.hexW, nil)}
+	lines := []string{render.Line{st.title.Span("decoded page of pfn " + l.explainPFN.String())}.Render(l.hexW, nil)}
 	switch {
 	case l.page == nil:
-		lines = append(lines, line{sp(st.dim, "reading…")}.render(l.hexW, nil))
+		lines = append(lines, render.Line{st.dim.Span("reading…")}.Render(l.hexW, nil))
 	case l.page.err != nil:
-		lines = append(lines, line{sp(st.err, "error: "+errText(l.page.err))}.render(l.hexW, nil))
+		lines = append(lines, render.Line{st.err.Span("error: " + errText(l.page.err))}.Render(l.hexW, nil))
 	default:
 		ps := l.c.pageSize()
 		base := uint64(l.explainPFN) * ps
@@ -400,5 +401,5 @@ func (l *layoutView) hexPane(st *styles) string {
 			lines = append(lines, b.String())
 		}
 	}
-	return block(lines, l.hexW, l.hexH)
+	return render.Block(lines, l.hexW, l.hexH)
 }

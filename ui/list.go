@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"dumpscope/ui/render"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
@@ -12,7 +13,7 @@ import (
 // CPUs, Verify, help). It draws only the visible rows.
 type listModel struct {
 	keys        NavKeys
-	lines       []line
+	lines       []render.Line
 	cursor, top int
 	w, h        int
 }
@@ -21,7 +22,7 @@ func newList() listModel { return listModel{keys: newNavKeys()} }
 
 // setLines replaces the content, keeping the cursor where it was if it
 // still exists.
-func (l *listModel) setLines(lines []line) {
+func (l *listModel) setLines(lines []render.Line) {
 	l.lines = lines
 	l.cursor = clamp(l.cursor, 0, len(lines)-1)
 	l.scrollToCursor()
@@ -104,19 +105,19 @@ func (l *listModel) mouse(msg tea.MouseMsg, y int) bool {
 func (l *listModel) view(st *styles, showCursor bool) string {
 	rows := make([]string, 0, l.h)
 	for i := l.top; i < len(l.lines) && i < l.top+l.h; i++ {
-		var sel *pen
+		var sel *render.Pen
 		if showCursor && i == l.cursor {
 			sel = &st.selected
 		}
-		rows = append(rows, l.lines[i].render(l.w, sel))
+		rows = append(rows, l.lines[i].Render(l.w, sel))
 	}
-	return block(rows, l.w, l.h)
+	return render.Block(rows, l.w, l.h)
 }
 
 // search moves the cursor to the next line containing query (case
 // insensitive), wrapping around; it reports whether one was found.
 func (l *listModel) search(query string, dir searchDir) bool {
-	i, ok := findLine(len(l.lines), l.cursor, query, dir, func(i int) string { return l.lines[i].plain() })
+	i, ok := findLine(len(l.lines), l.cursor, query, dir, func(i int) string { return l.lines[i].Plain() })
 	if ok {
 		l.moveTo(i)
 	}

@@ -71,7 +71,7 @@ func TestLogViewShowsTheKernelLog(t *testing.T) {
 		}
 	}
 	// The level shows as a word and as a pen: warnings in the warning pen.
-	if !strings.Contains(screen(m), m.c.St.warn.s("warn   T1  ")) {
+	if !strings.Contains(screen(m), m.c.St.warn.Paint("warn   T1  ")) {
 		t.Error("a warning's gutter is not drawn in the warning pen")
 	}
 	press(t, m, "d")

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"dumpscope/model"
+	"dumpscope/ui/render"
 )
 
 // logText is a kernel log ready to draw: the records, and one row per line
@@ -139,7 +140,7 @@ func levelName(l int) string {
 // levelPen draws a record by its level: errors and worse in the error
 // pen, warnings in the warning pen, debug dim. The level's name is in the
 // gutter too, so colour is never the only sign.
-func levelPen(st *styles, l int) pen {
+func levelPen(st *styles, l int) render.Pen {
 	switch {
 	case l >= 0 && l <= 3:
 		return st.err

@@ -12,6 +12,7 @@ import (
 
 	"dumpscope/inspect/kernel"
 	"dumpscope/model"
+	"dumpscope/ui/render"
 )
 
 // logView is the crashed kernel's log, read from memory through VMCOREINFO
@@ -36,7 +37,7 @@ type logView struct {
 	cursor, top, xoff int
 	hideFields        bool
 
-	head []line // the lines above the rows: title, and why the log is partial
+	head []render.Line // the lines above the rows: title, and why the log is partial
 	w, h int
 }
 
@@ -238,7 +239,7 @@ func (v *logView) layoutHead() {
 		return
 	}
 	title := fmt.Sprintf("Kernel log · %d records, %d lines", len(v.text.recs), len(v.text.rows))
-	v.head = []line{{sp(st.title, title), sp(st.dim, " · read from memory, newest last · d: level and caller on/off")}}
+	v.head = []render.Line{{st.title.Span(title), st.dim.Span(" · read from memory, newest last · d: level and caller on/off")}}
 	if v.err != nil {
 		why := whyLines(st, "the log is incomplete: reading stopped part-way", v.err, v.w)
 		v.head = append(v.head, why[:min(len(why), max(v.h/3, 2))]...)
@@ -248,9 +249,9 @@ func (v *logView) layoutHead() {
 func (v *logView) View() string {
 	st := v.c.St
 	if v.text == nil {
-		return block(renderLines(v.placeholder(), v.w), v.w, v.h)
+		return render.Block(render.Lines(v.placeholder(), v.w), v.w, v.h)
 	}
-	rows := renderLines(v.head, v.w)
+	rows := render.Lines(v.head, v.w)
 	gutter := v.gutterWidth()
 	for i := v.top; i < len(v.text.rows) && i < v.top+v.bodyRows(); i++ {
 		rows = append(rows, v.rowLine(st, i, gutter))
@@ -262,23 +263,23 @@ func (v *logView) View() string {
 	if len(v.text.rows) > 0 {
 		detail = "  " + recordDetail(v.text.record(v.cursor))
 	}
-	rows = append(rows[:max(v.h-1, 0)], line{sp(st.dim, detail)}.render(v.w, nil))
-	return block(rows, v.w, v.h)
+	rows = append(rows[:max(v.h-1, 0)], render.Line{st.dim.Span(detail)}.Render(v.w, nil))
+	return render.Block(rows, v.w, v.h)
 }
 
 // placeholder says why there are no rows yet: reading, cancelled, empty,
 // or what is missing.
-func (v *logView) placeholder() []line {
+func (v *logView) placeholder() []render.Line {
 	st := v.c.St
 	switch {
 	case v.load.running():
-		return []line{{sp(st.dim, "reading the kernel log from memory… (esc cancels)")}}
+		return []render.Line{{st.dim.Span("reading the kernel log from memory… (esc cancels)")}}
 	case v.cancelled:
-		return []line{{sp(st.dim, "reading the log was cancelled; switch to another view and back to read it again")}}
+		return []render.Line{{st.dim.Span("reading the log was cancelled; switch to another view and back to read it again")}}
 	case v.err != nil:
 		return whyLines(st, "the kernel log cannot be read from this dump", v.err, v.w)
 	}
-	return []line{{sp(st.dim, "the kernel log is empty")}}
+	return []render.Line{{st.dim.Span("the kernel log is empty")}}
 }
 
 // gutterWidth is the width of the level and caller columns (0 when hidden
@@ -303,38 +304,29 @@ func (v *logView) rowLine(st *styles, i, gutter int) string {
 	r := v.text.rows[i]
 	rec := v.text.recs[r.rec]
 	p := levelPen(st, rec.Level)
-	var l line
+	var l render.Line
 	if gutter > 0 {
 		g := ""
 		if r.sub == 0 {
 			if v.text.levels {
-				g = padRight(levelName(rec.Level), 7)
+				g = render.Pad(levelName(rec.Level), 7)
 			}
 			if v.text.callerW > 0 {
-				g += padRight(rec.Caller, v.text.callerW+1)
+				g += render.Pad(rec.Caller, v.text.callerW+1)
 			}
 		}
-		l = append(l, sp(p, padRight(g, gutter)))
+		l = append(l, p.Span(render.Pad(g, gutter)))
 	}
 	text := v.text.row(i)
 	if v.xoff > 0 {
 		text = text[min(v.xoff, len(text)):]
 	}
-	l = append(l, sp(p, text))
-	var sel *pen
+	l = append(l, p.Span(text))
+	var sel *render.Pen
 	if i == v.cursor {
 		sel = &st.selected
 	}
-	return l.render(v.w, sel)
-}
-
-// renderLines draws lines in w cells each.
-func renderLines(ls []line, w int) []string {
-	out := make([]string, len(ls))
-	for i, l := range ls {
-		out[i] = l.render(w, nil)
-	}
-	return out
+	return l.Render(v.w, sel)
 }
 
 // Search finds text in the log's lines from the cursor on, in a job.

@@ -8,6 +8,7 @@ import (
 
 	"dumpscope/model"
 	"dumpscope/present"
+	"dumpscope/ui/render"
 )
 
 // `:vaddr ADDR` translates a kernel virtual address through the kernel's
@@ -92,7 +93,7 @@ func (m *memoryView) relayout() { m.SetSize(m.g.w, m.g.h) }
 func vaddrRows(h int) int { return max(h/3, 2) }
 
 // vaddrLines draws the panel in w cells, at most maxRows lines.
-func (m *memoryView) vaddrLines(st *styles, w, maxRows int) []line {
+func (m *memoryView) vaddrLines(st *styles, w, maxRows int) []render.Line {
 	s := m.vaddr
 	if s == nil {
 		return nil
@@ -101,21 +102,21 @@ func (m *memoryView) vaddrLines(st *styles, w, maxRows int) []line {
 	if s.sym != "" {
 		va += " " + s.sym
 	}
-	var out []line
+	var out []render.Line
 	switch {
 	case s.pending:
-		out = append(out, line{sp(st.title, "vaddr "+va), sp(st.dim, ": translating…")})
+		out = append(out, render.Line{st.title.Span("vaddr " + va), st.dim.Span(": translating…")})
 	case s.err != nil || !s.tr.Mapped:
-		out = append(out, line{sp(st.err, "✗ vaddr "+va+" is not translated"), sp(st.dim, "  (esc closes)")})
+		out = append(out, render.Line{st.err.Span("✗ vaddr " + va + " is not translated"), st.dim.Span("  (esc closes)")})
 		if s.err != nil {
 			out = append(out, whyDetail(st, s.err, w)...)
 		}
 		out = append(out, m.walkLines(st, w)...)
 	default:
 		tr := s.tr
-		out = append(out, line{sp(st.title, "vaddr "+va+" → phys "+tr.PhysAddr.String()),
-			sp(st.value, fmt.Sprintf(" (pfn %s, %s), %s page by %s", tr.PFN, orDash(string(tr.PageState)), present.SizeName(tr.PageSize), tr.Method)),
-			sp(st.dim, "  (esc closes)")})
+		out = append(out, render.Line{st.title.Span("vaddr " + va + " → phys " + tr.PhysAddr.String()),
+			st.value.Span(fmt.Sprintf(" (pfn %s, %s), %s page by %s", tr.PFN, orDash(string(tr.PageState)), present.SizeName(tr.PageSize), tr.Method)),
+			st.dim.Span("  (esc closes)")})
 		out = append(out, m.walkLines(st, w)...)
 	}
 	if len(out) > maxRows {
@@ -126,12 +127,12 @@ func (m *memoryView) vaddrLines(st *styles, w, maxRows int) []line {
 
 // walkLines draws the walk: the paging mode and root, one line per entry,
 // the shortcut's verdict and the engine's note.
-func (m *memoryView) walkLines(st *styles, w int) []line {
+func (m *memoryView) walkLines(st *styles, w int) []render.Line {
 	tr := m.vaddr.tr
 	if tr.Paging == "" {
 		return nil // nothing was walked
 	}
-	out := []line{{sp(st.dim, fmt.Sprintf("  %s, root %s from %s", tr.Paging, tr.Root, tr.RootFrom))}}
+	out := []render.Line{{st.dim.Span(fmt.Sprintf("  %s, root %s from %s", tr.Paging, tr.Root, tr.RootFrom))}}
 	for _, s := range tr.Steps {
 		next := "not present"
 		if s.Next != nil {
@@ -140,8 +141,8 @@ func (m *memoryView) walkLines(st *styles, w int) []line {
 				next += " (large page)"
 			}
 		}
-		out = append(out, line{sp(st.label, "  "+padRight(fmt.Sprintf("%s[%d]", s.Level, s.Index), 11)),
-			sp(st.addr, padRight(s.EntryAddr.String(), 12)), sp(st.value, fmt.Sprintf("= %#016x  ", uint64(s.Entry))), sp(st.dim, next)})
+		out = append(out, render.Line{st.label.Span("  " + render.Pad(fmt.Sprintf("%s[%d]", s.Level, s.Index), 11)),
+			st.addr.Span(render.Pad(s.EntryAddr.String(), 12)), st.value.Span(fmt.Sprintf("= %#016x  ", uint64(s.Entry))), st.dim.Span(next)})
 	}
 	if sc := tr.Shortcut; sc != nil {
 		verdict := "not checked against the walk"
@@ -151,11 +152,11 @@ func (m *memoryView) walkLines(st *styles, w int) []line {
 		case sc.Agrees != nil:
 			verdict = "DISAGREES with the walk"
 		}
-		out = append(out, line{sp(st.dim, fmt.Sprintf("  %s: %s, %s", sc.Kind, sc.PhysAddr, verdict))})
+		out = append(out, render.Line{st.dim.Span(fmt.Sprintf("  %s: %s, %s", sc.Kind, sc.PhysAddr, verdict))})
 	}
 	if tr.Note != "" {
-		for _, s := range wrapText("note: "+tr.Note, max(w-2, 10)) {
-			out = append(out, line{sp(st.dim, "  "+s)})
+		for _, s := range render.Wrap("note: "+tr.Note, max(w-2, 10)) {
+			out = append(out, render.Line{st.dim.Span("  " + s)})
 		}
 	}
 	return out

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"dumpscope/model"
+	"dumpscope/ui/render"
 )
 
 // memGeometry is where the Memory view's parts go, computed once per size:
@@ -78,15 +79,15 @@ func (m *memoryView) SetSize(w, h int) {
 }
 
 // flow packs spans, two per item (glyph and name), into lines of w cells.
-func flow(spans []span, w int) []line {
-	var out []line
-	var cur line
+func flow(spans []render.Span, w int) []render.Line {
+	var out []render.Line
+	var cur render.Line
 	width := 0
 	for i := 0; i < len(spans); i += 2 {
 		item := spans[i:min(i+2, len(spans))]
 		iw := 0
 		for _, s := range item {
-			iw += textWidth(s.text)
+			iw += render.Width(s.Text)
 		}
 		if width > 0 && width+iw > w {
 			out = append(out, cur)
@@ -105,11 +106,11 @@ func flow(spans []span, w int) []line {
 func (m *memoryView) View() string {
 	st, g := m.c.St, m.g
 	if m.maxAddr == 0 {
-		return block([]string{line{sp(st.dim, "this dump describes no frames")}.render(g.w, nil)}, g.w, g.h)
+		return render.Block([]string{render.Line{st.dim.Span("this dump describes no frames")}.Render(g.w, nil)}, g.w, g.h)
 	}
 	rows := make([]string, 0, g.h)
 	rows = append(rows, m.infoLines(st)...)
-	rows = append(rows, renderLines(m.vaddrLines(st, g.w, vaddrRows(g.h)), g.w)...)
+	rows = append(rows, render.Lines(m.vaddrLines(st, g.w, vaddrRows(g.h)), g.w)...)
 	mapLines := m.mapPane(st)
 	hexLines := m.hexPane(st)
 	if g.side {
@@ -121,13 +122,13 @@ func (m *memoryView) View() string {
 			if i < len(mapLines) {
 				r = mapLines[i]
 			}
-			rows = append(rows, fitLine(l, g.hexW)+st.dim.s("│")+fitLine(r, g.mapW))
+			rows = append(rows, render.Fit(l, g.hexW)+st.dim.Paint("│")+render.Fit(r, g.mapW))
 		}
 		return strings.Join(rows, "\n") // every row is exactly g.w wide
 	}
 	rows = append(rows, mapLines...)
 	rows = append(rows, hexLines...)
-	return block(rows, g.w, g.h)
+	return render.Block(rows, g.w, g.h)
 }
 
 // infoLines describe the current page and the byte under the cursor.
@@ -135,24 +136,24 @@ func (m *memoryView) infoLines(st *styles) []string {
 	w := m.g.w
 	pfn := m.curPFN()
 	base := uint64(pfn) * m.ps
-	l1 := line{sp(st.label, "pfn "), sp(st.title, pfn.String()), sp(st.label, "  phys "),
-		sp(st.value, fmt.Sprintf("%#x-%#x", base, base+m.ps-1))}
+	l1 := render.Line{st.label.Span("pfn "), st.title.Span(pfn.String()), st.label.Span("  phys "),
+		st.value.Span(fmt.Sprintf("%#x-%#x", base, base+m.ps-1))}
 	e, ok := m.pages.peek(pfn)
-	var l2 line
+	var l2 render.Line
 	switch {
 	case !ok:
-		l1 = append(l1, sp(st.dim, "  reading…"))
+		l1 = append(l1, st.dim.Span("  reading…"))
 	default:
 		in := e.info
-		l1 = append(l1, sp(pen{}, "  "), sp(st.states[in.State], stateGlyph(in.State)+" "+string(in.State)))
+		l1 = append(l1, render.Text("  "), st.states[in.State].Span(stateGlyph(in.State)+" "+string(in.State)))
 		if in.Codec != "" {
-			l1 = append(l1, sp(st.label, "  codec "), sp(st.value, string(in.Codec)))
+			l1 = append(l1, st.label.Span("  codec "), st.value.Span(string(in.Codec)))
 		}
 		if in.StoredSize > 0 || in.FileOffset >= 0 {
-			l1 = append(l1, sp(st.label, "  stored "), sp(st.value, fmt.Sprintf("%d B", in.StoredSize)))
+			l1 = append(l1, st.label.Span("  stored "), st.value.Span(fmt.Sprintf("%d B", in.StoredSize)))
 		}
 		if in.FileOffset >= 0 {
-			l1 = append(l1, sp(st.label, " at file offset "), sp(st.value, in.FileOffset.String()))
+			l1 = append(l1, st.label.Span(" at file offset "), st.value.Span(in.FileOffset.String()))
 		}
 		var extra []string
 		if in.File != "" && len(m.c.Info.Files) > 1 {
@@ -176,25 +177,25 @@ func (m *memoryView) infoLines(st *styles) []string {
 			if c >= 0x20 && c < 0x7f {
 				ch = string(rune(c))
 			}
-			l2 = append(l2, sp(st.label, "cursor "), sp(st.value, fmt.Sprintf("%#x = %#02x '%s'", m.cur, c, ch)))
+			l2 = append(l2, st.label.Span("cursor "), st.value.Span(fmt.Sprintf("%#x = %#02x '%s'", m.cur, c, ch)))
 		}
 		if len(extra) > 0 {
 			if len(l2) > 0 {
-				l2 = append(l2, sp(st.dim, "  ·  "))
+				l2 = append(l2, st.dim.Span("  ·  "))
 			}
-			l2 = append(l2, sp(st.dim, strings.Join(extra, " · ")))
+			l2 = append(l2, st.dim.Span(strings.Join(extra, " · ")))
 		}
 	}
-	return []string{l1.render(w, nil), l2.render(w, nil)}
+	return []string{l1.Render(w, nil), l2.Render(w, nil)}
 }
 
 // paneTitle draws a pane's title; the focused pane is marked with ▶ and
 // reversed, so focus shows without colour.
 func paneTitle(st *styles, title string, focused bool, w int) string {
 	if focused {
-		return line{sp(st.selected, "▶ "+title)}.render(w, nil)
+		return render.Line{st.selected.Span("▶ " + title)}.Render(w, nil)
 	}
-	return line{sp(st.title, "  "+title)}.render(w, nil)
+	return render.Line{st.title.Span("  " + title)}.Render(w, nil)
 }
 
 // mapPane draws the minimap's title, grid and legend.
@@ -222,7 +223,7 @@ func (m *memoryView) mapPane(st *styles) []string {
 		if i >= g.legendRows {
 			break
 		}
-		out = append(out, l.render(g.mapW, nil))
+		out = append(out, l.Render(g.mapW, nil))
 	}
 	return out
 }

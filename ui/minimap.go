@@ -8,6 +8,7 @@ import (
 
 	"dumpscope/model"
 	"dumpscope/reader"
+	"dumpscope/ui/render"
 )
 
 // The minimap shows the whole pfn space as a grid of cells, each a bucket
@@ -196,11 +197,11 @@ func (m *minimap) view(st *styles, cursorPFN uint64, focused bool) []string {
 	var b strings.Builder
 	for r := 0; r < m.rows; r++ {
 		b.Reset()
-		var p pen
-		set := func(q pen) {
+		var p render.Pen
+		set := func(q render.Pen) {
 			if q != p {
-				b.WriteString(p.close)
-				b.WriteString(q.open)
+				b.WriteString(p.Close)
+				b.WriteString(q.Open)
 				p = q
 			}
 		}
@@ -224,7 +225,7 @@ func (m *minimap) view(st *styles, cursorPFN uint64, focused bool) []string {
 			set(q)
 			b.WriteString(g)
 		}
-		set(pen{})
+		set(render.Pen{})
 		out = append(out, b.String())
 	}
 	return out
@@ -244,11 +245,11 @@ func mixedGlyph(s model.PageState) string {
 }
 
 // legend lists glyphs and states for the map.
-func legend(st *styles) []span {
-	var out []span
+func legend(st *styles) []render.Span {
+	var out []render.Span
 	for _, s := range model.AllStates {
-		out = append(out, sp(st.states[s], stateGlyph(s)), sp(st.dim, " "+string(s)+"  "))
+		out = append(out, st.states[s].Span(stateGlyph(s)), st.dim.Span(" "+string(s)+"  "))
 	}
-	out = append(out, sp(st.dim, "▓ o + : mostly  ◆ cursor"))
+	out = append(out, st.dim.Span("▓ o + : mostly  ◆ cursor"))
 	return out
 }

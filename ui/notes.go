@@ -8,6 +8,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"dumpscope/model"
+	"dumpscope/ui/render"
 )
 
 // notesView lists the dump's notes (Dump.Notes) and shows the selected
@@ -101,36 +102,36 @@ func align4(v int64) int64 { return (v + 3) &^ 3 }
 
 func (n *notesView) rebuild() {
 	st := n.c.St
-	lines := make([]line, 0, len(n.notes))
+	lines := make([]render.Line, 0, len(n.notes))
 	for _, nt := range n.notes {
 		typ := fmt.Sprintf("%#x", nt.Type)
 		if nt.TypeName != "" {
 			typ += " " + nt.TypeName
 		}
-		lines = append(lines, line{
-			sp(st.value, fmt.Sprintf("%3d ", nt.Index)), sp(st.addr, fmt.Sprintf("%10s ", fmt.Sprintf("%#x", nt.Offset))),
-			sp(st.title, padRight(nt.Name, 11)), sp(st.value, padRight(typ, 24)),
-			sp(st.value, fmt.Sprintf("%7d  ", nt.DescSize)), sp(st.dim, nt.Summary)})
+		lines = append(lines, render.Line{
+			st.value.Span(fmt.Sprintf("%3d ", nt.Index)), st.addr.Span(fmt.Sprintf("%10s ", fmt.Sprintf("%#x", nt.Offset))),
+			st.title.Span(render.Pad(nt.Name, 11)), st.value.Span(render.Pad(typ, 24)),
+			st.value.Span(fmt.Sprintf("%7d  ", nt.DescSize)), st.dim.Span(nt.Summary)})
 	}
 	n.list.setLines(lines)
 }
 
-func (n *notesView) header() line {
+func (n *notesView) header() render.Line {
 	st := n.c.St
-	return line{sp(st.label, "  # "+padRight("offset", 11)+padRight("name", 11)+padRight("type", 24)+"   size  summary")}
+	return render.Line{st.label.Span("  # " + render.Pad("offset", 11) + render.Pad("name", 11) + render.Pad("type", 24) + "   size  summary")}
 }
 
 func (n *notesView) View() string {
 	st := n.c.St
 	switch {
 	case !n.loaded:
-		return block([]string{line{sp(st.dim, "reading the notes…")}.render(n.w, nil)}, n.w, n.h)
+		return render.Block([]string{render.Line{st.dim.Span("reading the notes…")}.Render(n.w, nil)}, n.w, n.h)
 	case n.err != "" && len(n.notes) == 0:
-		return block([]string{line{sp(st.err, "error: "+n.err)}.render(n.w, nil)}, n.w, n.h)
+		return render.Block([]string{render.Line{st.err.Span("error: " + n.err)}.Render(n.w, nil)}, n.w, n.h)
 	case len(n.notes) == 0:
-		return block([]string{line{sp(st.dim, "this dump has no notes")}.render(n.w, nil)}, n.w, n.h)
+		return render.Block([]string{render.Line{st.dim.Span("this dump has no notes")}.Render(n.w, nil)}, n.w, n.h)
 	}
-	top := n.header().render(n.w, nil) + "\n" + n.list.view(st, true)
+	top := n.header().Render(n.w, nil) + "\n" + n.list.view(st, true)
 	return strings.Join([]string{top, n.hex.view(st)}, "\n")
 }
 

@@ -9,6 +9,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"dumpscope/model"
+	"dumpscope/ui/render"
 )
 
 // overview says what the dump is: first the crash summary the triage
@@ -88,13 +89,13 @@ func (o *overview) Update(msg tea.Msg) tea.Cmd {
 // rebuild lays out the text with the current theme.
 func (o *overview) rebuild() {
 	st, in := o.c.St, o.c.Info
-	var lines []line
-	title := func(s string) { lines = append(lines, line{sp(st.title, s)}) }
+	var lines []render.Line
+	title := func(s string) { lines = append(lines, render.Line{st.title.Span(s)}) }
 	row := func(k, v string) {
-		lines = append(lines, line{sp(st.label, "  "+padRight(k, 16)), sp(st.value, v)})
+		lines = append(lines, render.Line{st.label.Span("  " + render.Pad(k, 16)), st.value.Span(v)})
 	}
 	lines = append(lines, o.crash.lines(st, in.Arch, strings.Join(in.Files, " "), o.w)...)
-	lines = append(lines, line{})
+	lines = append(lines, render.Line{})
 	title("What this dump is")
 	row("files", strings.Join(in.Files, " "))
 	row("format", fmt.Sprintf("%s, %s container, %d file%s", in.Format, in.Container, in.Parts, plural(in.Parts)))
@@ -126,7 +127,7 @@ func (o *overview) rebuild() {
 	for _, kv := range in.Details {
 		row(kv.Key, kv.Value)
 	}
-	lines = append(lines, line{})
+	lines = append(lines, render.Line{})
 	title("Frames by state (what the headers say; Memory shows every run)")
 	var total uint64
 	for _, n := range in.Pages {
@@ -139,16 +140,16 @@ func (o *overview) rebuild() {
 		}
 		pct := 100 * float64(n) / float64(max(total, 1))
 		bar := strings.Repeat(stateGlyph(s), clamp(int(pct/5+0.5), 1, 20))
-		lines = append(lines, line{sp(st.states[s], "  "+stateGlyph(s)+" "), sp(st.label, padRight(string(s), 13)),
-			sp(st.value, fmt.Sprintf("%12d %6.2f%%  ", n, pct)), sp(st.states[s], bar)})
+		lines = append(lines, render.Line{st.states[s].Span("  " + stateGlyph(s) + " "), st.label.Span(render.Pad(string(s), 13)),
+			st.value.Span(fmt.Sprintf("%12d %6.2f%%  ", n, pct)), st.states[s].Span(bar)})
 	}
 	if len(in.Pages) == 0 {
-		lines = append(lines, line{sp(st.dim, "  (the headers give no counts)")})
+		lines = append(lines, render.Line{st.dim.Span("  (the headers give no counts)")})
 	}
-	lines = append(lines, line{})
+	lines = append(lines, render.Line{})
 	title(fmt.Sprintf("Warnings (%d)", len(in.Warnings)))
 	if len(in.Warnings) == 0 {
-		lines = append(lines, line{sp(st.ok, "  ✓ none found while opening"), sp(st.dim, " (Verify checks every page)")})
+		lines = append(lines, render.Line{st.ok.Span("  ✓ none found while opening"), st.dim.Span(" (Verify checks every page)")})
 	}
 	for _, p := range in.Warnings {
 		lines = append(lines, problemLine(st, p))
@@ -157,9 +158,9 @@ func (o *overview) rebuild() {
 }
 
 // problemLine draws a problem: severity glyph and word, code, where, what.
-func problemLine(st *styles, p model.Problem) line {
+func problemLine(st *styles, p model.Problem) render.Line {
 	pn, sev := st.severity(p.Severity)
-	return line{sp(pn, "  "+padRight(sev, 10)), sp(st.value, p.Code.String()), sp(st.dim, "  "+strings.TrimSpace(p.Where())+": "), sp(st.value, p.Message)}
+	return render.Line{pn.Span("  " + render.Pad(sev, 10)), st.value.Span(p.Code.String()), st.dim.Span("  " + strings.TrimSpace(p.Where()) + ": "), st.value.Span(p.Message)}
 }
 
 func orDash(s string) string {

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"dumpscope/ui/render"
 	"strings"
 	"unicode/utf8"
 
@@ -131,10 +132,10 @@ func (p *prompt) view(st *styles, w int) string {
 	}
 	// Keep the cursor on screen: drop text from the left when long.
 	room := w - 2
-	for textWidth(before)+1 > room && before != "" {
+	for render.Width(before)+1 > room && before != "" {
 		_, size := utf8.DecodeRuneInString(before)
 		before = before[size:]
 	}
-	l := line{sp(st.prompt, p.kind), sp(pen{}, before), sp(st.cursor, at), sp(pen{}, after)}
-	return l.render(w, nil)
+	l := render.Line{st.prompt.Span(p.kind), render.Text(before), st.cursor.Span(at), render.Text(after)}
+	return l.Render(w, nil)
 }

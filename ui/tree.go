@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"dumpscope/model"
+	"dumpscope/ui/render"
 )
 
 // fieldTree is a collapsible view of a model.Field tree (the layout, or a
@@ -239,15 +240,15 @@ func (t *fieldTree) view(st *styles, focused bool) []string {
 		if n.Offset >= 0 {
 			off = fmt.Sprintf("%*x", t.offDigits, n.Offset)
 		}
-		l := line{sp(st.addr, off+" "), sp(st.dim, strings.Repeat("  ", r.depth)+mark), sp(st.value, n.Name)}
+		l := render.Line{st.addr.Span(off + " "), st.dim.Span(strings.Repeat("  ", r.depth) + mark), st.value.Span(n.Name)}
 		if n.Value != "" {
-			l = append(l, sp(st.dim, " = "), sp(st.title, n.Value))
+			l = append(l, st.dim.Span(" = "), st.title.Span(n.Value))
 		}
-		var sel *pen
+		var sel *render.Pen
 		if i == t.cursor && focused {
 			sel = &st.selected
 		}
-		out = append(out, l.render(t.w, sel))
+		out = append(out, l.Render(t.w, sel))
 	}
 	return out
 }
@@ -267,13 +268,13 @@ func (t *fieldTree) details(st *styles, w, n int) []string {
 		where += " in " + r.file
 	}
 	lines := []string{
-		line{sp(st.title, f.Name), sp(st.dim, "  "+where)}.render(w, nil),
+		render.Line{st.title.Span(f.Name), st.dim.Span("  " + where)}.Render(w, nil),
 	}
 	if f.Value != "" {
-		lines = append(lines, line{sp(st.label, "value   "), sp(st.value, f.Value)}.render(w, nil))
+		lines = append(lines, render.Line{st.label.Span("value   "), st.value.Span(f.Value)}.Render(w, nil))
 	}
-	for _, m := range wrap(f.Meaning, w-8) {
-		lines = append(lines, line{sp(st.label, "meaning "), sp(st.value, m)}.render(w, nil))
+	for _, m := range meaningLines(f.Meaning, w-8) {
+		lines = append(lines, render.Line{st.label.Span("meaning "), st.value.Span(m)}.Render(w, nil))
 	}
 	if len(lines) > n {
 		lines = lines[:n]
@@ -295,25 +296,10 @@ func (t *fieldTree) fileSet() map[string]bool {
 	return s
 }
 
-// wrap breaks text into lines of at most w cells at spaces.
-func wrap(s string, w int) []string {
-	if s == "" || w <= 0 {
+// meaningLines wraps a field's meaning; no meaning is no line.
+func meaningLines(s string, w int) []string {
+	if s == "" {
 		return nil
 	}
-	var out []string
-	var cur strings.Builder
-	for _, word := range strings.Fields(s) {
-		if cur.Len() > 0 && textWidth(cur.String())+1+textWidth(word) > w {
-			out = append(out, cur.String())
-			cur.Reset()
-		}
-		if cur.Len() > 0 {
-			cur.WriteByte(' ')
-		}
-		cur.WriteString(word)
-	}
-	if cur.Len() > 0 {
-		out = append(out, cur.String())
-	}
-	return out
+	return render.Wrap(s, w)
 }

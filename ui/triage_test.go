@@ -37,7 +37,7 @@ func TestCPUsCodePane(t *testing.T) {
 		}
 	}
 	// The marked instruction is bold as well as marked "=>".
-	if !strings.Contains(screen(m), m.c.St.title.s("=> ")) {
+	if !strings.Contains(screen(m), m.c.St.title.Paint("=> ")) {
 		t.Error("the instruction at rip is not drawn in the title pen")
 	}
 	// Other registers are named when they point into code, not data
@@ -58,7 +58,7 @@ func TestCPUsCodePane(t *testing.T) {
 	// The stack: every text pointer from rsp up.
 	var code []string
 	for _, l := range cv.code.list.lines {
-		code = append(code, l.plain())
+		code = append(code, l.Plain())
 	}
 	text := strings.Join(code, "\n")
 	for _, w := range []string{"ffffffff80a03e58  ffffffff8020cd84  amd_e400_idle+0x14/0x30",
@@ -113,7 +113,7 @@ func TestCPUsCodePaneSaysWhy(t *testing.T) {
 			// The code pane stands beside the registers: read it alone.
 			var code []string
 			for _, l := range cpusOf(m).code.list.lines {
-				code = append(code, l.plain())
+				code = append(code, l.Plain())
 			}
 			s := flat(strings.Join(code, "\n"))
 			for _, w := range tc.want {
@@ -173,7 +173,7 @@ func TestVaddrShowsTheTranslation(t *testing.T) {
 	typeLine(t, m, ":help")
 	var help []string
 	for _, l := range m.helpList.lines {
-		help = append(help, l.plain())
+		help = append(help, l.Plain())
 	}
 	if h := flat(strings.Join(help, "\n")); !strings.Contains(h, "vaddr ADDR translate kernel virtual address ADDR through the page tables") {
 		t.Fatalf("help does not list :vaddr:\n%s", h)

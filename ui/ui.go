@@ -14,6 +14,7 @@ import (
 	"dumpscope/inspect"
 	"dumpscope/model"
 	"dumpscope/themes"
+	"dumpscope/ui/render"
 )
 
 // Options configure the UI.
@@ -375,7 +376,7 @@ func (m *Model) View() tea.View {
 	} else {
 		body = m.views[m.active].View()
 	}
-	parts := []string{m.headerLine(w), m.tabLine(w), block(strings.Split(body, "\n"), w, h), m.statusLine(w), m.keyLine(w)}
+	parts := []string{m.headerLine(w), m.tabLine(w), render.Block(strings.Split(body, "\n"), w, h), m.statusLine(w), m.keyLine(w)}
 	v := tea.NewView(strings.Join(parts, "\n"))
 	v.AltScreen = true
 	v.MouseMode = tea.MouseModeCellMotion
@@ -414,18 +415,18 @@ func (m *Model) headerLine(w int) string {
 	k, v := st.headerKey, st.header
 	// The long form labels every fact; the short one drops the labels.
 	// The file name gets what room is left.
-	facts := line{sp(k, "  format "), sp(v, format), sp(k, "  arch "), sp(v, in.Arch),
-		sp(k, "  kernel "), sp(v, rel), sp(k, "  page "), sp(v, fmt.Sprint(in.PageSize)),
-		sp(k, "  present "), sp(v, present)}
+	facts := render.Line{k.Span("  format "), v.Span(format), k.Span("  arch "), v.Span(in.Arch),
+		k.Span("  kernel "), v.Span(rel), k.Span("  page "), v.Span(fmt.Sprint(in.PageSize)),
+		k.Span("  present "), v.Span(present)}
 	file := m.fileLabel()
-	if textWidth(facts.plain())+textWidth(file)+1 > w {
-		facts = line{sp(k, " · "), sp(v, format), sp(k, " · "), sp(v, in.Arch), sp(k, " · "), sp(v, rel),
-			sp(k, " · page "), sp(v, fmt.Sprint(in.PageSize)), sp(k, " · "), sp(v, present), sp(k, " present")}
+	if render.Width(facts.Plain())+render.Width(file)+1 > w {
+		facts = render.Line{k.Span(" · "), v.Span(format), k.Span(" · "), v.Span(in.Arch), k.Span(" · "), v.Span(rel),
+			k.Span(" · page "), v.Span(fmt.Sprint(in.PageSize)), k.Span(" · "), v.Span(present), k.Span(" present")}
 	}
-	room := max(w-textWidth(facts.plain())-1, 12)
-	l := append(line{sp(v, " "+cutMiddle(file, room))}, facts...)
-	l = append(l, sp(v, strings.Repeat(" ", w)))
-	return l.render(w, nil)
+	room := max(w-render.Width(facts.Plain())-1, 12)
+	l := append(render.Line{v.Span(" " + render.CutMiddle(file, room))}, facts...)
+	l = append(l, v.Span(strings.Repeat(" ", w)))
+	return l.Render(w, nil)
 }
 
 // tabRanges returns each tab's [start, end) columns in the tab line.
@@ -434,8 +435,8 @@ func (m *Model) tabRanges() [][2]int {
 	out := make([][2]int, len(labels))
 	x := 0
 	for i, l := range labels {
-		out[i] = [2]int{x, x + textWidth(l)}
-		x += textWidth(l) + 1
+		out[i] = [2]int{x, x + render.Width(l)}
+		x += render.Width(l) + 1
 	}
 	return out
 }
@@ -451,7 +452,7 @@ func (m *Model) tabLabels() []string {
 				t = string([]rune(t)[:short])
 			}
 			labels[i] = fmt.Sprintf(" %d %s ", i+1, t)
-			total += textWidth(labels[i]) + 1
+			total += render.Width(labels[i]) + 1
 		}
 		if total <= m.width || short == 1 {
 			return labels
@@ -462,18 +463,18 @@ func (m *Model) tabLabels() []string {
 
 func (m *Model) tabLine(w int) string {
 	st := m.c.St
-	var l line
+	var l render.Line
 	for i, lab := range m.tabLabels() {
 		p := st.tabOff
 		if i == m.active {
 			p = st.tabOn
 		}
 		if i > 0 {
-			l = append(l, sp(pen{}, " "))
+			l = append(l, render.Text(" "))
 		}
-		l = append(l, sp(p, lab))
+		l = append(l, p.Span(lab))
 	}
-	return l.render(w, nil)
+	return l.Render(w, nil)
 }
 
 // statusLine shows the prompt while it is open; otherwise an error, a
@@ -483,12 +484,12 @@ func (m *Model) statusLine(w int) string {
 	if m.prompt.active() {
 		return m.prompt.view(st, w)
 	}
-	var l line
+	var l render.Line
 	switch {
 	case m.errText != "":
-		l = line{sp(st.err, "error: "), sp(st.err, m.errText)}
+		l = render.Line{st.err.Span("error: "), st.err.Span(m.errText)}
 	case m.status != "":
-		l = line{sp(st.status, m.status)}
+		l = render.Line{st.status.Span(m.status)}
 	}
 	right := ""
 	if s, ok := m.views[m.active].(Statuser); ok && !m.helpOpen {
@@ -498,15 +499,15 @@ func (m *Model) statusLine(w int) string {
 		right = fmt.Sprintf("%s %s %.0f%% (esc cancels)", m.index.name, progressBar(m.index.percent(), 12), m.index.percent())
 	}
 	if right != "" {
-		lw := textWidth(l.plain())
-		rw := textWidth(right)
+		lw := render.Width(l.Plain())
+		rw := render.Width(right)
 		if lw+rw+2 <= w {
-			l = append(l, sp(pen{}, strings.Repeat(" ", w-lw-rw)), sp(st.dim, right))
+			l = append(l, render.Text(strings.Repeat(" ", w-lw-rw)), st.dim.Span(right))
 		} else if lw == 0 {
-			l = line{sp(st.dim, right)}
+			l = render.Line{st.dim.Span(right)}
 		}
 	}
-	return l.render(w, nil)
+	return l.Render(w, nil)
 }
 
 // keyLine is the key help of the active view (or the prompt) followed by
@@ -521,7 +522,7 @@ func (m *Model) keyLine(w int) string {
 	default:
 		b = append(m.views[m.active].Keys().ShortHelp(), m.keys.ShortHelp()...)
 	}
-	return fitLine(m.help.ShortHelpView(b), w)
+	return render.Fit(m.help.ShortHelpView(b), w)
 }
 
 // Active returns the name of the active view (for tests and callers).

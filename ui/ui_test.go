@@ -15,7 +15,6 @@ import (
 	"dumpscope/inspect"
 	"dumpscope/model"
 	"dumpscope/reader"
-	"dumpscope/themes"
 )
 
 // Update-driven tests: key presses and other messages go straight into
@@ -84,7 +83,7 @@ func TestSearchWithinViews(t *testing.T) {
 	typeLine(t, m, ":view vmcoreinfo")
 	typeLine(t, m, "/swapper_pg_dir")
 	vi := m.views[m.viewIndex("vmcoreinfo")].(*vmcoreinfoView)
-	if got := vi.list.lines[vi.list.cursor].plain(); !strings.Contains(got, "SYMBOL(swapper_pg_dir)") {
+	if got := vi.list.lines[vi.list.cursor].Plain(); !strings.Contains(got, "SYMBOL(swapper_pg_dir)") {
 		t.Fatalf("/swapper_pg_dir selects %q", got)
 	}
 	typeLine(t, m, "/OFFSET(")
@@ -135,7 +134,7 @@ func TestLayoutTreeAndHexFollow(t *testing.T) {
 		t.Fatalf("hex highlight [%#x,+%d), want [0x4,+1)", lv.hex.hiOff, lv.hex.hiSize)
 	}
 	// The highlighted byte is drawn in the highlight pen.
-	if !strings.Contains(screen(m), m.c.St.highlight.s("02")) {
+	if !strings.Contains(screen(m), m.c.St.highlight.Paint("02")) {
 		t.Fatal("EI_CLASS's byte is not highlighted in the hex pane")
 	}
 	press(t, m, "h", "h") // to the parent, then close it
@@ -180,7 +179,7 @@ func TestCPUs(t *testing.T) {
 	cv := m.views[m.active].(*cpusView)
 	var all []string
 	for _, l := range cv.list.lines {
-		all = append(all, l.plain())
+		all = append(all, l.Plain())
 	}
 	text := strings.Join(all, "\n")
 	for _, want := range []string{"── prstatus", "── qemu-cpu-state", "cr0", "bit  31    PG", "paging"} {
@@ -292,7 +291,7 @@ func TestHelpComesFromTheKeyMaps(t *testing.T) {
 	press(t, m, "?")
 	var all []string
 	for _, l := range m.helpList.lines {
-		all = append(all, l.plain())
+		all = append(all, l.Plain())
 	}
 	text := strings.Join(all, "\n")
 	mk := newMemoryKeys()
@@ -313,7 +312,7 @@ func TestHelpComesFromTheKeyMaps(t *testing.T) {
 		press(t, m, "?")
 		var all []string
 		for _, l := range m.helpList.lines {
-			all = append(all, l.plain())
+			all = append(all, l.Plain())
 		}
 		for _, group := range v.keys {
 			for _, b := range group {
@@ -399,18 +398,6 @@ func TestNoDumpCallsInUpdateOrView(t *testing.T) {
 		":findhex 4c 69 6e 75 78", ":cpu 1", ":explain 0xa01", ":offset 0x40", ":theme light", "/init", ":view log", "/dumpfixture", ":view cpus", "/rip"} {
 		typeLine(t, m, c)
 		screen(m)
-	}
-}
-
-func TestStyledWidthAgreesWithAnsi(t *testing.T) {
-	st := newStyles(themes.Dark())
-	for _, s := range []string{
-		"", "plain", st.title.s("title") + " x " + st.states[model.StatePresent].s("█·▓◆"),
-		"tree ▾ ▸ │ ─ … • ↓ ← ✓ ✗", "wide 漢字 mixed", "tab\there", "e\u0301 combining", "\x1b]8;;http://x\x1b\\link\x1b]8;;\x1b\\",
-	} {
-		if got, want := styledWidth(s), ansi.StringWidth(s); got != want {
-			t.Errorf("styledWidth(%q) = %d, ansi says %d", s, got, want)
-		}
 	}
 }
 

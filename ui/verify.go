@@ -12,6 +12,7 @@ import (
 
 	"dumpscope/inspect"
 	"dumpscope/model"
+	"dumpscope/ui/render"
 )
 
 // verifyView runs reader.Verify on demand (every page decoded, the
@@ -103,7 +104,7 @@ func (v *verifyView) rebuild() {
 		return
 	}
 	st := v.c.St
-	lines := make([]line, 0, len(v.report.Problems))
+	lines := make([]render.Line, 0, len(v.report.Problems))
 	for _, p := range v.report.Problems {
 		lines = append(lines, problemLine(st, p))
 	}
@@ -136,36 +137,36 @@ func (v *verifyView) View() string {
 	case v.job.running():
 		pct := v.job.percent()
 		head = []string{
-			line{sp(st.title, "Verifying every page"), sp(st.dim, " (esc cancels)")}.render(v.w, nil),
-			line{sp(st.value, progressBar(pct, min(v.w-30, 50))), sp(st.value, fmt.Sprintf(" %5.1f%%  %d of %d pages", pct, v.job.doneN, v.job.tot))}.render(v.w, nil),
+			render.Line{st.title.Span("Verifying every page"), st.dim.Span(" (esc cancels)")}.Render(v.w, nil),
+			render.Line{st.value.Span(progressBar(pct, min(v.w-30, 50))), st.value.Span(fmt.Sprintf(" %5.1f%%  %d of %d pages", pct, v.job.doneN, v.job.tot))}.Render(v.w, nil),
 		}
 	case v.err != "":
-		head = []string{line{sp(st.err, "verify: "+v.err)}.render(v.w, nil)}
+		head = []string{render.Line{st.err.Span("verify: " + v.err)}.Render(v.w, nil)}
 	case r == nil:
 		head = []string{
-			line{sp(st.title, "Verify decodes every stored page and checks the dump's structures.")}.render(v.w, nil),
-			line{sp(st.dim, "Press "), sp(st.key, "r"), sp(st.dim, " to run it (esc cancels); enter on a problem opens its pfn or offset.")}.render(v.w, nil),
+			render.Line{st.title.Span("Verify decodes every stored page and checks the dump's structures.")}.Render(v.w, nil),
+			render.Line{st.dim.Span("Press "), st.key.Span("r"), st.dim.Span(" to run it (esc cancels); enter on a problem opens its pfn or offset.")}.Render(v.w, nil),
 		}
 	default:
-		verdict := line{sp(st.ok, "✓ OK: no errors")}
+		verdict := render.Line{st.ok.Span("✓ OK: no errors")}
 		if !r.OK {
-			verdict = line{sp(st.err, "✗ DAMAGED: errors found")}
+			verdict = render.Line{st.err.Span("✗ DAMAGED: errors found")}
 		}
-		verdict = append(verdict, sp(st.dim, fmt.Sprintf("   %d error%s, %d warning%s, %d note%s",
+		verdict = append(verdict, st.dim.Span(fmt.Sprintf("   %d error%s, %d warning%s, %d note%s",
 			r.Count(model.SeverityError), plural(r.Count(model.SeverityError)),
 			r.Count(model.SeverityWarning), plural(r.Count(model.SeverityWarning)),
 			r.Count(model.SeverityNote), plural(r.Count(model.SeverityNote)))))
 		head = []string{
-			verdict.render(v.w, nil),
-			line{sp(st.label, "pages checked "), sp(st.value, fmt.Sprint(r.PagesChecked)),
-				sp(st.label, "   bytes checked "), sp(st.value, humanBytes(int64(r.BytesChecked))),
-				sp(st.dim, "   r runs it again")}.render(v.w, nil),
+			verdict.Render(v.w, nil),
+			render.Line{st.label.Span("pages checked "), st.value.Span(fmt.Sprint(r.PagesChecked)),
+				st.label.Span("   bytes checked "), st.value.Span(humanBytes(int64(r.BytesChecked))),
+				st.dim.Span("   r runs it again")}.Render(v.w, nil),
 		}
 		if len(r.Problems) == 0 {
-			head = append(head, line{sp(st.dim, "no problems to list")}.render(v.w, nil))
+			head = append(head, render.Line{st.dim.Span("no problems to list")}.Render(v.w, nil))
 		}
 	}
-	return block(head, v.w, summaryRows) + "\n" + v.list.view(st, true) + "\n" + block(v.details(st), v.w, detailRows)
+	return render.Block(head, v.w, summaryRows) + "\n" + v.list.view(st, true) + "\n" + render.Block(v.details(st), v.w, detailRows)
 }
 
 // details shows the selected problem in full, wrapped.
@@ -175,9 +176,9 @@ func (v *verifyView) details(st *styles) []string {
 	}
 	p := v.report.Problems[v.list.cursor]
 	pn, sev := st.severity(p.Severity)
-	out := []string{line{sp(pn, sev+" "), sp(st.title, p.Code.String()), sp(st.dim, "  "+strings.TrimSpace(p.Where()))}.render(v.w, nil)}
-	for _, l := range wrap(p.Message, v.w-2) {
-		out = append(out, line{sp(st.value, "  "+l)}.render(v.w, nil))
+	out := []string{render.Line{pn.Span(sev + " "), st.title.Span(p.Code.String()), st.dim.Span("  " + strings.TrimSpace(p.Where()))}.Render(v.w, nil)}
+	for _, l := range render.Wrap(p.Message, v.w-2) {
+		out = append(out, render.Line{st.value.Span("  " + l)}.Render(v.w, nil))
 	}
 	return out
 }

@@ -10,6 +10,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"dumpscope/model"
+	"dumpscope/ui/render"
 )
 
 // vmcoreinfoView shows VMCOREINFO grouped by kind of key (SYMBOL, OFFSET,
@@ -82,19 +83,19 @@ func (v *vmcoreinfoView) Update(msg tea.Msg) tea.Cmd {
 
 func (v *vmcoreinfoView) rebuild() {
 	st := v.c.St
-	var lines []line
+	var lines []render.Line
 	switch {
 	case !v.loaded:
-		lines = []line{{sp(st.dim, "reading VMCOREINFO…")}}
+		lines = []render.Line{{st.dim.Span("reading VMCOREINFO…")}}
 	case v.err != nil && errors.Is(v.err, model.ErrNotFound):
-		lines = []line{{sp(st.warn, "! this dump has no VMCOREINFO")},
-			{sp(st.dim, "  debuggers need the matching vmlinux to find symbols and structure offsets")}}
+		lines = []render.Line{{st.warn.Span("! this dump has no VMCOREINFO")},
+			{st.dim.Span("  debuggers need the matching vmlinux to find symbols and structure offsets")}}
 	case v.err != nil:
-		lines = []line{{sp(st.err, "error: "+errText(v.err))}}
+		lines = []render.Line{{st.err.Span("error: " + errText(v.err))}}
 	case v.raw:
 		lines = append(lines, v.where(st, "raw text exactly as stored (r: grouped)"))
 		for _, s := range strings.Split(strings.TrimRight(string(v.v.Raw), "\n\x00"), "\n") {
-			lines = append(lines, line{sp(st.value, s)})
+			lines = append(lines, render.Line{st.value.Span(s)})
 		}
 	default:
 		lines = append(lines, v.where(st, fmt.Sprintf("%d entries, grouped (r: raw text)", len(v.v.Entries))))
@@ -102,7 +103,7 @@ func (v *vmcoreinfoView) rebuild() {
 		keyW := 0
 		for _, e := range v.v.Entries {
 			groups[e.Group()] = append(groups[e.Group()], e)
-			keyW = max(keyW, textWidth(e.Key))
+			keyW = max(keyW, render.Width(e.Key))
 		}
 		keyW = min(keyW, 40)
 		for _, g := range vmcoreinfoGroups {
@@ -110,9 +111,9 @@ func (v *vmcoreinfoView) rebuild() {
 			if len(es) == 0 {
 				continue
 			}
-			lines = append(lines, line{}, line{sp(st.title, fmt.Sprintf("%s (%d)", g.name, len(es))), sp(st.dim, "  "+g.meaning)})
+			lines = append(lines, render.Line{}, render.Line{st.title.Span(fmt.Sprintf("%s (%d)", g.name, len(es))), st.dim.Span("  " + g.meaning)})
 			for _, e := range es {
-				lines = append(lines, line{sp(st.label, "  "+padRight(e.Key, keyW)+"  "), sp(st.value, e.Value)})
+				lines = append(lines, render.Line{st.label.Span("  " + render.Pad(e.Key, keyW) + "  "), st.value.Span(e.Value)})
 			}
 		}
 	}
@@ -120,12 +121,12 @@ func (v *vmcoreinfoView) rebuild() {
 }
 
 // where says where the text lies in the file.
-func (v *vmcoreinfoView) where(st *styles, what string) line {
+func (v *vmcoreinfoView) where(st *styles, what string) render.Line {
 	loc := fmt.Sprintf("VMCOREINFO, %d bytes at file offset %#x", len(v.v.Raw), v.v.FileOffset)
 	if v.v.File != "" && len(v.c.Info.Files) > 1 {
 		loc += " of " + v.v.File
 	}
-	return line{sp(st.title, loc), sp(st.dim, "  "+what)}
+	return render.Line{st.title.Span(loc), st.dim.Span("  " + what)}
 }
 
 // Search finds a key or value.
