@@ -1,6 +1,12 @@
 package present
 
-import "dumpscope/model"
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"dumpscope/model"
+)
 
 // SeverityMark is the glyph that tells severities apart without colour:
 // ✗ error, ! warning, i note.
@@ -12,4 +18,59 @@ func SeverityMark(sev model.Severity) string {
 		return "!"
 	}
 	return "i"
+}
+
+// Where is a problem's location as Problem.Where gives it ("vmcore
+// @0x5000 pfn 0x12"), with the file named relative to dir when it lies in
+// dir or below: a list of problems from one dump need not repeat the
+// dump's folder on every row.
+func Where(p model.Problem, dir string) string {
+	p.File = RelPath(p.File, dir)
+	return strings.TrimSpace(p.Where())
+}
+
+// RelPath names a file relative to dir when it lies in dir or below, and
+// as it is otherwise (another folder, a name that is not a path, no dir).
+func RelPath(file, dir string) string {
+	if file == "" || dir == "" || !filepath.IsAbs(file) || !filepath.IsAbs(dir) {
+		return file
+	}
+	rel, err := filepath.Rel(dir, file)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return file
+	}
+	return rel
+}
+
+// NotAvailable lists what a crash summary could not read (its Problems),
+// each once: name (the dump's file names, which the engine puts first) is
+// left out, and problems that fail for the same reason — everything read
+// through VMCOREINFO when there is none — are merged into one line naming
+// each thing that is missing and the reason once.
+func NotAvailable(problems []string, name string) []string {
+	var out []string
+	var whats [][]string
+	index := map[string]int{} // reason → index in out
+	for _, p := range problems {
+		p = strings.TrimPrefix(p, name+": ")
+		what, why, ok := strings.Cut(p, ": ")
+		if !ok {
+			out = append(out, p)
+			whats = append(whats, nil)
+			continue
+		}
+		if i, seen := index[why]; seen {
+			whats[i] = append(whats[i], what)
+			continue
+		}
+		index[why] = len(out)
+		out = append(out, why)
+		whats = append(whats, []string{what})
+	}
+	for i, w := range whats {
+		if w != nil {
+			out[i] = fmt.Sprintf("%s: %s", strings.Join(w, "; "), out[i])
+		}
+	}
+	return out
 }

@@ -9,6 +9,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"dumpscope/model"
+	"dumpscope/present"
 	"dumpscope/themes"
 	"dumpscope/ui/render"
 )
@@ -127,7 +128,7 @@ func (m *Model) openHelp() {
 	}
 	lines = append(lines, render.Line{}, render.Line{st.title.Span("Page states (minimap glyphs)")})
 	for _, s := range model.AllStates {
-		lines = append(lines, render.Line{render.Text("  "), st.states[s].Span(render.Pad(stateGlyph(s), 12)), st.keyDesc.Span(string(s))})
+		lines = append(lines, render.Line{render.Text("  "), st.states[s].Span(render.Pad(present.StateGlyph(s), 12)), st.keyDesc.Span(string(s))})
 	}
 	m.helpList.setLines(lines)
 	m.helpList.moveTo(0)

@@ -2,14 +2,12 @@ package ui
 
 import (
 	"context"
-	"fmt"
 	"strings"
 
 	"charm.land/lipgloss/v2"
 
 	"dumpscope/inspect"
 	"dumpscope/model"
-	"dumpscope/reader"
 	"dumpscope/themes"
 	"dumpscope/ui/render"
 )
@@ -25,11 +23,14 @@ type Common struct {
 	// searches and verification. Only commands (tea.Cmd functions) call
 	// it, never Update or View: they may read the file.
 	S *inspect.Session
-	// Dump is S.Dump(), for the reader contract's own methods; likewise
-	// only called from commands.
-	Dump reader.Dump
-	// Info is Dump.Info(), read once before the program starts.
+	// Info is what the headers say, read when the session started (and
+	// again after a container's index pass). Its frame counts (Pages) are
+	// nil until the root's count job is done.
 	Info model.Info
+	// Counting is true until the frame counts are known; CountErr says
+	// why there are none when counting failed.
+	Counting bool
+	CountErr error
 	// Theme is the current theme and St its styles as pens.
 	Theme themes.Theme
 	St    *styles
@@ -78,36 +79,16 @@ func newStyles(t themes.Theme) *styles {
 	}
 }
 
-// severity returns the pen and the glyph for a problem's severity; the
-// glyph tells the severities apart without colour.
-func (s *styles) severity(sev model.Severity) (render.Pen, string) {
+// severityPen is the pen of a problem's severity (present.SeverityMark
+// gives its glyph, so severities are told apart without colour).
+func severityPen(st *styles, sev model.Severity) render.Pen {
 	switch sev {
 	case model.SeverityError:
-		return s.err, "✗ error"
+		return st.err
 	case model.SeverityWarning:
-		return s.warn, "! warning"
+		return st.warn
 	}
-	return s.note, "i note"
-}
-
-// stateGlyph is the glyph of a page state in the minimap and legends, so
-// states are told apart without colour.
-func stateGlyph(st model.PageState) string {
-	switch st {
-	case model.StatePresent:
-		return "█"
-	case model.StateZeroFill:
-		return "0"
-	case model.StateExcluded:
-		return "x"
-	case model.StateNotInDump:
-		return "·"
-	case model.StateLost:
-		return "!"
-	case model.StateUnreadable:
-		return "?"
-	}
-	return " "
+	return st.note
 }
 
 // hexDigits returns how many hex digits v needs (at least min).
@@ -117,21 +98,6 @@ func hexDigits(v uint64, atLeast int) int {
 		n++
 	}
 	return max(n, atLeast)
-}
-
-// humanBytes formats a size as "4096 (4 KiB)".
-func humanBytes(n int64) string {
-	units := []string{"B", "KiB", "MiB", "GiB", "TiB", "PiB"}
-	f := float64(n)
-	i := 0
-	for f >= 1024 && i < len(units)-1 {
-		f /= 1024
-		i++
-	}
-	if i == 0 {
-		return fmt.Sprintf("%d B", n)
-	}
-	return fmt.Sprintf("%d (%.4g %s)", n, f, units[i])
 }
 
 // clamp limits v to [lo, hi].

@@ -9,6 +9,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"dumpscope/model"
+	"dumpscope/present"
 	"dumpscope/reader"
 	"dumpscope/ui/render"
 )
@@ -68,7 +69,7 @@ func (v *componentsView) Title() string     { return "Components" }
 func (v *componentsView) Keys() help.KeyMap { return v.keys }
 
 func (v *componentsView) Init() tea.Cmd {
-	ar, ok := v.c.Dump.(reader.AreaReader)
+	ar, ok := v.c.S.Dump().(reader.AreaReader)
 	if !ok {
 		return nil
 	}
@@ -163,7 +164,7 @@ func clamp64(v, lo, hi int64) int64 { return min(max(v, lo), hi) }
 // ensure reads the chunks the visible rows of the selected entry need.
 func (v *componentsView) ensure() tea.Cmd {
 	r, e := v.entry()
-	ar, ok := v.c.Dump.(reader.AreaReader)
+	ar, ok := v.c.S.Dump().(reader.AreaReader)
 	if e == nil || !ok || e.Length == 0 {
 		return nil
 	}
@@ -206,8 +207,8 @@ func (v *componentsView) rebuild() {
 		e := c.Entries[r.entry]
 		l := render.Line{st.value.Span(fmt.Sprintf("  %d.%d  ", c.Index, e.Index)), st.title.Span(render.Pad(e.Name, 12)),
 			st.addr.Span(fmt.Sprintf(" %#18x", uint64(e.Address))), st.value.Span(fmt.Sprintf(" %10d B", e.Length)),
-			st.states[model.StatePresent].Span(fmt.Sprintf("  %s %d present", stateGlyph(model.StatePresent), e.PagesPresent)),
-			st.states[model.StateNotInDump].Span(fmt.Sprintf("  %s %d absent", stateGlyph(model.StateNotInDump), e.PagesAbsent))}
+			st.states[model.StatePresent].Span(fmt.Sprintf("  %s %d present", present.StateGlyph(model.StatePresent), e.PagesPresent)),
+			st.states[model.StateNotInDump].Span(fmt.Sprintf("  %s %d absent", present.StateGlyph(model.StateNotInDump), e.PagesAbsent))}
 		if e.Real {
 			l = append(l, st.dim.Span("  real"))
 		}
@@ -236,7 +237,7 @@ func (v *componentsView) View() string {
 	case len(v.rows) == 0:
 		return render.Block([]string{render.Line{st.dim.Span("this dump has no components")}.Render(v.w, nil)}, v.w, v.h)
 	}
-	head := render.Line{st.label.Span(fmt.Sprintf("%d component%s; J/K scroll the selected entry's data", len(v.comps), plural(len(v.comps))))}
+	head := render.Line{st.label.Span(present.Count(len(v.comps), "component") + "; J/K scroll the selected entry's data")}
 	return head.Render(v.w, nil) + "\n" + v.list.view(st, true) + "\n" + v.dataPane(st)
 }
 

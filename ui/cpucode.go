@@ -2,7 +2,6 @@ package ui
 
 import (
 	"fmt"
-	"strings"
 
 	tea "charm.land/bubbletea/v2"
 
@@ -114,7 +113,7 @@ func (p *cpuCode) title(cpu int) string {
 	if p.intel {
 		syntax = "Intel syntax (i: GNU)"
 	}
-	pc, _ := pcSP(p.c.Info.Arch)
+	pc, _ := present.PCSP(p.c.Info.Arch)
 	t := fmt.Sprintf("Code of CPU %d", cpu)
 	if d := p.dis[disKey{cpu, p.intel}]; d.val != nil {
 		t += fmt.Sprintf(" at %s %s", pc, d.val.Addr)
@@ -149,7 +148,7 @@ func (p *cpuCode) rebuild(cpu, w int, recentre bool) {
 			lines = append(lines, l)
 		}
 	}
-	_, spName := pcSP(p.c.Info.Arch)
+	_, spName := present.PCSP(p.c.Info.Arch)
 	lines = append(lines, render.Line{}, render.Line{st.title.Span("Stack"), st.dim.Span(fmt.Sprintf("  words from %s up that point into kernel text", spName))})
 	switch s := p.stacks[cpu]; {
 	case !s.done:
@@ -194,32 +193,21 @@ func (p *cpuCode) instLines(st *styles, insts []model.Instruction, w int) []rend
 	if w < 100 {
 		bytesW = 0
 	}
-	digits := p.addrDigits()
 	out := make([]render.Line, 0, len(insts))
 	for _, in := range insts {
-		mark, textPen, locPen := "   ", st.value, st.dim
+		p := present.Instruction(in)
+		textPen, locPen := st.value, st.dim
 		if in.Marked {
-			mark, textPen, locPen = "=> ", st.title, st.title
+			textPen, locPen = st.title, st.title
 		}
-		loc := ""
-		if in.Location != "" {
-			loc = "<" + in.Location + ">"
-		}
-		text := in.Text
-		if in.TargetSymbol != "" && !strings.Contains(text, in.TargetSymbol) {
-			text += " <" + in.TargetSymbol + ">"
-		}
-		if in.Bad && in.Why != "" {
-			text += "  # " + in.Why
-		}
-		l := render.Line{textPen.Span(mark), st.addr.Span(fmt.Sprintf("%0*x", digits, uint64(in.Addr))), render.Text(" ")}
+		l := render.Line{textPen.Span(p.Mark + " "), st.addr.Span(p.Addr), render.Text(" ")}
 		if locW > 0 {
-			l = append(l, locPen.Span(render.Pad(loc, locW)+" "))
+			l = append(l, locPen.Span(render.Pad(p.Location, locW)+" "))
 		}
 		if bytesW > 0 {
-			l = append(l, st.dim.Span(render.Pad(present.SpacedHex(in.Bytes), bytesW)+" "))
+			l = append(l, st.dim.Span(render.Pad(p.Bytes, bytesW)+" "))
 		}
-		out = append(out, append(l, textPen.Span(text)))
+		out = append(out, append(l, textPen.Span(p.Text)))
 	}
 	return out
 }

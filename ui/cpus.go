@@ -51,9 +51,6 @@ type registersMsg struct {
 	err  error
 }
 
-// regGroups is the order groups are shown in; unknown groups follow.
-var regGroups = []string{model.GroupGeneral, model.GroupFlags, model.GroupSegment, model.GroupControl, model.GroupDebug, model.GroupOther}
-
 func newCPUsView(c *Common) *cpusView {
 	return &cpusView{c: c, keys: newCPUKeys(), list: newList(), code: newCPUCode(c)}
 }
@@ -108,7 +105,7 @@ func (v *cpusView) View() string {
 
 // Init reads the registers and kallsyms (to name addresses).
 func (v *cpusView) Init() tea.Cmd {
-	d := v.c.Dump
+	d := v.c.S.Dump()
 	return tea.Batch(func() tea.Msg {
 		sets, err := d.Registers()
 		return registersMsg{sets, err}
@@ -274,30 +271,12 @@ func (v *cpusView) rebuild() {
 // setLines draws one register set.
 func (v *cpusView) setLines(s model.RegisterSet) []render.Line {
 	st := v.c.St
-	head := fmt.Sprintf("── %s · %s", s.Source, s.Arch)
-	if s.PID != nil {
-		head += fmt.Sprintf(" · pid %d", *s.PID)
-	}
-	if s.Signal != nil && *s.Signal != 0 {
-		head += fmt.Sprintf(" · signal %d", *s.Signal)
-	}
-	head += fmt.Sprintf(" · file offset %#x ──", s.Offset)
+	head := fmt.Sprintf("── %s · file offset %#x ──", present.RegisterSetTitle(s), s.Offset)
 	out := []render.Line{{st.title.Span(head)}}
-	groups := map[string][]model.Register{}
-	order := slices.Clone(regGroups)
-	for _, r := range s.Registers {
-		if !slices.Contains(order, r.Group) {
-			order = append(order, r.Group)
-		}
-		groups[r.Group] = append(groups[r.Group], r)
-	}
-	for _, g := range order {
-		regs := groups[g]
-		if len(regs) == 0 {
-			continue
-		}
-		out = append(out, render.Line{st.label.Span(g)})
-		switch g {
+	for _, g := range present.RegisterGroups(s) {
+		regs := g.Regs
+		out = append(out, render.Line{st.label.Span(g.Name)})
+		switch g.Name {
 		case model.GroupFlags, model.GroupControl:
 			for _, r := range regs {
 				out = append(out, v.regLine(r, true))
@@ -317,7 +296,7 @@ func (v *cpusView) setLines(s model.RegisterSet) []render.Line {
 // regLine is "  name  0x…  sym+0x13  [set bits]".
 func (v *cpusView) regLine(r model.Register, summary bool) render.Line {
 	st := v.c.St
-	l := render.Line{st.label.Span("  " + render.Pad(r.Name, 15)), st.value.Span(fmt.Sprintf("0x%0*x", 2*max(r.Size, 1), r.Value))}
+	l := render.Line{st.label.Span("  " + render.Pad(r.Name, 15)), st.value.Span(present.RegisterValue(r))}
 	if sym := v.regSym(r); sym != "" {
 		l = append(l, st.title.Span("  "+sym))
 	}
@@ -331,7 +310,7 @@ func (v *cpusView) regLine(r model.Register, summary bool) render.Line {
 // any symbol that holds them (code, or a stack in kernel data such as
 // init_stack), other registers when they point into kernel code.
 func (v *cpusView) regSym(r model.Register) string {
-	if pc, spName := pcSP(v.c.Info.Arch); r.Name == pc || r.Name == spName {
+	if pc, spName := present.PCSP(v.c.Info.Arch); r.Name == pc || r.Name == spName {
 		return symOff(v.syms, r.Value)
 	}
 	return textSym(v.syms, r.Value)
@@ -359,7 +338,7 @@ func (v *cpusView) columns(regs []model.Register) []render.Line {
 		l := render.Line{render.Text("  ")}
 		for _, r := range regs[i:min(i+cols, len(regs))] {
 			l = append(l, st.label.Span(render.Pad(r.Name, nameW)+" "),
-				st.value.Span(render.Pad(fmt.Sprintf("0x%0*x", 2*max(r.Size, 1), r.Value), valW+1)))
+				st.value.Span(render.Pad(present.RegisterValue(r), valW+1)))
 			if symW > 0 {
 				l = append(l, st.title.Span(render.Pad(v.regSym(r), symW)))
 			}
@@ -375,20 +354,12 @@ func (v *cpusView) columns(regs []model.Register) []render.Line {
 func bitLines(st *styles, r model.Register) []render.Line {
 	var out []render.Line
 	for _, b := range r.Bits {
-		where := fmt.Sprintf("bit  %2d", b.Shift)
-		if b.Width > 1 {
-			where = fmt.Sprintf("bits %2d-%d", b.Shift, b.Shift+b.Width-1)
-		}
 		valPen := st.dim
 		if b.Value != 0 {
 			valPen = st.title
 		}
-		val := fmt.Sprint(b.Value)
-		if b.Width > 4 {
-			val = fmt.Sprintf("%#x", b.Value)
-		}
-		out = append(out, render.Line{st.dim.Span("      " + render.Pad(where, 11)), st.label.Span(render.Pad(b.Name, 11)),
-			valPen.Span(render.Pad(val, 12)), st.dim.Span(b.Meaning)})
+		out = append(out, render.Line{st.dim.Span("      " + render.Pad(present.BitRange(b), 11)), st.label.Span(render.Pad(b.Name, 11)),
+			valPen.Span(render.Pad(present.BitValue(b), 12)), st.dim.Span(b.Meaning)})
 	}
 	return out
 }

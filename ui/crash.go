@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	tea "charm.land/bubbletea/v2"
 
 	"dumpscope/inspect/kernel"
 	"dumpscope/model"
+	"dumpscope/present"
 	"dumpscope/ui/render"
 )
 
@@ -58,11 +58,12 @@ func (cs *crashState) update(msg tea.Msg) (tea.Cmd, bool) {
 	return cmd, ok
 }
 
-// lines draws the summary in w cells: the crashing CPU and why, the
-// kernel's identity, each CPU's instruction pointer by symbol, the last
-// log lines and what could not be read (file, the dump's name, is left
-// out of the engine's messages).
-func (cs *crashState) lines(st *styles, arch, file string, w int) []render.Line {
+// lines draws the summary in w cells, in the rows of `dumpscope info`
+// (present.CrashRows): the crashing CPU and why, each CPU's instruction
+// and stack pointers by symbol; then the text pointers on the crashing
+// CPU's stack, the last log lines and what could not be read (each reason
+// once; name, the dump's, is left out of the engine's messages).
+func (cs *crashState) lines(st *styles, arch, name string, col, w int) []render.Line {
 	out := []render.Line{{st.title.Span("Crash summary"), st.dim.Span("  (read from the kernel's memory: VMCOREINFO, kallsyms, the log, the stacks)")}}
 	switch {
 	case cs.job.running():
@@ -75,44 +76,28 @@ func (cs *crashState) lines(st *styles, arch, file string, w int) []render.Line 
 		return append(out, render.Line{st.dim.Span("  not read yet")})
 	}
 	s := cs.sum
-	pcName, spName := pcSP(arch)
-	crash := s.CrashCPUReason
-	if !strings.HasPrefix(crash, "unknown") {
-		crash = "unknown: " + crash
+	for _, r := range present.CrashRows(s, arch) {
+		out = append(out, labelledAt(st, col, r.Key, r.Value, w)...)
 	}
-	if s.CrashCPU != nil {
-		crash = fmt.Sprintf("CPU %d: %s", *s.CrashCPU, s.CrashCPUReason)
-	}
-	out = append(out, labelled(st, "crashing cpu", crash, w)...)
-	ct := "- (not recorded: only kdump's panic path sets CRASHTIME)"
-	if s.CrashTime != nil {
-		ct = fmt.Sprintf("%s (%d)", time.Unix(*s.CrashTime, 0).UTC().Format("2006-01-02 15:04:05 UTC"), *s.CrashTime)
-	}
-	out = append(out, labelled(st, "crashtime", ct, w)...)
-	out = append(out, labelled(st, "osrelease", orDash(s.OSRelease), w)...)
-	out = append(out, labelled(st, "build-id", orDash(s.BuildID), w)...)
-	for _, c := range s.CPUs {
-		sym := c.PCSymbol
-		if sym == "" {
-			sym = "(no symbol)"
+	if len(s.Stack) > 0 {
+		out = append(out, render.Line{}, render.Line{st.title.Span("stack (text pointers)"), st.dim.Span("  (the CPUs view has every CPU's)")})
+		for _, sw := range s.Stack {
+			out = append(out, render.Line{st.addr.Span("  " + sw.Addr.String()), st.dim.Span(": "), st.title.Span(sw.Symbol)})
 		}
-		v := fmt.Sprintf("%s %s %s · %s %s", pcName, c.PC, sym, spName, c.SP)
-		if s.CrashCPU != nil && *s.CrashCPU == c.CPU {
-			v += "  ◀ crashed"
-		}
-		out = append(out, labelled(st, fmt.Sprintf("cpu %d", c.CPU), v, w)...)
 	}
 	if len(s.LastLog) > 0 {
-		out = append(out, render.Line{}, render.Line{st.title.Span("Last kernel log lines"), st.dim.Span("  (the Log view has them all)")})
+		out = append(out, render.Line{}, render.Line{st.title.Span("last kernel log lines"), st.dim.Span("  (the Log view has them all)")})
 		for _, r := range s.LastLog {
 			for _, l := range strings.Split(model.DmesgLine(r), "\n") {
 				out = append(out, render.Line{levelPen(st, r.Level).Span("  " + drawable(l))})
 			}
 		}
 	}
-	for _, p := range s.Problems {
+	if na := present.NotAvailable(s.Problems, name); len(na) > 0 {
 		out = append(out, render.Line{})
-		out = append(out, labelled(st, "not available", strings.TrimPrefix(p, file+": "), w)...)
+		for _, p := range na {
+			out = append(out, labelledAt(st, col, "not available", p, w)...)
+		}
 	}
 	return out
 }

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"dumpscope/present"
 	"dumpscope/ui/render"
 	"errors"
 	"fmt"
@@ -113,7 +114,7 @@ func (f *fileHex) ensure() tea.Cmd {
 
 // loadChunk reads one chunk of a file (a command: it does I/O).
 func loadChunk(c *Common, k chunkKey) tea.Cmd {
-	d := c.Dump
+	d := c.S.Dump()
 	return func() tea.Msg {
 		buf := make([]byte, fileChunk)
 		n, err := d.ReadFile(k.file, buf, k.idx*fileChunk)
@@ -146,7 +147,7 @@ func (f *fileHex) view(st *styles) string {
 	if f.showHeader {
 		t := f.title
 		if f.hiOff >= 0 {
-			t = fmt.Sprintf("%s  @%#x, %d byte%s", t, f.hiOff, f.hiSize, plural(f.hiSize))
+			t = fmt.Sprintf("%s  @%#x, %s", t, f.hiOff, present.Count(int(f.hiSize), "byte"))
 		}
 		if f.lastErr != "" {
 			lines = append(lines, render.Line{st.err.Span("error: " + f.lastErr)}.Render(f.w, nil))
@@ -181,11 +182,4 @@ func (f *fileHex) view(st *styles) string {
 		lines = append(lines, b.String())
 	}
 	return render.Block(lines, f.w, f.h)
-}
-
-func plural[T int | int64 | uint64](n T) string {
-	if n == 1 {
-		return ""
-	}
-	return "s"
 }

@@ -126,27 +126,24 @@ func whyDetail(st *styles, err error, w int) []render.Line {
 }
 
 // labelColumn is where wrapped values start after their label (where the
-// Overview's values start).
+// Overview's values start unless a label is longer).
 const labelColumn = 18
 
 // labelled draws "  label        value" with the value wrapped to w cells,
 // continuation lines under the value.
 func labelled(st *styles, label, value string, w int) []render.Line {
+	return labelledAt(st, labelColumn, label, value, w)
+}
+
+// labelledAt is labelled with the values starting at column col.
+func labelledAt(st *styles, col int, label, value string, w int) []render.Line {
 	var out []render.Line
-	for i, s := range render.Wrap(value, max(w-labelColumn, 10)) {
-		l := render.Line{st.label.Span("  " + render.Pad(label, labelColumn-3) + " ")}
+	for i, s := range render.Wrap(value, max(w-col, 10)) {
+		l := render.Line{st.label.Span("  " + render.Pad(label, col-3) + " ")}
 		if i > 0 {
-			l = render.Line{render.Text(strings.Repeat(" ", labelColumn))}
+			l = render.Line{render.Text(strings.Repeat(" ", col))}
 		}
 		out = append(out, append(l, st.value.Span(s)))
 	}
 	return out
-}
-
-// pcSP names the instruction and stack pointers of an architecture.
-func pcSP(arch string) (pc, sp string) {
-	if arch == "i386" {
-		return "eip", "esp"
-	}
-	return "rip", "rsp"
 }

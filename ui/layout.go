@@ -67,7 +67,7 @@ func (l *layoutView) Keys() help.KeyMap { return l.keys }
 
 // Init reads the layout tree.
 func (l *layoutView) Init() tea.Cmd {
-	d := l.c.Dump
+	d := l.c.S.Dump()
 	return func() tea.Msg {
 		root, err := d.Layout()
 		return layoutMsg{root, err}
@@ -249,7 +249,7 @@ func (l *layoutView) mouse(msg tea.MouseMsg) tea.Cmd {
 
 // startExplain asks the dump about one frame.
 func (l *layoutView) startExplain(pfn model.PFN) tea.Cmd {
-	d := l.c.Dump
+	d := l.c.S.Dump()
 	return func() tea.Msg {
 		if pe, ok := d.(reader.PageExplainer); ok {
 			root, err := pe.ExplainPage(pfn)
@@ -277,7 +277,7 @@ func (l *layoutView) explained(msg explainedMsg) tea.Cmd {
 	// No explainer: select the field holding the page's bytes.
 	in := msg.info
 	if in.FileOffset < 0 || l.base == nil {
-		return status(fmt.Sprintf("pfn %s is %s: %s (nothing stored to show)", msg.pfn, in.State, orDash(in.Reason)))
+		return status(fmt.Sprintf("pfn %s is %s: %s (nothing stored to show)", msg.pfn, in.State, present.OrDash(in.Reason)))
 	}
 	l.leaveExplain()
 	if !l.base.locate(in.File, int64(in.FileOffset)) {

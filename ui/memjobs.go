@@ -149,7 +149,7 @@ type seekResult struct {
 // cursor (the previous one when already at its start).
 func (m *memoryView) startSeek(next bool) tea.Cmd {
 	m.seek.stop()
-	d, from, maxPFN := m.c.Dump, m.curPFN(), uint64(m.c.Info.MaxPFN)
+	d, from, maxPFN := m.c.S.Dump(), m.curPFN(), uint64(m.c.Info.MaxPFN)
 	var cmd tea.Cmd
 	m.seek, cmd = startJob(m.c.Ctx, "run", func(ctx context.Context, progress func(done, total uint64)) (any, error) {
 		if next {

@@ -95,7 +95,7 @@ func (m *memoryView) Show() tea.Cmd {
 	m.shown = true
 	if m.mm.sum == nil && !m.mapJob.running() && m.c.Info.MaxPFN > 0 {
 		var cmd tea.Cmd
-		d, maxPFN := m.c.Dump, uint64(m.c.Info.MaxPFN)
+		d, maxPFN := m.c.S.Dump(), uint64(m.c.Info.MaxPFN)
 		m.mapErr = ""
 		m.mapJob, cmd = startJob(m.c.Ctx, "page map", func(ctx context.Context, progress func(done, total uint64)) (any, error) {
 			return summarize(ctx, d, maxPFN, progress)
@@ -107,7 +107,7 @@ func (m *memoryView) Show() tea.Cmd {
 
 // loadPage reads one frame (a command: it does I/O).
 func loadPage(c *Common, pfn model.PFN) tea.Cmd {
-	d, ps := c.Dump, c.pageSize()
+	d, ps := c.S.Dump(), c.pageSize()
 	return func() tea.Msg {
 		buf := make([]byte, ps)
 		info, err := d.ReadPage(pfn, buf, reader.ReadOptions{})
@@ -123,7 +123,7 @@ func loadPage(c *Common, pfn model.PFN) tea.Cmd {
 
 // firstReadable finds the first present or zero-filled frame.
 func firstReadable(c *Common) tea.Cmd {
-	d, ctx := c.Dump, c.Ctx
+	d, ctx := c.S.Dump(), c.Ctx
 	return func() tea.Msg {
 		var out firstRunMsg
 		_ = d.Runs(ctx, 0, false, func(r model.PageRun) bool {

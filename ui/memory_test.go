@@ -15,6 +15,7 @@ import (
 
 	"dumpscope/inspect"
 	"dumpscope/model"
+	"dumpscope/present"
 	"dumpscope/reader"
 	"dumpscope/reader/dumptest"
 )
@@ -204,7 +205,7 @@ func TestMinimapCellStates(t *testing.T) {
 	// Each state has its own glyph, so the map reads without colour.
 	seen := map[string]model.PageState{}
 	for _, s := range model.AllStates {
-		g := stateGlyph(s)
+		g := present.StateGlyph(s)
 		if other, dup := seen[g]; dup {
 			t.Errorf("%s and %s share the glyph %q", s, other, g)
 		}

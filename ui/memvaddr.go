@@ -73,7 +73,7 @@ func (m *memoryView) vaddrDone(msg vaddrMsg) tea.Cmd {
 	m.cur = pa
 	m.top = m.rowOf(pa)
 	m.clampTop()
-	return tea.Batch(m.ensure(), status(fmt.Sprintf("vaddr %s is phys %#x (pfn %s, %s)", va, pa, msg.tr.PFN, orDash(string(msg.tr.PageState)))))
+	return tea.Batch(m.ensure(), status(fmt.Sprintf("vaddr %s is phys %#x (pfn %s, %s)", va, pa, msg.tr.PFN, present.OrDash(string(msg.tr.PageState)))))
 }
 
 // closeVaddr removes the panel; it reports whether there was one.
@@ -115,7 +115,7 @@ func (m *memoryView) vaddrLines(st *styles, w, maxRows int) []render.Line {
 	default:
 		tr := s.tr
 		out = append(out, render.Line{st.title.Span("vaddr " + va + " → phys " + tr.PhysAddr.String()),
-			st.value.Span(fmt.Sprintf(" (pfn %s, %s), %s page by %s", tr.PFN, orDash(string(tr.PageState)), present.SizeName(tr.PageSize), tr.Method)),
+			st.value.Span(fmt.Sprintf(" (pfn %s, %s), %s page by %s", tr.PFN, present.OrDash(string(tr.PageState)), present.SizeName(tr.PageSize), tr.Method)),
 			st.dim.Span("  (esc closes)")})
 		out = append(out, m.walkLines(st, w)...)
 	}

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"dumpscope/model"
+	"dumpscope/present"
 	"dumpscope/ui/render"
 )
 
@@ -145,7 +146,7 @@ func (m *memoryView) infoLines(st *styles) []string {
 		l1 = append(l1, st.dim.Span("  reading…"))
 	default:
 		in := e.info
-		l1 = append(l1, render.Text("  "), st.states[in.State].Span(stateGlyph(in.State)+" "+string(in.State)))
+		l1 = append(l1, render.Text("  "), st.states[in.State].Span(present.StateGlyph(in.State)+" "+string(in.State)))
 		if in.Codec != "" {
 			l1 = append(l1, st.label.Span("  codec "), st.value.Span(string(in.Codec)))
 		}
@@ -260,13 +261,13 @@ func (m *memoryView) hexPane(st *styles) []string {
 		case e.data == nil:
 			s := e.info.State
 			if a%m.ps == 0 || r == 0 {
-				msg := stateGlyph(s) + " " + string(s)
+				msg := present.StateGlyph(s) + " " + string(s)
 				if why := pageWhy(e); why != "" {
 					msg += ": " + why
 				}
 				hexMessageRow(&b, st, g.digits, a, msg, st.states[s], g.hexW)
 			} else {
-				hexMessageRow(&b, st, g.digits, a, strings.Repeat(stateGlyph(s)+"  ", g.bpr), st.states[s], g.hexW)
+				hexMessageRow(&b, st, g.digits, a, strings.Repeat(present.StateGlyph(s)+"  ", g.bpr), st.states[s], g.hexW)
 			}
 		default:
 			off := a % m.ps

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"dumpscope/model"
+	"dumpscope/present"
 	"dumpscope/reader"
 	"dumpscope/ui/render"
 )
@@ -185,7 +186,7 @@ func (m *minimap) framesPerCell() string {
 	}
 	lo, hi := m.maxPFN/cs.n, (m.maxPFN+cs.n-1)/cs.n
 	if lo == hi {
-		return fmt.Sprintf("%d frame%s per cell", lo, plural(lo))
+		return present.Count(int(lo), "frame") + " per cell"
 	}
 	return fmt.Sprintf("%d-%d frames per cell", lo, hi)
 }
@@ -211,7 +212,7 @@ func (m *minimap) view(st *styles, cursorPFN uint64, focused bool) []string {
 				break
 			}
 			s := m.cells[i]
-			g := stateGlyph(s)
+			g := present.StateGlyph(s)
 			if m.mixed[i] && s != model.StateLost && s != model.StateUnreadable {
 				g = mixedGlyph(s)
 			}
@@ -248,7 +249,7 @@ func mixedGlyph(s model.PageState) string {
 func legend(st *styles) []render.Span {
 	var out []render.Span
 	for _, s := range model.AllStates {
-		out = append(out, st.states[s].Span(stateGlyph(s)), st.dim.Span(" "+string(s)+"  "))
+		out = append(out, st.states[s].Span(present.StateGlyph(s)), st.dim.Span(" "+string(s)+"  "))
 	}
 	out = append(out, st.dim.Span("▓ o + : mostly  ◆ cursor"))
 	return out

@@ -8,6 +8,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"dumpscope/model"
+	"dumpscope/present"
 	"dumpscope/ui/render"
 )
 
@@ -40,7 +41,7 @@ func (n *notesView) Title() string     { return "Notes" }
 func (n *notesView) Keys() help.KeyMap { return n.keys }
 
 func (n *notesView) Init() tea.Cmd {
-	d := n.c.Dump
+	d := n.c.S.Dump()
 	return func() tea.Msg {
 		notes, err := d.Notes()
 		return notesMsg{notes, err}
@@ -91,34 +92,48 @@ func (n *notesView) follow() tea.Cmd {
 	if n.cursor != n.list.cursor {
 		n.cursor = n.list.cursor
 		nt := n.notes[n.cursor]
-		size := 12 + align4(int64(len(nt.Name))+1) + align4(nt.DescSize)
-		n.hex.show(nt.File, int64(nt.Offset), size, fmt.Sprintf("note %d record: 12-byte header, name %q, %d-byte descriptor at %#x",
+		n.hex.show(nt.File, int64(nt.Offset), nt.RecordSize(), fmt.Sprintf("note %d record: 12-byte header, name %q, %d-byte descriptor at %#x",
 			nt.Index, nt.Name, nt.DescSize, nt.DescOffset))
 	}
 	return n.hex.ensure()
 }
 
-func align4(v int64) int64 { return (v + 3) &^ 3 }
-
 func (n *notesView) rebuild() {
 	st := n.c.St
 	lines := make([]render.Line, 0, len(n.notes))
+	pens := []render.Pen{st.value, st.addr, st.title, st.value, st.value, st.dim}
 	for _, nt := range n.notes {
-		typ := fmt.Sprintf("%#x", nt.Type)
-		if nt.TypeName != "" {
-			typ += " " + nt.TypeName
-		}
-		lines = append(lines, render.Line{
-			st.value.Span(fmt.Sprintf("%3d ", nt.Index)), st.addr.Span(fmt.Sprintf("%10s ", fmt.Sprintf("%#x", nt.Offset))),
-			st.title.Span(render.Pad(nt.Name, 11)), st.value.Span(render.Pad(typ, 24)),
-			st.value.Span(fmt.Sprintf("%7d  ", nt.DescSize)), st.dim.Span(nt.Summary)})
+		lines = append(lines, noteColumns(present.NoteRow(nt), pens))
 	}
 	n.list.setLines(lines)
 }
 
+// noteWidths are the widths of present.NoteColumns (the summary takes the
+// rest); negative widths align right.
+var noteWidths = []int{-3, -10, 11, 24, -7, 0}
+
+// noteColumns lays out a row of present.NoteRow, or the headings, in
+// columns.
+func noteColumns(cells []string, pens []render.Pen) render.Line {
+	var l render.Line
+	for i, c := range cells {
+		switch w := noteWidths[i]; {
+		case w < 0:
+			c = fmt.Sprintf("%*s ", -w, c)
+		case w > 0:
+			c = render.Pad(c, w)
+		}
+		if i == len(cells)-2 {
+			c += " "
+		}
+		l = append(l, pens[i].Span(c))
+	}
+	return l
+}
+
 func (n *notesView) header() render.Line {
 	st := n.c.St
-	return render.Line{st.label.Span("  # " + render.Pad("offset", 11) + render.Pad("name", 11) + render.Pad("type", 24) + "   size  summary")}
+	return noteColumns(present.NoteColumns, []render.Pen{st.label, st.label, st.label, st.label, st.label, st.label})
 }
 
 func (n *notesView) View() string {

@@ -2,21 +2,23 @@ package ui
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
-	"time"
 
 	"charm.land/bubbles/v2/help"
 	tea "charm.land/bubbletea/v2"
 
 	"dumpscope/model"
+	"dumpscope/present"
 	"dumpscope/ui/render"
 )
 
-// overview says what the dump is: first the crash summary the triage
-// engine reads from the kernel's memory (a job started when the view is
-// first shown), then what model.Info says (no I/O): format, architecture,
-// kernel, crash time, page size, frames by state, codecs, CPUs, and the
-// warnings found while opening it.
+// overview says what the dump is, in the rows and words of `dumpscope
+// info` (package present): first the crash summary the triage engine
+// reads from the kernel's memory (a job started when the view is first
+// shown), then what the headers say (present.InfoRows), the frames by
+// state once the root has counted them, and the problems found while
+// opening. Only the layout and the colours are the Overview's own.
 type overview struct {
 	c     *Common
 	keys  ListKeys
@@ -40,7 +42,7 @@ func (o *overview) Search(q string, d searchDir) tea.Cmd {
 	return searchStatus(q, o.list.search(q, d))
 }
 
-// SetSize lays the text out again when the width changes (long reasons
+// SetSize lays the text out again when the width changes (long values
 // wrap).
 func (o *overview) SetSize(w, h int) {
 	o.list.setSize(w, h)
@@ -76,7 +78,7 @@ func (o *overview) Update(msg tea.Msg) tea.Cmd {
 			o.rebuild()
 		}
 		return cmd
-	case themeMsg:
+	case themeMsg, countedMsg:
 		o.rebuild()
 	case tea.KeyPressMsg:
 		o.list.handleKey(msg)
@@ -90,89 +92,83 @@ func (o *overview) Update(msg tea.Msg) tea.Cmd {
 func (o *overview) rebuild() {
 	st, in := o.c.St, o.c.Info
 	var lines []render.Line
-	title := func(s string) { lines = append(lines, render.Line{st.title.Span(s)}) }
-	row := func(k, v string) {
-		lines = append(lines, render.Line{st.label.Span("  " + render.Pad(k, 16)), st.value.Span(v)})
+	title := func(s, note string) {
+		lines = append(lines, render.Line{}, render.Line{st.title.Span(s), st.dim.Span(note)})
 	}
-	lines = append(lines, o.crash.lines(st, in.Arch, strings.Join(in.Files, " "), o.w)...)
-	lines = append(lines, render.Line{})
-	title("What this dump is")
-	row("files", strings.Join(in.Files, " "))
-	row("format", fmt.Sprintf("%s, %s container, %d file%s", in.Format, in.Container, in.Parts, plural(in.Parts)))
-	row("architecture", fmt.Sprintf("%s, %s-endian", orDash(in.Arch), in.Endian))
-	row("kernel release", orDash(in.OSRelease))
-	ct := "- (not recorded)"
-	if in.CrashTime != nil {
-		ct = fmt.Sprintf("%s (%d)", time.Unix(*in.CrashTime, 0).UTC().Format("2006-01-02 15:04:05 UTC"), *in.CrashTime)
+	rows := present.InfoRows(in)
+	// Values start after the longest label, as `info` aligns them.
+	col := labelColumn
+	for _, r := range rows {
+		col = max(col, min(render.Width(r.Key)+3, 32))
 	}
-	row("crash time", ct)
-	row("page size", humanBytes(in.PageSize))
-	kind := in.FrameKind
-	if kind == "" {
-		kind = "physical"
+	lines = append(lines, o.crash.lines(st, in.Arch, o.c.S.Name(), col, o.w)...)
+	title("What this dump is", "  (the headers, as `dumpscope info` prints them)")
+	for _, r := range rows {
+		lines = append(lines, labelledAt(st, col, r.Key, r.Value, o.w)...)
 	}
-	row("frames", fmt.Sprintf("%d (pfn 0x0-%#x), %s frame numbers", in.MaxPFN, max(in.MaxPFN, 1)-1, kind))
-	codecs := make([]string, len(in.Compression))
-	for i, c := range in.Compression {
-		codecs[i] = string(c)
-	}
-	row("codecs", orDash(strings.Join(codecs, ", ")))
-	row("cpus", fmt.Sprint(in.CPUs))
-	row("vmcoreinfo", yesNo(in.VMCoreInfo))
-	row("build-id", orDash(in.BuildID))
-	if in.HeaderVersion != nil {
-		row("header version", fmt.Sprint(*in.HeaderVersion))
-	}
-	row("flags", orDash(strings.Join(in.Flags, ", ")))
-	for _, kv := range in.Details {
-		row(kv.Key, kv.Value)
-	}
-	lines = append(lines, render.Line{})
-	title("Frames by state (what the headers say; Memory shows every run)")
-	var total uint64
-	for _, n := range in.Pages {
-		total += n
-	}
-	for _, s := range model.AllStates {
-		n := in.Pages[s]
-		if n == 0 {
-			continue
-		}
-		pct := 100 * float64(n) / float64(max(total, 1))
-		bar := strings.Repeat(stateGlyph(s), clamp(int(pct/5+0.5), 1, 20))
-		lines = append(lines, render.Line{st.states[s].Span("  " + stateGlyph(s) + " "), st.label.Span(render.Pad(string(s), 13)),
-			st.value.Span(fmt.Sprintf("%12d %6.2f%%  ", n, pct)), st.states[s].Span(bar)})
-	}
-	if len(in.Pages) == 0 {
-		lines = append(lines, render.Line{st.dim.Span("  (the headers give no counts)")})
-	}
-	lines = append(lines, render.Line{})
-	title(fmt.Sprintf("Warnings (%d)", len(in.Warnings)))
+	lines = append(lines, o.pageLines(st, col)...)
+	title(fmt.Sprintf("problems (%d)", len(in.Warnings)), "  (found while opening)")
 	if len(in.Warnings) == 0 {
 		lines = append(lines, render.Line{st.ok.Span("  ✓ none found while opening"), st.dim.Span(" (Verify checks every page)")})
 	}
+	dir := dumpDir(in)
 	for _, p := range in.Warnings {
-		lines = append(lines, problemLine(st, p))
+		lines = append(lines, problemLine(st, p, dir))
 	}
 	o.list.setLines(lines)
 }
 
-// problemLine draws a problem: severity glyph and word, code, where, what.
-func problemLine(st *styles, p model.Problem) render.Line {
-	pn, sev := st.severity(p.Severity)
-	return render.Line{pn.Span("  " + render.Pad(sev, 10)), st.value.Span(p.Code.String()), st.dim.Span("  " + strings.TrimSpace(p.Where()) + ": "), st.value.Span(p.Message)}
+// pageLines are the "pages" row of `info`, one line per state with its
+// share drawn as a bar of the state's glyph; the count column is as wide
+// as the largest count.
+func (o *overview) pageLines(st *styles, col int) []render.Line {
+	label := st.label.Span("  " + render.Pad("pages", col-3) + " ")
+	indent := render.Text(strings.Repeat(" ", col))
+	switch {
+	case o.c.Counting:
+		return []render.Line{{label, st.dim.Span("counting…")}}
+	case o.c.CountErr != nil:
+		return labelledAt(st, col, "pages", "not counted: "+errText(o.c.CountErr), o.w)
+	}
+	rows := present.StateRows(o.c.Info.Pages)
+	if len(rows) == 0 {
+		return []render.Line{{label, st.value.Span(present.Counts(o.c.Info.Pages)), st.dim.Span("  (the headers give no counts)")}}
+	}
+	stateW, countW := 0, 0
+	for _, r := range rows {
+		stateW = max(stateW, len(r.State))
+		countW = max(countW, len(fmt.Sprint(r.Count)))
+	}
+	var out []render.Line
+	for i, r := range rows {
+		g := present.StateGlyph(r.State)
+		bar := strings.Repeat(g, clamp(int(r.Percent/5+0.5), 1, 20))
+		l := render.Line{label}
+		if i > 0 {
+			l = render.Line{indent}
+		}
+		out = append(out, append(l, st.states[r.State].Span(g+" "), st.label.Span(render.Pad(string(r.State), stateW+1)),
+			st.value.Span(fmt.Sprintf("%*d %6.2f%%  ", countW, r.Count, r.Percent)), st.states[r.State].Span(bar)))
+	}
+	return out
 }
 
-func orDash(s string) string {
-	if s == "" {
-		return "-"
+// dumpDir is the folder of the dump's first file, which problem
+// locations are named relative to ("" for a name that is not a path).
+func dumpDir(in model.Info) string {
+	if len(in.Files) == 0 {
+		return ""
 	}
-	return s
+	if !filepath.IsAbs(in.Files[0]) {
+		return "" // named as the user gave it: relative already, or not a path
+	}
+	return filepath.Dir(in.Files[0])
 }
 
-func yesNo(b bool) string {
-	if b {
-		return "yes"
-	}
-	return "no"
+// problemLine draws a problem: severity glyph and word, code, where
+// (files relative to dir), what.
+func problemLine(st *styles, p model.Problem, dir string) render.Line {
+	pn := severityPen(st, p.Severity)
+	return render.Line{pn.Span("  " + render.Pad(present.SeverityMark(p.Severity)+" "+string(p.Severity), 10)), st.value.Span(p.Code.String()),
+		st.dim.Span("  " + present.Where(p, dir) + ": "), st.value.Span(p.Message)}
 }

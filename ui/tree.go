@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"dumpscope/model"
+	"dumpscope/present"
 	"dumpscope/ui/render"
 )
 
@@ -259,7 +260,7 @@ func (t *fieldTree) details(st *styles, w, n int) []string {
 	f := r.node
 	where := "no file location"
 	if f.Offset >= 0 {
-		where = fmt.Sprintf("file offset %#x (%d), %d byte%s", f.Offset, f.Offset, f.Size, plural(f.Size))
+		where = fmt.Sprintf("file offset %#x (%d), %s", f.Offset, f.Offset, present.Count(int(f.Size), "byte"))
 	}
 	if f.StreamOffset != nil {
 		where += fmt.Sprintf(", stream offset %#x", *f.StreamOffset)

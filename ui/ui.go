@@ -13,6 +13,7 @@ import (
 
 	"dumpscope/inspect"
 	"dumpscope/model"
+	"dumpscope/present"
 	"dumpscope/themes"
 	"dumpscope/ui/render"
 )
@@ -45,7 +46,7 @@ type Model struct {
 	status, errText string
 	width, height   int
 	themeFixed      bool
-	index           *job
+	index, count    *job
 	started         bool
 }
 
@@ -56,12 +57,12 @@ const (
 	footerRows = 2
 )
 
-// New builds the UI for a dump opened for inspection.
+// New builds the UI for a dump opened for inspection. It reads nothing
+// but what the session already holds: the frame counts, which may scan
+// bitmaps, are a job Init starts, so opening costs the same for any size.
 func New(ctx context.Context, s *inspect.Session, opts Options) *Model {
 	ctx, cancel := context.WithCancel(ctx)
-	d := s.Dump()
-	info, _ := s.InfoWithCounts(ctx)
-	c := &Common{Ctx: ctx, S: s, Dump: d, Info: info}
+	c := &Common{Ctx: ctx, S: s, Info: s.Info(), Counting: true}
 	m := &Model{c: c, cancel: cancel, keys: newGlobalKeys(), prompt: newPrompt(), helpList: newList(), help: help.New(), width: 80, height: 24}
 	th := themes.Dark()
 	if opts.Theme != "" && opts.Theme != "auto" {
@@ -74,9 +75,9 @@ func New(ctx context.Context, s *inspect.Session, opts Options) *Model {
 	if specs == nil {
 		specs = DefaultViews()
 	}
-	for _, s := range specs {
-		if s.Available == nil || s.Available(d) {
-			m.views = append(m.views, s.New(c))
+	for _, spec := range specs {
+		if spec.Available == nil || spec.Available(c) {
+			m.views = append(m.views, spec.New(c))
 		}
 	}
 	m.layout()
@@ -84,7 +85,8 @@ func New(ctx context.Context, s *inspect.Session, opts Options) *Model {
 }
 
 // Init asks the terminal for its background colour and starts the dump's
-// index pass (flattened streams) or, without one, the views' loads.
+// index pass (flattened streams only) or, without one, the frame count
+// and the views' loads.
 func (m *Model) Init() tea.Cmd {
 	cmds := []tea.Cmd{tea.RequestBackgroundColor}
 	if s := m.c.S; s.NeedsIndex() {
@@ -100,19 +102,46 @@ func (m *Model) Init() tea.Cmd {
 	return tea.Batch(cmds...)
 }
 
-// start runs the views' Init once the dump is ready, and shows the first
-// view.
+// start counts the frames and runs the views' Init once the dump is
+// ready, and shows the first view.
 func (m *Model) start() tea.Cmd {
 	if m.started {
 		return nil
 	}
 	m.started = true
-	cmds := make([]tea.Cmd, 0, len(m.views)+1)
+	cmds := make([]tea.Cmd, 0, len(m.views)+2)
+	cmds = append(cmds, m.startCount())
 	for _, v := range m.views {
 		cmds = append(cmds, v.Init())
 	}
 	cmds = append(cmds, m.show(m.active))
 	return tea.Batch(cmds...)
+}
+
+// startCount counts the frames by state (Session.Counts) in a job; the
+// header and the Overview say "counting…" until countsMsg arrives.
+func (m *Model) startCount() tea.Cmd {
+	s := m.c.S
+	var cmd tea.Cmd
+	m.count, cmd = startJob(m.c.Ctx, "counting frames", func(ctx context.Context, _ func(done, total uint64)) (any, error) {
+		return s.Counts(ctx)
+	})
+	return cmd
+}
+
+// counted records the frame counts (or why there are none) and tells the
+// views.
+func (m *Model) counted(d jobDoneMsg) tea.Cmd {
+	m.c.Counting = false
+	switch {
+	case errors.Is(d.err, context.Canceled):
+		m.c.CountErr = errors.New("counting was cancelled")
+	case d.err != nil:
+		m.c.CountErr = d.err
+	default:
+		m.c.Info.Pages, _ = d.val.(model.StateCounts)
+	}
+	return m.broadcast(countedMsg{})
 }
 
 // applyTheme switches the theme of every view and of the key help.
@@ -170,7 +199,16 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 				if d.err != nil && !errors.Is(d.err, context.Canceled) {
 					m.errText = m.index.name + ": " + errText(d.err)
 				}
+				// Indexing a container completes what its headers say
+				// (problems, the sub-header).
+				m.c.Info = m.c.S.RefreshInfo()
 				return m, m.start()
+			}
+			return m, cmd
+		}
+		if cmd, ok := m.count.update(msg); ok {
+			if d, done := msg.(jobDoneMsg); done {
+				return m, m.counted(d)
 			}
 			return m, cmd
 		}
@@ -245,6 +283,8 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 			m.status = "cancelled"
 		} else if m.index.stop() {
 			m.status = m.index.name + " cancelled"
+		} else if m.count.stop() {
+			m.status = m.count.name + " cancelled"
 		}
 		return nil
 	}
@@ -395,7 +435,7 @@ func (m *Model) fileLabel() string {
 		s = files[0]
 	}
 	if len(files) > 1 {
-		s += fmt.Sprintf(" +%d part%s", len(files)-1, plural(len(files)-1))
+		s += " +" + present.Count(len(files)-1, "part")
 	}
 	return s
 }
@@ -412,6 +452,12 @@ func (m *Model) headerLine(w int) string {
 		format += " (flattened)"
 	}
 	present := fmt.Sprintf("%d/%d", in.Pages[model.StatePresent], in.MaxPFN)
+	switch {
+	case m.c.Counting:
+		present = "counting…"
+	case m.c.CountErr != nil:
+		present = "?"
+	}
 	k, v := st.headerKey, st.header
 	// The long form labels every fact; the short one drops the labels.
 	// The file name gets what room is left.
@@ -421,7 +467,7 @@ func (m *Model) headerLine(w int) string {
 	file := m.fileLabel()
 	if render.Width(facts.Plain())+render.Width(file)+1 > w {
 		facts = render.Line{k.Span(" · "), v.Span(format), k.Span(" · "), v.Span(in.Arch), k.Span(" · "), v.Span(rel),
-			k.Span(" · page "), v.Span(fmt.Sprint(in.PageSize)), k.Span(" · "), v.Span(present), k.Span(" present")}
+			k.Span(" · page "), v.Span(fmt.Sprint(in.PageSize)), k.Span(" · present "), v.Span(present)}
 	}
 	room := max(w-render.Width(facts.Plain())-1, 12)
 	l := append(render.Line{v.Span(" " + render.CutMiddle(file, room))}, facts...)
@@ -495,8 +541,11 @@ func (m *Model) statusLine(w int) string {
 	if s, ok := m.views[m.active].(Statuser); ok && !m.helpOpen {
 		right = s.Status()
 	}
-	if m.index.running() {
+	switch {
+	case m.index.running():
 		right = fmt.Sprintf("%s %s %.0f%% (esc cancels)", m.index.name, progressBar(m.index.percent(), 12), m.index.percent())
+	case m.count.running() && right == "":
+		right = m.count.name + "… (esc cancels)"
 	}
 	if right != "" {
 		lw := render.Width(l.Plain())

@@ -170,7 +170,7 @@ func TestCPUs(t *testing.T) {
 		t.Fatalf(":cpu shows %s", m.Active())
 	}
 	s := ansi.Strip(screen(m))
-	for _, want := range []string{"CPU 1  (2 of 2", "── prstatus · x86_64 · pid 2", "rflags", "[PF ZF IF]", "interrupts enabled"} {
+	for _, want := range []string{"CPU 1  (2 of 2", "── CPU 1  prstatus  x86_64  pid 2", "rflags", "[PF ZF IF]", "interrupts enabled"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("CPU 1 screen lacks %q", want)
 		}
@@ -182,7 +182,7 @@ func TestCPUs(t *testing.T) {
 		all = append(all, l.Plain())
 	}
 	text := strings.Join(all, "\n")
-	for _, want := range []string{"── prstatus", "── qemu-cpu-state", "cr0", "bit  31    PG", "paging"} {
+	for _, want := range []string{"── CPU 1  prstatus", "── CPU 1  qemu-cpu-state", "cr0", "bit  31    PG", "paging"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("CPU 1 lacks %q", want)
 		}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/key"
@@ -12,6 +11,7 @@ import (
 
 	"dumpscope/inspect"
 	"dumpscope/model"
+	"dumpscope/present"
 	"dumpscope/ui/render"
 )
 
@@ -106,7 +106,7 @@ func (v *verifyView) rebuild() {
 	st := v.c.St
 	lines := make([]render.Line, 0, len(v.report.Problems))
 	for _, p := range v.report.Problems {
-		lines = append(lines, problemLine(st, p))
+		lines = append(lines, problemLine(st, p, dumpDir(v.c.Info)))
 	}
 	v.list.setLines(lines)
 }
@@ -152,14 +152,12 @@ func (v *verifyView) View() string {
 		if !r.OK {
 			verdict = render.Line{st.err.Span("✗ DAMAGED: errors found")}
 		}
-		verdict = append(verdict, st.dim.Span(fmt.Sprintf("   %d error%s, %d warning%s, %d note%s",
-			r.Count(model.SeverityError), plural(r.Count(model.SeverityError)),
-			r.Count(model.SeverityWarning), plural(r.Count(model.SeverityWarning)),
-			r.Count(model.SeverityNote), plural(r.Count(model.SeverityNote)))))
+		verdict = append(verdict, st.dim.Span("   "+present.Count(r.Count(model.SeverityError), "error")+", "+
+			present.Count(r.Count(model.SeverityWarning), "warning")+", "+present.Count(r.Count(model.SeverityNote), "note")))
 		head = []string{
 			verdict.Render(v.w, nil),
 			render.Line{st.label.Span("pages checked "), st.value.Span(fmt.Sprint(r.PagesChecked)),
-				st.label.Span("   bytes checked "), st.value.Span(humanBytes(int64(r.BytesChecked))),
+				st.label.Span("   bytes checked "), st.value.Span(present.Bytes(int64(r.BytesChecked))),
 				st.dim.Span("   r runs it again")}.Render(v.w, nil),
 		}
 		if len(r.Problems) == 0 {
@@ -175,8 +173,9 @@ func (v *verifyView) details(st *styles) []string {
 		return nil
 	}
 	p := v.report.Problems[v.list.cursor]
-	pn, sev := st.severity(p.Severity)
-	out := []string{render.Line{pn.Span(sev + " "), st.title.Span(p.Code.String()), st.dim.Span("  " + strings.TrimSpace(p.Where()))}.Render(v.w, nil)}
+	sev := present.SeverityMark(p.Severity) + " " + string(p.Severity)
+	out := []string{render.Line{severityPen(st, p.Severity).Span(sev + " "), st.title.Span(p.Code.String()),
+		st.dim.Span("  " + present.Where(p, dumpDir(v.c.Info)))}.Render(v.w, nil)}
 	for _, l := range render.Wrap(p.Message, v.w-2) {
 		out = append(out, render.Line{st.value.Span("  " + l)}.Render(v.w, nil))
 	}

@@ -88,8 +88,8 @@ type Command struct {
 type ViewSpec struct {
 	Name string
 	// Available reports whether the view applies to this dump (nil: it
-	// always does).
-	Available func(d reader.Dump) bool
+	// always does). It may look at Info and the session, not read.
+	Available func(c *Common) bool
 	// New builds the view.
 	New func(c *Common) View
 }
@@ -99,16 +99,23 @@ func DefaultViews() []ViewSpec {
 	return []ViewSpec{
 		{Name: "overview", New: func(c *Common) View { return newOverview(c) }},
 		{Name: "layout", New: func(c *Common) View { return newLayoutView(c) }},
-		{Name: "notes", New: func(c *Common) View { return newNotesView(c) }},
-		{Name: "vmcoreinfo", New: func(c *Common) View { return newVMCoreInfoView(c) }},
-		{Name: "cpus", New: func(c *Common) View { return newCPUsView(c) }},
+		{Name: "notes", New: func(c *Common) View { return newNotesView(c) }, Available: linuxKernel},
+		{Name: "vmcoreinfo", New: func(c *Common) View { return newVMCoreInfoView(c) }, Available: linuxKernel},
+		{Name: "cpus", New: func(c *Common) View { return newCPUsView(c) }, Available: linuxKernel},
 		{Name: "memory", New: func(c *Common) View { return newMemoryView(c) }},
-		{Name: "log", New: func(c *Common) View { return newLogView(c) }},
-		{Name: "components", New: func(c *Common) View { return newComponentsView(c) },
-			Available: func(d reader.Dump) bool { _, ok := d.(reader.AreaReader); return ok }},
+		{Name: "log", New: func(c *Common) View { return newLogView(c) }, Available: linuxKernel},
+		{Name: "components", New: func(c *Common) View { return newComponentsView(c) }, Available: areas},
 		{Name: "verify", New: func(c *Common) View { return newVerifyView(c) }},
 	}
 }
+
+// linuxKernel accepts the dumps of a Linux kernel: every format but AIX
+// system dumps, which carry no ELF notes, no VMCOREINFO, no CPU registers
+// and no Linux log.
+func linuxKernel(c *Common) bool { return c.Info.Format != model.FormatAIX }
+
+// areas accepts dumps made of named memory areas (reader.AreaReader).
+func areas(c *Common) bool { _, ok := c.S.Dump().(reader.AreaReader); return ok }
 
 // Messages the views and the root exchange.
 type (
@@ -127,6 +134,9 @@ type (
 	// themeMsg tells views the theme changed (views caching styled text
 	// redraw it).
 	themeMsg struct{}
+	// countedMsg tells views the frame counts are known (Common.Info.Pages,
+	// or Common.CountErr).
+	countedMsg struct{}
 	// gotoPhysMsg moves the Memory view to a physical address.
 	gotoPhysMsg struct{ addr model.PhysAddr }
 	// explainMsg asks the Layout view to explain a frame.

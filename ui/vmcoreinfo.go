@@ -53,7 +53,7 @@ func (v *vmcoreinfoView) SetSize(w, h int)  { v.list.setSize(w, h) }
 func (v *vmcoreinfoView) View() string      { return v.list.view(v.c.St, true) }
 
 func (v *vmcoreinfoView) Init() tea.Cmd {
-	d := v.c.Dump
+	d := v.c.S.Dump()
 	return func() tea.Msg {
 		vi, err := d.VMCoreInfo()
 		return vmcoreinfoMsg{vi, err}

@@ -1,0 +1,143 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"dumpscope/inspect"
+	"dumpscope/model"
+	"dumpscope/present"
+	"dumpscope/reader"
+	"dumpscope/reader/dumptest"
+)
+
+// TestOverviewShowsInfoRows: the Overview shows the rows `dumpscope info`
+// prints — present.InfoRows, the "pages" row, the problems and
+// present.CrashRows — with the same labels and values (issue 11: "info and
+// the TUI Overview show the same labels for the same facts").
+func TestOverviewShowsInfoRows(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		dump func(testing.TB) reader.Dump
+	}{
+		{"demo", openDemo}, {"kdump", func(t testing.TB) reader.Dump { d, _ := kdumpDump(t); return d }},
+		{"AIX", aixDump}, {"huge", hugeELF},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := tc.dump(t)
+			m := newTestModel(t, d, 200, 60, "dark")
+			ov := m.views[0].(*overview)
+			var lines []string
+			for _, l := range ov.list.lines {
+				lines = append(lines, l.Plain())
+			}
+			s := flat(strings.Join(lines, "\n"))
+			info, err := inspect.New(d).InfoWithCounts(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := present.InfoRows(info)
+			for _, r := range present.StateRows(info.Pages) {
+				want = append(want, present.Row{Key: "", Value: fmt.Sprintf("%s %d", r.State, r.Count)})
+			}
+			want = append(want, present.Row{Key: fmt.Sprintf("problems (%d)", len(info.Warnings))})
+			if ov.crash.sum != nil {
+				want = append(want, present.CrashRows(ov.crash.sum, info.Arch)...)
+			} else if tc.name == "demo" {
+				t.Fatal("no crash summary on the demo dump")
+			}
+			for _, r := range want {
+				if row := flat(strings.TrimSpace(r.Key + " " + r.Value)); !strings.Contains(s, row) {
+					t.Errorf("the Overview lacks the row %q:\n%s", row, strings.Join(lines, "\n"))
+				}
+			}
+		})
+	}
+}
+
+// countGate is a dump whose frame count waits until released: New and the
+// first screens must not wait for it.
+type countGate struct {
+	reader.Dump
+	release chan struct{}
+}
+
+func (g countGate) Counts(ctx context.Context) (model.StateCounts, error) {
+	select {
+	case <-g.release:
+		return g.Dump.Counts(ctx)
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// TestCountsAreAJob: opening does not count the frames (a bitmap scan on
+// a large kdump); the header and the Overview say "counting…" until the
+// count job is done, then show the counts.
+func TestCountsAreAJob(t *testing.T) {
+	g := countGate{Dump: openDemo(t), release: make(chan struct{})}
+	m := New(context.Background(), inspect.New(g), Options{Theme: "dark"})
+	defer m.Close()
+	send(t, m, tea.WindowSizeMsg{Width: 120, Height: 60})
+	var later []tea.Cmd
+	for _, c := range m.Init()().(tea.BatchMsg) {
+		if c == nil {
+			continue
+		}
+		// Every command but the count runs now; the count waits.
+		done := make(chan tea.Msg, 1)
+		go func() { done <- c() }()
+		select {
+		case msg := <-done:
+			run(t, m, func() tea.Msg { return msg })
+		default:
+			later = append(later, func() tea.Msg { return <-done })
+		}
+	}
+	s := ansi.Strip(screen(m))
+	if !strings.Contains(s, "present counting…") || !strings.Contains(flat(s), "pages counting…") {
+		t.Fatalf("no \"counting…\" while the frames are counted:\n%s", s)
+	}
+	close(g.release)
+	for _, c := range later {
+		run(t, m, c)
+	}
+	s = ansi.Strip(screen(m))
+	if !strings.Contains(s, "present 534/3094") || !strings.Contains(flat(s), "pages █ present 534") {
+		t.Fatalf("the counts are not shown once counted:\n%s", s)
+	}
+}
+
+// TestOnlyStreamsAreIndexed: opening a plain ELF or kdump file starts no
+// index job; a flattened stream does (issue 11).
+func TestOnlyStreamsAreIndexed(t *testing.T) {
+	kd := &dumptest.Kdump{Version: 6, Codec: "zlib", MaxMapnr: 64, Pages: map[uint64][]byte{1: dumptest.Pattern(1, 4096)},
+		Utsname: [6]string{"Linux", "h", "6.1.0", "#1", "x86_64", ""}, NrCPUs: 1}
+	kb, _ := kd.Bytes()
+	for _, tc := range []struct {
+		name  string
+		dump  func(testing.TB) reader.Dump
+		index bool
+	}{
+		{"ELF", openDemo, false},
+		{"kdump", func(t testing.TB) reader.Dump { return openBytes(t, "plain.kdump", kb) }, false},
+		{"flattened", func(t testing.TB) reader.Dump { return openBytes(t, "stream.flat", dumptest.Flatten(kb, 4096)) }, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := New(context.Background(), inspect.New(tc.dump(t)), Options{Theme: "dark"})
+			defer m.Close()
+			run(t, m, m.Init())
+			if got := m.index != nil; got != tc.index {
+				t.Fatalf("index job started: %v, want %v", got, tc.index)
+			}
+			if !m.started || m.c.Counting {
+				t.Fatalf("started %v, still counting %v", m.started, m.c.Counting)
+			}
+		})
+	}
+}
