@@ -2,11 +2,13 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/colorprofile"
+	"github.com/charmbracelet/x/term"
 
 	"dumpscope/ui"
 )
@@ -19,19 +21,22 @@ type tuiCmd struct {
 }
 
 func (c *tuiCmd) Run(rc *runContext) error {
+	if err := needTerminal(os.Stdin, os.Stdout, c.Files); err != nil {
+		return err
+	}
 	s, err := rc.openSession(c.Files)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
 	profile, mono := colorChoice(rc.Color, os.Environ())
-	opts := ui.Options{Theme: c.Theme}
+	opts := ui.Options{Theme: c.Theme, ColorFGBG: os.Getenv("COLORFGBG")}
 	if mono {
 		opts.Theme = "mono"
 	}
 	m := ui.New(rc.ctx, s, opts)
 	defer m.Close()
-	var popts []tea.ProgramOption
+	popts := []tea.ProgramOption{tea.WithFPS(ui.FrameRate)}
 	if profile != colorprofile.Unknown {
 		popts = append(popts, tea.WithColorProfile(profile))
 	}
@@ -40,6 +45,37 @@ func (c *tuiCmd) Run(rc *runContext) error {
 		return nil
 	}
 	return err
+}
+
+// needTerminal refuses to start the terminal UI when standard input or
+// standard output is not a terminal (`dumpscope FILE | cat`, a cron job, a
+// script): the UI would wait for keys that never come or draw escape
+// sequences into a file. It names the command that prints the same facts
+// as text.
+func needTerminal(in, out *os.File, files []string) error {
+	which := ""
+	switch {
+	case !term.IsTerminal(out.Fd()):
+		which = "standard output"
+	case !term.IsTerminal(in.Fd()):
+		which = "standard input"
+	default:
+		return nil
+	}
+	args := make([]string, len(files))
+	for i, f := range files {
+		args[i] = shellWord(f)
+	}
+	cmd := strings.TrimSpace(programName + " info " + strings.Join(args, " "))
+	return usageError{fmt.Sprintf("the terminal UI needs a terminal and %s is not one; `%s` prints what it shows as text", which, cmd)}
+}
+
+// shellWord quotes a file name for a shell when it needs it.
+func shellWord(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:+,@%=") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // colorChoice maps --color and NO_COLOR to a colour profile for the

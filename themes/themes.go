@@ -13,6 +13,8 @@ package themes
 import (
 	"image/color"
 	"slices"
+	"strconv"
+	"strings"
 
 	"charm.land/lipgloss/v2"
 )
@@ -103,16 +105,29 @@ func build(name string, dark bool, p palette) Theme {
 	}
 }
 
-// Dark is the default theme for dark terminal backgrounds.
+// Dark is the default theme, meant for dark terminal backgrounds and
+// readable on light ones too, since it is what the UI draws with until
+// (and unless) the terminal says which background it has: text is drawn
+// in the terminal's own foreground colour, and every other colour is a
+// middle tone that keeps a contrast of at least 3:1 against black and
+// against white (WCAG's minimum for large text and UI components; see
+// TestDarkReadsOnEitherBackground). Bars with their own background (the
+// header, the status line) carry their own foreground.
 func Dark() Theme {
 	c := lipgloss.Color
-	return build("dark", true, palette{
-		fg: fg(c("#d8dee9")), dim: fg(c("#8b93a7")), text: fg(c("#d8dee9")),
-		accent: fg(c("#81a1c1")), accent2: fg(c("#a3be8c")), addr: fg(c("#88c0d0")), zero: fg(c("#5c6478")),
+	def := lipgloss.NewStyle()
+	t := build("dark", true, palette{
+		fg: def, dim: fg(c("#808898")), text: def,
+		accent: fg(c("#5e81ac")), accent2: fg(c("#5a9a4a")), addr: fg(c("#4c8fa6")), zero: fg(c("#5c6478")),
 		headerBG: c("#2e3440"), tabBG: c("#3b4252"),
-		red: c("#ef6b73"), yellow: c("#ebcb8b"), blue: c("#81a1c1"), green: c("#a3be8c"),
-		cyan: c("#88c0d0"), magenta: c("#d49ee0"), grey: c("#6b7389"),
+		red: c("#d9534f"), yellow: c("#b08800"), blue: c("#5e81ac"), green: c("#5a9a4a"),
+		cyan: c("#3f9aa8"), magenta: c("#b16ccf"), grey: c("#6b7389"),
 	})
+	bar := fg(c("#d8dee9"))
+	t.Header = bar.Background(c("#2e3440")).Bold(true)
+	t.HeaderKey = fg(c("#a3abbf")).Background(c("#2e3440"))
+	t.Status = bar.Background(c("#3b4252"))
+	return t
 }
 
 // Light is the default theme for light terminal backgrounds.
@@ -160,6 +175,24 @@ func Mono() Theme {
 		Status: plain, Key: s().Bold(true), KeyDesc: plain, Prompt: s().Bold(true),
 		Present: plain, ZeroFill: plain, Excluded: plain, NotInDump: plain, Lost: s().Bold(true), Unreadable: s().Bold(true),
 	}
+}
+
+// DarkFromCOLORFGBG reads the terminal background from COLORFGBG, which
+// rxvt, Konsole and other terminals set to "fg;bg" (or "fg;xpm;bg") as
+// colour numbers of the 16-colour palette. As Vim decides it (option.c,
+// term_bg_default), backgrounds 0-6 and 8 are dark and the other numbers
+// light; ok is false when the variable is unset or its background is not
+// a number ("default").
+func DarkFromCOLORFGBG(v string) (dark, ok bool) {
+	i := strings.LastIndexByte(v, ';')
+	if i < 0 {
+		return false, false
+	}
+	n, err := strconv.Atoi(v[i+1:])
+	if err != nil || n < 0 || n > 15 {
+		return false, false
+	}
+	return n <= 6 || n == 8, true
 }
 
 // New returns the default theme for a dark or light background.

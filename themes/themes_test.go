@@ -1,6 +1,8 @@
 package themes
 
 import (
+	"image/color"
+	"math"
 	"reflect"
 	"regexp"
 	"testing"
@@ -88,6 +90,70 @@ func TestStylesAreInline(t *testing.T) {
 			if got := lipgloss.Width(s.Render("ab")); got != 2 {
 				t.Errorf("%s.%s renders \"ab\" %d cells wide", n, name, got)
 			}
+		}
+	}
+}
+
+// contrast is the WCAG 2 contrast ratio of two colours.
+func contrast(a, b color.Color) float64 {
+	la, lb := luminance(a), luminance(b)
+	if la < lb {
+		la, lb = lb, la
+	}
+	return (la + 0.05) / (lb + 0.05)
+}
+
+// luminance is the WCAG 2 relative luminance of a colour.
+func luminance(c color.Color) float64 {
+	r, g, b, _ := c.RGBA()
+	lin := func(v uint32) float64 {
+		s := float64(v) / 0xffff
+		if s <= 0.04045 {
+			return s / 12.92
+		}
+		return math.Pow((s+0.055)/1.055, 2.4)
+	}
+	return 0.2126*lin(r) + 0.7152*lin(g) + 0.0722*lin(b)
+}
+
+// TestDarkReadsOnEitherBackground: Dark is drawn until the terminal says
+// which background it has, so it must read on both: text without a
+// background of its own is in the terminal's foreground or keeps 3:1
+// against black and against white; text with a background keeps 4.5:1
+// against it (issue 12 item 26).
+func TestDarkReadsOnEitherBackground(t *testing.T) {
+	black, white := color.RGBA{A: 0xff}, color.RGBA{R: 0xff, G: 0xff, B: 0xff, A: 0xff}
+	for name, s := range styles(Dark()) {
+		fgc, bgc := s.GetForeground(), s.GetBackground()
+		_, noFG := fgc.(lipgloss.NoColor)
+		_, noBG := bgc.(lipgloss.NoColor)
+		switch {
+		case !noBG && noFG:
+			t.Errorf("Dark.%s has a background but the terminal's foreground, which may not read on it", name)
+		case !noBG:
+			if c := contrast(fgc, bgc); c < 4.5 {
+				t.Errorf("Dark.%s: contrast %.2f against its own background", name, c)
+			}
+		case !noFG:
+			for bgName, bg := range map[string]color.Color{"black": black, "white": white} {
+				if c := contrast(fgc, bg); c < 3 {
+					t.Errorf("Dark.%s: contrast %.2f on %s", name, c, bgName)
+				}
+			}
+		}
+	}
+}
+
+func TestDarkFromCOLORFGBG(t *testing.T) {
+	for _, tc := range []struct {
+		v        string
+		dark, ok bool
+	}{
+		{"15;0", true, true}, {"0;15", false, true}, {"7;8", true, true}, {"0;7", false, true},
+		{"12;default;4", true, true}, {"15;default", false, false}, {"", false, false}, {"0;16", false, false}, {"bogus", false, false},
+	} {
+		if dark, ok := DarkFromCOLORFGBG(tc.v); dark != tc.dark || ok != tc.ok {
+			t.Errorf("DarkFromCOLORFGBG(%q) = %v, %v, want %v, %v", tc.v, dark, ok, tc.dark, tc.ok)
 		}
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 	"sync/atomic"
-	"time"
 
 	tea "charm.land/bubbletea/v2"
 
@@ -25,29 +24,16 @@ import (
 func (c *Common) kernel() (*kernel.Kernel, error) { return c.S.Kernel() }
 
 // engineCall runs f on the engine for a job, reporting the pages the
-// engine reads as progress (done, total 0), at most every 50 ms. The
-// engine stops at ctx's end.
+// engine reads as progress (done, total 0) as it reads them; the job
+// samples the reports, so no timer runs. The engine stops at ctx's end.
 func (c *Common) engineCall(ctx context.Context, progress func(done, total uint64), f func(ctx context.Context, k *kernel.Kernel) (any, error)) (any, error) {
 	k, err := c.kernel()
 	if err != nil {
 		return nil, err
 	}
 	var pages atomic.Uint64
-	ctx = kernel.WithProgress(ctx, func(n uint64) { pages.Add(n) })
-	stop := make(chan struct{})
-	defer close(stop)
-	go func() {
-		tick := time.NewTicker(50 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-				progress(pages.Load(), 0)
-			}
-		}
-	}()
+	ctx = kernel.WithProgress(ctx, func(n uint64) { progress(pages.Add(n), 0) })
+	progress(0, 0) // the work has started, before its first page arrives
 	return f(ctx, k)
 }
 

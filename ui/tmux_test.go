@@ -289,3 +289,26 @@ func TestTmuxVaddrShowsTheKernelText(t *testing.T) {
 	s.typeKeys("q")
 	s.waitExit()
 }
+
+// TestTmuxNeedsATerminal runs the binary in a terminal with its standard
+// output piped to cat, then with its standard input from /dev/null: it
+// says why it does not start, names `dumpscope info`, and exits 2 at once
+// instead of waiting for keys or drawing into the pipe (issue 12 item 18).
+func TestTmuxNeedsATerminal(t *testing.T) {
+	bin := buildBinary(t)
+	for _, tc := range []struct{ name, redirect, which string }{
+		{"stdout piped", "| cat", "standard output"},
+		{"stdin from /dev/null", "< /dev/null", "standard input"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := startTmux(t, nil, "bash", "-c", fmt.Sprintf("'set -o pipefail; %s %s; echo exit=$?; sleep 30'", bin, tc.redirect))
+			// The message is longer than the terminal is wide: join the
+			// lines it wraps into.
+			screen := strings.ReplaceAll(s.waitFor("exit="), "\n", "")
+			want := "dumpscope: the terminal UI needs a terminal and " + tc.which + " is not one; `dumpscope info` prints what it shows as text"
+			if !strings.Contains(screen, want) || !strings.Contains(screen, "exit=2") {
+				t.Fatalf("the screen lacks %q and exit=2:\n%s", want, screen)
+			}
+		})
+	}
+}

@@ -21,8 +21,13 @@ import (
 // Options configure the UI.
 type Options struct {
 	// Theme names the theme (themes.Names); "" or "auto" follows the
-	// terminal background, dark until the terminal answers.
+	// terminal background: COLORFGBG's until the terminal answers the
+	// background query, dark when neither says (the dark theme reads on
+	// either background).
 	Theme string
+	// ColorFGBG is the COLORFGBG environment variable (see
+	// themes.DarkFromCOLORFGBG).
+	ColorFGBG string
 	// Views lists the views; nil means DefaultViews().
 	Views []ViewSpec
 }
@@ -50,6 +55,13 @@ type Model struct {
 	started         bool
 }
 
+// FrameRate is the frame rate to run the program at (tea.WithFPS). Bubble
+// Tea draws on a ticker at this rate for as long as the program runs, even
+// when nothing changes (tea.go, startRenderer); it is the only timer that
+// runs while the UI is idle, so it is kept as low as keeps typing and
+// scrolling smooth.
+const FrameRate = 20
+
 // Layout of the screen: header and tabs on top, status and key help at the
 // bottom, the active view in between.
 const (
@@ -65,6 +77,9 @@ func New(ctx context.Context, s *inspect.Session, opts Options) *Model {
 	c := &Common{Ctx: ctx, S: s, Info: s.Info(), Counting: true}
 	m := &Model{c: c, cancel: cancel, keys: newGlobalKeys(), prompt: newPrompt(), helpList: newList(), help: help.New(), width: 80, height: 24}
 	th := themes.Dark()
+	if dark, ok := themes.DarkFromCOLORFGBG(opts.ColorFGBG); ok {
+		th = themes.New(dark)
+	}
 	if opts.Theme != "" && opts.Theme != "auto" {
 		if t, ok := themes.ByName(opts.Theme, true); ok {
 			th, m.themeFixed = t, true

@@ -281,6 +281,22 @@ func TestThemes(t *testing.T) {
 	}
 }
 
+// TestThemeFromCOLORFGBG: with auto, COLORFGBG picks the first theme; the
+// terminal's own answer still wins (issue 12 item 26).
+func TestThemeFromCOLORFGBG(t *testing.T) {
+	for _, tc := range []struct{ env, want string }{{"0;15", "light"}, {"15;0", "dark"}, {"15;default", "dark"}, {"", "dark"}} {
+		m := New(context.Background(), inspect.New(openDemo(t)), Options{Theme: "auto", ColorFGBG: tc.env})
+		if m.c.Theme.Name != tc.want {
+			t.Errorf("COLORFGBG=%q starts with %s, want %s", tc.env, m.c.Theme.Name, tc.want)
+		}
+		send(t, m, tea.BackgroundColorMsg{Color: colorOf(0, 0, 0)})
+		if m.c.Theme.Name != "dark" {
+			t.Errorf("COLORFGBG=%q: a black background reply gives %s", tc.env, m.c.Theme.Name)
+		}
+		m.Close()
+	}
+}
+
 // colourSGR matches SGR sequences that set a colour (30-37, 38, 40-47,
 // 48, 90-97, 100-107), alone or among other parameters.
 var colourSGR = regexp.MustCompile(`\x1b\[(?:[0-9;:]*;)?(?:3[0-8]|4[0-8]|9[0-7]|10[0-7])(?:[;:][0-9;:]*)?m`)
