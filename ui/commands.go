@@ -71,6 +71,10 @@ func (m *Model) runCommand(lineText string) tea.Cmd {
 		if c.Name != name {
 			continue
 		}
+		marks := len(m.history)
+		if c.Jump {
+			m.remember()
+		}
 		var show tea.Cmd
 		if c.View != "" {
 			if i := m.viewIndex(c.View); i >= 0 && i != m.active {
@@ -80,6 +84,7 @@ func (m *Model) runCommand(lineText string) tea.Cmd {
 		cmd, err := c.Run(strings.TrimSpace(args))
 		if err != nil {
 			m.errText = fmt.Sprintf("%s: %s", name, errText(err))
+			m.history = m.history[:marks] // nothing was followed
 			return show
 		}
 		return tea.Batch(show, cmd)

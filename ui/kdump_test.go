@@ -66,9 +66,9 @@ func TestExplainKdumpPage(t *testing.T) {
 			t.Fatalf("decoded row %#x shows % x, want % x", addr, b, pages[6][off:off+uint64(len(b))])
 		}
 	}
-	press(t, m, "backspace")
+	press(t, m, "esc")
 	if lv.explain != nil {
-		t.Fatal("backspace did not return to the header tree")
+		t.Fatal("esc did not return to the header tree")
 	}
 }
 

@@ -12,7 +12,7 @@ func bind(keys []string, helpKey, desc string) key.Binding {
 
 // GlobalKeys work in every view.
 type GlobalKeys struct {
-	Quit, NextView, PrevView, Views, Command, Search, SearchNext, SearchPrev, Help, Cancel key.Binding
+	Quit, NextView, PrevView, Views, Command, Search, SearchNext, SearchPrev, Help, Cancel, Back key.Binding
 }
 
 func newGlobalKeys() GlobalKeys {
@@ -27,17 +27,18 @@ func newGlobalKeys() GlobalKeys {
 		SearchPrev: bind([]string{"N"}, "N", "previous match"),
 		Help:       bind([]string{"?"}, "?", "help"),
 		Cancel:     bind([]string{"esc"}, "esc", "cancel / close"),
+		Back:       bind([]string{"ctrl+o", "backspace"}, "ctrl+o/bksp", "jump back"),
 	}
 }
 
 // ShortHelp is the footer's global part.
 func (k GlobalKeys) ShortHelp() []key.Binding {
-	return []key.Binding{k.NextView, k.Command, k.Search, k.Help, k.Quit}
+	return []key.Binding{k.NextView, k.Command, k.Search, k.Back, k.Help, k.Quit}
 }
 
 // FullHelp lists every global key.
 func (k GlobalKeys) FullHelp() [][]key.Binding {
-	return [][]key.Binding{{k.NextView, k.PrevView, k.Views, k.Help, k.Quit}, {k.Command, k.Search, k.SearchNext, k.SearchPrev, k.Cancel}}
+	return [][]key.Binding{{k.NextView, k.PrevView, k.Views, k.Help, k.Quit}, {k.Command, k.Search, k.SearchNext, k.SearchPrev, k.Back, k.Cancel}}
 }
 
 // NavKeys move through a list, tree or text.
@@ -73,7 +74,7 @@ func (k ListKeys) FullHelp() [][]key.Binding { return [][]key.Binding{k.list()} 
 // LayoutKeys drive the header tree and its hex pane.
 type LayoutKeys struct {
 	NavKeys
-	Toggle, Open, Close, HexDown, HexUp, Back, Decoded, Explain key.Binding
+	Toggle, Open, Close, HexDown, HexUp, Decoded, Explain key.Binding
 }
 
 func newLayoutKeys() LayoutKeys {
@@ -84,7 +85,6 @@ func newLayoutKeys() LayoutKeys {
 		Close:   bind([]string{"left", "h"}, "←/h", "collapse / parent"),
 		HexDown: bind([]string{"J"}, "J", "scroll hex down"),
 		HexUp:   bind([]string{"K"}, "K", "scroll hex up"),
-		Back:    bind([]string{"backspace"}, "bksp", "back to the header tree"),
 		Decoded: bind([]string{"d"}, "d", "file bytes / decoded page"),
 		Explain: bind([]string{"x"}, "x", "explain a pfn"),
 	}
@@ -97,7 +97,7 @@ func (k LayoutKeys) ShortHelp() []key.Binding {
 
 // FullHelp implements help.KeyMap.
 func (k LayoutKeys) FullHelp() [][]key.Binding {
-	return [][]key.Binding{k.list(), {k.Toggle, k.Open, k.Close, k.HexDown, k.HexUp}, {k.Explain, k.Decoded, k.Back}}
+	return [][]key.Binding{k.list(), {k.Toggle, k.Open, k.Close, k.HexDown, k.HexUp}, {k.Explain, k.Decoded}}
 }
 
 // VMCoreInfoKeys add the raw-text switch to list keys.

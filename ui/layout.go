@@ -184,8 +184,6 @@ func (l *layoutView) key(msg tea.KeyPressMsg) tea.Cmd {
 		return l.scrollHex(max(l.hexH/2, 1))
 	case key.Matches(msg, k.HexUp):
 		return l.scrollHex(-max(l.hexH/2, 1))
-	case key.Matches(msg, k.Back):
-		l.leaveExplain()
 	case key.Matches(msg, k.Decoded):
 		return l.toggleDecoded()
 	default:
@@ -290,7 +288,47 @@ func (l *layoutView) explained(msg explainedMsg) tea.Cmd {
 }
 
 func (l *layoutView) leaveExplain() {
-	l.explain, l.decoded, l.page = nil, false, nil
+	l.explain, l.decoded, l.page, l.pageWant = nil, false, nil, false
+}
+
+// Cancel leaves an explanation for the header tree.
+func (l *layoutView) Cancel() bool {
+	if l.explain == nil {
+		return false
+	}
+	l.leaveExplain()
+	return true
+}
+
+// layoutPlace is a position in the Layout view: the tree on show (an
+// explanation, or the header tree) and its selected field.
+type layoutPlace struct {
+	explain *fieldTree
+	pfn     model.PFN
+	field   *model.Field
+}
+
+// Location implements Locator.
+func (l *layoutView) Location() any {
+	t := l.tree()
+	if t == nil || len(t.rows) == 0 {
+		return nil
+	}
+	return layoutPlace{explain: l.explain, pfn: l.explainPFN, field: t.selected().node}
+}
+
+// Restore implements Locator.
+func (l *layoutView) Restore(loc any) tea.Cmd {
+	p, ok := loc.(layoutPlace)
+	if !ok {
+		return nil
+	}
+	l.leaveExplain()
+	l.explain, l.explainPFN = p.explain, p.pfn
+	if t := l.tree(); t != nil && p.field != nil {
+		t.reveal(p.field)
+	}
+	return l.follow()
 }
 
 // toggleDecoded switches the hex pane between the file and the decoded
@@ -310,7 +348,7 @@ func (l *layoutView) toggleDecoded() tea.Cmd {
 // Commands adds :explain and :offset.
 func (l *layoutView) Commands() []Command {
 	return []Command{
-		{Name: "explain", Args: "PFN", Help: "show how the dump locates a frame (bitmaps, descriptor, stored bytes)", Run: func(a string) (tea.Cmd, error) {
+		{Name: "explain", Args: "PFN", Jump: true, Help: "show how the dump locates a frame (bitmaps, descriptor, stored bytes)", Run: func(a string) (tea.Cmd, error) {
 			n, err := present.ParseNumber(a)
 			if err != nil {
 				return nil, err
@@ -320,7 +358,7 @@ func (l *layoutView) Commands() []Command {
 			}
 			return l.startExplain(model.PFN(n)), nil
 		}},
-		{Name: "offset", Args: "OFF", Help: "select the layout field at a file offset", Run: func(a string) (tea.Cmd, error) {
+		{Name: "offset", Args: "OFF", Jump: true, Help: "select the layout field at a file offset", Run: func(a string) (tea.Cmd, error) {
 			n, err := present.ParseNumber(a)
 			if err != nil {
 				return nil, err
@@ -361,7 +399,7 @@ func (l *layoutView) View() string {
 	}
 	title := fmt.Sprintf("%s (%d rows shown)", t.title, len(t.rows))
 	if l.explain != nil {
-		title += "  backspace: back to the header tree"
+		title += "  (esc: the header tree, backspace: back)"
 	}
 	left := []string{render.Line{st.title.Span(title)}.Render(l.treeW, nil)}
 	left = append(left, render.Block(t.view(st, true), l.treeW, t.h))

@@ -31,13 +31,15 @@ type findState struct {
 
 // findResult is what a find job returns.
 type findResult struct {
-	addr  uint64
-	found bool
-	from  uint64
-	vaddr *model.VirtAddr // where the kernel's direct map has it
+	addr    uint64
+	found   bool
+	wrapped bool // found before from, after wrapping around to the start
+	from    uint64
+	vaddr   *model.VirtAddr // where the kernel's direct map has it
 }
 
-// startFind looks for pattern from address `from` on (inclusive).
+// startFind looks for pattern from address `from` on (inclusive) to the
+// end of physical memory, then wraps around: from the start up to from.
 func (m *memoryView) startFind(pattern []byte, label string, from uint64) (tea.Cmd, error) {
 	if len(pattern) == 0 {
 		return nil, errors.New("nothing to find")
@@ -50,21 +52,48 @@ func (m *memoryView) startFind(pattern []byte, label string, from uint64) (tea.C
 	}
 	m.find.job.stop()
 	m.find.pattern, m.find.label = pattern, label
-	c, ps := m.c, m.ps
+	s, ps, maxPFN := m.c.S, m.ps, uint64(m.c.Info.MaxPFN)
 	var cmd tea.Cmd
 	m.find.job, cmd = startJob(m.c.Ctx, "find", func(ctx context.Context, progress func(done, total uint64)) (any, error) {
-		res := findResult{from: from}
-		opts := inspect.FindOptions{From: model.PFN(from / ps), Progress: progress}
-		hit := func(h model.SearchHit) bool {
-			if uint64(h.PhysAddr) < from {
-				return true
-			}
-			res.addr, res.found, res.vaddr = uint64(h.PhysAddr), true, h.VirtAddr
-			return false
-		}
-		return res, c.S.Find(ctx, pattern, opts, hit)
+		return wrapFind(ctx, s, pattern, from, ps, maxPFN, progress)
 	})
 	return cmd, nil
+}
+
+// wrapFind finds the first match at or after from, else the first one
+// before it: two passes of Session.Find, the second from the start,
+// stopped once it reaches the frame where the first began. Progress counts
+// frames over both passes.
+func wrapFind(ctx context.Context, s *inspect.Session, pattern []byte, from, ps, maxPFN uint64, progress func(done, total uint64)) (findResult, error) {
+	res := findResult{from: from}
+	start := from / ps
+	take := func(h model.SearchHit) bool {
+		res.addr, res.found, res.vaddr = uint64(h.PhysAddr), true, h.VirtAddr
+		return false
+	}
+	first := inspect.FindOptions{From: model.PFN(start), Progress: func(done, total uint64) { progress(done-min(done, start), total) }}
+	err := s.Find(ctx, pattern, first, func(h model.SearchHit) bool {
+		return uint64(h.PhysAddr) < from || take(h)
+	})
+	if err != nil || res.found || start == 0 {
+		return res, err
+	}
+	pass, stop := context.WithCancel(ctx)
+	defer stop()
+	second := inspect.FindOptions{Progress: func(done, total uint64) {
+		if done > start {
+			stop() // past where the first pass began: every frame is searched
+		}
+		progress(maxPFN-start+min(done, start), total)
+	}}
+	err = s.Find(pass, pattern, second, func(h model.SearchHit) bool {
+		return uint64(h.PhysAddr) < from && take(h)
+	})
+	res.wrapped = res.found
+	if ctx.Err() == nil && errors.Is(err, context.Canceled) {
+		err = nil
+	}
+	return res, err
 }
 
 // findNext looks for the next match after the one on show (or the
@@ -99,7 +128,7 @@ func (m *memoryView) findDone(d jobDoneMsg) tea.Cmd {
 	}
 	res, _ := d.val.(findResult)
 	if !res.found {
-		return status(fmt.Sprintf("no match for %s from phys %#x to the end", m.find.label, res.from))
+		return status(fmt.Sprintf("no match for %s in physical memory", m.find.label))
 	}
 	if i, ok := slices.BinarySearch(m.find.hits, res.addr); !ok {
 		m.find.hits = slices.Insert(m.find.hits, i, res.addr)
@@ -108,6 +137,9 @@ func (m *memoryView) findDone(d jobDoneMsg) tea.Cmd {
 	if res.vaddr != nil {
 		m.find.vaddrs[res.addr] = *res.vaddr
 		where = ", vaddr " + res.vaddr.String()
+	}
+	if res.wrapped {
+		where += "; wrapped around to the start"
 	}
 	m.showHit(res.addr)
 	return tea.Batch(m.ensure(), status(fmt.Sprintf("%s at phys %#x (pfn %#x%s); n: next, N: previous",
@@ -123,13 +155,19 @@ func (m *memoryView) hitLabel() string {
 	return m.find.label
 }
 
-// showHit moves the cursor to a match, a few rows below the top.
+// showHit moves the cursor to a match, its row in the middle of the hex
+// pane so that what comes before and after it shows.
 func (m *memoryView) showHit(addr uint64) {
 	m.moved, m.focusMap = true, false
 	m.find.hit, m.find.haveHit = addr, true
 	m.cur = addr
-	ctx := uint64(min(2, m.g.hexRows/3) * m.g.bpr)
-	m.top = m.rowOf(addr) - min(m.rowOf(addr), ctx)
+	m.centre(addr)
+}
+
+// centre scrolls so that addr's row is in the middle of the hex pane.
+func (m *memoryView) centre(addr uint64) {
+	above := uint64(max(m.g.hexRows-1, 0)/2) * uint64(m.g.bpr)
+	m.top = m.rowOf(addr) - min(m.rowOf(addr), above)
 	m.clampTop()
 }
 

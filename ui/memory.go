@@ -402,42 +402,68 @@ func (m *memoryView) Cancel() bool {
 
 // Commands adds :pfn, :phys, :vaddr, :find, :findhex and :next.
 func (m *memoryView) Commands() []Command {
-	goTo := func(scale uint64, what string) func(string) (tea.Cmd, error) {
-		return func(a string) (tea.Cmd, error) {
+	last := max(m.c.Info.MaxPFN, 1) - 1
+	return []Command{
+		{Name: "pfn", Args: "N", Help: "show frame N in Memory", Jump: true, Run: func(a string) (tea.Cmd, error) {
 			n, err := present.ParseNumber(a)
 			if err != nil {
 				return nil, err
 			}
-			if scale > 1 && n > ^uint64(0)/scale {
-				return nil, fmt.Errorf("%s %#x is out of range", what, n)
+			if n >= uint64(m.c.Info.MaxPFN) {
+				return nil, fmt.Errorf("pfn %#x is beyond the dump's last frame %s", n, last)
 			}
-			return func() tea.Msg { return gotoPhysMsg{addr: model.PhysAddr(n * scale)} }, nil
-		}
-	}
-	return []Command{
-		{Name: "pfn", Args: "N", Help: "show frame N in Memory", Run: goTo(m.ps, "pfn")},
-		{Name: "phys", Args: "ADDR", Help: "show physical address ADDR in Memory", Run: goTo(1, "address")},
-		{Name: "vaddr", Args: "ADDR", Help: "translate kernel virtual address ADDR through the page tables and show its frame in Memory", Run: func(a string) (tea.Cmd, error) {
+			return func() tea.Msg { return gotoPhysMsg{addr: model.PFN(n).Addr(m.ps)} }, nil
+		}},
+		{Name: "phys", Args: "ADDR", Help: "show physical address ADDR in Memory", Jump: true, Run: func(a string) (tea.Cmd, error) {
+			n, err := present.ParseNumber(a)
+			if err != nil {
+				return nil, err
+			}
+			if n >= m.maxAddr {
+				return nil, fmt.Errorf("phys %#x is beyond the dump's last frame %s (which ends at %#x)", n, last, m.maxAddr-1)
+			}
+			return func() tea.Msg { return gotoPhysMsg{addr: model.PhysAddr(n)} }, nil
+		}},
+		{Name: "vaddr", Args: "ADDR", Jump: true, Help: "translate kernel virtual address ADDR through the page tables and show its frame in Memory", Run: func(a string) (tea.Cmd, error) {
 			va, err := present.ParseNumber(a)
 			if err != nil {
 				return nil, err
 			}
 			return m.startVaddr(va), nil
 		}},
-		{Name: "find", Args: "TEXT", Help: "find text in physical memory from the cursor on", Run: func(a string) (tea.Cmd, error) {
+		{Name: "find", Args: "TEXT", Jump: true, Help: "find text in physical memory from the cursor on", Run: func(a string) (tea.Cmd, error) {
 			return m.startFind([]byte(a), fmt.Sprintf("%q", a), m.cur)
 		}},
-		{Name: "findhex", Args: "HEX", Help: "find bytes (\"de ad be ef\" or 0xdeadbeef) from the cursor on", Run: func(a string) (tea.Cmd, error) {
+		{Name: "findhex", Args: "HEX", Jump: true, Help: "find bytes (\"de ad be ef\" or 0xdeadbeef) from the cursor on", Run: func(a string) (tea.Cmd, error) {
 			b, err := parseHexBytes(a)
 			if err != nil {
 				return nil, err
 			}
 			return m.startFind(b, "0x"+fmt.Sprintf("%x", b), m.cur)
 		}},
-		{Name: "next", Help: "go to the next match of the last find", Run: func(string) (tea.Cmd, error) {
+		{Name: "next", Jump: true, Help: "go to the next match of the last find", Run: func(string) (tea.Cmd, error) {
 			return m.findNext()
 		}},
 	}
+}
+
+// memPlace is a position in the Memory view.
+type memPlace struct{ cur, top uint64 }
+
+// Location implements Locator.
+func (m *memoryView) Location() any { return memPlace{m.cur, m.top} }
+
+// Restore implements Locator.
+func (m *memoryView) Restore(loc any) tea.Cmd {
+	p, ok := loc.(memPlace)
+	if !ok || m.maxAddr == 0 {
+		return nil
+	}
+	m.closeVaddr()
+	m.moved, m.focusMap = true, false
+	m.cur, m.top = min(p.cur, m.maxAddr-1), p.top
+	m.clampTop()
+	return m.ensure()
 }
 
 // Search finds text in memory: / starts at the cursor, n goes on, N goes

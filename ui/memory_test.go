@@ -246,14 +246,23 @@ func TestFindInMemory(t *testing.T) {
 			t.Fatalf("%#x is not marked as part of the match", a)
 		}
 	}
-	typeLine(t, m, ":next")
-	if s := ansi.Strip(screen(m)); !strings.Contains(s, "no match for \"needle\" from phys 0x1013") {
-		t.Fatalf(":next past the last match:\n%s", lastLines(s, 2))
+	// The match's row is in the middle of the hex pane (issue 12 item 24).
+	if row := int((mv.rowOf(mv.cur) - mv.top) / uint64(mv.g.bpr)); row != (mv.g.hexRows-1)/2 {
+		t.Fatalf("the match is on row %d of %d, want the middle", row, mv.g.hexRows)
 	}
-	press(t, m, "g")
+	// Past the last match the search wraps around to the first.
+	typeLine(t, m, ":next")
+	if s := ansi.Strip(screen(m)); mv.cur != 0x1012 || !strings.Contains(s, "wrapped around to the start") {
+		t.Fatalf(":next past the last match: cursor %#x\n%s", mv.cur, lastLines(s, 2))
+	}
+	press(t, m, "G")
 	typeLine(t, m, ":findhex 6e 65 65 64 6c 65")
-	if mv.cur != 0x1012 {
-		t.Fatalf(":findhex: cursor %#x, want 0x1012", mv.cur)
+	if s := ansi.Strip(screen(m)); mv.cur != 0x1012 || !strings.Contains(s, "wrapped around to the start") {
+		t.Fatalf(":findhex from the last frame: cursor %#x\n%s", mv.cur, lastLines(s, 2))
+	}
+	typeLine(t, m, ":findhex 0xfeedfacecafe")
+	if s := ansi.Strip(screen(m)); mv.cur != 0x1012 || !strings.Contains(s, "no match for 0xfeedfacecafe in physical memory") {
+		t.Fatalf(":findhex of what is not there: cursor %#x\n%s", mv.cur, lastLines(s, 2))
 	}
 	// / in Memory searches memory; N goes back to a match found before.
 	press(t, m, "g")
@@ -374,5 +383,59 @@ func TestMinimapPassCancelsAndRestarts(t *testing.T) {
 	press(t, m, "5", "6")
 	if mv.mm.sum == nil {
 		t.Fatal("coming back to Memory did not read the map again")
+	}
+}
+
+// TestJumpBack: following a link remembers where the user was; ctrl+o and
+// backspace go back, most recent first, across views (issue 12 item 21).
+func TestJumpBack(t *testing.T) {
+	m := newTestModel(t, openDemo(t), 120, 40, "dark")
+	press(t, m, "backspace")
+	if s := ansi.Strip(screen(m)); !strings.Contains(s, "no earlier place") {
+		t.Fatalf("backspace with no history:\n%s", lastLines(s, 2))
+	}
+	typeLine(t, m, ":view memory")
+	mv := memory(m)
+	start := mv.cur
+	typeLine(t, m, ":pfn 0xa05")
+	typeLine(t, m, ":phys 0xa07010")
+	typeLine(t, m, ":pfn 0x99999999") // an error follows nothing
+	typeLine(t, m, ":explain 0xa01")
+	if m.Active() != "layout" {
+		t.Fatalf(":explain shows %s", m.Active())
+	}
+	for _, tc := range []struct {
+		key  string
+		view string
+		cur  uint64
+	}{{"ctrl+o", "memory", 0xa07010}, {"backspace", "memory", 0xa05000}, {"ctrl+o", "memory", start}} {
+		press(t, m, tc.key)
+		if m.Active() != tc.view || mv.cur != tc.cur {
+			t.Fatalf("%s: view %s cursor %#x, want %s at %#x", tc.key, m.Active(), mv.cur, tc.view, tc.cur)
+		}
+	}
+	// A verify problem opens its offset in Layout; backspace returns to
+	// the problem list.
+	typeLine(t, m, ":view verify")
+	press(t, m, "r", "enter")
+	if m.Active() != "layout" {
+		t.Fatalf("enter on a problem shows %s", m.Active())
+	}
+	press(t, m, "backspace")
+	if m.Active() != "verify" {
+		t.Fatalf("backspace after a verify problem shows %s", m.Active())
+	}
+	// In Layout, the selected field comes back.
+	typeLine(t, m, ":view layout")
+	press(t, m, "j", "j", "j")
+	lv := m.views[m.active].(*layoutView)
+	was := lv.tree().selected().node
+	typeLine(t, m, ":offset 0x40")
+	if lv.tree().selected().node == was {
+		t.Fatal(":offset 0x40 did not move")
+	}
+	press(t, m, "ctrl+o")
+	if got := lv.tree().selected().node; got != was {
+		t.Fatalf("ctrl+o selects %s, want %s", got.Name, was.Name)
 	}
 }

@@ -141,3 +141,36 @@ func TestOnlyStreamsAreIndexed(t *testing.T) {
 		})
 	}
 }
+
+// TestAIXHidesTheLinuxViews: an AIX dump has no ELF notes, VMCOREINFO,
+// CPU registers or Linux log, so those views are not offered; at 80
+// columns every tab keeps its whole title or shows its number only
+// (issue 12 item 22).
+func TestAIXHidesTheLinuxViews(t *testing.T) {
+	m := newTestModel(t, aixDump(t), 80, 24, "dark")
+	var names []string
+	for _, v := range m.views {
+		names = append(names, v.Name())
+	}
+	if got := strings.Join(names, " "); got != "overview layout memory components verify" {
+		t.Fatalf("views of an AIX dump: %s", got)
+	}
+	for _, tc := range []struct {
+		dump   func(testing.TB) reader.Dump
+		width  int
+		active string
+		want   string
+	}{
+		{aixDump, 80, "1", " 1 Overview   2 Layout   3 Memory   4 Components   5 Verify "},
+		{openDemo, 80, "1", " 1 Overview  2 Layout 3 Notes 4 VMCOREINFO 5 CPUs 6 Memory 7 Log 8 Verify"},
+		{openDemo, 80, "4", "1 Overview 2 Layout 3 Notes  4 VMCOREINFO  5 CPUs 6 Memory 7 Log 8 Verify"},
+		{openDemo, 40, "6", "1 2 3 4 5  6 Memory  7 8"},
+	} {
+		m := newTestModel(t, tc.dump(t), tc.width, 24, "dark")
+		press(t, m, tc.active)
+		tabs := strings.Split(ansi.Strip(screen(m)), "\n")[1]
+		if strings.TrimRight(tabs, " ") != strings.TrimRight(tc.want, " ") {
+			t.Errorf("tabs at %d columns with view %s active:\n%q\nwant\n%q", tc.width, tc.active, tabs, tc.want)
+		}
+	}
+}

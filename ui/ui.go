@@ -44,6 +44,7 @@ type Model struct {
 
 	prompt     prompt
 	lastSearch string
+	history    []place
 	helpOpen   bool
 	helpList   listModel
 	help       help.Model
@@ -290,6 +291,8 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 		return m.search(searchNext)
 	case key.Matches(msg, k.SearchPrev):
 		return m.search(searchPrev)
+	case key.Matches(msg, k.Back):
+		return m.jumpBack()
 	case key.Matches(msg, k.Help):
 		m.openHelp()
 		return nil
@@ -322,6 +325,9 @@ func (m *Model) search(dir searchDir) tea.Cmd {
 		m.status = m.views[m.active].Title() + " has nothing to search"
 		return nil
 	}
+	if _, ok := s.(Locator); ok {
+		m.remember() // a match is a place to come back from
+	}
 	return s.Search(m.lastSearch, dir)
 }
 
@@ -334,13 +340,15 @@ func (m *Model) show(i int) tea.Cmd {
 	return nil
 }
 
-// navigate shows a view by name and gives it a message.
+// navigate follows a link: it remembers the place, shows a view by name
+// and gives it a message.
 func (m *Model) navigate(msg navigateMsg) tea.Cmd {
 	i := m.viewIndex(msg.View)
 	if i < 0 {
 		m.errText = fmt.Sprintf("this dump has no %s view", msg.View)
 		return nil
 	}
+	m.remember()
 	cmd := m.show(i)
 	if msg.Msg == nil {
 		return cmd
@@ -502,20 +510,25 @@ func (m *Model) tabRanges() [][2]int {
 	return out
 }
 
-// tabLabels are " 1 Title " per view, shortened when they do not fit.
+// tabLabels are " 1 Title " per view. When they do not fit, the other
+// tabs drop their padding ("2 Layout"), then their titles ("2"); the
+// active tab keeps its whole title, and a title is never cut.
 func (m *Model) tabLabels() []string {
-	for _, short := range []int{0, 4, 1} {
+	for short := 0; short < 3; short++ {
 		labels := make([]string, len(m.views))
 		total := 0
 		for i, v := range m.views {
-			t := v.Title()
-			if short > 0 && i != m.active && len([]rune(t)) > short {
-				t = string([]rune(t)[:short])
+			switch {
+			case i == m.active || short == 0:
+				labels[i] = fmt.Sprintf(" %d %s ", i+1, v.Title())
+			case short == 1:
+				labels[i] = fmt.Sprintf("%d %s", i+1, v.Title())
+			default:
+				labels[i] = fmt.Sprint(i + 1)
 			}
-			labels[i] = fmt.Sprintf(" %d %s ", i+1, t)
 			total += render.Width(labels[i]) + 1
 		}
-		if total <= m.width || short == 1 {
+		if total-1 <= m.width || short == 2 {
 			return labels
 		}
 	}

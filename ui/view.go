@@ -56,6 +56,15 @@ type (
 	// Statuser adds a view's own status (position, progress) to the
 	// status line.
 	Statuser interface{ Status() string }
+	// Locator has a position the user jumps away from when following a
+	// link (a `:pfn`, an explanation, a find hit, a verify problem) and
+	// back to with ctrl+o or backspace: Memory's cursor, Layout's field.
+	Locator interface {
+		// Location returns the position, a value only the view reads.
+		Location() any
+		// Restore goes back to a position Location gave.
+		Restore(loc any) tea.Cmd
+	}
 )
 
 // searchDir says which match Search should go to.
@@ -77,6 +86,10 @@ type Command struct {
 	Help string
 	// View, when set, is the view the command shows before it runs.
 	View string
+	// Jump marks commands that move to another place (a frame, an
+	// address, a match, a field): the root remembers where the user was,
+	// for ctrl+o and backspace.
+	Jump bool
 	// Run does the command with the rest of the line.
 	Run func(args string) (tea.Cmd, error)
 }
