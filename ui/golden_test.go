@@ -38,6 +38,10 @@ var goldenViews = []struct {
 	{name: "cpus", dump: openDemo, setup: func(t testing.TB, m *Model) { press(t, m, "]") }},
 	{name: "cpus-code", view: "cpus", dump: pagingFixture, setup: func(t testing.TB, m *Model) { press(t, m, "c", "j") }},
 	{name: "memory", dump: openDemo, setup: func(t testing.TB, m *Model) { press(t, m, "j", "l") }},
+	{name: "memory-select", view: "memory", dump: openDemo, setup: func(t testing.TB, m *Model) {
+		typeLine(t, m, ":phys 0xa05010")
+		press(t, m, "v", "l", "l", "l", "j")
+	}},
 	{name: "memory-vaddr", view: "memory", dump: openDemo, setup: func(t testing.TB, m *Model) {
 		typeLine(t, m, ":vaddr 0xffff888000a05010")
 	}},

@@ -80,6 +80,11 @@ func hugeELFBytes() ([]byte, dumptest.ELFLayout) {
 // gap between them, two CPUs and a VMCOREINFO note.
 func smallELF(t testing.TB) reader.Dump {
 	t.Helper()
+	return openBytes(t, "small.vmcore", smallELFBytes())
+}
+
+// smallELFBytes is smallELF's file.
+func smallELFBytes() []byte {
 	regs := make([]uint64, 27)
 	for i := range regs {
 		regs[i] = uint64(i) * 0x1111
@@ -97,7 +102,7 @@ func smallELF(t testing.TB) reader.Dump {
 			{Paddr: 0x10000, Data: dumptest.Pattern(2, 4096), Memsz: 3 * 4096},
 		}}
 	b, _ := c.Bytes()
-	return openBytes(t, "small.vmcore", b)
+	return b
 }
 
 // newTestModel builds the UI at a size and theme and runs its start-up

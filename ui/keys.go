@@ -164,6 +164,7 @@ func (k LogKeys) FullHelp() [][]key.Binding {
 type MemoryKeys struct {
 	Up, Down, Left, Right, PageUp, PageDown, Top, Bottom       key.Binding
 	PrevPage, NextPage, PrevRun, NextRun, Focus, Goto, Explain key.Binding
+	Mark, Copy, Write                                          key.Binding
 }
 
 func newMemoryKeys() MemoryKeys {
@@ -183,6 +184,9 @@ func newMemoryKeys() MemoryKeys {
 		Focus:    bind([]string{"m"}, "m", "focus hex / minimap"),
 		Goto:     bind([]string{"p"}, "p", "go to pfn"),
 		Explain:  bind([]string{"e"}, "e", "explain page (layout)"),
+		Mark:     bind([]string{"v"}, "v", "start / drop a selection"),
+		Copy:     bind([]string{"y"}, "y", "copy the selection (or page) as hex"),
+		Write:    bind([]string{"w"}, "w", "write the selection (or page) to a file"),
 	}
 }
 
@@ -197,6 +201,7 @@ func (k MemoryKeys) FullHelp() [][]key.Binding {
 		{k.Up, k.Down, k.Left, k.Right, k.PageUp, k.PageDown},
 		{k.Top, k.Bottom, k.PrevPage, k.NextPage, k.PrevRun, k.NextRun},
 		{k.Focus, k.Goto, k.Explain},
+		{k.Mark, k.Copy, k.Write},
 	}
 }
 

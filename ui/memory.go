@@ -9,6 +9,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
+	"dumpscope/inspect/kernel"
 	"dumpscope/model"
 	"dumpscope/present"
 	"dumpscope/reader"
@@ -39,6 +40,14 @@ type memoryView struct {
 	seek  *job // a run jump in progress
 	find  findState
 	vaddr *vaddrState // the last :vaddr, shown above the hex pane
+
+	// The selection (memselect.go): from mark to the cursor when marked.
+	mark      uint64
+	marked    bool
+	write     *job
+	writeWhat string
+
+	syms *kernel.Symbols // kallsyms, for the data inspector; nil until read
 
 	g memGeometry
 }
@@ -91,6 +100,9 @@ func (m *memoryView) Show() tea.Cmd {
 	var cmds []tea.Cmd
 	if !m.shown && m.c.Info.MaxPFN > 0 {
 		cmds = append(cmds, firstReadable(m.c))
+		if linuxKernel(m.c) {
+			cmds = append(cmds, loadSymbols(m.c)) // for the data inspector
+		}
 	}
 	m.shown = true
 	if m.mm.sum == nil && !m.mapJob.running() && m.c.Info.MaxPFN > 0 {
@@ -170,6 +182,10 @@ func (m *memoryView) Update(msg tea.Msg) tea.Cmd {
 		}
 	case vaddrMsg:
 		return m.vaddrDone(msg)
+	case symbolsMsg:
+		m.syms = msg.syms
+	case copiedMsg:
+		return tea.Batch(tea.SetClipboard(msg.text), status(msg.status))
 	case gotoPhysMsg:
 		m.closeVaddr()
 		m.moved = true
@@ -211,6 +227,12 @@ func (m *memoryView) jobMsg(msg tea.Msg) tea.Cmd {
 	if cmd, ok := m.find.job.update(msg); ok {
 		if d, done := msg.(jobDoneMsg); done {
 			return m.findDone(d)
+		}
+		return cmd
+	}
+	if cmd, ok := m.write.update(msg); ok {
+		if d, done := msg.(jobDoneMsg); done {
+			return m.writeDone(d)
 		}
 		return cmd
 	}
@@ -270,6 +292,12 @@ func (m *memoryView) key(msg tea.KeyPressMsg) tea.Cmd {
 		return func() tea.Msg { return promptMsg{text: "pfn "} }
 	case key.Matches(msg, k.Explain):
 		return navigate("layout", explainMsg{pfn: m.curPFN()})
+	case key.Matches(msg, k.Mark):
+		return m.toggleMark()
+	case key.Matches(msg, k.Copy):
+		return m.copySelection()
+	case key.Matches(msg, k.Write):
+		return func() tea.Msg { return promptMsg{text: "write "} }
 	case key.Matches(msg, k.NextRun):
 		return m.startSeek(true)
 	case key.Matches(msg, k.PrevRun):
@@ -390,11 +418,15 @@ func (mm *minimap) framesPer() uint64 {
 	return max(mm.maxPFN/cs.n, 1)
 }
 
-// Cancel stops the view's newest work: a find or a run jump if one is
-// running; else it closes the translation panel; else it stops the
-// minimap pass.
+// Cancel stops the view's newest work: a write, a find or a run jump if
+// one is running; else it closes the translation panel or drops the
+// selection; else it stops the minimap pass.
 func (m *memoryView) Cancel() bool {
-	if m.find.job.stop() || m.seek.stop() || m.closeVaddr() {
+	if m.write.stop() || m.find.job.stop() || m.seek.stop() || m.closeVaddr() {
+		return true
+	}
+	if m.marked {
+		m.marked = false
 		return true
 	}
 	return m.mapJob.stop()
@@ -441,6 +473,7 @@ func (m *memoryView) Commands() []Command {
 			}
 			return m.startFind(b, "0x"+fmt.Sprintf("%x", b), m.cur)
 		}},
+		{Name: "write", Args: "FILE", Help: "write the selection (v … cursor), or the page, to a new file", Run: m.writeSelection},
 		{Name: "next", Jump: true, Help: "go to the next match of the last find", Run: func(string) (tea.Cmd, error) {
 			return m.findNext()
 		}},

@@ -130,7 +130,7 @@ func TestMemoryCursorMoves(t *testing.T) {
 	}
 	// The byte under the cursor is described.
 	typeLine(t, m, ":phys 0x1012")
-	if s := ansi.Strip(screen(m)); !strings.Contains(s, "cursor 0x1012 = 0x6e 'n'") {
+	if s := ansi.Strip(screen(m)); !strings.Contains(s, "cursor 0x1012 = u8 0x6e 110 'n'") {
 		t.Fatalf("cursor byte not described:\n%s", s)
 	}
 }

@@ -10,7 +10,8 @@ import (
 )
 
 // memGeometry is where the Memory view's parts go, computed once per size:
-// two info lines on top, and the translation panel of `:vaddr` when it is
+// the info lines on top (the page, the cursor's byte, the data inspector),
+// and the translation panel of `:vaddr` when it is
 // open; then the hex pane with the minimap on its right
 // (wide screens) or the minimap above the hex pane (narrow ones).
 type memGeometry struct {
@@ -43,7 +44,7 @@ func (g memGeometry) byteAt(x int) (int, bool) {
 }
 
 func (m *memoryView) SetSize(w, h int) {
-	g := memGeometry{w: w, h: h, infoRows: 2 + len(m.vaddrLines(m.c.St, w, vaddrRows(h)))}
+	g := memGeometry{w: w, h: h, infoRows: 2 + inspectorRows + len(m.vaddrLines(m.c.St, w, vaddrRows(h)))}
 	g.digits = hexDigits(max(m.maxAddr, 1)-1, 8)
 	leg := len(flow(legend(m.c.St), max(w, 1)))
 	if w >= 120 {
@@ -65,7 +66,7 @@ func (m *memoryView) SetSize(w, h int) {
 		g.hexW = min(hexWidth(g.digits, g.bpr), w)
 		g.mapX, g.mapY, g.mapW = 0, g.infoRows+1, w
 		g.mapH = clamp((h-6)/4, 1, 6)
-		g.legendRows = min(leg, 1)
+		g.legendRows = min(leg, 1+h/30) // the page states; the mixed cells when tall enough
 		g.legendY = g.mapY + g.mapH
 		g.hexY = g.legendY + g.legendRows + 1
 		g.hexRows = max(h-g.hexY, 1)
@@ -178,7 +179,7 @@ func (m *memoryView) infoLines(st *styles) []string {
 			if c >= 0x20 && c < 0x7f {
 				ch = string(rune(c))
 			}
-			l2 = append(l2, st.label.Span("cursor "), st.value.Span(fmt.Sprintf("%#x = %#02x '%s'", m.cur, c, ch)))
+			l2 = append(l2, st.label.Span("cursor "), st.value.Span(fmt.Sprintf("%#x = u8 %#02x %d '%s'", m.cur, c, c, ch)))
 		}
 		if len(extra) > 0 {
 			if len(l2) > 0 {
@@ -187,7 +188,7 @@ func (m *memoryView) infoLines(st *styles) []string {
 			l2 = append(l2, st.dim.Span(strings.Join(extra, " · ")))
 		}
 	}
-	return []string{l1.Render(w, nil), l2.Render(w, nil)}
+	return append([]string{l1.Render(w, nil), l2.Render(w, nil)}, render.Lines(m.inspectorLines(st, w), w)...)
 }
 
 // paneTitle draws a pane's title; the focused pane is marked with ▶ and
@@ -236,6 +237,10 @@ func (m *memoryView) hexPane(st *styles) []string {
 	if m.find.haveHit {
 		title += ", match " + m.hitLabel()
 	}
+	if m.marked {
+		from, to, _ := m.selection()
+		title += fmt.Sprintf(", selected %#x-%#x (%s; y copies, w writes)", from, to, present.Count(int(to-from+1), "byte"))
+	}
 	out := []string{paneTitle(st, title, !m.focusMap, g.hexW)}
 	var b strings.Builder
 	mark := func(a uint64) byteMark {
@@ -244,6 +249,8 @@ func (m *memoryView) hexPane(st *styles) []string {
 			return markCursor
 		case m.inMatch(a):
 			return markMatch
+		case m.inSelection(a):
+			return markHighlight
 		}
 		return markNone
 	}
@@ -298,6 +305,8 @@ func (m *memoryView) Status() string {
 		s = fmt.Sprintf("finding %s %.0f%% (esc cancels)  ", m.find.label, m.find.job.percent()) + s
 	case m.seek.running():
 		s = "looking for the run boundary… (esc cancels)  " + s
+	case m.write.running():
+		s = fmt.Sprintf("writing %.0f%% (esc cancels)  ", m.write.percent()) + s
 	}
 	return s
 }

@@ -191,10 +191,14 @@ func (m *minimap) framesPerCell() string {
 	return fmt.Sprintf("%d-%d frames per cell", lo, hi)
 }
 
-// view draws the grid, the cell holding the cursor pfn reversed.
+// view draws the grid, the cell holding the cursor pfn as ◆ (reversed,
+// and bold when the map has the focus), so it shows in every theme and
+// over every state, also before the pass has filled the cells (which are
+// blank until then).
 func (m *minimap) view(st *styles, cursorPFN uint64, focused bool) []string {
 	out := make([]string, 0, m.rows)
 	cur := m.cellOf(cursorPFN)
+	n := int(m.cellSplit().n)
 	var b strings.Builder
 	for r := 0; r < m.rows; r++ {
 		b.Reset()
@@ -208,19 +212,21 @@ func (m *minimap) view(st *styles, cursorPFN uint64, focused bool) []string {
 		}
 		for c := 0; c < m.cols; c++ {
 			i := r*m.cols + c
-			if i >= len(m.cells) {
+			if i >= n {
 				break
 			}
-			s := m.cells[i]
-			g := present.StateGlyph(s)
-			if m.mixed[i] && s != model.StateLost && s != model.StateUnreadable {
-				g = mixedGlyph(s)
+			g, q := " ", st.dim
+			if i < len(m.cells) {
+				s := m.cells[i]
+				g, q = present.StateGlyph(s), st.states[s]
+				if m.mixed[i] && s != model.StateLost && s != model.StateUnreadable {
+					g = mixedGlyph(s)
+				}
 			}
-			q := st.states[s]
 			if i == cur {
-				q = st.cursor
-				if focused {
-					g = "◆"
+				g, q = "◆", st.cursor
+				if !focused {
+					q = st.selected
 				}
 			}
 			set(q)
@@ -245,12 +251,16 @@ func mixedGlyph(s model.PageState) string {
 	return ":"
 }
 
-// legend lists glyphs and states for the map.
+// legend lists the map's glyphs, a glyph and its words per item: the
+// states, then the cells whose frames are not all in one state (drawn
+// with the glyph of the state most of them are in), then the cursor.
 func legend(st *styles) []render.Span {
 	var out []render.Span
 	for _, s := range model.AllStates {
 		out = append(out, st.states[s].Span(present.StateGlyph(s)), st.dim.Span(" "+string(s)+"  "))
 	}
-	out = append(out, st.dim.Span("▓ o + : mostly  ◆ cursor"))
-	return out
+	for _, s := range []model.PageState{model.StatePresent, model.StateZeroFill, model.StateExcluded, model.StateNotInDump} {
+		out = append(out, st.states[s].Span(mixedGlyph(s)), st.dim.Span(" mostly "+string(s)+"  "))
+	}
+	return append(out, st.cursor.Span("◆"), st.dim.Span(" cursor"))
 }

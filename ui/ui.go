@@ -439,7 +439,8 @@ func (m *Model) View() tea.View {
 	} else {
 		body = m.views[m.active].View()
 	}
-	parts := []string{m.headerLine(w), m.tabLine(w), render.Block(strings.Split(body, "\n"), w, h), m.statusLine(w), m.keyLine(w)}
+	parts := []string{m.headerLine(w), m.tabLine(w), render.Block(strings.Split(body, "\n"), w, h)}
+	parts = append(parts, m.footer(w)...)
 	v := tea.NewView(strings.Join(parts, "\n"))
 	v.AltScreen = true
 	v.MouseMode = tea.MouseModeCellMotion
@@ -558,13 +559,7 @@ func (m *Model) statusLine(w int) string {
 	if m.prompt.active() {
 		return m.prompt.view(st, w)
 	}
-	var l render.Line
-	switch {
-	case m.errText != "":
-		l = render.Line{st.err.Span("error: "), st.err.Span(m.errText)}
-	case m.status != "":
-		l = render.Line{st.status.Span(m.status)}
-	}
+	l := m.message()
 	right := ""
 	if s, ok := m.views[m.active].(Statuser); ok && !m.helpOpen {
 		right = s.Status()
@@ -585,6 +580,43 @@ func (m *Model) statusLine(w int) string {
 		}
 	}
 	return l.Render(w, nil)
+}
+
+// message is the error or the message of the status line, if any.
+func (m *Model) message() render.Line {
+	st := m.c.St
+	switch {
+	case m.errText != "":
+		return render.Line{st.err.Span("error: "), st.err.Span(m.errText)}
+	case m.status != "":
+		return render.Line{st.status.Span(m.status)}
+	}
+	return nil
+}
+
+// footer is the status line and the key help; a message too long for one
+// line (a file name, an error) takes the key help's line too, so that it
+// is read whole.
+func (m *Model) footer(w int) []string {
+	msg := m.message()
+	if m.prompt.active() || render.Width(msg.Plain()) <= w {
+		return []string{m.statusLine(w), m.keyLine(w)}
+	}
+	p := msg[len(msg)-1].Pen
+	text := render.Wrap(msg.Plain(), w)
+	if len(text) > footerRows {
+		text[footerRows-1] = render.Cut(text[footerRows-1]+" "+strings.Join(text[footerRows:], " "), w)
+		text = text[:footerRows]
+	}
+	out := make([]string, footerRows)
+	for i := range out {
+		if i < len(text) {
+			out[i] = render.Line{p.Span(text[i])}.Render(w, nil)
+		} else {
+			out[i] = strings.Repeat(" ", w)
+		}
+	}
+	return out
 }
 
 // keyLine is the key help of the active view (or the prompt) followed by
