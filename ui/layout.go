@@ -86,8 +86,10 @@ func (l *layoutView) SetSize(w, h int) {
 	l.w, l.h = w, h
 	l.side = w >= 110
 	if l.side {
+		// 16 bytes a row from 120 columns: the tree keeps 41 columns or
+		// more, which its offsets, names and values fit in.
 		bpr := 8
-		if w >= 170 {
+		if w >= 120 {
 			bpr = 16
 		}
 		l.hexW = hexWidth(8, bpr)
@@ -98,9 +100,11 @@ func (l *layoutView) SetSize(w, h int) {
 		l.treeH = max(h*55/100, 1)
 		l.hexH = h - l.treeH
 	}
+	// The selected field's details: its location, value and meaning,
+	// wrapped, in a quarter of the pane.
 	l.detailsN = 0
 	if l.treeH >= 10 {
-		l.detailsN = 3
+		l.detailsN = clamp(l.treeH/4, 3, 8)
 	}
 	for _, t := range []*fieldTree{l.base, l.explain} {
 		if t != nil {

@@ -3,6 +3,8 @@ package ui
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -11,6 +13,7 @@ import (
 
 	"dumpscope/inspect"
 	"dumpscope/model"
+	"dumpscope/open"
 	"dumpscope/present"
 	"dumpscope/reader"
 	"dumpscope/reader/dumptest"
@@ -172,5 +175,32 @@ func TestAIXHidesTheLinuxViews(t *testing.T) {
 		if strings.TrimRight(tabs, " ") != strings.TrimRight(tc.want, " ") {
 			t.Errorf("tabs at %d columns with view %s active:\n%q\nwant\n%q", tc.width, tc.active, tabs, tc.want)
 		}
+	}
+}
+
+// TestVerifyNamesFilesRelativeToTheDump: the problems of a dump opened by
+// its full path name its files relative to the dump's folder (issue 12
+// item 20).
+func TestVerifyNamesFilesRelativeToTheDump(t *testing.T) {
+	b, err := demoBytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "vmcore")
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d, err := open.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	m := newTestModel(t, d, 160, 40, "dark")
+	typeLine(t, m, ":view verify")
+	press(t, m, "r")
+	s := ansi.Strip(screen(m))
+	if !strings.Contains(s, "qemu-elf-layout  vmcore @0x20: ") || strings.Contains(s, dir) {
+		t.Fatalf("the problems do not name the file relative to %s:\n%s", dir, s)
 	}
 }

@@ -237,9 +237,9 @@ func (t *fieldTree) view(st *styles, focused bool) []string {
 		case len(n.Children) > 0:
 			mark = "▸ "
 		}
-		off := strings.Repeat(" ", t.offDigits)
+		off := strings.Repeat(" ", t.offDigits+2)
 		if n.Offset >= 0 {
-			off = fmt.Sprintf("%*x", t.offDigits, n.Offset)
+			off = fmt.Sprintf("%*s", t.offDigits+2, fmt.Sprintf("%#x", n.Offset))
 		}
 		l := render.Line{st.addr.Span(off + " "), st.dim.Span(strings.Repeat("  ", r.depth) + mark), st.value.Span(n.Name)}
 		if n.Value != "" {
@@ -268,19 +268,28 @@ func (t *fieldTree) details(st *styles, w, n int) []string {
 	if r.file != "" && len(t.fileSet()) > 1 {
 		where += " in " + r.file
 	}
-	lines := []string{
-		render.Line{st.title.Span(f.Name), st.dim.Span("  " + where)}.Render(w, nil),
+	lines := []render.Line{{st.title.Span(f.Name), st.dim.Span("  " + where)}}
+	// The value and the meaning wrap under their labels; what does not
+	// fit in n lines ends with ….
+	labelled := func(label, text string) {
+		for i, s := range render.Wrap(text, max(w-8, 8)) {
+			if i > 0 {
+				label = ""
+			}
+			lines = append(lines, render.Line{st.label.Span(render.Pad(label, 8)), st.value.Span(s)})
+		}
 	}
 	if f.Value != "" {
-		lines = append(lines, render.Line{st.label.Span("value   "), st.value.Span(f.Value)}.Render(w, nil))
+		labelled("value", f.Value)
 	}
-	for _, m := range meaningLines(f.Meaning, w-8) {
-		lines = append(lines, render.Line{st.label.Span("meaning "), st.value.Span(m)}.Render(w, nil))
+	if f.Meaning != "" {
+		labelled("meaning", f.Meaning)
 	}
-	if len(lines) > n {
-		lines = lines[:n]
+	if len(lines) > n && n > 0 {
+		last := lines[n-1]
+		lines = append(lines[:n-1], append(last[:len(last):len(last)], st.dim.Span(" …")))
 	}
-	return lines
+	return render.Lines(lines[:min(len(lines), n)], w)
 }
 
 // fileSet lists the distinct files named in the tree's top levels.
@@ -295,12 +304,4 @@ func (t *fieldTree) fileSet() map[string]bool {
 		}
 	}
 	return s
-}
-
-// meaningLines wraps a field's meaning; no meaning is no line.
-func meaningLines(s string, w int) []string {
-	if s == "" {
-		return nil
-	}
-	return render.Wrap(s, w)
 }
