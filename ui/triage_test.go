@@ -28,7 +28,7 @@ func TestCPUsCodePane(t *testing.T) {
 	for _, w := range []string{
 		"Code of CPU 0 at rip 0xffffffff8034b94b native_safe_halt+0x13/0x14 · GNU syntax (i: Intel)",
 		"=> ffffffff8034b94b <native_safe_halt+0x13> c3", // the instruction at rip, marked
-		"callq native_safe_halt", // a branch target by name
+		"call 0xffffffff8034b938 <native_safe_halt>", // a branch target by name
 		"rip      0xffffffff8034b94b native_safe_halt+0x13",
 		"rsp      0xffffffff80a03e58 init_stack+0x3e58",
 	} {
@@ -69,7 +69,7 @@ func TestCPUsCodePane(t *testing.T) {
 	}
 	// i: Intel syntax; c: focus moves to the code, whose cursor j moves.
 	press(t, m, "i")
-	if s := ansi.Strip(screen(m)); !strings.Contains(s, "call native_safe_halt") || !strings.Contains(s, "Intel syntax (i: GNU)") {
+	if s := ansi.Strip(screen(m)); !strings.Contains(s, "call 0xffffffff8034b938 <native_safe_halt>") || !strings.Contains(s, "Intel syntax (i: GNU)") {
 		t.Fatalf("i does not switch to Intel syntax:\n%s", s)
 	}
 	regCursor, codeCursor := cv.list.cursor, cv.code.list.cursor

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"strings"
 
 	"golang.org/x/arch/x86/x86asm"
 
@@ -134,15 +135,6 @@ func (k *Kernel) decode(code []byte, pc uint64, syms *Symbols, intel bool, readE
 	if k.arch == "i386" {
 		mode = 32
 	}
-	var lookup x86asm.SymLookup
-	if syms != nil {
-		lookup = func(a uint64) (string, uint64) {
-			if r, ok := syms.Addr(a); ok {
-				return r.Symbol.Name, uint64(r.Symbol.Addr)
-			}
-			return "", 0
-		}
-	}
 	var out []model.Instruction
 	for len(code) > 0 {
 		inst, err := x86asm.Decode(code, mode)
@@ -175,14 +167,18 @@ func (k *Kernel) decode(code []byte, pc uint64, syms *Symbols, intel bool, readE
 			continue
 		}
 		in.Bytes = hex.EncodeToString(code[:inst.Len])
+		// Operands are printed as numbers, as objdump prints them; the
+		// symbols are added below (x86asm's own lookup would replace
+		// memory operands and immediates by symbol+decimal).
 		if intel {
-			in.Text = x86asm.IntelSyntax(inst, pc, lookup)
+			in.Text = x86asm.IntelSyntax(inst, pc, nil)
 		} else {
-			in.Text = x86asm.GNUSyntax(inst, pc, lookup)
+			in.Text = objdumpMnemonic(x86asm.GNUSyntax(inst, pc, nil), mode)
 		}
 		for _, a := range inst.Args {
-			if rel, ok := a.(x86asm.Rel); ok {
-				t := pc + uint64(inst.Len) + uint64(int64(rel))
+			switch a := a.(type) {
+			case x86asm.Rel:
+				t := pc + uint64(inst.Len) + uint64(int64(a))
 				if mode == 32 {
 					t &= 0xffffffff
 				}
@@ -193,12 +189,56 @@ func (k *Kernel) decode(code []byte, pc uint64, syms *Symbols, intel bool, readE
 						in.TargetSymbol = symOff(r)
 					}
 				}
+			case x86asm.Mem:
+				// A RIP-relative operand: objdump names the address it
+				// reaches in a comment ("# ffffffff82e2c1a8 <jiffies>").
+				if a.Base == x86asm.RIP {
+					t := pc + uint64(inst.Len) + uint64(a.Disp)
+					in.Text += fmt.Sprintf("  # %#x", t)
+					if syms != nil {
+						if r, ok := syms.Addr(t); ok {
+							in.Text += " <" + symOff(r) + ">"
+						}
+					}
+				}
 			}
 		}
 		out = append(out, in)
 		code, pc = code[inst.Len:], pc+uint64(inst.Len)
 	}
 	return out
+}
+
+// suffixless maps the mnemonics x86asm's GNU syntax writes with an
+// operand-size suffix to the ones objdump writes without it, by mode:
+// binutils leaves the suffix out where the size is the mode's default
+// (near call, jmp and ret, leave, push, pop, pushf and popf take 64-bit
+// operands in 64-bit mode), as GNU objdump 2.40 prints them; x86asm
+// follows older binutils (callq, retq, pushq …).
+var suffixless = map[int]map[string]string{
+	64: {"callq": "call", "jmpq": "jmp", "retq": "ret", "leaveq": "leave", "pushq": "push", "popq": "pop", "pushfq": "pushf", "popfq": "popf"},
+	32: {"calll": "call", "jmpl": "jmp", "retl": "ret", "leavel": "leave", "pushl": "push", "popl": "pop", "pushfl": "pushf", "popfl": "popf"},
+}
+
+// objdumpMnemonic rewrites an instruction in x86asm's GNU syntax with
+// objdump's mnemonic: the suffix left out where suffixless says, and a
+// rep prefix on ret written repz.
+func objdumpMnemonic(text string, mode int) string {
+	prefix := ""
+	if rest, ok := strings.CutPrefix(text, "rep "); ok {
+		prefix, text = "rep ", rest
+	}
+	op, args, _ := strings.Cut(text, " ")
+	if m, ok := suffixless[mode][op]; ok {
+		op = m
+	}
+	if prefix == "rep " && op == "ret" {
+		prefix = "repz "
+	}
+	if args != "" {
+		op += " " + args
+	}
+	return prefix + op
 }
 
 // symOff formats an address as objdump labels it: "name" at a symbol's

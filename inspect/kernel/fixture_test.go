@@ -352,7 +352,7 @@ func TestFixtureTriage(t *testing.T) {
 			marked = i
 		}
 	}
-	if in := dis.Instructions; marked < 2 || in[marked].Text != "retq" || in[marked-1].Text != "hlt" || in[marked-2].Text != "sti" ||
+	if in := dis.Instructions; marked < 2 || in[marked].Text != "ret" || in[marked-1].Text != "hlt" || in[marked-2].Text != "sti" ||
 		in[marked].Location != "native_safe_halt+0x13" {
 		t.Errorf("disassembly at rip: %+v", dis.Instructions)
 	}
