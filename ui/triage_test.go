@@ -28,7 +28,7 @@ func TestCPUsCodePane(t *testing.T) {
 	for _, w := range []string{
 		"Code of CPU 0 at rip 0xffffffff8034b94b native_safe_halt+0x13/0x14 · GNU syntax (i: Intel)",
 		"=> ffffffff8034b94b <native_safe_halt+0x13> c3", // the instruction at rip, marked
-		"call 0xffffffff8034b938 <native_safe_halt>", // a branch target by name
+		"call 0xffffffff8034b938 <native_safe_halt>",     // a branch target by name
 		"rip      0xffffffff8034b94b native_safe_halt+0x13",
 		"rsp      0xffffffff80a03e58 init_stack+0x3e58",
 	} {
