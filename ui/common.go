@@ -12,10 +12,12 @@ import (
 	"dumpscope/ui/render"
 )
 
-// Common is what every view shares: the dump, what its headers say, the
-// current styles and the context that ends with the program. Views hold a
-// pointer to the one Common the root owns; only the root's Update changes
-// it (theme switches), so views see the change at their next View.
+// Common is what every view shares: the inspection session, what the
+// dump's headers say, the current styles and the context that ends with
+// the program. Views hold a pointer to the one Common the root owns; only
+// the root's Update changes it (theme switches, the frame counts, Info
+// after an index pass), so views see the change at their next View (and
+// countedMsg or themeMsg tells those that cache text).
 type Common struct {
 	// Ctx is cancelled when the UI quits; long work derives from it.
 	Ctx context.Context
@@ -89,15 +91,6 @@ func severityPen(st *styles, sev model.Severity) render.Pen {
 		return st.warn
 	}
 	return st.note
-}
-
-// hexDigits returns how many hex digits v needs (at least min).
-func hexDigits(v uint64, atLeast int) int {
-	n := 1
-	for v >>= 4; v != 0; v >>= 4 {
-		n++
-	}
-	return max(n, atLeast)
 }
 
 // clamp limits v to [lo, hi].

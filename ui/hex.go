@@ -36,6 +36,15 @@ func chooseBPR(w, addrDigits int) int {
 	return 4
 }
 
+// hexDigits returns how many hex digits v needs (at least min).
+func hexDigits(v uint64, atLeast int) int {
+	n := 1
+	for v >>= 4; v != 0; v >>= 4 {
+		n++
+	}
+	return max(n, atLeast)
+}
+
 const hexDigitsLower = "0123456789abcdef"
 
 // hexRow draws one row of bpr bytes at addr: data holds the bytes that

@@ -237,10 +237,7 @@ func (m *memoryView) hexPane(st *styles) []string {
 	if m.find.haveHit {
 		title += ", match " + m.hitLabel()
 	}
-	if m.marked {
-		from, to, _ := m.selection()
-		title += fmt.Sprintf(", selected %#x-%#x (%s; y copies, w writes)", from, to, present.Count(int(to-from+1), "byte"))
-	}
+
 	out := []string{paneTitle(st, title, !m.focusMap, g.hexW)}
 	var b strings.Builder
 	mark := func(a uint64) byteMark {
@@ -300,6 +297,10 @@ func pageWhy(e *pageEntry) string {
 // Status shows the position and the jobs in progress.
 func (m *memoryView) Status() string {
 	s := fmt.Sprintf("pfn %s of %#x", m.curPFN(), m.c.Info.MaxPFN)
+	if m.marked {
+		from, to, _ := m.selection()
+		s = fmt.Sprintf("selected %#x-%#x (%s; y copies, w writes)  ", from, to, present.Count(int(to-from+1), "byte")) + s
+	}
 	switch {
 	case m.find.job.running():
 		s = fmt.Sprintf("finding %s %.0f%% (esc cancels)  ", m.find.label, m.find.job.percent()) + s

@@ -17,6 +17,7 @@ import (
 	"dumpscope/present"
 	"dumpscope/reader"
 	"dumpscope/reader/dumptest"
+	"dumpscope/ui/render"
 )
 
 // TestOverviewShowsInfoRows: the Overview shows the rows `dumpscope info`
@@ -202,5 +203,59 @@ func TestVerifyNamesFilesRelativeToTheDump(t *testing.T) {
 	s := ansi.Strip(screen(m))
 	if !strings.Contains(s, "qemu-elf-layout  vmcore @0x20: ") || strings.Contains(s, dir) {
 		t.Fatalf("the problems do not name the file relative to %s:\n%s", dir, s)
+	}
+}
+
+// TestNoTimersWhileIdle: no code of the UI starts a timer that keeps
+// running (a spinner, a progress ticker): jobs report progress from the
+// work itself, so an idle UI wakes only for Bubble Tea's own frame ticker
+// (FrameRate) (issue 12 item 23).
+func TestNoTimersWhileIdle(t *testing.T) {
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, timer := range []string{"time.NewTicker", "time.Tick(", "tea.Tick(", "tea.Every(", "time.AfterFunc", "spinner."} {
+			if strings.Contains(string(b), timer) {
+				t.Errorf("%s uses %s", f, timer)
+			}
+		}
+	}
+}
+
+// TestPagesColumnsFitLargeCounts: the "pages" rows keep their columns
+// for counts of any size (issue 12 item 19: a header claiming 2^52 frames
+// pushed the columns apart).
+func TestPagesColumnsFitLargeCounts(t *testing.T) {
+	m := newTestModel(t, openDemo(t), 120, 40, "dark")
+	m.c.Info.Pages = model.StateCounts{model.StatePresent: 50847232, model.StateNotInDump: 4503599627016282, model.StateLost: 7}
+	send(t, m, countedMsg{})
+	ov := m.views[0].(*overview)
+	var rows []string
+	for _, l := range ov.list.lines {
+		if p := l.Plain(); strings.Contains(p, "present ") || strings.Contains(p, "not_in_dump ") || strings.Contains(p, "lost ") {
+			rows = append(rows, p)
+		}
+	}
+	if len(rows) != 3 {
+		t.Fatalf("pages rows: %q", rows)
+	}
+	// The percentages stand in one column.
+	col := func(r string) int { return render.Width(r[:strings.Index(r, "%")]) }
+	for _, r := range rows {
+		if col(r) != col(rows[0]) {
+			t.Fatalf("the columns do not line up:\n%s", strings.Join(rows, "\n"))
+		}
+	}
+	if !strings.Contains(rows[1], "4503599627016282") {
+		t.Fatalf("the count is cut:\n%s", strings.Join(rows, "\n"))
 	}
 }

@@ -6,6 +6,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -310,5 +313,86 @@ func TestTmuxNeedsATerminal(t *testing.T) {
 				t.Fatalf("the screen lacks %q and exit=2:\n%s", want, screen)
 			}
 		})
+	}
+}
+
+// TestTmuxMemoryLinks drives the Memory view in a real terminal: a find
+// past the last match wraps around and puts the match in the middle of the
+// hex pane; ctrl+o and backspace go back through the places left; v, y
+// and w copy a selection to the clipboard (tmux keeps OSC 52 copies as a
+// buffer) and write it to a new file (issue 12 items 21 and 24).
+func TestTmuxMemoryLinks(t *testing.T) {
+	bin := buildBinary(t)
+	s := startTmux(t, []string{"TERM=xterm-256color"}, bin)
+	s.tmux("set-option", "-g", "set-clipboard", "on")
+	s.waitFor("1 Overview")
+	s.typeKeys(":pfn 0xb00", "Enter")
+	s.waitFor("pfn 0xb00  phys 0xb00000-0xb00fff")
+	s.typeKeys(":find dumpfixture: marker", "Enter")
+	screen := s.waitFor("wrapped around to the start")
+	if !strings.Contains(screen, "pfn 0xadc  phys 0xadc000-0xadcfff") || !strings.Contains(screen, `"dumpfixture: marker" at phys 0xadcb08`) {
+		t.Fatalf("the find did not wrap to the marker:\n%s", screen)
+	}
+	var rows []string
+	for _, l := range strings.Split(screen, "\n") {
+		if f := strings.Fields(l); len(f) > 1 && len(f[0]) == 8 && strings.HasPrefix(f[0], "00a") {
+			rows = append(rows, f[0])
+		}
+	}
+	at := slices.Index(rows, "00adcb00")
+	if at < 0 || at < len(rows)/2-1 || at > len(rows)/2+1 {
+		t.Fatalf("the match's row is row %d of %d, not in the middle:\n%s", at, len(rows), screen)
+	}
+	s.typeKeys("", "C-o")
+	s.waitFor("pfn 0xb00  phys 0xb00000-0xb00fff")
+	s.typeKeys("", "BSpace")
+	s.waitFor("Crash summary") // back on the Overview, where :pfn was typed
+	// Select the marker's 19 bytes, copy them and write them.
+	s.typeKeys(":phys 0xadcb08", "Enter")
+	s.waitFor("cursor 0xadcb08")
+	s.typeKeys("v" + strings.Repeat("l", 18))
+	s.waitFor("selected 0xadcb08-0xadcb1a")
+	s.typeKeys("y")
+	s.waitFor("copied phys 0xadcb08-0xadcb1a (19 bytes) as hex to the clipboard")
+	want := "64 75 6d 70 66 69 78 74 75 72 65 3a 20 6d 61 72 6b 65 72"
+	if got := strings.TrimSpace(s.tmux("show-buffer")); got != want {
+		t.Fatalf("the clipboard holds %q, want %q", got, want)
+	}
+	out := filepath.Join(t.TempDir(), "marker.bin")
+	s.typeKeys("w")
+	s.waitFor(":write")
+	s.typeKeys(out, "Enter")
+	s.waitUntil("the write's report", func(screen string) bool {
+		return strings.Contains(strings.ReplaceAll(screen, "\n", ""), "wrote phys 0xadcb08-0xadcb1a (19 bytes) to "+out)
+	})
+	if got, err := os.ReadFile(out); err != nil || string(got) != "dumpfixture: marker" {
+		t.Fatalf("the file holds %q (%v)", got, err)
+	}
+	s.typeKeys("q")
+	s.waitExit()
+}
+
+// TestTmuxThemeFromCOLORFGBG: a terminal that says its background through
+// COLORFGBG gets the matching theme from the first frame (tmux does not
+// answer the background query itself) (issue 12 item 26).
+func TestTmuxThemeFromCOLORFGBG(t *testing.T) {
+	bin := buildBinary(t)
+	headerBG := regexp.MustCompile(`\x1b\[48;5;(\d+)m`)
+	bg := map[string]int{}
+	for _, v := range []string{"0;15", "15;0"} {
+		s := startTmux(t, []string{"TERM=xterm-256color", "COLORFGBG='" + v + "'"}, bin)
+		s.waitFor("1 Overview")
+		top := strings.SplitN(s.capture(true), "\n", 2)[0]
+		m := headerBG.FindStringSubmatch(top)
+		if m == nil {
+			t.Fatalf("COLORFGBG=%s: no background on the header: %q", v, top)
+		}
+		bg[v], _ = strconv.Atoi(m[1])
+		s.typeKeys("q")
+		s.waitExit()
+	}
+	// 232-255 is the grey ramp from black to white.
+	if bg["0;15"] < 250 || bg["15;0"] >= 240 {
+		t.Fatalf("header backgrounds: light terminal %d, dark terminal %d", bg["0;15"], bg["15;0"])
 	}
 }
