@@ -18,6 +18,7 @@ import (
 	"dumpscope/present"
 	"dumpscope/reader"
 	"dumpscope/reader/dumptest"
+	"dumpscope/themes"
 )
 
 // Tests of the Memory view: pages, runs, the minimap, find, and a dump
@@ -437,5 +438,28 @@ func TestJumpBack(t *testing.T) {
 	press(t, m, "ctrl+o")
 	if got := lv.tree().selected().node; got != was {
 		t.Fatalf("ctrl+o selects %s, want %s", got.Name, was.Name)
+	}
+}
+
+// TestMinimapCursorAlwaysShows: the cursor's cell is drawn as ◆ whether
+// the map has the focus or not, over every state, and before the pass
+// has filled the cells (issue 12 item 21).
+func TestMinimapCursorAlwaysShows(t *testing.T) {
+	st := newStyles(themes.Mono())
+	mm := minimap{maxPFN: 100}
+	mm.setGrid(10, 2)
+	for _, focused := range []bool{false, true} {
+		if g := strings.Join(mm.view(st, 57, focused), "\n"); strings.Count(ansi.Strip(g), "◆") != 1 {
+			t.Fatalf("before the pass (focused %v): %q", focused, ansi.Strip(g))
+		}
+	}
+	mm.sum = &pfnSummary{split: frameSplit{100, 100}, buckets: make([]counts, 100)}
+	for i := range mm.sum.buckets {
+		mm.sum.buckets[i][stateIndex(model.StatePresent)] = 1
+	}
+	mm.recompute()
+	g := ansi.Strip(strings.Join(mm.view(st, 57, false), "\n"))
+	if strings.Count(g, "◆") != 1 || strings.Count(g, present.StateGlyph(model.StatePresent)) != 19 {
+		t.Fatalf("over present cells: %q", g)
 	}
 }

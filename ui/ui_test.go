@@ -59,12 +59,14 @@ func TestViewsSwitchWithTabNumbersAndClicks(t *testing.T) {
 func TestCommandErrors(t *testing.T) {
 	m := newTestModel(t, openDemo(t), 100, 30, "dark")
 	for cmd, want := range map[string]string{
-		":pfn 0x99999": "beyond the dump's last frame",
-		":pfn zz":      `"zz" is not a number`,
-		":frobnicate":  `unknown command "frobnicate"`,
-		":cpu 9":       "no registers for CPU 9",
-		":theme pink":  `no theme "pink"`,
-		":findhex xyz": "is not hex bytes",
+		":pfn 0x99999":     "beyond the dump's last frame",
+		":pfn 0x99999999":  "pfn 0x99999999 is beyond the dump's last frame 0xc15",
+		":phys 0x99999999": "phys 0x99999999 is beyond the dump's last frame 0xc15 (which ends at 0xc15fff)",
+		":pfn zz":          `"zz" is not a number`,
+		":frobnicate":      `unknown command "frobnicate"`,
+		":cpu 9":           "no registers for CPU 9",
+		":theme pink":      `no theme "pink"`,
+		":findhex xyz":     "is not hex bytes",
 	} {
 		typeLine(t, m, cmd)
 		if s := ansi.Strip(screen(m)); !strings.Contains(s, want) {
