@@ -215,6 +215,14 @@ func (s slowDump) ReadPage(p model.PFN, dst []byte, opt reader.ReadOptions) (mod
 	return s.Dump.ReadPage(p, dst, opt)
 }
 
+// ReadRange blocks as ReadPage does: verify reads pages in ranges.
+func (s slowDump) ReadRange(ctx context.Context, start model.PFN, n uint64, opt reader.ReadOptions, fn func(model.PageInfo, []byte, error) bool) error {
+	if s.armed.Load() {
+		<-s.release
+	}
+	return s.Dump.ReadRange(ctx, start, n, opt, fn)
+}
+
 func TestVerifyRunsAndCancels(t *testing.T) {
 	d := openDemo(t)
 	m := newTestModel(t, d, 120, 40, "dark")
