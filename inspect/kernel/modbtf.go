@@ -61,9 +61,15 @@ func (k *Kernel) moduleBTFList(ctx context.Context, spec *btf.Spec, syms *Symbol
 	return list
 }
 
+// namedSpec is one module's loaded split BTF.
+type namedSpec struct {
+	name string
+	spec *btf.Spec
+}
+
 // moduleSpecs returns the split BTF of every module that has one, loaded
 // on top of vmlinux's; modules whose blob cannot be read are left out.
-func (k *Kernel) moduleSpecs(ctx context.Context) ([]*moduleBTF, error) {
+func (k *Kernel) moduleSpecs(ctx context.Context) ([]namedSpec, error) {
 	spec, err := k.BTF(ctx)
 	if err != nil {
 		return nil, err
@@ -72,7 +78,7 @@ func (k *Kernel) moduleSpecs(ctx context.Context) ([]*moduleBTF, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out []*moduleBTF
+	var out []namedSpec
 	for _, m := range k.moduleBTFList(ctx, spec, syms) {
 		if m.data == 0 || m.size == 0 || m.size > btf.MaxBlobSize {
 			continue
@@ -81,7 +87,7 @@ func (k *Kernel) moduleSpecs(ctx context.Context) ([]*moduleBTF, error) {
 			return btf.Load(btf.MemoryReader(btf.ReadFunc(k.reader(ctx)), m.data), int64(m.size), spec)
 		})
 		if err == nil && s != nil {
-			out = append(out, m)
+			out = append(out, namedSpec{m.name, s})
 		}
 	}
 	return out, ctx.Err()
