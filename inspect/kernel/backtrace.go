@@ -41,7 +41,7 @@ func (k *Kernel) newBTRun(ctx context.Context) (*btRun, error) {
 	if u.orc != nil {
 		orc = u.orc
 	}
-	uw, err := unwind.New(unwind.Config{Mem: memFor{ctx, k}, ORC: orc, Text: u.text, WordSize: u.word})
+	uw, err := unwind.New(unwind.Config{Mem: memFor{ctx, k}, ORC: orc, Text: u.text, WordSize: u.word, TopPadding: u.topPadding})
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"strconv"
+	"strings"
 
 	"golang.org/x/arch/x86/x86asm"
 
@@ -64,14 +66,15 @@ func (k *Kernel) Disassemble(ctx context.Context, o DisasmOptions) (*Disassembly
 		target, dis.From = pc, fmt.Sprintf("%s of CPU %d (%s)", k.pcName(), o.CPU, set.Source)
 	}
 	dis.Addr = model.VirtAddr(target)
-	syms, symErr := k.Symbols(ctx)
-	if symErr != nil {
+	var names symNamer
+	if _, symErr := k.Symbols(ctx); symErr != nil {
 		dis.Notes = append(dis.Notes, "no symbols: "+symErr.Error())
-		syms = nil
+	} else {
+		names = k.symbolizer(ctx)
 	}
 	start := target
-	if syms != nil {
-		if ref, ok := syms.Addr(target); ok {
+	if names != nil {
+		if ref, ok := names(target); ok {
 			dis.Location = ref.String()
 			if ref.Offset <= maxLeadIn {
 				start = uint64(ref.Symbol.Addr)
@@ -89,7 +92,7 @@ func (k *Kernel) Disassemble(ctx context.Context, o DisasmOptions) (*Disassembly
 			return nil, k.missing(fmt.Sprintf("code at %#x", target), readErr)
 		}
 	}
-	insts := k.decode(code, start, syms, o.Intel, readErr)
+	insts := k.decode(code, start, names, o.Intel, readErr)
 	at := -1
 	for i, in := range insts {
 		if uint64(in.Addr) == target {
@@ -98,7 +101,7 @@ func (k *Kernel) Disassemble(ctx context.Context, o DisasmOptions) (*Disassembly
 	}
 	if at < 0 {
 		dis.Notes = append(dis.Notes, fmt.Sprintf("decoding from %#x does not reach an instruction at %#x; decoding from the address itself", start, target))
-		insts = k.decode(code[target-start:], target, syms, o.Intel, readErr)
+		insts = k.decode(code[target-start:], target, names, o.Intel, readErr)
 		at = 0
 	}
 	if readErr != nil && len(code) < int(target-start)+(o.Count-before)*maxInstLen {
@@ -126,18 +129,25 @@ func (k *Kernel) readCode(ctx context.Context, va, n uint64) ([]byte, error) {
 	return code, nil
 }
 
+// symNamer names an address: kallsyms, then the modules' symbols.
+type symNamer func(addr uint64) (model.SymbolRef, bool)
+
 // decode decodes all of code as instructions at pc. An instruction cut
 // off at the end of code is reported as bad, with why the bytes ended
 // (readErr) when they did not end by choice.
-func (k *Kernel) decode(code []byte, pc uint64, syms *Symbols, intel bool, readErr error) []model.Instruction {
+func (k *Kernel) decode(code []byte, pc uint64, names symNamer, intel bool, readErr error) []model.Instruction {
 	mode := 64
 	if k.arch == "i386" {
 		mode = 32
 	}
 	var lookup x86asm.SymLookup
-	if syms != nil {
+	// Operands that name a symbol: x86asm writes "name+1234" (decimal);
+	// the names used are rewritten to hex offsets afterwards.
+	used := map[string]bool{}
+	if names != nil {
 		lookup = func(a uint64) (string, uint64) {
-			if r, ok := syms.Addr(a); ok {
+			if r, ok := names(a); ok {
+				used[r.Symbol.Name] = true
 				return r.Symbol.Name, uint64(r.Symbol.Addr)
 			}
 			return "", 0
@@ -147,8 +157,8 @@ func (k *Kernel) decode(code []byte, pc uint64, syms *Symbols, intel bool, readE
 	for len(code) > 0 {
 		inst, err := x86asm.Decode(code, mode)
 		in := model.Instruction{Addr: model.VirtAddr(pc)}
-		if syms != nil {
-			if r, ok := syms.Addr(pc); ok {
+		if names != nil {
+			if r, ok := names(pc); ok {
 				in.Location = symOff(r)
 			}
 		}
@@ -175,11 +185,13 @@ func (k *Kernel) decode(code []byte, pc uint64, syms *Symbols, intel bool, readE
 			continue
 		}
 		in.Bytes = hex.EncodeToString(code[:inst.Len])
+		clear(used)
 		if intel {
 			in.Text = x86asm.IntelSyntax(inst, pc, lookup)
 		} else {
 			in.Text = x86asm.GNUSyntax(inst, pc, lookup)
 		}
+		in.Text = hexOffsets(in.Text, used)
 		for _, a := range inst.Args {
 			if rel, ok := a.(x86asm.Rel); ok {
 				t := pc + uint64(inst.Len) + uint64(int64(rel))
@@ -188,8 +200,8 @@ func (k *Kernel) decode(code []byte, pc uint64, syms *Symbols, intel bool, readE
 				}
 				va := model.VirtAddr(t)
 				in.Target = &va
-				if syms != nil {
-					if r, ok := syms.Addr(t); ok {
+				if names != nil {
+					if r, ok := names(t); ok {
 						in.TargetSymbol = symOff(r)
 					}
 				}
@@ -201,13 +213,51 @@ func (k *Kernel) decode(code []byte, pc uint64, syms *Symbols, intel bool, readE
 	return out
 }
 
-// symOff formats an address as objdump labels it: "name" at a symbol's
-// start, "name+0x12" inside.
-func symOff(r model.SymbolRef) string {
-	if r.Offset == 0 {
-		return r.Symbol.Name
+// hexOffsets rewrites the decimal offsets x86asm puts after symbol names
+// ("verw _etext+9124") as hex ("verw _etext+0x23a4"), for the names the
+// lookup gave.
+func hexOffsets(text string, names map[string]bool) string {
+	for name := range names {
+		var b strings.Builder
+		rest := text
+		for {
+			i := strings.Index(rest, name)
+			if i < 0 {
+				b.WriteString(rest)
+				break
+			}
+			j := i + len(name)
+			b.WriteString(rest[:j])
+			rest = rest[j:]
+			if len(rest) < 2 || (rest[0] != '+' && rest[0] != '-') || rest[1] < '0' || rest[1] > '9' {
+				continue
+			}
+			n := 1
+			for n < len(rest) && rest[n] >= '0' && rest[n] <= '9' {
+				n++
+			}
+			if v, err := strconv.ParseUint(rest[1:n], 10, 64); err == nil {
+				fmt.Fprintf(&b, "%c%#x", rest[0], v)
+				rest = rest[n:]
+			}
+		}
+		text = b.String()
 	}
-	return fmt.Sprintf("%s+%#x", r.Symbol.Name, r.Offset)
+	return text
+}
+
+// symOff formats an address as objdump labels it: "name" at a symbol's
+// start, "name+0x12" inside, and the module after a module's symbol
+// ("name+0x12 [module]").
+func symOff(r model.SymbolRef) string {
+	s := r.Symbol.Name
+	if r.Offset != 0 {
+		s = fmt.Sprintf("%s+%#x", r.Symbol.Name, r.Offset)
+	}
+	if r.Module != "" {
+		s += " [" + r.Module + "]"
+	}
+	return s
 }
 
 // Stack bounds: THREAD_SIZE (arch/x86/include/asm/page_{64,32}_types.h) is
@@ -246,10 +296,15 @@ func (k *Kernel) Stack(ctx context.Context, cpu int) ([]model.StackWord, error) 
 	var out []model.StackWord
 	for off := uint64(0); off+ws <= uint64(len(data)) && len(out) < maxStackWords; off += ws {
 		v := ptrAt(data[off:], 0, int(ws))
-		if !inRanges(text, v) {
-			continue
+		var r model.SymbolRef
+		var ok bool
+		if inRanges(text, v) {
+			r, ok = syms.Addr(v)
+		} else if v < syms.lo || v >= syms.hi {
+			// Beyond the image: a module's code, named with its module.
+			r, ok = k.Symbolize(ctx, v)
+			ok = ok && r.Module != "" && isTextType(r.Symbol.Type)
 		}
-		r, ok := syms.Addr(v)
 		if !ok {
 			continue
 		}

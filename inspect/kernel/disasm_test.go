@@ -85,3 +85,41 @@ func TestCrashCPU(t *testing.T) {
 		}
 	}
 }
+
+// TestHexOffsets: symbol offsets in operands are hex, as everywhere else.
+func TestHexOffsets(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"verw _etext+9124", "verw _etext+0x23a4"},
+		{"mov %rax,init_task+1552(%rip)", "mov %rax,init_task+0x610(%rip)"},
+		{"call native_safe_halt", "call native_safe_halt"},
+		{"mov _etext_x+12,%eax", "mov _etext_x+12,%eax"}, // another name
+		{"lea 0x8(%rax),%rdx", "lea 0x8(%rax),%rdx"},
+	} {
+		if got := hexOffsets(c.in, map[string]bool{"_etext": true, "init_task": true, "native_safe_halt": true}); got != c.want {
+			t.Errorf("%q: %q, want %q", c.in, got, c.want)
+		}
+	}
+}
+
+// TestDebianDisasmModule: code inside a module is named with its module,
+// from the module's own symbols.
+func TestDebianDisasmModule(t *testing.T) {
+	k := openDebian(t, "panic-sysrq-mdf-zlib-d31.kdump")
+	mods, err := k.Modules(bg)
+	if err != nil || len(mods) == 0 {
+		t.Fatalf("%v %v", mods, err)
+	}
+	va := mods[0].Base + 0x20
+	dis, err := k.Disassemble(bg, DisasmOptions{Addr: &va, Count: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasSuffix(dis.Location, " ["+mods[0].Name+"]") {
+		t.Errorf("location %q", dis.Location)
+	}
+	for _, in := range dis.Instructions {
+		if !strings.HasSuffix(in.Location, " ["+mods[0].Name+"]") {
+			t.Errorf("instruction at %s: %q", in.Addr, in.Location)
+		}
+	}
+}

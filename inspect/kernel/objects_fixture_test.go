@@ -431,6 +431,15 @@ func TestTinyKernelsFramePointers(t *testing.T) {
 						t.Errorf("CPU %d: frame %d %s reliable %v", cpu, f.Level, f.Location, f.Reliable)
 					}
 				}
+				// A system call's user registers: user code and stack
+				// segments (RPL 3), read at the exact top of the stack
+				// (TOP_OF_KERNEL_STACK_PADDING from the TSS on i386).
+				if bt.End == "user-mode" {
+					r := bt.UserRegs.Registers
+					if r["cs"]&3 != 3 || r["ss"]&3 != 3 || !strings.HasPrefix(bt.Frames[len(bt.Frames)-1].Symbol, "entry_") {
+						t.Errorf("CPU %d: user registers %v after %s", cpu, r, bt.Frames[len(bt.Frames)-1].Location)
+					}
+				}
 			}
 			for _, fn := range []func() error{
 				func() error { _, err := k.Tasks(bg); return err },

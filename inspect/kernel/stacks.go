@@ -32,7 +32,9 @@ type unwindSetup struct {
 	crashKexec  uint64 // __crash_kexec: the panicking CPU's saved ip is in it
 	threadSize  uint64
 	irqSize     uint64
-	notes       []string
+	// topPadding is TOP_OF_KERNEL_STACK_PADDING, nil when unknown.
+	topPadding *uint64
+	notes      []string
 }
 
 func (k *Kernel) unwindSetup(ctx context.Context) (*unwindSetup, error) {
@@ -82,12 +84,45 @@ func (k *Kernel) loadUnwindSetup(ctx context.Context) (*unwindSetup, error) {
 	if u.irqSize == 0 || u.irqSize > 1<<20 {
 		u.irqSize = u.threadSize // IRQ_STACK_SIZE is THREAD_SIZE on x86
 	}
+	u.topPadding = k.topPadding(ctx, syms, u.threadSize)
 	if k.arch == "x86_64" {
 		if err := k.loadORC(ctx, syms, u); err != nil {
 			return nil, err
 		}
 	}
 	return u, nil
+}
+
+// topPadding finds TOP_OF_KERNEL_STACK_PADDING
+// (arch/x86/include/asm/thread_info.h): 0 on x86_64; on i386 8, or 16
+// with CONFIG_VM86, which only the data tells. An i386 CPU's TSS holds
+// its task's top of stack, the stack end less the padding, in sp1
+// (update_task_stack: cpu_tss_rw.x86_tss.sp1 = thread.sp0; byte 12 of
+// the 32-bit TSS, a hardware layout), and cpu_current_top_of_stack its
+// stack end (__switch_to), THREAD_SIZE-aligned.
+func (k *Kernel) topPadding(ctx context.Context, syms *Symbols, threadSize uint64) *uint64 {
+	zero := uint64(0)
+	if k.arch == "x86_64" {
+		return &zero
+	}
+	const tss32SP1 = 12
+	for _, cpu := range k.cpuIndexes() {
+		a, err1 := k.perCPUAddr(ctx, "cpu_current_top_of_stack", cpu)
+		t, err2 := k.perCPUAddr(ctx, "cpu_tss_rw", cpu)
+		if err1 != nil || err2 != nil {
+			return nil
+		}
+		top, err1 := k.readWord(ctx, a)
+		sp1, err2 := k.readWord(ctx, t+tss32SP1)
+		if err1 != nil || err2 != nil || top == 0 || sp1 == 0 {
+			continue
+		}
+		end := (top + threadSize - 1) &^ (threadSize - 1)
+		if pad := end - sp1; end >= sp1 && (pad == 0 || pad == 8 || pad == 16) {
+			return &pad
+		}
+	}
+	return nil
 }
 
 // threadSize is THREAD_SIZE: the span of init_stack (init_stack to
@@ -195,12 +230,18 @@ func (k *Kernel) cpuStacks(ctx context.Context, u *unwindSetup, cpu int, stack u
 	}
 	var st unwind.StackSet
 	ts := u.threadSize
+	// The top of stack is the stack's end less TOP_OF_KERNEL_STACK_PADDING;
+	// stacks are THREAD_SIZE-aligned (kernel/fork.c THREAD_ALIGN).
+	fromTop := func(top uint64) unwind.Stack {
+		lo := (top - 1) &^ (ts - 1)
+		return unwind.Stack{Kind: unwind.StackTask, Lo: lo, Hi: lo + ts}
+	}
 	if stack != 0 {
 		st = append(st, unwind.Stack{Kind: unwind.StackTask, Lo: stack, Hi: stack + ts})
 	} else if top, ok := perCPU("cpu_current_top_of_stack"); ok {
-		st = append(st, unwind.Stack{Kind: unwind.StackTask, Lo: top - ts, Hi: top})
+		st = append(st, fromTop(top))
 	} else if top, ok := hot("top_of_stack"); ok {
-		st = append(st, unwind.Stack{Kind: unwind.StackTask, Lo: top - ts, Hi: top})
+		st = append(st, fromTop(top))
 	}
 	irq, ok := perCPU("hardirq_stack_ptr")
 	if !ok {
