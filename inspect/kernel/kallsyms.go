@@ -59,7 +59,10 @@ const (
 type Symbols struct {
 	syms   []model.Symbol   // kallsyms order
 	byAddr []int            // symbols that are addresses, by address (ties in kallsyms order)
-	byName map[string][]int // name → indexes in kallsyms order
+	byName map[string]int32 // name → index of its first symbol in kallsyms order
+	// sameName chains the symbols that share a name: the index of the
+	// next one in kallsyms order, or -1.
+	sameName []int32
 	// lo and hi bound the addresses Addr answers for: from the lowest
 	// symbol to the highest (_end) inclusive.
 	lo, hi uint64
@@ -147,10 +150,20 @@ func decodeKallsyms(read readFunc, a kallsymsAddrs, anchors map[string]uint64) (
 	if err != nil {
 		return nil, err
 	}
-	s := &Symbols{syms: make([]model.Symbol, num), byName: make(map[string][]int, num), BigNames: big}
+	s := &Symbols{syms: make([]model.Symbol, num), byName: make(map[string]int32, num), sameName: make([]int32, num), BigNames: big}
+	last := make(map[string]int32)
 	for i := range names {
-		s.syms[i] = model.Symbol{Name: names[i], Type: string(types[i])}
-		s.byName[names[i]] = append(s.byName[names[i]], i)
+		s.syms[i] = model.Symbol{Name: names[i], Type: typeString(types[i])}
+		s.sameName[i] = -1
+		if _, dup := s.byName[names[i]]; !dup {
+			s.byName[names[i]] = int32(i)
+			continue
+		}
+		prev, ok := last[names[i]]
+		if !ok {
+			prev = s.byName[names[i]]
+		}
+		s.sameName[prev], last[names[i]] = int32(i), int32(i)
 	}
 	percpu, err := s.readAddresses(read, a, anchors)
 	if err != nil {
@@ -332,7 +345,7 @@ func (s *Symbols) readAddresses(read readFunc, a kallsymsAddrs, anchors map[stri
 func (s *Symbols) chooseEncoding(encs []encoding, anchors map[string]uint64) (encoding, error) {
 	if want, ok := anchors["_stext"]; ok {
 		for _, e := range encs {
-			for _, i := range s.byName["_stext"] {
+			for _, i := range s.indexes("_stext") {
 				if v, percpu := e.addr(i); !percpu && v == want {
 					s.setAddrs(e.addr)
 					_, err := s.check(anchors)
@@ -379,8 +392,8 @@ func (s *Symbols) check(anchors map[string]uint64) (int, error) {
 	agree := 0
 	var bad []string
 	for name, want := range anchors {
-		idx, ok := s.byName[name]
-		if !ok {
+		idx := s.indexes(name)
+		if len(idx) == 0 {
 			continue
 		}
 		found := false
@@ -400,6 +413,38 @@ func (s *Symbols) check(anchors map[string]uint64) (int, error) {
 	return agree, nil
 }
 
+// indexes returns the indexes of the symbols named name, in kallsyms
+// order.
+func (s *Symbols) indexes(name string) []int {
+	i, ok := s.byName[name]
+	if !ok {
+		return nil
+	}
+	var out []int
+	for ; i >= 0 && len(out) < len(s.syms); i = s.sameName[i] {
+		out = append(out, int(i))
+	}
+	return out
+}
+
+// typeString returns the one-letter string of an nm type without
+// allocating for the letters kallsyms uses.
+func typeString(c byte) string {
+	if c < 0x80 {
+		return asciiLetters[c : c+1]
+	}
+	return string(c)
+}
+
+// asciiLetters holds every ASCII byte, for typeString's substrings.
+var asciiLetters = func() string {
+	b := make([]byte, 0x80)
+	for i := range b {
+		b[i] = byte(i)
+	}
+	return string(b)
+}()
+
 // Len returns the number of symbols.
 func (s *Symbols) Len() int { return len(s.syms) }
 
@@ -410,7 +455,7 @@ func (s *Symbols) All() []model.Symbol { return s.syms }
 // functions of different files may share one).
 func (s *Symbols) Lookup(name string) []model.Symbol {
 	var out []model.Symbol
-	for _, i := range s.byName[name] {
+	for _, i := range s.indexes(name) {
 		out = append(out, s.syms[i])
 	}
 	return out

@@ -178,8 +178,8 @@ func (s *Symbols) AddrErr(addr uint64) (model.SymbolRef, error) {
 
 // addrOf returns the address of the first symbol with the name.
 func (s *Symbols) addrOf(name string) (uint64, bool) {
-	if idx := s.byName[name]; len(idx) > 0 {
-		return uint64(s.syms[idx[0]].Addr), true
+	if i, ok := s.byName[name]; ok {
+		return uint64(s.syms[i].Addr), true
 	}
 	return 0, false
 }
