@@ -138,6 +138,22 @@ func (l *layout) size(name string) uint64 {
 	return 0
 }
 
+// scalars checks that members read as integers or pointers are 1, 2, 4
+// or 8 bytes and lie within a structure of size bytes (0: not checked):
+// damaged BTF must not make a read large.
+func (l *layout) scalars(size uint64, fs ...field) {
+	for _, f := range fs {
+		if !f.ok {
+			continue
+		}
+		if f.size != 1 && f.size != 2 && f.size != 4 && f.size != 8 || size != 0 && f.off+f.size > size {
+			if l.err == nil {
+				l.err = fmt.Errorf("a member of %d bytes at offset %d is not an integer or pointer inside its structure: %w", f.size, f.off, model.ErrCorrupt)
+			}
+		}
+	}
+}
+
 // check reports what was missing, naming what it was needed for.
 func (l *layout) check(k *Kernel, what string) error {
 	if l.err != nil {

@@ -34,7 +34,8 @@ func (k *Kernel) moduleBTFList(ctx context.Context, spec *btf.Spec, syms *Symbol
 		l := &layout{spec: spec}
 		lst, mod, bt := l.field("btf_module.list"), l.field("btf_module.module"), l.field("btf_module.btf")
 		data, size, name := l.field("btf.data"), l.field("btf.data_size"), l.optional("btf.name")
-		if l.check(k, "btf_modules") != nil {
+		l.scalars(0, mod, bt, data, size)
+		if l.check(k, "btf_modules") != nil || max(mod.off, bt.off, data.off, size.off, name.off) > 1<<12 || name.size > 256 {
 			return nil, nil
 		}
 		var out []*moduleBTF

@@ -135,6 +135,14 @@ func (k *Kernel) newModuleReader(spec *btf.Spec) (*moduleReader, error) {
 		r.symtab, r.numSymtab, r.strtab = l.optional("module.symtab"), l.optional("module.num_symtab"), l.optional("module.strtab")
 	}
 	r.orcIP, r.orcUnwind, r.orcNum = l.optional("module.arch.orc_unwind_ip"), l.optional("module.arch.orc_unwind"), l.optional("module.arch.num_orcs")
+	l.scalars(r.size, r.state, r.taints, r.kallsyms, r.orcIP, r.orcUnwind, r.orcNum, r.oldCore, r.oldCoreSize, r.oldCoreText,
+		r.oldInit, r.oldInitSize, r.oldInitText)
+	l.scalars(0, r.memBase, r.memSize, r.layBase, r.laySize, r.layText, r.symtab, r.numSymtab, r.strtab, r.typetab)
+	if r.name.off+r.name.size > r.size || r.mem.off+r.mem.size > r.size || r.core.off+r.core.size > r.size || r.init.off+r.init.size > r.size ||
+		r.memElem > 1<<12 || r.symsInModule && r.symtab.off+r.symtab.size > r.size ||
+		!r.symsInModule && max(r.symtab.off, r.numSymtab.off, r.strtab.off, r.typetab.off) > 1<<12 {
+		l.missing = append(l.missing, "members of struct module inside it")
+	}
 	if err := l.check(k, "the module list"); err != nil {
 		return nil, err
 	}

@@ -114,6 +114,12 @@ func (k *Kernel) loadTaskReader(ctx context.Context) (*taskReader, error) {
 	if rq, err := spec.Global("runqueues"); err == nil && rq.PerCPU {
 		tr.rqCurr, tr.rqIdle, tr.rqOK = l.field("rq.curr"), l.field("rq.idle"), true
 	}
+	l.scalars(tr.size, tr.pid, tr.tgid, tr.state, tr.exitState, tr.flags, tr.parent, tr.stack, tr.threadSP, tr.mm,
+		tr.signal, tr.prio, tr.startTime, tr.cpu)
+	l.scalars(0, tr.tiCPU, tr.rqCurr, tr.rqIdle)
+	if tr.comm.size > 256 || tr.comm.off+tr.comm.size > tr.size || tr.tasks.off+16 > tr.size {
+		l.missing = append(l.missing, "a task_struct.comm and .tasks inside task_struct")
+	}
 	if err := l.check(k, what); err != nil {
 		return nil, err
 	}
@@ -139,24 +145,37 @@ func (k *Kernel) readStruct(ctx context.Context, va, n uint64) ([]byte, error) {
 // entry; next is its first member, include/linux/types.h) and calls fn
 // with each node's address.
 func (k *Kernel) walkList(ctx context.Context, head uint64, what string, fn func(node uint64) error) error {
+	err := walkList(k.reader(ctx), k.ptrSize(), head, fn)
+	if err == nil {
+		return nil
+	}
+	var me *MissingError
+	if errors.As(err, &me) {
+		return err
+	}
+	return k.missing(what, err)
+}
+
+// walkList follows a list in memory read by read: it stops at the head,
+// and fails on a NULL or unreadable link, a node seen twice that is not
+// the head (a cycle memory damage made), or more than maxTasks nodes.
+func walkList(read readFunc, word int, head uint64, fn func(node uint64) error) error {
 	seen := map[uint64]bool{}
+	b := make([]byte, word)
 	for node, n := head, 0; ; n++ {
-		next, err := k.readWord(ctx, node)
-		if err != nil {
-			return k.missing(fmt.Sprintf("%s: the link at %#x", what, node), err)
+		if err := read(node, b); err != nil {
+			return fmt.Errorf("the link at %#x: %w", node, err)
 		}
+		next := ptrAt(b, 0, word)
 		switch {
 		case next == head:
 			return nil
 		case next == 0:
-			return &MissingError{File: k.name, What: what,
-				Err: fmt.Errorf("the link at %#x is NULL after %d entries: %w", node, n, model.ErrCorrupt)}
+			return fmt.Errorf("the link at %#x is NULL after %d entries: %w", node, n, model.ErrCorrupt)
 		case seen[next]:
-			return &MissingError{File: k.name, What: what,
-				Err: fmt.Errorf("the link at %#x leads back to %#x after %d entries, not to the head %#x: %w", node, next, n, head, model.ErrCorrupt)}
+			return fmt.Errorf("the link at %#x leads back to %#x after %d entries, not to the head %#x: %w", node, next, n, head, model.ErrCorrupt)
 		case n >= maxTasks:
-			return &MissingError{File: k.name, What: what,
-				Err: fmt.Errorf("more than %d entries: %w", maxTasks, model.ErrCorrupt)}
+			return fmt.Errorf("more than %d entries: %w", maxTasks, model.ErrCorrupt)
 		}
 		seen[next] = true
 		if err := fn(next); err != nil {
@@ -221,41 +240,100 @@ func (k *Kernel) Tasks(ctx context.Context) ([]model.Task, error) {
 	if err != nil {
 		errs = append(errs, err)
 	}
-	seen := map[uint64]bool{}
-	var order []uint64
-	add := func(t uint64) {
-		if t != 0 && !seen[t] {
-			seen[t] = true
-			order = append(order, t)
-		}
+	w := &taskWalk{ctx: ctx, read: k.reader(ctx), word: k.ptrSize(), tr: tr, st: st}
+	tasks, werrs := w.run(ct)
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
 	}
-	add(tr.initTask)
-	err = k.walkList(ctx, tr.initTask+tr.tasks.off, "the task list (init_task.tasks)", func(node uint64) error {
-		add(node - tr.tasks.off)
-		return ctx.Err()
+	for i, e := range werrs {
+		if i == maxTaskErrors {
+			errs = append(errs, fmt.Errorf("%s: and %d more problems with the task lists", k.name, len(werrs)-i))
+			break
+		}
+		errs = append(errs, k.missing("tasks", e))
+	}
+	return tasks, errors.Join(errs...)
+}
+
+// maxTaskErrors bounds the problems Tasks reports one by one: damaged
+// memory can make every task a problem.
+const maxTaskErrors = 8
+
+// readTask reads one task_struct with the engine's memory.
+func (k *Kernel) readTask(ctx context.Context, tr *taskReader, st *taskStates, addr uint64) (model.Task, error) {
+	w := &taskWalk{ctx: ctx, read: k.reader(ctx), word: k.ptrSize(), tr: tr, st: st}
+	t, err := w.task(addr)
+	if err != nil {
+		return t, k.missing("tasks", err)
+	}
+	return t, nil
+}
+
+// taskWalk walks the task lists of memory read by read.
+type taskWalk struct {
+	ctx  context.Context
+	read readFunc
+	word int
+	tr   *taskReader
+	st   *taskStates
+}
+
+// run walks init_task's list, each leader's threads and the CPUs' idle
+// tasks; ct says which tasks run on a CPU.
+func (w *taskWalk) run(ct cpuTasks) ([]model.Task, []error) {
+	tr := w.tr
+	var errs []error
+	// group records each task's thread-group leader as the walks find it:
+	// a thread list that reaches another group's task is damaged, and
+	// stopping there keeps the work proportional to the tasks found.
+	group := map[uint64]uint64{}
+	var order []uint64
+	add := func(t, leader uint64) error {
+		if t == 0 {
+			return nil
+		}
+		if g, ok := group[t]; ok {
+			if g != leader {
+				return fmt.Errorf("task %#x is in the thread group of %#x too: %w", t, g, model.ErrCorrupt)
+			}
+			return nil
+		}
+		if len(order) >= maxTasks {
+			return fmt.Errorf("more than %d tasks: %w", maxTasks, model.ErrCorrupt)
+		}
+		group[t] = leader
+		order = append(order, t)
+		return nil
+	}
+	add(tr.initTask, tr.initTask)
+	err := walkList(w.read, w.word, tr.initTask+tr.tasks.off, func(node uint64) error {
+		if err := add(node-tr.tasks.off, node-tr.tasks.off); err != nil {
+			return err
+		}
+		return w.ctx.Err()
 	})
 	if err != nil {
-		errs = append(errs, err)
+		errs = append(errs, fmt.Errorf("the task list (init_task.tasks): %w", err))
 	}
 	leaders := append([]uint64(nil), order...)
 	for _, t := range leaders {
-		if err := k.threads(ctx, tr, t, add); err != nil {
+		if err := w.threads(t, add); err != nil {
 			errs = append(errs, err)
 		}
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
+		if w.ctx.Err() != nil {
+			return nil, []error{w.ctx.Err()}
 		}
 	}
 	active := map[uint64]bool{}
 	idle := map[uint64]bool{}
 	for _, cpu := range ct.online {
-		add(ct.idle[cpu])
+		add(ct.idle[cpu], ct.idle[cpu])
 		idle[ct.idle[cpu]] = true
 		active[ct.curr[cpu]] = true
 	}
 	out := make([]model.Task, 0, len(order))
 	for _, t := range order {
-		task, err := k.readTask(ctx, tr, st, t)
+		task, err := w.task(t)
 		if err != nil {
 			errs = append(errs, err)
 			if task.Task == 0 {
@@ -264,6 +342,9 @@ func (k *Kernel) Tasks(ctx context.Context) ([]model.Task, error) {
 		}
 		task.Active, task.Idle = active[t], idle[t]
 		out = append(out, task)
+		if w.ctx.Err() != nil {
+			return nil, []error{w.ctx.Err()}
+		}
 	}
 	sort.SliceStable(out, func(i, j int) bool {
 		if out[i].PID != out[j].PID {
@@ -271,38 +352,46 @@ func (k *Kernel) Tasks(ctx context.Context) ([]model.Task, error) {
 		}
 		return out[i].CPU < out[j].CPU
 	})
-	return out, errors.Join(errs...)
+	return out, errs
 }
 
 // threads adds the threads of the group whose leader is t.
-func (k *Kernel) threads(ctx context.Context, tr *taskReader, t uint64, add func(uint64)) error {
+func (w *taskWalk) threads(t uint64, add func(task, leader uint64) error) error {
+	tr := w.tr
 	if tr.threadGroup.ok {
 		// Before 3.14: a circular list through every thread, the leader
 		// included, with no separate head.
-		return k.walkList(ctx, t+tr.threadGroup.off, fmt.Sprintf("the threads of task %#x (thread_group)", t), func(node uint64) error {
-			add(node - tr.threadGroup.off)
-			return nil
+		err := walkList(w.read, w.word, t+tr.threadGroup.off, func(node uint64) error {
+			return add(node-tr.threadGroup.off, t)
 		})
+		if err != nil {
+			return fmt.Errorf("the threads of task %#x (thread_group): %w", t, err)
+		}
+		return nil
 	}
-	b, err := k.readStruct(ctx, t+tr.signal.off, tr.signal.size)
-	if err != nil {
-		return k.missing(fmt.Sprintf("task %#x: signal", t), err)
+	b := make([]byte, tr.signal.size)
+	if err := w.read(t+tr.signal.off, b); err != nil {
+		return fmt.Errorf("task %#x: signal: %w", t, err)
 	}
 	sig := uintAt(b, field{size: tr.signal.size, ok: true})
 	if sig == 0 {
 		return nil // a task that has exited as far as its signal_struct
 	}
-	return k.walkList(ctx, sig+tr.threadHead.off, fmt.Sprintf("the threads of task %#x (signal->thread_head)", t), func(node uint64) error {
-		add(node - tr.threadNode.off)
-		return nil
+	err := walkList(w.read, w.word, sig+tr.threadHead.off, func(node uint64) error {
+		return add(node-tr.threadNode.off, t)
 	})
+	if err != nil {
+		return fmt.Errorf("the threads of task %#x (signal->thread_head): %w", t, err)
+	}
+	return nil
 }
 
-// readTask reads one task_struct.
-func (k *Kernel) readTask(ctx context.Context, tr *taskReader, st *taskStates, addr uint64) (model.Task, error) {
-	b, err := k.readStruct(ctx, addr, tr.size)
-	if err != nil {
-		return model.Task{}, k.missing(fmt.Sprintf("task_struct at %#x", addr), err)
+// task reads one task_struct.
+func (w *taskWalk) task(addr uint64) (model.Task, error) {
+	tr, st := w.tr, w.st
+	b := make([]byte, tr.size)
+	if err := w.read(addr, b); err != nil {
+		return model.Task{}, fmt.Errorf("task_struct at %#x: %w", addr, err)
 	}
 	t := model.Task{
 		Task: model.VirtAddr(addr), PID: intAt(b, tr.pid), TGID: intAt(b, tr.tgid), Comm: cStringAt(b, tr.comm),
@@ -325,14 +414,21 @@ func (k *Kernel) readTask(ctx context.Context, tr *taskReader, st *taskStates, a
 		v := uintAt(b, tr.startTime)
 		t.StartTimeNS = &v
 	}
+	one := func(at uint64, f field) (int64, error) {
+		fb := make([]byte, f.size)
+		if err := w.read(at, fb); err != nil {
+			return 0, err
+		}
+		return intAt(fb, field{size: f.size, ok: true}), nil
+	}
 	switch {
 	case tr.cpu.ok:
 		t.CPU = int(intAt(b, tr.cpu))
 	case tr.tiInTask:
 		t.CPU = int(intAt(b, field{off: tr.tiOff + tr.tiCPU.off, size: tr.tiCPU.size, ok: true}))
 	default:
-		if cb, err := k.readStruct(ctx, uint64(t.Stack)+tr.tiCPU.off, tr.tiCPU.size); err == nil {
-			t.CPU = int(intAt(cb, field{size: tr.tiCPU.size, ok: true}))
+		if v, err := one(uint64(t.Stack)+tr.tiCPU.off, tr.tiCPU); err == nil {
+			t.CPU = int(v)
 		}
 	}
 	switch parent := uint64(t.Parent); parent {
@@ -340,12 +436,12 @@ func (k *Kernel) readTask(ctx context.Context, tr *taskReader, st *taskStates, a
 	case addr:
 		t.PPID = t.PID
 	default:
-		pb, err := k.readStruct(ctx, parent+tr.pid.off, tr.pid.size)
+		v, err := one(parent+tr.pid.off, tr.pid)
 		if err != nil {
 			t.PPID = -1
-			return t, k.missing(fmt.Sprintf("task %d (%#x): its parent's pid at %#x", t.PID, addr, parent), err)
+			return t, fmt.Errorf("task %d (%#x): its parent's pid at %#x: %w", t.PID, addr, parent, err)
 		}
-		t.PPID = intAt(pb, field{size: tr.pid.size, ok: true})
+		t.PPID = v
 	}
 	return t, nil
 }
