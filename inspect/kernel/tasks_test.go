@@ -49,34 +49,40 @@ type worldTask struct {
 // writeWorld writes tasks at worldBase + i*taskSize (task 0 is
 // init_task), each group's signal_struct after them, and links the
 // leaders (pid == tgid) on init_task.tasks and every task on its group's
-// thread list.
-func writeWorld(mem *pageMem, tr *taskReader, tasks []worldTask) {
-	addr := func(i int) uint64 { return worldBase + uint64(i)*taskSize }
-	signal := func(tgid int) uint64 { return worldBase + uint64(len(tasks))*taskSize + uint64(tgid)*64 }
+// thread list. Pointers are virtual addresses delta above the physical
+// ones written (0: memory read as is).
+func writeWorld(mem *pageMem, tr *taskReader, tasks []worldTask, delta ...uint64) {
+	d := uint64(0)
+	if len(delta) > 0 {
+		d = delta[0]
+	}
+	addr := func(i int) uint64 { return d + worldBase + uint64(i)*taskSize }
+	signal := func(tgid int) uint64 { return d + worldBase + uint64(len(tasks))*taskSize + uint64(tgid)*64 }
+	phys := &shifted{mem, d}
 	link := func(nodes []uint64) { // a circular list through nodes[0] (the head)
 		for i, n := range nodes {
-			mem.put64(n, nodes[(i+1)%len(nodes)])
-			mem.put64(n+8, nodes[(i+len(nodes)-1)%len(nodes)])
+			phys.put64(n, nodes[(i+1)%len(nodes)])
+			phys.put64(n+8, nodes[(i+len(nodes)-1)%len(nodes)])
 		}
 	}
 	leaders := []uint64{addr(0) + tr.tasks.off}
 	groups := map[int][]uint64{}
 	for i, t := range tasks {
 		a := addr(i)
-		mem.write(a, make([]byte, taskSize))
-		mem.put32(a+tr.pid.off, uint32(t.pid))
-		mem.put32(a+tr.tgid.off, uint32(t.tgid))
-		mem.put32(a+tr.state.off, t.state)
+		phys.write(a, make([]byte, taskSize))
+		phys.put32(a+tr.pid.off, uint32(t.pid))
+		phys.put32(a+tr.tgid.off, uint32(t.tgid))
+		phys.put32(a+tr.state.off, t.state)
 		flags := uint32(0)
 		if t.kthread {
 			flags = pfKthread
 		}
-		mem.put32(a+tr.flags.off, flags)
-		mem.put64(a+tr.parent.off, addr(t.parent))
-		mem.put64(a+tr.stack.off, 0xffffc90000000000+uint64(i)<<14)
-		mem.put32(a+tr.cpu.off, uint32(i%2))
-		mem.write(a+tr.comm.off, []byte(t.comm))
-		mem.put64(a+tr.signal.off, signal(t.tgid))
+		phys.put32(a+tr.flags.off, flags)
+		phys.put64(a+tr.parent.off, addr(t.parent))
+		phys.put64(a+tr.stack.off, 0xffffc90000000000+uint64(i)<<14)
+		phys.put32(a+tr.cpu.off, uint32(i%2))
+		phys.write(a+tr.comm.off, []byte(t.comm))
+		phys.put64(a+tr.signal.off, signal(t.tgid))
 		if i > 0 && t.pid == t.tgid {
 			leaders = append(leaders, a+tr.tasks.off)
 		}
@@ -95,6 +101,16 @@ func writeWorld(mem *pageMem, tr *taskReader, tasks []worldTask) {
 		link(append([]uint64{signal(tgid) + tr.threadHead.off}, nodes...))
 	}
 }
+
+// shifted writes virtual addresses delta above physical memory.
+type shifted struct {
+	m     *pageMem
+	delta uint64
+}
+
+func (s *shifted) put64(va, v uint64)        { s.m.put64(va-s.delta, v) }
+func (s *shifted) put32(va uint64, v uint32) { s.m.put32(va-s.delta, v) }
+func (s *shifted) write(va uint64, b []byte) { s.m.write(va-s.delta, b) }
 
 var world = []worldTask{
 	{0, 0, 0, "swapper/0", 0, true},
@@ -212,4 +228,52 @@ func FuzzTaskWalk(f *testing.F) {
 			t.Fatalf("%d tasks from %d bytes", len(tasks), len(blob))
 		}
 	})
+}
+
+// TestTasksOldLayout: a task_struct as kernels before 5.14 and 3.14 had
+// it (state, real_parent only, thread_group, the CPU in an embedded
+// thread_info), found through BTF; no run queues typed, so nothing is
+// known to run, which the error says.
+func TestTasksOldLayout(t *testing.T) {
+	k, mem, _ := x8664Kernel(t, pageOffsetL4, 0x1000000)
+	g := newBTFGen()
+	i32 := g.intType("int", 4, true)
+	u32 := g.intType("unsigned int", 4, false)
+	ulong := g.intType("long unsigned int", 8, false)
+	char := g.intType("char", 1, true)
+	lhID := g.n + 1
+	lh := g.structType("list_head", 16, member{"next", lhID + 1, 0}, member{"prev", lhID + 1, 8})
+	g.ptr(lh)
+	thread := g.structType("thread_struct", 8, member{"sp", ulong, 0})
+	ti := g.structType("thread_info", 12, member{"flags", ulong, 0}, member{"cpu", u32, 8})
+	sig := g.structType("signal_struct", 8, member{"nr_threads", i32, 0})
+	voidp, comm := g.ptr(0), g.array(char, u32, 16)
+	taskID := g.n + 1 // then its pointer, then signal_struct's
+	g.structType("task_struct", taskSize,
+		member{"tasks", lh, 0}, member{"pid", i32, 16}, member{"tgid", i32, 20}, member{"state", i32, 24},
+		member{"exit_state", i32, 28}, member{"flags", u32, 32}, member{"real_parent", taskID + 1, 40},
+		member{"stack", voidp, 48}, member{"thread", thread, 56}, member{"mm", voidp, 64},
+		member{"signal", taskID + 2, 72}, member{"thread_group", lh, 80}, member{"thread_info", ti, 88},
+		member{"prio", i32, 100}, member{"comm", comm, 104}, member{"start_time", ulong, 120})
+	g.ptr(taskID)
+	g.ptr(sig)
+	init := uint64(pageOffsetL4 + worldBase)
+	withObjects(k, symbolsOf([]model.Symbol{
+		{Name: "_stext", Type: "T", Addr: startKernelMap + 0x200000}, {Name: "_etext", Type: "T", Addr: startKernelMap + 0x300000},
+		{Name: "init_task", Type: "D", Addr: model.VirtAddr(init)}, {Name: "_end", Type: "B", Addr: model.VirtAddr(init + 0x10000)},
+	}), g.spec(t))
+	writeWorld(mem, worldLayout(true), world, pageOffsetL4)
+	tasks, err := k.Tasks(bg)
+	if err == nil || !strings.Contains(err.Error(), "runqueues") {
+		t.Errorf("error %v, want one about the run queues", err)
+	}
+	var got []string
+	for _, tk := range tasks {
+		got = append(got, strings.Join(taskWords(tk), " ")+" cpu "+strconv.Itoa(tk.CPU))
+	}
+	want := "0/0 ppid 0 RU swapper/0 kthread cpu 0|1/1 ppid 0 IN init cpu 1|2/2 ppid 0 IN kthreadd kthread cpu 0|" +
+		"3/3 ppid 2 ID kworker/0:0 kthread cpu 1|10/10 ppid 1 IN sh cpu 0|11/10 ppid 1 ST sh-thread cpu 1|12/12 ppid 10 ZO zombie cpu 0"
+	if g := strings.Join(got, "|"); g != want {
+		t.Errorf("\n got  %s\n want %s", g, want)
+	}
 }
