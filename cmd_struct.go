@@ -16,6 +16,7 @@ import (
 type structCmd struct {
 	Type  string `name:"type" required:"" placeholder:"TYPE" help:"Type, with an optional member path: task_struct, struct module, task_struct.thread.sp, module.mem[0]."`
 	Addr  string `name:"addr" required:"" placeholder:"ADDR" help:"Address of the object (decimal or 0x-hex), or a kallsyms symbol (init_task)."`
+	CPU   *int   `name:"cpu" help:"With a per-CPU variable as --addr (runqueues): the copy of this CPU."`
 	Depth int    `name:"depth" default:"12" help:"Nesting shown below the object; deeper structures print as {...}."`
 	Hex   bool   `name:"hex" help:"Integers in hexadecimal (crash's struct -x)."`
 	filesArg
@@ -50,9 +51,13 @@ func (c *structCmd) Run(rc *runContext) error {
 	})
 }
 
-// address reads --addr: a number, or a kallsyms symbol.
+// address reads --addr: a number, or a kallsyms symbol; a per-CPU
+// variable needs --cpu.
 func (c *structCmd) address(rc *runContext, k *kernel.Kernel) (uint64, error) {
 	if v, err := present.ParseNumber(c.Addr); err == nil {
+		if c.CPU != nil {
+			return 0, usageError{"--cpu goes with a per-CPU variable's name as --addr"}
+		}
 		return v, nil
 	}
 	syms, err := k.Symbols(rc.ctx)
@@ -65,6 +70,16 @@ func (c *structCmd) address(rc *runContext, k *kernel.Kernel) (uint64, error) {
 	}
 	if len(found) > 1 {
 		return 0, fmt.Errorf("%s: --addr %s names %d symbols: give the address: %w", k.Name(), c.Addr, len(found), model.ErrNotFound)
+	}
+	perCPU := k.IsPerCPU(rc.ctx, c.Addr)
+	switch {
+	case perCPU && c.CPU == nil:
+		return 0, usageError{fmt.Sprintf("%s is a per-CPU variable: say whose copy with --cpu N", c.Addr)}
+	case perCPU:
+		va, err := k.PerCPUAddr(rc.ctx, c.Addr, *c.CPU)
+		return uint64(va), err
+	case c.CPU != nil:
+		return 0, usageError{fmt.Sprintf("%s is not a per-CPU variable: --cpu does not apply", c.Addr)}
 	}
 	return uint64(found[0].Addr), nil
 }

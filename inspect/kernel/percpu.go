@@ -137,6 +137,24 @@ func (k *Kernel) perCPUAddr(ctx context.Context, name string, cpu int) (uint64, 
 	return v + p.offsets[cpu], nil
 }
 
+// PerCPUAddr returns the address of CPU cpu's copy of a per-CPU variable
+// (a kallsyms symbol of the per-CPU section, such as runqueues).
+func (k *Kernel) PerCPUAddr(ctx context.Context, name string, cpu int) (model.VirtAddr, error) {
+	v, err := k.perCPUAddr(ctx, name, cpu)
+	return model.VirtAddr(v), err
+}
+
+// IsPerCPU reports whether a global is a per-CPU variable, as the
+// kernel's BTF says (a VAR of the .data..percpu section).
+func (k *Kernel) IsPerCPU(ctx context.Context, name string) bool {
+	spec, err := k.BTF(ctx)
+	if err != nil {
+		return false
+	}
+	g, err := spec.Global(name)
+	return err == nil && g.PerCPU
+}
+
 // OnlineCPUs returns the CPUs online at the crash, ascending.
 func (k *Kernel) OnlineCPUs(ctx context.Context) ([]int, error) {
 	p, err := k.perCPUAreas(ctx)
