@@ -71,7 +71,12 @@ func (k *Kernel) Struct(ctx context.Context, typ string, addr uint64, o StructOp
 	}
 	out := &model.Struct{Type: s.TypeName(t), Member: path, Addr: model.VirtAddr(addr), Value: structValue(v), From: from}
 	if v.Error != "" && len(v.Children) == 0 {
-		// Nothing of the object could be read: say why, as an error.
+		// Nothing of the object could be read: say why, with what would
+		// have kept it.
+		var b [1]byte
+		if err := k.readVirt(ctx, at, b[:]); err != nil {
+			return out, k.missing(what, err)
+		}
 		return out, &MissingError{File: k.name, What: what, Err: fmt.Errorf("%s: %w", v.Error, model.ErrPageAbsent)}
 	}
 	return out, nil
