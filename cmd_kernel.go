@@ -147,7 +147,12 @@ func (c *symCmd) run(rc *runContext, k *kernel.Kernel) error {
 	if c.Addr != nil {
 		ref, err := syms.AddrErr(uint64(*c.Addr))
 		if err != nil {
-			return fmt.Errorf("%s: %w", k.Name(), err)
+			// Beyond the image: a module's symbol, named with its module.
+			r, ok := k.Symbolize(rc.ctx, uint64(*c.Addr))
+			if !ok {
+				return fmt.Errorf("%s: %w", k.Name(), err)
+			}
+			ref = r
 		}
 		if rc.JSON {
 			return writeJSON(rc.out, ref)

@@ -50,6 +50,11 @@ type CLI struct {
 	Sym        symCmd        `cmd:"" help:"Resolve kernel symbols by address or name (kallsyms from memory)."`
 	Disasm     disasmCmd     `cmd:"" help:"Disassemble around a CPU's instruction pointer or an address, with the stack's text pointers."`
 	Find       findCmd       `cmd:"" help:"Search physical memory for text or bytes; hits name their kernel virtual address."`
+	PS         psCmd         `cmd:"" name:"ps" help:"List every task and thread (BTF and kallsyms from memory)."`
+	Task       taskCmd       `cmd:"" help:"Show one task's key fields."`
+	BT         btCmd         `cmd:"" name:"bt" help:"Unwind kernel stacks: the panicking CPU's, a CPU's, a task's or every task's (ORC, frame pointers)."`
+	Modules    modulesCmd    `cmd:"" help:"List the loaded modules: memory, state, taints, symbols, ORC, BTF."`
+	Struct     structCmd     `cmd:"" help:"Show a kernel structure at an address, typed from the dump's BTF (like crash's struct)."`
 }
 
 // Globals are flags every command accepts.

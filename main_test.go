@@ -34,13 +34,27 @@ func TestScripts(t *testing.T) {
 		fixtures["ELF_MINI"] = dumptest.Fixture(t, "x86_64/qemu-elf-mini.vmcore")
 		fixtures["I386_MINI"] = dumptest.Fixture(t, "i386/qemu-elf-mini.vmcore")
 		fixtures["QEMU_FLAT"] = dumptest.Fixture(t, "x86_64/qemu-kdump-zlib.flat")
+		fixtures["I386_SPLIT1"] = dumptest.Fixture(t, "i386/mdf-zlib-d31-split1.kdump")
+		fixtures["I386_SPLIT2"] = dumptest.Fixture(t, "i386/mdf-zlib-d31-split2.kdump")
 	} else {
 		t.Log("real fixtures not found: scripts guarded by [fixtures] are skipped")
+	}
+	// The Debian kernel dumps (../shared/kernel-fixtures): $DEBIAN_PANIC
+	// and $DEBIAN_STOPPED, for scripts guarded by [kfixtures].
+	kfixtures := map[string]string{}
+	if _, err := os.Stat(filepath.Join(dumptest.ModuleRoot(t), "..", "shared", "kernel-fixtures", "debian-amd64")); err == nil || os.Getenv("DUMPSCOPE_KERNEL_FIXTURES") != "" {
+		kfixtures["DEBIAN_STOPPED"] = dumptest.KernelFixture(t, dumptest.KernelFixtureNames[0])
+		kfixtures["DEBIAN_PANIC"] = dumptest.KernelFixture(t, dumptest.KernelFixtureNames[1])
+	} else {
+		t.Log("kernel fixtures not found: scripts guarded by [kfixtures] are skipped")
 	}
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata/script",
 		Setup: func(env *testscript.Env) error {
 			for k, v := range fixtures {
+				env.Setenv(k, v)
+			}
+			for k, v := range kfixtures {
 				env.Setenv(k, v)
 			}
 			if err := writeAIXDumps(env.WorkDir); err != nil {
@@ -57,6 +71,9 @@ func TestScripts(t *testing.T) {
 		Condition: func(cond string) (bool, error) {
 			if cond == "fixtures" {
 				return len(fixtures) > 0, nil
+			}
+			if cond == "kfixtures" {
+				return len(kfixtures) > 0, nil
 			}
 			return false, fmt.Errorf("unknown condition %q", cond)
 		},

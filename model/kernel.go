@@ -116,11 +116,19 @@ type SymbolRef struct {
 	Addr   VirtAddr `json:"addr"`
 	Symbol Symbol   `json:"symbol"`
 	Offset uint64   `json:"offset"`
+	// Module names the module whose symbol it is; empty for the kernel
+	// image's own.
+	Module string `json:"module,omitempty"`
 }
 
-// String formats the reference as the kernel's %pS does: "name+0x13/0x20".
+// String formats the reference as the kernel's %pS does: "name+0x13/0x20",
+// "name+0x13/0x20 [module]".
 func (r SymbolRef) String() string {
-	return fmt.Sprintf("%s+%#x/%#x", r.Symbol.Name, r.Offset, r.Symbol.Size)
+	s := fmt.Sprintf("%s+%#x/%#x", r.Symbol.Name, r.Offset, r.Symbol.Size)
+	if r.Module != "" {
+		s += " [" + r.Module + "]"
+	}
+	return s
 }
 
 // Instruction is one disassembled instruction.

@@ -1,10 +1,12 @@
-package btf
+package btf_test
 
 import (
 	"bytes"
 	"runtime"
 	"testing"
 	"time"
+
+	. "dumpscope/inspect/btf"
 )
 
 // psPaths are the members a first `ps` reads of every task, and where the

@@ -1,4 +1,4 @@
-package btf
+package btf_test
 
 import (
 	"bytes"
@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	. "dumpscope/inspect/btf"
 	"dumpscope/model"
 )
 
@@ -281,7 +282,7 @@ func TestRealFormat(t *testing.T) {
 	if !strings.Contains(text, "\n  comm = \"swapper/0\",\n") || !strings.HasPrefix(text, "struct task_struct {\n") {
 		t.Errorf("text:\n%.2000s", text)
 	}
-	t.Logf("struct task_struct at init_task: %d values, %d lines of text", countNodes(v), strings.Count(text, "\n"))
+	t.Logf("struct task_struct at init_task: %d values, %d lines of text", CountNodes(v), strings.Count(text, "\n"))
 }
 
 // TestRealOffsets logs, for the report and for cross-checking with crash,

@@ -39,16 +39,17 @@ func seedBlobs(f *testing.F) [][]byte {
 
 // realSeed compacts the first 600 types of the Debian fixture's vmlinux
 // BTF, or returns nil when the fixtures are absent (a fuzz target must
-// not be skipped for that).
+// not be skipped for that). The blob is read through the kernel engine,
+// which imports this package: the external tests provide it (realBTF).
 func realSeed(f *testing.F) []byte {
 	dir := os.Getenv("DUMPSCOPE_KERNEL_FIXTURES")
 	if dir == "" {
 		dir = filepath.Join(dumptest.ModuleRoot(f), "..", "shared", "kernel-fixtures")
 	}
-	if _, err := os.Stat(filepath.Join(dir, "debian-amd64", kernelFixtureNames[0]+".zst")); err != nil {
+	if _, err := os.Stat(filepath.Join(dir, "debian-amd64", dumptest.KernelFixtureNames[0]+".zst")); err != nil || RealBTF == nil {
 		return nil
 	}
-	return compactBlob(openKernelBTF(f, kernelFixtureNames[0]).spec, 600)
+	return compactBlob(RealBTF(f), 600)
 }
 
 // compactBlob copies the first n type records of s into a new blob with

@@ -1,19 +1,17 @@
-package btf
+package btf_test
 
 import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strconv"
 	"sync"
 	"testing"
 
-	"github.com/klauspost/compress/zstd"
-
+	. "dumpscope/inspect/btf"
 	"dumpscope/inspect/kernel"
 	"dumpscope/model"
 	"dumpscope/open"
@@ -23,70 +21,14 @@ import (
 // The Debian 6.1 kernel dumps of ../shared/kernel-fixtures (README.md
 // there): two dumps of linux-image-6.1.0-57-amd64 with crash's and drgn's
 // view of their tasks and modules as oracles.
-var kernelFixtureNames = []string{"stopped-mdf-zlib-d31.kdump", "panic-sysrq-mdf-zlib-d31.kdump"}
+var kernelFixtureNames = dumptest.KernelFixtureNames
 
-// kernelFixturesDir returns ../shared/kernel-fixtures/debian-amd64 beside
-// the module root (DUMPSCOPE_KERNEL_FIXTURES overrides it), or skips.
-func kernelFixturesDir(t testing.TB) string {
-	t.Helper()
-	dir := os.Getenv("DUMPSCOPE_KERNEL_FIXTURES")
-	if dir == "" {
-		dir = filepath.Join(dumptest.ModuleRoot(t), "..", "shared", "kernel-fixtures")
-	}
-	dir = filepath.Join(dir, "debian-amd64")
-	if _, err := os.Stat(filepath.Join(dir, kernelFixtureNames[0]+".zst")); err != nil {
-		t.Skipf("kernel fixtures not found at %s (set DUMPSCOPE_KERNEL_FIXTURES or check out ../shared/kernel-fixtures): skipping", dir)
-	}
-	return dir
-}
+func kernelFixturesDir(t testing.TB) string { return dumptest.KernelFixturesDir(t) }
 
-var kernelFixtureMu sync.Mutex
+func kernelFixture(t testing.TB, name string) string { return dumptest.KernelFixture(t, name) }
 
-// kernelFixture decompresses a dump once into
-// os.TempDir()/dumpscope-fixtures/kernel/<size of the .zst>/ and returns
-// its path. The rename makes a present file a complete one.
-func kernelFixture(t testing.TB, name string) string {
-	t.Helper()
-	src := filepath.Join(kernelFixturesDir(t), name+".zst")
-	st, err := os.Stat(src)
-	if err != nil {
-		t.Skipf("%s: %v", src, err)
-	}
-	cache := filepath.Join(os.TempDir(), "dumpscope-fixtures", "kernel", strconv.FormatInt(st.Size(), 10))
-	out := filepath.Join(cache, name)
-	kernelFixtureMu.Lock()
-	defer kernelFixtureMu.Unlock()
-	if _, err := os.Stat(out); err == nil {
-		return out
-	}
-	if err := os.MkdirAll(cache, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	in, err := os.Open(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Close()
-	dec, err := zstd.NewReader(in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dec.Close()
-	tmp, err := os.CreateTemp(cache, "partial-*")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := io.Copy(tmp, dec); err != nil {
-		t.Fatalf("decompressing %s: %v", src, err)
-	}
-	if err := tmp.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(tmp.Name(), out); err != nil {
-		t.Fatal(err)
-	}
-	return out
+func init() {
+	RealBTF = func(t testing.TB) *Spec { return openKernelBTF(t, kernelFixtureNames[0]).spec }
 }
 
 // kernelBTF is one opened fixture with its vmlinux BTF loaded from memory.

@@ -65,14 +65,15 @@ func (k *Kernel) Disassemble(ctx context.Context, o DisasmOptions) (*Disassembly
 		target, dis.From = pc, fmt.Sprintf("%s of CPU %d (%s)", k.pcName(), o.CPU, set.Source)
 	}
 	dis.Addr = model.VirtAddr(target)
-	syms, symErr := k.Symbols(ctx)
-	if symErr != nil {
+	var names symNamer
+	if _, symErr := k.Symbols(ctx); symErr != nil {
 		dis.Notes = append(dis.Notes, "no symbols: "+symErr.Error())
-		syms = nil
+	} else {
+		names = k.symbolizer(ctx)
 	}
 	start := target
-	if syms != nil {
-		if ref, ok := syms.Addr(target); ok {
+	if names != nil {
+		if ref, ok := names(target); ok {
 			dis.Location = ref.String()
 			if ref.Offset <= maxLeadIn {
 				start = uint64(ref.Symbol.Addr)
@@ -90,7 +91,7 @@ func (k *Kernel) Disassemble(ctx context.Context, o DisasmOptions) (*Disassembly
 			return nil, k.missing(fmt.Sprintf("code at %#x", target), readErr)
 		}
 	}
-	insts := k.decode(code, start, syms, o.Intel, readErr)
+	insts := k.decode(code, start, names, o.Intel, readErr)
 	at := -1
 	for i, in := range insts {
 		if uint64(in.Addr) == target {
@@ -99,7 +100,7 @@ func (k *Kernel) Disassemble(ctx context.Context, o DisasmOptions) (*Disassembly
 	}
 	if at < 0 {
 		dis.Notes = append(dis.Notes, fmt.Sprintf("decoding from %#x does not reach an instruction at %#x; decoding from the address itself", start, target))
-		insts = k.decode(code[target-start:], target, syms, o.Intel, readErr)
+		insts = k.decode(code[target-start:], target, names, o.Intel, readErr)
 		at = 0
 	}
 	if readErr != nil && len(code) < int(target-start)+(o.Count-before)*maxInstLen {
@@ -130,7 +131,10 @@ func (k *Kernel) readCode(ctx context.Context, va, n uint64) ([]byte, error) {
 // decode decodes all of code as instructions at pc. An instruction cut
 // off at the end of code is reported as bad, with why the bytes ended
 // (readErr) when they did not end by choice.
-func (k *Kernel) decode(code []byte, pc uint64, syms *Symbols, intel bool, readErr error) []model.Instruction {
+// symNamer names an address: kallsyms, then the modules' symbols.
+type symNamer func(addr uint64) (model.SymbolRef, bool)
+
+func (k *Kernel) decode(code []byte, pc uint64, names symNamer, intel bool, readErr error) []model.Instruction {
 	mode := 64
 	if k.arch == "i386" {
 		mode = 32
@@ -139,8 +143,8 @@ func (k *Kernel) decode(code []byte, pc uint64, syms *Symbols, intel bool, readE
 	for len(code) > 0 {
 		inst, err := x86asm.Decode(code, mode)
 		in := model.Instruction{Addr: model.VirtAddr(pc)}
-		if syms != nil {
-			if r, ok := syms.Addr(pc); ok {
+		if names != nil {
+			if r, ok := names(pc); ok {
 				in.Location = symOff(r)
 			}
 		}
@@ -184,8 +188,8 @@ func (k *Kernel) decode(code []byte, pc uint64, syms *Symbols, intel bool, readE
 				}
 				va := model.VirtAddr(t)
 				in.Target = &va
-				if syms != nil {
-					if r, ok := syms.Addr(t); ok {
+				if names != nil {
+					if r, ok := names(t); ok {
 						in.TargetSymbol = symOff(r)
 					}
 				}
@@ -195,8 +199,8 @@ func (k *Kernel) decode(code []byte, pc uint64, syms *Symbols, intel bool, readE
 				if a.Base == x86asm.RIP {
 					t := pc + uint64(inst.Len) + uint64(a.Disp)
 					in.Text += fmt.Sprintf("  # %#x", t)
-					if syms != nil {
-						if r, ok := syms.Addr(t); ok {
+					if names != nil {
+						if r, ok := names(t); ok {
 							in.Text += " <" + symOff(r) + ">"
 						}
 					}
@@ -244,10 +248,14 @@ func objdumpMnemonic(text string, mode int) string {
 // symOff formats an address as objdump labels it: "name" at a symbol's
 // start, "name+0x12" inside.
 func symOff(r model.SymbolRef) string {
-	if r.Offset == 0 {
-		return r.Symbol.Name
+	s := r.Symbol.Name
+	if r.Offset != 0 {
+		s = fmt.Sprintf("%s+%#x", r.Symbol.Name, r.Offset)
 	}
-	return fmt.Sprintf("%s+%#x", r.Symbol.Name, r.Offset)
+	if r.Module != "" {
+		s += " [" + r.Module + "]"
+	}
+	return s
 }
 
 // Stack bounds: THREAD_SIZE (arch/x86/include/asm/page_{64,32}_types.h) is
@@ -286,10 +294,15 @@ func (k *Kernel) Stack(ctx context.Context, cpu int) ([]model.StackWord, error) 
 	var out []model.StackWord
 	for off := uint64(0); off+ws <= uint64(len(data)) && len(out) < maxStackWords; off += ws {
 		v := ptrAt(data[off:], 0, int(ws))
-		if !inRanges(text, v) {
-			continue
+		var r model.SymbolRef
+		var ok bool
+		if inRanges(text, v) {
+			r, ok = syms.Addr(v)
+		} else if v < syms.lo || v >= syms.hi {
+			// Beyond the image: a module's code, named with its module.
+			r, ok = k.Symbolize(ctx, v)
+			ok = ok && r.Module != "" && isTextType(r.Symbol.Type)
 		}
-		r, ok := syms.Addr(v)
 		if !ok {
 			continue
 		}

@@ -131,7 +131,7 @@ func TestObjdumpSyntax(t *testing.T) {
 			pc = 0xc1000000
 		}
 		for _, intel := range []bool{false, true} {
-			got := k.decode(tc.code, pc, syms, intel, nil)
+			got := k.decode(tc.code, pc, syms.Addr, intel, nil)
 			want := tc.want
 			if intel {
 				want = tc.intel
@@ -139,6 +139,29 @@ func TestObjdumpSyntax(t *testing.T) {
 			if len(got) != 1 || strings.Join(strings.Fields(got[0].Text), " ") != want {
 				t.Errorf("%s % x (intel %v): %+v, want %q", tc.mode, tc.code, intel, got, want)
 			}
+		}
+	}
+}
+
+// TestDebianDisasmModule: code inside a module is named with its module,
+// from the module's own symbols.
+func TestDebianDisasmModule(t *testing.T) {
+	k := openDebian(t, "panic-sysrq-mdf-zlib-d31.kdump")
+	mods, err := k.Modules(bg)
+	if err != nil || len(mods) == 0 {
+		t.Fatalf("%v %v", mods, err)
+	}
+	va := mods[0].Base + 0x20
+	dis, err := k.Disassemble(bg, DisasmOptions{Addr: &va, Count: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasSuffix(dis.Location, " ["+mods[0].Name+"]") {
+		t.Errorf("location %q", dis.Location)
+	}
+	for _, in := range dis.Instructions {
+		if !strings.HasSuffix(in.Location, " ["+mods[0].Name+"]") {
+			t.Errorf("instruction at %s: %q", in.Addr, in.Location)
 		}
 	}
 }

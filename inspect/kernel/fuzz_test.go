@@ -166,7 +166,7 @@ func FuzzKallsyms(f *testing.F) {
 		mode    string
 		ptrSize int
 		base    uint64
-	}{{"absolute-percpu", 8, 0xffffffff81000000}, {"relative", 4, 0xc1000000}, {"absolute", 4, 0xc1000000}} {
+	}{{"absolute-percpu", 8, 0xffffffff81000000}, {"relative", 4, 0xc1000000}, {"absolute", 4, 0xc1000000}, {"place-relative", 4, 0x200000}} {
 		mem := newPageMem()
 		a := fuzzKallsymsAddrs(c.ptrSize, c.mode == "absolute")
 		syms := testSymbols(c.base)

@@ -14,21 +14,28 @@ import (
 //
 //   - kallsyms_num_syms: unsigned int, the number of symbols.
 //   - kallsyms_names: for each symbol, a length and that many token
-//     numbers. The length is one byte, or two when the first has bit 7 set
-//     (low 7 bits first; "big" symbols, Linux 6.1). Expanding the tokens
-//     gives the nm type letter followed by the name.
+//     numbers. The length is one byte; since Linux 6.1 (73bbb94466fd3,
+//     "kallsyms: support big kernel symbols") a first byte with bit 7 set
+//     is followed by a second (low 7 bits first). Nothing in the tables
+//     says which form they use: expandNames reads the names both ways when
+//     it matters and keeps the reading that makes sense (see namesForm).
+//     Expanding the tokens gives the nm type letter followed by the name.
 //   - kallsyms_token_table and kallsyms_token_index: 256 NUL-terminated
 //     tokens, and u16 offsets of each token in the table.
-//   - kallsyms_offsets with kallsyms_relative_base (KALLSYMS_BASE_RELATIVE,
-//     since Linux 4.6 on most architectures): int offsets.
-//     kallsyms_sym_address() makes an offset an address in one of two ways:
-//     relative_base + (u32)offset, or, with KALLSYMS_ABSOLUTE_PERCPU (the
-//     default of x86_64 SMP kernels such as 6.1), a non-negative offset is
+//   - The addresses, in one of four encodings (kallsyms_sym_address() in
+//     each release; libdrgn/kallsyms.c lists them):
+//     absolute: unsigned long kallsyms_addresses[] (to 6.10);
+//     base-relative: int kallsyms_offsets[] from kallsyms_relative_base
+//     (4.6 to 6.19);
+//     absolute per-CPU: the same offsets, where a non-negative one is
 //     itself the address (a per-CPU variable's offset) and a negative one
-//     means relative_base - 1 - offset. VMCOREINFO does not say which; the
-//     addresses of its own SYMBOL() entries decide.
-//   - kallsyms_addresses: unsigned long absolute addresses, on kernels
-//     without KALLSYMS_BASE_RELATIVE.
+//     means relative_base - 1 - offset (x86_64 SMP, 4.6 to 6.14);
+//     place-relative: each offset counts from its own slot,
+//     &kallsyms_offsets[i] + offset (7.0, a081b5789255d; VMCOREINFO then
+//     lists no kallsyms_relative_base).
+//     VMCOREINFO does not say which: the encoding under which kallsyms'
+//     own _stext lands where VMCOREINFO's SYMBOL(_stext) says wins (the
+//     other SYMBOL() entries break ties and check the result).
 //
 // Symbols are stored in address order (per-CPU offsets first).
 
@@ -40,24 +47,42 @@ const (
 	maxTokenLen    = 256
 )
 
+// The address encodings, as Symbols.Mode names them.
+const (
+	encAbsolute      = "absolute"
+	encRelative      = "relative"
+	encAbsPercpu     = "absolute-percpu"
+	encPlaceRelative = "place-relative"
+)
+
 // Symbols is the kernel's symbol table.
 type Symbols struct {
 	syms   []model.Symbol   // kallsyms order
 	byAddr []int            // symbols that are addresses, by address (ties in kallsyms order)
-	byName map[string][]int // name → indexes in kallsyms order
+	byName map[string]int32 // name → index of its first symbol in kallsyms order
+	// sameName chains the symbols that share a name: the index of the
+	// next one in kallsyms order, or -1.
+	sameName []int32
 	// lo and hi bound the addresses Addr answers for: from the lowest
 	// symbol to the highest (_end) inclusive.
 	lo, hi uint64
-	// Mode says how kallsyms_offsets were read: "relative",
-	// "absolute-percpu" or "absolute".
+	// all is false when kallsyms holds text symbols only (a kernel built
+	// without CONFIG_KALLSYMS_ALL): text lists the ranges Addr answers for.
+	all  bool
+	text [][2]uint64
+	// Mode says how the addresses were encoded: "absolute", "relative",
+	// "absolute-percpu" or "place-relative".
 	Mode string
+	// BigNames is true when kallsyms_names uses the two-byte lengths of
+	// Linux 6.1 and later.
+	BigNames bool
 }
 
 // kallsymsAddrs are the arrays' addresses, from VMCOREINFO.
 type kallsymsAddrs struct {
 	names, numSyms, tokenTable, tokenIndex uint64
-	offsets, relativeBase                  uint64 // base-relative kernels
-	addresses                              uint64 // others
+	offsets, relativeBase                  uint64 // offset encodings (relativeBase 0 from 7.0)
+	addresses                              uint64 // the absolute encoding
 	ptrSize                                int
 }
 
@@ -89,7 +114,7 @@ func (k *Kernel) loadSymbols(ctx context.Context) (*Symbols, error) {
 		a.addresses = v
 	} else {
 		a.offsets = n.symbol("kallsyms_offsets")
-		a.relativeBase = n.symbol("kallsyms_relative_base")
+		a.relativeBase, _ = k.vmci.Symbol("kallsyms_relative_base") // absent from 7.0
 	}
 	if err := n.err(what, "Linux 6.0 and later list kallsyms in VMCOREINFO when built with CONFIG_KALLSYMS"); err != nil {
 		return nil, err
@@ -121,14 +146,24 @@ func decodeKallsyms(read readFunc, a kallsymsAddrs, anchors map[string]uint64) (
 	if err != nil {
 		return nil, err
 	}
-	types, names, err := expandNames(read, a.names, num, tokens)
+	types, names, big, err := namesForm(read, a.names, num, tokens)
 	if err != nil {
 		return nil, err
 	}
-	s := &Symbols{syms: make([]model.Symbol, num), byName: make(map[string][]int, num)}
+	s := &Symbols{syms: make([]model.Symbol, num), byName: make(map[string]int32, num), sameName: make([]int32, num), BigNames: big}
+	last := make(map[string]int32)
 	for i := range names {
-		s.syms[i] = model.Symbol{Name: names[i], Type: string(types[i])}
-		s.byName[names[i]] = append(s.byName[names[i]], i)
+		s.syms[i] = model.Symbol{Name: names[i], Type: typeString(types[i])}
+		s.sameName[i] = -1
+		if _, dup := s.byName[names[i]]; !dup {
+			s.byName[names[i]] = int32(i)
+			continue
+		}
+		prev, ok := last[names[i]]
+		if !ok {
+			prev = s.byName[names[i]]
+		}
+		s.sameName[prev], last[names[i]] = int32(i), int32(i)
 	}
 	percpu, err := s.readAddresses(read, a, anchors)
 	if err != nil {
@@ -165,112 +200,170 @@ func readTokens(read readFunc, a kallsymsAddrs) ([256][]byte, error) {
 	return tokens, nil
 }
 
+// namesForm expands kallsyms_names, finding from the data which length
+// form it uses. The forms read alike until a length byte has bit 7 set:
+// the two-byte form then takes the next byte as the length's high bits,
+// the one-byte form as the first token. Read the wrong way, every later
+// entry is cut at a wrong place, which shows as a type that is not an nm
+// letter, a name with control characters, or names that run out. So the
+// names are read in the two-byte form (every kernel since 6.1); only if
+// that reading used a two-byte length are they read again in the older
+// one-byte form, and that one wins only if it alone makes sense.
+func namesForm(read readFunc, at uint64, num int, tokens [256][]byte) ([]byte, []string, bool, error) {
+	types, names, used, err := expandNames(read, at, num, tokens, true)
+	if err == nil && !used {
+		return types, names, false, nil
+	}
+	bigOK := err == nil && plausibleNames(types, names)
+	t1, n1, _, err1 := expandNames(read, at, num, tokens, false)
+	if err1 == nil && plausibleNames(t1, n1) && !bigOK {
+		return t1, n1, false, nil
+	}
+	if err != nil {
+		return nil, nil, false, err
+	}
+	return types, names, true, nil
+}
+
+// plausibleNames reports whether every type is an nm letter (or '?') and
+// every name printable ASCII without spaces, as scripts/kallsyms.c writes
+// them.
+func plausibleNames(types []byte, names []string) bool {
+	for i, t := range types {
+		if !(t >= 'a' && t <= 'z' || t >= 'A' && t <= 'Z' || t == '?') {
+			return false
+		}
+		for j := 0; j < len(names[i]); j++ {
+			if c := names[i][j]; c <= ' ' || c >= 0x7f {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 // expandNames decodes num entries of kallsyms_names (kallsyms_expand_symbol
-// in kernel/kallsyms.c): the first expanded character is the type.
-func expandNames(read readFunc, at uint64, num int, tokens [256][]byte) ([]byte, []string, error) {
+// in kernel/kallsyms.c): the first expanded character is the type. big
+// selects the two-byte length form; used reports whether a two-byte
+// length occurred.
+func expandNames(read readFunc, at uint64, num int, tokens [256][]byte, big bool) (types []byte, names []string, used bool, err error) {
 	c := newCursor(read, at)
-	types := make([]byte, 0, min(num, 1<<16))
-	names := make([]string, 0, min(num, 1<<16))
+	types = make([]byte, 0, min(num, 1<<16))
+	names = make([]string, 0, min(num, 1<<16))
 	total := 0
 	buf := make([]byte, 0, maxSymName)
 	for i := 0; i < num; i++ {
 		n, err := c.byte()
 		if err != nil {
-			return nil, nil, fmt.Errorf("kallsyms_names entry %d: %w", i, err)
+			return nil, nil, used, fmt.Errorf("kallsyms_names entry %d: %w", i, err)
 		}
 		length := int(n)
-		if n&0x80 != 0 {
+		if big && n&0x80 != 0 {
 			hi, err := c.byte()
 			if err != nil {
-				return nil, nil, fmt.Errorf("kallsyms_names entry %d: %w", i, err)
+				return nil, nil, used, fmt.Errorf("kallsyms_names entry %d: %w", i, err)
 			}
-			length = int(n&0x7f) | int(hi)<<7
+			length, used = int(n&0x7f)|int(hi)<<7, true
 		}
 		buf = buf[:0]
 		for j := 0; j < length; j++ {
 			t, err := c.byte()
 			if err != nil {
-				return nil, nil, fmt.Errorf("kallsyms_names entry %d: %w", i, err)
+				return nil, nil, used, fmt.Errorf("kallsyms_names entry %d: %w", i, err)
 			}
 			if len(buf)+len(tokens[t]) > maxSymName {
-				return nil, nil, fmt.Errorf("kallsyms_names entry %d expands beyond %d characters: %w", i, maxSymName, model.ErrCorrupt)
+				return nil, nil, used, fmt.Errorf("kallsyms_names entry %d expands beyond %d characters: %w", i, maxSymName, model.ErrCorrupt)
 			}
 			buf = append(buf, tokens[t]...)
 		}
 		if len(buf) < 2 {
-			return nil, nil, fmt.Errorf("kallsyms_names entry %d is empty: %w", i, model.ErrCorrupt)
+			return nil, nil, used, fmt.Errorf("kallsyms_names entry %d is empty: %w", i, model.ErrCorrupt)
 		}
 		if total += len(buf); total > maxSymbolBytes {
-			return nil, nil, fmt.Errorf("kallsyms names exceed %d bytes: %w", maxSymbolBytes, model.ErrCorrupt)
+			return nil, nil, used, fmt.Errorf("kallsyms names exceed %d bytes: %w", maxSymbolBytes, model.ErrCorrupt)
 		}
 		types = append(types, buf[0])
 		names = append(names, string(buf[1:]))
 	}
-	return types, names, nil
+	return types, names, used, nil
+}
+
+// encoding is one way to read kallsyms_offsets: the address of symbol i
+// and whether it is a per-CPU offset rather than an address.
+type encoding struct {
+	name string
+	addr func(i int) (uint64, bool)
 }
 
 // readAddresses fills in the addresses and reports which symbols are
 // per-CPU offsets rather than addresses.
 func (s *Symbols) readAddresses(read readFunc, a kallsymsAddrs, anchors map[string]uint64) ([]bool, error) {
 	num := len(s.syms)
+	mask := uint64(1)<<(8*a.ptrSize) - 1 // unsigned long arithmetic wraps at the pointer size
+	var encs []encoding
 	if a.addresses != 0 {
 		raw := make([]byte, num*a.ptrSize)
 		if err := read(a.addresses, raw); err != nil {
 			return nil, fmt.Errorf("kallsyms_addresses: %w", err)
 		}
-		for i := range s.syms {
-			s.syms[i].Addr = model.VirtAddr(ptrAt(raw, i, a.ptrSize))
+		encs = append(encs, encoding{encAbsolute, func(i int) (uint64, bool) { return ptrAt(raw, i, a.ptrSize), false }})
+	} else {
+		raw := make([]byte, num*4)
+		if err := read(a.offsets, raw); err != nil {
+			return nil, fmt.Errorf("kallsyms_offsets: %w", err)
 		}
-		s.Mode = "absolute"
-		_, err := s.check(anchors)
-		return make([]bool, num), err
-	}
-	raw := make([]byte, num*4)
-	if err := read(a.offsets, raw); err != nil {
-		return nil, fmt.Errorf("kallsyms_offsets: %w", err)
-	}
-	pb := make([]byte, a.ptrSize)
-	if err := read(a.relativeBase, pb); err != nil {
-		return nil, fmt.Errorf("kallsyms_relative_base: %w", err)
-	}
-	base := ptrAt(pb, 0, a.ptrSize)
-	mask := uint64(1)<<(8*a.ptrSize) - 1 // unsigned long arithmetic wraps at the pointer size
-	negative := false
-	for i := 0; i < num; i++ {
-		negative = negative || int32(le.Uint32(raw[4*i:])) < 0
-	}
-	relative := func(i int) (uint64, bool) { return (base + uint64(le.Uint32(raw[4*i:]))) & mask, false }
-	absPercpu := func(i int) (uint64, bool) {
-		off := int32(le.Uint32(raw[4*i:]))
-		if off >= 0 {
-			return uint64(off), true
+		off := func(i int) int32 { return int32(le.Uint32(raw[4*i:])) }
+		if a.relativeBase != 0 {
+			pb := make([]byte, a.ptrSize)
+			if err := read(a.relativeBase, pb); err != nil {
+				return nil, fmt.Errorf("kallsyms_relative_base: %w", err)
+			}
+			base := ptrAt(pb, 0, a.ptrSize)
+			encs = append(encs,
+				encoding{encRelative, func(i int) (uint64, bool) { return (base + uint64(uint32(off(i)))) & mask, false }},
+				encoding{encAbsPercpu, func(i int) (uint64, bool) {
+					if o := off(i); o < 0 {
+						return (base - 1 - uint64(int64(o))) & mask, false
+					}
+					return uint64(off(i)), true
+				}})
 		}
-		return (base - 1 - uint64(int64(off))) & mask, false
+		encs = append(encs, encoding{encPlaceRelative, func(i int) (uint64, bool) {
+			return (a.offsets + 4*uint64(i) + uint64(int64(off(i)))) & mask, false
+		}})
 	}
-	modes := []struct {
-		name string
-		addr func(int) (uint64, bool)
-	}{{"relative", relative}}
-	if negative {
-		// Negative offsets are what --absolute-percpu writes; try it first.
-		modes = append([]struct {
-			name string
-			addr func(int) (uint64, bool)
-		}{{"absolute-percpu", absPercpu}}, modes...)
+	e, err := s.chooseEncoding(encs, anchors)
+	percpu := s.setAddrs(e.addr)
+	s.Mode = e.name
+	return percpu, err
+}
+
+// chooseEncoding picks the encoding under which kallsyms' _stext is
+// VMCOREINFO's; without that evidence, the one most anchors agree with
+// (the first on a tie). It fails when anchors that kallsyms names
+// disagree under every encoding.
+func (s *Symbols) chooseEncoding(encs []encoding, anchors map[string]uint64) (encoding, error) {
+	if want, ok := anchors["_stext"]; ok {
+		for _, e := range encs {
+			for _, i := range s.indexes("_stext") {
+				if v, percpu := e.addr(i); !percpu && v == want {
+					s.setAddrs(e.addr)
+					_, err := s.check(anchors)
+					return e, err
+				}
+			}
+		}
 	}
-	// Read the offsets each way; the way most anchors agree with wins.
 	best, bestScore := -1, 0
 	var bestErr error
-	for mi, m := range modes {
-		s.setAddrs(m.addr)
+	for i, e := range encs {
+		s.setAddrs(e.addr)
 		score, err := s.check(anchors)
 		if best < 0 || score > bestScore {
-			best, bestScore, bestErr = mi, score, err
+			best, bestScore, bestErr = i, score, err
 		}
 	}
-	percpu := s.setAddrs(modes[best].addr)
-	s.Mode = modes[best].name
-	return percpu, bestErr
+	return encs[best], bestErr
 }
 
 // setAddrs sets every symbol's address with addr and returns which are
@@ -299,8 +392,8 @@ func (s *Symbols) check(anchors map[string]uint64) (int, error) {
 	agree := 0
 	var bad []string
 	for name, want := range anchors {
-		idx, ok := s.byName[name]
-		if !ok {
+		idx := s.indexes(name)
+		if len(idx) == 0 {
 			continue
 		}
 		found := false
@@ -320,35 +413,37 @@ func (s *Symbols) check(anchors map[string]uint64) (int, error) {
 	return agree, nil
 }
 
-// index sorts the address-bearing symbols and sets sizes and bounds.
-func (s *Symbols) index(percpu []bool) {
-	s.byAddr = s.byAddr[:0]
-	for i := range s.syms {
-		if !percpu[i] {
-			s.byAddr = append(s.byAddr, i)
-		}
+// indexes returns the indexes of the symbols named name, in kallsyms
+// order.
+func (s *Symbols) indexes(name string) []int {
+	i, ok := s.byName[name]
+	if !ok {
+		return nil
 	}
-	sort.SliceStable(s.byAddr, func(a, b int) bool { return s.syms[s.byAddr[a]].Addr < s.syms[s.byAddr[b]].Addr })
-	if len(s.byAddr) == 0 {
-		return
+	var out []int
+	for ; i >= 0 && len(out) < len(s.syms); i = s.sameName[i] {
+		out = append(out, int(i))
 	}
-	// Like the kernel's is_kernel(), _end itself still belongs to the
-	// image.
-	s.lo = uint64(s.syms[s.byAddr[0]].Addr)
-	s.hi = uint64(s.syms[s.byAddr[len(s.byAddr)-1]].Addr) + 1
-	// Walk down from the top so each symbol's size is the distance to the
-	// next higher address, aliases included, in one pass.
-	next := uint64(s.syms[s.byAddr[len(s.byAddr)-1]].Addr)
-	for j := len(s.byAddr) - 1; j >= 0; j-- {
-		sym := &s.syms[s.byAddr[j]]
-		if j+1 < len(s.byAddr) && s.syms[s.byAddr[j+1]].Addr > sym.Addr {
-			next = uint64(s.syms[s.byAddr[j+1]].Addr)
-		}
-		if next > uint64(sym.Addr) {
-			sym.Size = next - uint64(sym.Addr)
-		}
-	}
+	return out
 }
+
+// typeString returns the one-letter string of an nm type without
+// allocating for the letters kallsyms uses.
+func typeString(c byte) string {
+	if c < 0x80 {
+		return asciiLetters[c : c+1]
+	}
+	return string(c)
+}
+
+// asciiLetters holds every ASCII byte, for typeString's substrings.
+var asciiLetters = func() string {
+	b := make([]byte, 0x80)
+	for i := range b {
+		b[i] = byte(i)
+	}
+	return string(b)
+}()
 
 // Len returns the number of symbols.
 func (s *Symbols) Len() int { return len(s.syms) }
@@ -360,27 +455,10 @@ func (s *Symbols) All() []model.Symbol { return s.syms }
 // functions of different files may share one).
 func (s *Symbols) Lookup(name string) []model.Symbol {
 	var out []model.Symbol
-	for _, i := range s.byName[name] {
+	for _, i := range s.indexes(name) {
 		out = append(out, s.syms[i])
 	}
 	return out
-}
-
-// Addr resolves an address to the symbol that contains it. Among symbols
-// at one address it picks the first in kallsyms order, as the kernel's
-// get_symbol_pos does. Addresses outside the kernel image (below its
-// lowest symbol or beyond its highest, _end) have no symbol: module
-// symbols are not in the core kallsyms tables.
-func (s *Symbols) Addr(addr uint64) (model.SymbolRef, bool) {
-	if addr < s.lo || addr >= s.hi || len(s.byAddr) == 0 {
-		return model.SymbolRef{}, false
-	}
-	j := sort.Search(len(s.byAddr), func(j int) bool { return uint64(s.syms[s.byAddr[j]].Addr) > addr }) - 1
-	for j > 0 && s.syms[s.byAddr[j-1]].Addr == s.syms[s.byAddr[j]].Addr {
-		j--
-	}
-	sym := s.syms[s.byAddr[j]]
-	return model.SymbolRef{Addr: model.VirtAddr(addr), Symbol: sym, Offset: addr - uint64(sym.Addr)}, true
 }
 
 // LookupErr is Lookup with an error that names what kallsyms does not
@@ -390,15 +468,6 @@ func (s *Symbols) LookupErr(name string) ([]model.Symbol, error) {
 		return out, nil
 	}
 	return nil, fmt.Errorf("no symbol %q in kallsyms (%d symbols): %w", name, len(s.syms), model.ErrNotFound)
-}
-
-// AddrErr is Addr with an error for addresses outside the image.
-func (s *Symbols) AddrErr(addr uint64) (model.SymbolRef, error) {
-	if r, ok := s.Addr(addr); ok {
-		return r, nil
-	}
-	return model.SymbolRef{}, fmt.Errorf("%#x lies outside the kernel image (kallsyms covers %#x-%#x; module addresses are not in it): %w",
-		addr, s.lo, s.hi, model.ErrNotFound)
 }
 
 // cursor reads kernel memory sequentially through a one-page buffer.

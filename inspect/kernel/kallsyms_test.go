@@ -2,6 +2,8 @@ package kernel
 
 import (
 	"errors"
+	"fmt"
+	"sort"
 	"strings"
 	"testing"
 
@@ -22,8 +24,10 @@ type ksym struct {
 type kallsymsWriter struct {
 	mem  *pageMem
 	a    kallsymsAddrs
-	mode string // "relative", "absolute-percpu", "absolute"
+	mode string // "relative", "absolute-percpu", "absolute", "place-relative"
 	base uint64 // kallsyms_relative_base
+	// short writes every length as one byte, as kernels before 6.1 did.
+	short bool
 }
 
 var multiTokens = []string{"init_", "_text", "native_", "cpu"}
@@ -61,7 +65,7 @@ func (w *kallsymsWriter) write(syms []ksym) {
 				}
 			}
 		}
-		if len(comp) < 0x80 {
+		if len(comp) < 0x80 || w.short {
 			names = append(names, byte(len(comp)))
 		} else {
 			names = append(names, byte(len(comp))|0x80, byte(len(comp)>>7))
@@ -83,6 +87,8 @@ func (w *kallsymsWriter) write(syms []ksym) {
 			ptr(w.a.addresses+uint64(i*w.a.ptrSize), s.addr)
 		case "relative":
 			w.mem.put32(w.a.offsets+uint64(4*i), uint32(s.addr-w.base))
+		case "place-relative":
+			w.mem.put32(w.a.offsets+uint64(4*i), uint32(s.addr-(w.a.offsets+uint64(4*i))))
 		case "absolute-percpu":
 			off := int32(s.addr)
 			if !s.percpu {
@@ -91,7 +97,7 @@ func (w *kallsymsWriter) write(syms []ksym) {
 			w.mem.put32(w.a.offsets+uint64(4*i), uint32(off))
 		}
 	}
-	if w.mode != "absolute" {
+	if w.mode != "absolute" && w.mode != "place-relative" {
 		ptr(w.a.relativeBase, w.base)
 	}
 }
@@ -219,4 +225,150 @@ func TestKallsymsCorrupt(t *testing.T) {
 	if _, err := decodeKallsyms(mem.readPhys, a, nil); !errors.Is(err, model.ErrCorrupt) {
 		t.Errorf("unterminated token: %v", err)
 	}
+}
+
+// TestKallsymsEncodings: each address encoding is recognised by where it
+// puts _stext, whatever the other anchors say, including the
+// place-relative offsets of 7.0 (no kallsyms_relative_base), and both
+// name-length forms are read from the data alone.
+func TestKallsymsEncodings(t *testing.T) {
+	const base = 0xffffffff81000000
+	long := strings.Repeat("y", 130) // one-byte form: a length byte of 0x83
+	for _, c := range []struct {
+		mode  string
+		short bool
+	}{
+		{"place-relative", false},
+		{"relative", true},
+		{"absolute-percpu", true},
+		{"absolute-percpu", false},
+	} {
+		t.Run(fmt.Sprintf("%s/short=%v", c.mode, c.short), func(t *testing.T) {
+			mem := newPageMem()
+			a := kallsymsAddrs{names: 0x10000, numSyms: 0xf000, tokenTable: 0x20000, tokenIndex: 0x21000, offsets: 0x30000, ptrSize: 8}
+			if c.mode != "place-relative" {
+				a.relativeBase = 0xf008
+			}
+			syms := testSymbols(base)
+			if c.mode != "absolute-percpu" {
+				syms = syms[2:]
+			}
+			syms = append(syms, ksym{long, 't', base + 0x20000, false}, ksym{"after_long", 't', base + 0x20010, false})
+			if c.mode == "place-relative" {
+				// Offsets count from their slots: 64-bit addresses need the
+				// tables near the image, as in a real kernel.
+				off := uint64(base + 0x200000)
+				a = kallsymsAddrs{names: off + 0x10000, numSyms: off + 0xf000, tokenTable: off + 0x20000, tokenIndex: off + 0x21000, offsets: off + 0x30000, ptrSize: 8}
+			}
+			(&kallsymsWriter{mem: mem, a: a, mode: c.mode, base: base, short: c.short}).write(syms)
+			s, err := decodeKallsyms(mem.readPhys, a, map[string]uint64{"_stext": base})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.Mode != c.mode || s.BigNames == c.short {
+				t.Errorf("read as %s (big names %v), want %s (short %v)", s.Mode, s.BigNames, c.mode, c.short)
+			}
+			if got := s.Lookup("after_long"); len(got) != 1 || uint64(got[0].Addr) != base+0x20010 {
+				t.Errorf("the symbol after the long one: %+v", got)
+			}
+			if got := s.Lookup(long); len(got) != 1 {
+				t.Errorf("long name: %+v", got)
+			}
+		})
+	}
+}
+
+// TestKallsymsSections: sizes end at the next symbol or at the end of the
+// symbol's section; section end markers have no size; addresses in the
+// gaps between sections, and outside the text of a kernel that keeps
+// text symbols only, have no symbol.
+func TestKallsymsSections(t *testing.T) {
+	const base = 0xc1000000
+	text := []ksym{
+		{"_text", 'T', base, false},
+		{"_stext", 'T', base, false},
+		{"do_one", 't', base + 0x100, false},
+		{"last_text", 'T', base + 0x200, false},
+		{"_etext", 'T', base + 0x280, false},
+		{"_sinittext", 'T', base + 0x10000, false},
+		{"init_fn", 't', base + 0x10000, false},
+		{"_einittext", 'T', base + 0x10400, false},
+	}
+	data := []ksym{
+		{"__start_rodata", 'D', base + 0x1000, false},
+		{"a_table", 'r', base + 0x1000, false},
+		{"__end_rodata", 'D', base + 0x1800, false},
+		{"_sdata", 'D', base + 0x4000, false},
+		{"init_task", 'D', base + 0x4000, false},
+		{"_edata", 'D', base + 0x5000, false},
+		{"orc_in_gap", 'r', base + 0x6000, false},
+		{"__init_begin", 'D', base + 0xf000, false},
+		{"__init_end", 'D', base + 0x11000, false},
+		{"_end", 'B', base + 0x20000, false},
+	}
+	sorted := func(syms []ksym) []ksym {
+		sort.SliceStable(syms, func(i, j int) bool { return syms[i].addr < syms[j].addr })
+		return syms
+	}
+	decode := func(t *testing.T, syms []ksym) *Symbols {
+		mem := newPageMem()
+		a := kallsymsAddrs{names: 0x10000, numSyms: 0xf000, tokenTable: 0x20000, tokenIndex: 0x21000, addresses: 0x30000, ptrSize: 4}
+		(&kallsymsWriter{mem: mem, a: a, mode: "absolute"}).write(syms)
+		s, err := decodeKallsyms(mem.readPhys, a, map[string]uint64{"_stext": base})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	check := func(t *testing.T, s *Symbols, want map[uint64]string) {
+		t.Helper()
+		for addr, w := range want {
+			r, ok := s.Addr(addr)
+			got := "-"
+			if ok {
+				got = r.String()
+			}
+			if got != w {
+				t.Errorf("%#x: %s, want %s", addr, got, w)
+			}
+		}
+	}
+	t.Run("all", func(t *testing.T) {
+		s := decode(t, sorted(append(append([]ksym{}, text...), data...)))
+		if !s.AllSymbols() {
+			t.Error("data symbols present, yet not KALLSYMS_ALL")
+		}
+		check(t, s, map[uint64]string{
+			base + 0x210:   "last_text+0x10/0x80", // ends at _etext
+			base + 0x280:   "_etext+0x0/0x0",
+			base + 0x281:   "-", // the gap after the text
+			base + 0x1700:  "__start_rodata+0x700/0x800",
+			base + 0x1800:  "__end_rodata+0x0/0x0",
+			base + 0x4fff:  "_sdata+0xfff/0x1000",
+			base + 0x6100:  "orc_in_gap+0x100/0x9000", // between sections: to the next symbol
+			base + 0x10100: "_sinittext+0x100/0x400",
+			base + 0x10400: "_einittext+0x0/0x0",
+			base + 0x10500: "-", // init data after the init text: no symbol covers it
+			base + 0x20000: "_end+0x0/0x0",
+		})
+	})
+	t.Run("text only", func(t *testing.T) {
+		s := decode(t, text)
+		if s.AllSymbols() {
+			t.Error("text symbols only, yet KALLSYMS_ALL")
+		}
+		check(t, s, map[uint64]string{
+			base + 0x210:   "last_text+0x10/0x80",
+			base + 0x280:   "-", // _etext is not text
+			base + 0x1000:  "-", // data: no symbol, not _etext+0xd80
+			base + 0x10100: "_sinittext+0x100/0x400",
+			base + 0x10400: "-",
+		})
+		if e := s.Lookup("_etext"); len(e) != 1 || e[0].Size != 0 {
+			t.Errorf("_etext: %+v", e)
+		}
+		if _, err := s.AddrErr(base + 0x1000); err == nil || !strings.Contains(err.Error(), "CONFIG_KALLSYMS_ALL") {
+			t.Errorf("data address: %v", err)
+		}
+	})
 }

@@ -30,6 +30,8 @@ type Kernel struct {
 	space lazy[*space]
 	syms  lazy[*Symbols]
 	log   lazy[[]model.LogRecord]
+
+	objs kernelObjects // what reads the kernel's objects (objects.go)
 }
 
 // New prepares the triage engine for a dump. It reads nothing but notes;

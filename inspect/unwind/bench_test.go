@@ -1,7 +1,9 @@
-package unwind
+package unwind_test
 
 import (
 	"testing"
+
+	. "dumpscope/inspect/unwind"
 )
 
 // BenchmarkReadVmlinuxORC reads and checks vmlinux's ORC table (384849

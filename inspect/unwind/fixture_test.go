@@ -1,21 +1,18 @@
-package unwind
+package unwind_test
 
 import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 
-	"github.com/klauspost/compress/zstd"
-
 	"dumpscope/inspect/kernel"
+	. "dumpscope/inspect/unwind"
 	"dumpscope/model"
 	"dumpscope/open"
 	"dumpscope/reader"
@@ -26,59 +23,9 @@ import (
 // KASLR) against crash's and drgn's traces, and the tiny frame-pointer
 // kernels of ../shared/fixtures.
 
-var kernelFixtureMu sync.Mutex
-
-// kernelFixture returns a decompressed Debian dump, decompressing the .zst
-// once into os.TempDir()/dumpscope-fixtures/kernel, or skips when the
+// kernelFixture returns a decompressed Debian dump, or skips when the
 // folder is absent.
-func kernelFixture(t testing.TB, name string) string {
-	t.Helper()
-	dir := os.Getenv("DUMPSCOPE_KERNEL_FIXTURES")
-	if dir == "" {
-		dir = filepath.Join(dumptest.ModuleRoot(t), "..", "shared", "kernel-fixtures")
-	}
-	src := filepath.Join(dir, "debian-amd64", name+".zst")
-	st, err := os.Stat(src)
-	if err != nil {
-		t.Skipf("kernel fixture %s not found (check out ../shared/kernel-fixtures): skipping", src)
-	}
-	cache := filepath.Join(os.TempDir(), "dumpscope-fixtures", "kernel", strconv.FormatInt(st.Size(), 16))
-	out := filepath.Join(cache, name)
-	kernelFixtureMu.Lock()
-	defer kernelFixtureMu.Unlock()
-	if _, err := os.Stat(out); err == nil {
-		return out
-	}
-	if err := os.MkdirAll(cache, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	in, err := os.Open(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Close()
-	dec, err := zstd.NewReader(in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dec.Close()
-	tmp, err := os.CreateTemp(cache, name+".*")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.Copy(tmp, dec); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		t.Fatal(err)
-	}
-	if err := tmp.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(tmp.Name(), out); err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
+func kernelFixture(t testing.TB, name string) string { return dumptest.KernelFixture(t, name) }
 
 // kallsymsText is Text from the kernel's kallsyms: text symbols.
 type kallsymsText struct{ s *kernel.Symbols }

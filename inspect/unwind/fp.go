@@ -116,11 +116,8 @@ func (w *walker) fpChain(bp, prevEnd uint64, reliable bool) {
 		// is 0 on x86_64, 8 or 16 on i386) is the last; the pt_regs are
 		// the user-mode registers of a system call, or unused.
 		if w.cur.Kind == StackTask {
-			for _, pad := range []uint64{0, 8, 16} {
-				if bp+2*ws+regsSize+pad != w.cur.Hi {
-					continue
-				}
-				if regs, err := w.readRegs(bp + 2*ws); err == nil && regs.Regs.UserMode() {
+			if at, last := w.lastTaskFrame(bp, regsSize); last {
+				if regs, err := w.readRegs(at); err == nil && regs.Regs.UserMode() {
 					w.tr.UserRegs = regs
 					w.finish(EndUser, nil)
 				} else {
@@ -131,6 +128,38 @@ func (w *walker) fpChain(bp, prevEnd uint64, reliable bool) {
 		}
 		bp, prevEnd = next, bp+2*ws
 	}
+}
+
+// lastTaskFrame reports whether the frame at bp is the last of a task
+// stack, and where the task's pt_regs lie (unwind_frame.c
+// is_last_task_frame): bp is two words below the pt_regs at the top of
+// the stack, or three when the function realigned its stack and pushed a
+// copy of its return address. Without the exact padding, each padding
+// x86 kernels use is tried.
+func (w *walker) lastTaskFrame(bp, regsSize uint64) (uint64, bool) {
+	ws := uint64(w.u.word)
+	if w.u.pad == nil {
+		for _, pad := range []uint64{0, 8, 16} {
+			if bp+2*ws+regsSize+pad == w.cur.Hi {
+				return bp + 2*ws, true
+			}
+		}
+		return 0, false
+	}
+	if *w.u.pad+regsSize+2*ws > w.cur.Hi-w.cur.Lo {
+		return 0, false
+	}
+	regs := w.cur.Hi - *w.u.pad - regsSize
+	lastBP := regs - 2*ws
+	if bp == lastBP {
+		return regs, true
+	}
+	if bp == lastBP-ws {
+		a, err1 := w.stackWord(bp + ws)
+		b, err2 := w.stackWord(lastBP + ws)
+		return regs, err1 == nil && err2 == nil && a == b
+	}
+	return 0, false
 }
 
 func firstErr(errs ...error) error {

@@ -1,4 +1,4 @@
-package unwind
+package unwind_test
 
 import (
 	"encoding/binary"
@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	. "dumpscope/inspect/unwind"
 	"dumpscope/reader/dumptest"
 )
 

@@ -1,10 +1,11 @@
-package unwind
+package unwind_test
 
 import (
 	"fmt"
 	"strings"
 	"testing"
 
+	. "dumpscope/inspect/unwind"
 	"dumpscope/reader/dumptest"
 )
 
@@ -44,11 +45,10 @@ func TestTinyFramePointerKernels(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			regsSize := uint64(ptRegs64Size)
+			regsSize := uint64(PtRegs64Size)
 			if word == 4 {
-				regsSize = ptRegs32Size
+				regsSize = PtRegs32Size
 			}
-			w := &walker{u: u}
 			initLo, initHi := dk.addr(t, "_sinittext"), dk.addr(t, "_einittext")
 			cpus := 0
 			for _, rs := range regs {
@@ -73,7 +73,7 @@ func TestTinyFramePointerKernels(t *testing.T) {
 					}
 					boot := strings.HasPrefix(dk.sym(f.PC), "secondary_startup_64")
 					if f.Call && !boot && (f.PC < initLo || f.PC >= initHi) {
-						if _, _, ok := w.followsCall(f.PC); !ok {
+						if !FollowsCall(u, f.PC) {
 							t.Errorf("CPU %d: frame %d %s does not follow a call", rs.CPU, f.Level, dk.sym(f.PC))
 						}
 					}

@@ -29,6 +29,13 @@ type Config struct {
 	WordSize int
 	// MaxFrames bounds a trace (256 when 0).
 	MaxFrames int
+	// TopPadding is TOP_OF_KERNEL_STACK_PADDING
+	// (arch/x86/include/asm/thread_info.h): the bytes a task stack leaves
+	// unused above its pt_regs, 0 on x86_64, 8 or 16 on i386. With it the
+	// frame-pointer unwinder knows the last frame exactly, as the
+	// kernel's is_last_task_frame does; nil when unknown (0, 8 and 16 are
+	// tried, which can end an i386 trace one frame early).
+	TopPadding *uint64
 }
 
 // DefaultMaxFrames bounds a trace when Config.MaxFrames is 0.
@@ -41,6 +48,7 @@ type Unwinder struct {
 	text      Text
 	word      int
 	maxFrames int
+	pad       *uint64
 	mem       pageCache
 }
 
@@ -61,7 +69,7 @@ func New(c Config) (*Unwinder, error) {
 	if c.MaxFrames <= 0 {
 		c.MaxFrames = DefaultMaxFrames
 	}
-	return &Unwinder{orc: c.ORC, text: c.Text, word: c.WordSize, maxFrames: c.MaxFrames, mem: pageCache{mem: c.Mem}}, nil
+	return &Unwinder{orc: c.ORC, text: c.Text, word: c.WordSize, maxFrames: c.MaxFrames, pad: c.TopPadding, mem: pageCache{mem: c.Mem}}, nil
 }
 
 // PagesRead returns how many pages the unwinder has read so far.

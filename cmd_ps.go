@@ -1,0 +1,97 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"text/tabwriter"
+
+	"dumpscope/inspect"
+	"dumpscope/inspect/kernel"
+	"dumpscope/model"
+	"dumpscope/present"
+)
+
+// ps and task read the crashed kernel's task list, typed by the BTF the
+// kernel keeps in its memory (CONFIG_DEBUG_INFO_BTF), from kallsyms
+// (CONFIG_KALLSYMS_ALL, listed in VMCOREINFO since Linux 6.0).
+
+type psCmd struct {
+	filesArg
+}
+
+func (c *psCmd) Run(rc *runContext) error {
+	return rc.withKernel(c.Files, func(s *inspect.Session, k *kernel.Kernel) error {
+		tasks, err := k.Tasks(rc.ctx)
+		if rc.JSON {
+			if tasks == nil {
+				tasks = []model.Task{}
+			}
+			if jerr := writeJSON(rc.out, tasks); jerr != nil {
+				return jerr
+			}
+			return err
+		}
+		writeTasks(rc, tasks)
+		return err
+	})
+}
+
+// writeTasks prints tasks as crash's ps does: numbers right-aligned,
+// the command left-aligned.
+func writeTasks(rc *runContext, tasks []model.Task) {
+	if len(tasks) == 0 {
+		return
+	}
+	rows := [][]string{present.TaskColumns}
+	for _, t := range tasks {
+		rows = append(rows, present.TaskRow(t))
+	}
+	width := make([]int, len(present.TaskColumns))
+	for _, r := range rows {
+		for i, c := range r {
+			width[i] = max(width[i], len(c))
+		}
+	}
+	for _, r := range rows {
+		var b strings.Builder
+		for i, c := range r {
+			if i == len(r)-1 {
+				b.WriteString(c)
+				break
+			}
+			fmt.Fprintf(&b, "%*s  ", width[i], c)
+		}
+		fmt.Fprintln(rc.out, b.String())
+	}
+}
+
+type taskCmd struct {
+	PID int64 `name:"pid" required:"" help:"The task's pid (pid 0 lists each CPU's idle task)."`
+	filesArg
+}
+
+func (c *taskCmd) Run(rc *runContext) error {
+	return rc.withKernel(c.Files, func(s *inspect.Session, k *kernel.Kernel) error {
+		tasks, err := k.TasksByPID(rc.ctx, c.PID)
+		if rc.JSON {
+			if tasks == nil {
+				tasks = []model.Task{}
+			}
+			if jerr := writeJSON(rc.out, tasks); jerr != nil {
+				return jerr
+			}
+			return err
+		}
+		for i, t := range tasks {
+			if i > 0 {
+				fmt.Fprintln(rc.out)
+			}
+			tw := tabwriter.NewWriter(rc.out, 0, 0, 2, ' ', 0)
+			for _, r := range present.TaskRows(t) {
+				fmt.Fprintf(tw, "%s\t%s\n", r.Key, r.Value)
+			}
+			tw.Flush()
+		}
+		return err
+	})
+}
