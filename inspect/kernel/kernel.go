@@ -30,11 +30,19 @@ type Kernel struct {
 	space lazy[*space]
 	syms  lazy[*Symbols]
 	log   lazy[[]model.LogRecord]
+
+	// ext holds the options and the crash analysis (options.go, crash.go).
+	ext extension
 }
 
 // New prepares the triage engine for a dump. It reads nothing but notes;
 // each method reads what it needs on first use.
-func New(d reader.Dump) (*Kernel, error) {
+func New(d reader.Dump) (*Kernel, error) { return NewWithOptions(d, Options{}) }
+
+// NewWithOptions is New with options: a VMCOREINFO other than the dump's
+// own (recovered from memory, or read from a file), the reader of kernel
+// objects (options.go).
+func NewWithOptions(d reader.Dump, o Options) (*Kernel, error) {
 	info := d.Info()
 	name := strings.Join(info.Files, " ")
 	if info.Arch != "x86_64" && info.Arch != "i386" {
@@ -47,9 +55,11 @@ func New(d reader.Dump) (*Kernel, error) {
 	if err != nil {
 		return nil, err
 	}
-	vmci, err := d.VMCoreInfo()
-	if err != nil && !errors.Is(err, model.ErrNotFound) {
-		return nil, err
+	vmci := o.VMCoreInfo
+	if vmci == nil {
+		if vmci, err = d.VMCoreInfo(); err != nil && !errors.Is(err, model.ErrNotFound) {
+			return nil, err
+		}
 	}
 	ps := uint64(info.PageSize)
 	return &Kernel{
@@ -58,6 +68,7 @@ func New(d reader.Dump) (*Kernel, error) {
 		mem:   newDumpMem(d, name, ps),
 		frame: d.PageInfo,
 		vmci:  vmci, regs: regs,
+		ext:   extension{opts: o},
 	}, nil
 }
 
