@@ -68,7 +68,7 @@ func NewWithOptions(d reader.Dump, o Options) (*Kernel, error) {
 		mem:   newDumpMem(d, name, ps),
 		frame: d.PageInfo,
 		vmci:  vmci, regs: regs,
-		ext:   extension{opts: o},
+		ext: extension{opts: o},
 	}, nil
 }
 
