@@ -23,7 +23,11 @@ type Info struct {
 	// Flags are the header's status flags by name.
 	Flags      []string `json:"flags"`
 	VMCoreInfo bool     `json:"vmcoreinfo"`
-	OSRelease  string   `json:"osrelease"`
+	// VMCoreInfoFrom names where the VMCOREINFO in use came from when it
+	// is not the dump's note: "file F" (--vmcoreinfo) or "memory at
+	// 0x…" (recovered); empty otherwise.
+	VMCoreInfoFrom string `json:"vmcoreinfo_from,omitempty"`
+	OSRelease      string `json:"osrelease"`
 	// CrashTime is the crash time in seconds since the epoch, when known.
 	CrashTime *int64 `json:"crash_time"`
 	BuildID   string `json:"build_id"`

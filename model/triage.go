@@ -338,6 +338,10 @@ type VMCoreInfoCandidate struct {
 	Valid  bool     `json:"valid"`
 	Checks []string `json:"checks"`
 	Reason string   `json:"reason,omitempty"`
+	// CPUsInText counts the CPUs whose saved instruction pointer lies in
+	// this kernel's text: the kernel that was running when the registers
+	// were saved.
+	CPUsInText int `json:"cpus_in_text"`
 	// Raw is the text (not in JSON: `vmcoreinfo` prints it).
 	Raw []byte `json:"-"`
 }
