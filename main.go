@@ -50,12 +50,16 @@ type CLI struct {
 	Sym        symCmd        `cmd:"" help:"Resolve kernel symbols by address or name (kallsyms from memory)."`
 	Disasm     disasmCmd     `cmd:"" help:"Disassemble around a CPU's instruction pointer or an address, with the stack's text pointers."`
 	Find       findCmd       `cmd:"" help:"Search physical memory for text or bytes; hits name their kernel virtual address."`
+	Triage     triageCmd     `cmd:"" help:"The first minute: what the dump is, why and where the kernel crashed (signature), what the dump supports."`
 }
 
 // Globals are flags every command accepts.
 type Globals struct {
 	Color string `enum:"auto,always,never" default:"auto" help:"Use colour: auto (terminal and NO_COLOR decide), always or never."`
 	JSON  bool   `name:"json" help:"Write JSON instead of text (commands that have a JSON form; see README)."`
+	// VMCoreInfo replaces the dump's VMCOREINFO (and the search of memory
+	// for one) in every command.
+	VMCoreInfo string `name:"vmcoreinfo" placeholder:"FILE" type:"existingfile" help:"Read the kernel through the VMCOREINFO text in FILE (KEY=VALUE lines, as the vmcoreinfo command or makedumpfile -g write) instead of the dump's own, or of one recovered from memory."`
 	Remote
 }
 

@@ -307,9 +307,9 @@ func (b *verdictBuilder) finish() {
 	}
 	switch {
 	case !v.Ready:
-		v.Summary = "not ready for triage: no " + strings.Join(missing, ", no ")
+		v.Summary = "not ready for triage; not possible: " + strings.Join(append(missing, optional...), ", ")
 	case len(optional) > 0:
-		v.Summary = "ready for triage; without " + strings.Join(optional, ", ")
+		v.Summary = "ready for triage; not possible: " + strings.Join(optional, ", ")
 	default:
 		v.Summary = "ready for triage: every analysis is supported"
 	}

@@ -24,7 +24,7 @@ const maxBTFBytes = 256 << 20
 // crashed) and what unwinds it: the ORC tables when kallsyms has them.
 func (b *verdictBuilder) stacks(ctx context.Context, syms *kernel.Symbols, cpu *int) {
 	if syms == nil {
-		b.add(model.CapStacks, false, "needs kallsyms, which is not readable")
+		b.add(model.CapStacks, false, "needs kallsyms, which is not possible (see symbols)")
 		return
 	}
 	var cpus []int
@@ -115,7 +115,7 @@ func (b *verdictBuilder) stored(ctx context.Context, syms *kernel.Symbols, start
 // every page of it stored.
 func (b *verdictBuilder) btf(ctx context.Context, syms *kernel.Symbols) bool {
 	if syms == nil {
-		b.add(model.CapBTF, false, "needs kallsyms, which is not readable")
+		b.add(model.CapBTF, false, "needs kallsyms, which is not possible (see symbols)")
 		return false
 	}
 	lo, hi, err := symRange(syms, "__start_BTF", "__stop_BTF")
@@ -182,7 +182,7 @@ func (b *verdictBuilder) tasks(ctx context.Context, syms *kernel.Symbols, btf bo
 		return
 	}
 	if !btf {
-		b.add(model.CapTasks, false, "needs BTF for task_struct's layout, which is not readable")
+		b.add(model.CapTasks, false, "needs BTF for task_struct's layout, which is not possible (see btf)")
 		return
 	}
 	it := syms.Lookup("init_task")

@@ -236,8 +236,8 @@ func (k *Kernel) where(ctx context.Context, a *model.CrashAnalysis, cause, panic
 	if line != nil {
 		cpu, pid := line.CPU, line.PID
 		w.CPU, w.PID, w.Comm = &cpu, &pid, line.Comm
-		w.CPUFrom = fmt.Sprintf("the log: the report's task line (CPU: %d PID: %d Comm: %s)", cpu, pid, line.Comm)
-		w.TaskFrom = w.CPUFrom
+		w.CPUFrom = fmt.Sprintf("the log's task line (CPU: %d PID: %d Comm: %s)", cpu, pid, line.Comm)
+		w.TaskFrom = "the log's task line"
 	} else if a.Why.Verdict != model.CrashNone {
 		w.CPU, w.CPUFrom = memoryCPU(mf, recs)
 	} else {
@@ -262,12 +262,13 @@ func (k *Kernel) where(ctx context.Context, a *model.CrashAnalysis, cause, panic
 		}
 		w.Task = t.Task
 		switch {
-		case w.PID == nil && t.PID != nil:
+		case w.PID == nil && (t.PID != nil || t.Task != nil):
 			w.PID, w.Comm, w.TaskFrom = t.PID, t.Comm, "memory: "+t.From
 		case w.PID != nil && t.PID != nil && *t.PID != *w.PID:
 			a.Notes = append(a.Notes, fmt.Sprintf("the log names PID %d on CPU %d, memory says PID %d (%s)", *w.PID, *w.CPU, *t.PID, t.From))
-		case w.PID != nil && t.Task != nil:
-			w.TaskFrom += "; task_struct from memory (" + t.From + ")"
+			w.TaskFrom += "; memory: " + t.From
+		default:
+			w.TaskFrom += "; memory agrees: " + t.From
 		}
 		if w.Comm == "" {
 			w.Comm = t.Comm

@@ -307,7 +307,7 @@ func (k *Kernel) cpuTasks(ctx context.Context, v *varReader) {
 		if pid, ok := f.pids[c.CPU]; ok {
 			p := pid
 			t.PID = &p
-			from = append(from, "pid from the CPU's prstatus note (kdump's crash_save_cpu)")
+			from = append(from, "the pid in its prstatus note (kdump's crash_save_cpu)")
 		}
 		if curName != "" && haveOffs {
 			if task, err := k.perCPUPointer(ctx, cur, offs, c.CPU); err != nil {
@@ -315,11 +315,11 @@ func (k *Kernel) cpuTasks(ctx context.Context, v *varReader) {
 			} else if task != 0 {
 				va := model.VirtAddr(task)
 				t.Task = &va
-				from = append(from, fmt.Sprintf("task_struct from the per-CPU %s", curName))
+				from = append(from, "the per-CPU "+curName)
 			}
 		}
 		if len(from) > 0 {
-			t.From = strings.Join(from, "; ")
+			t.From = strings.Join(from, ", ")
 			f.Tasks = append(f.Tasks, t)
 		}
 	}
