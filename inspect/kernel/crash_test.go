@@ -85,8 +85,10 @@ func synthSymbols(b synthBoot) []ksym {
 	return syms
 }
 
-// synthDump writes the boot's memory into an ELF dump and opens it.
-func synthDump(t *testing.T, b synthBoot) reader.Dump {
+// synthMemory lays out the boot's memory: page tables, kallsyms, the
+// printk ring, the variables, the tasks' stacks. It returns the memory,
+// the VMCOREINFO text and each CPU's (pid, rip, rsp).
+func synthMemory(t testing.TB, b synthBoot) (*pageMem, string, [2][3]uint64) {
 	t.Helper()
 	mem := newPageMem()
 	pt := newPTBuilder(mem, modeX8664L4, b.physBase+0x800000)
@@ -142,6 +144,27 @@ func synthDump(t *testing.T, b synthBoot) reader.Dump {
 		}
 		mem.write(pa, data)
 	}
+	var cpus [2][3]uint64
+	for cpu := 0; cpu < 2; cpu++ {
+		cpus[cpu] = [3]uint64{uint64(b.pids[cpu]), synthStext + 0x2010, b.pageOffset + synthTasks + uint64(cpu)*0x2000 + 0x1f00}
+		if b.crashRIP[cpu] {
+			cpus[cpu][1] = synthStext + 0x111a
+		}
+	}
+	vmci := fmt.Sprintf("OSRELEASE=6.1.0-synth\nBUILD-ID=00112233445566778899aabbccddeeff00112233\nPAGESIZE=4096\n"+
+		"SYMBOL(init_top_pgt)=%x\nSYMBOL(_stext)=%x\nNUMBER(phys_base)=%d\nNUMBER(pgtable_l5_enabled)=0\n"+
+		"SYMBOL(kallsyms_names)=%x\nSYMBOL(kallsyms_num_syms)=%x\nSYMBOL(kallsyms_token_table)=%x\n"+
+		"SYMBOL(kallsyms_token_index)=%x\nSYMBOL(kallsyms_offsets)=%x\nSYMBOL(kallsyms_relative_base)=%x\n",
+		startKernelMap+pt.root-b.physBase, synthStext, int64(b.physBase),
+		synthTables, synthTables+0x30000, synthTables+0x31000, synthTables+0x32000, synthTables+0x40000, synthTables+0x30008)
+	vmci += strings.Replace(prbInfo64, "SYMBOL(prb)=ffffffff80a1a010", fmt.Sprintf("SYMBOL(prb)=%x", synthPRB), 1)
+	return mem, vmci, cpus
+}
+
+// synthDump writes the boot's memory into an ELF dump and opens it.
+func synthDump(t *testing.T, b synthBoot) reader.Dump {
+	t.Helper()
+	mem, vmci, cpus := synthMemory(t, b)
 	// The dump: one PT_LOAD per run of pages, prstatus notes, VMCOREINFO.
 	var pfns []uint64
 	for pfn := range mem.pages {
@@ -159,21 +182,11 @@ func synthDump(t *testing.T, b synthBoot) reader.Dump {
 		i = j
 	}
 	var notes []dumptest.ELFNote
-	for cpu := 0; cpu < 2; cpu++ {
+	for _, c := range cpus {
 		regs := make([]uint64, 27)
-		regs[16], regs[19] = synthStext+0x2010, b.pageOffset+synthTasks+uint64(cpu)*0x2000+0x1f00 // rip, rsp
-		if b.crashRIP[cpu] {
-			regs[16] = synthStext + 0x111a
-		}
-		notes = append(notes, dumptest.ELFNote{Name: "CORE", Type: 1, Desc: dumptest.PrstatusX8664(le, b.pids[cpu], regs)})
+		regs[16], regs[19] = c[1], c[2] // rip, rsp
+		notes = append(notes, dumptest.ELFNote{Name: "CORE", Type: 1, Desc: dumptest.PrstatusX8664(le, int32(c[0]), regs)})
 	}
-	vmci := fmt.Sprintf("OSRELEASE=6.1.0-synth\nBUILD-ID=00112233445566778899aabbccddeeff00112233\nPAGESIZE=4096\n"+
-		"SYMBOL(init_top_pgt)=%x\nSYMBOL(_stext)=%x\nNUMBER(phys_base)=%d\nNUMBER(pgtable_l5_enabled)=0\n"+
-		"SYMBOL(kallsyms_names)=%x\nSYMBOL(kallsyms_num_syms)=%x\nSYMBOL(kallsyms_token_table)=%x\n"+
-		"SYMBOL(kallsyms_token_index)=%x\nSYMBOL(kallsyms_offsets)=%x\nSYMBOL(kallsyms_relative_base)=%x\n",
-		startKernelMap+pt.root-b.physBase, uint64(synthStext), int64(b.physBase),
-		synthTables, synthTables+0x30000, synthTables+0x31000, synthTables+0x32000, synthTables+0x40000, synthTables+0x30008)
-	vmci += strings.Replace(prbInfo64, "SYMBOL(prb)=ffffffff80a1a010", fmt.Sprintf("SYMBOL(prb)=%x", synthPRB), 1)
 	notes = append(notes, dumptest.ELFNote{Name: "VMCOREINFO", Desc: []byte(vmci)})
 	core := &dumptest.ELFCore{Class: elf.ELFCLASS64, Order: le, Machine: elf.EM_X86_64, Notes: notes, Segments: segs}
 	data, _ := core.Bytes()
