@@ -35,7 +35,7 @@ func (c *infoCmd) Run(rc *runContext) error {
 			return writeJSON(rc.out, info)
 		}
 		if crash != nil {
-			writeRows(rc.out, present.SignatureRows(crash.Why.Signature))
+			writeRows(rc.out, present.SignatureRows(crash.Why))
 			fmt.Fprintln(rc.out)
 		}
 		writeInfo(rc.out, info)

@@ -36,11 +36,7 @@ func writeTriage(w io.Writer, t *model.Triage) {
 	fmt.Fprintln(w, "what")
 	writeRows(w, indent(present.WhatRows(t.What)))
 	fmt.Fprintln(w, "why")
-	rows := present.WhyRows(t.Why)
-	if t.Why.Signature != nil {
-		rows = append(present.SignatureRows(t.Why.Signature), rows...)
-	}
-	writeRows(w, indent(rows))
+	writeRows(w, indent(append(present.SignatureRows(t.Why), present.WhyRows(t.Why)...)))
 	fmt.Fprintln(w, "where")
 	writeRows(w, indent(append(present.WhereRows(t.Where), present.CPURows(t.Where, t.What.Arch)...)))
 	writeStacks(w, t.Where)

@@ -59,7 +59,7 @@ type Globals struct {
 	JSON  bool   `name:"json" help:"Write JSON instead of text (commands that have a JSON form; see README)."`
 	// VMCoreInfo replaces the dump's VMCOREINFO (and the search of memory
 	// for one) in every command.
-	VMCoreInfo string `name:"vmcoreinfo" placeholder:"FILE" type:"existingfile" help:"Read the kernel through the VMCOREINFO text in FILE (KEY=VALUE lines, as the vmcoreinfo command or makedumpfile -g write) instead of the dump's own, or of one recovered from memory."`
+	VMCoreInfo string `name:"vmcoreinfo" placeholder:"FILE" help:"Read the kernel through the VMCOREINFO text in FILE (KEY=VALUE lines, as the vmcoreinfo command or makedumpfile -g write) instead of the dump's own, or of one recovered from memory."`
 	Remote
 }
 

@@ -48,10 +48,19 @@ func UnwoundFrame(f model.UnwoundFrame) string {
 	return s
 }
 
-// SignatureRows are a crash signature's facts, the title first.
-func SignatureRows(s *model.CrashSignature) []Row {
+// SignatureRows are the crash signature's facts, the title first; without
+// a signature, one row saying why there is none.
+func SignatureRows(w model.CrashWhy) []Row {
+	s := w.Signature
 	if s == nil {
-		return []Row{{"crash signature", "none: nothing crashed"}}
+		why := "none: the log holds no report of the crash"
+		switch w.Verdict {
+		case model.CrashNone:
+			why = "none: nothing crashed"
+		case model.CrashUnknown:
+			why = "unknown: the log could not be read"
+		}
+		return []Row{{"crash signature", why}}
 	}
 	title := s.Title
 	if s.Corrupted {
@@ -81,7 +90,7 @@ func WhyRows(w model.CrashWhy) []Row {
 	verdict := map[string]string{
 		model.CrashPanic:   "panic",
 		model.CrashOops:    "oops (the crash kernel took over from oops_end(), without a panic line)",
-		model.CrashNone:    "none: nothing in the log or in memory took the kernel down",
+		model.CrashNone:    "none: no report in the log took the kernel down",
 		model.CrashUnknown: "unknown",
 	}[w.Verdict]
 	rows := []Row{{"crash", OrDash(verdict)}}
@@ -134,11 +143,11 @@ func Taint(t model.Taint) string {
 
 // WhereRows say where the kernel crashed.
 func WhereRows(w model.CrashWhere) []Row {
-	cpu := "unknown"
+	cpu := w.CPUFrom
 	if w.CPU != nil {
-		cpu = fmt.Sprintf("CPU %d", *w.CPU)
+		cpu = fmt.Sprintf("CPU %d: %s", *w.CPU, w.CPUFrom)
 	}
-	rows := []Row{{"crashing cpu", cpu + ": " + w.CPUFrom}}
+	rows := []Row{{"crashing cpu", cpu}}
 	var task []string
 	if w.PID != nil {
 		task = append(task, fmt.Sprintf("PID %d", *w.PID))

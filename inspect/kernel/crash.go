@@ -77,6 +77,9 @@ func (k *Kernel) analyseCrash(ctx context.Context) (*crashResult, error) {
 		syms = nil
 	}
 	mf := k.memoryFacts(ctx, syms)
+	if syms == nil {
+		a.Notes = append(a.Notes, "memory was not asked about a panic (panic_cpu, crashing_cpu, panic()'s buffer, tainted_mask): kallsyms is not readable")
+	}
 	a.Memory = mf.CrashMemory
 	a.Where.CPUs = append([]model.CPUState{}, mf.cpus...)
 	a.Problems = append(a.Problems, mf.problems...)
