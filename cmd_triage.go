@@ -40,6 +40,10 @@ func writeTriage(w io.Writer, t *model.Triage) {
 	fmt.Fprintln(w, "where")
 	writeRows(w, indent(append(present.WhereRows(t.Where), present.CPURows(t.Where, t.What.Arch)...)))
 	writeStacks(w, t.Where)
+	if len(t.Memory.Read) > 0 {
+		fmt.Fprintln(w, "memory")
+		writeRows(w, indent(present.MemoryRows(t.Memory)))
+	}
 	fmt.Fprintf(w, "usable: %s\n", t.Usable.Summary)
 	writeRows(w, indent(present.VerdictRows(t.Usable)))
 	fmt.Fprintf(w, "vmcoreinfo: %s\n", present.VMCoreInfoOrigin(t.VMCoreInfo))

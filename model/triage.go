@@ -73,6 +73,9 @@ type CrashWhy struct {
 	// IP is the report's instruction pointer as printed (the "RIP:"
 	// function, "F+0x16/0x20 [module]").
 	IP string `json:"ip,omitempty"`
+	// HungTask names the blocked task of a hung-task report (the task
+	// that crashed the kernel is then khungtaskd, in Where).
+	HungTask *HungTask `json:"hung_task,omitempty"`
 	// CauseReason says how the report that crashed the kernel was chosen.
 	CauseReason string `json:"cause_reason"`
 	// Incomplete is true when that report is cut short.
@@ -85,6 +88,14 @@ type CrashWhy struct {
 	Taint *Taint `json:"taint,omitempty"`
 	// Modules are the modules the report names.
 	Modules []string `json:"modules"`
+}
+
+// HungTask is the task kernel/hung_task.c check_hung_task() reported.
+type HungTask struct {
+	Comm string `json:"comm"`
+	PID  int64  `json:"pid"`
+	// State is sched_show_task()'s state letter ("D").
+	State string `json:"state,omitempty"`
 }
 
 // CrashWhere is where the kernel crashed: the CPU, the task, the stack.

@@ -119,6 +119,13 @@ func WhyRows(w model.CrashWhy) []Row {
 	if w.IP != "" {
 		rows = append(rows, Row{"ip", w.IP})
 	}
+	if h := w.HungTask; h != nil {
+		v := fmt.Sprintf("%s, PID %d", h.Comm, h.PID)
+		if h.State != "" {
+			v += ", state " + h.State
+		}
+		rows = append(rows, Row{"hung task", v})
+	}
 	if w.Taint != nil {
 		rows = append(rows, Row{"taint", Taint(*w.Taint)})
 	}

@@ -390,3 +390,44 @@ func TestCText(t *testing.T) {
 		}
 	}
 }
+
+// TestCrashHungTask: a hung-task panic (kernel/hung_task.c with
+// hung_task_panic): the crashing task is khungtaskd, which panicked; the
+// blocked task is named in Why, and the signature is its stack's.
+func TestCrashHungTask(t *testing.T) {
+	log := strings.Split(strings.TrimSpace(`
+INFO: task fred_worker:321 blocked for more than 122 seconds.
+      Tainted: G           O       6.1.0-synth #1
+"echo 0 > /proc/sys/kernel/hung_task_timeout_secs" disables this message.
+task:fred_worker     state:D stack:0     pid:321   ppid:2      flags:0x00004000
+Call Trace:
+ <TASK>
+ __schedule+0x34d/0x9e0
+ schedule+0x5a/0xd0
+ __mutex_lock.constprop.0+0x399/0x700
+ fred_worker_fn+0x2a/0x60 [fred]
+ kthread+0xd7/0x100
+ ret_from_fork+0x22/0x30
+ </TASK>
+Kernel panic - not syncing: hung_task: blocked tasks
+CPU: 0 PID: 35 Comm: khungtaskd Tainted: G           O       6.1.0-synth #1
+Call Trace:
+ <TASK>
+ dump_stack_lvl+0x44/0x5c
+ panic+0x118/0x2f4
+ watchdog.cold+0x118/0x118
+ kthread+0xd7/0x100
+ ret_from_fork+0x22/0x30
+ </TASK>`), "\n")
+	a := synthCrash(t, synthBoot{name: "hung.vmcore", physBase: 0x1000000, pageOffset: pageOffsetL4, log: log,
+		panicCPU: 0, crashingCPU: 0, taint: 1 << 12, panicBuf: "hung_task: blocked tasks", pids: [2]int32{35, 0}, crashRIP: [2]bool{true, false}})
+	if a.Why.Class != "hung-task" || a.Why.HungTask == nil || a.Why.HungTask.Comm != "fred_worker" || a.Why.HungTask.PID != 321 || a.Why.HungTask.State != "D" {
+		t.Errorf("why %+v", a.Why)
+	}
+	if s := a.Why.Signature; s == nil || s.Title != "INFO: task hung in fred_worker_fn" || s.GuiltyFrame != "fred_worker_fn [fred]" {
+		t.Errorf("signature %+v", s)
+	}
+	if a.Where.CPU == nil || *a.Where.CPU != 0 || a.Where.PID == nil || *a.Where.PID != 35 || a.Where.Comm != "khungtaskd" || len(a.Notes) != 0 {
+		t.Errorf("where %+v notes %v", a.Where, a.Notes)
+	}
+}
