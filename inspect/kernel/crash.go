@@ -66,7 +66,7 @@ func (k *Kernel) analyseCrash(ctx context.Context) (*crashResult, error) {
 	problem := func(err error) { a.Problems = append(a.Problems, err.Error()) }
 	facts := oops.Facts{}
 	if k.vmci == nil {
-		problem(k.noVMCoreInfo("OSRELEASE, BUILD-ID, kallsyms and the kernel log"))
+		problem(k.noVMCoreInfo("OSRELEASE, BUILD-ID, CRASHTIME, symbols and the kernel log"))
 	} else {
 		facts.Release, _ = k.vmci.Get("OSRELEASE")
 		facts.BuildID, _ = k.vmci.Get("BUILD-ID")
