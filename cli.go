@@ -70,7 +70,7 @@ func (rc *runContext) openSession(files []string) (*inspect.Session, error) {
 	if err != nil {
 		return nil, openError{err}
 	}
-	o := inspect.Options{RecoverProgress: recoverMeter()}
+	o := inspect.Options{Recover: true, RecoverProgress: recoverMeter()}
 	if rc.Globals.VMCoreInfo != "" {
 		v, err := readVMCoreInfoFile(rc.Globals.VMCoreInfo)
 		if err != nil {

@@ -25,8 +25,13 @@ type Options struct {
 	// recovered text, and used even when the checks fail (Origin says so).
 	VMCoreInfo     *model.VMCoreInfo
 	VMCoreInfoFile string
-	// RecoverProgress, if not nil, is called during a search of memory
-	// for VMCOREINFO with frames searched and frames to search.
+	// Recover searches memory for VMCOREINFO when the dump has no note
+	// (vmcoreinfo.go): one pass over every stored frame, the first time
+	// the kernel engine is asked for. Without it (New), such a dump is
+	// read without VMCOREINFO, as far as that goes.
+	Recover bool
+	// RecoverProgress, if not nil, is called during the search with
+	// frames searched and frames to search.
 	RecoverProgress func(done, total uint64)
 }
 
@@ -130,6 +135,8 @@ func (s *Session) buildKernel(ctx context.Context) (*kernel.Kernel, model.VMCore
 		return k, model.VMCoreInfoOrigin{Source: model.VMCoreInfoFromNote, Reason: "the dump's VMCOREINFO note"}, nil
 	case !errors.Is(noteErr, model.ErrNotFound):
 		return k, model.VMCoreInfoOrigin{Source: model.VMCoreInfoFromNone, Reason: noteErr.Error()}, nil
+	case !o.Recover:
+		return k, model.VMCoreInfoOrigin{Source: model.VMCoreInfoFromNone, Reason: "the dump has no VMCOREINFO note (memory was not searched for one)"}, nil
 	}
 	search, v, err := RecoverVMCoreInfo(ctx, s.dump, RecoverOptions{Progress: o.RecoverProgress})
 	if err != nil {

@@ -25,13 +25,15 @@ import (
 
 var bg = context.Background()
 
+// openSession opens a dump as the CLI does: with the search of memory
+// for a missing VMCOREINFO.
 func openSession(t *testing.T, paths ...string) *Session {
 	t.Helper()
 	d, err := open.Open(paths...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := New(d)
+	s := NewWithOptions(d, Options{Recover: true})
 	t.Cleanup(func() { s.Close() })
 	return s
 }
