@@ -114,11 +114,11 @@ func (s *Session) buildKernel(ctx context.Context) (*kernel.Kernel, model.VMCore
 	o := s.eng.opts
 	if o.VMCoreInfo != nil {
 		origin := model.VMCoreInfoOrigin{Source: model.VMCoreInfoFromFile, File: o.VMCoreInfoFile}
-		k, err := kernel.NewWithOptions(s.dump, kernel.Options{VMCoreInfo: o.VMCoreInfo})
-		if err != nil {
+		k, valid, checks, reason, _ := validateVMCoreInfo(ctx, s.dump, o.VMCoreInfo)
+		if k == nil {
+			_, err := kernel.NewWithOptions(s.dump, kernel.Options{VMCoreInfo: o.VMCoreInfo})
 			return nil, origin, err
 		}
-		valid, checks, reason, _ := validateVMCoreInfo(ctx, s.dump, o.VMCoreInfo)
 		if valid {
 			origin.Reason = "given with --vmcoreinfo; " + strings.Join(checks, "; ")
 		} else {
@@ -138,7 +138,7 @@ func (s *Session) buildKernel(ctx context.Context) (*kernel.Kernel, model.VMCore
 	case !o.Recover:
 		return k, model.VMCoreInfoOrigin{Source: model.VMCoreInfoFromNone, Reason: "the dump has no VMCOREINFO note (memory was not searched for one)"}, nil
 	}
-	search, v, err := RecoverVMCoreInfo(ctx, s.dump, RecoverOptions{Progress: o.RecoverProgress})
+	search, v, rk, err := recoverVMCoreInfo(ctx, s.dump, RecoverOptions{Progress: o.RecoverProgress})
 	if err != nil {
 		return k, model.VMCoreInfoOrigin{Source: model.VMCoreInfoFromNone, Reason: "the dump has no VMCOREINFO note, and memory could not be searched: " + err.Error()}, nil
 	}
@@ -147,9 +147,10 @@ func (s *Session) buildKernel(ctx context.Context) (*kernel.Kernel, model.VMCore
 	if v == nil {
 		return k, origin, nil
 	}
-	rk, err := kernel.NewWithOptions(s.dump, kernel.Options{VMCoreInfo: v})
-	if err != nil {
-		return k, origin, nil
+	if rk == nil {
+		if rk, err = kernel.NewWithOptions(s.dump, kernel.Options{VMCoreInfo: v}); err != nil {
+			return k, origin, nil
+		}
 	}
 	c := search.Candidates[*search.Chosen]
 	origin.Source, origin.PhysAddr = model.VMCoreInfoFromMemory, &c.PhysAddr

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"dumpscope/inspect/kernel"
 	"dumpscope/model"
 	"dumpscope/reader"
 )
@@ -76,9 +77,16 @@ type RecoverOptions struct {
 // chosen (nil when no candidate is valid). It fails only when the dump
 // cannot be walked or ctx ends.
 func RecoverVMCoreInfo(ctx context.Context, d reader.Dump, opts RecoverOptions) (*model.VMCoreInfoSearch, *model.VMCoreInfo, error) {
+	s, v, _, err := recoverVMCoreInfo(ctx, d, opts)
+	return s, v, err
+}
+
+// recoverVMCoreInfo is RecoverVMCoreInfo that also returns the engine the
+// checks built with the chosen text.
+func recoverVMCoreInfo(ctx context.Context, d reader.Dump, opts RecoverOptions) (*model.VMCoreInfoSearch, *model.VMCoreInfo, *kernel.Kernel, error) {
 	hits, pages, nHits, err := scanForNeedle(ctx, d, opts)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	s := &model.VMCoreInfoSearch{PagesSearched: pages, Hits: nHits, Candidates: []model.VMCoreInfoCandidate{}}
 	info := d.Info()
@@ -89,20 +97,26 @@ func RecoverVMCoreInfo(ctx context.Context, d reader.Dump, opts RecoverOptions) 
 			s.Candidates = append(s.Candidates, c)
 		}
 	}
-	validateCandidates(ctx, d, s)
+	engines := validateCandidates(ctx, d, s)
 	if err := ctx.Err(); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	chosen := chooseCandidate(s.Candidates)
 	if chosen < 0 {
-		return s, nil, nil
+		return s, nil, nil, nil
 	}
 	s.Chosen = &chosen
 	c := s.Candidates[chosen]
-	v := model.ParseVMCoreInfo(c.Raw)
+	k := engines[string(c.Raw)]
+	var v *model.VMCoreInfo
+	if k != nil {
+		v = k.VMCoreInfo()
+	} else {
+		v = model.ParseVMCoreInfo(c.Raw)
+	}
 	v.File = strings.Join(info.Files, " ")
 	v.FileOffset = -1
-	return s, v, nil
+	return s, v, k, nil
 }
 
 func byteOrder(e model.Endian) binary.ByteOrder {

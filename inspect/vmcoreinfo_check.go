@@ -129,8 +129,10 @@ func kernelKey(raw []byte) string {
 	return strings.Join(keep, "\n")
 }
 
-// validateCandidates numbers the kernels and checks each once.
-func validateCandidates(ctx context.Context, d reader.Dump, s *model.VMCoreInfoSearch) {
+// validateCandidates numbers the kernels and checks each once. It returns
+// the engines the checks built, by text, so that the one chosen is not
+// built (and kallsyms not decoded) twice.
+func validateCandidates(ctx context.Context, d reader.Dump, s *model.VMCoreInfoSearch) map[string]*kernel.Kernel {
 	type result struct {
 		kernel  int
 		valid   bool
@@ -139,6 +141,7 @@ func validateCandidates(ctx context.Context, d reader.Dump, s *model.VMCoreInfoS
 		inText  int
 		checked bool
 	}
+	engines := map[string]*kernel.Kernel{}
 	kernels := map[string]*result{}
 	n := 0
 	for i := range s.Candidates {
@@ -151,49 +154,55 @@ func validateCandidates(ctx context.Context, d reader.Dump, s *model.VMCoreInfoS
 			kernels[key] = r
 		}
 		if !r.checked && ctx.Err() == nil {
-			r.valid, r.checks, r.reason, r.inText = validateVMCoreInfo(ctx, d, model.ParseVMCoreInfo(c.Raw))
+			var k *kernel.Kernel
+			k, r.valid, r.checks, r.reason, r.inText = validateVMCoreInfo(ctx, d, model.ParseVMCoreInfo(c.Raw))
 			r.checked = true
+			if r.valid {
+				engines[string(c.Raw)] = k
+			}
 		}
 		c.Kernel, c.Valid, c.Reason, c.CPUsInText = r.kernel, r.valid, r.reason, r.inText
 		c.Checks = append(c.Checks, r.checks...)
 	}
+	return engines
 }
 
 // validateVMCoreInfo checks a VMCOREINFO text against the dump's memory: its
 // page size, kallsyms decoded through it with _stext where SYMBOL(_stext)
 // says, and on x86_64 KERNELOFFSET consistent with _stext and the page
 // tables mapping _stext where phys_base says. inText counts the CPUs
-// whose saved instruction pointer lies in this kernel's text.
-func validateVMCoreInfo(ctx context.Context, d reader.Dump, v *model.VMCoreInfo) (valid bool, checks []string, reason string, inText int) {
+// whose saved instruction pointer lies in this kernel's text. It returns
+// the engine it read the kernel with (nil when none could be built).
+func validateVMCoreInfo(ctx context.Context, d reader.Dump, v *model.VMCoreInfo) (k *kernel.Kernel, valid bool, checks []string, reason string, inText int) {
 	info := d.Info()
 	checks = []string{}
 	psz, _ := v.Get("PAGESIZE")
 	if n, ok := model.ParseVMCoreInfoInt(psz); !ok || n != info.PageSize {
-		return false, checks, fmt.Sprintf("PAGESIZE=%s, the dump's page size is %d", psz, info.PageSize), 0
+		return k, false, checks, fmt.Sprintf("PAGESIZE=%s, the dump's page size is %d", psz, info.PageSize), 0
 	}
 	checks = append(checks, "PAGESIZE agrees with the dump")
 	k, err := kernel.NewWithOptions(d, kernel.Options{VMCoreInfo: v})
 	if err != nil {
-		return false, checks, "cannot be checked: " + err.Error(), 0
+		return nil, false, checks, "cannot be checked: " + err.Error(), 0
 	}
 	syms, err := k.Symbols(ctx)
 	if err != nil {
-		return false, checks, "kallsyms does not decode through it: " + err.Error(), 0
+		return k, false, checks, "kallsyms does not decode through it: " + err.Error(), 0
 	}
 	stext, ok := v.Symbol("_stext")
 	if !ok {
-		return false, checks, "it has no SYMBOL(_stext) to check kallsyms against", 0
+		return k, false, checks, "it has no SYMBOL(_stext) to check kallsyms against", 0
 	}
 	found := syms.Lookup("_stext")
 	if len(found) == 0 || uint64(found[0].Addr) != stext {
-		return false, checks, fmt.Sprintf("kallsyms decoded through it does not put _stext at SYMBOL(_stext) %#x", stext), 0
+		return k, false, checks, fmt.Sprintf("kallsyms decoded through it does not put _stext at SYMBOL(_stext) %#x", stext), 0
 	}
 	checks = append(checks, fmt.Sprintf("kallsyms decodes through it (%d symbols) and puts _stext at %#x, as SYMBOL(_stext) says", syms.Len(), stext))
 	if info.Arch == "x86_64" {
 		if koff, ok := v.KernelOffset(); ok {
 			link := stext - koff
 			if link < startKernelMap || link-startKernelMap >= kernelImageSize || (link-startKernelMap)%physicalAlign != 0 {
-				return false, checks, fmt.Sprintf("_stext %#x minus KERNELOFFSET %#x is %#x, not a link address of the kernel text (a multiple of %#x above __START_KERNEL_map)", stext, koff, link, physicalAlign), 0
+				return k, false, checks, fmt.Sprintf("_stext %#x minus KERNELOFFSET %#x is %#x, not a link address of the kernel text (a multiple of %#x above __START_KERNEL_map)", stext, koff, link, physicalAlign), 0
 			}
 			checks = append(checks, fmt.Sprintf("_stext minus KERNELOFFSET is the link address %#x", link))
 		}
@@ -203,7 +212,7 @@ func validateVMCoreInfo(ctx context.Context, d reader.Dump, v *model.VMCoreInfo)
 			if err != nil {
 				why = err.Error()
 			}
-			return false, checks, fmt.Sprintf("the page tables do not map _stext where phys_base says: %s", why), 0
+			return k, false, checks, fmt.Sprintf("the page tables do not map _stext where phys_base says: %s", why), 0
 		}
 		checks = append(checks, fmt.Sprintf("the page tables map _stext at physical %s, where phys_base says", tr.PhysAddr))
 	}
@@ -221,7 +230,7 @@ func validateVMCoreInfo(ctx context.Context, d reader.Dump, v *model.VMCoreInfo)
 			checks = append(checks, fmt.Sprintf("%d CPU(s) saved an instruction pointer in its text", inText))
 		}
 	}
-	return true, checks, "", inText
+	return k, true, checks, "", inText
 }
 
 func pcName(arch string) string {
