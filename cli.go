@@ -15,6 +15,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 
 	"dumpscope/inspect"
+	"dumpscope/model"
 	"dumpscope/open"
 	"dumpscope/open/remote"
 	"dumpscope/present"
@@ -69,7 +70,47 @@ func (rc *runContext) openSession(files []string) (*inspect.Session, error) {
 	if err != nil {
 		return nil, openError{err}
 	}
-	return inspect.New(d), nil
+	o := inspect.Options{Recover: true, RecoverProgress: recoverMeter()}
+	if rc.Globals.VMCoreInfo != "" {
+		v, err := readVMCoreInfoFile(rc.Globals.VMCoreInfo)
+		if err != nil {
+			d.Close()
+			return nil, err
+		}
+		o.VMCoreInfo, o.VMCoreInfoFile = v, rc.Globals.VMCoreInfo
+	}
+	return inspect.NewWithOptions(d, o), nil
+}
+
+// readVMCoreInfoFile reads --vmcoreinfo FILE: VMCOREINFO text, KEY=VALUE
+// lines with at least OSRELEASE and PAGESIZE.
+func readVMCoreInfoFile(name string) (*model.VMCoreInfo, error) {
+	b, err := os.ReadFile(name)
+	if err != nil {
+		return nil, usageError{err.Error()}
+	}
+	if len(b) > 1<<20 {
+		return nil, usageError{fmt.Sprintf("--vmcoreinfo %s: %d bytes is not VMCOREINFO text (at most a page)", name, len(b))}
+	}
+	v := model.ParseVMCoreInfo(b)
+	for _, key := range []string{"OSRELEASE", "PAGESIZE"} {
+		if _, ok := v.Get(key); !ok {
+			return nil, usageError{fmt.Sprintf("--vmcoreinfo %s: no %s= line: not VMCOREINFO text", name, key)}
+		}
+	}
+	v.File = name
+	return v, nil
+}
+
+// recoverMeter shows the search of memory for VMCOREINFO on a terminal.
+func recoverMeter() func(done, total uint64) {
+	m := progressMeter("no VMCOREINFO note: searching memory for it")
+	return func(done, total uint64) {
+		m(int64(done), int64(total))
+		if done >= total {
+			m(-1, -1)
+		}
+	}
 }
 
 // openOptions are the remote flags as open takes them; the objects opened

@@ -11,37 +11,55 @@ import (
 )
 
 type infoCmd struct {
-	NoCrash bool `name:"no-crash" help:"Leave out the crash summary, which reads kallsyms, the kernel log and the stacks from memory."`
+	NoCrash bool `name:"no-crash" help:"Leave out the crash analysis, which reads kallsyms, the kernel log and kernel variables from memory."`
 	optFilesArg
 }
 
 func (c *infoCmd) Run(rc *runContext) error {
 	return rc.withSession(c.Files, func(s *inspect.Session) error {
+		var crash *model.CrashAnalysis
+		if !c.NoCrash {
+			// Dumps of architectures the engine does not read have none.
+			crash, _ = s.Crash(rc.ctx)
+		}
+		// After the analysis: a VMCOREINFO recovered from memory then
+		// gives the release, build id and crash time.
 		info, err := s.InfoWithCounts(rc.ctx)
 		if err != nil {
 			return err
 		}
-		if !c.NoCrash {
-			info.Crash, _ = s.CrashSummary(rc.ctx, 10)
+		if crash != nil {
+			info.Crash, info.Signature = crash, crash.Why.Signature
 		}
 		if rc.JSON {
 			return writeJSON(rc.out, info)
 		}
+		if crash != nil {
+			writeRows(rc.out, present.SignatureRows(crash.Why))
+			fmt.Fprintln(rc.out)
+		}
 		writeInfo(rc.out, info)
-		writeCrashSummary(rc.out, info.Crash, info.Arch)
+		if crash != nil {
+			fmt.Fprintln(rc.out)
+			writeCrash(rc.out, crash, info.Arch)
+		}
 		return nil
 	})
+}
+
+// writeRows prints rows as aligned "label  value" lines.
+func writeRows(w io.Writer, rows []present.Row) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, r := range rows {
+		fmt.Fprintf(tw, "%s\t%s\n", r.Key, r.Value)
+	}
+	tw.Flush()
 }
 
 // writeInfo prints Info as aligned "label  value" lines, with the labels
 // and formats of the Overview.
 func writeInfo(w io.Writer, in model.Info) {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	for _, r := range present.InfoRows(in) {
-		fmt.Fprintf(tw, "%s\t%s\n", r.Key, r.Value)
-	}
-	fmt.Fprintf(tw, "%s\t%s\n", "pages", present.Counts(in.Pages))
-	tw.Flush()
+	writeRows(w, append(present.InfoRows(in), present.Row{Key: "pages", Value: present.Counts(in.Pages)}))
 	if len(in.Warnings) > 0 {
 		fmt.Fprintf(w, "problems (%d):\n", len(in.Warnings))
 		for _, p := range in.Warnings {
@@ -50,29 +68,50 @@ func writeInfo(w io.Writer, in model.Info) {
 	}
 }
 
-// writeCrashSummary prints the crash summary rows.
-func writeCrashSummary(w io.Writer, s *model.CrashSummary, arch string) {
-	if s == nil {
-		return
-	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	for _, r := range present.CrashRows(s, arch) {
-		fmt.Fprintf(tw, "%s\t%s\n", r.Key, r.Value)
-	}
-	tw.Flush()
-	if len(s.Stack) > 0 {
-		fmt.Fprintln(w, "stack (text pointers):")
-		for _, sw := range s.Stack {
-			fmt.Fprintf(w, "  %s: %s\n", sw.Addr, sw.Symbol)
-		}
-	}
-	if len(s.LastLog) > 0 {
-		fmt.Fprintln(w, "last kernel log lines:")
-		for _, r := range s.LastLog {
+// writeCrash prints the crash analysis: why, where, each CPU, the log's
+// call trace, the log of the crash, and what could not be read.
+func writeCrash(w io.Writer, a *model.CrashAnalysis, arch string) {
+	rows := append(present.WhyRows(a.Why), present.WhereRows(a.Where)...)
+	writeRows(w, append(rows, present.CPURows(a.Where, arch)...))
+	writeStacks(w, a.Where)
+	if len(a.Excerpt) > 0 {
+		fmt.Fprintln(w, "log of the crash:")
+		for _, r := range a.Excerpt {
 			fmt.Fprintf(w, "  %s\n", model.DmesgLine(r))
 		}
 	}
-	for _, p := range s.Problems {
+	writeNotes(w, a.Notes, a.Problems)
+}
+
+// writeStacks prints the log's call trace, the unwound stack, or else the
+// scan of the crashing CPU's stack.
+func writeStacks(w io.Writer, where model.CrashWhere) {
+	if len(where.Trace) > 0 {
+		fmt.Fprintln(w, "call trace (the log's):")
+		for _, f := range where.Trace {
+			fmt.Fprintf(w, "  %s\n", present.Frame(f))
+		}
+	}
+	if len(where.Unwound) > 0 {
+		fmt.Fprintf(w, "stack (unwound from memory by %s):\n", where.UnwoundFrom)
+		for _, f := range where.Unwound {
+			fmt.Fprintf(w, "  %s\n", present.UnwoundFrame(f))
+		}
+	}
+	if len(where.Trace) == 0 && len(where.Unwound) == 0 && len(where.StackScan) > 0 {
+		fmt.Fprintln(w, "stack (text pointers from the stack pointer up):")
+		for _, sw := range where.StackScan {
+			fmt.Fprintf(w, "  %s: %s\n", sw.Addr, sw.Symbol)
+		}
+	}
+}
+
+// writeNotes prints notes and what could not be read.
+func writeNotes(w io.Writer, notes, problems []string) {
+	for _, n := range notes {
+		fmt.Fprintf(w, "note: %s\n", n)
+	}
+	for _, p := range problems {
 		fmt.Fprintf(w, "not available: %s\n", p)
 	}
 }

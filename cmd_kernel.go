@@ -20,7 +20,7 @@ import (
 // closes the dump.
 func (rc *runContext) withKernel(files []string, fn func(s *inspect.Session, k *kernel.Kernel) error) error {
 	return rc.withSession(files, func(s *inspect.Session) error {
-		k, err := s.Kernel()
+		k, err := s.KernelContext(rc.ctx)
 		if err != nil {
 			return err
 		}

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+	"os"
 	"strings"
 	"text/tabwriter"
 
@@ -43,9 +45,17 @@ type vmcoreinfoCmd struct {
 
 func (c *vmcoreinfoCmd) Run(rc *runContext) error {
 	return rc.withSession(c.Files, func(s *inspect.Session) error {
-		v, err := s.Dump().VMCoreInfo()
+		// The dump's own note; without one, the text recovered from
+		// memory, or --vmcoreinfo's, said on stderr.
+		v, origin, err := s.VMCoreInfo(rc.ctx)
 		if err != nil {
 			return err
+		}
+		if v == nil {
+			return fmt.Errorf("%s: no VMCOREINFO: %s: %w", s.Name(), origin.Reason, model.ErrNotFound)
+		}
+		if origin.Source != model.VMCoreInfoFromNote {
+			fmt.Fprintf(os.Stderr, "%s: %s: VMCOREINFO %s\n", programName, s.Name(), present.VMCoreInfoOrigin(origin))
 		}
 		if rc.JSON {
 			entries := v.Entries

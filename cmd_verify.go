@@ -12,6 +12,7 @@ import (
 
 type verifyCmd struct {
 	Strict          bool   `help:"Exit 1 on warnings too."`
+	Ready           bool   `help:"Also decide whether the dump supports triage (the verdict of the triage command): an analysis triage needs that is not possible is an error, naming the frame and what left it out."`
 	Jobs            int    `default:"0" help:"Page workers (default: one per CPU)."`
 	Manifest        string `name:"manifest" placeholder:"OUT" help:"Write the sha256 of every present page to OUT."`
 	AgainstManifest string `name:"against-manifest" placeholder:"IN" help:"Compare every page with a manifest written by --manifest."`
@@ -64,6 +65,13 @@ func (c *verifyCmd) run(rc *runContext, s *inspect.Session, against *inspect.Man
 	if err != nil {
 		return err
 	}
+	if c.Ready {
+		v, err := s.Verdict(rc.ctx)
+		if err != nil {
+			return err
+		}
+		rep.AddVerdict(v)
+	}
 	if rep.Problems == nil {
 		rep.Problems = []model.Problem{}
 	}
@@ -89,6 +97,9 @@ func writeReport(w io.Writer, r *inspect.Report) {
 		r.Count(model.SeverityError), r.Count(model.SeverityWarning), r.Count(model.SeverityNote))
 	for _, p := range r.Problems {
 		fmt.Fprintf(w, "%-7s %s\n", p.Severity, strings.TrimPrefix(p.String(), string(p.Severity)+" "))
+	}
+	if r.Verdict != nil {
+		fmt.Fprintf(w, "triage: %s\n", r.Verdict.Summary)
 	}
 	if r.OK {
 		fmt.Fprintln(w, "OK")

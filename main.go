@@ -55,12 +55,16 @@ type CLI struct {
 	BT         btCmd         `cmd:"" name:"bt" help:"Unwind kernel stacks: the panicking CPU's, a CPU's, a task's or every task's (ORC, frame pointers)."`
 	Modules    modulesCmd    `cmd:"" help:"List the loaded modules: memory, state, taints, symbols, ORC, BTF."`
 	Struct     structCmd     `cmd:"" help:"Show a kernel structure at an address, typed from the dump's BTF (like crash's struct)."`
+	Triage     triageCmd     `cmd:"" help:"The first minute: what the dump is, why and where the kernel crashed (signature), what the dump supports."`
 }
 
 // Globals are flags every command accepts.
 type Globals struct {
 	Color string `enum:"auto,always,never" default:"auto" help:"Use colour: auto (terminal and NO_COLOR decide), always or never."`
 	JSON  bool   `name:"json" help:"Write JSON instead of text (commands that have a JSON form; see README)."`
+	// VMCoreInfo replaces the dump's VMCOREINFO (and the search of memory
+	// for one) in every command.
+	VMCoreInfo string `name:"vmcoreinfo" placeholder:"FILE" help:"Read the kernel through the VMCOREINFO text in FILE (KEY=VALUE lines, as the vmcoreinfo command or makedumpfile -g write) instead of the dump's own, or of one recovered from memory."`
 	Remote
 }
 

@@ -15,6 +15,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"dumpscope/open"
 	"dumpscope/reader/dumptest"
 )
 
@@ -26,7 +27,10 @@ func TestMain(m *testing.M) {
 
 // TestScripts runs the txtar CLI scripts of testdata/script. Scripts that
 // need the real fixtures guard themselves with [fixtures]; the fixture
-// paths are in $ELF_PAGING, $ELF_MINI, $I386_MINI and $QEMU_FLAT.
+// paths are in $ELF_PAGING, $ELF_MINI, $I386_MINI, $QEMU_FLAT, $MDF_D31,
+// $SPLIT1OF8 and $PAGING_STRIPPED (the paging ELF without VMCOREINFO).
+// Scripts that need the Debian dumps guard themselves with [kfixtures]:
+// $PANIC_KDUMP, $STOPPED_KDUMP and $PANIC_STRIPPED.
 func TestScripts(t *testing.T) {
 	fixtures := map[string]string{}
 	if _, err := os.Stat(filepath.Join(dumptest.ModuleRoot(t), "..", "shared", "fixtures", "MANIFEST.tsv")); err == nil || os.Getenv("DUMPSCOPE_FIXTURES") != "" {
@@ -36,15 +40,20 @@ func TestScripts(t *testing.T) {
 		fixtures["QEMU_FLAT"] = dumptest.Fixture(t, "x86_64/qemu-kdump-zlib.flat")
 		fixtures["I386_SPLIT1"] = dumptest.Fixture(t, "i386/mdf-zlib-d31-split1.kdump")
 		fixtures["I386_SPLIT2"] = dumptest.Fixture(t, "i386/mdf-zlib-d31-split2.kdump")
+		fixtures["MDF_D31"] = dumptest.Fixture(t, "x86_64/mdf-zlib-d31.kdump")
+		fixtures["SPLIT1OF8"] = dumptest.Fixture(t, "x86_64/mdf-zlib-d31-split1of8.kdump")
+		fixtures["PAGING_STRIPPED"] = strippedCopy(t, fixtures["ELF_PAGING"])
 	} else {
 		t.Log("real fixtures not found: scripts guarded by [fixtures] are skipped")
 	}
 	// The Debian kernel dumps (../shared/kernel-fixtures): $DEBIAN_PANIC
-	// and $DEBIAN_STOPPED, for scripts guarded by [kfixtures].
+	// and $DEBIAN_STOPPED, and $PANIC_STRIPPED, a copy of the panic dump
+	// without VMCOREINFO, for the scripts guarded by [kfixtures].
 	kfixtures := map[string]string{}
 	if _, err := os.Stat(filepath.Join(dumptest.ModuleRoot(t), "..", "shared", "kernel-fixtures", "debian-amd64")); err == nil || os.Getenv("DUMPSCOPE_KERNEL_FIXTURES") != "" {
 		kfixtures["DEBIAN_STOPPED"] = dumptest.KernelFixture(t, dumptest.KernelFixtureNames[0])
 		kfixtures["DEBIAN_PANIC"] = dumptest.KernelFixture(t, dumptest.KernelFixtureNames[1])
+		kfixtures["PANIC_STRIPPED"] = strippedCopy(t, kfixtures["DEBIAN_PANIC"])
 	} else {
 		t.Log("kernel fixtures not found: scripts guarded by [kfixtures] are skipped")
 	}
@@ -125,6 +134,35 @@ func TestScripts(t *testing.T) {
 			},
 		},
 	})
+}
+
+// strippedCopy writes a copy of a dump file without its VMCOREINFO (the
+// notes renamed, a kdump sub-header's pointers cleared) into the test's
+// temporary folder.
+func strippedCopy(t *testing.T, path string) string {
+	t.Helper()
+	d, err := open.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	lay, err := d.Layout()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, n := dumptest.StripVMCoreInfo(b, lay)
+	if n == 0 {
+		t.Fatalf("%s: no VMCOREINFO to strip", path)
+	}
+	p := filepath.Join(t.TempDir(), "stripped-"+filepath.Base(path))
+	if err := os.WriteFile(p, out, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 // writeSyntheticDumps writes the writer-made dumps the scripts use: a small

@@ -34,9 +34,8 @@ type Session struct {
 	infoMu sync.RWMutex
 	info   model.Info
 
-	kernOnce sync.Once
-	kern     *kernel.Kernel
-	kernErr  error
+	// eng is the kernel engine and its VMCOREINFO (engine.go).
+	eng engineState
 
 	countsMu sync.Mutex
 	counts   model.StateCounts
@@ -61,8 +60,9 @@ func (s *Session) Name() string { return s.name }
 // Frame counts are not filled: Counts gives them.
 func (s *Session) Info() model.Info {
 	s.infoMu.RLock()
-	defer s.infoMu.RUnlock()
-	return s.info
+	in := s.info
+	s.infoMu.RUnlock()
+	return s.withVMCoreInfo(in)
 }
 
 // RefreshInfo reads the dump's Info again (after indexing a container,
@@ -105,11 +105,10 @@ func (s *Session) InfoWithCounts(ctx context.Context) (model.Info, error) {
 	return in, nil
 }
 
-// Kernel returns the kernel engine, built on first use. It fails for dumps
-// of architectures the engine does not read.
+// Kernel returns the kernel engine, built on first use (KernelContext).
+// It fails for dumps of architectures the engine does not read.
 func (s *Session) Kernel() (*kernel.Kernel, error) {
-	s.kernOnce.Do(func() { s.kern, s.kernErr = kernel.New(s.dump) })
-	return s.kern, s.kernErr
+	return s.KernelContext(context.Background())
 }
 
 // Index scans a container (a flattened stream) once, so that every later
@@ -141,7 +140,7 @@ func (s *Session) ReadPhys(addr model.PhysAddr, p []byte, zeroFill bool) ([]mode
 
 // ReadVirt reads kernel virtual memory through the kernel's page tables.
 func (s *Session) ReadVirt(ctx context.Context, va model.VirtAddr, p []byte) error {
-	k, err := s.Kernel()
+	k, err := s.KernelContext(ctx)
 	if err != nil {
 		return err
 	}
@@ -187,7 +186,7 @@ func (s *Session) Verify(ctx context.Context, opts VerifyOptions) (*Report, erro
 // CrashSummary gathers the crash summary from memory, or says why it
 // cannot (an architecture the engine does not read).
 func (s *Session) CrashSummary(ctx context.Context, lastLog int) (*model.CrashSummary, error) {
-	k, err := s.Kernel()
+	k, err := s.KernelContext(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -46,6 +46,19 @@ type Report struct {
 	PagesChecked uint64          `json:"pages_checked"`
 	BytesChecked uint64          `json:"bytes_checked"`
 	Problems     []model.Problem `json:"problems"`
+	// Verdict is the triage verdict, when verify was asked whether the
+	// dump is ready (AddVerdict); its problems are among Problems.
+	Verdict *model.Verdict `json:"verdict,omitempty"`
+}
+
+// AddVerdict adds the triage verdict to the report: its problems join the
+// others (errors first) and OK follows them.
+func (r *Report) AddVerdict(v *model.Verdict) {
+	r.Verdict = v
+	r.Problems = append(r.Problems, v.Problems...)
+	rank := map[model.Severity]int{model.SeverityError: 0, model.SeverityWarning: 1, model.SeverityNote: 2}
+	sort.SliceStable(r.Problems, func(i, j int) bool { return rank[r.Problems[i].Severity] < rank[r.Problems[j].Severity] })
+	r.OK = r.Count(model.SeverityError) == 0
 }
 
 // Count returns the number of problems of a severity.

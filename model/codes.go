@@ -115,8 +115,8 @@ var (
 	// CodeEmptyCPUState (warning): fewer CPU states than CPUs, none at all, or all-zero registers
 	// (offline CPUs)
 	CodeEmptyCPUState = Code{"empty-cpu-state"}
-	// CodeNoVMCoreInfo (warning and note): no VMCOREINFO: debuggers cannot find symbols; crash
-	// --log, drgn and makedumpfile filtering fail
+	// CodeNoVMCoreInfo (warning and note; error with verify --ready when none is recovered): no
+	// VMCOREINFO: debuggers cannot find symbols; crash --log, drgn and makedumpfile filtering fail
 	CodeNoVMCoreInfo = Code{"no-vmcoreinfo"}
 	// CodeVMCoreInfoMissingKey (warning): a key the architecture's kernel exports is missing
 	// (OSRELEASE, PAGESIZE, x86_64 NUMBER(phys_base) and KERNELOFFSET, BUILD-ID from Linux 5.9)
@@ -124,6 +124,31 @@ var (
 	// CodeVMCoreInfoMismatch (error, warning): PAGESIZE differs from the dump's page size;
 	// offset_vmcoreinfo points at other text than the VMCOREINFO note
 	CodeVMCoreInfoMismatch = Code{"vmcoreinfo-mismatch"}
+	// CodePartialMemory (error, with verify --ready): the memory the dump means to hold is not all
+	// there: a part of a split set not given, a partial ELF (QEMU dump-guest-memory begin/length),
+	// a truncated or incomplete file, the kernel text or RAM up to max_pfn missing
+	CodePartialMemory = Code{"partial-memory"}
+	// CodeNoKernelLog (error, with verify --ready): the kernel log (printk ring buffer) cannot be
+	// read; the message names the missing frame and what left it out
+	CodeNoKernelLog = Code{"no-kernel-log"}
+	// CodeNoKallsyms (error, with verify --ready): kallsyms cannot be read
+	CodeNoKallsyms = Code{"no-kallsyms"}
+	// CodeNoPageTables (error, with verify --ready): the kernel's page tables cannot be walked
+	CodeNoPageTables = Code{"no-page-tables"}
+	// CodeNoCrashRegisters (error, with verify --ready): the crashing CPU (every CPU when none
+	// crashed) has no saved registers
+	CodeNoCrashRegisters = Code{"no-crash-registers"}
+	// CodeNoKernelStacks (warning, with verify --ready): the crashing CPU's kernel stack or the ORC
+	// unwind tables are not in the dump
+	CodeNoKernelStacks = Code{"no-kernel-stacks"}
+	// CodeNoBTF (warning, with verify --ready): the kernel's BTF is not in the dump, or the kernel
+	// has none: no task list, no typed structures
+	CodeNoBTF = Code{"no-btf"}
+	// CodeNoTaskList (warning, with verify --ready): the task list cannot be read
+	CodeNoTaskList = Code{"no-task-list"}
+	// CodeVMCoreInfoRecovered (note, with verify --ready): the dump has no VMCOREINFO note; the one
+	// in use was recovered from memory or given with --vmcoreinfo
+	CodeVMCoreInfoRecovered = Code{"vmcoreinfo-recovered"}
 	// CodeManifestMismatch (error): --against-manifest: a page differs from the manifest, or a
 	// manifest page is not present
 	CodeManifestMismatch = Code{"manifest-mismatch"}
@@ -263,6 +288,15 @@ var AllCodes = []Code{
 	CodeNoVMCoreInfo,
 	CodeVMCoreInfoMissingKey,
 	CodeVMCoreInfoMismatch,
+	CodePartialMemory,
+	CodeNoKernelLog,
+	CodeNoKallsyms,
+	CodeNoPageTables,
+	CodeNoCrashRegisters,
+	CodeNoKernelStacks,
+	CodeNoBTF,
+	CodeNoTaskList,
+	CodeVMCoreInfoRecovered,
 	CodeManifestMismatch,
 	CodeManifestMissingPage,
 	CodeManifestExtraPage,

@@ -5,13 +5,17 @@ import "encoding/json"
 // Info is what `dumpscope info` reports: the facts the fixed headers and
 // notes give, never page data.
 type Info struct {
-	Format    Format    `json:"format"`
-	Container Container `json:"container"`
-	Parts     int       `json:"parts"`
-	Files     []string  `json:"files"`
-	Arch      string    `json:"arch"`
-	Endian    Endian    `json:"endian"`
-	PageSize  int64     `json:"page_size"`
+	// Signature is the crash signature, when the `info` command analysed
+	// the crash and something crashed; it leads the JSON so that a fleet
+	// reads it first. Dump.Info does not fill it.
+	Signature *CrashSignature `json:"signature,omitempty"`
+	Format    Format          `json:"format"`
+	Container Container       `json:"container"`
+	Parts     int             `json:"parts"`
+	Files     []string        `json:"files"`
+	Arch      string          `json:"arch"`
+	Endian    Endian          `json:"endian"`
+	PageSize  int64           `json:"page_size"`
 	// MaxPFN is one past the highest frame the dump describes.
 	MaxPFN PFN `json:"max_pfn"`
 	CPUs   int `json:"cpus"`
@@ -23,7 +27,11 @@ type Info struct {
 	// Flags are the header's status flags by name.
 	Flags      []string `json:"flags"`
 	VMCoreInfo bool     `json:"vmcoreinfo"`
-	OSRelease  string   `json:"osrelease"`
+	// VMCoreInfoFrom names where the VMCOREINFO in use came from when it
+	// is not the dump's note: "file F" (--vmcoreinfo) or "memory at
+	// 0x…" (recovered); empty otherwise.
+	VMCoreInfoFrom string `json:"vmcoreinfo_from,omitempty"`
+	OSRelease      string `json:"osrelease"`
 	// CrashTime is the crash time in seconds since the epoch, when known.
 	CrashTime *int64 `json:"crash_time"`
 	BuildID   string `json:"build_id"`
@@ -35,10 +43,10 @@ type Info struct {
 	Warnings  []Problem `json:"warnings"`
 	// Details are format-specific facts for the text view, in order.
 	Details []KV `json:"details,omitempty"`
-	// Crash is the triage summary read from memory (crashing CPU, RIP
-	// symbolized, last log lines), when the kernel's structures can be
-	// found; the `info` command fills it, Dump.Info does not.
-	Crash *CrashSummary `json:"crash,omitempty"`
+	// Crash is the crash analysis (why and where the kernel crashed, from
+	// its log and memory), when the kernel's structures can be found; the
+	// `info` command fills it, Dump.Info does not.
+	Crash *CrashAnalysis `json:"crash,omitempty"`
 }
 
 // KV is a label and a value for text views.

@@ -109,7 +109,7 @@ func InfoRows(in model.Info) []Row {
 		{"kernel release", OrDash(in.OSRelease)},
 		{"crash time", Time(in.CrashTime)},
 		{"build-id", OrDash(in.BuildID)},
-		{"vmcoreinfo", YesNo(in.VMCoreInfo)},
+		{"vmcoreinfo", vmcoreinfoRow(in)},
 		{"page size", Bytes(in.PageSize)},
 		{"frames", Frames(in.MaxPFN, in.FrameKind)},
 		{"cpus", fmt.Sprint(in.CPUs)},
@@ -125,6 +125,18 @@ func InfoRows(in model.Info) []Row {
 		rows = append(rows, Row{kv.Key, kv.Value})
 	}
 	return rows
+}
+
+// vmcoreinfoRow says whether the dump has VMCOREINFO, and where the one
+// in use came from when it is not the dump's note.
+func vmcoreinfoRow(in model.Info) string {
+	if in.VMCoreInfoFrom == "" {
+		return YesNo(in.VMCoreInfo)
+	}
+	if in.VMCoreInfo {
+		return "yes; using the one from " + in.VMCoreInfoFrom
+	}
+	return "no note; using the one from " + in.VMCoreInfoFrom
 }
 
 // StateCount is one page state's share of the frames.

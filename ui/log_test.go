@@ -285,11 +285,11 @@ func TestCrashSummaryInOverview(t *testing.T) {
 		dump func(t testing.TB) reader.Dump
 		want []string
 	}{
-		{"demo", openDemo, []string{"crashing cpu unknown: without kallsyms the crash path cannot be recognised",
+		{"demo", openDemo, []string{"crashing cpu unknown: nothing crashed: no panic line and no oops in the log",
 			"kernel release 6.1.192", "crash time -",
 			"build-id 2f6d32b0d6aa5b6ead34780c28e023bb4ad1cb1e", "cpu 0 rip 0xffffffff8034b94b - · rsp 0xffffffff80a03e58",
 			"last kernel log lines", "[ 1.402019] " + markerLine, "not available kallsyms: virtual 0xffffffff8082b098"}},
-		{"paging fixture", pagingFixture, []string{"no CPU is on the crash path and the log shows no panic",
+		{"paging fixture", pagingFixture, []string{"nothing crashed: no panic line and no oops in the log",
 			"cpu 1 rip 0xffffffff8034b94b native_safe_halt+0x13/0x14 · rsp 0xffff8880001c7ed0", "[ 1.478323] dumpfixture: pattern holder"}},
 		{"i386", func(t testing.TB) reader.Dump { return openFixture(t, "i386/qemu-elf-mini.vmcore") },
 			[]string{"cpu 0 eip 0xc02a885e - · esp 0xc05f1ca0", "clocksource: Switched to clocksource refined-jiffies"}},

@@ -47,45 +47,6 @@ func TestDisasmPageCrossing(t *testing.T) {
 	}
 }
 
-// TestCrashCPU: each kind of evidence names the CPU that panicked.
-func TestCrashCPU(t *testing.T) {
-	pid := func(n int64) *int64 { return &n }
-	cpus := []model.CPUState{
-		{CPU: 0, PID: pid(0), PCSymbol: "native_safe_halt+0x13/0x14"},
-		{CPU: 1, PID: pid(1234), PCSymbol: "do_syscall_64+0x10/0x80"},
-	}
-	panicLog := func(caller string) []model.LogRecord {
-		return []model.LogRecord{{Text: "Kernel panic - not syncing: sysrq triggered crash", Caller: caller}, {Text: "later line"}}
-	}
-	kdump := testKernel("x86_64", "", newPageMem(), 0, model.RegisterSet{CPU: 0, Source: model.SourcePrstatus})
-	qemu := testKernel("x86_64", "", newPageMem(), 0, model.RegisterSet{CPU: 0, Source: model.SourceQEMUCPUState})
-	onPath := append([]model.CPUState{}, cpus...)
-	onPath[1].PCSymbol = "__crash_kexec+0x6a/0x110"
-	for _, c := range []struct {
-		name   string
-		k      *Kernel
-		cpus   []model.CPUState
-		stacks map[int][]model.StackWord
-		log    []model.LogRecord
-		syms   bool
-		want   int // -1: none
-		reason string
-	}{
-		{"rip on the crash path", kdump, onPath, nil, nil, true, 1, "__crash_kexec"},
-		{"panic printed by a CPU", kdump, cpus, nil, panicLog("C1"), true, 1, `CPU 1 printed "Kernel panic`},
-		{"panic printed by a task", kdump, cpus, nil, panicLog("T1234"), true, 1, "task 1234, running on CPU 1"},
-		{"task pids are vCPU numbers in QEMU dumps", qemu, cpus, nil, panicLog("T1234"), true, -1, "QEMU"},
-		{"crash path on a stack", kdump, cpus, map[int][]model.StackWord{1: {{Symbol: "panic+0x10b/0x2e0"}}}, nil, true, 1, "panic+0x10b"},
-		{"nothing", kdump, cpus, nil, nil, true, -1, "no panic message"},
-		{"no symbols", kdump, cpus, nil, nil, false, -1, "without kallsyms"},
-	} {
-		got, reason := c.k.crashCPU(c.cpus, c.stacks, c.log, c.syms)
-		if (got == nil) != (c.want < 0) || (got != nil && *got != c.want) || !strings.Contains(reason, c.reason) {
-			t.Errorf("%s: cpu %v (%s), want %d (%s)", c.name, got, reason, c.want, c.reason)
-		}
-	}
-}
-
 // TestObjdumpSyntax: the GNU syntax is objdump's as binutils 2.40 prints
 // it — no operand-size suffix where the size is the mode's default — and
 // a RIP-relative operand is followed by the address it reaches and its

@@ -32,11 +32,18 @@ type Kernel struct {
 	log   lazy[[]model.LogRecord]
 
 	objs kernelObjects // what reads the kernel's objects (objects.go)
+	// ext holds the options and the crash analysis (options.go, crash.go).
+	ext extension
 }
 
 // New prepares the triage engine for a dump. It reads nothing but notes;
 // each method reads what it needs on first use.
-func New(d reader.Dump) (*Kernel, error) {
+func New(d reader.Dump) (*Kernel, error) { return NewWithOptions(d, Options{}) }
+
+// NewWithOptions is New with options: a VMCOREINFO other than the dump's
+// own (recovered from memory, or read from a file), the reader of kernel
+// objects (options.go).
+func NewWithOptions(d reader.Dump, o Options) (*Kernel, error) {
 	info := d.Info()
 	name := strings.Join(info.Files, " ")
 	if info.Arch != "x86_64" && info.Arch != "i386" {
@@ -49,18 +56,26 @@ func New(d reader.Dump) (*Kernel, error) {
 	if err != nil {
 		return nil, err
 	}
-	vmci, err := d.VMCoreInfo()
-	if err != nil && !errors.Is(err, model.ErrNotFound) {
-		return nil, err
+	vmci := o.VMCoreInfo
+	if vmci == nil {
+		if vmci, err = d.VMCoreInfo(); err != nil && !errors.Is(err, model.ErrNotFound) {
+			return nil, err
+		}
 	}
 	ps := uint64(info.PageSize)
-	return &Kernel{
+	k := &Kernel{
 		dump: d, name: name, arch: info.Arch, format: info.Format,
 		pageSize: ps, maxPhys: uint64(info.MaxPFN) * ps,
 		mem:   newDumpMem(d, name, ps),
 		frame: d.PageInfo,
 		vmci:  vmci, regs: regs,
-	}, nil
+		ext: extension{opts: o},
+	}
+	if k.ext.opts.Objects == nil {
+		// The engine's own task walker and unwinder (objects.go).
+		k.ext.opts.Objects = engineObjects{k}
+	}
+	return k, nil
 }
 
 func orUnknown(s string) string {

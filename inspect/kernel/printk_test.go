@@ -101,6 +101,7 @@ type prbWriter struct {
 	countBits, sizeBits     uint64
 	rb, descs, infos, data  uint64
 	firstID, lpos, longMask uint64
+	tsBase                  uint64 // the first record's time
 }
 
 // layoutOf parses a VMCOREINFO fragment with the engine's own reader.
@@ -161,7 +162,7 @@ func (w *prbWriter) write(recs []prbRec) []string {
 		put(desc+l.textBlkLpos+l.lposBegin, begin&w.longMask)
 		put(desc+l.textBlkLpos+l.lposNext, next&w.longMask)
 		m.put64(info+l.seq, uint64(100+i))
-		m.put64(info+l.tsNsec, uint64(i)*1234567891)
+		m.put64(info+l.tsNsec, w.tsBase+uint64(i)*1234567891)
 		m.put16(info+l.textLen, uint16(len(r.text)))
 		m.write(info+l.textLen+2, []byte{0, byte(r.level << 5)})
 		m.put32(info+l.callerID, r.caller)
@@ -171,7 +172,7 @@ func (w *prbWriter) write(recs []prbRec) []string {
 			if r.dataless {
 				text = ""
 			}
-			want = append(want, model.DmesgLine(model.LogRecord{TimestampNS: uint64(i) * 1234567891, Text: text}))
+			want = append(want, model.DmesgLine(model.LogRecord{TimestampNS: w.tsBase + uint64(i)*1234567891, Text: text}))
 		}
 	}
 	put(w.rb+l.descRing+l.tailID, w.firstID&idMask)

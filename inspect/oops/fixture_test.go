@@ -1,21 +1,18 @@
-package oops
+package oops_test
 
 import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"io"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 
-	"github.com/klauspost/compress/zstd"
-
 	"dumpscope/inspect/kernel"
+	"dumpscope/inspect/oops"
 	"dumpscope/model"
 	"dumpscope/open"
 	"dumpscope/reader/dumptest"
@@ -26,71 +23,10 @@ import (
 // kdump after `echo c > /proc/sysrq-trigger`, and a guest stopped by QEMU
 // with no panic. crash's view of them (crash.json) is the oracle.
 
-// kernelFixturesDir returns ../shared/kernel-fixtures/debian-amd64 beside
-// the module root, or skips the test.
-func kernelFixturesDir(t *testing.T) string {
-	t.Helper()
-	dir := filepath.Join(dumptest.ModuleRoot(t), "..", "shared", "kernel-fixtures", "debian-amd64")
-	if _, err := os.Stat(dir); err != nil {
-		t.Skipf("kernel fixtures not found at %s: skipping", dir)
-	}
-	return dir
-}
-
-var kernelFixtureMu sync.Mutex
-
-// kernelFixture returns the path of a decompressed kernel fixture dump,
-// decompressing its .zst once into os.TempDir()/dumpscope-fixtures.
-func kernelFixture(t *testing.T, name string) string {
-	t.Helper()
-	src := filepath.Join(kernelFixturesDir(t), name+".zst")
-	st, err := os.Stat(src)
-	if err != nil {
-		t.Skipf("%s not found: skipping", src)
-	}
-	cache := filepath.Join(os.TempDir(), "dumpscope-fixtures", "kernel-"+strconv.FormatInt(st.Size(), 16))
-	out := filepath.Join(cache, name)
-	kernelFixtureMu.Lock()
-	defer kernelFixtureMu.Unlock()
-	if _, err := os.Stat(out); err == nil {
-		return out
-	}
-	if err := os.MkdirAll(cache, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	in, err := os.Open(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Close()
-	dec, err := zstd.NewReader(in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dec.Close()
-	tmp, err := os.CreateTemp(cache, name+".*")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.Copy(tmp, dec); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		t.Fatal(err)
-	}
-	if err := tmp.Close(); err != nil {
-		t.Fatal(err)
-	}
-	// Rename is atomic: another test binary sees the whole file or none.
-	if err := os.Rename(tmp.Name(), out); err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
 // engineLog reads the kernel log of a fixture dump with the kernel engine.
 func engineLog(t *testing.T, name string) ([]model.LogRecord, *model.VMCoreInfo) {
 	t.Helper()
-	d, err := open.Open(kernelFixture(t, name))
+	d, err := open.Open(dumptest.KernelFixture(t, name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +100,7 @@ type crashOracle struct {
 
 func readOracle(t *testing.T, name string) crashOracle {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(kernelFixturesDir(t), name+".crash.json"))
+	b, err := os.ReadFile(filepath.Join(dumptest.KernelFixturesDir(t), name+".crash.json"))
 	if err != nil {
 		t.Skipf("%v: skipping", err)
 	}
@@ -194,13 +130,13 @@ func TestFixturePanicSysrq(t *testing.T) {
 			task.cpu, task.pid, task.comm = at.CPU, at.PID, at.Comm
 		}
 	}
-	var unwound []UnwoundFrame
+	var unwound []oops.UnwoundFrame
 	for _, bt := range o.BacktracesActive {
 		if bt.CPU != task.cpu {
 			continue
 		}
 		for _, f := range bt.Frames {
-			u := UnwoundFrame{Function: f.Symbol, Offset: f.Offset, Reliable: true}
+			u := oops.UnwoundFrame{Function: f.Symbol, Offset: f.Offset, Reliable: true}
 			if f.Module != nil {
 				u.Module = *f.Module
 			}
@@ -208,8 +144,8 @@ func TestFixturePanicSysrq(t *testing.T) {
 		}
 	}
 
-	check := func(t *testing.T, recs []model.LogRecord, facts Facts) *Analysis {
-		a := Analyze(recs, facts)
+	check := func(t *testing.T, recs []model.LogRecord, facts oops.Facts) *oops.Analysis {
+		a := oops.Analyze(recs, facts)
 		if !a.Panicked || a.Panic == nil || a.Panic.Message != wantMsg {
 			t.Fatalf("panic %+v, want message %q", a.Panic, wantMsg)
 		}
@@ -217,8 +153,8 @@ func TestFixturePanicSysrq(t *testing.T) {
 			t.Fatalf("verdict %q cause %v (%s)", a.Verdict, a.Cause, a.CauseReason)
 		}
 		c := a.Reports[*a.Cause]
-		if c.Class != ClassSysrq {
-			t.Errorf("class %q, want %q", c.Class, ClassSysrq)
+		if c.Class != oops.ClassSysrq {
+			t.Errorf("class %q, want %q", c.Class, oops.ClassSysrq)
 		}
 		if c.Trigger != "sysrq: Trigger a crash" {
 			t.Errorf("trigger %q", c.Trigger)
@@ -249,10 +185,10 @@ func TestFixturePanicSysrq(t *testing.T) {
 		return a
 	}
 
-	var fromMemory, fromText *Analysis
+	var fromMemory, fromText *oops.Analysis
 	t.Run("engine", func(t *testing.T) {
 		recs, vi := engineLog(t, name)
-		facts := Facts{Stack: unwound, CrashCPU: &task.cpu, CrashPID: &task.pid, CrashComm: task.comm}
+		facts := oops.Facts{Stack: unwound, CrashCPU: &task.cpu, CrashPID: &task.pid, CrashComm: task.comm}
 		if vi != nil {
 			facts.Release, _ = vi.Get("OSRELEASE")
 			facts.BuildID, _ = vi.Get("BUILD-ID")
@@ -266,8 +202,8 @@ func TestFixturePanicSysrq(t *testing.T) {
 		}
 	})
 	t.Run("vmcore-dmesg", func(t *testing.T) {
-		recs := dmesgFile(t, filepath.Join(kernelFixturesDir(t), name+".vmcore-dmesg.txt"))
-		fromText = check(t, recs, Facts{Stack: unwound})
+		recs := dmesgFile(t, filepath.Join(dumptest.KernelFixturesDir(t), name+".vmcore-dmesg.txt"))
+		fromText = check(t, recs, oops.Facts{Stack: unwound})
 	})
 	if fromMemory != nil && fromText != nil && fromMemory.Signature.Hash != fromText.Signature.Hash {
 		t.Errorf("hash from memory %s, from vmcore-dmesg %s", fromMemory.Signature.Hash, fromText.Signature.Hash)
@@ -284,9 +220,9 @@ func TestFixtureStoppedNoPanic(t *testing.T) {
 	}
 	for _, recs := range [][]model.LogRecord{
 		func() []model.LogRecord { r, _ := engineLog(t, name); return r }(),
-		dmesgFile(t, filepath.Join(kernelFixturesDir(t), name+".vmcore-dmesg.txt")),
+		dmesgFile(t, filepath.Join(dumptest.KernelFixturesDir(t), name+".vmcore-dmesg.txt")),
 	} {
-		a := Analyze(recs, Facts{})
+		a := oops.Analyze(recs, oops.Facts{})
 		if a.Panicked || a.Verdict != "none" || a.Cause != nil || a.Signature != nil {
 			t.Errorf("false positive: verdict %q panic %+v cause %v", a.Verdict, a.Panic, a.Cause)
 		}
@@ -308,7 +244,7 @@ func TestFixtureLogsNoFalsePositive(t *testing.T) {
 		t.Skip("no vmcore-dmesg.txt under ../shared/fixtures: skipping")
 	}
 	for _, p := range paths {
-		a := Analyze(dmesgFile(t, p), Facts{})
+		a := oops.Analyze(dmesgFile(t, p), oops.Facts{})
 		if a.Verdict != "none" || len(a.Reports) != 0 || a.Lines < 100 {
 			t.Errorf("%s: verdict %q, %d reports, %d lines", p, a.Verdict, len(a.Reports), a.Lines)
 		}

@@ -1,0 +1,67 @@
+package main
+
+import (
+	"fmt"
+	"io"
+
+	"dumpscope/inspect"
+	"dumpscope/model"
+	"dumpscope/present"
+)
+
+// triage is the first minute's report on one dump: what it is, why and
+// where the kernel crashed, and what the dump supports (the verdict).
+
+type triageCmd struct {
+	filesArg
+}
+
+func (c *triageCmd) Run(rc *runContext) error {
+	return rc.withSession(c.Files, func(s *inspect.Session) error {
+		t, err := s.Triage(rc.ctx)
+		if err != nil {
+			return err
+		}
+		if rc.JSON {
+			return writeJSON(rc.out, t)
+		}
+		writeTriage(rc.out, t)
+		return nil
+	})
+}
+
+// writeTriage prints the report: what, why (the signature first), where,
+// what is usable.
+func writeTriage(w io.Writer, t *model.Triage) {
+	fmt.Fprintln(w, "what")
+	writeRows(w, indent(present.WhatRows(t.What)))
+	fmt.Fprintln(w, "why")
+	writeRows(w, indent(append(present.SignatureRows(t.Why), present.WhyRows(t.Why)...)))
+	fmt.Fprintln(w, "where")
+	writeRows(w, indent(append(present.WhereRows(t.Where), present.CPURows(t.Where, t.What.Arch)...)))
+	writeStacks(w, t.Where)
+	if len(t.Memory.Read) > 0 {
+		fmt.Fprintln(w, "memory")
+		writeRows(w, indent(present.MemoryRows(t.Memory)))
+	}
+	fmt.Fprintf(w, "usable: %s\n", t.Usable.Summary)
+	writeRows(w, indent(present.VerdictRows(t.Usable)))
+	fmt.Fprintf(w, "vmcoreinfo: %s\n", present.VMCoreInfoOrigin(t.VMCoreInfo))
+	if s := t.VMCoreInfo.Search; s != nil {
+		var rows []present.Row
+		for _, c := range s.Candidates {
+			rows = append(rows, present.CandidateRow(c))
+		}
+		writeRows(w, indent(rows))
+	}
+	writeNotes(w, t.Notes, t.Problems)
+}
+
+// indent puts two spaces before each row's label.
+func indent(rows []present.Row) []present.Row {
+	out := make([]present.Row, len(rows))
+	for i, r := range rows {
+		out[i] = present.Row{Key: "  " + r.Key, Value: r.Value}
+	}
+	return out
+}
