@@ -79,7 +79,7 @@ func (k *KexecX8664) Bytes() []byte {
 		if k.Anon != nil && k.Anon(pfn) {
 			page := at(kexecArrayPFN)[pfn*64:]
 			le.PutUint64(page[24:], kexecPageOff+0x1000|1) // page.mapping: an anon_vma | PAGE_MAPPING_ANON
-			le.PutUint32(page[52:], 1)                    // page._refcount
+			le.PutUint32(page[52:], 1)                     // page._refcount
 		}
 	}
 	vmci := fmt.Sprintf("OSRELEASE=%s\nPAGESIZE=%d\n"+
