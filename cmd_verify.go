@@ -84,8 +84,12 @@ func (c *verifyCmd) run(rc *runContext, s *inspect.Session, against *inspect.Man
 // writeReport prints the verify report: a summary line, then one line per
 // problem.
 func writeReport(w io.Writer, r *inspect.Report) {
-	fmt.Fprintf(w, "%s: %s, %d pages checked (%d bytes): %d errors, %d warnings, %d notes\n",
-		strings.Join(r.Files, " "), r.Format, r.PagesChecked, r.BytesChecked,
+	checked := fmt.Sprintf("%d bytes", r.BytesChecked)
+	if r.ZeroFillPages > 0 {
+		checked = fmt.Sprintf("%d bytes read; %d zero_fill frames counted, not read", r.BytesChecked, r.ZeroFillPages)
+	}
+	fmt.Fprintf(w, "%s: %s, %d pages checked (%s): %d errors, %d warnings, %d notes\n",
+		strings.Join(r.Files, " "), r.Format, r.PagesChecked, checked,
 		r.Count(model.SeverityError), r.Count(model.SeverityWarning), r.Count(model.SeverityNote))
 	for _, p := range r.Problems {
 		fmt.Fprintf(w, "%-7s %s\n", p.Severity, strings.TrimPrefix(p.String(), string(p.Severity)+" "))

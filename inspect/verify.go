@@ -40,12 +40,18 @@ type VerifyOptions struct {
 
 // Report is the result of Verify, as `verify --json` writes it.
 type Report struct {
-	OK           bool            `json:"ok"`
-	Format       model.Format    `json:"format"`
-	Files        []string        `json:"files"`
-	PagesChecked uint64          `json:"pages_checked"`
-	BytesChecked uint64          `json:"bytes_checked"`
-	Problems     []model.Problem `json:"problems"`
+	OK     bool         `json:"ok"`
+	Format model.Format `json:"format"`
+	Files  []string     `json:"files"`
+	// PagesChecked counts the frames accounted for: stored pages read and
+	// decoded, and zero-fill frames (ELF p_memsz beyond p_filesz), which
+	// are zeros by definition and are counted, never read.
+	PagesChecked uint64 `json:"pages_checked"`
+	// BytesChecked counts the bytes of the stored pages read.
+	BytesChecked uint64 `json:"bytes_checked"`
+	// ZeroFillPages is how many of PagesChecked are zero-fill frames.
+	ZeroFillPages uint64          `json:"zero_fill_pages"`
+	Problems      []model.Problem `json:"problems"`
 }
 
 // Count returns the number of problems of a severity.
@@ -259,7 +265,7 @@ func verifyPages(ctx context.Context, d reader.Dump, opts VerifyOptions, r *Repo
 	hashing := opts.Manifest != nil || opts.Against != nil
 	tasks := make(chan *chunk, jobs*2)
 	results := make(chan *chunk, jobs*2)
-	var done, bytes atomic.Uint64
+	var done, bytes, zeroFill atomic.Uint64
 	var wg sync.WaitGroup
 	for w := 0; w < jobs; w++ {
 		wg.Add(1)
@@ -298,9 +304,10 @@ func verifyPages(ctx context.Context, d reader.Dump, opts VerifyOptions, r *Repo
 	go func() {
 		defer close(tasks)
 		seq := 0
-		// Readable runs are joined into chunks of up to chunkPages frames
-		// whatever their kind (shared zero pages alternate with others),
-		// so that a range reader reads page images in large pieces.
+		// Present runs are joined into chunks of up to chunkPages frames
+		// whatever their kind (kdump's shared zero pages alternate with
+		// others), so that a range reader reads page images in large
+		// pieces.
 		var pend *chunk
 		flush := func() bool {
 			if pend == nil {
@@ -317,7 +324,15 @@ func verifyPages(ctx context.Context, d reader.Dump, opts VerifyOptions, r *Repo
 		}
 		runsErr = d.Runs(ctx, 0, false, func(run model.PageRun) bool {
 			switch run.State {
-			case model.StatePresent, model.StateZeroFill:
+			case model.StateZeroFill:
+				// Nothing is stored to decode: the frames are counted, never
+				// read, so the work stays proportional to what the file holds
+				// however many frames a header claims.
+				zeroFill.Add(run.Count)
+				if n := done.Add(run.Count); opts.Progress != nil {
+					opts.Progress(n, total)
+				}
+			case model.StatePresent:
 				for off := uint64(0); off < run.Count; {
 					pfn := run.Start + model.PFN(off)
 					if pend != nil && pend.start+model.PFN(pend.count) != pfn && !flush() {
@@ -395,7 +410,7 @@ func verifyPages(ctx context.Context, d reader.Dump, opts VerifyOptions, r *Repo
 	if runsErr != nil {
 		return runsErr
 	}
-	r.PagesChecked, r.BytesChecked = done.Load(), bytes.Load()
+	r.PagesChecked, r.BytesChecked, r.ZeroFillPages = done.Load(), bytes.Load(), zeroFill.Load()
 	if opts.Against != nil {
 		var missing []model.PFN
 		for pfn := range opts.Against.Pages {
