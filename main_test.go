@@ -157,6 +157,7 @@ func writeSyntheticDumps(dir string) error {
 	le.PutUint64(hugeFile[hugeLay.Phoff+56+32:], 0xc2634800000001bd) // p_filesz
 	le.PutUint64(hugeFile[hugeLay.Phoff+56+40:], 0xc2634800000001bd) // p_memsz
 	files := map[string][]byte{
+		"synth-elf.flat":     dumptest.Flatten(b, 3000),
 		"huge-memsz.vmcore":  hugeMem,
 		"huge-filesz.vmcore": hugeFile,
 		"synth.vmcore":       b,

@@ -14,7 +14,7 @@ import (
 // by byte, the section and program headers, every note with its decoded
 // descriptor, and the data range of every segment.
 func (f *File) Layout() (*model.Field, error) {
-	root := &model.Field{Name: "ELF vmcore", File: f.src.Name, Offset: 0, Size: f.src.Size,
+	root := &model.Field{Name: "ELF vmcore", File: f.src.Name, Offset: 0, Size: f.src.Len(),
 		Value: fmt.Sprintf("%v %v %v", f.Class, f.Data, f.Machine), Meaning: "an ELF core file: program headers map physical memory to file offsets, notes carry CPU state and VMCOREINFO"}
 	hdr := make([]byte, 64)
 	if f.Class == elf.ELFCLASS32 {
