@@ -63,12 +63,16 @@ func (c *readCmd) readPhys(rc *runContext, s *inspect.Session, addr uint64) erro
 	absent, err := s.ReadPhys(model.PhysAddr(addr), data, c.ZeroFill)
 	if err != nil {
 		if len(absent) > 0 && !c.ZeroFill {
-			return absentErr(name, absent[0])
+			return absent[len(absent)-1].Error(name)
 		}
 		return err
 	}
-	for _, pi := range absent {
-		fmt.Fprintf(os.Stderr, "%s: zero-filled pfn %s: %s\n", programName, pi.PFN, describeState(pi))
+	for _, a := range absent {
+		if a.Gap {
+			fmt.Fprintf(os.Stderr, "%s: zero-filled phys %s-%s (pfn %s): %s\n", programName, a.Start, a.End, a.Page.PFN, a.Reason())
+			continue
+		}
+		fmt.Fprintf(os.Stderr, "%s: zero-filled pfn %s: %s\n", programName, a.Page.PFN, a.Reason())
 	}
 	if c.Raw {
 		_, err = rc.out.Write(data)

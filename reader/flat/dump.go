@@ -269,6 +269,14 @@ func (d *Dump) ExplainPage(pfn model.PFN) (*model.Field, error) {
 	return nil, fmt.Errorf("%s: the dump inside the stream cannot explain a frame: %w", d.stream.Name(), model.ErrNotFound)
 }
 
+// Defined is the inner dump's, for an ELF file inside the stream.
+func (d *Dump) Defined(pfn model.PFN) [][2]model.PhysAddr {
+	if p, ok := d.dump().(reader.PartialFrames); ok {
+		return p.Defined(pfn)
+	}
+	return nil
+}
+
 // Stream returns the stream, for rearranging it.
 func (d *Dump) Stream() *File { return d.stream }
 
@@ -279,4 +287,5 @@ var (
 	_ reader.Dump          = (*Dump)(nil)
 	_ reader.Indexer       = (*Dump)(nil)
 	_ reader.PageExplainer = (*Dump)(nil)
+	_ reader.PartialFrames = (*Dump)(nil)
 )
