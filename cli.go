@@ -8,7 +8,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"reflect"
 	"sync"
 
 	"github.com/alecthomas/kong"
@@ -28,6 +30,15 @@ type runContext struct {
 	out *bufio.Writer
 	// remotes are the remote objects the command opened, for --stats.
 	remotes []*remote.Object
+	// inputs are the local files the command opened, so that no output
+	// overwrites one of them (createOutput).
+	inputs []input
+}
+
+// input is one opened local file.
+type input struct {
+	name string
+	st   fs.FileInfo
 }
 
 // demoDump is the embedded demo: a real QEMU ELF vmcore (testdata/demo).
@@ -80,6 +91,7 @@ func (rc *runContext) openOptions() open.Options {
 		Remote: remote.Options{CacheDir: r.Cache, CacheDirSize: r.CacheSize, S3Endpoint: r.S3Endpoint,
 			RequestTimeout: r.Timeout, IdleTimeout: r.IdleTimeout},
 		OnRemote: func(o *remote.Object) { rc.remotes = append(rc.remotes, o) },
+		OnLocal:  func(name string, st fs.FileInfo) { rc.inputs = append(rc.inputs, input{name, st}) },
 	}
 }
 
@@ -137,14 +149,34 @@ func writeJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-// filesArg is the FILE... positional every dump command ends with.
+// rawString is the mapper of every string flag and argument: the value as
+// given, byte for byte. kong's own string mapper copies values through
+// encoding/json, which turns every byte that is not UTF-8 into U+FFFD, so
+// a file named in another encoding could not be opened (and --text could
+// not search for such bytes).
+func rawString(ctx *kong.DecodeContext, target reflect.Value) error {
+	t, err := ctx.Scan.PopValue("string")
+	if err != nil {
+		return err
+	}
+	s, ok := t.Value.(string)
+	if !ok {
+		s = fmt.Sprint(t.Value)
+	}
+	target.SetString(s)
+	return nil
+}
+
+// filesArg is the FILE... positional every dump command ends with. File
+// names pass through as given (rawString): sep:"none" keeps kong from
+// splitting them at commas.
 type filesArg struct {
-	Files []string `arg:"" name:"FILE" help:"Dump file, or every part of a split set."`
+	Files []string `arg:"" name:"FILE" sep:"none" help:"Dump file, or every part of a split set."`
 }
 
 // optFilesArg is FILE... for commands that fall back to the demo dump.
 type optFilesArg struct {
-	Files []string `arg:"" optional:"" name:"FILE" help:"Dump file(s); none: the embedded demo dump."`
+	Files []string `arg:"" optional:"" name:"FILE" sep:"none" help:"Dump file(s); none: the embedded demo dump."`
 }
 
 // progressMeter returns a progress callback that draws a percentage on

@@ -8,6 +8,7 @@ import (
 
 	"dumpscope/inspect"
 	"dumpscope/model"
+	"dumpscope/open"
 )
 
 type verifyCmd struct {
@@ -26,12 +27,12 @@ func (c *verifyCmd) Run(rc *runContext) error {
 	if c.AgainstManifest != "" {
 		fh, err := os.Open(c.AgainstManifest)
 		if err != nil {
-			return usageError{err.Error()}
+			return usageError{fmt.Sprintf("%s: %v", open.DisplayName(c.AgainstManifest), pathErr(err))}
 		}
 		against, err = inspect.ReadManifest(fh)
 		fh.Close()
 		if err != nil {
-			return usageError{fmt.Sprintf("%s: %v", c.AgainstManifest, err)}
+			return usageError{fmt.Sprintf("%s: %v", open.DisplayName(c.AgainstManifest), err)}
 		}
 	}
 	return rc.withSession(c.Files, func(s *inspect.Session) error { return c.run(rc, s, against) })
@@ -44,21 +45,29 @@ func (c *verifyCmd) run(rc *runContext, s *inspect.Session, against *inspect.Man
 	if err != nil {
 		return err
 	}
-	var manifest io.WriteCloser
+	// The manifest is created once the dump is open, never over it.
+	var manifest *output
 	if c.Manifest != "" {
-		if manifest, err = os.Create(c.Manifest); err != nil {
-			return usageError{err.Error()}
+		if manifest, err = rc.createOutput(c.Manifest); err != nil {
+			return err
 		}
 	}
 	progress := progressMeter("verifying")
+	var manifestW io.Writer
+	if manifest != nil {
+		manifestW = manifest
+	}
 	rep, err := s.Verify(rc.ctx, inspect.VerifyOptions{
-		Jobs: c.Jobs, Manifest: manifest, Against: against,
+		Jobs: c.Jobs, Manifest: manifestW, Against: against,
 		Progress: func(done, total uint64) { progress(int64(done), int64(total)) },
 	})
 	progress(-1, -1)
 	if manifest != nil {
 		if cerr := manifest.Close(); err == nil && cerr != nil {
-			err = cerr
+			err = fmt.Errorf("%s: %w", open.DisplayName(c.Manifest), pathErr(cerr))
+		}
+		if err != nil && manifest.created {
+			os.Remove(c.Manifest)
 		}
 	}
 	if err != nil {

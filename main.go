@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"reflect"
 	"time"
 
 	"github.com/alecthomas/kong"
@@ -86,6 +87,7 @@ func run(args []string) int {
 		kong.Name(programName),
 		kong.Description("Open kernel crash dumps and show what is inside them, byte by byte."),
 		kong.UsageOnError(),
+		kong.TypeMapper(reflect.TypeFor[string](), kong.MapperFunc(rawString)),
 		kong.Exit(func(code int) { panic(exitPanic(code)) }),
 	)
 	if err != nil {
