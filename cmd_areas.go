@@ -66,11 +66,12 @@ func writeComponent(rc *runContext, comp model.Component) {
 		return
 	}
 	tw := tabwriter.NewWriter(rc.out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "  entry\tname\taddress\tlength\treal\tsegval\tpresent\tabsent\tbitmap\tdata")
+	fmt.Fprintln(tw, "  entry\tname\taddress\tlength\treal\tsegval\tpresent\tabsent\tlost\tbitmap\tdata")
 	for _, e := range comp.Entries {
-		pres, absent, bm, data := "-", "-", "-", "-"
+		pres, absent, lost, bm, data := "-", "-", "-", "-", "-"
 		if e.Length > 0 {
 			pres, absent = strconv.FormatUint(e.PagesPresent, 10), strconv.FormatUint(e.PagesAbsent, 10)
+			lost = strconv.FormatUint(e.PagesLost, 10)
 		}
 		if e.BitmapOffset >= 0 {
 			bm = fmt.Sprintf("%#x", e.BitmapOffset)
@@ -82,8 +83,8 @@ func writeComponent(rc *runContext, comp model.Component) {
 		if !e.Complete {
 			note = "\tincomplete: pages lost to truncation"
 		}
-		fmt.Fprintf(tw, "  %d.%d\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s%s\n", comp.Index, e.Index, reader.Printable(e.Name), e.Address, e.Length,
-			present.YesNo(e.Real), e.Segval, pres, absent, bm, data, note)
+		fmt.Fprintf(tw, "  %d.%d\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s%s\n", comp.Index, e.Index, reader.Printable(e.Name), e.Address, e.Length,
+			present.YesNo(e.Real), e.Segval, pres, absent, lost, bm, data, note)
 	}
 	tw.Flush()
 }
