@@ -13,15 +13,15 @@ import (
 
 type verifyCmd struct {
 	Strict          bool   `help:"Exit 1 on warnings too."`
-	Jobs            int    `default:"0" help:"Page workers (default: one per CPU)."`
+	Jobs            int    `default:"0" help:"Page workers, at most 256 (default: one per CPU)."`
 	Manifest        string `name:"manifest" placeholder:"OUT" help:"Write the sha256 of every present page to OUT."`
 	AgainstManifest string `name:"against-manifest" placeholder:"IN" help:"Compare every page with a manifest written by --manifest."`
 	filesArg
 }
 
 func (c *verifyCmd) Run(rc *runContext) error {
-	if c.Jobs < 0 {
-		return usageError{"--jobs must not be negative"}
+	if c.Jobs < 0 || c.Jobs > inspect.MaxJobs {
+		return usageError{fmt.Sprintf("--jobs must be 0..%d (0: one per CPU)", inspect.MaxJobs)}
 	}
 	var against *inspect.Manifest
 	if c.AgainstManifest != "" {

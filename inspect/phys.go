@@ -59,43 +59,56 @@ func (e *GapError) Error() string {
 
 func (e *GapError) Unwrap() error { return model.ErrPageAbsent }
 
+// PhysAbsent returns what the dump does not hold of the n bytes of
+// physical memory from addr, from the frames' states alone (no page is
+// decoded): frames that are not readable, and the bytes of a frame stored
+// in part that nothing stores. With first, it stops at the first.
+func PhysAbsent(d reader.Dump, addr model.PhysAddr, n uint64, first bool) []Absent {
+	if n == 0 {
+		return nil
+	}
+	ps := uint64(d.Info().PageSize)
+	start, end := uint64(addr), uint64(addr)+n
+	partial, _ := d.(reader.PartialFrames)
+	var absent []Absent
+	for pfn := model.PFN(start / ps); pfn <= model.PFN((end-1)/ps); pfn++ {
+		lo, hi := max(start, uint64(pfn)*ps), min(end, uint64(pfn)*ps+ps)
+		pi := d.PageInfo(pfn)
+		switch {
+		case !pi.State.Readable():
+			absent = append(absent, Absent{Start: model.PhysAddr(lo), End: model.PhysAddr(hi), Page: pi})
+		case pi.Partial && partial != nil:
+			absent = append(absent, gaps(lo, hi, partial.Defined(pfn), pi)...)
+		}
+		if first && len(absent) > 0 {
+			return absent[:1]
+		}
+	}
+	return absent
+}
+
 // ReadPhys reads len(p) bytes of physical memory starting at addr. What
-// the dump does not hold is returned in absent: frames that are not
-// readable, and the bytes of a frame stored in part that nothing stores.
-// Without zeroFill the read stops at the first such stretch and returns
-// its error; with zeroFill their bytes are left as zeros and reading
-// continues. The frames' states are checked before any page is decoded, so
-// an absent frame is reported without reading page data.
+// the dump does not hold is returned in absent (see PhysAbsent). Without
+// zeroFill the read stops at the first such stretch and returns its error;
+// with zeroFill their bytes are left as zeros and reading continues. The
+// frames' states are checked before any page is decoded, so an absent
+// frame is reported without reading page data.
 func ReadPhys(d reader.Dump, addr model.PhysAddr, p []byte, zeroFill bool) (absent []Absent, err error) {
 	if len(p) == 0 {
 		return nil, nil
 	}
+	absent = PhysAbsent(d, addr, uint64(len(p)), !zeroFill)
+	if len(absent) > 0 && !zeroFill {
+		return absent, absent[0].Error("")
+	}
 	ps := uint64(d.Info().PageSize)
 	start, end := uint64(addr), uint64(addr)+uint64(len(p))
-	first := model.PFN(start / ps)
-	last := model.PFN((end - 1) / ps)
-	partial, _ := d.(reader.PartialFrames)
-	for pfn := first; pfn <= last; pfn++ {
-		lo, hi := max(start, uint64(pfn)*ps), min(end, uint64(pfn)*ps+ps)
-		pi := d.PageInfo(pfn)
-		var here []Absent
-		switch {
-		case !pi.State.Readable():
-			here = []Absent{{Start: model.PhysAddr(lo), End: model.PhysAddr(hi), Page: pi}}
-		case pi.Partial && partial != nil:
-			here = gaps(lo, hi, partial.Defined(pfn), pi)
-		}
-		absent = append(absent, here...)
-		if len(here) > 0 && !zeroFill {
-			return absent, here[0].Error("")
-		}
-	}
 	skip := map[model.PFN]bool{}
 	for _, a := range absent {
 		skip[a.Page.PFN] = skip[a.Page.PFN] || !a.Gap
 	}
 	page := make([]byte, ps)
-	for pfn := first; pfn <= last; pfn++ {
+	for pfn := model.PFN(start / ps); pfn <= model.PFN((end-1)/ps); pfn++ {
 		lo := uint64(pfn) * ps
 		from, to := max(lo, start), min(lo+ps, end)
 		dst := p[from-start : to-start]
@@ -109,8 +122,7 @@ func ReadPhys(d reader.Dump, addr model.PhysAddr, p []byte, zeroFill bool) (abse
 				pi.State, pi.Reason = model.StateUnreadable, err.Error()
 			}
 			pi.PFN = pfn
-			a := Absent{Start: model.PhysAddr(from), End: model.PhysAddr(to), Page: pi}
-			absent = append(absent, a)
+			absent = append(absent, Absent{Start: model.PhysAddr(from), End: model.PhysAddr(to), Page: pi})
 			if !zeroFill {
 				return absent, err
 			}

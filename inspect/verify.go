@@ -19,9 +19,14 @@ import (
 	"dumpscope/reader"
 )
 
+// MaxJobs bounds the page workers of Verify: each holds a page buffer and
+// chunks of work in flight, and more than the machine's CPUs gain nothing.
+const MaxJobs = 256
+
 // VerifyOptions configure Verify.
 type VerifyOptions struct {
-	// Jobs is the number of page workers; 0 means one per CPU.
+	// Jobs is the number of page workers (at most MaxJobs); 0 means one per
+	// CPU.
 	Jobs int
 	// Manifest, if not nil, receives the sha256 of every present page.
 	Manifest io.Writer
@@ -250,6 +255,7 @@ func verifyPages(ctx context.Context, d reader.Dump, opts VerifyOptions, r *Repo
 	if jobs <= 0 {
 		jobs = runtime.GOMAXPROCS(0)
 	}
+	jobs = min(jobs, MaxJobs)
 	file := strings.Join(r.Files, " ")
 	info := d.Info()
 	counts, err := d.Counts(ctx)
