@@ -92,3 +92,30 @@ func TestLostPagesCounted(t *testing.T) {
 		t.Fatalf("counts %v, %v", c, err)
 	}
 }
+
+// TestLayoutManyEntries: a table of 20000 areas gives a layout of bounded
+// size, the entries beyond the limit summarised (issue 12, item 12).
+func TestLayoutManyEntries(t *testing.T) {
+	for _, magic := range []uint32{dumptest.AIXMagic64, dumptest.AIXMagicU64} {
+		areas := make([]dumptest.AIXArea, 20000)
+		for i := range areas {
+			areas[i] = dumptest.AIXArea{Name: "a", Addr: uint64(i) * 0x10000, Len: 16, Segval: 7, Seed: uint64(i)}
+		}
+		d := &dumptest.AIXDump{Components: []dumptest.AIXComponent{{Magic: magic, Name: "many", Areas: areas}}}
+		b, _ := d.Bytes()
+		f, _ := open(t, b, 0)
+		root, err := f.Layout()
+		if err != nil {
+			t.Fatal(err)
+		}
+		nodes, more := 0, false
+		root.Walk(func(n *model.Field, _ int) bool {
+			nodes++
+			more = more || n.Value == "15904 more entries"
+			return true
+		})
+		if nodes > 4096*20 || !more {
+			t.Fatalf("%#x: %d nodes, summary %v", magic, nodes, more)
+		}
+	}
+}

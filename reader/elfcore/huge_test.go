@@ -5,6 +5,7 @@ import (
 	"debug/elf"
 	"encoding/binary"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -67,5 +68,58 @@ func TestHugeFileSize(t *testing.T) {
 	f = openBytes(t, b)
 	if !hasWarning(f, "bad-program-header", "overflows") {
 		t.Fatalf("warnings %v", f.Info().Warnings)
+	}
+}
+
+// TestLayoutManyProgramHeaders: 100000 program headers give a layout of
+// bounded size: alike ones are one node showing the first and the last,
+// others are listed up to a limit and summarised beyond it (issue 12,
+// item 12).
+func TestLayoutManyProgramHeaders(t *testing.T) {
+	const n = 100000
+	for _, alike := range []bool{true, false} {
+		segs := make([]dumptest.ELFSegment, n)
+		segs[0] = dumptest.ELFSegment{Paddr: 0, Data: dumptest.Pattern(4, 4096)}
+		for i := 1; i < n; i++ {
+			segs[i] = dumptest.ELFSegment{Paddr: uint64(i) * 2 * 4096, ShareWith: 1}
+			if !alike {
+				segs[i].Memsz = 4096 * uint64(1+i%3) // steps that change
+			}
+		}
+		core := &dumptest.ELFCore{Class: elf.ELFCLASS64, Order: binary.LittleEndian, Machine: elf.EM_X86_64, Segments: segs}
+		b, _ := core.Bytes()
+		f := openBytes(t, b)
+		root, err := f.Layout()
+		if err != nil {
+			t.Fatal(err)
+		}
+		nodes := 0
+		var names []string
+		root.Walk(func(fd *model.Field, depth int) bool {
+			nodes++
+			if depth == 2 && strings.HasPrefix(fd.Name, "Elf64_Phdr[") {
+				names = append(names, fd.Name)
+			}
+			return true
+		})
+		if alike {
+			// The PT_NOTE, then one run of n PT_LOADs with its first and last.
+			if nodes > 100 || len(names) != 2 || names[1] != fmt.Sprintf("Elf64_Phdr[1..%d]", n) {
+				t.Fatalf("alike: %d nodes, %v", nodes, names)
+			}
+			continue
+		}
+		if nodes > 12*4096+200 {
+			t.Fatalf("%d nodes for %d program headers", nodes, n)
+		}
+		var last *model.Field
+		for _, c := range root.Children {
+			if c.Name == "program header table" {
+				last = c.Children[len(c.Children)-1]
+			}
+		}
+		if last == nil || last.Value != fmt.Sprintf("%d more program headers", n+1-4096) {
+			t.Fatalf("the rest is not summarised: %+v", last)
+		}
 	}
 }
