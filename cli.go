@@ -26,8 +26,10 @@ import (
 // runContext is what every command's Run receives.
 type runContext struct {
 	*Globals
-	ctx context.Context
-	out *bufio.Writer
+	// JSON is the command's --json (jsonFlag), for commands that have one.
+	JSON bool
+	ctx  context.Context
+	out  *bufio.Writer
 	// remotes are the remote objects the command opened, for --stats.
 	remotes []*remote.Object
 	// inputs are the local files the command opened, so that no output

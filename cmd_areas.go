@@ -14,6 +14,7 @@ import (
 // areasCmd lists the components of an AIX dump and their entries (data
 // areas), the way the dump's component dump tables describe them.
 type areasCmd struct {
+	jsonFlag
 	filesArg
 }
 

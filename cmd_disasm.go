@@ -19,9 +19,6 @@ type disasmCmd struct {
 }
 
 func (c *disasmCmd) Run(rc *runContext) error {
-	if rc.JSON {
-		return usageError{"disasm has no JSON form"}
-	}
 	if c.Count == 0 || c.Count > 4096 {
 		return usageError{"--count must be 1..4096"}
 	}

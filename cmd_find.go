@@ -16,6 +16,7 @@ type findCmd struct {
 	Text string `name:"text" help:"Text to search for."`
 	Hex  string `name:"hex" help:"Bytes to search for, in hex (\"deadbeef\" or \"de ad be ef\")."`
 	Max  Num    `name:"max" help:"Stop after this many matches (0: no limit)."`
+	jsonFlag
 	filesArg
 }
 

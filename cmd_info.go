@@ -12,6 +12,7 @@ import (
 
 type infoCmd struct {
 	NoCrash bool `name:"no-crash" help:"Leave out the crash summary, which reads kallsyms, the kernel log and the stacks from memory."`
+	jsonFlag
 	optFilesArg
 }
 

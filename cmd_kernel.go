@@ -29,6 +29,7 @@ func (rc *runContext) withKernel(files []string, fn func(s *inspect.Session, k *
 }
 
 type dmesgCmd struct {
+	jsonFlag
 	filesArg
 }
 
@@ -57,6 +58,7 @@ func (c *dmesgCmd) run(rc *runContext, k *kernel.Kernel) error {
 type vtopCmd struct {
 	Vaddr Num  `name:"vaddr" required:"" help:"Kernel virtual address (decimal or 0x-hex)."`
 	CPU   *int `name:"cpu" help:"Walk the page tables of this CPU's cr3 instead of the kernel's own."`
+	jsonFlag
 	filesArg
 }
 
@@ -129,6 +131,7 @@ func writeTranslation(w io.Writer, tr model.Translation) {
 type symCmd struct {
 	Addr *Num   `name:"addr" help:"Address to resolve to symbol+offset/size."`
 	Name string `name:"name" help:"Symbol to resolve to its address (several when static symbols share the name)."`
+	jsonFlag
 	filesArg
 }
 

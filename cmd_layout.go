@@ -13,6 +13,7 @@ import (
 )
 
 type layoutCmd struct {
+	jsonFlag
 	filesArg
 }
 

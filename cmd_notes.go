@@ -13,6 +13,7 @@ import (
 // kernel's VMCOREINFO note as stored).
 
 type notesCmd struct {
+	jsonFlag
 	filesArg
 }
 
@@ -38,6 +39,7 @@ func (c *notesCmd) Run(rc *runContext) error {
 }
 
 type vmcoreinfoCmd struct {
+	jsonFlag
 	filesArg
 }
 

@@ -14,6 +14,7 @@ import (
 )
 
 type pagesCmd struct {
+	jsonFlag
 	filesArg
 }
 
@@ -71,6 +72,7 @@ type pageCmd struct {
 	Count    Num  `default:"1" help:"Number of frames, at most 16777216."`
 	Raw      bool `help:"Write the page bytes, exactly count × page size."`
 	ZeroFill bool `name:"zero-fill" help:"Write zeros for frames that are not readable, and list them on stderr."`
+	jsonFlag
 	filesArg
 }
 

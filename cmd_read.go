@@ -33,9 +33,6 @@ const (
 )
 
 func (c *readCmd) Run(rc *runContext) error {
-	if rc.JSON {
-		return usageError{"read has no JSON form; use page --json for page states and hashes"}
-	}
 	if c.Vaddr != nil {
 		return c.runVirtual(rc)
 	}

@@ -16,9 +16,6 @@ type rearrangeCmd struct {
 }
 
 func (c *rearrangeCmd) Run(rc *runContext) error {
-	if rc.JSON {
-		return usageError{"rearrange has no JSON form"}
-	}
 	toStdout := c.Out == "-"
 	if toStdout && isTerminal(os.Stdout) {
 		return usageError{"OUT is -, but stdout is a terminal: redirect it to a file or a pipe"}

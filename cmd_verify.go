@@ -16,6 +16,7 @@ type verifyCmd struct {
 	Jobs            int    `default:"0" help:"Page workers, at most 256 (default: one per CPU)."`
 	Manifest        string `name:"manifest" placeholder:"OUT" help:"Write the sha256 of every present page to OUT."`
 	AgainstManifest string `name:"against-manifest" placeholder:"IN" help:"Compare every page with a manifest written by --manifest."`
+	jsonFlag
 	filesArg
 }
 
