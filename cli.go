@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"reflect"
 	"sync"
 
@@ -179,31 +178,4 @@ type filesArg struct {
 // optFilesArg is FILE... for commands that fall back to the demo dump.
 type optFilesArg struct {
 	Files []string `arg:"" optional:"" name:"FILE" sep:"none" help:"Dump file(s); none: the embedded demo dump."`
-}
-
-// progressMeter returns a progress callback that draws a percentage on
-// stderr when it is a terminal, and nothing otherwise. Calling it with -1
-// clears the line.
-func progressMeter(what string) func(done, total int64) {
-	fi, err := os.Stderr.Stat()
-	if err != nil || fi.Mode()&os.ModeCharDevice == 0 {
-		return func(int64, int64) {}
-	}
-	last := -1
-	return func(done, total int64) {
-		if done < 0 {
-			if last >= 0 {
-				fmt.Fprint(os.Stderr, "\r\033[K")
-			}
-			return
-		}
-		if total <= 0 {
-			return
-		}
-		pct := int(done * 100 / total)
-		if pct != last {
-			last = pct
-			fmt.Fprintf(os.Stderr, "\r%s: %d%%", what, pct)
-		}
-	}
 }

@@ -26,7 +26,7 @@ func (c *areasCmd) run(rc *runContext, s *inspect.Session) error {
 	d, name := s.Dump(), s.Name()
 	ar, ok := d.(reader.AreaReader)
 	if !ok {
-		return usageError{fmt.Sprintf("%s: areas needs an AIX component dump; this is a %s dump", name, d.Info().Format)}
+		return usageError{fmt.Sprintf("%s: areas needs an AIX component dump; this is %s", name, present.Article(string(d.Info().Format)+" dump"))}
 	}
 	comps, err := ar.Components()
 	if err != nil {

@@ -36,19 +36,24 @@ func (c *pagesCmd) run(rc *runContext, s *inspect.Session) error {
 		fmt.Fprintf(rc.out, row, "first pfn", "last pfn", "frames", "state")
 	}
 	sep := "\n    "
+	prog := newProgress("reading the page map", "frames")
+	defer prog.clear()
 	err := d.Runs(rc.ctx, 0, true, func(r model.PageRun) bool {
 		counts.Add(r.State, r.Count)
-		if rc.JSON {
-			b, _ := json.Marshal(r)
-			fmt.Fprintf(rc.out, "%s%s", sep, b)
-			sep = ",\n    "
-			return true
-		}
-		state := string(r.State)
-		if r.ZeroPage {
-			state += " (shared zero page)"
-		}
-		fmt.Fprintf(rc.out, row, r.Start, r.End()-1, fmt.Sprint(r.Count), state)
+		prog.print(rc.out, func() {
+			if rc.JSON {
+				b, _ := json.Marshal(r)
+				fmt.Fprintf(rc.out, "%s%s", sep, b)
+				sep = ",\n    "
+				return
+			}
+			state := string(r.State)
+			if r.ZeroPage {
+				state += " (shared zero page)"
+			}
+			fmt.Fprintf(rc.out, row, r.Start, r.End()-1, fmt.Sprint(r.Count), state)
+		})
+		prog.update(uint64(r.End()), uint64(info.MaxPFN))
 		return true
 	})
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 
 	"dumpscope/inspect"
 	"dumpscope/model"
+	"dumpscope/present"
 	"dumpscope/reader"
 )
 
@@ -187,7 +188,7 @@ func (c *readCmd) readArea(rc *runContext, s *inspect.Session, addr uint64) erro
 	}
 	ar, isAIX := d.(reader.AreaReader)
 	if !isAIX {
-		return usageError{fmt.Sprintf("%s: --area needs an AIX component dump; this is a %s dump", name, d.Info().Format)}
+		return usageError{fmt.Sprintf("%s: --area needs an AIX component dump; this is %s", name, present.Article(string(d.Info().Format)+" dump"))}
 	}
 	comps, err := ar.Components()
 	if err != nil {

@@ -32,9 +32,9 @@ func (c *rearrangeCmd) Run(rc *runContext) error {
 		out = f
 		return outputNamed{f, open.DisplayName(c.Out)}, nil
 	}
-	progress := progressMeter("rearranging")
-	n, probs, err := open.Rearrange(rc.ctx, rc.openOptions(), c.In, create, progress)
-	progress(-1, -1)
+	prog := newProgress("rearranging", "bytes")
+	n, probs, err := open.Rearrange(rc.ctx, rc.openOptions(), c.In, create, prog.updater())
+	prog.clear()
 	var incomplete *open.IncompleteError
 	if err != nil && !errors.As(err, &incomplete) {
 		if out != nil {
@@ -64,12 +64,6 @@ func (c *rearrangeCmd) Run(rc *runContext) error {
 		return incomplete // exit 1: the output lacks what the stream lost
 	}
 	return nil
-}
-
-// isTerminal reports whether f is a terminal.
-func isTerminal(f *os.File) bool {
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
 // outputNamed names the output in its write errors: "OUT: what".

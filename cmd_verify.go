@@ -40,9 +40,9 @@ func (c *verifyCmd) Run(rc *runContext) error {
 }
 
 func (c *verifyCmd) run(rc *runContext, s *inspect.Session, against *inspect.Manifest) error {
-	indexing := progressMeter("indexing")
-	_, err := s.Index(rc.ctx, indexing)
-	indexing(-1, -1)
+	indexing := newProgress("indexing the stream", "bytes")
+	_, err := s.Index(rc.ctx, indexing.updater())
+	indexing.clear()
 	if err != nil {
 		return err
 	}
@@ -53,16 +53,16 @@ func (c *verifyCmd) run(rc *runContext, s *inspect.Session, against *inspect.Man
 			return err
 		}
 	}
-	progress := progressMeter("verifying")
+	prog := newProgress("verifying", "pages")
 	var manifestW io.Writer
 	if manifest != nil {
 		manifestW = manifest
 	}
 	rep, err := s.Verify(rc.ctx, inspect.VerifyOptions{
 		Jobs: c.Jobs, Manifest: manifestW, Against: against,
-		Progress: func(done, total uint64) { progress(int64(done), int64(total)) },
+		Progress: prog.update,
 	})
-	progress(-1, -1)
+	prog.clear()
 	if manifest != nil {
 		if cerr := manifest.Close(); err == nil && cerr != nil {
 			err = fmt.Errorf("%s: %w", open.DisplayName(c.Manifest), pathErr(cerr))

@@ -20,6 +20,7 @@ import (
 	"github.com/alecthomas/kong"
 
 	"dumpscope/model"
+	"dumpscope/present"
 )
 
 // Exit codes (README "Exit codes").
@@ -134,7 +135,7 @@ func run(args []string) int {
 		}
 		code = exitCode(err)
 		if err != nil && !errors.Is(err, errSilent) {
-			fmt.Fprintf(os.Stderr, "%s: %v\n", programName, err)
+			fmt.Fprintf(os.Stderr, "%s: %s\n", programName, present.ErrorText(err))
 		}
 	}()
 	return code

@@ -150,7 +150,7 @@ func openSet(srcs []reader.Source) (reader.Dump, error) {
 		}
 		if formats[0].Name != kdump.Format.Name {
 			return nil, model.Errorf(s.Name, "", -1, model.ErrUnsupported,
-				"is a %s; only kdump-compressed files can form a split set (the files of one command are one dump)", formats[0].Name)
+				"is %s; only kdump-compressed files can form a split set (the files of one command are one dump)", article(formats[0].Name))
 		}
 		f, err := kdump.NewFile(s)
 		if err != nil {
