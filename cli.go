@@ -136,9 +136,27 @@ func (n *Num) Decode(ctx *kong.DecodeContext) error {
 	}
 	v, err := present.ParseNumber(s)
 	if err != nil {
-		return fmt.Errorf("%s: %w", ctx.Value.Flag.Name, err)
+		return err // kong names the flag
 	}
 	*n = Num(v)
+	return nil
+}
+
+// Addr is a flag that takes only an address: decimal, 0x-hex, or bare hex
+// as VMCOREINFO and System.map print it (present.ParseAddress).
+type Addr uint64
+
+// Decode implements kong.MapperValue.
+func (a *Addr) Decode(ctx *kong.DecodeContext) error {
+	var s string
+	if err := ctx.Scan.PopValueInto("address", &s); err != nil {
+		return err
+	}
+	v, err := present.ParseAddress(s)
+	if err != nil {
+		return err // kong names the flag
+	}
+	*a = Addr(v)
 	return nil
 }
 

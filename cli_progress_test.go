@@ -63,10 +63,10 @@ func TestProgressOnTerminalOnly(t *testing.T) {
 	}
 	kdump, flat := filepath.Join(dir, "synth.kdump"), filepath.Join(dir, "synth.flat")
 	cmds := map[string][]string{
-		"verifying":           {"verify", kdump},
-		"searching":           {"find", "--text", "page 5 of", kdump},
+		"verifying":            {"verify", kdump},
+		"searching":            {"find", "--text", "page 5 of", kdump},
 		"reading the page map": {"pages", kdump},
-		"rearranging":         {"rearrange", flat, filepath.Join(dir, "out.kdump")},
+		"rearranging":          {"rearrange", flat, filepath.Join(dir, "out.kdump")},
 	}
 	for label, args := range cmds {
 		// A pipe: nothing but what the command says.

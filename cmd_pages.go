@@ -73,7 +73,7 @@ func (c *pagesCmd) run(rc *runContext, s *inspect.Session) error {
 const maxPageCount = 1 << 24
 
 type pageCmd struct {
-	PFN      Num  `name:"pfn" required:"" help:"First frame number (decimal or hex: 0x1000 or 1000h)."`
+	PFN      Num  `name:"pfn" required:"" help:"First frame number (decimal or 0x-hex)."`
 	Count    Num  `default:"1" help:"Number of frames, at most 16777216."`
 	Raw      bool `help:"Write the page bytes, exactly count × page size."`
 	ZeroFill bool `name:"zero-fill" help:"Write zeros for frames that are not readable, and list them on stderr."`

@@ -16,8 +16,8 @@ import (
 // (--vaddr) and AIX areas (--area C.E).
 
 type readCmd struct {
-	Addr     *Num   `help:"Physical address (decimal or 0x-hex)."`
-	Vaddr    *Num   `name:"vaddr" help:"Kernel virtual address (decimal or 0x-hex), translated through the dump's page tables."`
+	Addr     *Addr  `help:"Physical address (0x-hex, bare hex as /proc/iomem prints it, or decimal)."`
+	Vaddr    *Addr  `name:"vaddr" help:"Kernel virtual address (0x-hex, bare hex as System.map prints it, or decimal), translated through the dump's page tables."`
 	Area     string `name:"area" placeholder:"C.E" help:"AIX: read entry E of component C (indexes as areas lists them); --addr is then an address inside that entry."`
 	Len      Num    `required:"" help:"Number of bytes: at most 1073741824 with --addr, 67108864 with --vaddr."`
 	Raw      bool   `help:"Write the bytes instead of a hex dump."`

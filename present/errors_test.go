@@ -33,3 +33,22 @@ func TestArticle(t *testing.T) {
 		}
 	}
 }
+
+func TestParseAddress(t *testing.T) {
+	for s, want := range map[string]uint64{
+		"0x1000": 0x1000, "4096": 4096, "ffffffffa0ffb000": 0xffffffffa0ffb000, "FFFF8880": 0xffff8880,
+		"c1000000": 0xc1000000, "00001000": 0x1000, "0000000000001000": 0x1000, "10000000": 10000000, "0100": 100,
+	} {
+		if got, err := ParseAddress(s); err != nil || got != want {
+			t.Errorf("%q: %#x %v, want %#x", s, got, err, want)
+		}
+	}
+	for _, s := range []string{"", "xyz", "0x", "1ffffffffffffffff", "12g"} {
+		if _, err := ParseAddress(s); err == nil {
+			t.Errorf("%q accepted", s)
+		}
+	}
+	if _, err := ParseNumber("ff"); err == nil {
+		t.Error("ParseNumber takes bare hex: counts must stay decimal")
+	}
+}
