@@ -28,20 +28,25 @@ func (c *infoCmd) Run(rc *runContext) error {
 		if rc.JSON {
 			return writeJSON(rc.out, info)
 		}
-		writeInfo(rc.out, info)
-		writeCrashSummary(rc.out, info.Crash, info.Arch)
+		writeInfo(rc.out, info, info.Crash)
 		return nil
 	})
 }
 
 // writeInfo prints Info as aligned "label  value" lines, with the labels
-// and formats of the Overview.
-func writeInfo(w io.Writer, in model.Info) {
+// and formats of the Overview, then the crash summary's rows, in one
+// aligned block; then the problems, the stack and the last log lines.
+func writeInfo(w io.Writer, in model.Info, crash *model.CrashSummary) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, r := range present.InfoRows(in) {
 		fmt.Fprintf(tw, "%s\t%s\n", r.Key, r.Value)
 	}
 	fmt.Fprintf(tw, "%s\t%s\n", "pages", present.Counts(in.Pages))
+	if crash != nil {
+		for _, r := range present.CrashRows(crash, in.Arch) {
+			fmt.Fprintf(tw, "%s\t%s\n", r.Key, r.Value)
+		}
+	}
 	tw.Flush()
 	if len(in.Warnings) > 0 {
 		fmt.Fprintf(w, "problems (%d):\n", len(in.Warnings))
@@ -49,18 +54,14 @@ func writeInfo(w io.Writer, in model.Info) {
 			fmt.Fprintf(w, "  %s\n", p)
 		}
 	}
+	writeCrashDetails(w, crash)
 }
 
-// writeCrashSummary prints the crash summary rows.
-func writeCrashSummary(w io.Writer, s *model.CrashSummary, arch string) {
+// writeCrashDetails prints what the crash summary holds beyond its rows.
+func writeCrashDetails(w io.Writer, s *model.CrashSummary) {
 	if s == nil {
 		return
 	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	for _, r := range present.CrashRows(s, arch) {
-		fmt.Fprintf(tw, "%s\t%s\n", r.Key, r.Value)
-	}
-	tw.Flush()
 	if len(s.Stack) > 0 {
 		fmt.Fprintln(w, "stack (text pointers):")
 		for _, sw := range s.Stack {

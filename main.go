@@ -20,7 +20,6 @@ import (
 	"github.com/alecthomas/kong"
 
 	"dumpscope/model"
-	"dumpscope/present"
 )
 
 // Exit codes (README "Exit codes").
@@ -135,7 +134,7 @@ func run(args []string) int {
 		}
 		code = exitCode(err)
 		if err != nil && !errors.Is(err, errSilent) {
-			fmt.Fprintf(os.Stderr, "%s: %s\n", programName, present.ErrorText(err))
+			fmt.Fprintf(os.Stderr, "%s: %s\n", programName, model.ErrorText(err))
 		}
 	}()
 	return code

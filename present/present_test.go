@@ -1,29 +1,10 @@
 package present
 
 import (
-	"errors"
-	"fmt"
 	"testing"
 
 	"dumpscope/model"
 )
-
-func TestErrorText(t *testing.T) {
-	for _, tc := range []struct {
-		err  error
-		want string
-	}{
-		{fmt.Errorf("f: no symbol %q in kallsyms: %w", "x", model.ErrNotFound), `f: no symbol "x" in kallsyms`},
-		{fmt.Errorf("f: VMCOREINFO lacks X: %w (Linux 6.0 and later list it)", model.ErrNotFound), "f: VMCOREINFO lacks X (Linux 6.0 and later list it)"},
-		{fmt.Errorf("f: bad: %w", model.ErrTruncated), "f: bad: truncated"},
-		{model.ErrNotFound, "not found"},
-		{errors.New("plain: not found"), "plain: not found"}, // not the sentinel
-	} {
-		if got := ErrorText(tc.err); got != tc.want {
-			t.Errorf("%v: %q, want %q", tc.err, got, tc.want)
-		}
-	}
-}
 
 func TestArticle(t *testing.T) {
 	for s, want := range map[string]string{"ELF core": "an ELF core", "elf dump": "an elf dump", "kdump dump": "a kdump dump",
@@ -50,5 +31,21 @@ func TestParseAddress(t *testing.T) {
 	}
 	if _, err := ParseNumber("ff"); err == nil {
 		t.Error("ParseNumber takes bare hex: counts must stay decimal")
+	}
+}
+
+func TestFrames(t *testing.T) {
+	if got := Frames(0, ""); got != "none (physical frame numbers)" {
+		t.Errorf("empty frame space: %q", got)
+	}
+	if got := Frames(0x1400, "physical"); got != "5120 (pfn 0x0-0x13ff), physical frame numbers" {
+		t.Errorf("%q", got)
+	}
+}
+
+func TestCrashRowsNoDoubledUnknown(t *testing.T) {
+	rows := CrashRows(&model.CrashSummary{CrashCPUReason: "unknown: the log names no panicking CPU"}, "x86_64")
+	if rows[0].Value != "unknown: the log names no panicking CPU" {
+		t.Errorf("%q", rows[0].Value)
 	}
 }
