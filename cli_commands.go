@@ -130,6 +130,21 @@ type helpCmd struct {
 }
 
 func (c *helpCmd) Run(rc *runContext) error {
+	if len(c.Command) > 0 {
+		parser, err := kong.New(&CLI{}, kong.Name(programName))
+		if err != nil {
+			return err
+		}
+		known := false
+		var names []string
+		for _, n := range parser.Model.Children {
+			known = known || n.Name == c.Command[0]
+			names = append(names, n.Name)
+		}
+		if !known {
+			return usageError{fmt.Sprintf("help: no command %q; the commands are %s", c.Command[0], strings.Join(names, ", "))}
+		}
+	}
 	rc.out.Flush()
 	if code := run(append(append([]string(nil), c.Command...), "--help")); code != exitOK {
 		return errSilent
