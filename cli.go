@@ -8,7 +8,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"reflect"
 	"sync"
 
 	"github.com/alecthomas/kong"
@@ -25,10 +27,21 @@ import (
 // runContext is what every command's Run receives.
 type runContext struct {
 	*Globals
-	ctx context.Context
-	out *bufio.Writer
+	// JSON is the command's --json (jsonFlag), for commands that have one.
+	JSON bool
+	ctx  context.Context
+	out  *bufio.Writer
 	// remotes are the remote objects the command opened, for --stats.
 	remotes []*remote.Object
+	// inputs are the local files the command opened, so that no output
+	// overwrites one of them (createOutput).
+	inputs []input
+}
+
+// input is one opened local file.
+type input struct {
+	name string
+	st   fs.FileInfo
 }
 
 // demoDump is the embedded demo: a real QEMU ELF vmcore (testdata/demo).
@@ -104,11 +117,11 @@ func readVMCoreInfoFile(name string) (*model.VMCoreInfo, error) {
 
 // recoverMeter shows the search of memory for VMCOREINFO on a terminal.
 func recoverMeter() func(done, total uint64) {
-	m := progressMeter("no VMCOREINFO note: searching memory for it")
+	p := newProgress("no VMCOREINFO note: searching memory for it", "frames")
 	return func(done, total uint64) {
-		m(int64(done), int64(total))
+		p.update(done, total)
 		if done >= total {
-			m(-1, -1)
+			p.clear()
 		}
 	}
 }
@@ -121,6 +134,7 @@ func (rc *runContext) openOptions() open.Options {
 		Remote: remote.Options{CacheDir: r.Cache, CacheDirSize: r.CacheSize, S3Endpoint: r.S3Endpoint,
 			RequestTimeout: r.Timeout, IdleTimeout: r.IdleTimeout},
 		OnRemote: func(o *remote.Object) { rc.remotes = append(rc.remotes, o) },
+		OnLocal:  func(name string, st fs.FileInfo) { rc.inputs = append(rc.inputs, input{name, st}) },
 	}
 }
 
@@ -164,9 +178,27 @@ func (n *Num) Decode(ctx *kong.DecodeContext) error {
 	}
 	v, err := present.ParseNumber(s)
 	if err != nil {
-		return fmt.Errorf("%s: %w", ctx.Value.Flag.Name, err)
+		return err // kong names the flag
 	}
 	*n = Num(v)
+	return nil
+}
+
+// Addr is a flag that takes only an address: decimal, 0x-hex, or bare hex
+// as VMCOREINFO and System.map print it (present.ParseAddress).
+type Addr uint64
+
+// Decode implements kong.MapperValue.
+func (a *Addr) Decode(ctx *kong.DecodeContext) error {
+	var s string
+	if err := ctx.Scan.PopValueInto("address", &s); err != nil {
+		return err
+	}
+	v, err := present.ParseAddress(s)
+	if err != nil {
+		return err // kong names the flag
+	}
+	*a = Addr(v)
 	return nil
 }
 
@@ -178,39 +210,32 @@ func writeJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-// filesArg is the FILE... positional every dump command ends with.
+// rawString is the mapper of every string flag and argument: the value as
+// given, byte for byte. kong's own string mapper copies values through
+// encoding/json, which turns every byte that is not UTF-8 into U+FFFD, so
+// a file named in another encoding could not be opened (and --text could
+// not search for such bytes).
+func rawString(ctx *kong.DecodeContext, target reflect.Value) error {
+	t, err := ctx.Scan.PopValue("string")
+	if err != nil {
+		return err
+	}
+	s, ok := t.Value.(string)
+	if !ok {
+		s = fmt.Sprint(t.Value)
+	}
+	target.SetString(s)
+	return nil
+}
+
+// filesArg is the FILE... positional every dump command ends with. File
+// names pass through as given (rawString): sep:"none" keeps kong from
+// splitting them at commas.
 type filesArg struct {
-	Files []string `arg:"" name:"FILE" help:"Dump file, or every part of a split set."`
+	Files []string `arg:"" name:"FILE" sep:"none" help:"Dump file, or every part of a split set."`
 }
 
 // optFilesArg is FILE... for commands that fall back to the demo dump.
 type optFilesArg struct {
-	Files []string `arg:"" optional:"" name:"FILE" help:"Dump file(s); none: the embedded demo dump."`
-}
-
-// progressMeter returns a progress callback that draws a percentage on
-// stderr when it is a terminal, and nothing otherwise. Calling it with -1
-// clears the line.
-func progressMeter(what string) func(done, total int64) {
-	fi, err := os.Stderr.Stat()
-	if err != nil || fi.Mode()&os.ModeCharDevice == 0 {
-		return func(int64, int64) {}
-	}
-	last := -1
-	return func(done, total int64) {
-		if done < 0 {
-			if last >= 0 {
-				fmt.Fprint(os.Stderr, "\r\033[K")
-			}
-			return
-		}
-		if total <= 0 {
-			return
-		}
-		pct := int(done * 100 / total)
-		if pct != last {
-			last = pct
-			fmt.Fprintf(os.Stderr, "\r%s: %d%%", what, pct)
-		}
-	}
+	Files []string `arg:"" optional:"" name:"FILE" sep:"none" help:"Dump file(s); none: the embedded demo dump."`
 }

@@ -6,35 +6,82 @@ import (
 	"strconv"
 )
 
-// hexdump writes data in the style of `hexdump -C`: 16 bytes a row, the
-// address (here a physical address) in hex, the bytes in two groups of
-// eight, and the printable characters between bars. A row equal to the one
-// before it is replaced by a single "*" line, and the address after the
-// last byte ends the block.
-func hexdump(w io.Writer, addr uint64, data []byte) error {
-	var line []byte
-	var prev []byte
-	starred := false
-	for off := 0; off < len(data); off += 16 {
-		row := data[off:min(off+16, len(data))]
-		if prev != nil && len(row) == 16 && bytes.Equal(row, prev) {
-			if !starred {
-				if _, err := io.WriteString(w, "*\n"); err != nil {
-					return err
-				}
-				starred = true
+// hexDumper writes data in the style of `hexdump -C` as it comes, piece
+// by piece: 16 bytes a row, the address (here a physical or virtual
+// address) in hex, the bytes in two groups of eight, and the printable
+// characters between bars. A row equal to the one before it is replaced
+// by a single "*" line, and Close writes the address after the last byte.
+// It holds one row, whatever the size of the data.
+type hexDumper struct {
+	w       io.Writer
+	addr    uint64 // address of the next row
+	row     []byte // bytes of the row being filled
+	prev    [16]byte
+	hasPrev bool
+	starred bool
+	line    []byte
+}
+
+func newHexDumper(w io.Writer, addr uint64) *hexDumper {
+	return &hexDumper{w: w, addr: addr, row: make([]byte, 0, 16)}
+}
+
+// Write adds data after what was written before.
+func (h *hexDumper) Write(data []byte) error {
+	for len(data) > 0 {
+		n := copy(h.row[len(h.row):16], data)
+		h.row = h.row[:len(h.row)+n]
+		data = data[n:]
+		if len(h.row) == 16 {
+			if err := h.flush(); err != nil {
+				return err
 			}
-			continue
 		}
-		starred = false
-		prev = row
-		line = appendHexRow(line[:0], addr+uint64(off), row)
-		if _, err := w.Write(line); err != nil {
+	}
+	return nil
+}
+
+// flush writes the row (or a "*" for a repeated full row).
+func (h *hexDumper) flush() error {
+	row := h.row
+	h.row = h.row[:0]
+	defer func() { h.addr += uint64(len(row)) }()
+	if len(row) == 16 && h.hasPrev && bytes.Equal(row, h.prev[:]) {
+		if h.starred {
+			return nil
+		}
+		h.starred = true
+		_, err := io.WriteString(h.w, "*\n")
+		return err
+	}
+	h.starred = false
+	if len(row) == 16 {
+		copy(h.prev[:], row)
+		h.hasPrev = true
+	}
+	h.line = appendHexRow(h.line[:0], h.addr, row)
+	_, err := h.w.Write(h.line)
+	return err
+}
+
+// Close writes a last partial row and the end address.
+func (h *hexDumper) Close() error {
+	if len(h.row) > 0 {
+		if err := h.flush(); err != nil {
 			return err
 		}
 	}
-	_, err := w.Write(append(appendAddr(line[:0], addr+uint64(len(data))), '\n'))
+	_, err := h.w.Write(append(appendAddr(h.line[:0], h.addr), '\n'))
 	return err
+}
+
+// hexdump writes data as one block (see hexDumper).
+func hexdump(w io.Writer, addr uint64, data []byte) error {
+	h := newHexDumper(w, addr)
+	if err := h.Write(data); err != nil {
+		return err
+	}
+	return h.Close()
 }
 
 const hexDigits = "0123456789abcdef"

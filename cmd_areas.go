@@ -14,6 +14,7 @@ import (
 // areasCmd lists the components of an AIX dump and their entries (data
 // areas), the way the dump's component dump tables describe them.
 type areasCmd struct {
+	jsonFlag
 	filesArg
 }
 
@@ -25,7 +26,7 @@ func (c *areasCmd) run(rc *runContext, s *inspect.Session) error {
 	d, name := s.Dump(), s.Name()
 	ar, ok := d.(reader.AreaReader)
 	if !ok {
-		return usageError{fmt.Sprintf("%s: areas needs an AIX component dump; this is a %s dump", name, d.Info().Format)}
+		return usageError{fmt.Sprintf("%s: areas needs an AIX component dump; this is %s", name, present.Article(string(d.Info().Format)+" dump"))}
 	}
 	comps, err := ar.Components()
 	if err != nil {
@@ -66,11 +67,12 @@ func writeComponent(rc *runContext, comp model.Component) {
 		return
 	}
 	tw := tabwriter.NewWriter(rc.out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "  entry\tname\taddress\tlength\treal\tsegval\tpresent\tabsent\tbitmap\tdata")
+	fmt.Fprintln(tw, "  entry\tname\taddress\tlength\treal\tsegval\tpresent\tabsent\tlost\tbitmap\tdata")
 	for _, e := range comp.Entries {
-		pres, absent, bm, data := "-", "-", "-", "-"
+		pres, absent, lost, bm, data := "-", "-", "-", "-", "-"
 		if e.Length > 0 {
 			pres, absent = strconv.FormatUint(e.PagesPresent, 10), strconv.FormatUint(e.PagesAbsent, 10)
+			lost = strconv.FormatUint(e.PagesLost, 10)
 		}
 		if e.BitmapOffset >= 0 {
 			bm = fmt.Sprintf("%#x", e.BitmapOffset)
@@ -82,8 +84,8 @@ func writeComponent(rc *runContext, comp model.Component) {
 		if !e.Complete {
 			note = "\tincomplete: pages lost to truncation"
 		}
-		fmt.Fprintf(tw, "  %d.%d\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s%s\n", comp.Index, e.Index, reader.Printable(e.Name), e.Address, e.Length,
-			present.YesNo(e.Real), e.Segval, pres, absent, bm, data, note)
+		fmt.Fprintf(tw, "  %d.%d\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s%s\n", comp.Index, e.Index, reader.Printable(e.Name), e.Address, e.Length,
+			present.YesNo(e.Real), e.Segval, pres, absent, lost, bm, data, note)
 	}
 	tw.Flush()
 }

@@ -16,6 +16,7 @@ type btCmd struct {
 	PID *int64 `name:"pid" help:"The stack of this task (from its CPU's registers when it is running, else from thread.sp)."`
 	CPU *int   `name:"cpu" help:"The stack of this CPU, from its saved registers (index as stored in the dump)."`
 	All bool   `name:"all" help:"Every task's stack (crash's foreach bt)."`
+	jsonFlag
 	filesArg
 }
 

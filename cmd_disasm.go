@@ -11,17 +11,14 @@ import (
 )
 
 type disasmCmd struct {
-	CPU   *int `name:"cpu" help:"CPU whose instruction pointer to start from (default: the crashing CPU, else the first)."`
-	Vaddr *Num `name:"vaddr" help:"Address to disassemble around instead of an instruction pointer."`
-	Count Num  `default:"16" help:"Number of instructions."`
-	Intel bool `help:"Intel syntax instead of GNU (AT&T)."`
+	CPU   *int  `name:"cpu" help:"CPU whose instruction pointer to start from (default: the crashing CPU, else the first)."`
+	Vaddr *Addr `name:"vaddr" help:"Address to disassemble around instead of an instruction pointer (0x-hex, bare hex as System.map prints it, or decimal)."`
+	Count Num   `default:"16" help:"Number of instructions."`
+	Intel bool  `help:"Intel syntax instead of GNU (AT&T)."`
 	filesArg
 }
 
 func (c *disasmCmd) Run(rc *runContext) error {
-	if rc.JSON {
-		return usageError{"disasm has no JSON form"}
-	}
 	if c.Count == 0 || c.Count > 4096 {
 		return usageError{"--count must be 1..4096"}
 	}

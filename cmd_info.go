@@ -3,7 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
-	"text/tabwriter"
+	"unicode/utf8"
 
 	"dumpscope/inspect"
 	"dumpscope/model"
@@ -12,6 +12,7 @@ import (
 
 type infoCmd struct {
 	NoCrash bool `name:"no-crash" help:"Leave out the crash analysis, which reads kallsyms, the kernel log and kernel variables from memory."`
+	jsonFlag
 	optFilesArg
 }
 
@@ -34,32 +35,58 @@ func (c *infoCmd) Run(rc *runContext) error {
 		if rc.JSON {
 			return writeJSON(rc.out, info)
 		}
+		// One key column for every section (signature, the dump's facts,
+		// the analysis), so the values line up all the way down.
+		width := keyWidth(infoRows(info))
 		if crash != nil {
-			writeRows(rc.out, present.SignatureRows(crash.Why))
+			width = max(width, keyWidth(present.SignatureRows(crash.Why)), keyWidth(crashRows(crash, info.Arch)))
+			writeRows(rc.out, present.SignatureRows(crash.Why), width)
 			fmt.Fprintln(rc.out)
 		}
-		writeInfo(rc.out, info)
+		writeInfo(rc.out, info, width)
 		if crash != nil {
 			fmt.Fprintln(rc.out)
-			writeCrash(rc.out, crash, info.Arch)
+			writeCrash(rc.out, crash, info.Arch, width)
 		}
 		return nil
 	})
 }
 
-// writeRows prints rows as aligned "label  value" lines.
-func writeRows(w io.Writer, rows []present.Row) {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%s\n", r.Key, r.Value)
+// writeRows prints rows as "label  value" lines, the values in one column
+// at width (0: as wide as these rows' longest label).
+func writeRows(w io.Writer, rows []present.Row, width int) {
+	if width == 0 {
+		width = keyWidth(rows)
 	}
-	tw.Flush()
+	for _, r := range rows {
+		fmt.Fprintf(w, "%-*s  %s\n", width, r.Key, r.Value)
+	}
+}
+
+// keyWidth is the width of the longest label of rows.
+func keyWidth(rows []present.Row) int {
+	n := 0
+	for _, r := range rows {
+		n = max(n, utf8.RuneCountInString(r.Key))
+	}
+	return n
+}
+
+// infoRows are the dump's facts as info prints them.
+func infoRows(in model.Info) []present.Row {
+	return append(present.InfoRows(in), present.Row{Key: "pages", Value: present.Counts(in.Pages)})
+}
+
+// crashRows are the analysis's rows as info prints them.
+func crashRows(a *model.CrashAnalysis, arch string) []present.Row {
+	rows := append(present.WhyRows(a.Why), present.WhereRows(a.Where)...)
+	return append(rows, present.CPURows(a.Where, arch)...)
 }
 
 // writeInfo prints Info as aligned "label  value" lines, with the labels
 // and formats of the Overview.
-func writeInfo(w io.Writer, in model.Info) {
-	writeRows(w, append(present.InfoRows(in), present.Row{Key: "pages", Value: present.Counts(in.Pages)}))
+func writeInfo(w io.Writer, in model.Info, width int) {
+	writeRows(w, infoRows(in), width)
 	if len(in.Warnings) > 0 {
 		fmt.Fprintf(w, "problems (%d):\n", len(in.Warnings))
 		for _, p := range in.Warnings {
@@ -70,9 +97,8 @@ func writeInfo(w io.Writer, in model.Info) {
 
 // writeCrash prints the crash analysis: why, where, each CPU, the log's
 // call trace, the log of the crash, and what could not be read.
-func writeCrash(w io.Writer, a *model.CrashAnalysis, arch string) {
-	rows := append(present.WhyRows(a.Why), present.WhereRows(a.Where)...)
-	writeRows(w, append(rows, present.CPURows(a.Where, arch)...))
+func writeCrash(w io.Writer, a *model.CrashAnalysis, arch string, width int) {
+	writeRows(w, crashRows(a, arch), width)
 	writeStacks(w, a.Where)
 	if len(a.Excerpt) > 0 {
 		fmt.Fprintln(w, "log of the crash:")

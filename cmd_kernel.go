@@ -29,6 +29,7 @@ func (rc *runContext) withKernel(files []string, fn func(s *inspect.Session, k *
 }
 
 type dmesgCmd struct {
+	jsonFlag
 	filesArg
 }
 
@@ -55,8 +56,9 @@ func (c *dmesgCmd) run(rc *runContext, k *kernel.Kernel) error {
 }
 
 type vtopCmd struct {
-	Vaddr Num  `name:"vaddr" required:"" help:"Kernel virtual address (decimal or 0x-hex)."`
+	Vaddr Addr `name:"vaddr" required:"" help:"Kernel virtual address (0x-hex, bare hex as System.map prints it, or decimal)."`
 	CPU   *int `name:"cpu" help:"Walk the page tables of this CPU's cr3 instead of the kernel's own."`
+	jsonFlag
 	filesArg
 }
 
@@ -127,8 +129,9 @@ func writeTranslation(w io.Writer, tr model.Translation) {
 }
 
 type symCmd struct {
-	Addr *Num   `name:"addr" help:"Address to resolve to symbol+offset/size."`
+	Addr *Addr  `name:"addr" help:"Address to resolve to symbol+offset/size (0x-hex, bare hex as System.map prints it, or decimal)."`
 	Name string `name:"name" help:"Symbol to resolve to its address (several when static symbols share the name)."`
+	jsonFlag
 	filesArg
 }
 

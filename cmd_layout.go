@@ -1,7 +1,11 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"dumpscope/inspect"
@@ -9,6 +13,7 @@ import (
 )
 
 type layoutCmd struct {
+	jsonFlag
 	filesArg
 }
 
@@ -19,7 +24,9 @@ func (c *layoutCmd) Run(rc *runContext) error {
 			return err
 		}
 		if rc.JSON {
-			return writeJSON(rc.out, root)
+			writeFieldJSON(rc.out, root, "")
+			rc.out.WriteByte('\n')
+			return nil
 		}
 		root.Walk(func(n *model.Field, depth int) bool {
 			file := ""
@@ -40,4 +47,64 @@ func (c *layoutCmd) Run(rc *runContext) error {
 		})
 		return nil
 	})
+}
+
+// writeFieldJSON writes the tree node by node, as writeJSON would write
+// it whole (the keys of model.Field's tags, two-space indent), so that a
+// large tree is never held twice, once as values and once as text.
+func writeFieldJSON(w *bufio.Writer, n *model.Field, indent string) {
+	in := indent + "  "
+	key := func(k string) {
+		w.WriteString(in)
+		w.WriteString(`"` + k + `": `)
+	}
+	w.WriteString("{\n")
+	key("name")
+	writeJSONString(w, n.Name)
+	if n.File != "" {
+		w.WriteString(",\n")
+		key("file")
+		writeJSONString(w, n.File)
+	}
+	w.WriteString(",\n")
+	key("offset")
+	w.WriteString(strconv.FormatInt(int64(n.Offset), 10))
+	if n.StreamOffset != nil {
+		w.WriteString(",\n")
+		key("stream_offset")
+		w.WriteString(strconv.FormatInt(int64(*n.StreamOffset), 10))
+	}
+	w.WriteString(",\n")
+	key("size")
+	w.WriteString(strconv.FormatInt(n.Size, 10))
+	w.WriteString(",\n")
+	key("value")
+	writeJSONString(w, n.Value)
+	w.WriteString(",\n")
+	key("meaning")
+	writeJSONString(w, n.Meaning)
+	if len(n.Children) > 0 {
+		w.WriteString(",\n")
+		key("children")
+		w.WriteString("[\n")
+		for i, c := range n.Children {
+			if i > 0 {
+				w.WriteString(",\n")
+			}
+			w.WriteString(in + "  ")
+			writeFieldJSON(w, c, in+"  ")
+		}
+		w.WriteString("\n" + in + "]")
+	}
+	w.WriteString("\n" + indent + "}")
+}
+
+// writeJSONString writes s as a JSON string, escaped as writeJSON does
+// (no HTML escaping).
+func writeJSONString(w *bufio.Writer, s string) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.Encode(s)
+	w.Write(bytes.TrimSuffix(b.Bytes(), []byte("\n")))
 }

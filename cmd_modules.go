@@ -15,6 +15,7 @@ import (
 // by its BTF.
 
 type modulesCmd struct {
+	jsonFlag
 	filesArg
 }
 

@@ -15,6 +15,7 @@ import (
 // kernel's VMCOREINFO note as stored).
 
 type notesCmd struct {
+	jsonFlag
 	filesArg
 }
 
@@ -40,6 +41,7 @@ func (c *notesCmd) Run(rc *runContext) error {
 }
 
 type vmcoreinfoCmd struct {
+	jsonFlag
 	filesArg
 }
 

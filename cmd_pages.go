@@ -14,6 +14,7 @@ import (
 )
 
 type pagesCmd struct {
+	jsonFlag
 	filesArg
 }
 
@@ -35,19 +36,24 @@ func (c *pagesCmd) run(rc *runContext, s *inspect.Session) error {
 		fmt.Fprintf(rc.out, row, "first pfn", "last pfn", "frames", "state")
 	}
 	sep := "\n    "
+	prog := newProgress("reading the page map", "frames")
+	defer prog.clear()
 	err := d.Runs(rc.ctx, 0, true, func(r model.PageRun) bool {
 		counts.Add(r.State, r.Count)
-		if rc.JSON {
-			b, _ := json.Marshal(r)
-			fmt.Fprintf(rc.out, "%s%s", sep, b)
-			sep = ",\n    "
-			return true
-		}
-		state := string(r.State)
-		if r.ZeroPage {
-			state += " (shared zero page)"
-		}
-		fmt.Fprintf(rc.out, row, r.Start, r.End()-1, fmt.Sprint(r.Count), state)
+		prog.print(rc.out, func() {
+			if rc.JSON {
+				b, _ := json.Marshal(r)
+				fmt.Fprintf(rc.out, "%s%s", sep, b)
+				sep = ",\n    "
+				return
+			}
+			state := string(r.State)
+			if r.ZeroPage {
+				state += " (shared zero page)"
+			}
+			fmt.Fprintf(rc.out, row, r.Start, r.End()-1, fmt.Sprint(r.Count), state)
+		})
+		prog.update(uint64(r.End()), uint64(info.MaxPFN))
 		return true
 	})
 	if err != nil {
@@ -62,11 +68,16 @@ func (c *pagesCmd) run(rc *runContext, s *inspect.Session) error {
 	return nil
 }
 
+// maxPageCount bounds page --count: 2^24 frames, 64 GiB of 4 KiB pages.
+// Everything is written as it is read, so memory does not grow with it.
+const maxPageCount = 1 << 24
+
 type pageCmd struct {
 	PFN      Num  `name:"pfn" required:"" help:"First frame number (decimal or 0x-hex)."`
-	Count    Num  `default:"1" help:"Number of frames."`
+	Count    Num  `default:"1" help:"Number of frames, at most 16777216."`
 	Raw      bool `help:"Write the page bytes, exactly count × page size."`
 	ZeroFill bool `name:"zero-fill" help:"Write zeros for frames that are not readable, and list them on stderr."`
+	jsonFlag
 	filesArg
 }
 
@@ -100,11 +111,14 @@ func toPageJSON(pi model.PageInfo) pageJSON {
 }
 
 func (c *pageCmd) Run(rc *runContext) error {
-	if c.Count == 0 {
-		return usageError{"--count must be at least 1"}
+	if c.Count == 0 || c.Count > maxPageCount {
+		return usageError{fmt.Sprintf("--count must be 1..%d", maxPageCount)}
 	}
 	if c.Raw && rc.JSON {
 		return usageError{"--raw and --json cannot be combined"}
+	}
+	if model.PFN(c.PFN)+model.PFN(c.Count)-1 < model.PFN(c.PFN) {
+		return usageError{"--pfn plus --count overflows"}
 	}
 	return rc.withSession(c.Files, func(s *inspect.Session) error { return c.run(rc, s) })
 }
@@ -112,32 +126,36 @@ func (c *pageCmd) Run(rc *runContext) error {
 func (c *pageCmd) run(rc *runContext, s *inspect.Session) error {
 	d := s.Dump()
 	first := model.PFN(c.PFN)
-	last := first + model.PFN(c.Count) - 1
-	if last < first {
-		return usageError{"--pfn plus --count overflows"}
-	}
+	count := uint64(c.Count)
 	name := s.Name()
-	// Look at every frame's state first: an absent frame means nothing is
-	// written (unless --zero-fill), per the contract.
-	var absent []model.PageInfo
-	for pfn := first; ; pfn++ {
-		if pi := d.PageInfo(pfn); !pi.State.Readable() {
-			absent = append(absent, pi)
-			if !c.ZeroFill && !rc.JSON {
-				break
-			}
-		}
-		if pfn == last {
-			break
-		}
+	// The frames' states first, a run at a time: an absent frame means
+	// nothing is written (unless --zero-fill); --json lists every page and
+	// exits 1 at the end.
+	unreadable, err := unreadableRuns(rc, d, first, count)
+	if err != nil {
+		return err
 	}
-	if len(absent) > 0 && !c.ZeroFill && !rc.JSON {
-		return absentErr(name, absent[0])
+	if len(unreadable) > 0 && !c.ZeroFill && !rc.JSON {
+		return absentErr(name, d.PageInfo(unreadable[0].Start))
+	}
+	if c.ZeroFill {
+		for _, r := range unreadable {
+			pi := d.PageInfo(r.Start)
+			what := fmt.Sprintf("pfn %s", r.Start)
+			if r.Count > 1 {
+				what = fmt.Sprintf("pfns %s-%s (%d frames)", r.Start, r.End()-1, r.Count)
+			}
+			fmt.Fprintf(os.Stderr, "%s: zero-filled %s: %s\n", programName, what, describeState(pi))
+		}
 	}
 	buf := make([]byte, s.Info().PageSize)
-	var pages []pageJSON
 	var failed error
-	for pfn := first; ; pfn++ {
+	sep := "[\n"
+	for i := uint64(0); i < count; i++ {
+		if i%256 == 0 && rc.ctx.Err() != nil {
+			return rc.ctx.Err()
+		}
+		pfn := first + model.PFN(i)
 		pi, err := d.ReadPage(pfn, buf, reader.ReadOptions{})
 		if err != nil {
 			if !c.ZeroFill && !rc.JSON {
@@ -148,10 +166,11 @@ func (c *pageCmd) run(rc *runContext, s *inspect.Session) error {
 			}
 			clear(buf)
 			if pi.State == "" || pi.State.Readable() {
-				pi.State, pi.Reason = model.StateUnreadable, err.Error()
-			}
-			if c.ZeroFill {
-				fmt.Fprintf(os.Stderr, "%s: zero-filled pfn %s: %s\n", programName, pfn, describeState(pi))
+				// Stored, but it cannot be read: listed as it is found.
+				pi.PFN, pi.State, pi.Reason = pfn, model.StateUnreadable, err.Error()
+				if c.ZeroFill {
+					fmt.Fprintf(os.Stderr, "%s: zero-filled pfn %s: %s\n", programName, pfn, describeState(pi))
+				}
 			}
 		}
 		switch {
@@ -161,7 +180,10 @@ func (c *pageCmd) run(rc *runContext, s *inspect.Session) error {
 				sum := sha256.Sum256(buf)
 				j.SHA256 = hex.EncodeToString(sum[:])
 			}
-			pages = append(pages, j)
+			b, _ := json.MarshalIndent(j, "  ", "  ")
+			rc.out.WriteString(sep + "  ")
+			rc.out.Write(b)
+			sep = ",\n"
 		case c.Raw:
 			if _, err := rc.out.Write(buf); err != nil {
 				return err
@@ -172,22 +194,50 @@ func (c *pageCmd) run(rc *runContext, s *inspect.Session) error {
 				return err
 			}
 		}
-		if pfn == last {
-			break
-		}
 	}
 	if rc.JSON {
-		if err := writeJSON(rc.out, pages); err != nil {
-			return err
-		}
-		if len(absent) > 0 && !c.ZeroFill {
-			return absentErr(name, absent[0])
+		rc.out.WriteString("\n]\n")
+		if len(unreadable) > 0 && !c.ZeroFill {
+			return absentErr(name, d.PageInfo(unreadable[0].Start))
 		}
 	}
 	if failed != nil && !c.ZeroFill {
 		return failed
 	}
 	return nil
+}
+
+// unreadableRuns returns the runs of frames in [first, first+count) whose
+// state the headers give as not readable, from the dump's runs: the work
+// is proportional to the runs, not to the frames.
+func unreadableRuns(rc *runContext, d reader.Dump, first model.PFN, count uint64) ([]model.PageRun, error) {
+	end := first + model.PFN(count)
+	var out []model.PageRun
+	add := func(r model.PageRun) {
+		from, to := max(r.Start, first), min(r.End(), end)
+		if from >= to || r.State.Readable() {
+			return
+		}
+		r.Start, r.Count = from, uint64(to-from)
+		if n := len(out); n > 0 && out[n-1].End() == r.Start && out[n-1].State == r.State {
+			out[n-1].Count += r.Count
+			return
+		}
+		out = append(out, r)
+	}
+	covered := first
+	err := d.Runs(rc.ctx, first, false, func(r model.PageRun) bool {
+		add(r)
+		covered = max(covered, r.End())
+		return r.End() < end
+	})
+	if err != nil {
+		return nil, err
+	}
+	if covered < end { // beyond the dump's frames
+		add(model.PageRun{Start: covered, Count: uint64(end - covered), State: model.StateNotInDump})
+	}
+	return out, nil
 }
 
 // absentErr names the first frame that is not readable and why.

@@ -16,6 +16,7 @@ import (
 // (CONFIG_KALLSYMS_ALL, listed in VMCOREINFO since Linux 6.0).
 
 type psCmd struct {
+	jsonFlag
 	filesArg
 }
 
@@ -67,6 +68,7 @@ func writeTasks(rc *runContext, tasks []model.Task) {
 
 type taskCmd struct {
 	PID int64 `name:"pid" required:"" help:"The task's pid (pid 0 lists each CPU's idle task)."`
+	jsonFlag
 	filesArg
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"dumpscope/inspect"
 	"dumpscope/model"
+	"dumpscope/present"
 	"dumpscope/reader"
 )
 
@@ -15,23 +16,24 @@ import (
 // (--vaddr) and AIX areas (--area C.E).
 
 type readCmd struct {
-	Addr     *Num   `help:"Physical address (decimal or 0x-hex)."`
-	Vaddr    *Num   `name:"vaddr" help:"Kernel virtual address (decimal or 0x-hex), translated through the dump's page tables."`
+	Addr     *Addr  `help:"Physical address (0x-hex, bare hex as /proc/iomem prints it, or decimal)."`
+	Vaddr    *Addr  `name:"vaddr" help:"Kernel virtual address (0x-hex, bare hex as System.map prints it, or decimal), translated through the dump's page tables."`
 	Area     string `name:"area" placeholder:"C.E" help:"AIX: read entry E of component C (indexes as areas lists them); --addr is then an address inside that entry."`
-	Len      Num    `required:"" help:"Number of bytes."`
+	Len      Num    `required:"" help:"Number of bytes: at most 1073741824 with --addr, 67108864 with --vaddr."`
 	Raw      bool   `help:"Write the bytes instead of a hex dump."`
 	ZeroFill bool   `name:"zero-fill" help:"Write zeros for bytes in frames that are not readable, and list those frames on stderr."`
 	filesArg
 }
 
-// maxReadLen bounds a single read command (1 GiB), so a typo cannot
-// allocate without limit.
-const maxReadLen = 1 << 30
+// maxReadLen bounds a physical read (1 GiB, written as it is read);
+// maxVirtLen a virtual read (64 MiB, held whole, so that nothing is
+// written when a page of it cannot be translated).
+const (
+	maxReadLen = 1 << 30
+	maxVirtLen = 64 << 20
+)
 
 func (c *readCmd) Run(rc *runContext) error {
-	if rc.JSON {
-		return usageError{"read has no JSON form; use page --json for page states and hashes"}
-	}
 	if c.Vaddr != nil {
 		return c.runVirtual(rc)
 	}
@@ -56,25 +58,90 @@ func (c *readCmd) Run(rc *runContext) error {
 	})
 }
 
-// readPhys is `read --addr ADDR --len N`: physical memory.
+// readPhys is `read --addr ADDR --len N`: physical memory, written as it
+// is read, a chunk at a time. Without --zero-fill the states of every
+// frame are checked first, so that nothing is written when a byte is not
+// in the dump.
 func (c *readCmd) readPhys(rc *runContext, s *inspect.Session, addr uint64) error {
 	name := s.Name()
-	data := make([]byte, c.Len)
-	absent, err := s.ReadPhys(model.PhysAddr(addr), data, c.ZeroFill)
-	if err != nil {
-		if len(absent) > 0 && !c.ZeroFill {
-			return absentErr(name, absent[0])
+	n := uint64(c.Len)
+	if !c.ZeroFill {
+		if absent := inspect.PhysAbsent(s.Dump(), model.PhysAddr(addr), n, true); len(absent) > 0 {
+			return absent[0].Error(name)
 		}
-		return err
 	}
-	for _, pi := range absent {
-		fmt.Fprintf(os.Stderr, "%s: zero-filled pfn %s: %s\n", programName, pi.PFN, describeState(pi))
+	// Chunks end on multiples of their size, a multiple of the page size,
+	// so that no frame is split between two (and listed twice).
+	chunk := max(uint64(1<<20), uint64(s.Info().PageSize))
+	buf := make([]byte, chunk)
+	var hex *hexDumper
+	if !c.Raw {
+		hex = newHexDumper(rc.out, addr)
 	}
-	if c.Raw {
-		_, err = rc.out.Write(data)
-		return err
+	var zf zeroFilled
+	defer zf.flush()
+	for pos := addr; pos < addr+n; {
+		if err := rc.ctx.Err(); err != nil {
+			return err
+		}
+		next := min(addr+n, (pos/chunk+1)*chunk)
+		data := buf[:next-pos]
+		absent, err := s.ReadPhys(model.PhysAddr(pos), data, c.ZeroFill)
+		if err != nil {
+			if len(absent) > 0 && !c.ZeroFill {
+				return absent[len(absent)-1].Error(name)
+			}
+			return err
+		}
+		for _, a := range absent {
+			zf.add(a)
+		}
+		if c.Raw {
+			if _, err := rc.out.Write(data); err != nil {
+				return err
+			}
+		} else if err := hex.Write(data); err != nil {
+			return err
+		}
+		pos = next
 	}
-	return hexdump(rc.out, addr, data)
+	if hex != nil {
+		return hex.Close()
+	}
+	return nil
+}
+
+// zeroFilled lists on stderr what --zero-fill filled, consecutive whole
+// frames of one state and reason on one line.
+type zeroFilled struct {
+	run []inspect.Absent // whole frames, consecutive, alike: the first and the last
+}
+
+func (z *zeroFilled) add(a inspect.Absent) {
+	if n := len(z.run); n > 0 && !a.Gap && a.Page.PFN == z.run[n-1].Page.PFN+1 &&
+		a.Page.State == z.run[0].Page.State && a.Page.Reason == z.run[0].Page.Reason {
+		z.run = append(z.run[:1], a) // keep the first and the last
+		return
+	}
+	z.flush()
+	if a.Gap {
+		fmt.Fprintf(os.Stderr, "%s: zero-filled phys %s-%s (pfn %s): %s\n", programName, a.Start, a.End, a.Page.PFN, a.Reason())
+		return
+	}
+	z.run = append(z.run[:0], a)
+}
+
+func (z *zeroFilled) flush() {
+	if len(z.run) == 0 {
+		return
+	}
+	a, b := z.run[0], z.run[len(z.run)-1]
+	if a.Page.PFN == b.Page.PFN {
+		fmt.Fprintf(os.Stderr, "%s: zero-filled pfn %s: %s\n", programName, a.Page.PFN, a.Reason())
+	} else {
+		fmt.Fprintf(os.Stderr, "%s: zero-filled pfns %s-%s (%d frames): %s\n", programName, a.Page.PFN, b.Page.PFN, b.Page.PFN-a.Page.PFN+1, a.Reason())
+	}
+	z.run = z.run[:0]
 }
 
 // runVirtual is `read --vaddr ADDR --len N [--raw]`: kernel virtual memory
@@ -86,8 +153,8 @@ func (c *readCmd) runVirtual(rc *runContext) error {
 	if c.ZeroFill {
 		return usageError{"--zero-fill applies to physical reads (--addr)"}
 	}
-	if c.Len == 0 || c.Len > maxReadLen {
-		return usageError{fmt.Sprintf("--len must be 1..%d", maxReadLen)}
+	if c.Len == 0 || c.Len > maxVirtLen {
+		return usageError{fmt.Sprintf("--len must be 1..%d with --vaddr", maxVirtLen)}
 	}
 	va := uint64(*c.Vaddr)
 	if va+uint64(c.Len) < va {
@@ -121,7 +188,7 @@ func (c *readCmd) readArea(rc *runContext, s *inspect.Session, addr uint64) erro
 	}
 	ar, isAIX := d.(reader.AreaReader)
 	if !isAIX {
-		return usageError{fmt.Sprintf("%s: --area needs an AIX component dump; this is a %s dump", name, d.Info().Format)}
+		return usageError{fmt.Sprintf("%s: --area needs an AIX component dump; this is %s", name, present.Article(string(d.Info().Format)+" dump"))}
 	}
 	comps, err := ar.Components()
 	if err != nil {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 
 	"dumpscope/model"
 	"dumpscope/open"
@@ -13,54 +12,70 @@ import (
 
 type rearrangeCmd struct {
 	In  string `arg:"" name:"IN" help:"A makedumpfile flattened stream (what makedumpfile -F and QEMU write)."`
-	Out string `arg:"" name:"OUT" help:"The standard file to write (what makedumpfile -R writes)."`
+	Out string `arg:"" name:"OUT" help:"The standard file to write (what makedumpfile -R writes); - writes it to stdout. It is created once IN is known to be a flattened stream, and never over IN."`
 }
 
 func (c *rearrangeCmd) Run(rc *runContext) error {
-	if rc.JSON {
-		return usageError{"rearrange has no JSON form"}
+	toStdout := c.Out == "-"
+	if toStdout && isTerminal(os.Stdout) {
+		return usageError{"OUT is -, but stdout is a terminal: redirect it to a file or a pipe"}
 	}
-	if same(c.In, c.Out) {
-		return usageError{"IN and OUT are the same file"}
-	}
-	var out *os.File
+	var out *output
 	create := func() (io.Writer, error) {
-		var err error
-		out, err = os.Create(c.Out)
-		return out, err
-	}
-	progress := progressMeter("rearranging")
-	n, probs, err := open.Rearrange(rc.ctx, rc.openOptions(), c.In, create, progress)
-	progress(-1, -1)
-	if out != nil {
-		if cerr := out.Close(); err == nil {
-			err = cerr
+		if toStdout {
+			return outputNamed{rc.out, "stdout"}, nil
 		}
+		f, err := rc.createOutput(c.Out)
+		if err != nil {
+			return nil, err
+		}
+		out = f
+		return outputNamed{f, open.DisplayName(c.Out)}, nil
 	}
-	if err != nil {
+	prog := newProgress("rearranging", "bytes")
+	n, probs, err := open.Rearrange(rc.ctx, rc.openOptions(), c.In, create, prog.updater())
+	prog.clear()
+	var incomplete *open.IncompleteError
+	if err != nil && !errors.As(err, &incomplete) {
 		if out != nil {
-			os.Remove(c.Out)
+			out.discard()
 		}
 		if errors.Is(err, model.ErrUnsupported) || errors.Is(err, model.ErrUnrecognized) {
 			return openError{err}
 		}
 		return err
 	}
-	for _, p := range probs {
-		fmt.Fprintf(os.Stderr, "%s: %s\n", programName, p)
+	if out != nil {
+		if err := out.Close(); err != nil {
+			return fmt.Errorf("%s: %w", open.DisplayName(c.Out), pathErr(err))
+		}
 	}
-	fmt.Fprintf(rc.out, "%s: %d bytes written\n", c.Out, n)
+	for _, p := range probs {
+		if p.Severity != model.SeverityNote { // the note says to rearrange it
+			fmt.Fprintf(os.Stderr, "%s: %s\n", programName, p)
+		}
+	}
+	if toStdout {
+		fmt.Fprintf(os.Stderr, "%s: stdout: %d bytes written\n", programName, n)
+	} else {
+		fmt.Fprintf(rc.out, "%s: %d bytes written\n", open.DisplayName(c.Out), n)
+	}
+	if incomplete != nil {
+		return incomplete // exit 1: the output lacks what the stream lost
+	}
 	return nil
 }
 
-// same reports whether two paths name the same file.
-func same(a, b string) bool {
-	sa, err1 := os.Stat(a)
-	sb, err2 := os.Stat(b)
-	if err1 == nil && err2 == nil {
-		return os.SameFile(sa, sb)
+// outputNamed names the output in its write errors: "OUT: what".
+type outputNamed struct {
+	w    io.Writer
+	name string
+}
+
+func (o outputNamed) Write(p []byte) (int, error) {
+	n, err := o.w.Write(p)
+	if err != nil {
+		err = fmt.Errorf("%s: %w", o.name, pathErr(err))
 	}
-	aa, _ := filepath.Abs(a)
-	bb, _ := filepath.Abs(b)
-	return aa == bb
+	return n, err
 }

@@ -13,6 +13,7 @@ import (
 
 type regsCmd struct {
 	CPU *int `name:"cpu" help:"Only this CPU (index as stored in the dump)."`
+	jsonFlag
 	filesArg
 }
 

@@ -19,6 +19,7 @@ type structCmd struct {
 	CPU   *int   `name:"cpu" help:"With a per-CPU variable as --addr (runqueues): the copy of this CPU."`
 	Depth int    `name:"depth" default:"12" help:"Nesting shown below the object; deeper structures print as {...}."`
 	Hex   bool   `name:"hex" help:"Integers in hexadecimal (crash's struct -x)."`
+	jsonFlag
 	filesArg
 }
 

@@ -13,6 +13,7 @@ import (
 // where the kernel crashed, and what the dump supports (the verdict).
 
 type triageCmd struct {
+	jsonFlag
 	filesArg
 }
 
@@ -34,25 +35,25 @@ func (c *triageCmd) Run(rc *runContext) error {
 // what is usable.
 func writeTriage(w io.Writer, t *model.Triage) {
 	fmt.Fprintln(w, "what")
-	writeRows(w, indent(present.WhatRows(t.What)))
+	writeRows(w, indent(present.WhatRows(t.What)), 0)
 	fmt.Fprintln(w, "why")
-	writeRows(w, indent(append(present.SignatureRows(t.Why), present.WhyRows(t.Why)...)))
+	writeRows(w, indent(append(present.SignatureRows(t.Why), present.WhyRows(t.Why)...)), 0)
 	fmt.Fprintln(w, "where")
-	writeRows(w, indent(append(present.WhereRows(t.Where), present.CPURows(t.Where, t.What.Arch)...)))
+	writeRows(w, indent(append(present.WhereRows(t.Where), present.CPURows(t.Where, t.What.Arch)...)), 0)
 	writeStacks(w, t.Where)
 	if len(t.Memory.Read) > 0 {
 		fmt.Fprintln(w, "memory")
-		writeRows(w, indent(present.MemoryRows(t.Memory)))
+		writeRows(w, indent(present.MemoryRows(t.Memory)), 0)
 	}
 	fmt.Fprintf(w, "usable: %s\n", t.Usable.Summary)
-	writeRows(w, indent(present.VerdictRows(t.Usable)))
+	writeRows(w, indent(present.VerdictRows(t.Usable)), 0)
 	fmt.Fprintf(w, "vmcoreinfo: %s\n", present.VMCoreInfoOrigin(t.VMCoreInfo))
 	if s := t.VMCoreInfo.Search; s != nil {
 		var rows []present.Row
 		for _, c := range s.Candidates {
 			rows = append(rows, present.CandidateRow(c))
 		}
-		writeRows(w, indent(rows))
+		writeRows(w, indent(rows), 0)
 	}
 	writeNotes(w, t.Notes, t.Problems)
 }

@@ -17,6 +17,7 @@ import (
 // when no FILE is given.
 type tuiCmd struct {
 	Theme string `enum:"auto,dark,light,high-contrast,mono" default:"auto" help:"Theme: auto (from the terminal background), dark, light, high-contrast or mono."`
+	Color string `enum:"auto,always,never" default:"auto" help:"Use colour: auto (terminal and NO_COLOR decide), always or never."`
 	optFilesArg
 }
 
@@ -29,7 +30,7 @@ func (c *tuiCmd) Run(rc *runContext) error {
 		return err
 	}
 	defer s.Close()
-	profile, mono := colorChoice(rc.Color, os.Environ())
+	profile, mono := colorChoice(c.Color, os.Environ())
 	opts := ui.Options{Theme: c.Theme, ColorFGBG: os.Getenv("COLORFGBG")}
 	if mono {
 		opts.Theme = "mono"

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"reflect"
 	"time"
 
 	"github.com/alecthomas/kong"
@@ -33,7 +34,7 @@ const (
 type CLI struct {
 	Globals
 
-	TUI        tuiCmd        `cmd:"" default:"withargs" hidden:"" help:"Open the terminal UI (the default command)."`
+	TUI        tuiCmd        `cmd:"" default:"withargs" help:"Open the terminal UI: the default command (dumpscope FILE... opens it too)."`
 	Info       infoCmd       `cmd:"" help:"Describe a dump: format, architecture, kernel, frames by state."`
 	Layout     layoutCmd     `cmd:"" help:"Show every header structure, field by field, with offsets and meanings."`
 	Notes      notesCmd      `cmd:"" help:"List the ELF notes."`
@@ -56,12 +57,14 @@ type CLI struct {
 	Modules    modulesCmd    `cmd:"" help:"List the loaded modules: memory, state, taints, symbols, ORC, BTF."`
 	Struct     structCmd     `cmd:"" help:"Show a kernel structure at an address, typed from the dump's BTF (like crash's struct)."`
 	Triage     triageCmd     `cmd:"" help:"The first minute: what the dump is, why and where the kernel crashed (signature), what the dump supports."`
+	Help       helpCmd       `cmd:"" help:"Show help for dumpscope or a command (dumpscope help info)."`
+	Version    versionCmd    `cmd:"" help:"Print dumpscope's version and the revision it was built from."`
 }
 
-// Globals are flags every command accepts.
+// Globals are flags every command accepts. --json belongs to the commands
+// that have a JSON form (jsonFlag), --color and --theme to the terminal UI.
 type Globals struct {
-	Color string `enum:"auto,always,never" default:"auto" help:"Use colour: auto (terminal and NO_COLOR decide), always or never."`
-	JSON  bool   `name:"json" help:"Write JSON instead of text (commands that have a JSON form; see README)."`
+	VersionFlag kong.VersionFlag `name:"version" help:"Print dumpscope's version and exit."`
 	// VMCoreInfo replaces the dump's VMCOREINFO (and the search of memory
 	// for one) in every command.
 	VMCoreInfo string `name:"vmcoreinfo" placeholder:"FILE" help:"Read the kernel through the VMCOREINFO text in FILE (KEY=VALUE lines, as the vmcoreinfo command or makedumpfile -g write) instead of the dump's own, or of one recovered from memory."`
@@ -88,8 +91,10 @@ func run(args []string) int {
 	var cli CLI
 	parser, err := kong.New(&cli,
 		kong.Name(programName),
-		kong.Description("Open kernel crash dumps and show what is inside them, byte by byte."),
+		kong.Description(description),
 		kong.UsageOnError(),
+		kong.Vars{"version": versionString()},
+		kong.TypeMapper(reflect.TypeFor[string](), kong.MapperFunc(rawString)),
 		kong.Exit(func(code int) { panic(exitPanic(code)) }),
 	)
 	if err != nil {
@@ -107,14 +112,23 @@ func run(args []string) int {
 				panic(r)
 			}
 		}()
-		ctx, err := parser.Parse(args)
+		ctx, err := parser.Parse(jsonAfterCommand(parser, args))
 		if err != nil {
+			fmt.Fprintf(os.Stderr, "%s: %v\n", programName, err)
+			code = exitUsage
+			return
+		}
+		if err := suggestCommand(parser, ctx, cli.TUI.Files); err != nil {
 			fmt.Fprintf(os.Stderr, "%s: %v\n", programName, err)
 			code = exitUsage
 			return
 		}
 		out := bufio.NewWriterSize(os.Stdout, 64<<10)
 		rc := &runContext{Globals: &cli.Globals, ctx: context.Background(), out: out}
+		if sel := ctx.Selected(); sel == nil {
+		} else if jc, ok := sel.Target.Addr().Interface().(jsonCommand); ok {
+			rc.JSON = jc.wantsJSON()
+		}
 		err = ctx.Run(rc)
 		if ferr := out.Flush(); err == nil && ferr != nil {
 			err = ferr
@@ -124,7 +138,7 @@ func run(args []string) int {
 		}
 		code = exitCode(err)
 		if err != nil && !errors.Is(err, errSilent) {
-			fmt.Fprintf(os.Stderr, "%s: %v\n", programName, err)
+			fmt.Fprintf(os.Stderr, "%s: %s\n", programName, model.ErrorText(err))
 		}
 	}()
 	return code

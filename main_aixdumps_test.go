@@ -20,7 +20,8 @@ import (
 //     clipped at its 256 MiB segment, a DUMP_REAL_SEGVAL32 page), a
 //     DMP_MAGIC_VR table "thrd" (a D_REAL entry) and a DMP_MAGIC_U32 table
 //     "lvm", ended by zero padding;
-//   - aix-trunc.dump: aix64.dump cut in the middle of the real area's data.
+//   - aix-trunc.dump: aix64.dump cut in the middle of the real area's data;
+//   - aix-cut.dump: aix64.dump cut where its second component starts.
 func writeAIXDumps(dir string) error {
 	text := func(s string, n int) []byte { return bytes.Repeat([]byte(s), n/len(s)+1)[:n] }
 	d64 := &dumptest.AIXDump{Start: 512, End: dumptest.AIXEndMarker, Components: []dumptest.AIXComponent{
@@ -54,6 +55,7 @@ func writeAIXDumps(dir string) error {
 		"aix64.dump":     b64,
 		"aix32.dump":     b32,
 		"aix-trunc.dump": b64[:real.DataOff+real.DataLen/2+10],
+		"aix-cut.dump":   b64[:lay.Tables[1]],
 	}
 	for name, data := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {

@@ -48,6 +48,7 @@ func writeKdumpDumps(dir string) error {
 	files["badpage.kdump"] = bad
 	files["cut.kdump"] = b[:lay.DataOff+(lay.EraseOff-lay.DataOff)/2]
 	files["noend.flat"] = files["synth.flat"][:len(files["synth.flat"])-16]
+	files["cutrec.flat"] = files["synth.flat"][:4096+16+5000+16+1000] // inside the second record
 	for name, data := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
 			return err

@@ -186,7 +186,18 @@ func writeSyntheticDumps(dir string) error {
 		},
 	}
 	b, lay := core.Bytes()
+	// A PT_LOAD that stores 2 pages and claims 2^62 bytes (issue 12, item
+	// 2), and one whose p_filesz is beyond 2^63.
+	huge := *core
+	huge.Segments = []dumptest.ELFSegment{{Paddr: 0x1000, Data: append([]byte("NEEDLE"), dumptest.Pattern(3, 2*4096-6)...), Memsz: 1 << 62}}
+	hugeMem, hugeLay := huge.Bytes()
+	hugeFile := append([]byte(nil), hugeMem...)
+	le.PutUint64(hugeFile[hugeLay.Phoff+56+32:], 0xc2634800000001bd) // p_filesz
+	le.PutUint64(hugeFile[hugeLay.Phoff+56+40:], 0xc2634800000001bd) // p_memsz
 	files := map[string][]byte{
+		"synth-elf.flat":     dumptest.Flatten(b, 3000),
+		"huge-memsz.vmcore":  hugeMem,
+		"huge-filesz.vmcore": hugeFile,
 		"synth.vmcore":       b,
 		"trunc-load.vmcore":  b[:lay.SegmentOffsets[0]+2*4096+123],
 		"trunc-notes.vmcore": b[:lay.NoteOffsets[1]+50],

@@ -24,6 +24,11 @@ type FindOptions struct {
 // ascending address order, and calls hit for each match until it returns
 // false. Matches that cross from one page into the next are found when
 // both pages are readable. Pages that cannot be read are skipped.
+//
+// Zero-fill frames (ELF p_memsz beyond p_filesz) are zeros by definition
+// and are never read: a run of them costs one step whatever its length,
+// unless the pattern itself is all zeros, when every offset in it matches
+// and the work is the hits'.
 func Find(ctx context.Context, d reader.Dump, pattern []byte, opts FindOptions, hit func(model.SearchHit) bool) error {
 	if len(pattern) == 0 {
 		return errors.New("empty search pattern")
@@ -33,19 +38,27 @@ func Find(ctx context.Context, d reader.Dump, pattern []byte, opts FindOptions, 
 	if int64(len(pattern)) > ps {
 		return errors.New("search pattern is longer than a page")
 	}
+	s := &searcher{pattern: pattern, ps: uint64(ps), max: opts.Max, hit: hit,
+		page: make([]byte, ps), zeros: make([]byte, ps),
+		window: make([]byte, 0, int(ps)+len(pattern)-1), tail: make([]byte, 0, len(pattern))}
+	s.zeroPattern = bytes.Count(pattern, []byte{0}) == len(pattern)
 	total := uint64(info.MaxPFN)
-	page := make([]byte, ps)
-	// window holds the tail of the previous page (len(pattern)-1 bytes)
-	// followed by the current page, so matches across the boundary show.
-	window := make([]byte, 0, int(ps)+len(pattern)-1)
-	var prevPFN model.PFN
-	havePrev := false
-	tail := make([]byte, 0, len(pattern))
-	found := 0
-	var stop bool
 	err := d.Runs(ctx, opts.From, false, func(r model.PageRun) bool {
-		if r.State != model.StatePresent && r.State != model.StateZeroFill {
-			havePrev = false
+		switch {
+		case r.State == model.StateZeroFill && !s.zeroPattern:
+			// Only a match that starts in the previous page's tail can
+			// end in these zeros.
+			if !s.search(r.Start, s.zeros[:len(pattern)-1]) {
+				return false
+			}
+			s.tail = append(s.tail[:0], s.zeros[:len(pattern)-1]...)
+			s.prevPFN, s.havePrev = r.End()-1, true
+			if opts.Progress != nil {
+				opts.Progress(uint64(r.End()), total)
+			}
+			return ctx.Err() == nil
+		case r.State != model.StatePresent && r.State != model.StateZeroFill:
+			s.havePrev = false
 			return true
 		}
 		for i := uint64(0); i < r.Count; i++ {
@@ -58,37 +71,23 @@ func Find(ctx context.Context, d reader.Dump, pattern []byte, opts FindOptions, 
 					opts.Progress(uint64(pfn), total)
 				}
 			}
-			if _, err := d.ReadPage(pfn, page, reader.ReadOptions{}); err != nil {
-				havePrev = false
-				continue
-			}
-			window = window[:0]
-			carry := 0
-			if havePrev && prevPFN+1 == pfn {
-				carry = len(pattern) - 1
-				window = append(window, tail[:carry]...)
-			}
-			window = append(window, page...)
-			base := uint64(pfn)*uint64(ps) - uint64(carry)
-			for off := 0; ; {
-				j := bytes.Index(window[off:], pattern)
-				if j < 0 {
-					break
+			page := s.zeros
+			if r.State == model.StatePresent {
+				if _, err := d.ReadPage(pfn, s.page, reader.ReadOptions{}); err != nil {
+					s.havePrev = false
+					continue
 				}
-				addr := base + uint64(off+j)
-				found++
-				if !hit(model.SearchHit{PFN: model.PFN(addr / uint64(ps)), PhysAddr: model.PhysAddr(addr)}) || (opts.Max > 0 && found >= opts.Max) {
-					stop = true
-					return false
-				}
-				off += j + 1
+				page = s.page
 			}
-			tail = append(tail[:0], page[int(ps)-(len(pattern)-1):]...)
-			prevPFN, havePrev = pfn, true
+			if !s.search(pfn, page) {
+				return false
+			}
+			s.tail = append(s.tail[:0], page[len(page)-(len(pattern)-1):]...)
+			s.prevPFN, s.havePrev = pfn, true
 		}
 		return true
 	})
-	if stop {
+	if s.stopped {
 		return nil
 	}
 	if err == nil {
@@ -98,4 +97,49 @@ func Find(ctx context.Context, d reader.Dump, pattern []byte, opts FindOptions, 
 		opts.Progress(total, total)
 	}
 	return err
+}
+
+// searcher is the state of one Find: the pattern, and the tail of the
+// previous readable page, so that matches across a page boundary show.
+type searcher struct {
+	pattern     []byte
+	zeroPattern bool // every byte of the pattern is zero
+	ps          uint64
+	max         int
+	hit         func(model.SearchHit) bool
+
+	page, zeros []byte
+	window      []byte // the previous page's tail, then the bytes searched
+	tail        []byte // the last len(pattern)-1 bytes of the previous page
+	prevPFN     model.PFN
+	havePrev    bool
+	found       int
+	stopped     bool
+}
+
+// search looks for the pattern in data, the first bytes of frame pfn,
+// joined to the previous page's tail when that page is pfn-1. It returns
+// false once the search must stop.
+func (s *searcher) search(pfn model.PFN, data []byte) bool {
+	s.window = s.window[:0]
+	carry := 0
+	if s.havePrev && s.prevPFN+1 == pfn {
+		carry = len(s.pattern) - 1
+		s.window = append(s.window, s.tail[:carry]...)
+	}
+	s.window = append(s.window, data...)
+	base := uint64(pfn)*s.ps - uint64(carry)
+	for off := 0; ; {
+		j := bytes.Index(s.window[off:], s.pattern)
+		if j < 0 {
+			return true
+		}
+		addr := base + uint64(off+j)
+		s.found++
+		if !s.hit(model.SearchHit{PFN: model.PFN(addr / s.ps), PhysAddr: model.PhysAddr(addr)}) || (s.max > 0 && s.found >= s.max) {
+			s.stopped = true
+			return false
+		}
+		off += j + 1
+	}
 }

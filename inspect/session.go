@@ -134,7 +134,7 @@ func (s *Session) NeedsIndex() bool {
 }
 
 // ReadPhys reads physical memory (see ReadPhys).
-func (s *Session) ReadPhys(addr model.PhysAddr, p []byte, zeroFill bool) ([]model.PageInfo, error) {
+func (s *Session) ReadPhys(addr model.PhysAddr, p []byte, zeroFill bool) ([]Absent, error) {
 	return ReadPhys(s.dump, addr, p, zeroFill)
 }
 

@@ -19,9 +19,14 @@ import (
 	"dumpscope/reader"
 )
 
+// MaxJobs bounds the page workers of Verify: each holds a page buffer and
+// chunks of work in flight, and more than the machine's CPUs gain nothing.
+const MaxJobs = 256
+
 // VerifyOptions configure Verify.
 type VerifyOptions struct {
-	// Jobs is the number of page workers; 0 means one per CPU.
+	// Jobs is the number of page workers (at most MaxJobs); 0 means one per
+	// CPU.
 	Jobs int
 	// Manifest, if not nil, receives the sha256 of every present page.
 	Manifest io.Writer
@@ -40,12 +45,18 @@ type VerifyOptions struct {
 
 // Report is the result of Verify, as `verify --json` writes it.
 type Report struct {
-	OK           bool            `json:"ok"`
-	Format       model.Format    `json:"format"`
-	Files        []string        `json:"files"`
-	PagesChecked uint64          `json:"pages_checked"`
-	BytesChecked uint64          `json:"bytes_checked"`
-	Problems     []model.Problem `json:"problems"`
+	OK     bool         `json:"ok"`
+	Format model.Format `json:"format"`
+	Files  []string     `json:"files"`
+	// PagesChecked counts the frames accounted for: stored pages read and
+	// decoded, and zero-fill frames (ELF p_memsz beyond p_filesz), which
+	// are zeros by definition and are counted, never read.
+	PagesChecked uint64 `json:"pages_checked"`
+	// BytesChecked counts the bytes of the stored pages read.
+	BytesChecked uint64 `json:"bytes_checked"`
+	// ZeroFillPages is how many of PagesChecked are zero-fill frames.
+	ZeroFillPages uint64          `json:"zero_fill_pages"`
+	Problems      []model.Problem `json:"problems"`
 	// Verdict is the triage verdict, when verify was asked whether the
 	// dump is ready (AddVerdict); its problems are among Problems.
 	Verdict *model.Verdict `json:"verdict,omitempty"`
@@ -257,6 +268,7 @@ func verifyPages(ctx context.Context, d reader.Dump, opts VerifyOptions, r *Repo
 	if jobs <= 0 {
 		jobs = runtime.GOMAXPROCS(0)
 	}
+	jobs = min(jobs, MaxJobs)
 	file := strings.Join(r.Files, " ")
 	info := d.Info()
 	counts, err := d.Counts(ctx)
@@ -272,7 +284,7 @@ func verifyPages(ctx context.Context, d reader.Dump, opts VerifyOptions, r *Repo
 	hashing := opts.Manifest != nil || opts.Against != nil
 	tasks := make(chan *chunk, jobs*2)
 	results := make(chan *chunk, jobs*2)
-	var done, bytes atomic.Uint64
+	var done, bytes, zeroFill atomic.Uint64
 	var wg sync.WaitGroup
 	for w := 0; w < jobs; w++ {
 		wg.Add(1)
@@ -311,9 +323,10 @@ func verifyPages(ctx context.Context, d reader.Dump, opts VerifyOptions, r *Repo
 	go func() {
 		defer close(tasks)
 		seq := 0
-		// Readable runs are joined into chunks of up to chunkPages frames
-		// whatever their kind (shared zero pages alternate with others),
-		// so that a range reader reads page images in large pieces.
+		// Present runs are joined into chunks of up to chunkPages frames
+		// whatever their kind (kdump's shared zero pages alternate with
+		// others), so that a range reader reads page images in large
+		// pieces.
 		var pend *chunk
 		flush := func() bool {
 			if pend == nil {
@@ -330,7 +343,15 @@ func verifyPages(ctx context.Context, d reader.Dump, opts VerifyOptions, r *Repo
 		}
 		runsErr = d.Runs(ctx, 0, false, func(run model.PageRun) bool {
 			switch run.State {
-			case model.StatePresent, model.StateZeroFill:
+			case model.StateZeroFill:
+				// Nothing is stored to decode: the frames are counted, never
+				// read, so the work stays proportional to what the file holds
+				// however many frames a header claims.
+				zeroFill.Add(run.Count)
+				if n := done.Add(run.Count); opts.Progress != nil {
+					opts.Progress(n, total)
+				}
+			case model.StatePresent:
 				for off := uint64(0); off < run.Count; {
 					pfn := run.Start + model.PFN(off)
 					if pend != nil && pend.start+model.PFN(pend.count) != pfn && !flush() {
@@ -408,7 +429,7 @@ func verifyPages(ctx context.Context, d reader.Dump, opts VerifyOptions, r *Repo
 	if runsErr != nil {
 		return runsErr
 	}
-	r.PagesChecked, r.BytesChecked = done.Load(), bytes.Load()
+	r.PagesChecked, r.BytesChecked, r.ZeroFillPages = done.Load(), bytes.Load(), zeroFill.Load()
 	if opts.Against != nil {
 		var missing []model.PFN
 		for pfn := range opts.Against.Pages {

@@ -25,9 +25,14 @@ type AreaEntry struct {
 	Length  uint64 `json:"length"`
 	Real    bool   `json:"real"`
 	Segval  Hex    `json:"segval"`
-	// PagesPresent and PagesAbsent count the pages of the area's bitmap.
+	// PagesPresent counts the pages whose bytes are in the file;
+	// PagesAbsent those that were not in memory (bitmap bit clear);
+	// PagesLost those that a truncation cut: the bitmap says present but
+	// the file ends before their data, or the bitmap bit itself is not in
+	// the file. The three add up to the pages the area spans.
 	PagesPresent uint64 `json:"pages_present"`
 	PagesAbsent  uint64 `json:"pages_absent"`
+	PagesLost    uint64 `json:"pages_lost"`
 	// BitmapOffset and DataOffset locate the area's bitmap and data.
 	BitmapOffset FileOff `json:"bitmap_offset"`
 	DataOffset   FileOff `json:"data_offset"`

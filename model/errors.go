@@ -3,6 +3,7 @@ package model
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Sentinel errors classify failures; test them with errors.Is.
@@ -98,4 +99,25 @@ func AbsentError(file string, pi PageInfo) *PageError {
 		err = ErrCorrupt
 	}
 	return &PageError{File: file, PFN: pi.PFN, State: pi.State, Off: pi.FileOffset, Msg: pi.Reason, Err: err}
+}
+
+// ErrorText is an error's message as a sentence to show: the text of a
+// sentinel error that only classifies it (ErrNotFound's "not
+// found", ErrPageAbsent's "page not available") is dropped where
+// fmt.Errorf's %w put it, at the end or before a parenthesis. The
+// sentinel says which exit code or view applies; the message around it
+// already says what is missing.
+func ErrorText(err error) string {
+	s := err.Error()
+	for _, sentinel := range []error{ErrNotFound, ErrPageAbsent} {
+		if !errors.Is(err, sentinel) {
+			continue
+		}
+		tail := ": " + sentinel.Error()
+		s = strings.ReplaceAll(s, tail+" (", " (")
+		if t := strings.TrimSuffix(s, tail); t != "" {
+			s = t
+		}
+	}
+	return s
 }

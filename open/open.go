@@ -13,7 +13,7 @@ package open
 import (
 	"context"
 	"errors"
-	"fmt"
+	"io/fs"
 	"os"
 
 	"dumpscope/model"
@@ -43,6 +43,10 @@ type Options struct {
 	// OnRemote, if not nil, is told of every remote object opened, so that
 	// a caller can report what reading it cost (Object.Stats).
 	OnRemote func(*remote.Object)
+	// OnLocal, if not nil, is told of every local file opened, with what
+	// the open file says of itself (os.File.Stat), so that a caller can
+	// refuse to write over an input however it is named (os.SameFile).
+	OnLocal func(name string, st fs.FileInfo)
 }
 
 // Open opens the files of one dump read-only: one file, or every part of a
@@ -68,12 +72,7 @@ func With(ctx context.Context, opts Options, paths ...string) (reader.Dump, erro
 	for _, p := range paths {
 		var src reader.Source
 		var err error
-		if isURL(p) {
-			src, err = openRemote(ctx, p, opts)
-		} else {
-			src, err = openFile(p)
-		}
-		if err != nil {
+		if src, err = opts.openInput(ctx, p); err != nil {
 			closeAll()
 			return nil, err
 		}
@@ -87,22 +86,20 @@ func With(ctx context.Context, opts Options, paths ...string) (reader.Dump, erro
 	return d, nil
 }
 
-// openFile opens one local file read-only.
-func openFile(p string) (reader.Source, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return reader.Source{}, fmt.Errorf("%s: %w", p, unwrapPathError(err))
+// openInput opens one input, a URL or a local file.
+func (opts Options) openInput(ctx context.Context, p string) (reader.Source, error) {
+	if isURL(p) {
+		return openRemote(ctx, p, opts)
 	}
-	st, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return reader.Source{}, fmt.Errorf("%s: %w", p, err)
+	src, err := openFile(p)
+	if err == nil && opts.OnLocal != nil {
+		if f, ok := src.R.(*os.File); ok {
+			if st, err := f.Stat(); err == nil {
+				opts.OnLocal(src.Name, st)
+			}
+		}
 	}
-	if st.IsDir() {
-		f.Close()
-		return reader.Source{}, fmt.Errorf("%s: is a directory", p)
-	}
-	return reader.Source{Name: p, R: f, Size: st.Size()}, nil
+	return src, err
 }
 
 // isURL reports whether an input names a remote object rather than a
@@ -153,7 +150,7 @@ func openSet(srcs []reader.Source) (reader.Dump, error) {
 		}
 		if formats[0].Name != kdump.Format.Name {
 			return nil, model.Errorf(s.Name, "", -1, model.ErrUnsupported,
-				"is a %s; only kdump-compressed files can form a split set (the files of one command are one dump)", formats[0].Name)
+				"is %s; only kdump-compressed files can form a split set (the files of one command are one dump)", article(formats[0].Name))
 		}
 		f, err := kdump.NewFile(s)
 		if err != nil {

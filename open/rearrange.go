@@ -17,15 +17,11 @@ import (
 // is known to be a flattened stream, so a bad input creates nothing. It
 // returns the bytes written and the stream's own problems (a missing end
 // marker, a cut record). An input that is not a flattened stream is an
-// error wrapping model.ErrUnsupported.
+// error wrapping model.ErrUnsupported. A stream that ends before its end
+// marker is written as far as it goes, and then is an *IncompleteError
+// (wrapping model.ErrTruncated): the output lacks what the stream lost.
 func Rearrange(ctx context.Context, opts Options, in string, create func() (io.Writer, error), progress func(done, total int64)) (int64, []model.Problem, error) {
-	var src reader.Source
-	var err error
-	if isURL(in) {
-		src, err = openRemote(ctx, in, opts)
-	} else {
-		src, err = openFile(in)
-	}
+	src, err := opts.openInput(ctx, in)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -46,12 +42,42 @@ func Rearrange(ctx context.Context, opts Options, in string, create func() (io.W
 	if err != nil {
 		return 0, nil, err
 	}
-	n, err := stream.Rearrange(ctx, w, progress)
-	if err != nil {
+	out := &outputWriter{w: w}
+	n, err := stream.Rearrange(ctx, out, progress)
+	switch {
+	case out.err != nil:
+		return n, stream.Problems(), out.err // the caller's writer's own error
+	case err != nil:
 		return n, stream.Problems(), fmt.Errorf("%s: %w", src.Name, err)
+	}
+	if end, lacking := stream.Ending(); !end {
+		recs, _ := stream.Records()
+		return n, stream.Problems(), &IncompleteError{Stream: src.Name, Written: n, Records: recs, Lacking: lacking}
 	}
 	return n, stream.Problems(), nil
 }
+
+// IncompleteError says that a stream ended before its end marker, so the
+// file rearranged from it lacks what the stream lost.
+type IncompleteError struct {
+	Stream  string
+	Written int64 // bytes of the logical file written
+	Records int64 // records read
+	// Lacking is how many payload bytes the record the stream was cut in
+	// lacks; 0 when the cut fell between records or the stream broke at a
+	// record that makes no sense: then how much is missing is unknown.
+	Lacking int64
+}
+
+func (e *IncompleteError) Error() string {
+	if e.Lacking > 0 {
+		return fmt.Sprintf("%s: the stream is cut inside record %d, whose last %d payload bytes are missing, and has no end marker: the output is incomplete (whatever followed the cut is missing too)",
+			e.Stream, e.Records-1, e.Lacking)
+	}
+	return fmt.Sprintf("%s: the stream ends after %d records without its end marker: the output is incomplete (how many bytes are missing is unknown)", e.Stream, e.Records)
+}
+
+func (e *IncompleteError) Unwrap() error { return model.ErrTruncated }
 
 // article puts "a" or "an" before a format's name.
 func article(name string) string {
@@ -60,4 +86,19 @@ func article(name string) string {
 		return "an " + name
 	}
 	return "a " + name
+}
+
+// outputWriter keeps the error of the caller's writer, so that it is told
+// apart from an error reading the stream.
+type outputWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (o *outputWriter) Write(p []byte) (int, error) {
+	n, err := o.w.Write(p)
+	if err != nil && o.err == nil {
+		o.err = err
+	}
+	return n, err
 }

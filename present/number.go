@@ -23,6 +23,36 @@ func ParseNumber(s string) (uint64, error) {
 	return v, nil
 }
 
+// ParseAddress parses an address as the CLI and the TUI accept it where
+// only an address makes sense: everything ParseNumber takes, and bare hex
+// as VMCOREINFO (SYMBOL(_stext)=ffffffff81000000) and System.map
+// (ffffffff81000000 T _stext, 00000000c1000000 on 32-bit kernels) print
+// it. A string of digits alone stays decimal, unless it is zero-padded to
+// the 8 or 16 digits System.map and /proc/iomem print (a leading 0: no
+// one writes decimal so), which is hex. Counts and sizes keep
+// ParseNumber's rule.
+func ParseAddress(s string) (uint64, error) {
+	t := strings.TrimSpace(s)
+	bareHex := false
+	if t != "" && !strings.HasPrefix(t, "0x") && !strings.HasPrefix(t, "0X") {
+		digitsOnly := strings.Trim(t, "0123456789") == ""
+		hexOnly := strings.Trim(t, "0123456789abcdefABCDEF") == ""
+		bareHex = hexOnly && (!digitsOnly || (t[0] == '0' && (len(t) == 8 || len(t) == 16)))
+	}
+	if !bareHex {
+		v, err := ParseNumber(s)
+		if err != nil {
+			return 0, fmt.Errorf("%q is not an address (0x-hex, bare hex as System.map prints it, or decimal)", s)
+		}
+		return v, nil
+	}
+	v, err := strconv.ParseUint(t, 16, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not an address: more than 64 bits", s)
+	}
+	return v, nil
+}
+
 // SizeName names a power-of-two size the way page sizes are spoken of:
 // "4 KiB", "2 MiB", "1 GiB".
 func SizeName(n uint64) string {

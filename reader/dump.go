@@ -111,6 +111,17 @@ type PageExplainer interface {
 	ExplainPage(pfn model.PFN) (*model.Field, error)
 }
 
+// PartialFrames is implemented by formats that can store a frame in part:
+// ELF segments and AIX areas need not start or end on a page boundary.
+// For a frame whose PageInfo has Partial set, Defined returns the physical
+// byte ranges [start, end) of the frame whose contents the dump defines
+// (stored, or zeros by definition), sorted and disjoint. The rest of the
+// frame is not in the dump, although ReadPage fills it with zeros. For any
+// other frame it returns nil.
+type PartialFrames interface {
+	Defined(pfn model.PFN) [][2]model.PhysAddr
+}
+
 // AreaReader is implemented by dumps made of named memory areas (AIX
 // component dumps): components in order, their entries, and an entry's
 // bytes by address.

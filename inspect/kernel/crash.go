@@ -63,7 +63,7 @@ func (k *Kernel) analyseCrash(ctx context.Context) (*crashResult, error) {
 	a := &model.CrashAnalysis{Reports: []model.CrashReportRef{}, Excerpt: []model.LogRecord{}, Notes: []string{}, Problems: []string{}}
 	a.Why.Modules = []string{}
 	a.Where.Trace, a.Where.Unwound, a.Where.StackScan = []model.CrashFrame{}, []model.UnwoundFrame{}, []model.StackWord{}
-	problem := func(err error) { a.Problems = append(a.Problems, err.Error()) }
+	problem := func(err error) { a.Problems = append(a.Problems, model.ErrorText(err)) }
 	facts := oops.Facts{}
 	if k.vmci == nil {
 		problem(k.noVMCoreInfo("OSRELEASE, BUILD-ID, CRASHTIME, symbols and the kernel log"))

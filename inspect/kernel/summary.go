@@ -32,8 +32,8 @@ func (k *Kernel) Summary(ctx context.Context, lastLog int) *model.CrashSummary {
 	}
 	a, err := k.Crash(ctx)
 	if err != nil {
-		s.CrashCPUReason = "unknown: " + err.Error()
-		s.Problems = append(s.Problems, err.Error())
+		s.CrashCPUReason = "unknown: " + model.ErrorText(err)
+		s.Problems = append(s.Problems, model.ErrorText(err))
 		return s
 	}
 	s.CrashCPU, s.CrashCPUReason = a.Where.CPU, a.Where.CPUFrom

@@ -17,8 +17,8 @@ const (
 
 // Components lists the component dump tables in file order with their
 // entries, as `dumpscope areas` shows them. PagesPresent counts the pages
-// whose bytes are in the file; PagesAbsent those that were not in memory.
-// In a truncated area the rest (npages - present - absent) is lost.
+// whose bytes are in the file; PagesAbsent those that were not in memory;
+// PagesLost the rest, which a truncation cut.
 func (f *File) Components() ([]model.Component, error) {
 	w := f.walked()
 	out := make([]model.Component, len(w.comps))
@@ -35,7 +35,7 @@ func (f *File) Components() ([]model.Component, error) {
 
 func (a *area) toModel() model.AreaEntry {
 	return model.AreaEntry{Index: a.index, Name: a.Name, Address: model.Hex(a.Addr), Length: a.Len, Real: a.Real,
-		Segval: model.Hex(a.Segval), PagesPresent: a.inFile, PagesAbsent: a.bits - a.count,
+		Segval: model.Hex(a.Segval), PagesPresent: a.inFile, PagesAbsent: a.bits - a.count, PagesLost: a.npages - a.inFile - (a.bits - a.count),
 		BitmapOffset: model.FileOff(a.bmOff), DataOffset: model.FileOff(a.dataOff), Complete: a.complete}
 }
 

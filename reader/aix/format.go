@@ -24,6 +24,7 @@ var Format = reader.Format{
 }
 
 var (
-	_ reader.Dump       = (*File)(nil)
-	_ reader.AreaReader = (*File)(nil)
+	_ reader.Dump          = (*File)(nil)
+	_ reader.AreaReader    = (*File)(nil)
+	_ reader.PartialFrames = (*File)(nil)
 )

@@ -114,6 +114,7 @@ func exercise(t *testing.T, b []byte, start int64) {
 			t.Fatalf("pfn %#x (%s): %v", r.Start, r.State, err)
 		}
 		file.ExplainPage(r.Start)
+		checkDefined(t, r.Start, pi, file.Defined(r.Start))
 		n++
 		return n < 200
 	})
@@ -122,5 +123,30 @@ func exercise(t *testing.T, b []byte, start int64) {
 	}
 	if n < 200 && next != file.Info().MaxPFN {
 		t.Fatalf("runs end at %#x, MaxPFN %#x", next, file.Info().MaxPFN)
+	}
+}
+
+// checkDefined checks what Defined says of a frame: ranges only for a
+// frame stored in part, sorted, disjoint, inside the frame, not all of it.
+func checkDefined(t *testing.T, pfn model.PFN, pi model.PageInfo, rs [][2]model.PhysAddr) {
+	t.Helper()
+	if !pi.Partial {
+		if rs != nil {
+			t.Fatalf("pfn %#x is not partial but has defined ranges %v", pfn, rs)
+		}
+		return
+	}
+	lo, hi := pfn.Addr(4096), pfn.Addr(4096)+4096
+	var covered uint64
+	prev := lo
+	for _, r := range rs {
+		if r[0] < prev || r[1] <= r[0] || r[1] > hi {
+			t.Fatalf("pfn %#x: defined ranges %v", pfn, rs)
+		}
+		covered += uint64(r[1] - r[0])
+		prev = r[1]
+	}
+	if covered == 0 || covered >= 4096 {
+		t.Fatalf("pfn %#x (partial): defined ranges %v cover %d bytes", pfn, rs, covered)
 	}
 }

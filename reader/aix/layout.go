@@ -64,6 +64,10 @@ func (f *File) componentLayout(c *component) *model.Field {
 	if unlimited(c.head.Magic) {
 		for k := range c.entries {
 			a := &c.entries[k]
+			if k == maxLayoutEntries {
+				n.Add(moreEntries(c, k, a.off, c.end-a.off))
+				break
+			}
 			b := make([]byte, EntryUSize)
 			if f.src.ReadAt(b, a.off, "cdt_entry_u") != nil {
 				break
@@ -80,8 +84,9 @@ func (f *File) componentLayout(c *component) *model.Field {
 			Meaning: "one entry per data area: name, length, address and segment; the areas' bitmaps and data follow the table in this order"})
 		const perRead = 1024
 		buf := make([]byte, min(len(c.entries), perRead)*int(es))
-		for i := 0; i < len(c.entries); i += perRead {
-			k := min(perRead, len(c.entries)-i)
+		listed := min(len(c.entries), maxLayoutEntries)
+		for i := 0; i < listed; i += perRead {
+			k := min(perRead, listed-i)
 			if f.src.ReadAt(buf[:k*int(es)], c.entries[i].off, "entries") != nil {
 				break
 			}
@@ -89,11 +94,37 @@ func (f *File) componentLayout(c *component) *model.Field {
 				arr.Add(entryLayout(c.head.Magic, &c.entries[i+j], buf[j*int(es):(j+1)*int(es)]))
 			}
 		}
+		if listed < len(c.entries) {
+			a := &c.entries[listed]
+			arr.Add(moreEntries(c, listed, a.off, int64(len(c.entries)-listed)*es))
+		}
 	}
 	for k := range c.entries {
+		if k == maxLayoutEntries {
+			for _, a := range c.entries[k:] {
+				if a.bmOff >= 0 {
+					n.Add(&model.Field{Name: fmt.Sprintf("bitmaps and data of entries %d..%d", k, len(c.entries)-1), Offset: model.FileOff(a.bmOff),
+						Size: c.end - a.bmOff, Meaning: fmt.Sprintf("not listed one by one: the layout lists %d entries of a table", maxLayoutEntries)})
+					break
+				}
+			}
+			break
+		}
 		f.addAreaLayout(n, &c.entries[k])
 	}
 	return n
+}
+
+// maxLayoutEntries bounds the entries (and areas) of one table that the
+// layout lists one by one: a table may have up to MaxEntries, and the tree
+// must stay small whatever a file claims.
+const maxLayoutEntries = 4096
+
+// moreEntries stands for the entries of c from k on.
+func moreEntries(c *component, k int, off, size int64) *model.Field {
+	return &model.Field{Name: fmt.Sprintf("entries %d..%d", k, len(c.entries)-1), Offset: model.FileOff(off), Size: size,
+		Value:   fmt.Sprintf("%d more entries", len(c.entries)-k),
+		Meaning: fmt.Sprintf("not listed one by one: the layout lists %d entries of a table; `areas` lists them all", maxLayoutEntries)}
 }
 
 // headLayout labels cdt_head (or cdt_head_u).

@@ -223,6 +223,36 @@ func (f *File) pageInfo(pfn model.PFN, ps []piece, err error) model.PageInfo {
 	return pi
 }
 
+// Defined returns, for a frame that real-address areas store in part, the
+// byte ranges they store; the rest of the frame is in no area.
+func (f *File) Defined(pfn model.PFN) [][2]model.PhysAddr {
+	ps, err := f.pieces(pfn)
+	if pi := f.pageInfo(pfn, ps, err); !pi.Partial {
+		return nil
+	}
+	var rs [][2]uint64
+	for _, p := range ps {
+		if p.st == pagePresent {
+			rs = append(rs, [2]uint64{p.from, p.to})
+		}
+	}
+	return union(rs)
+}
+
+// union merges ranges into sorted disjoint ones.
+func union(rs [][2]uint64) [][2]model.PhysAddr {
+	sort.Slice(rs, func(i, j int) bool { return rs[i][0] < rs[j][0] })
+	var out [][2]model.PhysAddr
+	for _, r := range rs {
+		if n := len(out); n > 0 && uint64(out[n-1][1]) >= r[0] {
+			out[n-1][1] = model.PhysAddr(max(uint64(out[n-1][1]), r[1]))
+			continue
+		}
+		out = append(out, [2]model.PhysAddr{model.PhysAddr(r[0]), model.PhysAddr(r[1])})
+	}
+	return out
+}
+
 // unionLen returns the number of bytes covered by the ranges.
 func unionLen(rs [][2]uint64) uint64 {
 	sort.Slice(rs, func(i, j int) bool { return rs[i][0] < rs[j][0] })

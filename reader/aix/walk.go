@@ -139,15 +139,39 @@ func (f *File) runWalk() *walk {
 		break
 	}
 	if w.end == endEOF && len(w.comps) > 0 {
-		sev := model.SeverityNote
-		if (f.src.Size-f.start)%512 != 0 {
-			sev = model.SeverityWarning
-		}
-		w.problem(sev, model.CodeMissingEndMarker, f.src.Name, f.src.Size,
-			"the file ends right after the last area, without DMP_MAGIC_END or zero padding; AIX pads the last block, so a file cut between two areas looks like this")
+		f.checkEOFEnd(w)
 	}
 	w.buf = nil
 	return w
+}
+
+// checkEOFEnd judges a dump that ends at the end of the file right after
+// an area, without DMP_MAGIC_END or zero padding (formats.md §6.5). AIX
+// writes the dump in device blocks (4.1's jflush pads the last one with
+// zeros) and AIX 5 ends it with DMP_MAGIC_END, so such a file was cut
+// between two components, and whatever components followed are lost,
+// unless the last area happened to fill its block in a dump of an AIX 4
+// kernel, which writes no end marker: only then it may be complete.
+func (f *File) checkEOFEnd(w *walk) {
+	last := w.comps[len(w.comps)-1]
+	after := fmt.Sprintf("the file ends right after component %d %q, without DMP_MAGIC_END or zero padding", last.index, reader.Printable(last.head.Name))
+	aix5 := ""
+	for _, c := range w.comps {
+		if c.head.Magic == Magic64 || unlimited(c.head.Magic) {
+			aix5 = MagicName(c.head.Magic)
+		}
+	}
+	switch {
+	case (f.src.Size-f.start)%512 != 0:
+		w.problem(model.SeverityError, model.CodeMissingEndMarker, f.src.Name, f.src.Size,
+			"%s, and not on a 512-byte block: AIX writes whole blocks, so the dump was cut here and any components after this one are lost (how many is unknown)", after)
+	case aix5 != "":
+		w.problem(model.SeverityError, model.CodeMissingEndMarker, f.src.Name, f.src.Size,
+			"%s: an AIX 5 kernel (this dump has %s tables) ends its dump with DMP_MAGIC_END, so the dump was cut here and any components after this one are lost (how many is unknown)", after, aix5)
+	default:
+		w.problem(model.SeverityWarning, model.CodeMissingEndMarker, f.src.Name, f.src.Size,
+			"%s: an AIX 4 dump whose last area fills its block ends so, but so does one cut between two components, whose later components are lost", after)
+	}
 }
 
 // read reads p at off, recording a problem when it fails.

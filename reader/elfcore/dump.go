@@ -71,6 +71,12 @@ func (f *File) PageInfo(pfn model.PFN) model.PageInfo {
 	return f.pageIndex().pageInfo(pfn, f.src.Name)
 }
 
+// Defined returns the byte ranges of a frame the PT_LOADs cover in part
+// (see reader.PartialFrames).
+func (f *File) Defined(pfn model.PFN) [][2]model.PhysAddr {
+	return f.pageIndex().defined(pfn)
+}
+
 // ReadPage reads frame pfn into dst, which must hold one page. Recently
 // read pages come from a small cache, except for strict reads.
 func (f *File) ReadPage(pfn model.PFN, dst []byte, opt reader.ReadOptions) (model.PageInfo, error) {

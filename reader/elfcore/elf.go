@@ -305,11 +305,18 @@ func (f *File) checkSegments() {
 		if p.Type != elf.PT_LOAD || p.Filesz == 0 || p.Off == f.allOnes() {
 			continue // notes report their own truncation when read
 		}
-		end, ok := reader.AddOK(int64(p.Off), int64(p.Filesz))
-		if !ok || p.Off > uint64(f.src.Len()) || end > f.src.Len() {
-			have := max(0, f.src.Len()-int64(min(p.Off, uint64(f.src.Len()))))
-			f.problem(model.SeverityError, model.CodeTruncated, int64(min(p.Off, 1<<62)), "%v [%d] needs file bytes %#x-%#x but the file ends at %#x: %d of %d bytes missing",
-				p.Type, i, p.Off, p.Off+p.Filesz, f.src.Len(), int64(p.Filesz)-have, p.Filesz)
+		// Unsigned arithmetic: p_offset and p_filesz are 64-bit fields a
+		// hostile header can set anywhere.
+		size := uint64(f.src.Len())
+		end := p.Off + p.Filesz
+		if end < p.Off {
+			f.problem(model.SeverityError, model.CodeBadProgramHeader, f.progOffset(i), "%v [%d]: p_offset %#x + p_filesz %#x overflows", p.Type, i, p.Off, p.Filesz)
+			continue
+		}
+		if end > size {
+			have := size - min(p.Off, size)
+			f.problem(model.SeverityError, model.CodeTruncated, int64(min(p.Off, size)), "%v [%d] needs file bytes %#x-%#x but the file ends at %#x: %d of %d bytes missing",
+				p.Type, i, p.Off, end, size, p.Filesz-have, p.Filesz)
 		}
 	}
 	if nLoad > 1 && zeroPaddr == nLoad {

@@ -18,4 +18,7 @@ var Format = reader.Format{
 	Open: func(src reader.Source, _ reader.Match) (reader.Dump, error) { return NewFile(src) },
 }
 
-var _ reader.Dump = (*File)(nil)
+var (
+	_ reader.Dump          = (*File)(nil)
+	_ reader.PartialFrames = (*File)(nil)
+)

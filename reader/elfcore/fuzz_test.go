@@ -67,6 +67,19 @@ func FuzzELF(f *testing.F) {
 		file.Runs(context.Background(), 0, false, func(r model.PageRun) bool {
 			file.ReadPage(r.Start, buf, reader.ReadOptions{})
 			file.ReadPage(r.End()-1, buf, reader.ReadOptions{})
+			for _, pfn := range []model.PFN{r.Start, r.End() - 1} {
+				pi := file.PageInfo(pfn)
+				rs := file.Defined(pfn)
+				if (rs != nil) != pi.Partial {
+					t.Fatalf("pfn %#x: partial %v, defined %v", pfn, pi.Partial, rs)
+				}
+				lo, hi := pfn.Addr(uint64(len(buf))), pfn.Addr(uint64(len(buf)))+model.PhysAddr(len(buf))
+				for i, d := range rs {
+					if d[0] < lo || d[1] > hi || d[1] <= d[0] || (i > 0 && d[0] <= rs[i-1][1]) {
+						t.Fatalf("pfn %#x: defined ranges %v", pfn, rs)
+					}
+				}
+			}
 			n++
 			return n < 1000
 		})

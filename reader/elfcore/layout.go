@@ -14,7 +14,7 @@ import (
 // by byte, the section and program headers, every note with its decoded
 // descriptor, and the data range of every segment.
 func (f *File) Layout() (*model.Field, error) {
-	root := &model.Field{Name: "ELF vmcore", File: f.src.Name, Offset: 0, Size: f.src.Size,
+	root := &model.Field{Name: "ELF vmcore", File: f.src.Name, Offset: 0, Size: f.src.Len(),
 		Value: fmt.Sprintf("%v %v %v", f.Class, f.Data, f.Machine), Meaning: "an ELF core file: program headers map physical memory to file offsets, notes carry CPU state and VMCOREINFO"}
 	hdr := make([]byte, 64)
 	if f.Class == elf.ELFCLASS32 {
@@ -27,22 +27,19 @@ func (f *File) Layout() (*model.Field, error) {
 	if len(f.Sections) > 0 {
 		root.Add(f.sectionsLayout())
 	}
+	runs := progRuns(f.Progs)
 	if len(f.Progs) > 0 {
-		root.Add(f.progsLayout())
+		root.Add(f.progsLayout(runs))
 	}
 	ns := f.loadNotes()
+	notes := 0
 	for i, p := range f.Progs {
-		if p.Type == elf.PT_NOTE {
+		if p.Type == elf.PT_NOTE && notes < maxLayoutItems {
 			root.Add(f.noteSegmentLayout(i, p, ns.notes))
+			notes++
 		}
 	}
-	for i, p := range f.Progs {
-		if p.Type == elf.PT_LOAD && p.Filesz > 0 && p.Off != f.allOnes() {
-			root.Add(&model.Field{Name: fmt.Sprintf("PT_LOAD [%d] data", i), Offset: model.FileOff(int64(p.Off)), Size: int64(p.Filesz),
-				Value:   fmt.Sprintf("physical %#x-%#x", p.Paddr, p.Paddr+p.Filesz),
-				Meaning: fmt.Sprintf("memory image: pfn %#x-%#x, virtual %#x", p.Paddr/uint64(f.pageSize()), (p.Paddr+p.Filesz-1)/uint64(f.pageSize()), p.Vaddr)})
-		}
-	}
+	f.loadDataLayout(root, runs)
 	for i, s := range f.Sections {
 		if s.Type == elf.SHT_STRTAB && s.Size > 0 && s.Size < 1<<16 {
 			b, err := f.src.Bytes(int64(s.Offset), int64(s.Size), 1<<16, "string table")
@@ -143,47 +140,164 @@ func (f *File) sectionsLayout() *model.Field {
 	return tbl
 }
 
-func (f *File) progsLayout() *model.Field {
+// Long tables. A file may have up to MaxProgs program headers; listing
+// each with its fields would take gigabytes. Runs of alike headers (same
+// type, flags and sizes, addresses and offsets advancing by one step, as
+// tools write them for memory in pieces) become one node showing the first
+// and the last of the run, and at most maxLayoutItems headers or runs are
+// listed: one node stands for the rest. The same goes for the segments'
+// data. So the tree stays small whatever the header count.
+const (
+	maxLayoutItems = 4096
+	minAlikeRun    = 4
+)
+
+// progRun is a run of consecutive program headers [first, last] that are
+// alike (a run of one is a lone header).
+type progRun struct{ first, last int }
+
+func (r progRun) count() int { return r.last - r.first + 1 }
+
+// progRuns groups the program headers into runs of alike ones.
+func progRuns(progs []ProgHeader) []progRun {
+	var runs []progRun
+	for i := 0; i < len(progs); {
+		j := i + 1
+		for j < len(progs) && alike(progs[i], progs[i+1], progs[j-1], progs[j]) {
+			j++
+		}
+		if j-i < minAlikeRun {
+			for k := i; k < j; k++ {
+				runs = append(runs, progRun{k, k})
+			}
+		} else {
+			runs = append(runs, progRun{i, j - 1})
+		}
+		i = j
+	}
+	return runs
+}
+
+// alike reports whether the step from a to b (the next header) is the
+// same as the step from first to second, the run's first step.
+func alike(first, second, a, b ProgHeader) bool {
+	return a.Type == b.Type && a.Flags == b.Flags && a.Filesz == b.Filesz && a.Memsz == b.Memsz && a.Align == b.Align &&
+		b.Off-a.Off == second.Off-first.Off && b.Paddr-a.Paddr == second.Paddr-first.Paddr && b.Vaddr-a.Vaddr == second.Vaddr-first.Vaddr
+}
+
+func (f *File) progsLayout(runs []progRun) *model.Field {
 	ent := int64(f.Phentsize)
 	tbl := &model.Field{Name: "program header table", Offset: model.FileOff(int64(f.Phoff)), Size: ent * int64(len(f.Progs)),
 		Value: fmt.Sprintf("%d entries", len(f.Progs)), Meaning: "one PT_NOTE (or several) for the notes, one PT_LOAD per memory range"}
-	name := "Elf64_Phdr"
-	if f.Class == elf.ELFCLASS32 {
-		name = "Elf32_Phdr"
-	}
-	// Read the table in one go when it is modest; it was read at open.
-	for i, p := range f.Progs {
-		off := f.progOffset(i)
-		b := make([]byte, f.phdrSize())
-		f.encodeProg(b, p)
-		s := reader.NewStruct(fmt.Sprintf("%s[%d]", name, i), progMeaning(p), off, b, f.order)
-		s.Node.Value = progSummary(p, f.allOnes())
-		if f.Class == elf.ELFCLASS32 {
-			s.Uint("p_type", 0, 4, "segment type", p.Type.String())
-			s.Uint("p_offset", 4, 4, "file offset of the segment data")
-			s.Uint("p_vaddr", 8, 4, vaddrMeaning(p))
-			s.Uint("p_paddr", 12, 4, "physical address of the segment")
-			s.Uint("p_filesz", 16, 4, "bytes stored in the file")
-			s.Uint("p_memsz", 20, 4, "bytes of memory the segment spans (beyond p_filesz: zeros)")
-			s.Uint("p_flags", 24, 4, "segment permissions (R=4 W=2 X=1)")
-			s.Uint("p_align", 28, 4, "alignment")
-		} else {
-			s.Uint("p_type", 0, 4, "segment type", p.Type.String())
-			s.Uint("p_flags", 4, 4, "segment permissions (R=4 W=2 X=1)")
-			off := ""
-			if p.Off == f.allOnes() {
-				off = "(none: QEMU mapping not backed by dumped memory)"
-			}
-			s.Uint("p_offset", 8, 8, "file offset of the segment data", off)
-			s.Uint("p_vaddr", 16, 8, vaddrMeaning(p))
-			s.Uint("p_paddr", 24, 8, "physical address of the segment")
-			s.Uint("p_filesz", 32, 8, "bytes stored in the file")
-			s.Uint("p_memsz", 40, 8, "bytes of memory the segment spans (beyond p_filesz: zeros)")
-			s.Uint("p_align", 48, 8, "alignment")
+	for k, r := range runs {
+		if k == maxLayoutItems {
+			rest := len(f.Progs) - r.first
+			tbl.Add(&model.Field{Name: fmt.Sprintf("%s[%d..%d]", f.phdrName(), r.first, len(f.Progs)-1), Offset: model.FileOff(f.progOffset(r.first)),
+				Size: ent * int64(rest), Value: fmt.Sprintf("%d more program headers", rest),
+				Meaning: fmt.Sprintf("not listed one by one: the layout lists %d headers or runs of alike headers; `dumpscope pages` shows the memory they map", maxLayoutItems)})
+			break
 		}
-		tbl.Add(s.Node)
+		if r.count() == 1 {
+			tbl.Add(f.progLayout(r.first))
+			continue
+		}
+		a, b := f.Progs[r.first], f.Progs[r.first+1]
+		run := tbl.Add(&model.Field{Name: fmt.Sprintf("%s[%d..%d]", f.phdrName(), r.first, r.last), Offset: model.FileOff(f.progOffset(r.first)),
+			Size: ent * int64(r.count()), Value: fmt.Sprintf("%d alike %v headers", r.count(), a.Type),
+			Meaning: fmt.Sprintf("the same but for p_offset, p_paddr and p_vaddr, which advance by %#x, %#x and %#x from one to the next: the first and the last are shown",
+				b.Off-a.Off, b.Paddr-a.Paddr, b.Vaddr-a.Vaddr)})
+		run.Add(f.progLayout(r.first))
+		run.Add(f.progLayout(r.last))
 	}
 	return tbl
+}
+
+func (f *File) phdrName() string {
+	if f.Class == elf.ELFCLASS32 {
+		return "Elf32_Phdr"
+	}
+	return "Elf64_Phdr"
+}
+
+// progLayout decodes program header i field by field.
+func (f *File) progLayout(i int) *model.Field {
+	p := f.Progs[i]
+	b := make([]byte, f.phdrSize())
+	f.encodeProg(b, p)
+	s := reader.NewStruct(fmt.Sprintf("%s[%d]", f.phdrName(), i), progMeaning(p), f.progOffset(i), b, f.order)
+	s.Node.Value = progSummary(p, f.allOnes())
+	if f.Class == elf.ELFCLASS32 {
+		s.Uint("p_type", 0, 4, "segment type", p.Type.String())
+		s.Uint("p_offset", 4, 4, "file offset of the segment data")
+		s.Uint("p_vaddr", 8, 4, vaddrMeaning(p))
+		s.Uint("p_paddr", 12, 4, "physical address of the segment")
+		s.Uint("p_filesz", 16, 4, "bytes stored in the file")
+		s.Uint("p_memsz", 20, 4, "bytes of memory the segment spans (beyond p_filesz: zeros)")
+		s.Uint("p_flags", 24, 4, "segment permissions (R=4 W=2 X=1)")
+		s.Uint("p_align", 28, 4, "alignment")
+		return s.Node
+	}
+	s.Uint("p_type", 0, 4, "segment type", p.Type.String())
+	s.Uint("p_flags", 4, 4, "segment permissions (R=4 W=2 X=1)")
+	off := ""
+	if p.Off == f.allOnes() {
+		off = "(none: QEMU mapping not backed by dumped memory)"
+	}
+	s.Uint("p_offset", 8, 8, "file offset of the segment data", off)
+	s.Uint("p_vaddr", 16, 8, vaddrMeaning(p))
+	s.Uint("p_paddr", 24, 8, "physical address of the segment")
+	s.Uint("p_filesz", 32, 8, "bytes stored in the file")
+	s.Uint("p_memsz", 40, 8, "bytes of memory the segment spans (beyond p_filesz: zeros)")
+	s.Uint("p_align", 48, 8, "alignment")
+	return s.Node
+}
+
+// loadDataLayout adds the data of the stored PT_LOADs: one node per
+// segment, one per run of alike segments, at most maxLayoutItems.
+func (f *File) loadDataLayout(root *model.Field, runs []progRun) {
+	ps := uint64(f.pageSize())
+	stored := func(p ProgHeader) bool { return p.Type == elf.PT_LOAD && p.Filesz > 0 && p.Off != f.allOnes() }
+	listed := 0
+	for k, r := range runs {
+		p := f.Progs[r.first]
+		if !stored(p) {
+			continue
+		}
+		if listed == maxLayoutItems {
+			n := 0
+			for _, q := range runs[k:] {
+				if stored(f.Progs[q.first]) {
+					n += q.count()
+				}
+			}
+			root.Add(&model.Field{Name: fmt.Sprintf("PT_LOAD [%d..] data", r.first), Offset: model.FileOff(int64(p.Off)), Size: 0,
+				Value:   fmt.Sprintf("%d more segments", n),
+				Meaning: fmt.Sprintf("not listed one by one: the layout lists the data of %d segments or runs of alike segments", maxLayoutItems)})
+			return
+		}
+		listed++
+		if r.count() == 1 {
+			root.Add(&model.Field{Name: fmt.Sprintf("PT_LOAD [%d] data", r.first), Offset: model.FileOff(int64(p.Off)), Size: int64(p.Filesz),
+				Value:   fmt.Sprintf("physical %#x-%#x", p.Paddr, p.Paddr+p.Filesz),
+				Meaning: fmt.Sprintf("memory image: pfn %#x-%#x, virtual %#x", p.Paddr/ps, (p.Paddr+p.Filesz-1)/ps, p.Vaddr)})
+			continue
+		}
+		last := f.Progs[r.last]
+		step := f.Progs[r.first+1].Off - p.Off
+		n := &model.Field{Name: fmt.Sprintf("PT_LOAD [%d..%d] data", r.first, r.last), Offset: model.FileOff(int64(p.Off)),
+			Value: fmt.Sprintf("%d segments of %#x bytes, physical %#x-%#x", r.count(), p.Filesz, p.Paddr, last.Paddr+last.Filesz)}
+		switch {
+		case step == 0:
+			n.Size, n.Meaning = int64(p.Filesz), "the same bytes serve every segment of the run"
+		case last.Off > p.Off && last.Off+last.Filesz > last.Off:
+			n.Size = int64(last.Off + last.Filesz - p.Off)
+			n.Meaning = fmt.Sprintf("memory images every %#x bytes of the file", step)
+		default:
+			n.Size = int64(p.Filesz)
+			n.Meaning = fmt.Sprintf("memory images at offsets stepping by %#x (the first one is shown)", step)
+		}
+		root.Add(n)
+	}
 }
 
 // encodeProg writes p back in the file's layout, so the table need not be

@@ -212,6 +212,30 @@ func (ix *pageIndex) pageInfo(pfn model.PFN, fileName string) model.PageInfo {
 	return pi
 }
 
+// defined returns, for a frame the PT_LOADs cover in part, the byte ranges
+// they define (stored or zero-filled), merged; nil for other frames.
+func (ix *pageIndex) defined(pfn model.PFN) [][2]model.PhysAddr {
+	if pi := ix.pageInfo(pfn, ""); !pi.Partial {
+		return nil
+	}
+	start := uint64(pfn) * ix.pageSize
+	end := start + ix.pageSize
+	var out [][2]model.PhysAddr
+	for i := ix.find(start); i < len(ix.pieces) && ix.pieces[i].start < end; i++ {
+		p := ix.pieces[i]
+		if p.kind == kindLost {
+			continue
+		}
+		from, to := model.PhysAddr(max(p.start, start)), model.PhysAddr(min(p.end, end))
+		if n := len(out); n > 0 && out[n-1][1] == from {
+			out[n-1][1] = to
+			continue
+		}
+		out = append(out, [2]model.PhysAddr{from, to})
+	}
+	return out
+}
+
 // readPage fills dst (one page) from the pieces that overlap pfn.
 func (f *File) readPage(ix *pageIndex, pfn model.PFN, dst []byte) (model.PageInfo, error) {
 	pi := ix.pageInfo(pfn, f.src.Name)

@@ -193,12 +193,12 @@ func (d *Dump) reportHoleReads(report func(model.Problem)) {
 		layout, _ = d.dump().Layout()
 	}
 	for _, h := range holes {
-		what := "bytes"
-		if n := innermost(layout, model.FileOff(h[0])); n != nil {
-			what = n.Name + " bytes"
+		of := ""
+		if n := structureAt(layout, model.FileOff(h[0])); n != nil {
+			of = " of " + n.Name
 		}
 		report(model.NewProblem(model.SeverityError, model.CodeStreamCoverage, d.stream.Name(), h[0],
-			"no record of the flattened stream writes %s %#x-%#x (logical file), which the reader needs: they read as zeros", what, h[0], h[1]))
+			"no record of the flattened stream writes bytes %#x-%#x%s (logical file), which the reader needs: they read as zeros", h[0], h[1], of))
 	}
 	if more > 0 {
 		report(model.NewProblem(model.SeverityError, model.CodeStreamCoverage, d.stream.Name(), -1,
@@ -206,20 +206,18 @@ func (d *Dump) reportHoleReads(report func(model.Problem)) {
 	}
 }
 
-// innermost returns the deepest layout node whose range holds off.
-func innermost(root *model.Field, off model.FileOff) *model.Field {
-	var best *model.Field
+// structureAt returns the top-level structure of the layout (a header, a
+// bitmap, the descriptor table) whose range holds off.
+func structureAt(root *model.Field, off model.FileOff) *model.Field {
 	if root == nil {
 		return nil
 	}
-	root.Walk(func(n *model.Field, depth int) bool {
-		if n.Offset <= off && off < n.End() {
-			best = n
-			return true
+	for _, n := range root.Children {
+		if n.Offset >= 0 && n.Offset <= off && off < n.End() {
+			return n
 		}
-		return depth == 0
-	})
-	return best
+	}
+	return nil
 }
 
 // Layout is the inner dump's layout with the stream offset of every node
@@ -271,6 +269,14 @@ func (d *Dump) ExplainPage(pfn model.PFN) (*model.Field, error) {
 	return nil, fmt.Errorf("%s: the dump inside the stream cannot explain a frame: %w", d.stream.Name(), model.ErrNotFound)
 }
 
+// Defined is the inner dump's, for an ELF file inside the stream.
+func (d *Dump) Defined(pfn model.PFN) [][2]model.PhysAddr {
+	if p, ok := d.dump().(reader.PartialFrames); ok {
+		return p.Defined(pfn)
+	}
+	return nil
+}
+
 // Stream returns the stream, for rearranging it.
 func (d *Dump) Stream() *File { return d.stream }
 
@@ -281,4 +287,5 @@ var (
 	_ reader.Dump          = (*Dump)(nil)
 	_ reader.Indexer       = (*Dump)(nil)
 	_ reader.PageExplainer = (*Dump)(nil)
+	_ reader.PartialFrames = (*Dump)(nil)
 )

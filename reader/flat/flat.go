@@ -63,6 +63,7 @@ type File struct {
 	next      int64 // stream offset of the next record header to scan
 	done      bool  // no more records: end marker, corruption or EOF
 	endMarker bool
+	lacking   int64 // payload bytes the record the stream was cut in lacks
 	records   int64
 	pieces    []piece // disjoint, sorted by start
 	maxEnd    int64   // logical size so far
@@ -140,7 +141,7 @@ func (f *File) scanOne() {
 		return
 	}
 	if size > avail {
-		f.done = true
+		f.done, f.lacking = true, size-avail
 		f.problem(model.SeverityError, model.CodeTruncated, pos, "record %d needs %d payload bytes but the stream has %d left", f.records, size, avail)
 		size = avail
 	}
@@ -357,6 +358,16 @@ func (f *File) Records() (n int64, endMarker bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.records, f.endMarker
+}
+
+// Ending says how the indexed stream ends: whether its end marker was
+// found and, when it was not, how many payload bytes the record it was cut
+// in lacks (0 when it ends between records, inside a record header or at a
+// record that makes no sense: then how much is missing is unknown).
+func (f *File) Ending() (endMarker bool, lacking int64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.endMarker, f.lacking
 }
 
 // Name names the stream file.

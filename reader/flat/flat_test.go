@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"debug/elf"
 	"encoding/binary"
 	"os"
 	"os/exec"
@@ -11,6 +12,7 @@ import (
 	"testing"
 
 	"dumpscope/model"
+	"dumpscope/open"
 	"dumpscope/reader"
 	"dumpscope/reader/dumptest"
 	"dumpscope/reader/flat"
@@ -169,4 +171,29 @@ func FuzzIndex(f *testing.F) {
 			fl.Rearrange(context.Background(), &out, nil)
 		}
 	})
+}
+
+// TestLayoutRootSize: the layout's root is as large as the logical file,
+// not "unknown" (math.MaxInt64, the logical file's size before the stream
+// is indexed), for both formats a stream can hold (issue 12, item 4).
+func TestLayoutRootSize(t *testing.T) {
+	kdumpFile, _ := sampleFile()
+	core := &dumptest.ELFCore{Class: elf.ELFCLASS64, Machine: elf.EM_X86_64,
+		Segments: []dumptest.ELFSegment{{Paddr: 0x1000, Data: dumptest.Pattern(5, 3*4096)}}}
+	elfFile, _ := core.Bytes()
+	for name, file := range map[string][]byte{"kdump": kdumpFile, "ELF": elfFile} {
+		stream := dumptest.Flatten(file, 3000)
+		d, err := open.Sources(reader.Source{Name: "stream", R: bytes.NewReader(stream), Size: int64(len(stream))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		root, err := d.Layout()
+		d.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if root.Size != int64(len(file)) || root.Children[0].Size != int64(len(stream)) {
+			t.Fatalf("%s: root size %d (logical file %d), stream node %d (stream %d)", name, root.Size, len(file), root.Children[0].Size, len(stream))
+		}
+	}
 }

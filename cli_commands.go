@@ -1,0 +1,191 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"runtime/debug"
+	"strings"
+
+	"github.com/alecthomas/kong"
+
+	"dumpscope/open"
+)
+
+// description is the top of `dumpscope --help`.
+const description = `Open kernel crash dumps and show what is inside them, byte by byte.
+
+With no command, "dumpscope FILE..." opens the terminal UI on the dump
+("dumpscope" alone opens it on an embedded demo dump); "dumpscope tui
+--help" lists its flags: --theme (auto, dark, light, high-contrast, mono)
+and --color. Every view is also a command below; most have a --json form.`
+
+// jsonFlag is the --json flag of the commands that have a JSON form;
+// commands without one do not offer it.
+type jsonFlag struct {
+	JSON bool `name:"json" help:"Write JSON instead of text (the JSON contract is in README.md)."`
+}
+
+// jsonCommand is a command with a --json flag.
+type jsonCommand interface{ wantsJSON() bool }
+
+func (j *jsonFlag) wantsJSON() bool { return j.JSON }
+
+// jsonAfterCommand moves a --json that stands before the command name to
+// just after it, so that "dumpscope --json info FILE" works as README
+// promises although --json is the command's flag. Global flags that take
+// a value are stepped over with it; "--" ends the flags.
+func jsonAfterCommand(parser *kong.Kong, args []string) []string {
+	takesValue := map[string]bool{}
+	for _, f := range parser.Model.Flags {
+		if !f.IsBool() {
+			takesValue["--"+f.Name] = true
+		}
+	}
+	moved := false
+	var out []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--json":
+			moved = true
+			continue
+		case a == "--":
+			return append(out, args[i:]...)
+		case strings.HasPrefix(a, "-"):
+			out = append(out, a)
+			if takesValue[a] && i+1 < len(args) {
+				i++
+				out = append(out, args[i])
+			}
+			continue
+		}
+		// The command (or, for the terminal UI, the first FILE).
+		out = append(out, a)
+		if moved {
+			out = append(out, "--json")
+		}
+		return append(out, args[i+1:]...)
+	}
+	if moved {
+		out = append(out, "--json")
+	}
+	return out
+}
+
+// suggestCommand catches a mistyped command: "dumpscope inf FILE" opens
+// the terminal UI on a file named inf, which does not exist; when such a
+// name is one edit away from a command, say which.
+func suggestCommand(parser *kong.Kong, ctx *kong.Context, files []string) error {
+	if sel := ctx.Selected(); sel == nil || sel.Name != "tui" || len(files) == 0 {
+		return nil
+	}
+	name := files[0]
+	if _, err := os.Stat(name); !errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	for _, c := range parser.Model.Children {
+		if c.Hidden || c.Name == "tui" || editDistance(name, c.Name) > 1 {
+			continue
+		}
+		return usageError{fmt.Sprintf("%s: no such file or directory; did you mean the command %q (dumpscope %s ...)?", open.DisplayName(name), c.Name, c.Name)}
+	}
+	return nil
+}
+
+// editDistance is the Damerau-Levenshtein distance of a and b (insertions,
+// deletions, substitutions and swaps of neighbours, each one edit), in
+// bytes; it gives up (returns 2) beyond one edit of length difference.
+func editDistance(a, b string) int {
+	if d := len(a) - len(b); d > 1 || d < -1 {
+		return 2
+	}
+	prev2 := make([]int, len(b)+1)
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				cur[j] = min(cur[j], prev2[j-2]+1)
+			}
+		}
+		prev2, prev, cur = prev, cur, prev2
+	}
+	return prev[len(b)]
+}
+
+// helpCmd is `dumpscope help [COMMAND...]`: what --help says.
+type helpCmd struct {
+	Command []string `arg:"" optional:"" name:"COMMAND" help:"The command to describe."`
+}
+
+func (c *helpCmd) Run(rc *runContext) error {
+	if len(c.Command) > 0 {
+		parser, err := kong.New(&CLI{}, kong.Name(programName))
+		if err != nil {
+			return err
+		}
+		known := false
+		var names []string
+		for _, n := range parser.Model.Children {
+			known = known || n.Name == c.Command[0]
+			names = append(names, n.Name)
+		}
+		if !known {
+			return usageError{fmt.Sprintf("help: no command %q; the commands are %s", c.Command[0], strings.Join(names, ", "))}
+		}
+	}
+	rc.out.Flush()
+	if code := run(append(append([]string(nil), c.Command...), "--help")); code != exitOK {
+		return errSilent
+	}
+	return nil
+}
+
+// versionCmd is `dumpscope version`.
+type versionCmd struct{}
+
+func (versionCmd) Run(rc *runContext) error {
+	_, err := fmt.Fprintln(rc.out, versionString())
+	return err
+}
+
+// versionString names the build: the module version and, when go build
+// recorded them, the VCS revision, its time and whether the tree had
+// changes (runtime/debug.ReadBuildInfo).
+func versionString() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return programName + " (no build information)"
+	}
+	return versionOf(bi)
+}
+
+// versionOf says what bi says of the build.
+func versionOf(bi *debug.BuildInfo) string {
+	s := programName + " " + bi.Main.Version
+	set := map[string]string{}
+	for _, kv := range bi.Settings {
+		set[kv.Key] = kv.Value
+	}
+	if rev := set["vcs.revision"]; rev != "" {
+		s += ", revision " + rev
+		if t := set["vcs.time"]; t != "" {
+			s += " of " + t
+		}
+		if set["vcs.modified"] == "true" {
+			s += " (with local changes)"
+		}
+	}
+	return s + ", " + bi.GoVersion
+}
