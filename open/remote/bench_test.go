@@ -20,7 +20,7 @@ import (
 // fetched, on a synthetic 4 GiB object and (BenchmarkRemoteTriage in
 // dump_test.go) on real dumps. Run:
 //
-//	DUMPSCOPE_KERNEL_FIXTURES=DIR go test -run XXX -bench . -benchtime 3x ./open/remote/
+//	go test -run XXX -bench . -benchtime 3x ./open/remote/
 //
 // Measured on the 2-core VM, shared (ms per op, requests, MiB fetched):
 //

@@ -4,18 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 	"time"
-
-	"github.com/klauspost/compress/zstd"
 
 	"dumpscope/inspect"
 	"dumpscope/inspect/kernel"
@@ -29,64 +25,6 @@ import (
 // Real dumps read over HTTP through the real readers: the answers are
 // those of the local file, and the cost (requests, bytes fetched) is
 // logged for each step, the way `--stats` would show it.
-
-// kernelFixture returns the decompressed path of a dump of
-// ../shared/kernel-fixtures/debian-amd64 (or of DUMPSCOPE_KERNEL_FIXTURES,
-// which may hold it decompressed), or skips.
-var kernelFixtureMu sync.Mutex
-
-func kernelFixture(t testing.TB, name string) string {
-	t.Helper()
-	dir := os.Getenv("DUMPSCOPE_KERNEL_FIXTURES")
-	if dir == "" {
-		dir = filepath.Join(dumptest.ModuleRoot(t), "..", "shared", "kernel-fixtures", "debian-amd64")
-	}
-	if p := filepath.Join(dir, name); fileExists(p) {
-		return p
-	}
-	src := filepath.Join(dir, name+".zst")
-	if !fileExists(src) {
-		t.Skipf("kernel fixture %s not found in %s (set DUMPSCOPE_KERNEL_FIXTURES): skipping", name, dir)
-	}
-	kernelFixtureMu.Lock()
-	defer kernelFixtureMu.Unlock()
-	out := filepath.Join(os.TempDir(), "dumpscope-fixtures", "kernel", name)
-	if fileExists(out) {
-		return out
-	}
-	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	in, err := os.Open(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Close()
-	dec, err := zstd.NewReader(in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dec.Close()
-	tmp, err := os.CreateTemp(filepath.Dir(out), name+".tmp-*")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.Copy(tmp, dec); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		t.Fatal(err)
-	}
-	tmp.Close()
-	if err := os.Rename(tmp.Name(), out); err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
-func fileExists(p string) bool {
-	st, err := os.Stat(p)
-	return err == nil && st.Mode().IsRegular()
-}
 
 // serveFile serves a local file with an ETag, as object storage would.
 func serveFile(t *testing.T, path string) string {
@@ -164,7 +102,7 @@ func TestRemoteDumps(t *testing.T) {
 				if testing.Short() {
 					t.Skip("the kernel fixtures are decompressed and decoded twice: not under -short")
 				}
-				path = kernelFixture(t, base)
+				path = dumptest.KernelFixture(t, base)
 			} else {
 				path = dumptest.Fixture(t, name)
 			}
@@ -230,7 +168,7 @@ func BenchmarkRemoteTriage(b *testing.B) {
 		if name == "qemu-elf-paging.vmcore" {
 			path = dumptest.Fixture(b, "x86_64/"+name)
 		} else {
-			path = kernelFixture(b, name)
+			path = dumptest.KernelFixture(b, name)
 		}
 		data, err := os.ReadFile(path)
 		if err != nil {
