@@ -6,6 +6,7 @@ import (
 	"context"
 	_ "embed"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -131,8 +132,12 @@ func recoverMeter() func(done, total uint64) {
 func (rc *runContext) openOptions() open.Options {
 	r := rc.Remote
 	return open.Options{
-		Remote: remote.Options{CacheDir: r.Cache, CacheDirSize: r.CacheSize, S3Endpoint: r.S3Endpoint,
-			RequestTimeout: r.Timeout, IdleTimeout: r.IdleTimeout},
+		Remote: remote.Options{BlockSize: r.BlockSize, CacheSize: r.BlockCache,
+			CacheDir: r.Cache, CacheDirSize: r.CacheSize, S3Endpoint: r.S3Endpoint,
+			RequestTimeout: r.Timeout, IdleTimeout: r.IdleTimeout,
+			// A failed read fails the command (finish): later reads
+			// need not wait for the server again.
+			FailFast: true},
 		OnRemote: func(o *remote.Object) { rc.remotes = append(rc.remotes, o) },
 		OnLocal:  func(name string, st fs.FileInfo) { rc.inputs = append(rc.inputs, input{name, st}) },
 	}
@@ -149,22 +154,53 @@ func (rc *runContext) withSession(files []string, fn func(s *inspect.Session) er
 	return fn(s)
 }
 
-// writeStats prints, for --stats, what reading each remote dump cost.
+// writeStats prints, for --stats, what reading each remote dump cost:
+// one line per remote object, a JSON object with --json. They go to
+// stderr, never into the command's output, which is the same for a dump
+// read locally or remotely.
 func (rc *runContext) writeStats(w io.Writer) {
 	for _, o := range rc.remotes {
 		if rc.JSON {
-			b, _ := json.Marshal(struct {
-				Name  string       `json:"name"`
-				Stats remote.Stats `json:"stats"`
-			}{o.Name(), o.Stats()})
+			b, _ := json.Marshal(o.Stats())
 			fmt.Fprintf(w, "%s\n", b)
 			continue
 		}
-		fmt.Fprintf(w, "%s: %s\n", o.Name(), o.Stats())
+		fmt.Fprintln(w, o.Stats())
 	}
-	if len(rc.remotes) == 0 {
+	if len(rc.remotes) == 0 && !rc.JSON {
 		fmt.Fprintf(w, "%s: --stats: no remote dump was read\n", programName)
 	}
+}
+
+// finish ends a command that returned err: it flushes the output, or,
+// when a read of a remote dump failed, drops what is still buffered (it
+// may say "unreadable" or "not available" where the network, not the
+// dump, failed) and returns that failure unless err already says so: the
+// command fails (exit 1; 2 while opening) and names the network as the
+// cause.
+func (rc *runContext) finish(err error) error {
+	var ferr error
+	for _, o := range rc.remotes {
+		if ferr = o.Err(); ferr != nil {
+			break
+		}
+	}
+	if ferr == nil {
+		if werr := rc.out.Flush(); err == nil {
+			err = werr
+		}
+		return err
+	}
+	rc.out.Reset(io.Discard)
+	var re *remote.Error
+	var oe openError
+	switch {
+	case errors.As(err, &re):
+		return err
+	case errors.As(err, &oe):
+		return openError{ferr}
+	}
+	return ferr
 }
 
 // Num is a number flag that accepts decimal and 0x-hex.

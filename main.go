@@ -74,9 +74,11 @@ type Globals struct {
 // Remote are the flags for dumps read over the network (FILE as an
 // http://, https:// or s3:// URL).
 type Remote struct {
-	Stats       bool          `name:"stats" help:"After the command, print on stderr what reading remote dumps cost: requests, bytes fetched, cache hits."`
+	Stats       bool          `name:"stats" help:"After the command, print on stderr what reading remote dumps cost: requests, bytes fetched, cache hits (with --json: one JSON object per line)."`
 	Cache       string        `name:"cache" placeholder:"DIR" help:"Keep blocks of remote dumps in DIR between runs (bounded by --cache-size; nothing is written without it)."`
 	CacheSize   int64         `name:"cache-size" default:"4294967296" help:"Bound of the --cache folder in bytes."`
+	BlockSize   int64         `name:"block-size" placeholder:"BYTES" help:"Unit of the range requests to remote dumps: a power of two from 4096 to 16777216 (default 262144)."`
+	BlockCache  int64         `name:"block-cache" placeholder:"BYTES" help:"Bound of the blocks of remote dumps kept in memory (default 67108864)."`
 	S3Endpoint  string        `name:"s3-endpoint" placeholder:"URL" help:"S3-compatible endpoint for s3:// URLs (path-style); AWS_ENDPOINT_URL_S3 works too."`
 	Timeout     time.Duration `name:"timeout" default:"60s" help:"Bound of one request to a remote dump."`
 	IdleTimeout time.Duration `name:"idle-timeout" default:"15s" help:"Bound of the wait for each response or further byte of a remote dump."`
@@ -129,10 +131,7 @@ func run(args []string) int {
 		} else if jc, ok := sel.Target.Addr().Interface().(jsonCommand); ok {
 			rc.JSON = jc.wantsJSON()
 		}
-		err = ctx.Run(rc)
-		if ferr := out.Flush(); err == nil && ferr != nil {
-			err = ferr
-		}
+		err = rc.finish(ctx.Run(rc))
 		if cli.Stats {
 			rc.writeStats(os.Stderr)
 		}

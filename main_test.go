@@ -21,7 +21,7 @@ import (
 
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"dumpscope": func() { os.Exit(run(os.Args[1:])) },
+		"dumpscope": func() { startWatchdog(); os.Exit(run(os.Args[1:])) },
 	})
 }
 
@@ -57,6 +57,7 @@ func TestScripts(t *testing.T) {
 	} else {
 		t.Log("kernel fixtures not found: scripts guarded by [kfixtures] are skipped")
 	}
+	remote := newRemoteScripts(t, len(fixtures) > 0) // main_remote_test.go
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata/script",
 		Setup: func(env *testscript.Env) error {
@@ -75,6 +76,9 @@ func TestScripts(t *testing.T) {
 			if err := writeKdumpDumps(env.WorkDir); err != nil {
 				return err
 			}
+			if err := remote.setup(env); err != nil {
+				return err
+			}
 			return writeSyntheticDumps(env.WorkDir)
 		},
 		Condition: func(cond string) (bool, error) {
@@ -84,9 +88,12 @@ func TestScripts(t *testing.T) {
 			if cond == "kfixtures" {
 				return len(kfixtures) > 0, nil
 			}
+			if ok, known := remote.condition(cond); known {
+				return ok, nil
+			}
 			return false, fmt.Errorf("unknown condition %q", cond)
 		},
-		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+		Cmds: merge(remote.commands(), map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			// size FILE N: the file has exactly N bytes.
 			"size": func(ts *testscript.TestScript, neg bool, args []string) {
 				if len(args) != 2 {
@@ -132,7 +139,7 @@ func TestScripts(t *testing.T) {
 					ts.Fatalf("%s: sha256 %s, want %s", args[0], got, args[1])
 				}
 			},
-		},
+		}),
 	})
 }
 

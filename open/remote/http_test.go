@@ -97,6 +97,9 @@ func TestETagPinning(t *testing.T) {
 		t.Fatalf("validator %q", v)
 	}
 	checkRead(t, o, data, bs, 10)
+	if err := o.Err(); err != nil {
+		t.Fatalf("Err after good reads: %v", err)
+	}
 	if h := srv.header(1); h.Get("If-Match") != `"v1"` || h.Get("If-Unmodified-Since") != "" {
 		t.Fatalf("second request's conditions: %v", h)
 	}
@@ -118,6 +121,17 @@ func TestETagPinning(t *testing.T) {
 	}
 	if err := checkRead(t, o, data, bs+5, 100); err != nil {
 		t.Fatalf("cached block after the change: %v", err)
+	}
+	// Err keeps the first failure, whatever later reads did.
+	if ferr := o.Err(); ferr == nil || ferr.Error() != err.Error() {
+		t.Fatalf("Err = %v, want the first failure %v", ferr, err)
+	}
+	o.Close()
+	if _, cerr := o.ReadAt(make([]byte, 1), 0); !errors.Is(cerr, ErrClosed) {
+		t.Fatalf("read after Close: %v", cerr)
+	}
+	if ferr := o.Err(); ferr == nil || ferr.Error() != err.Error() {
+		t.Fatalf("Err after a read after Close = %v", ferr)
 	}
 }
 

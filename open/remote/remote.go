@@ -63,6 +63,12 @@ type Options struct {
 	// IdleTimeout bounds the wait for the response and, after it, for
 	// each further byte of its body. Default 15 s.
 	IdleTimeout time.Duration
+	// FailFast makes every read after a failed one fail at once with
+	// the first failure (Err), without a request: for a caller that gives
+	// up at the first failure anyway (dumpscope's commands), so that a
+	// dead or refusing server costs one failed range, not retries and
+	// timeouts for every block the readers still want.
+	FailFast bool
 
 	// CacheDir, when set, keeps fetched blocks on disk, keyed by the
 	// object's identity (see diskcache.go), for later runs and other
@@ -177,6 +183,7 @@ type Object struct {
 	mu       sync.Mutex
 	closed   bool
 	changed  error // once the object is seen changed, no more requests
+	failed   error // the first failure a ReadAt returned (Err)
 	blocks   *blockCache
 	inflight map[int64]*blockCall
 	ra       readahead
@@ -340,6 +347,11 @@ func (o *Object) ReadAt(p []byte, off int64) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
+	if o.opt.FailFast {
+		if err := o.Err(); err != nil {
+			return 0, err
+		}
+	}
 	end := min(off+int64(len(p)), o.size)
 	b0, b1 := off/o.bs, (end-1)/o.bs
 	calls, err := o.request(b0, b1)
@@ -370,12 +382,34 @@ func (o *Object) ReadAt(p []byte, off int64) (int, error) {
 	o.stats.wait.Add(int64(waited))
 	o.stats.read.Add(int64(n))
 	if err != nil {
+		o.noteFailure(err)
 		return n, err
 	}
 	if n < len(p) {
 		return n, io.EOF
 	}
 	return n, nil
+}
+
+// Err returns the first failure a read of the object returned (never
+// io.EOF, nor a read after Close), or nil. Readers may turn a failed read
+// into "not available" or a problem of the dump; a caller checks Err
+// afterwards to tell that the network, not the dump, failed.
+func (o *Object) Err() error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.failed
+}
+
+func (o *Object) noteFailure(err error) {
+	if errors.Is(err, ErrClosed) {
+		return
+	}
+	o.mu.Lock()
+	if o.failed == nil {
+		o.failed = err
+	}
+	o.mu.Unlock()
 }
 
 // closedError is the error of a read after Close.
