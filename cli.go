@@ -37,12 +37,56 @@ type runContext struct {
 	// inputs are the local files the command opened, so that no output
 	// overwrites one of them (createOutput).
 	inputs []input
+	// notes holds notes about the output for stderr (notef).
+	notes *bufio.Writer
 }
 
 // input is one opened local file.
 type input struct {
 	name string
 	st   fs.FileInfo
+}
+
+// newRunContext returns the context of one command. Its output and its
+// notes are buffered, and pass through remoteGuard.
+func newRunContext(g *Globals) *runContext {
+	rc := &runContext{Globals: g, ctx: context.Background()}
+	rc.out = bufio.NewWriterSize(remoteGuard{os.Stdout, rc}, 64<<10)
+	rc.notes = bufio.NewWriterSize(remoteGuard{os.Stderr, rc}, 64<<10)
+	return rc
+}
+
+// notef writes a note about the output ("dumpscope: zero-filled pfn 0x2:
+// excluded ...") to stderr, buffered and guarded like the output.
+func (rc *runContext) notef(format string, args ...any) {
+	fmt.Fprintf(rc.notes, "%s: %s\n", programName, fmt.Sprintf(format, args...))
+}
+
+// remoteGuard passes the command's output on until a read of a remote
+// dump fails; from then on it drops it. What the command writes after a
+// failed read may say "unreadable" or "not available" where the network,
+// not the dump, failed; what it wrote before came from good reads only.
+// finish reports the failure.
+type remoteGuard struct {
+	w  io.Writer
+	rc *runContext
+}
+
+func (g remoteGuard) Write(p []byte) (int, error) {
+	if g.rc.remoteErr() != nil {
+		return len(p), nil
+	}
+	return g.w.Write(p)
+}
+
+// remoteErr is the first failed read of a remote dump, or nil.
+func (rc *runContext) remoteErr() error {
+	for _, o := range rc.remotes {
+		if err := o.Err(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // demoDump is the embedded demo: a real QEMU ELF vmcore (testdata/demo).
@@ -172,30 +216,20 @@ func (rc *runContext) writeStats(w io.Writer) {
 	}
 }
 
-// finish ends a command that returned err: it flushes the output, or,
-// when a read of a remote dump failed, drops what is still buffered (it
-// may say "unreadable" or "not available" where the network, not the
-// dump, failed) and returns that failure unless err already says so: the
-// command fails (exit 1; 2 while opening) and names the network as the
-// cause.
+// finish ends a command that returned err: it flushes the output and the
+// notes (remoteGuard drops them after a failed remote read), and returns
+// the first failed remote read unless err already says so: the command
+// fails (exit 1; 2 while opening) and names the network as the cause.
 func (rc *runContext) finish(err error) error {
-	var ferr error
-	for _, o := range rc.remotes {
-		if ferr = o.Err(); ferr != nil {
-			break
-		}
+	if werr := rc.out.Flush(); err == nil {
+		err = werr
 	}
-	if ferr == nil {
-		if werr := rc.out.Flush(); err == nil {
-			err = werr
-		}
-		return err
-	}
-	rc.out.Reset(io.Discard)
+	rc.notes.Flush()
+	ferr := rc.remoteErr()
 	var re *remote.Error
 	var oe openError
 	switch {
-	case errors.As(err, &re):
+	case ferr == nil || errors.As(err, &re):
 		return err
 	case errors.As(err, &oe):
 		return openError{ferr}

@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"os"
 
 	"dumpscope/inspect"
 	"dumpscope/model"
@@ -145,7 +144,7 @@ func (c *pageCmd) run(rc *runContext, s *inspect.Session) error {
 			if r.Count > 1 {
 				what = fmt.Sprintf("pfns %s-%s (%d frames)", r.Start, r.End()-1, r.Count)
 			}
-			fmt.Fprintf(os.Stderr, "%s: zero-filled %s: %s\n", programName, what, describeState(pi))
+			rc.notef("zero-filled %s: %s", what, describeState(pi))
 		}
 	}
 	buf := make([]byte, s.Info().PageSize)
@@ -169,7 +168,7 @@ func (c *pageCmd) run(rc *runContext, s *inspect.Session) error {
 				// Stored, but it cannot be read: listed as it is found.
 				pi.PFN, pi.State, pi.Reason = pfn, model.StateUnreadable, err.Error()
 				if c.ZeroFill {
-					fmt.Fprintf(os.Stderr, "%s: zero-filled pfn %s: %s\n", programName, pfn, describeState(pi))
+					rc.notef("zero-filled pfn %s: %s", pfn, describeState(pi))
 				}
 			}
 		}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 
@@ -78,7 +77,7 @@ func (c *readCmd) readPhys(rc *runContext, s *inspect.Session, addr uint64) erro
 	if !c.Raw {
 		hex = newHexDumper(rc.out, addr)
 	}
-	var zf zeroFilled
+	zf := zeroFilled{rc: rc}
 	defer zf.flush()
 	for pos := addr; pos < addr+n; {
 		if err := rc.ctx.Err(); err != nil {
@@ -114,6 +113,7 @@ func (c *readCmd) readPhys(rc *runContext, s *inspect.Session, addr uint64) erro
 // zeroFilled lists on stderr what --zero-fill filled, consecutive whole
 // frames of one state and reason on one line.
 type zeroFilled struct {
+	rc  *runContext
 	run []inspect.Absent // whole frames, consecutive, alike: the first and the last
 }
 
@@ -125,7 +125,7 @@ func (z *zeroFilled) add(a inspect.Absent) {
 	}
 	z.flush()
 	if a.Gap {
-		fmt.Fprintf(os.Stderr, "%s: zero-filled phys %s-%s (pfn %s): %s\n", programName, a.Start, a.End, a.Page.PFN, a.Reason())
+		z.rc.notef("zero-filled phys %s-%s (pfn %s): %s", a.Start, a.End, a.Page.PFN, a.Reason())
 		return
 	}
 	z.run = append(z.run[:0], a)
@@ -137,9 +137,9 @@ func (z *zeroFilled) flush() {
 	}
 	a, b := z.run[0], z.run[len(z.run)-1]
 	if a.Page.PFN == b.Page.PFN {
-		fmt.Fprintf(os.Stderr, "%s: zero-filled pfn %s: %s\n", programName, a.Page.PFN, a.Reason())
+		z.rc.notef("zero-filled pfn %s: %s", a.Page.PFN, a.Reason())
 	} else {
-		fmt.Fprintf(os.Stderr, "%s: zero-filled pfns %s-%s (%d frames): %s\n", programName, a.Page.PFN, b.Page.PFN, b.Page.PFN-a.Page.PFN+1, a.Reason())
+		z.rc.notef("zero-filled pfns %s-%s (%d frames): %s", a.Page.PFN, b.Page.PFN, b.Page.PFN-a.Page.PFN+1, a.Reason())
 	}
 	z.run = z.run[:0]
 }
@@ -218,7 +218,7 @@ func (c *readCmd) readArea(rc *runContext, s *inspect.Session, addr uint64) erro
 		return areaGapError{fmt.Sprintf("%s: %s %s is %s", name, label, gapRange(gaps[0]), gaps[0].Reason)}
 	}
 	for _, g := range gaps {
-		fmt.Fprintf(os.Stderr, "%s: zero-filled %s %s: %s\n", programName, label, gapRange(g), g.Reason)
+		rc.notef("zero-filled %s %s: %s", label, gapRange(g), g.Reason)
 	}
 	if c.Raw {
 		_, err = rc.out.Write(data)

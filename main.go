@@ -9,8 +9,6 @@
 package main
 
 import (
-	"bufio"
-	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -125,8 +123,7 @@ func run(args []string) int {
 			code = exitUsage
 			return
 		}
-		out := bufio.NewWriterSize(os.Stdout, 64<<10)
-		rc := &runContext{Globals: &cli.Globals, ctx: context.Background(), out: out}
+		rc := newRunContext(&cli.Globals)
 		if sel := ctx.Selected(); sel == nil {
 		} else if jc, ok := sel.Target.Addr().Interface().(jsonCommand); ok {
 			rc.JSON = jc.wantsJSON()

@@ -62,6 +62,9 @@ import (
 //	    CODE 0 exactly the local output, otherwise one line on stderr,
 //	    `dumpscope: URL: ...` with the URL's name. Its stdout and stderr
 //	    are the command's, for stdout/stderr checks.
+//	hostileall [-env NAME] FILE...
+//	    hostile, for every command line of remoteViews and remoteForms,
+//	    each allowed to exit 0, 1 or 2.
 //	hits [-env NAME] N
 //	    the server got exactly N requests since the last hits.
 //	nosecret
@@ -180,14 +183,15 @@ func (r *remoteScripts) condition(cond string) (ok, known bool) {
 
 func (r *remoteScripts) commands() map[string]func(ts *testscript.TestScript, neg bool, args []string) {
 	return map[string]func(ts *testscript.TestScript, neg bool, args []string){
-		"serve":    cmdServe,
-		"s3serve":  cmdS3Serve,
-		"same":     cmdSame,
-		"sameall":  cmdSameAll,
-		"hits":     cmdHits,
-		"hostile":  cmdHostile,
-		"nosecret": cmdNoSecret,
-		"nofiles":  cmdNoFiles,
+		"serve":      cmdServe,
+		"s3serve":    cmdS3Serve,
+		"same":       cmdSame,
+		"sameall":    cmdSameAll,
+		"hits":       cmdHits,
+		"hostile":    cmdHostile,
+		"hostileall": cmdHostileAll,
+		"nosecret":   cmdNoSecret,
+		"nofiles":    cmdNoFiles,
 	}
 }
 
@@ -289,57 +293,94 @@ func cmdHostile(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	want, err := strconv.Atoi(args[0])
 	ts.Check(err)
+	r, msg := rigOf(ts).hostile(ts, *name, []int{want}, args[1:len(args)-n], args[len(args)-n:])
+	fmt.Fprint(ts.Stdout(), r.stdout)
+	fmt.Fprint(ts.Stderr(), r.stderr)
+	if msg != "" {
+		ts.Fatalf("%s", msg)
+	}
+}
+
+func cmdHostileAll(ts *testscript.TestScript, neg bool, args []string) {
+	fl := flag.NewFlagSet("hostileall", flag.ContinueOnError)
+	name := fl.String("env", "BAD", "the server's variable")
+	err := fl.Parse(args)
+	files := fl.Args()
+	if neg || err != nil || len(files) == 0 || trailingFiles(ts, files) != len(files) {
+		ts.Fatalf("usage: hostileall [-env NAME] FILE...")
+	}
 	rig := rigOf(ts)
-	srv := rig.servers[*name]
+	addrs := map[string]string{}
+	var failed []string
+	codes := map[int]int{}
+	for _, view := range slices.Concat(remoteViews, remoteForms) {
+		cmd := rig.expand(ts, addrs, view, files)
+		r, msg := rig.hostile(ts, *name, []int{0, 1, 2}, cmd, files)
+		codes[r.code]++
+		if msg != "" {
+			failed = append(failed, msg)
+		}
+	}
+	ts.Logf("exit codes: %v", codes)
+	if len(failed) > 0 {
+		ts.Fatalf("%d command lines misbehave:\n%s", len(failed), strings.Join(failed, "\n"))
+	}
+}
+
+// hostile runs cmd on the files locally, then through the server $name
+// with short timeouts, and describes what is wrong with the remote run
+// ("" when nothing is). With the URL names replaced by the local ones,
+// the remote run must either give the local output and exit code, or
+// fail because of the server: exit 1 or 2, one line on stderr naming the
+// URL, and a stdout that is a prefix of the local one. Its exit code must
+// be in want, it must end within 20 s and show no secret.
+func (rig *scriptRig) hostile(ts *testscript.TestScript, name string, want []int, cmd, files []string) (runResult, string) {
+	srv := rig.servers[name]
 	if srv == nil {
-		ts.Fatalf("no server $%s", *name)
+		ts.Fatalf("no server $%s", name)
 	}
-	cmd, files := args[1:len(args)-n], args[len(args)-n:]
-	local := rig.run(ts, append(slices.Clone(cmd), files...))
-	if local.code != 0 {
-		ts.Fatalf("locally: exit %d: %s", local.code, local.stderr)
-	}
+	local := rig.run(ts, slices.Concat(cmd, files))
 	remote := append([]string{"--block-size", "4096", "--timeout", "2s", "--idle-timeout", "300ms"}, cmd...)
-	var names []string
+	var names, pairs []string
 	for _, f := range files {
 		rel, err := filepath.Rel(srv.dir, ts.MkAbs(f))
 		if err != nil || strings.HasPrefix(rel, "..") {
-			ts.Fatalf("%s is not in the folder $%s serves", f, *name)
+			ts.Fatalf("%s is not in the folder $%s serves", f, name)
 		}
-		names = append(names, srv.url()+"/"+filepath.ToSlash(rel))
-		remote = append(remote, names[len(names)-1]+"?"+presignQuery)
+		u := srv.url() + "/" + filepath.ToSlash(rel)
+		names, pairs = append(names, u), append(pairs, u, f)
+		remote = append(remote, u+"?"+presignQuery)
 	}
 	start := time.Now()
 	r := rig.run(ts, remote)
 	took := time.Since(start)
-	fmt.Fprint(ts.Stdout(), r.stdout)
-	fmt.Fprint(ts.Stderr(), r.stderr)
 	line := strings.Join(slices.Concat(cmd, files), " ")
-	switch {
-	case took > 20*time.Second:
-		ts.Fatalf("%s took %v", line, took)
-	case r.code != want:
-		ts.Fatalf("%s: exit %d, want %d; stderr:\n%s", line, r.code, want, r.stderr)
-	case secretIn(r.stdout+r.stderr) != "":
-		ts.Fatalf("%s: the output shows %q of the presigned URL", line, secretIn(r.stdout+r.stderr))
-	case !strings.HasPrefix(local.stdout, r.stdout):
-		ts.Fatalf("%s: stdout is not a prefix of the local output: %s", line, firstDiff(r.stdout, local.stdout))
-	case want == 0:
-		if r.stdout != local.stdout || r.stderr != "" {
-			ts.Fatalf("%s: exit 0 but the output is not the local one; stderr:\n%s", line, r.stderr)
-		}
-		return
-	case strings.Count(r.stderr, "\n") != 1 || !strings.HasSuffix(r.stderr, "\n"):
-		ts.Fatalf("%s: stderr is not one line:\n%s", line, r.stderr)
-	}
+	ts.Logf("%s: exit %d after %v: %s", line, r.code, took.Round(time.Millisecond), r.stderr)
+	rep := strings.NewReplacer(pairs...)
+	stdout, stderr := rep.Replace(r.stdout), rep.Replace(r.stderr)
 	named := false
 	for _, u := range names {
 		named = named || strings.HasPrefix(r.stderr, "dumpscope: "+u+": ")
 	}
-	if !named {
-		ts.Fatalf("%s: stderr does not start with `dumpscope: URL: `: %s", line, r.stderr)
+	switch {
+	case took > 20*time.Second:
+		return r, fmt.Sprintf("%s took %v", line, took)
+	case !slices.Contains(want, r.code):
+		return r, fmt.Sprintf("%s: exit %d, want %v; stderr:\n%s", line, r.code, want, r.stderr)
+	case secretIn(r.stdout+r.stderr) != "":
+		return r, fmt.Sprintf("%s: the output shows %q of the presigned URL", line, secretIn(r.stdout+r.stderr))
+	case r.code == local.code && stdout == local.stdout && stderr == local.stderr:
+		return r, "" // the bad range was not needed, or the command failed before it
+	case r.code == 0:
+		return r, fmt.Sprintf("%s: exit 0 but the output is not the local one; stderr:\n%s", line, r.stderr)
+	case !strings.HasPrefix(local.stdout, stdout):
+		return r, fmt.Sprintf("%s: stdout is not a prefix of the local output: %s", line, firstDiff(stdout, local.stdout))
+	case strings.Count(r.stderr, "\n") != 1 || !strings.HasSuffix(r.stderr, "\n"):
+		return r, fmt.Sprintf("%s: stderr is not one line:\n%s", line, r.stderr)
+	case !named:
+		return r, fmt.Sprintf("%s: stderr does not start with `dumpscope: URL: `: %s", line, r.stderr)
 	}
-	ts.Logf("%s: exit %d after %v: %s", line, r.code, took.Round(time.Millisecond), r.stderr)
+	return r, ""
 }
 
 func cmdHits(ts *testscript.TestScript, neg bool, args []string) {
@@ -523,13 +564,7 @@ func cmdSameAll(ts *testscript.TestScript, neg bool, args []string) {
 	addrs := map[string]string{}
 	var failed []string
 	for _, view := range views {
-		cmd := make([]string, len(view))
-		for i, a := range view {
-			if strings.HasPrefix(a, "{") && strings.HasSuffix(a, "}") {
-				a = rig.symbol(ts, addrs, a[1:len(a)-1], args)
-			}
-			cmd[i] = a
-		}
+		cmd := rig.expand(ts, addrs, view, args)
 		if msg := rig.same(ts, via, cmd, args); msg != "" {
 			failed = append(failed, msg)
 		}
@@ -537,6 +572,18 @@ func cmdSameAll(ts *testscript.TestScript, neg bool, args []string) {
 	if len(failed) > 0 {
 		ts.Fatalf("%d of %d command lines differ:\n%s", len(failed), len(views), strings.Join(failed, "\n"))
 	}
+}
+
+// expand replaces the {sym} arguments of a command line by addresses.
+func (rig *scriptRig) expand(ts *testscript.TestScript, addrs map[string]string, view, files []string) []string {
+	cmd := make([]string, len(view))
+	for i, a := range view {
+		if strings.HasPrefix(a, "{") && strings.HasSuffix(a, "}") {
+			a = rig.symbol(ts, addrs, a[1:len(a)-1], files)
+		}
+		cmd[i] = a
+	}
+	return cmd
 }
 
 // symbol returns the address of a kernel symbol in the local dump, or
