@@ -18,6 +18,7 @@ import (
 	"github.com/alecthomas/kong"
 
 	"dumpscope/model"
+	"dumpscope/open/remote"
 )
 
 // Exit codes (README "Exit codes").
@@ -114,7 +115,7 @@ func run(args []string) int {
 		}()
 		ctx, err := parser.Parse(jsonAfterCommand(parser, args))
 		if err != nil {
-			fmt.Fprintf(os.Stderr, "%s: %v\n", programName, err)
+			fmt.Fprintf(os.Stderr, "%s: %s\n", programName, remote.RedactText(err.Error()))
 			code = exitUsage
 			return
 		}
@@ -134,7 +135,7 @@ func run(args []string) int {
 		}
 		code = exitCode(err)
 		if err != nil && !errors.Is(err, errSilent) {
-			fmt.Fprintf(os.Stderr, "%s: %s\n", programName, model.ErrorText(err))
+			fmt.Fprintf(os.Stderr, "%s: %s\n", programName, remote.RedactText(model.ErrorText(err)))
 		}
 	}()
 	return code

@@ -34,8 +34,9 @@ import (
 // and read the work folder's dumps through them:
 //
 //	serve [-env NAME] [-mode MODE] [-from OFF] [-to OFF] [-after N] [-times N] [-delay D] DIR
-//	    serve DIR over HTTP; $NAME (default URL) is its base URL and
-//	    $SIG the presigned query string every request must carry:
+//	    serve DIR over HTTP; $NAME (default URL) is its base URL,
+//	    $NAME_HOST its host:port, and $SIG the presigned query string
+//	    every request must carry:
 //	    $URL/synth.kdump?$SIG. -mode misbehaves (see serverModes) for
 //	    ranges starting in [-from, -to), from request -after on, -times
 //	    times (0: always).
@@ -66,11 +67,13 @@ import (
 //	    hostile, for every command line of remoteViews and remoteForms,
 //	    each allowed to exit 0, 1 or 2.
 //	hits [-env NAME] N
-//	    the server got exactly N requests since the last hits.
+//	    the server got exactly N requests since the last hits (N *: any).
 //	nosecret
 //	    the last command's stdout and stderr show no part of $SIG.
 //	nofiles DIR...
 //	    no file was written under DIR.
+//	du DIR MAX
+//	    the files under DIR hold at most MAX bytes.
 //
 // Every dumpscope the scripts run is bounded by DUMPSCOPE_TEST_TIMEOUT
 // (startWatchdog), so a hang fails one script quickly.
@@ -192,6 +195,7 @@ func (r *remoteScripts) commands() map[string]func(ts *testscript.TestScript, ne
 		"hostileall": cmdHostileAll,
 		"nosecret":   cmdNoSecret,
 		"nofiles":    cmdNoFiles,
+		"du":         cmdDu,
 	}
 }
 
@@ -238,6 +242,7 @@ func cmdServe(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Defer(s.close)
 	rigOf(ts).servers[*name] = s
 	ts.Setenv(*name, s.url())
+	ts.Setenv(*name+"_HOST", strings.TrimPrefix(s.url(), "http://"))
 	ts.Setenv("SIG", presignQuery)
 }
 
@@ -389,14 +394,17 @@ func cmdHits(ts *testscript.TestScript, neg bool, args []string) {
 	if err := fl.Parse(args); err != nil || fl.NArg() != 1 {
 		ts.Fatalf("usage: hits [-env NAME] N")
 	}
-	want, err := strconv.ParseInt(fl.Arg(0), 10, 64)
-	ts.Check(err)
 	s := rigOf(ts).servers[*name]
 	if s == nil {
 		ts.Fatalf("no server $%s", *name)
 	}
 	now := s.requests.Load()
 	got := now - s.checked.Swap(now)
+	if fl.Arg(0) == "*" {
+		return
+	}
+	want, err := strconv.ParseInt(fl.Arg(0), 10, 64)
+	ts.Check(err)
 	if (got == want) == neg {
 		ts.Fatalf("$%s got %d requests, want %s%d", *name, got, map[bool]string{true: "not ", false: ""}[neg], want)
 	}
@@ -434,6 +442,30 @@ func cmdNoFiles(ts *testscript.TestScript, neg bool, args []string) {
 			}
 			return nil
 		})
+	}
+}
+
+func cmdDu(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: du DIR MAX")
+	}
+	bound, err := strconv.ParseInt(args[1], 0, 64)
+	ts.Check(err)
+	var total, files int64
+	ts.Check(filepath.WalkDir(ts.MkAbs(args[0]), func(p string, e fs.DirEntry, err error) error {
+		if err != nil || e.IsDir() {
+			return err
+		}
+		info, err := e.Info()
+		if err != nil {
+			return err
+		}
+		total, files = total+info.Size(), files+1
+		return nil
+	}))
+	ts.Logf("%s: %d files, %d bytes", args[0], files, total)
+	if total > bound {
+		ts.Fatalf("%s holds %d bytes in %d files, more than %d", args[0], total, files, bound)
 	}
 }
 

@@ -98,6 +98,13 @@ func (d *diskCache) get(b, n int64) ([]byte, bool) {
 	return data, true
 }
 
+// has reports whether a file of the right length holds block b of n
+// bytes (its checksum is checked when it is read).
+func (d *diskCache) has(b, n int64) bool {
+	st, err := os.Stat(d.path(b))
+	return err == nil && st.Mode().IsRegular() && st.Size() == n+diskTrailer
+}
+
 // put stores block b; it reports whether the block was written. Failures
 // (a full disk, a read-only folder) only mean the block is not cached.
 func (d *diskCache) put(b int64, data []byte) bool {

@@ -393,6 +393,16 @@ func TestRedact(t *testing.T) {
 			t.Errorf("Redact(%q) = %q, want %q", in, got, want)
 		}
 	}
+	for in, want := range map[string]string{
+		`--pfn: "http://h/x?X-Amz-Signature=abc" is not a number`:             `--pfn: "http://h/x" is not a number`,
+		"got HTTPS://u:p@h/a?sig=1 and https://h/b?sig=2, then /tmp/x?y":      "got https://h/a and https://h/b, then /tmp/x?y",
+		"http://[::1/vmcore?sig=1: not a valid URL":                           "http://[::1/vmcore: not a valid URL",
+		"s3://bucket/key?literal: NoSuchKey; nothing to redact in plain text": "s3://bucket/key?literal: NoSuchKey; nothing to redact in plain text",
+	} {
+		if got := RedactText(in); got != want {
+			t.Errorf("RedactText(%q) = %q, want %q", in, got, want)
+		}
+	}
 	for in, want := range map[string][2]string{
 		"s3://b/k":           {"b", "k"},
 		"S3://b/dir/k?x#y":   {"b", "dir/k?x#y"},

@@ -31,6 +31,7 @@ import (
 	"io/fs"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -100,6 +101,9 @@ const (
 	// and a retry repeats at most this much.
 	maxRequestBytes = 4 << 20
 	maxBackoff      = 5 * time.Second
+	// closeGrace bounds how long Close waits for fetches under way to
+	// reach the disk cache.
+	closeGrace = 2 * time.Second
 )
 
 // resolved fills in defaults and checks bounds.
@@ -223,7 +227,9 @@ func Open(ctx context.Context, rawURL string, opt Options) (*Object, error) {
 		// Without a validator a changed object could not be told from
 		// the cached one: no disk cache then.
 		o.disk = openDiskCache(opt.CacheDir, opt.CacheDirSize, o.identity, o.pin, o.bs)
-		if len(first) > 0 && o.disk.put(0, first) {
+		// The opening block came from the network; keep it unless a copy
+		// is there already (a second run must not rewrite it).
+		if len(first) > 0 && !o.disk.has(0, int64(len(first))) && o.disk.put(0, first) {
 			o.stats.diskPuts.Add(1)
 		}
 	}
@@ -282,6 +288,21 @@ func Redact(file string) string {
 	return redactRaw(file)
 }
 
+// urlInText finds the http(s) URLs in a message.
+var urlInText = regexp.MustCompile(`(?i)\bhttps?://[^\s"'<>]+`)
+
+// RedactText returns a message with every http(s) URL in it redacted (see
+// Redact): a last guard for messages that may quote a FILE argument
+// where it was not expected, such as a command-line parser's complaint
+// about a URL given as a flag's value.
+func RedactText(s string) string {
+	return urlInText.ReplaceAllStringFunc(s, func(u string) string {
+		// Punctuation that ends a URL ends the sentence around it.
+		trimmed := strings.TrimRight(u, ".,;:!?)")
+		return Redact(trimmed) + u[len(trimmed):]
+	})
+}
+
 // redactRaw cuts a URL that does not parse before its query string and
 // drops its user information.
 func redactRaw(s string) string {
@@ -311,7 +332,8 @@ func (o *Object) Stats() Stats {
 }
 
 // Close stops the requests under way, waits for them and releases the
-// connections. Reads after Close fail with ErrClosed.
+// connections; with a disk cache it first lets them finish for up to
+// closeGrace. Reads after Close fail with ErrClosed.
 func (o *Object) Close() error {
 	o.mu.Lock()
 	if o.closed {
@@ -320,6 +342,19 @@ func (o *Object) Close() error {
 	}
 	o.closed = true
 	o.mu.Unlock()
+	if o.disk != nil {
+		// Let the fetches under way (read-ahead, mostly) finish, for a
+		// moment, so that their blocks reach the disk cache: a second run
+		// then finds every block the first one asked for.
+		done := make(chan struct{})
+		go func() { o.wg.Wait(); close(done) }()
+		t := time.NewTimer(closeGrace)
+		select {
+		case <-done:
+		case <-t.C:
+		}
+		t.Stop()
+	}
 	if o.cancel != nil {
 		o.cancel()
 	}
