@@ -39,6 +39,10 @@ type runContext struct {
 	inputs []input
 	// notes holds notes about the output for stderr (notef).
 	notes *bufio.Writer
+	// interactive is set by the terminal UI: a failed remote read does
+	// not make later reads fail at once (remote.Options.FailFast), so
+	// that a view can be read again after a network hiccup.
+	interactive bool
 }
 
 // input is one opened local file.
@@ -179,9 +183,9 @@ func (rc *runContext) openOptions() open.Options {
 		Remote: remote.Options{BlockSize: r.BlockSize, CacheSize: r.BlockCache,
 			CacheDir: r.Cache, CacheDirSize: r.CacheSize, S3Endpoint: r.S3Endpoint,
 			RequestTimeout: r.Timeout, IdleTimeout: r.IdleTimeout,
-			// A failed read fails the command (finish): later reads
-			// need not wait for the server again.
-			FailFast: true},
+			// A failed read fails a command (finish): later reads need
+			// not wait for the server again.
+			FailFast: !rc.interactive},
 		OnRemote: func(o *remote.Object) { rc.remotes = append(rc.remotes, o) },
 		OnLocal:  func(name string, st fs.FileInfo) { rc.inputs = append(rc.inputs, input{name, st}) },
 	}

@@ -25,6 +25,7 @@ func (c *tuiCmd) Run(rc *runContext) error {
 	if err := needTerminal(os.Stdin, os.Stdout, c.Files); err != nil {
 		return err
 	}
+	rc.interactive = true
 	s, err := rc.openSession(c.Files)
 	if err != nil {
 		return err
