@@ -182,7 +182,7 @@ func (rc *runContext) openOptions() open.Options {
 	return open.Options{
 		Remote: remote.Options{BlockSize: r.BlockSize, CacheSize: r.BlockCache,
 			CacheDir: r.Cache, CacheDirSize: r.CacheSize, S3Endpoint: r.S3Endpoint,
-			RequestTimeout: r.Timeout, IdleTimeout: r.IdleTimeout,
+			Attempts: 1 + max(r.Retries, 0), RequestTimeout: r.Timeout, IdleTimeout: r.IdleTimeout,
 			// A failed read fails a command (finish): later reads need
 			// not wait for the server again.
 			FailFast: !rc.interactive},

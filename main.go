@@ -79,6 +79,7 @@ type Remote struct {
 	BlockSize   int64         `name:"block-size" placeholder:"BYTES" help:"Unit of the range requests to remote dumps: a power of two from 4096 to 16777216 (default 262144)."`
 	BlockCache  int64         `name:"block-cache" placeholder:"BYTES" help:"Bound of the blocks of remote dumps kept in memory (default 67108864)."`
 	S3Endpoint  string        `name:"s3-endpoint" placeholder:"URL" help:"S3-compatible endpoint for s3:// URLs (path-style); AWS_ENDPOINT_URL_S3 works too."`
+	Retries     int           `name:"retries" default:"3" help:"Requests repeated after a transient failure of a remote dump (5xx, reset, timeout), with backoff; at most 9."`
 	Timeout     time.Duration `name:"timeout" default:"60s" help:"Bound of one request to a remote dump."`
 	IdleTimeout time.Duration `name:"idle-timeout" default:"15s" help:"Bound of the wait for each response or further byte of a remote dump."`
 }

@@ -57,7 +57,8 @@ import (
 //	    only in its requests: `sameall -via s3` on one dump is enough).
 //	hostile [-env NAME] CODE ARGS... FILE...
 //	    run dumpscope ARGS on the files through the server $NAME (default
-//	    BAD, a misbehaving one), with short timeouts: it must exit CODE
+//	    BAD, a misbehaving one), with short timeouts and one retry: it
+//	    must exit CODE
 //	    within 20 s, show no secret, and print nothing on stdout but a
 //	    prefix of what the local files give (never a wrong byte); with
 //	    CODE 0 exactly the local output, otherwise one line on stderr,
@@ -345,7 +346,7 @@ func (rig *scriptRig) hostile(ts *testscript.TestScript, name string, want []int
 		ts.Fatalf("no server $%s", name)
 	}
 	local := rig.run(ts, slices.Concat(cmd, files))
-	remote := append([]string{"--block-size", "4096", "--timeout", "2s", "--idle-timeout", "300ms"}, cmd...)
+	remote := append([]string{"--block-size", "4096", "--timeout", "2s", "--idle-timeout", "300ms", "--retries", "1"}, cmd...)
 	var names, pairs []string
 	for _, f := range files {
 		rel, err := filepath.Rel(srv.dir, ts.MkAbs(f))
