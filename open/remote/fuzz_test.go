@@ -252,3 +252,47 @@ func FuzzReadAt(f *testing.F) {
 		}
 	})
 }
+
+// FuzzRedactText: a URL's query string and user information never
+// survive RedactText, wherever the URL stands in a message and whatever
+// surrounds it; the message around it is kept; redacting twice changes
+// nothing.
+func FuzzRedactText(f *testing.F) {
+	for _, s := range [][3]string{
+		{`--pfn: "`, "https://u:p@h.example/a/vmcore", `" is not a number`},
+		{"got ", "HTTP://h:8080/x%20y", ", then more"},
+		{"", "http://[::1/vmcore", ": not a valid URL"},
+		{"(", "https://h/b", ")."},
+		{"s3://bucket/key?literal and ", "http://h", ""},
+	} {
+		f.Add(s[0], s[1], s[2])
+	}
+	const secret = "Sig5ecret"
+	f.Fuzz(func(t *testing.T, before, url, after string) {
+		if !IsURL(url) || strings.HasPrefix(strings.ToLower(url), "s3") || strings.ContainsAny(url, "?#@ \t\n\r\"'<>") ||
+			strings.Contains(before+url+after, secret) || strings.Contains(url, "//") && strings.Count(url, "//") > 1 {
+			return
+		}
+		// before must end where a URL may start; after must not continue it.
+		if before != "" && !strings.ContainsAny(before[len(before)-1:], " \t\n\"'(<:=,") {
+			return
+		}
+		if after != "" && !strings.ContainsAny(after[:1], " \t\n\"'<>") && !strings.ContainsAny(after[:1], ".,;:!?)") {
+			return
+		}
+		in := before + url + "?X-Amz-Signature=" + secret + after
+		out := RedactText(in)
+		if strings.Contains(out, secret) || strings.Contains(out, "X-Amz-") {
+			t.Fatalf("RedactText(%q) = %q shows the query string", in, out)
+		}
+		if withUser := before + "http://user:" + secret + "@h/x" + after; strings.Contains(RedactText(withUser), secret) {
+			t.Fatalf("RedactText(%q) = %q shows the password", withUser, RedactText(withUser))
+		}
+		if !strings.HasPrefix(out, before) {
+			t.Fatalf("RedactText(%q) = %q lost what came before the URL", in, out)
+		}
+		if again := RedactText(out); again != out {
+			t.Fatalf("RedactText is not idempotent: %q, then %q", out, again)
+		}
+	})
+}
