@@ -346,7 +346,7 @@ func (rig *scriptRig) hostile(ts *testscript.TestScript, name string, want []int
 		ts.Fatalf("no server $%s", name)
 	}
 	local := rig.run(ts, slices.Concat(cmd, files))
-	remote := append([]string{"--block-size", "4096", "--timeout", "2s", "--idle-timeout", "300ms", "--retries", "1"}, cmd...)
+	remote := append([]string{"--block-size", "4096", "--timeout", "5s", "--idle-timeout", "1s", "--retries", "1"}, cmd...)
 	var names, pairs []string
 	for _, f := range files {
 		rel, err := filepath.Rel(srv.dir, ts.MkAbs(f))

@@ -139,7 +139,9 @@ func hostileCases() []hostileCase {
 			http.Error(w, http.StatusText(code), code)
 		}
 	}
-	fast := func(o *Options) { o.IdleTimeout, o.Attempts = 200*time.Millisecond, 2 }
+	// Short enough for a quick test, long enough for a loaded machine to
+	// answer the opening request in time.
+	fast := func(o *Options) { o.IdleTimeout, o.Attempts = 500*time.Millisecond, 2 }
 	return []hostileCase{
 		{name: "ignores Range", h: always(func(w http.ResponseWriter, r *http.Request, data []byte) {
 			w.Header().Set("Content-Length", strconv.Itoa(len(data)))
