@@ -70,6 +70,7 @@ func TestDiskCache(t *testing.T) {
 
 	o2 := mustOpen(t, url, opt)
 	checkRead(t, o2, data, 0, len(data))
+	o2.Close() // the blocks reach the disk after the readers have them
 	// The two damaged blocks are fetched and written again; the opening
 	// block, on disk already, is not rewritten.
 	if s := o2.Stats(); s.Requests != 3 || s.DiskHits != 18 || s.DiskWrites != 2 {

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unicode"
 )
 
 // FuzzContentRange: the parser never panics, and what it accepts is a
@@ -269,7 +270,10 @@ func FuzzRedactText(f *testing.F) {
 	}
 	const secret = "Sig5ecret"
 	f.Fuzz(func(t *testing.T, before, url, after string) {
-		if !IsURL(url) || strings.HasPrefix(strings.ToLower(url), "s3") || strings.ContainsAny(url, "?#@ \t\n\r\"'<>") ||
+		// A URL as messages quote it: no spaces or control characters,
+		// which end it.
+		if !IsURL(url) || strings.HasPrefix(strings.ToLower(url), "s3") || strings.ContainsAny(url, "?#@\"'<>") ||
+			strings.ContainsFunc(url, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) ||
 			strings.Contains(before+url+after, secret) || strings.Contains(url, "//") && strings.Count(url, "//") > 1 {
 			return
 		}

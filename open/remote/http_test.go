@@ -387,6 +387,9 @@ func TestRedact(t *testing.T) {
 		"http://h:8080/x%20y?sig=1":    "http://h:8080/x%20y",
 		"http://%zz@h/x?sig=1":         "http://h/x",
 		"s3://bucket/key?with=literal": "s3://bucket/key?with=literal",
+		"http://h/a@b/vmcore?sig=1":    "http://h/a@b/vmcore",
+		"http://u:p@h@h2:1/x#frag":     "http://h2:1/x",
+		"http://":                      "http://",
 		"/var/crash/vmcore":            "/var/crash/vmcore",
 	} {
 		if got := Redact(in); got != want {
@@ -395,7 +398,7 @@ func TestRedact(t *testing.T) {
 	}
 	for in, want := range map[string]string{
 		`--pfn: "http://h/x?X-Amz-Signature=abc" is not a number`:             `--pfn: "http://h/x" is not a number`,
-		"got HTTPS://u:p@h/a?sig=1 and https://h/b?sig=2, then /tmp/x?y":      "got https://h/a and https://h/b, then /tmp/x?y",
+		"got HTTPS://u:p@h/a?sig=1 and https://h/b?sig=2, then /tmp/x?y":      "got HTTPS://h/a and https://h/b, then /tmp/x?y",
 		"http://[::1/vmcore?sig=1: not a valid URL":                           "http://[::1/vmcore: not a valid URL",
 		"s3://bucket/key?literal: NoSuchKey; nothing to redact in plain text": "s3://bucket/key?literal: NoSuchKey; nothing to redact in plain text",
 	} {

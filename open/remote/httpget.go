@@ -113,11 +113,3 @@ func (g *httpGetter) get(ctx context.Context, first, last int64, p *pin) (*reply
 }
 
 func (g *httpGetter) closeIdle() { g.client.CloseIdleConnections() }
-
-// redactURL is the name of a URL for messages: scheme, host and path,
-// without user information, query string (where presigned URLs carry
-// their signature) or fragment.
-func redactURL(u *url.URL) string {
-	r := url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path, RawPath: u.RawPath}
-	return r.String()
-}

@@ -258,7 +258,7 @@ func (o *Object) newGetter(ctx context.Context, rawURL string) error {
 		// url.Parse's error quotes the whole URL: say less.
 		return fmt.Errorf("%s: not a valid URL: %w", redactRaw(rawURL), model.ErrUnsupported)
 	}
-	o.name = redactURL(u)
+	o.name = redactRaw(rawURL)
 	switch u.Scheme {
 	case "http", "https":
 	default:
@@ -273,17 +273,14 @@ func (o *Object) newGetter(ctx context.Context, rawURL string) error {
 }
 
 // Redact returns the name of a FILE argument for messages, titles and
-// JSON: for a URL, scheme, host and path without user information, query
+// JSON: for a URL, as it was written but without user information, query
 // string (where a presigned URL carries its signature) or fragment; an
-// s3:// URL, whose key is literal, and a local path are returned as
-// they are. Callers that name a FILE in an error before or without
-// opening it must use it, never the argument itself.
+// s3:// URL, whose key is literal, and a local path are returned as they
+// are. Callers that name a FILE in an error before or without opening it
+// must use it, never the argument itself.
 func Redact(file string) string {
 	if !IsURL(file) || strings.HasPrefix(strings.ToLower(file), "s3://") {
 		return file
-	}
-	if u, err := url.Parse(file); err == nil {
-		return redactURL(u)
 	}
 	return redactRaw(file)
 }
@@ -303,18 +300,26 @@ func RedactText(s string) string {
 	})
 }
 
-// redactRaw cuts a URL that does not parse before its query string and
-// drops its user information.
+// redactRaw is a URL, any URL, without its query string, fragment and
+// user information (RFC 3986 §3: the authority ends at the first '/',
+// '?' or '#', and user information ends at its last '@'). It works on the
+// text as written, so that it also serves URLs that do not parse, and
+// gives the same name twice over.
 func redactRaw(s string) string {
 	s, _, _ = strings.Cut(s, "?")
 	s, _, _ = strings.Cut(s, "#")
-	if scheme, rest, ok := strings.Cut(s, "://"); ok {
-		if at := strings.LastIndex(rest, "@"); at >= 0 {
-			rest = rest[at+1:]
-		}
-		s = scheme + "://" + rest
+	scheme, rest, ok := strings.Cut(s, "://")
+	if !ok {
+		return s
 	}
-	return s
+	authority, path := rest, ""
+	if i := strings.IndexByte(rest, '/'); i >= 0 {
+		authority, path = rest[:i], rest[i:]
+	}
+	if at := strings.LastIndexByte(authority, '@'); at >= 0 {
+		authority = authority[at+1:]
+	}
+	return scheme + "://" + authority + path
 }
 
 // Name is the object's name for messages: the URL without user
