@@ -55,7 +55,7 @@ const (
 // where that dump has them, and above them the memory of a busy machine
 // (benchPage), so that the kernel commands find their answers.
 func BenchmarkRemoteCost(b *testing.B) {
-	kernel := dumptest.KernelFixture(b, "debian-amd64/panic-sysrq-mdf-zlib-d31.kdump")
+	kernel := dumptest.KernelFixture(b, "panic-sysrq-mdf-zlib-d31.kdump")
 	bd := benchKdump(b, kernel, benchFramesLarge)
 	bin := buildDumpscope(b)
 	srv := &dumpServer{dir: filepath.Dir(bd.path), delay: benchDelay}
@@ -118,8 +118,8 @@ func BenchmarkRemotePeakRSS(b *testing.B) {
 	bin := buildDumpscope(b)
 	out := b.TempDir()
 	kernel := ""
-	if _, err := os.Stat(filepath.Join(dumptest.ModuleRoot(b), "..", "shared", "kernel-fixtures")); err == nil {
-		kernel = dumptest.KernelFixture(b, "debian-amd64/panic-sysrq-mdf-zlib-d31.kdump")
+	if _, err := os.Stat(filepath.Join(dumptest.ModuleRoot(b), "..", "shared", "kernel-fixtures", "debian-amd64")); err == nil {
+		kernel = dumptest.KernelFixture(b, "panic-sysrq-mdf-zlib-d31.kdump")
 	}
 	for _, frames := range []uint64{benchFramesSmall, benchFramesLarge} {
 		bd := benchKdump(b, kernel, frames)

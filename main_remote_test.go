@@ -102,8 +102,12 @@ var remoteViews = [][]string{
 	{"sym", "--name", "start_kernel", "--json"},
 	{"vtop", "--vaddr", "{linux_banner}", "--json"},
 	{"read", "--vaddr", "{linux_banner}", "--len", "200"},
-	{"disasm", "--vaddr", "{start_kernel}", "--count", "6"},
+	{"disasm", "--vaddr", "{panic}", "--count", "6"},
 	{"find", "--text", "Linux version", "--max", "2", "--json"},
+	{"ps", "--json"},
+	{"bt", "--all"},
+	{"modules", "--json"},
+	{"struct", "--type", "task_struct", "--addr", "init_task", "--depth", "2"},
 }
 
 // remoteForms are the other output forms of the same commands (text for
@@ -122,14 +126,17 @@ var remoteForms = [][]string{
 	{"sym", "--addr", "{linux_banner}"},
 	{"vtop", "--vaddr", "{linux_banner}"},
 	{"find", "--text", "Linux version", "--max", "2"},
+	{"ps"},
+	{"bt", "--json"},
+	{"modules"},
+	{"struct", "--json", "--type", "task_struct", "--addr", "init_task", "--depth", "1"},
 }
 
 // fallbackVaddr stands for a symbol a dump does not have.
 const fallbackVaddr = "0xffffffff81000000"
 
-// remoteScripts is what the remote scripts add to TestScripts: fixture
-// paths, the [kernelfixtures] condition, the watchdog bound and the
-// commands above.
+// remoteScripts is what the remote scripts add to TestScripts: a fixture
+// path, the watchdog bound and the commands above.
 type remoteScripts struct {
 	env map[string]string
 }
@@ -145,25 +152,12 @@ type scriptRig struct {
 	awsEnv  []string // the AWS variables s3serve set
 }
 
-// newRemoteScripts decompresses the fixtures the remote scripts use (when
-// the real fixtures are there) and the Debian kernel dumps (when
-// ../shared/kernel-fixtures is there).
+// newRemoteScripts decompresses the fixture the remote scripts use
+// besides TestScripts' own (when the real fixtures are there).
 func newRemoteScripts(t *testing.T, fixtures bool) *remoteScripts {
 	r := &remoteScripts{env: map[string]string{}}
 	if fixtures {
 		r.env["MDF_KDUMP"] = dumptest.Fixture(t, "x86_64/mdf-zlib-d31.kdump")
-		r.env["I386_SPLIT1"] = dumptest.Fixture(t, "i386/mdf-zlib-d31-split1.kdump")
-		r.env["I386_SPLIT2"] = dumptest.Fixture(t, "i386/mdf-zlib-d31-split2.kdump")
-	}
-	dir := os.Getenv("DUMPSCOPE_KERNEL_FIXTURES")
-	if dir == "" {
-		dir = filepath.Join(dumptest.ModuleRoot(t), "..", "shared", "kernel-fixtures")
-	}
-	if _, err := os.Stat(filepath.Join(dir, "debian-amd64", "panic-sysrq-mdf-zlib-d31.kdump.zst")); err == nil {
-		r.env["PANIC_KDUMP"] = dumptest.KernelFixture(t, "debian-amd64/panic-sysrq-mdf-zlib-d31.kdump")
-		r.env["STOPPED_KDUMP"] = dumptest.KernelFixture(t, "debian-amd64/stopped-mdf-zlib-d31.kdump")
-	} else {
-		t.Log("kernel fixtures not found: scripts guarded by [kernelfixtures] are skipped")
 	}
 	return r
 }
@@ -177,11 +171,8 @@ func (r *remoteScripts) setup(env *testscript.Env) error {
 	return nil
 }
 
-// condition answers [kernelfixtures]; known is false for other names.
+// condition answers no condition yet: known is false for every name.
 func (r *remoteScripts) condition(cond string) (ok, known bool) {
-	if cond == "kernelfixtures" {
-		return r.env["PANIC_KDUMP"] != "", true
-	}
 	return false, false
 }
 
