@@ -20,9 +20,9 @@ import (
 )
 
 // dumpServer serves the files of a folder as object storage serves
-// objects, on loopback: ranges through http.ServeContent (Range, If-Range,
-// If-Match, If-Unmodified-Since), a strong ETag set by this wrapper (the
-// file server has none), and a presigned query string that every request
+// objects, on loopback: net/http's file server (Range, If-Range, If-Match,
+// If-Unmodified-Since), a strong ETag set by this wrapper (the file
+// server sends none), and a presigned query string that every request
 // must carry (a request without it is refused with 403, as S3 refuses an
 // unsigned one). On request it misbehaves in one way (mode) from a given
 // request on, and it can delay every answer, as a distant server would.
@@ -39,6 +39,7 @@ type dumpServer struct {
 	delay time.Duration
 
 	srv      *httptest.Server
+	files    http.Handler // http.FileServer of dir
 	requests atomic.Int64 // requests received
 	sent     atomic.Int64 // body bytes written
 	checked  atomic.Int64 // requests at the last `hits`
@@ -70,6 +71,7 @@ var serverModes = map[string]string{
 
 // start serves on a loopback port until ctx's owner calls close.
 func (s *dumpServer) start() {
+	s.files = http.FileServer(http.Dir(s.dir))
 	s.srv = httptest.NewServer(s)
 }
 
@@ -103,13 +105,8 @@ func (s *dumpServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "SignatureDoesNotMatch", http.StatusForbidden)
 		return
 	}
-	f, err := os.Open(filepath.Join(s.dir, filepath.FromSlash(path.Clean("/"+r.URL.Path))))
-	if err != nil {
-		http.Error(w, "NoSuchKey", http.StatusNotFound)
-		return
-	}
-	defer f.Close()
-	st, err := f.Stat()
+	// The ETag of the file as it is now: its size and modification time.
+	st, err := os.Stat(filepath.Join(s.dir, filepath.FromSlash(path.Clean("/"+r.URL.Path))))
 	if err != nil || !st.Mode().IsRegular() {
 		http.Error(w, "NoSuchKey", http.StatusNotFound)
 		return
@@ -118,8 +115,7 @@ func (s *dumpServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	cw := &countingWriter{ResponseWriter: w, n: &s.sent}
 	if first, last := requestRange(r); !s.hostile(n, first, last) {
 		cw.Header().Set("ETag", etag)
-		cw.Header().Set("Content-Type", "application/octet-stream")
-		http.ServeContent(cw, r, "", st.ModTime(), f)
+		s.files.ServeHTTP(cw, r)
 		return
 	}
 	switch s.mode {
@@ -150,13 +146,12 @@ func (s *dumpServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// Answer honestly into a recorder, then send a broken copy.
 		rec := httptest.NewRecorder()
 		rec.Header().Set("ETag", etag)
-		http.ServeContent(rec, r, "", st.ModTime(), f)
+		s.files.ServeHTTP(rec, r)
 		s.broken(w, r, rec)
 		return
 	}
 	cw.Header().Set("ETag", etag)
-	cw.Header().Set("Content-Type", "application/octet-stream")
-	http.ServeContent(cw, r, "", st.ModTime(), f)
+	s.files.ServeHTTP(cw, r)
 }
 
 // broken sends the recorded honest answer with one thing wrong: a body
