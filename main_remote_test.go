@@ -84,10 +84,8 @@ import (
 // command, in its fullest form. {sym} stands for the address of kernel
 // symbol sym, looked up locally first (or a canonical kernel address when
 // the dump has no kallsyms: the command must then fail the same way
-// remotely). A command that lands is one line here: the kernel-object
-// commands join as {"ps", "--json"}, {"bt", "--all"}, {"modules"},
-// {"struct", "task_struct", "{init_task}"}, {"triage"} (and their other
-// forms in remoteForms).
+// remotely). A new command is one line here (and its other forms in
+// remoteForms).
 var remoteViews = [][]string{
 	{"info"},
 	{"layout", "--json"},
@@ -109,12 +107,15 @@ var remoteViews = [][]string{
 	{"bt", "--all"},
 	{"modules", "--json"},
 	{"struct", "--type", "task_struct", "--addr", "init_task", "--depth", "2"},
+	{"triage", "--json"},
 }
 
 // remoteForms are the other output forms of the same commands (text for
 // JSON, JSON for text): they read the same bytes, so `sameall -forms`
 // runs them on one dump, to see every form's names and messages.
 var remoteForms = [][]string{
+	{"triage"},
+	{"verify", "--ready"},
 	{"info", "--json"},
 	{"info", "--no-crash"},
 	{"layout"},
