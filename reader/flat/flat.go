@@ -48,12 +48,6 @@ type Record struct {
 	StreamPos int64 // stream offset of the record header
 }
 
-// piece maps the logical range [start, end) to stream bytes at pos.
-type piece struct {
-	start, end int64
-	pos        int64 // stream offset of the byte at start
-}
-
 // File is an open flattened stream.
 type File struct {
 	Header Header
@@ -65,9 +59,20 @@ type File struct {
 	endMarker bool
 	lacking   int64 // payload bytes the record the stream was cut in lacks
 	records   int64
-	pieces    []piece // disjoint, sorted by start
-	maxEnd    int64   // logical size so far
-	probs     []model.Problem
+	// pieces map the logical file as far as records are merged into it:
+	// disjoint, sorted by start. pending are the records scanned since,
+	// in stream order (all later than pieces); overlay merges them in one
+	// sort and sweep (pieces.go). Once done, pending is empty.
+	pieces  []piece
+	pending []piece
+	work    int64 // pieces moved and compared while merging, for a test
+	maxEnd  int64 // logical size so far
+	probs   []model.Problem
+	// hdr holds stream bytes read ahead of a record header at hdrOff, so
+	// that the headers of small records (page descriptors) come from one
+	// read.
+	hdr    []byte
+	hdrOff int64
 	// holeReads are the logical ranges that reads wanted but no record
 	// wrote (they read as zeros, as in the rearranged file): merged,
 	// at most maxHoleReads of them, the rest counted in moreHoleReads.
@@ -105,16 +110,63 @@ func (f *File) problem(sev model.Severity, code model.Code, off int64, format st
 	f.probs = append(f.probs, model.NewProblem(sev, code, f.src.Name, off, format, args...))
 }
 
+// headerReadAhead is how many stream bytes one read of a record header
+// fetches: the header and, when the record is small, the next headers.
+const headerReadAhead = 4096
+
+// scan reads up to n record headers, then merges them into the pieces
+// when merge is set or the stream is done; f.mu is held.
+func (f *File) scan(n int, merge bool) {
+	for k := 0; k < n && !f.done; k++ {
+		f.scanOne()
+	}
+	if merge || f.done {
+		f.mergePending()
+	}
+}
+
+// mergePending merges the records scanned since the last merge into the
+// pieces; f.mu is held.
+func (f *File) mergePending() {
+	if len(f.pending) > 0 {
+		f.pieces = overlay(f.pieces, f.pending, &f.work)
+		f.pending = f.pending[:0]
+	}
+}
+
+// header returns the 16 bytes of the record header at pos, from the
+// read-ahead when it holds them; f.mu is held.
+func (f *File) header(pos int64) ([]byte, error) {
+	if pos >= f.hdrOff && pos+recordHdr <= f.hdrOff+int64(len(f.hdr)) {
+		k := pos - f.hdrOff
+		return f.hdr[k : k+recordHdr], nil
+	}
+	n := min(headerReadAhead, f.src.Len()-pos)
+	if cap(f.hdr) < headerReadAhead {
+		f.hdr = make([]byte, headerReadAhead)
+	}
+	f.hdr, f.hdrOff = f.hdr[:max(n, 0)], pos
+	if n < recordHdr {
+		f.hdr = f.hdr[:0]
+		return nil, model.Errorf(f.src.Name, "makedumpfile_data_header", pos, model.ErrTruncated, "the stream ends inside a record header")
+	}
+	if err := f.src.ReadAt(f.hdr, pos, "makedumpfile_data_header"); err != nil {
+		f.hdr = f.hdr[:0]
+		return nil, err
+	}
+	return f.hdr[:recordHdr], nil
+}
+
 // scanOne reads the next record header; f.mu is held.
 func (f *File) scanOne() {
-	var b [recordHdr]byte
 	pos := f.next
 	if pos >= f.src.Len() {
 		f.done = true
 		f.problem(model.SeverityError, model.CodeMissingEndMarker, pos, "the stream ends after %d records without the end marker (offset and size -1): it was cut short", f.records)
 		return
 	}
-	if err := f.src.ReadAt(b[:], pos, "makedumpfile_data_header"); err != nil {
+	b, err := f.header(pos)
+	if err != nil {
 		f.done = true
 		f.problem(model.SeverityError, model.CodeTruncated, pos, "the stream ends inside record header %d", f.records)
 		return
@@ -147,45 +199,10 @@ func (f *File) scanOne() {
 	}
 	f.records++
 	if size > 0 {
-		f.insert(piece{off, off + size, payload})
+		f.pending = append(f.pending, piece{off, off + size, payload})
 		f.maxEnd = max(f.maxEnd, off+size)
 	}
 	f.next = payload + size
-}
-
-// insert adds p to the disjoint piece list; it replaces what it overlaps
-// (the later record wins).
-func (f *File) insert(p piece) {
-	ps := f.pieces
-	if n := len(ps); n == 0 || ps[n-1].end <= p.start {
-		f.pieces = append(ps, p) // the usual case: records in logical order
-		return
-	}
-	i := sort.Search(len(ps), func(i int) bool { return ps[i].end > p.start })
-	j := i
-	var keep []piece
-	for ; j < len(ps) && ps[j].start < p.end; j++ {
-		q := ps[j]
-		if q.start < p.start {
-			keep = append(keep, piece{q.start, p.start, q.pos})
-		}
-		if q.end > p.end {
-			keep = append(keep, piece{p.end, q.end, q.pos + (p.end - q.start)})
-		}
-	}
-	repl := make([]piece, 0, len(keep)+1)
-	for _, k := range keep {
-		if k.start < p.start {
-			repl = append(repl, k)
-		}
-	}
-	repl = append(repl, p)
-	for _, k := range keep {
-		if k.start >= p.end {
-			repl = append(repl, k)
-		}
-	}
-	f.pieces = append(ps[:i], append(repl, ps[j:]...)...)
 }
 
 // covered reports whether the pieces cover [off, end) without a gap;
@@ -214,7 +231,10 @@ func (f *File) ReadAt(p []byte, off int64) (int, error) {
 	}
 	f.mu.Lock()
 	for !f.done && !f.covered(off, end) {
-		f.scanOne()
+		// Scan on in batches that grow with the stream, so that a reader
+		// that walks a long stream before it is indexed merges O(log n)
+		// times.
+		f.scan(max(64, int(f.records/4)), true)
 	}
 	var segs []piece
 	i := sort.Search(len(f.pieces), func(i int) bool { return f.pieces[i].end > off })
@@ -326,11 +346,11 @@ func (f *File) Size() int64 {
 // Index scans every record header up to the end marker, reporting the
 // stream bytes passed over.
 func (f *File) Index(ctx context.Context, progress func(done, total int64)) error {
-	for i := 0; ; i++ {
+	for {
+		// The records are merged into the pieces once, at the end (or by
+		// a reader that needs more of the file meanwhile).
 		f.mu.Lock()
-		for k := 0; k < 4096 && !f.done; k++ {
-			f.scanOne()
-		}
+		f.scan(4096, false)
 		done, next := f.done, f.next
 		f.mu.Unlock()
 		if progress != nil {
@@ -377,6 +397,7 @@ func (f *File) Name() string { return f.src.Name }
 func (f *File) StreamOffset(off, n int64) (int64, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.mergePending()
 	i := sort.Search(len(f.pieces), func(i int) bool { return f.pieces[i].end > off })
 	if i < len(f.pieces) && f.pieces[i].start <= off && off+n <= f.pieces[i].end {
 		return f.pieces[i].pos + (off - f.pieces[i].start), true
@@ -399,6 +420,7 @@ func (f *File) Problems() []model.Problem {
 func (f *File) Holes() [][2]int64 {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.mergePending()
 	var holes [][2]int64
 	pos := int64(0)
 	for _, p := range f.pieces {
