@@ -3,6 +3,7 @@ package arch
 import (
 	"encoding/binary"
 	"fmt"
+	"sync"
 
 	"dumpscope/model"
 )
@@ -135,7 +136,7 @@ func regFile(off int, names map[int]string, prefix, group string, meanings map[s
 
 // IA64Context is the ia64 vcpu_guest_context (22208 bytes); regs starts
 // at 16 because it is 16-byte aligned (formats.md §5.8).
-var IA64Context = func() *Struct {
+var IA64Context = sync.OnceValue(func() *Struct {
 	const r = 16 // vcpu_guest_context_regs
 	f := []Spec{{Name: "flags", Off: 0, Size: 8, Group: model.GroupFlags, Reg: true, Bits: ia64VGCFBits, Meaning: "VGCF_* flags"}}
 	f = append(f, words("r", r, 32, model.GroupGeneral, true, "general register")...)
@@ -187,10 +188,10 @@ var IA64Context = func() *Struct {
 		Spec{Name: "privregs_pfn", Off: 22200, Size: 8, Group: model.GroupOther, Reg: true, Meaning: "frame of the mapped_regs page (VGC_PRIVREGS_HVM = 1 for HVM)"},
 	)
 	return &Struct{Name: "vcpu_guest_context", Arch: IA64, Size: IA64ContextSize, Fields: f}
-}()
+})
 
 // IA64MappedRegs is mapped_regs_t (4096 bytes, formats.md §5.7).
-var IA64MappedRegs = func() *Struct {
+var IA64MappedRegs = sync.OnceValue(func() *Struct {
 	f := []Spec{
 		{Name: "vac", Off: 0, Size: 8, Group: model.GroupControl, Reg: true, Bits: ia64VACBits, Meaning: "virtualization acceleration control"},
 		{Name: "vdc", Off: 8, Size: 8, Group: model.GroupControl, Reg: true, Bits: ia64VDCBits, Meaning: "virtualization disable control"},
@@ -232,17 +233,17 @@ var IA64MappedRegs = func() *Struct {
 		Spec{Name: "itc_last", Off: 3416, Size: 8, Group: model.GroupOther, Reg: true, Meaning: "last ar.itc given to the guest"},
 		Spec{Name: "reserved5", Off: 3424, Size: 672, Meaning: "reserved (rest of the private area)"})
 	return &Struct{Name: "mapped_regs_t", Arch: IA64, Size: IA64MappedRegsSize, Fields: f}
-}()
+})
 
 // DecodeIA64Context decodes an ia64 vcpu_guest_context record that starts
 // at file offset base.
 func DecodeIA64Context(order binary.ByteOrder, rec []byte, base int64) (model.RegisterSet, error) {
-	return decodeWhole(IA64Context, model.SourceXenVCPUContext, order, rec, base)
+	return decodeWhole(IA64Context(), model.SourceXenVCPUContext, order, rec, base)
 }
 
 // DecodeIA64MappedRegs decodes an ia64 mapped_regs_t record.
 func DecodeIA64MappedRegs(order binary.ByteOrder, rec []byte, base int64) (model.RegisterSet, error) {
-	return decodeWhole(IA64MappedRegs, model.SourceIA64MappedRegs, order, rec, base)
+	return decodeWhole(IA64MappedRegs(), model.SourceIA64MappedRegs, order, rec, base)
 }
 
 func decodeWhole(s *Struct, src model.RegSource, order binary.ByteOrder, rec []byte, base int64) (model.RegisterSet, error) {

@@ -72,7 +72,7 @@ func TestIA64Context(t *testing.T) {
 	if _, err := arch.DecodeIA64Context(le, rec[:100], 0); err == nil {
 		t.Error("a short record decoded")
 	}
-	checkCover(t, arch.IA64Context, rec)
+	checkCover(t, arch.IA64Context(), rec)
 }
 
 func TestIA64MappedRegs(t *testing.T) {
@@ -112,7 +112,7 @@ func TestIA64MappedRegs(t *testing.T) {
 		t.Error("vac.a_bsw not decoded")
 	}
 	checkGroups(t, set)
-	checkCover(t, arch.IA64MappedRegs, rec)
+	checkCover(t, arch.IA64MappedRegs(), rec)
 }
 
 // checkCover checks the flat layout of a record labels every byte once.
@@ -125,7 +125,7 @@ func checkCover(t *testing.T, s *arch.Struct, rec []byte) {
 		}
 		// The only alignment gap is before interrupt_mask_addr (a pointer
 		// after an int).
-		if n.Name == "(padding)" && s == arch.IA64MappedRegs && n.Offset != 3092 {
+		if n.Name == "(padding)" && s == arch.IA64MappedRegs() && n.Offset != 3092 {
 			t.Errorf("%s: unexplained padding at %d", s.Name, n.Offset)
 		}
 		pos += n.Size

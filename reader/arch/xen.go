@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/bits"
 	"strings"
+	"sync"
 
 	"dumpscope/model"
 )
@@ -255,11 +256,13 @@ func drMeaning(i int) string {
 }
 
 // The four x86 context layouts.
+// They are built on first use: each has over a thousand fields, and most
+// processes never open a Xen dump.
 var (
-	XenContextX8664PV  = xenCtx64.build(false)
-	XenContextX8664HVM = xenCtx64.build(true)
-	XenContextX8632PV  = xenCtx32.build(false)
-	XenContextX8632HVM = xenCtx32.build(true)
+	XenContextX8664PV  = sync.OnceValue(func() *Struct { return xenCtx64.build(false) })
+	XenContextX8664HVM = sync.OnceValue(func() *Struct { return xenCtx64.build(true) })
+	XenContextX8632PV  = sync.OnceValue(func() *Struct { return xenCtx32.build(false) })
+	XenContextX8632HVM = sync.OnceValue(func() *Struct { return xenCtx32.build(true) })
 )
 
 // XenContextFor returns the vcpu_guest_context layout for a guest of the
@@ -267,13 +270,13 @@ var (
 func XenContextFor(archName string, hvm bool) (*Struct, bool) {
 	switch {
 	case archName == X8664 && hvm:
-		return XenContextX8664HVM, true
+		return XenContextX8664HVM(), true
 	case archName == X8664:
-		return XenContextX8664PV, true
+		return XenContextX8664PV(), true
 	case archName == I386 && hvm:
-		return XenContextX8632HVM, true
+		return XenContextX8632HVM(), true
 	case archName == I386:
-		return XenContextX8632PV, true
+		return XenContextX8632PV(), true
 	}
 	return nil, false
 }

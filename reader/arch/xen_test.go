@@ -193,9 +193,9 @@ func TestXenContextLayout(t *testing.T) {
 		s   *arch.Struct
 		rec []byte
 	}{
-		{arch.XenContextX8664PV, r.Context64(le)},
-		{arch.XenContextX8632PV, append(r.Context32(le), make([]byte, 2368)...)},
-		{arch.XenContextX8632HVM, r.Context32(le)},
+		{arch.XenContextX8664PV(), r.Context64(le)},
+		{arch.XenContextX8632PV(), append(r.Context32(le), make([]byte, 2368)...)},
+		{arch.XenContextX8632HVM(), r.Context32(le)},
 	} {
 		nodes := arch.XenContextLayout(tc.s, le, tc.rec, 4096)
 		var leaves []*model.Field
@@ -237,11 +237,11 @@ func TestXenContextOffsets(t *testing.T) {
 		name string
 		off  int
 	}{
-		{arch.XenContextX8664PV, "flags", 512}, {arch.XenContextX8664PV, "rax", 600}, {arch.XenContextX8664PV, "rip", 648},
-		{arch.XenContextX8664PV, "ldt_base", 4816}, {arch.XenContextX8664PV, "gdt_ents", 4960}, {arch.XenContextX8664PV, "cr0", 4984},
-		{arch.XenContextX8664PV, "dr0", 5048}, {arch.XenContextX8664PV, "vm_assist", 5136}, {arch.XenContextX8664PV, "gs_base_user", 5160},
-		{arch.XenContextX8632PV, "eflags", 556}, {arch.XenContextX8632PV, "ldt_base", 2632}, {arch.XenContextX8632PV, "kernel_sp", 2712},
-		{arch.XenContextX8632PV, "cr0", 2716}, {arch.XenContextX8632PV, "dr0", 2748}, {arch.XenContextX8632PV, "vm_assist", 2796},
+		{arch.XenContextX8664PV(), "flags", 512}, {arch.XenContextX8664PV(), "rax", 600}, {arch.XenContextX8664PV(), "rip", 648},
+		{arch.XenContextX8664PV(), "ldt_base", 4816}, {arch.XenContextX8664PV(), "gdt_ents", 4960}, {arch.XenContextX8664PV(), "cr0", 4984},
+		{arch.XenContextX8664PV(), "dr0", 5048}, {arch.XenContextX8664PV(), "vm_assist", 5136}, {arch.XenContextX8664PV(), "gs_base_user", 5160},
+		{arch.XenContextX8632PV(), "eflags", 556}, {arch.XenContextX8632PV(), "ldt_base", 2632}, {arch.XenContextX8632PV(), "kernel_sp", 2712},
+		{arch.XenContextX8632PV(), "cr0", 2716}, {arch.XenContextX8632PV(), "dr0", 2748}, {arch.XenContextX8632PV(), "vm_assist", 2796},
 	} {
 		f, ok := c.s.Field(c.name)
 		if !ok || f.Off != c.off {
@@ -251,7 +251,7 @@ func TestXenContextOffsets(t *testing.T) {
 	if _, ok := arch.XenContextFor("aarch64", false); ok {
 		t.Error("aarch64 context layout exists")
 	}
-	if fmt.Sprint(arch.XenContextX8664PV.Size, arch.XenContextX8632PV.Size) != "5168 2800" {
+	if fmt.Sprint(arch.XenContextX8664PV().Size, arch.XenContextX8632PV().Size) != "5168 2800" {
 		t.Error("context sizes")
 	}
 }
@@ -311,8 +311,8 @@ func FuzzXenContext(f *testing.F) {
 				}
 			}
 		}
-		arch.IA64Context.Layout(le, b, 0)
-		arch.IA64MappedRegs.Layout(le, b, 0)
+		arch.IA64Context().Layout(le, b, 0)
+		arch.IA64MappedRegs().Layout(le, b, 0)
 	})
 }
 

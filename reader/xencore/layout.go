@@ -183,7 +183,7 @@ func (f *File) sectionLayout(i int) *model.Field {
 			if err != nil {
 				c.Value = err.Error()
 			} else {
-				c.Children = arch.IA64MappedRegs.Layout(f.order, b, off)
+				c.Children = arch.IA64MappedRegs().Layout(f.order, b, off)
 			}
 			n.Add(c)
 		}

@@ -96,7 +96,7 @@ func (f *File) contextLayout(cpu int) *model.Field {
 		}
 	case arch.IA64:
 		node.Value = "ia64 context"
-		node.Children = arch.IA64Context.Layout(f.order, b, off)
+		node.Children = arch.IA64Context().Layout(f.order, b, off)
 	default:
 		node.Value = "not decoded (unknown architecture)"
 	}
