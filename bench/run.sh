@@ -47,8 +47,9 @@ build=$dir/build
 mkdir -p "$build"
 cd "$root"
 echo "building in $build" >&2
-go build -o "$build/dumpscope" .
-go build -o "$build/sidebyside" ./bench/sidebyside
+# Static, as README builds it (no dynamic loader at every start).
+CGO_ENABLED=0 go build -o "$build/dumpscope" .
+CGO_ENABLED=0 go build -o "$build/sidebyside" ./bench/sidebyside
 gcc -O2 -Wall -o "$build/lkdf_bench" bench/lkdf/lkdf_bench.c -lkdumpfile -lpthread
 cceiling=
 if gcc -O2 -Wall -o "$build/cceiling" bench/lkdf/cceiling.c -lz -llzo2 -lsnappy -lzstd -lpthread 2>/dev/null; then
