@@ -55,7 +55,8 @@ type File struct {
 	countsVal model.StateCounts // frames by state from the bitmaps (Counts)
 
 	decoders, strictDecoders sync.Pool
-	bufs                     sync.Pool
+	bufs                     sync.Pool // *[]byte: one stored page (ReadPage)
+	ranges                   sync.Pool // *rangeBuffers (ReadRange)
 }
 
 // noteInfo is what the notes give, read once.

@@ -17,8 +17,14 @@ const maxSpan = 1 << 20
 // frames costs one rank lookup and one read per megabyte of images
 // instead of one lookup and one read per page.
 func (f *File) ReadRange(ctx context.Context, start model.PFN, count uint64, opt reader.ReadOptions, fn func(model.PageInfo, []byte, error) bool) error {
-	page := make([]byte, f.pageSize)
-	var span []byte // page images read ahead, starting at spanOff
+	// The page and span buffers are reused across calls (verify calls once
+	// per chunk of 256 frames): a fresh megabyte per call kept the garbage
+	// collector returning and refaulting memory.
+	bufs := f.rangeBuffers()
+	defer f.ranges.Put(bufs)
+	page := bufs.page
+	span := bufs.span[:0] // page images read ahead, starting at spanOff
+	defer func() { bufs.span = span[:0] }()
 	var spanOff int64
 	var zero []byte // the shared zero page, checked once
 	strict := opt.Strict
@@ -137,6 +143,18 @@ func (f *File) ReadRange(ctx context.Context, start model.PFN, count uint64, opt
 		}
 	}
 	return nil
+}
+
+// rangeBuffers are the buffers of one ReadRange call.
+type rangeBuffers struct {
+	page, span []byte
+}
+
+func (f *File) rangeBuffers() *rangeBuffers {
+	if b, ok := f.ranges.Get().(*rangeBuffers); ok {
+		return b
+	}
+	return &rangeBuffers{page: make([]byte, f.pageSize)}
 }
 
 // contiguous returns how many bytes from descriptor idx's image on hold the
