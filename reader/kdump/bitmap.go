@@ -141,19 +141,7 @@ func (bm *bitmaps) byteAt(which int, pfn uint64) (byte, int64, error) {
 func (bm *bitmaps) rank(pfn uint64) (uint64, error) {
 	blk := int64(pfn / pfnsPerBlock)
 	bm.rankMu.Lock()
-	for int64(len(bm.cum)) <= blk && bm.cumErr == nil {
-		k := int64(len(bm.cum))
-		if k == 0 {
-			bm.cum = append(bm.cum, 0)
-			continue
-		}
-		d := bm.block(1, k-1)
-		if d.err != nil {
-			bm.cumErr = d.err
-			break
-		}
-		bm.cum = append(bm.cum, bm.cum[k-1]+uint64(d.sub[stridesPerBlk]))
-	}
+	bm.extendRank(blk)
 	if int64(len(bm.cum)) <= blk {
 		err := bm.cumErr
 		bm.rankMu.Unlock()

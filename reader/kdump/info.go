@@ -1,18 +1,16 @@
 package kdump
 
 import (
-	"context"
 	"encoding/binary"
 	"fmt"
-	"maps"
 	"strings"
 
 	"dumpscope/model"
 	"dumpscope/reader/elfnote"
 )
 
-// Info reports what the headers, notes and bitmaps say; the frame counts
-// come from streaming the bitmaps (never the descriptors or page data).
+// Info reports what the headers and notes say; it reads no bitmap, no
+// descriptor and no page data (Counts scans the bitmaps).
 func (f *File) Info() model.Info {
 	n := f.loadNotes()
 	h := f.Header
@@ -64,25 +62,6 @@ func (f *File) Info() model.Info {
 		in.Details = append(in.Details, model.KV{Key: "eraseinfo", Value: fmt.Sprintf("%d lines at %#x", strings.Count(string(e), "\n"), f.Sub.OffsetEraseInfo)})
 	}
 	return in
-}
-
-// Counts adds up the runs of the bitmaps, once (the bitmaps do not
-// change).
-func (f *File) Counts(ctx context.Context) (model.StateCounts, error) {
-	f.countsMu.Lock()
-	defer f.countsMu.Unlock()
-	if f.countsVal == nil {
-		c := model.StateCounts{}
-		err := f.Runs(ctx, 0, false, func(r model.PageRun) bool {
-			c.Add(r.State, r.Count)
-			return true
-		})
-		if err != nil {
-			return nil, err
-		}
-		f.countsVal = c
-	}
-	return maps.Clone(f.countsVal), nil
 }
 
 func codecFlag(c model.Codec) uint32 {

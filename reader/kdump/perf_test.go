@@ -1,12 +1,17 @@
 package kdump_test
 
 import (
+	"bytes"
 	"context"
+	"fmt"
+	"maps"
 	"runtime"
 	"testing"
 
 	"dumpscope/model"
+	"dumpscope/open"
 	"dumpscope/reader"
+	"dumpscope/reader/dumptest"
 )
 
 // TestReadRangeReusesBuffers reads the same 256 frames again and again, as
@@ -43,5 +48,52 @@ func TestReadRangeReusesBuffers(t *testing.T) {
 	runtime.ReadMemStats(&after)
 	if per := (after.TotalAlloc - before.TotalAlloc) / calls; per > 64<<10 {
 		t.Errorf("a ReadRange of 256 frames allocates %d bytes: buffers are not reused", per)
+	}
+}
+
+// TestCountsMatchRuns checks that the counting scan gives the states Runs
+// gives without detail, frame for frame summed, on whole, split, single-
+// bitmap and truncated files and on a large sparse address space.
+func TestCountsMatchRuns(t *testing.T) {
+	type tc struct {
+		name string
+		b    []byte
+	}
+	var cases []tc
+	for _, k := range []*dumptest.Kdump{baseDump(6, "zlib", 400), baseDump(0, "none", 100), baseDump(3, "lzo", 50)} {
+		b, lay := k.Bytes()
+		cases = append(cases, tc{fmt.Sprint(k), b})
+		for _, cut := range []int64{lay.Bitmap1Off + 10, lay.Bitmap2Off + 5, lay.Bitmap2Off + 4096 + 3, lay.DescOff + 7} {
+			if cut < int64(len(b)) {
+				cases = append(cases, tc{fmt.Sprintf("%v cut at %#x", k, cut), b[:cut]})
+			}
+		}
+	}
+	split := baseDump(6, "zlib", 300)
+	split.Split = &[2]uint64{100, 333}
+	b, _ := split.Bytes()
+	cases = append(cases, tc{"split part", b})
+	_, big, _ := bigDump(1 << 24)
+	cases = append(cases, tc{"64 GiB sparse", big})
+	for _, c := range cases {
+		d, err := open.Sources(reader.Source{Name: c.name, R: bytes.NewReader(c.b), Size: int64(len(c.b))})
+		if err != nil {
+			continue // a cut that leaves no dump to open
+		}
+		got, err := d.Counts(context.Background())
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		want := model.StateCounts{}
+		if err := d.Runs(context.Background(), 0, false, func(r model.PageRun) bool {
+			want.Add(r.State, r.Count)
+			return true
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if !maps.Equal(got, want) {
+			t.Errorf("%s: Counts %v, Runs %v", c.name, got, want)
+		}
+		d.Close()
 	}
 }
