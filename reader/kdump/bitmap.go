@@ -11,14 +11,17 @@ import (
 	"dumpscope/reader"
 )
 
-// A bitmap is read in blocks of bitmapBlock bytes (2^19 pfns, 2 GiB of
-// memory with 4 KiB pages). Each cached block carries the popcount of every
-// 512-byte stretch before it, so a rank inside a block costs at most 64
-// popcounts of 64-bit words.
+// A bitmap is looked up in blocks of bitmapBlock bytes (2^15 pfns, 128 MiB
+// of memory with 4 KiB pages). Each cached block carries the popcount of
+// every 512-byte stretch before it, so a rank inside a block costs at most
+// 64 popcounts of 64-bit words. Blocks are small because lookups are
+// random: a page read anywhere in a 1 TiB address space costs a 4 KiB read
+// of each bitmap, not 64 KiB, and 256 of them stay cached; scans that read
+// every bit (Counts, the rank index) read 1 MiB at a time (counts.go).
 const (
-	bitmapBlock   = 64 << 10
+	bitmapBlock   = 4 << 10
 	rankStride    = 512 // bytes
-	bitmapCacheN  = 16  // cached blocks (1 MiB)
+	bitmapCacheN  = 256 // cached blocks (1 MiB)
 	pfnsPerBlock  = bitmapBlock * 8
 	stridesPerBlk = bitmapBlock / rankStride
 )
