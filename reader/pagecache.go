@@ -17,7 +17,17 @@ type PageCache struct {
 	slots    []cacheSlot
 	index    map[model.PFN]int // pfn -> slot
 	next     int               // the slot the next page replaces
+	// last and streak follow runs of consecutive frames put: a reader
+	// that streams through memory (find, page --count, a scan) reads each
+	// page once, and caching it would only copy it and evict pages worth
+	// keeping.
+	last   model.PFN
+	streak int
 }
+
+// maxStreak is how many consecutive frames in a row are cached; later
+// frames of the same run are not.
+const maxStreak = 16
 
 type cacheSlot struct {
 	used bool
@@ -46,10 +56,20 @@ func (c *PageCache) Get(pfn model.PFN, dst []byte) (model.PageInfo, bool) {
 	return c.slots[i].info, true
 }
 
-// Put stores a copy of a decoded page, replacing the oldest one.
+// Put stores a copy of a decoded page, replacing the oldest one, unless
+// it continues a long run of consecutive frames.
 func (c *PageCache) Put(pfn model.PFN, info model.PageInfo, src []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if pfn == c.last+1 {
+		c.streak++
+	} else {
+		c.streak = 0
+	}
+	c.last = pfn
+	if c.streak >= maxStreak {
+		return
+	}
 	if _, ok := c.index[pfn]; ok {
 		return
 	}

@@ -61,10 +61,31 @@ func TestPageCache(t *testing.T) {
 		t.Fatal("cached page")
 	}
 	// Filling every slot replaces the oldest page.
-	for pfn := model.PFN(100); pfn < 100+pageCacheBytes/4096; pfn++ {
+	for pfn := model.PFN(100); pfn < 100+2*pageCacheBytes/4096; pfn += 2 {
 		c.Put(pfn, model.PageInfo{PFN: pfn}, page)
 	}
 	if _, ok := c.Get(5, dst); ok {
 		t.Fatal("the oldest page was not replaced")
+	}
+}
+
+// TestPageCacheSkipsStreams: a long run of consecutive frames, read once
+// each by a scan, keeps its first frames only and evicts nothing more.
+func TestPageCacheSkipsStreams(t *testing.T) {
+	c := NewPageCache(4096)
+	page := make([]byte, 4096)
+	dst := make([]byte, 4096)
+	c.Put(7, model.PageInfo{PFN: 7}, page)
+	for pfn := model.PFN(1000); pfn < 1000+4*pageCacheBytes/4096; pfn++ {
+		c.Put(pfn, model.PageInfo{PFN: pfn}, page)
+	}
+	if _, ok := c.Get(7, dst); !ok {
+		t.Error("a scan evicted a page read before it")
+	}
+	if _, ok := c.Get(1000+maxStreak-1, dst); !ok {
+		t.Error("the start of a run is not cached")
+	}
+	if _, ok := c.Get(1000+maxStreak+5, dst); ok {
+		t.Error("a frame deep in a run was cached")
 	}
 }
