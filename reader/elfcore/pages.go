@@ -252,8 +252,11 @@ func (f *File) readPage(ix *pageIndex, pfn model.PFN, dst []byte) (model.PageInf
 		}
 		from, to := max(p.start, start), min(p.end, end)
 		off := p.fileOff + int64(from-p.start)
-		if err := f.src.ReadAt(dst[from-start:to-start], off, fmt.Sprintf("PT_LOAD [%d] data", p.prog)); err != nil {
-			return pi, &model.PageError{File: f.src.Name, PFN: pfn, State: model.StateUnreadable, Off: model.FileOff(off), Msg: err.Error(), Err: err}
+		if err := f.src.ReadAt(dst[from-start:to-start], off, "PT_LOAD data"); err != nil {
+			// The program header is named only when a read fails:
+			// formatting its name for every page cost a tenth of a read.
+			msg := fmt.Sprintf("PT_LOAD [%d] data: %v", p.prog, err)
+			return pi, &model.PageError{File: f.src.Name, PFN: pfn, State: model.StateUnreadable, Off: model.FileOff(off), Msg: msg, Err: err}
 		}
 	}
 	return pi, nil
