@@ -19,7 +19,7 @@ type PageDesc struct {
 const (
 	descSize      = 24
 	descsPerBlock = 256 // descriptors per cached block (6 KiB)
-	descCacheN    = 64
+	descCacheN    = 256 // at most 1.5 MiB: the descriptors of 65536 frames
 )
 
 // descTable reads page descriptors on demand through a block cache.
