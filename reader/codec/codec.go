@@ -8,18 +8,14 @@
 // lenient, so is Decode: bytes after a zlib stream are ignored as zlib's
 // uncompress() ignores them (unless Decoder.Strict), and a zstd page may
 // hold several frames and skippable frames, as ZSTD_decompress() allows.
-// zlib, snappy and zstd come from klauspost/compress; LZO1X is written here
-// from the format description (lzo1x.go).
+// snappy and zstd come from klauspost/compress; zlib's inflate (inflate.go)
+// and LZO1X (lzo1x.go) are written here from their specifications.
 package codec
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
-	"io"
 
 	"github.com/klauspost/compress/snappy"
-	kzlib "github.com/klauspost/compress/zlib"
 	"github.com/klauspost/compress/zstd"
 
 	"dumpscope/model"
@@ -39,8 +35,8 @@ func (e *Error) Error() string { return fmt.Sprintf("%s: %v", e.Codec, e.Err) }
 // Unwrap lets errors.Is match ErrCorrupt and the underlying error.
 func (e *Error) Unwrap() []error { return []error{ErrCorrupt, e.Err} }
 
-// Decoder decodes pages of one size. It keeps reusable state (a zlib reader,
-// a zstd decoder), so it is not safe for concurrent use: keep one per
+// Decoder decodes pages of one size. It keeps reusable state (the zlib
+// code tables, a zstd decoder), so it is not safe for concurrent use: keep one per
 // goroutine, for example in a sync.Pool.
 type Decoder struct {
 	pageSize int
@@ -48,9 +44,8 @@ type Decoder struct {
 	// extensions klauspost tolerates, and no bytes after a zlib stream.
 	Strict bool
 
-	br   bytes.Reader
-	zr   io.ReadCloser
-	zstd *zstd.Decoder
+	inflater *inflater
+	zstd     *zstd.Decoder
 }
 
 // NewDecoder returns a decoder for pages of pageSize bytes.
@@ -95,35 +90,18 @@ func (d *Decoder) Decode(c model.Codec, src, dst []byte) error {
 	return nil
 }
 
-// zlib decodes a zlib stream (RFC 1950), reading to its end so that the
-// Adler-32 trailer is checked.
+// zlib decodes a zlib stream (RFC 1950) into the page, checking its
+// Adler-32 (inflate.go).
 func (d *Decoder) zlib(src, dst []byte) error {
-	d.br.Reset(src)
-	var err error
-	if d.zr == nil {
-		d.zr, err = kzlib.NewReader(&d.br)
-	} else {
-		err = d.zr.(kzlib.Resetter).Reset(&d.br, nil)
+	if d.inflater == nil {
+		d.inflater = new(inflater)
 	}
+	trailing, err := d.inflater.inflate(src, dst)
 	if err != nil {
 		return err
 	}
-	if n, err := io.ReadFull(d.zr, dst); err != nil {
-		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
-			return fmt.Errorf("stream ends after %d of %d bytes", n, d.pageSize)
-		}
-		return err
-	}
-	// The checksum is verified only when the reader reaches EOF.
-	var one [1]byte
-	if n, err := d.zr.Read(one[:]); n != 0 || err != io.EOF {
-		if err == nil || err == io.EOF {
-			return fmt.Errorf("stream holds more than one page")
-		}
-		return err
-	}
-	if d.Strict && d.br.Len() != 0 {
-		return fmt.Errorf("%d bytes after the end of the zlib stream", d.br.Len())
+	if d.Strict && trailing != 0 {
+		return fmt.Errorf("%d bytes after the end of the zlib stream", trailing)
 	}
 	return nil
 }
