@@ -13,6 +13,7 @@ import (
 type infoCmd struct {
 	NoCrash bool `name:"no-crash" help:"Leave out the crash analysis, which reads kallsyms, the kernel log and kernel variables from memory."`
 	jsonFlag
+	Counts  bool `name:"counts" help:"Count frames of every state even when that scans large bitmaps (beyond 128 GiB of address space, info counts only the stored frames)."`
 	optFilesArg
 }
 
@@ -28,6 +29,12 @@ func (c *infoCmd) Run(rc *runContext) error {
 		info, err := s.InfoWithCounts(rc.ctx)
 		if err != nil {
 			return err
+		}
+		if c.Counts {
+			if info.Pages, err = s.Counts(rc.ctx); err != nil {
+				return err
+			}
+			info = withoutDetail(info, "frame counts")
 		}
 		if crash != nil {
 			info.Crash, info.Signature = crash, crash.Why.Signature
@@ -81,6 +88,18 @@ func infoRows(in model.Info) []present.Row {
 func crashRows(a *model.CrashAnalysis, arch string) []present.Row {
 	rows := append(present.WhyRows(a.Why), present.WhereRows(a.Where)...)
 	return append(rows, present.CPURows(a.Where, arch)...)
+}
+
+// withoutDetail drops the detail named key.
+func withoutDetail(in model.Info, key string) model.Info {
+	var out []model.KV
+	for _, kv := range in.Details {
+		if kv.Key != key {
+			out = append(out, kv)
+		}
+	}
+	in.Details = out
+	return in
 }
 
 // writeInfo prints Info as aligned "label  value" lines, with the labels

@@ -93,16 +93,51 @@ func (s *Session) Counts(ctx context.Context) (model.StateCounts, error) {
 	return out, nil
 }
 
+// countScanBudget bounds the bytes InfoWithCounts scans to count frames
+// by state: 8 MiB of kdump bitmaps, an address space of 128 GiB with 4 KiB
+// pages, a few milliseconds. Beyond it, opening costs the same whatever
+// the address space, and the counts say what they leave out.
+const countScanBudget = 8 << 20
+
 // InfoWithCounts is Info with the frame counts filled, as `info` reports
-// it.
+// it. When counting every state would scan more than countScanBudget
+// bytes (the bitmaps of a large kdump) and Counts has not run yet, it
+// gives the counts known without the scan (present frames, from the page
+// descriptor table) and a detail that says which states are not counted;
+// Counts gives them all.
 func (s *Session) InfoWithCounts(ctx context.Context) (model.Info, error) {
 	in := s.Info()
+	s.countsMu.Lock()
+	counted := s.counts != nil
+	s.countsMu.Unlock()
+	if q, ok := s.dump.(reader.QuickCounter); ok && !counted {
+		if known, scan := q.QuickCounts(); scan > countScanBudget {
+			in.Pages = known
+			in.Details = append(in.Details, model.KV{Key: "frame counts", Value: quickCountsNote(known, scan)})
+			return in, nil
+		}
+	}
 	c, err := s.Counts(ctx)
 	if err != nil {
 		return in, err
 	}
 	in.Pages = c
 	return in, nil
+}
+
+// quickCountsNote says which frame counts InfoWithCounts left out.
+func quickCountsNote(known model.StateCounts, scan int64) string {
+	var have []string
+	for _, st := range []model.PageState{model.StatePresent, model.StateNotInDump} {
+		if _, ok := known[st]; ok {
+			have = append(have, string(st))
+		}
+	}
+	what := "no frame was counted"
+	if len(have) > 0 {
+		what = "only " + strings.Join(have, " and ") + " frames are counted (from the headers and the page descriptor table)"
+	}
+	return fmt.Sprintf("%s: counting every state reads %d MiB of bitmaps (info --counts, pages)", what, (scan+1<<20-1)>>20)
 }
 
 // Kernel returns the kernel engine, built on first use (KernelContext).

@@ -1,12 +1,14 @@
 package inspect_test
 
 import (
+	"bytes"
 	"context"
 	"testing"
 
 	"dumpscope/inspect"
 	"dumpscope/model"
 	"dumpscope/open"
+	"dumpscope/reader"
 	"dumpscope/reader/dumptest"
 )
 
@@ -46,5 +48,49 @@ func TestSessionFind(t *testing.T) {
 				t.Errorf("reading hit %d back at %s: %q %v", i, h.VirtAddr, got, err)
 			}
 		}
+	}
+}
+
+// TestInfoWithCountsBudget: a kdump whose bitmaps exceed the scan budget
+// (2 × 8 MiB here) gets its present frames from the descriptor table and
+// a detail that names what is not counted; once Counts has run, every
+// state is there and the detail is gone. A small dump is counted whole.
+func TestInfoWithCountsBudget(t *testing.T) {
+	ctx := context.Background()
+	for _, frames := range []uint64{1 << 16, 1 << 26} {
+		pages := map[uint64][]byte{}
+		for _, p := range []uint64{0, 1, 5, frames - 1} {
+			pages[p] = dumptest.Pattern(p, 4096)
+		}
+		k := &dumptest.Kdump{Version: 6, Codec: "zlib", MaxMapnr: frames, Pages: pages, SharedZeroPage: true,
+			Utsname: [6]string{"Linux", "big", "6.1.0", "#1", "x86_64", ""}, RAM: [][2]uint64{{0, 1 << 12}}}
+		b, _ := k.Bytes()
+		d, err := open.Sources(reader.Source{Name: "big.kdump", R: bytes.NewReader(b), Size: int64(len(b))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := inspect.New(d)
+		in, err := s.InfoWithCounts(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		big := frames > 1<<20
+		note := ""
+		for _, kv := range in.Details {
+			if kv.Key == "frame counts" {
+				note = kv.Value
+			}
+		}
+		if in.Pages[model.StatePresent] != 4 || (note != "") != big || (big && in.Pages[model.StateExcluded] != 0) {
+			t.Errorf("%d frames: counts %v, note %q", frames, in.Pages, note)
+		}
+		if _, err := s.Counts(ctx); err != nil {
+			t.Fatal(err)
+		}
+		in, _ = s.InfoWithCounts(ctx)
+		if in.Pages[model.StateExcluded] != 1<<12-3 || in.Pages[model.StatePresent] != 4 {
+			t.Errorf("%d frames, counted: %v", frames, in.Pages)
+		}
+		s.Close()
 	}
 }

@@ -135,6 +135,16 @@ type AreaReader interface {
 	ReadArea(comp, entry int, addr uint64, p []byte) (gaps []model.AreaGap, err error)
 }
 
+// QuickCounter is implemented by dumps whose Counts scans structures that
+// grow with the address space (kdump's bitmaps: 2 × 32 MiB for 1 TiB).
+// QuickCounts returns, without that scan, the frame counts known exactly
+// (the other states are left out) and how many bytes Counts would read
+// (0 once it has counted: then the counts are all there). Front ends show
+// the quick counts first and call Counts when the scan is worth it.
+type QuickCounter interface {
+	QuickCounts() (known model.StateCounts, scanBytes int64)
+}
+
 // Indexer is implemented by containers that must scan their whole input
 // once before every read is exact (a flattened stream). Callers about to
 // read much may call Index first, to show progress and allow

@@ -13,9 +13,9 @@ import (
 //
 // It follows up to raStreams streams at once (one per worker reading its
 // own part of the file). A window's buffer is allocated when a stream
-// first needs it, so opening a file costs nothing, and the refill of a
-// window reads outside the lock, so that workers do not wait for each
-// other's reads.
+// first needs it, small, and doubles as the stream goes on, so opening a
+// file costs next to nothing; the refill of a window reads outside the
+// lock, so that workers do not wait for each other's reads.
 //
 // Wrap plain files only: a container's logical file (a flattened stream)
 // must see exactly the reads its reader makes, and reads ahead of its own.
@@ -29,6 +29,9 @@ type ReadAhead struct {
 }
 
 const raStreams = 4
+
+// minReadAhead is the first window of a stream.
+const minReadAhead = 16 << 10
 
 // raWindow is one stream: where its last read ended and the bytes read
 // ahead from off.
@@ -94,9 +97,12 @@ func (ra *ReadAhead) ReadAt(p []byte, off int64) (int, error) {
 		ra.mu.Unlock()
 		return ra.r.ReadAt(p, off)
 	}
+	// A stream's window starts small and doubles at each refill: opening
+	// a dump reads a few headers in a row, and 256 KiB of fresh memory
+	// (64 page faults) would cost more than the reads it saves.
 	buf := w.buf
-	if buf == nil {
-		buf = make([]byte, ra.win)
+	if len(buf) < ra.win {
+		buf = make([]byte, min(ra.win, max(minReadAhead, 2*len(buf))))
 	}
 	w.busy, w.buf, w.n, w.used = true, nil, 0, ra.tick
 	ra.mu.Unlock()

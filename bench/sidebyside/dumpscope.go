@@ -9,7 +9,7 @@ package main
 // The API used here:
 //
 //	open.Open(paths...) (reader.Dump, error)        open the files of one dump
-//	Dump.Info() model.Info, Dump.Counts(ctx)         what `info` prints (header facts, frame counts)
+//	inspect.New(d).InfoWithCounts(ctx)              what `info` prints (header facts, frame counts)
 //	Dump.Close
 //	Dump.Runs(ctx, from, detail, yield)              runs of frames by state
 //	Dump.PageInfo(pfn)                               state, codec, stored size, file offset
@@ -52,16 +52,16 @@ func (d *dsDump) Close() error { return d.d.Close() }
 // PageSize is the dump's page size in bytes.
 func (d *dsDump) PageSize() int { return int(d.d.Info().PageSize) }
 
-// Info does what opening for `info` does: the header facts and the frame
-// counts by state. It returns the number of present frames, so that the
-// work cannot be optimised away.
+// Info does what `info` does after opening: the header facts and the
+// frame counts it prints. It returns the number of present frames, so
+// that the work cannot be optimised away. (The session is not closed: it
+// would close the dump, which the caller does.)
 func (d *dsDump) Info() uint64 {
-	_ = d.d.Info()
-	c, err := d.d.Counts(context.Background())
+	in, err := inspect.New(d.d).InfoWithCounts(context.Background())
 	if err != nil {
 		return 0
 	}
-	return c[model.StatePresent]
+	return in.Pages[model.StatePresent]
 }
 
 // Index builds the whole index of a flattened stream (a no-op for other

@@ -208,7 +208,7 @@ func (b *bench) open() (*table, error) {
 		dw, dc := statOf(res[0], "wall_ns"), statOf(withCPU(res[0]), "cpu_ns")
 		t.add("`info` (crash summary from memory) as a process: wall / CPU", f.String(), fmtDur(dw.median)+" / "+fmtDur(dc.median), "-", "-", "-", fmtNoise(dw, dc))
 	}
-	t.note("In-process: Open + Info + Close (dumpscope; Info counts frames by state from the bitmaps) against kdump_open_fdset + the attributes info shows + kdump_free; the child repeats it N times (N fills about 0.3 s). Process rows: the binaries as children (exec, start-up included).")
+	t.note("In-process: Open + Info + Close (dumpscope: the facts and frame counts `info` prints, through inspect.Session.InfoWithCounts: every state counted from the bitmaps up to 8 MiB of them, beyond that the stored frames from the page descriptor table) against kdump_open_fdset + the attributes info shows + kdump_free; the child repeats it N times (N fills about 0.3 s). Process rows: the binaries as children (exec, start-up included).")
 	return t, nil
 }
 

@@ -114,6 +114,16 @@ func (d *Dump) Info() model.Info {
 // Counts are the inner dump's.
 func (d *Dump) Counts(ctx context.Context) (model.StateCounts, error) { return d.dump().Counts(ctx) }
 
+// QuickCounts are the inner dump's, when it has them. An inner dump
+// without them (ELF) counts cheaply: nothing is known, and the "scan" is
+// one byte, so that a caller calls Counts.
+func (d *Dump) QuickCounts() (model.StateCounts, int64) {
+	if q, ok := d.dump().(reader.QuickCounter); ok {
+		return q.QuickCounts()
+	}
+	return model.StateCounts{}, 1
+}
+
 // Notes are the inner dump's.
 func (d *Dump) Notes() ([]model.Note, error) { return d.dump().Notes() }
 
@@ -288,4 +298,5 @@ var (
 	_ reader.Indexer       = (*Dump)(nil)
 	_ reader.PageExplainer = (*Dump)(nil)
 	_ reader.PartialFrames = (*Dump)(nil)
+	_ reader.QuickCounter  = (*Dump)(nil)
 )

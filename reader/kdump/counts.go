@@ -13,8 +13,11 @@ import (
 // a 1 TiB address space. Counts and the rank index read them in stretches
 // of scanChunk bytes into two buffers of their own, a 64-bit word at a
 // time, without going through the block cache (whose blocks are sized for
-// lookups) and without allocating per block.
-const scanChunk = 1 << 20
+// lookups) and without allocating per block. The buffers are small because
+// fresh memory costs a page fault per 4 KiB, which on a virtual machine
+// costs more than the read system calls a larger buffer saves (2 x 1 MiB
+// made opening a 16 GiB dump 50 % slower).
+const scanChunk = 128 << 10
 
 // stretch is a piece of both bitmaps, aligned to bitmap blocks: the bytes
 // of bitmap 1 and bitmap 2 that hold the bits of pfns [8·off, 8·(off+len)).
@@ -103,8 +106,17 @@ func (f *File) Counts(ctx context.Context) (model.StateCounts, error) {
 // frames not in bitmap 1 are not in the dump, as are those outside this
 // file's range.
 func (f *File) count(ctx context.Context) (model.StateCounts, error) {
-	c := model.StateCounts{}
+	c, err := f.countRange(ctx)
+	if err != nil {
+		return nil, err
+	}
 	c.Add(model.StateNotInDump, f.maxMapnr-(f.end-f.start))
+	return c, nil
+}
+
+// countRange counts the frames of this file's range [start, end) by state.
+func (f *File) countRange(ctx context.Context) (model.StateCounts, error) {
+	c := model.StateCounts{}
 	exclState, _ := f.absentExcludedState()
 	err := f.bm.scan(ctx, f.start, f.end, func(s stretch) bool {
 		// The pfns of this file that the stretch holds.

@@ -29,4 +29,7 @@ var Format = reader.Format{
 var (
 	_ reader.Dump = (*File)(nil)
 	_ reader.Dump = (*Set)(nil)
+
+	_ reader.QuickCounter = (*File)(nil)
+	_ reader.QuickCounter = (*Set)(nil)
 )

@@ -3,6 +3,7 @@ package kdump_test
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"maps"
 	"runtime"
@@ -94,6 +95,62 @@ func TestCountsMatchRuns(t *testing.T) {
 		if !maps.Equal(got, want) {
 			t.Errorf("%s: Counts %v, Runs %v", c.name, got, want)
 		}
+		d.Close()
+	}
+}
+
+// TestQuickCounts checks the present count read from the descriptor
+// table's extent against the bitmaps' count, on writer-made files with
+// and without the shared zero page, on split parts and on the real
+// fixtures; and that a first descriptor that points elsewhere gives no
+// count rather than a wrong one.
+func TestQuickCounts(t *testing.T) {
+	// wantKnown: true, the count must be known (makedumpfile's layout);
+	// false, it must not be; either way a known count must be right.
+	check := func(name string, d reader.Dump, wantKnown bool) {
+		t.Helper()
+		q, ok := d.(reader.QuickCounter)
+		if !ok {
+			t.Fatalf("%s: %T gives no quick counts", name, d)
+		}
+		known, scan := q.QuickCounts()
+		if scan <= 0 {
+			t.Errorf("%s: scan of %d bytes", name, scan)
+		}
+		full, err := d.Counts(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, have := known[model.StatePresent]
+		if have != wantKnown || (have && n != full[model.StatePresent]) {
+			t.Errorf("%s: quick present %d (known %v), counted %d", name, n, have, full[model.StatePresent])
+		}
+		if _, scan := q.QuickCounts(); scan != 0 {
+			t.Errorf("%s: after Counts, still %d bytes to scan", name, scan)
+		}
+	}
+	for _, zero := range []bool{false, true} {
+		k := baseDump(6, "zlib", 300)
+		k.SharedZeroPage = zero
+		b, lay := k.Bytes()
+		check(fmt.Sprintf("zero page %v", zero), openBytes(t, "q.kdump", b), true)
+		// The first descriptor points ten descriptors further: its count
+		// would be ten too many, and the last descriptor it implies is
+		// page data.
+		bad := bytes.Clone(b)
+		off := int64(binary.LittleEndian.Uint64(bad[lay.DescOff:]))
+		binary.LittleEndian.PutUint64(bad[lay.DescOff:], uint64(off+24*10))
+		check(fmt.Sprintf("zero page %v, first descriptor moved", zero), openBytes(t, "q.kdump", bad), false)
+	}
+	// A whole file by makedumpfile; in the parts of this --split run the
+	// first image does not follow the descriptors, so they give no count.
+	for name, want := range map[string]bool{"x86_64/mdf-zlib-d31.kdump": true, "x86_64/mdf-lzo-d31-split1of8.kdump": false} {
+		path := dumptest.Fixture(t, name)
+		d, err := open.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(name, d, want)
 		d.Close()
 	}
 }

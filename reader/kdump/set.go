@@ -3,8 +3,10 @@ package kdump
 import (
 	"context"
 	"fmt"
+	"maps"
 	"sort"
 	"strings"
+	"sync"
 
 	"dumpscope/model"
 	"dumpscope/reader"
@@ -18,6 +20,9 @@ type Set struct {
 	parts    []*File // sorted by start pfn
 	gaps     [][2]uint64
 	problems []model.Problem
+
+	countsMu sync.Mutex
+	counts   model.StateCounts // Counts, once counted
 }
 
 // NewSet joins the parts of a split set, given in any order. Parts that do
@@ -207,26 +212,57 @@ func (s *Set) Info() model.Info {
 // Counts adds up each part's own range; the frames of missing parts are
 // not in the dump.
 func (s *Set) Counts(ctx context.Context) (model.StateCounts, error) {
+	s.countsMu.Lock()
+	defer s.countsMu.Unlock()
+	if s.counts != nil {
+		return maps.Clone(s.counts), nil
+	}
 	c := model.StateCounts{}
 	var covered uint64
 	for _, p := range s.parts {
-		// Each part's runs cover the whole frame space; take the states
-		// of its own range.
-		lo, hi := p.start, p.end
-		err := p.Runs(ctx, model.PFN(lo), false, func(r model.PageRun) bool {
-			if uint64(r.Start) >= hi {
-				return false
-			}
-			c.Add(r.State, min(r.Count, hi-uint64(r.Start)))
-			return true
-		})
+		pc, err := p.countRange(ctx)
 		if err != nil {
 			return nil, err
+		}
+		for st, n := range pc {
+			c.Add(st, n)
 		}
 		covered += p.end - p.start
 	}
 	c.Add(model.StateNotInDump, s.parts[0].maxMapnr-covered)
-	return c, nil
+	s.counts = c
+	return maps.Clone(c), nil
+}
+
+// QuickCounts adds up the parts' present frames when every part knows
+// them (see File.QuickCounts); the frames of missing parts are not in the
+// dump.
+func (s *Set) QuickCounts() (model.StateCounts, int64) {
+	s.countsMu.Lock()
+	done := s.counts
+	s.countsMu.Unlock()
+	if done != nil {
+		return maps.Clone(done), 0
+	}
+	known := model.StateCounts{}
+	var covered, present uint64
+	var scan int64
+	all := true
+	for _, p := range s.parts {
+		n, ok := p.descriptorExtent()
+		all = all && ok
+		present += n
+		covered += p.end - p.start
+		_, ps := p.QuickCounts()
+		scan += ps
+	}
+	if all {
+		known[model.StatePresent] = present
+	}
+	if out := s.parts[0].maxMapnr - covered; out > 0 {
+		known.Add(model.StateNotInDump, out)
+	}
+	return known, scan
 }
 
 // Layout shows each part's structures.
