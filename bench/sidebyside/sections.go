@@ -169,12 +169,17 @@ func (b *bench) open() (*table, error) {
 	files := append(append([]benchFile{}, b.files.sparse...), b.files.real...)
 	files = append(files, b.files.codecs[0])
 	for _, f := range files {
-		// As many opens per child as fill about 0.3 s, the same on both sides.
+		// As many opens per child as fill about 0.3 s on the slower side,
+		// the same on both sides.
 		s, err := b.r.run(b.r.dsChild(append([]string{"info", "1"}, f.paths...)...))
 		if err != nil {
 			return nil, err
 		}
-		n := strconv.Itoa(max(1, min(500, int(3e8/max(s["ns"], 1)))))
+		l, err := b.r.run(b.r.lkChild(append([]string{"info", "1", "1"}, f.paths...)...))
+		if err != nil {
+			return nil, err
+		}
+		n := strconv.Itoa(max(1, min(500, int(3e8/max(s["ns"], l["ns"], 1)))))
 		res, err := b.r.interleave("open+info "+f.String(),
 			b.r.dsChild(append([]string{"info", n}, f.paths...)...),
 			b.r.lkChild(append([]string{"info", n, "0"}, f.paths...)...),
