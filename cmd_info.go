@@ -13,7 +13,7 @@ import (
 type infoCmd struct {
 	NoCrash bool `name:"no-crash" help:"Leave out the crash analysis, which reads kallsyms, the kernel log and kernel variables from memory."`
 	jsonFlag
-	Counts  bool `name:"counts" help:"Count frames of every state even when that scans large bitmaps (beyond 128 GiB of address space, info counts only the stored frames)."`
+	Counts bool `name:"counts" help:"Count frames of every state even when that scans large bitmaps (beyond 128 GiB of address space, info counts only the stored frames)."`
 	optFilesArg
 }
 
