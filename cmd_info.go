@@ -53,7 +53,7 @@ func (c *infoCmd) Run(rc *runContext) error {
 		writeInfo(rc.out, info, width)
 		if crash != nil {
 			fmt.Fprintln(rc.out)
-			writeCrash(rc.out, crash, info.Arch, width)
+			writeCrash(rc.out, crash, info.Arch, s.Name(), width)
 		}
 		return nil
 	})
@@ -115,8 +115,9 @@ func writeInfo(w io.Writer, in model.Info, width int) {
 }
 
 // writeCrash prints the crash analysis: why, where, each CPU, the log's
-// call trace, the log of the crash, and what could not be read.
-func writeCrash(w io.Writer, a *model.CrashAnalysis, arch string, width int) {
+// call trace, the log of the crash, and what could not be read (name is
+// the dump's, which the engine's messages start with).
+func writeCrash(w io.Writer, a *model.CrashAnalysis, arch, name string, width int) {
 	writeRows(w, crashRows(a, arch), width)
 	writeStacks(w, a.Where)
 	if len(a.Excerpt) > 0 {
@@ -125,7 +126,7 @@ func writeCrash(w io.Writer, a *model.CrashAnalysis, arch string, width int) {
 			fmt.Fprintf(w, "  %s\n", model.DmesgLine(r))
 		}
 	}
-	writeNotes(w, a.Notes, a.Problems)
+	writeNotes(w, a.Notes, a.Problems, name)
 }
 
 // writeStacks prints the log's call trace, the unwound stack, or else the
@@ -151,12 +152,13 @@ func writeStacks(w io.Writer, where model.CrashWhere) {
 	}
 }
 
-// writeNotes prints notes and what could not be read.
-func writeNotes(w io.Writer, notes, problems []string) {
+// writeNotes prints notes and what could not be read, each reason once
+// and without the dump's name (present.NotAvailable).
+func writeNotes(w io.Writer, notes, problems []string, name string) {
 	for _, n := range notes {
 		fmt.Fprintf(w, "note: %s\n", n)
 	}
-	for _, p := range problems {
+	for _, p := range present.NotAvailable(problems, name) {
 		fmt.Fprintf(w, "not available: %s\n", p)
 	}
 }

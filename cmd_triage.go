@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"strings"
 
 	"dumpscope/inspect"
 	"dumpscope/model"
@@ -55,7 +56,7 @@ func writeTriage(w io.Writer, t *model.Triage) {
 		}
 		writeRows(w, indent(rows), 0)
 	}
-	writeNotes(w, t.Notes, t.Problems)
+	writeNotes(w, t.Notes, t.Problems, strings.Join(t.What.Files, " "))
 }
 
 // indent puts two spaces before each row's label.

@@ -114,7 +114,7 @@ func (f *File) details(valid int64) []model.KV {
 		add("frame numbers", "--pfn addresses machine frames: a legacy core records only mfns")
 		add("vCPU contexts", "%d of %d bytes at %#x", f.ctx.n, f.ctx.rec, f.ctx.off)
 		add("frame index", "%d entries of %d bytes at %#x (machine frames, in the hypervisor's order)", f.table.n, f.table.ent, f.table.off)
-		add("pages", "%d at %#x", f.pagesCap, f.pagesOff)
+		add("page area", "%d pages at %#x", f.pagesCap, f.pagesOff)
 		return d
 	}
 	add("machine", "%v (guest %s)", f.Machine, f.archName)
@@ -124,7 +124,7 @@ func (f *File) details(valid int64) []model.KV {
 		add("frame numbers", "--pfn addresses guest physical frames")
 	}
 	add("vCPUs", "%d (%s: %d records of %d bytes)", f.Header.NrVCPUs, SecPrstatus, f.ctx.n, f.ctx.rec)
-	add("pages", "%d in %s at %#x; %d named by %s (%d entries)", f.Header.NrPages, SecPages, f.pagesOff, valid, f.table.name, f.table.n)
+	add("page area", "%d pages in %s at %#x; %d named by %s (%d entries)", f.Header.NrPages, SecPages, f.pagesOff, valid, f.table.name, f.table.n)
 	if f.table.n > valid {
 		add("invalid entries", "%d trailing entries of all ones (live dump of a shrinking domain)", f.table.n-valid)
 	}
