@@ -43,6 +43,10 @@ type runContext struct {
 	// not make later reads fail at once (remote.Options.FailFast), so
 	// that a view can be read again after a network hiccup.
 	interactive bool
+	// recoverProgress, when set, receives the progress of the search of
+	// memory for VMCOREINFO instead of the meter on standard error (the
+	// terminal UI shows it in its own status line).
+	recoverProgress func(done, total uint64)
 }
 
 // input is one opened local file.
@@ -132,7 +136,10 @@ func (rc *runContext) openSession(files []string) (*inspect.Session, error) {
 	if err != nil {
 		return nil, openError{err}
 	}
-	o := inspect.Options{Recover: true, RecoverProgress: recoverMeter()}
+	o := inspect.Options{Recover: true, RecoverProgress: rc.recoverProgress}
+	if o.RecoverProgress == nil {
+		o.RecoverProgress = recoverMeter()
+	}
 	if rc.Globals.VMCoreInfo != "" {
 		v, err := readVMCoreInfoFile(rc.Globals.VMCoreInfo)
 		if err != nil {

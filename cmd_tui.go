@@ -26,13 +26,18 @@ func (c *tuiCmd) Run(rc *runContext) error {
 		return err
 	}
 	rc.interactive = true
+	// A dump without a VMCOREINFO note is searched for one on first use
+	// of the kernel engine: the UI shows that search in its status line
+	// (a meter on standard error would draw over the screen).
+	search := ui.NewProgress()
+	rc.recoverProgress = search.Report
 	s, err := rc.openSession(c.Files)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
 	profile, mono := colorChoice(c.Color, os.Environ())
-	opts := ui.Options{Theme: c.Theme, ColorFGBG: os.Getenv("COLORFGBG")}
+	opts := ui.Options{Theme: c.Theme, ColorFGBG: os.Getenv("COLORFGBG"), VMCoreInfoSearch: search}
 	if mono {
 		opts.Theme = "mono"
 	}

@@ -36,6 +36,11 @@ type Common struct {
 	// Theme is the current theme and St its styles as pens.
 	Theme themes.Theme
 	St    *styles
+	// Search relays the session's search of memory for VMCOREINFO (nil
+	// when the session does not search); builds are the engine calls
+	// waiting for the engine (recover.go).
+	Search *Progress
+	builds builds
 }
 
 // SetTheme switches the theme every view draws with.

@@ -71,7 +71,7 @@ func (p *cpuCode) ensure(cpu int) tea.Cmd {
 	if _, ok := p.dis[key]; !ok {
 		p.dis[key] = codeResult[*kernel.Disassembly]{}
 		cmds = append(cmds, func() tea.Msg {
-			k, err := c.kernel()
+			k, err := c.kernel(c.Ctx)
 			if err != nil {
 				return disasmMsg{key: key, err: err}
 			}
@@ -82,7 +82,7 @@ func (p *cpuCode) ensure(cpu int) tea.Cmd {
 	if _, ok := p.stacks[cpu]; !ok {
 		p.stacks[cpu] = codeResult[[]model.StackWord]{}
 		cmds = append(cmds, func() tea.Msg {
-			k, err := c.kernel()
+			k, err := c.kernel(c.Ctx)
 			if err != nil {
 				return stackMsg{cpu: cpu, err: err}
 			}

@@ -19,15 +19,11 @@ import (
 // decodes once (kallsyms, the address space) serves them all. Like the
 // dump, the engine is only called from commands.
 
-// kernel returns the engine, or why it cannot run on this dump (not x86,
-// not little-endian). Call it only from commands.
-func (c *Common) kernel() (*kernel.Kernel, error) { return c.S.Kernel() }
-
 // engineCall runs f on the engine for a job, reporting the pages the
 // engine reads as progress (done, total 0) as it reads them; the job
 // samples the reports, so no timer runs. The engine stops at ctx's end.
 func (c *Common) engineCall(ctx context.Context, progress func(done, total uint64), f func(ctx context.Context, k *kernel.Kernel) (any, error)) (any, error) {
-	k, err := c.kernel()
+	k, err := c.kernel(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -48,7 +44,7 @@ type symbolsMsg struct {
 // loadSymbols decodes kallsyms in a command.
 func loadSymbols(c *Common) tea.Cmd {
 	return func() tea.Msg {
-		k, err := c.kernel()
+		k, err := c.kernel(c.Ctx)
 		if err != nil {
 			return symbolsMsg{err: err}
 		}

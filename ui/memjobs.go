@@ -52,9 +52,16 @@ func (m *memoryView) startFind(pattern []byte, label string, from uint64) (tea.C
 	}
 	m.find.job.stop()
 	m.find.pattern, m.find.label = pattern, label
-	s, ps, maxPFN := m.c.S, m.ps, uint64(m.c.Info.MaxPFN)
+	c, s, ps, maxPFN := m.c, m.c.S, m.ps, uint64(m.c.Info.MaxPFN)
 	var cmd tea.Cmd
 	m.find.job, cmd = startJob(m.c.Ctx, "find", func(ctx context.Context, progress func(done, total uint64)) (any, error) {
+		// The session names hits by their kernel virtual address once the
+		// engine is built: build it here, where esc stops a search of
+		// memory for VMCOREINFO (a dump the engine cannot read is found
+		// in all the same).
+		if _, err := c.kernel(ctx); errors.Is(err, context.Canceled) {
+			return nil, err
+		}
 		return wrapFind(ctx, s, pattern, from, ps, maxPFN, progress)
 	})
 	return cmd, nil

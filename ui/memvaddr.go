@@ -40,7 +40,7 @@ func (m *memoryView) startVaddr(va uint64) tea.Cmd {
 	m.relayout()
 	c := m.c
 	return func() tea.Msg {
-		k, err := c.kernel()
+		k, err := c.kernel(c.Ctx)
 		if err != nil {
 			return vaddrMsg{va: va, tr: model.Translation{VirtAddr: model.VirtAddr(va)}, err: err}
 		}

@@ -30,6 +30,11 @@ type Options struct {
 	ColorFGBG string
 	// Views lists the views; nil means DefaultViews().
 	Views []ViewSpec
+	// VMCoreInfoSearch, when not nil, relays the session's search of
+	// memory for VMCOREINFO (its Report is the session's
+	// inspect.Options.RecoverProgress): the status line shows it and esc
+	// stops it.
+	VMCoreInfoSearch *Progress
 }
 
 // Model is the root model: header, tabs, the active view, status line and
@@ -54,6 +59,8 @@ type Model struct {
 	themeFixed      bool
 	index, count    *job
 	started         bool
+	// vmciSearch is the last report of the search of memory for VMCOREINFO.
+	vmciSearch searchMsg
 }
 
 // FrameRate is the frame rate to run the program at (tea.WithFPS). Bubble
@@ -75,7 +82,7 @@ const (
 // bitmaps, are a job Init starts, so opening costs the same for any size.
 func New(ctx context.Context, s *inspect.Session, opts Options) *Model {
 	ctx, cancel := context.WithCancel(ctx)
-	c := &Common{Ctx: ctx, S: s, Info: s.Info(), Counting: true}
+	c := &Common{Ctx: ctx, S: s, Info: s.Info(), Counting: true, Search: opts.VMCoreInfoSearch}
 	m := &Model{c: c, cancel: cancel, keys: newGlobalKeys(), prompt: newPrompt(), helpList: newList(), help: help.New(), width: 80, height: 24}
 	th := themes.Dark()
 	if dark, ok := themes.DarkFromCOLORFGBG(opts.ColorFGBG); ok {
@@ -105,11 +112,17 @@ func New(ctx context.Context, s *inspect.Session, opts Options) *Model {
 // and the views' loads.
 func (m *Model) Init() tea.Cmd {
 	cmds := []tea.Cmd{tea.RequestBackgroundColor}
+	if m.c.Search != nil {
+		cmds = append(cmds, m.c.Search.wait(m.c.Ctx))
+	}
 	if s := m.c.S; s.NeedsIndex() {
 		var cmd tea.Cmd
 		m.index, cmd = startJob(m.c.Ctx, "indexing", func(ctx context.Context, progress func(done, total uint64)) (any, error) {
 			_, err := s.Index(ctx, func(done, total int64) { progress(uint64(max(done, 0)), uint64(max(total, 0))) })
-			return nil, err
+			// Indexing a container completes what its headers say
+			// (problems, the sub-header), even when it stopped part-way.
+			s.RefreshInfo()
+			return s.Info(), err
 		})
 		cmds = append(cmds, cmd)
 	} else {
@@ -209,15 +222,25 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case promptMsg:
 		m.prompt.open(":", msg.text)
 		return m, nil
+	case searchMsg:
+		m.vmciSearch = msg
+		return m, m.c.Search.wait(m.c.Ctx)
+	case infoMsg:
+		// What the headers say, completed (a VMCOREINFO recovered from
+		// memory names the release; verify reads a container whole).
+		pages := m.c.Info.Pages
+		m.c.Info = msg.info
+		m.c.Info.Pages = pages
+		return m, m.broadcast(msg)
 	case jobProgressMsg, jobDoneMsg:
 		if cmd, ok := m.index.update(msg); ok {
 			if d, done := msg.(jobDoneMsg); done {
 				if d.err != nil && !errors.Is(d.err, context.Canceled) {
 					m.errText = m.index.name + ": " + errText(d.err)
 				}
-				// Indexing a container completes what its headers say
-				// (problems, the sub-header).
-				m.c.Info = m.c.S.RefreshInfo()
+				if in, ok := d.val.(model.Info); ok {
+					m.c.Info = in
+				}
 				return m, m.start()
 			}
 			return m, cmd
@@ -299,6 +322,8 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, k.Cancel):
 		if c, ok := m.views[m.active].(Canceler); ok && c.Cancel() {
 			m.status = "cancelled"
+		} else if m.searching() && m.c.builds.stop() {
+			m.status = "the search of memory for VMCOREINFO was cancelled"
 		} else if m.index.stop() {
 			m.status = m.index.name + " cancelled"
 		} else if m.count.stop() {
@@ -565,6 +590,9 @@ func (m *Model) statusLine(w int) string {
 		right = s.Status()
 	}
 	switch {
+	case m.searching():
+		pct := 100 * float64(m.vmciSearch.done) / float64(m.vmciSearch.total)
+		right = fmt.Sprintf("no VMCOREINFO note: searching memory for it %s %.0f%% (esc cancels)", progressBar(pct, 12), pct)
 	case m.index.running():
 		right = fmt.Sprintf("%s %s %.0f%% (esc cancels)", m.index.name, progressBar(m.index.percent(), 12), m.index.percent())
 	case m.count.running() && right == "":
@@ -581,6 +609,10 @@ func (m *Model) statusLine(w int) string {
 	}
 	return l.Render(w, nil)
 }
+
+// searching reports whether the session is searching memory for
+// VMCOREINFO.
+func (m *Model) searching() bool { return m.vmciSearch.done < m.vmciSearch.total }
 
 // message is the error or the message of the status line, if any.
 func (m *Model) message() render.Line {

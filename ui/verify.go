@@ -62,9 +62,21 @@ func (v *verifyView) run() tea.Cmd {
 	s := v.c.S
 	var cmd tea.Cmd
 	v.job, cmd = startJob(v.c.Ctx, "verify", func(ctx context.Context, progress func(done, total uint64)) (any, error) {
-		return s.Verify(ctx, inspect.VerifyOptions{Progress: progress})
+		r, err := s.Verify(ctx, inspect.VerifyOptions{Progress: progress})
+		if err != nil {
+			return nil, err
+		}
+		// Verify read the dump whole, which completes what its headers
+		// say (a container's problems): the root takes the new Info.
+		return verified{r, s.Info()}, nil
 	})
 	return cmd
+}
+
+// verified is what the verify job returns.
+type verified struct {
+	report *inspect.Report
+	info   model.Info
 }
 
 func (v *verifyView) Update(msg tea.Msg) tea.Cmd {
@@ -78,8 +90,10 @@ func (v *verifyView) Update(msg tea.Msg) tea.Cmd {
 			case d.err != nil:
 				v.err = errText(d.err)
 			default:
-				v.report, _ = d.val.(*inspect.Report)
+				r, _ := d.val.(verified)
+				v.report = r.report
 				v.rebuild()
+				return func() tea.Msg { return infoMsg{r.info} }
 			}
 		}
 		return cmd

@@ -150,6 +150,10 @@ type (
 	// countedMsg tells views the frame counts are known (Common.Info.Pages,
 	// or Common.CountErr).
 	countedMsg struct{}
+	// infoMsg brings what the headers say, read again by a job (after a
+	// VMCOREINFO was recovered from memory, after verify); the root keeps
+	// it in Common.Info and tells the views.
+	infoMsg struct{ info model.Info }
 	// gotoPhysMsg moves the Memory view to a physical address.
 	gotoPhysMsg struct{ addr model.PhysAddr }
 	// explainMsg asks the Layout view to explain a frame.
