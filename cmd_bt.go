@@ -123,11 +123,7 @@ func writeBacktrace(rc *runContext, bt model.Backtrace) {
 	if bt.UserRegs != nil {
 		regs(bt.UserRegs, "")
 	}
-	end := bt.End
-	if bt.Error != "" {
-		end += ": " + bt.Error
-	}
-	fmt.Fprintf(w, "unwound by %s from %s; ended: %s\n", bt.Method, bt.Start, end)
+	fmt.Fprintln(w, present.BacktraceEnd(bt))
 	for _, n := range bt.Notes {
 		fmt.Fprintf(w, "note: %s\n", n)
 	}

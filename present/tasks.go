@@ -94,6 +94,16 @@ func BacktraceTitle(bt model.Backtrace) string {
 	return strings.Join(parts, "  ")
 }
 
+// BacktraceEnd says how a trace was unwound and why it ends: "unwound by
+// orc from prstatus registers of CPU 1; ended: user-mode".
+func BacktraceEnd(bt model.Backtrace) string {
+	end := bt.End
+	if bt.Error != "" {
+		end += ": " + bt.Error
+	}
+	return fmt.Sprintf("unwound by %s from %s; ended: %s", bt.Method, bt.Start, end)
+}
+
 // FrameLine lays out one frame as crash does, with the kernel's "?" for
 // a frame that is not reliable: " #3 [ffffcefdc0013d98]
 // sysrq_handle_crash+0x16/0x20 at ffffffff9fb3b1a6". The address in

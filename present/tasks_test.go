@@ -54,3 +54,14 @@ func TestStructText(t *testing.T) {
 		t.Errorf("%q", got)
 	}
 }
+
+func TestBacktraceEnd(t *testing.T) {
+	bt := model.Backtrace{Method: "orc", Start: "prstatus registers of CPU 1", End: "user-mode"}
+	if got := BacktraceEnd(bt); got != "unwound by orc from prstatus registers of CPU 1; ended: user-mode" {
+		t.Errorf("%q", got)
+	}
+	bt.End, bt.Error = "error", "no ORC entry for 0xffffffff81000000"
+	if got := BacktraceEnd(bt); got != "unwound by orc from prstatus registers of CPU 1; ended: error: no ORC entry for 0xffffffff81000000" {
+		t.Errorf("%q", got)
+	}
+}

@@ -14,22 +14,32 @@ import (
 // cpuCode is the CPUs view's code pane: the instructions around the
 // selected CPU's instruction pointer (the engine decodes from the start of
 // the function that holds it, so the instructions before it are real ones)
-// and the words on its stack that point into kernel text. Each is read
-// once per CPU (and syntax) by a command and kept; the pane is a list the
-// user can focus and scroll.
+// or around a frame's pc, and the CPU's stack unwound from its saved
+// registers (stackpane.go); where it cannot be unwound, the reason and the
+// words on the stack that point into kernel text. Each is read once per
+// CPU (and syntax) by a command and kept; the pane is a list the user can
+// focus and scroll, and a frame opens its code (enter, d) or its memory
+// (m).
 type cpuCode struct {
 	c       *Common
 	intel   bool
 	focused bool
 	dis     map[disKey]codeResult[*kernel.Disassembly]
 	stacks  map[int]codeResult[[]model.StackWord]
-	list    listModel
-	marked  int // the list row of the instruction at the instruction pointer; -1 if none
+	bts     map[int]codeResult[*model.Backtrace]
+	// at is the frame whose code a CPU's pane shows (none: the
+	// instruction pointer's).
+	at     map[int]frameRef
+	list   listModel
+	marked int           // the list row of the marked instruction; -1 if none
+	anch   []stackAnchor // per list row: the frame or register block it shows
 }
 
-// disKey names one disassembly: a CPU's, in one syntax.
+// disKey names one disassembly: a CPU's at its instruction pointer
+// (addr 0) or at a frame's pc, in one syntax.
 type disKey struct {
 	cpu   int
+	addr  model.VirtAddr
 	intel bool
 }
 
@@ -51,6 +61,18 @@ type (
 		words []model.StackWord
 		err   error
 	}
+	cpuTraceMsg struct {
+		cpu int
+		bt  *model.Backtrace
+		err error
+	}
+	// cpuFrameMsg shows a frame's code in a CPU's pane (through navigate,
+	// which remembers the place before); a zero frame goes back to the
+	// instruction pointer.
+	cpuFrameMsg struct {
+		cpu int
+		f   frameRef
+	}
 )
 
 // codeCount is how many instructions are disassembled (a quarter of them
@@ -59,7 +81,13 @@ const codeCount = 32
 
 func newCPUCode(c *Common) cpuCode {
 	return cpuCode{c: c, dis: map[disKey]codeResult[*kernel.Disassembly]{},
-		stacks: map[int]codeResult[[]model.StackWord]{}, list: newList(), marked: -1}
+		stacks: map[int]codeResult[[]model.StackWord]{}, bts: map[int]codeResult[*model.Backtrace]{},
+		at: map[int]frameRef{}, list: newList(), marked: -1}
+}
+
+// key is the disassembly CPU cpu's pane shows.
+func (p *cpuCode) key(cpu int) disKey {
+	return disKey{cpu: cpu, addr: p.at[cpu].pc, intel: p.intel}
 }
 
 // ensure starts the reads CPU cpu's pane needs that are not done or under
@@ -67,7 +95,7 @@ func newCPUCode(c *Common) cpuCode {
 func (p *cpuCode) ensure(cpu int) tea.Cmd {
 	c := p.c
 	var cmds []tea.Cmd
-	key := disKey{cpu, p.intel}
+	key := p.key(cpu)
 	if _, ok := p.dis[key]; !ok {
 		p.dis[key] = codeResult[*kernel.Disassembly]{}
 		cmds = append(cmds, func() tea.Msg {
@@ -75,8 +103,23 @@ func (p *cpuCode) ensure(cpu int) tea.Cmd {
 			if err != nil {
 				return disasmMsg{key: key, err: err}
 			}
-			dis, err := k.Disassemble(c.Ctx, kernel.DisasmOptions{CPU: key.cpu, Count: codeCount, Intel: key.intel})
+			o := kernel.DisasmOptions{CPU: key.cpu, Count: codeCount, Intel: key.intel}
+			if key.addr != 0 {
+				o.Addr = &key.addr
+			}
+			dis, err := k.Disassemble(c.Ctx, o)
 			return disasmMsg{key: key, dis: dis, err: err}
+		})
+	}
+	if _, ok := p.bts[cpu]; !ok {
+		p.bts[cpu] = codeResult[*model.Backtrace]{}
+		cmds = append(cmds, func() tea.Msg {
+			k, err := c.kernel(c.Ctx)
+			if err != nil {
+				return cpuTraceMsg{cpu: cpu, err: err}
+			}
+			bt, err := k.CPUBacktrace(c.Ctx, cpu)
+			return cpuTraceMsg{cpu: cpu, bt: bt, err: err}
 		})
 	}
 	if _, ok := p.stacks[cpu]; !ok {
@@ -93,13 +136,16 @@ func (p *cpuCode) ensure(cpu int) tea.Cmd {
 	return tea.Batch(cmds...)
 }
 
-// take records the result of a read (a disasmMsg or a stackMsg) and
-// returns the CPU it is about.
+// take records the result of a read (a disasmMsg, a cpuTraceMsg or a
+// stackMsg) and returns the CPU it is about.
 func (p *cpuCode) take(msg tea.Msg) int {
 	switch msg := msg.(type) {
 	case disasmMsg:
 		p.dis[msg.key] = codeResult[*kernel.Disassembly]{val: msg.dis, err: msg.err, done: true}
 		return msg.key.cpu
+	case cpuTraceMsg:
+		p.bts[msg.cpu] = codeResult[*model.Backtrace]{val: msg.bt, err: msg.err, done: true}
+		return msg.cpu
 	case stackMsg:
 		p.stacks[msg.cpu] = codeResult[[]model.StackWord]{val: msg.words, err: msg.err, done: true}
 		return msg.cpu
@@ -107,15 +153,19 @@ func (p *cpuCode) take(msg tea.Msg) int {
 	return -1
 }
 
-// title heads the pane: which CPU, the address and its symbol, the syntax.
+// title heads the pane: which CPU, the address and its symbol (or the
+// frame), the syntax.
 func (p *cpuCode) title(cpu int) string {
+	if f, ok := p.at[cpu]; ok {
+		return codeTitle(frameRef{pc: f.pc, label: fmt.Sprintf("CPU %d %s", cpu, f.label), ret: f.ret}, p.intel)
+	}
 	syntax := "GNU syntax (i: Intel)"
 	if p.intel {
 		syntax = "Intel syntax (i: GNU)"
 	}
 	pc, _ := present.PCSP(p.c.Info.Arch)
 	t := fmt.Sprintf("Code of CPU %d", cpu)
-	if d := p.dis[disKey{cpu, p.intel}]; d.val != nil {
+	if d := p.dis[p.key(cpu)]; d.val != nil {
 		t += fmt.Sprintf(" at %s %s", pc, d.val.Addr)
 		if d.val.Location != "" {
 			t += " " + d.val.Location
@@ -124,32 +174,67 @@ func (p *cpuCode) title(cpu int) string {
 	return t + " · " + syntax
 }
 
-// rebuild lays out CPU cpu's pane in w cells; with recentre the
-// instruction at the instruction pointer is brought into view.
+// rebuild lays out CPU cpu's pane in w cells; with recentre the marked
+// instruction is brought into view.
 func (p *cpuCode) rebuild(cpu, w int, recentre bool) {
 	st := p.c.St
 	var lines []render.Line
-	p.marked = -1
-	switch d := p.dis[disKey{cpu, p.intel}]; {
-	case !d.done:
-		lines = append(lines, render.Line{st.dim.Span("disassembling…")})
-	case d.err != nil:
-		lines = append(lines, whyLines(st, "no code: the instructions cannot be read", d.err, w)...)
-	default:
-		for _, n := range d.val.Notes {
-			for _, s := range render.Wrap("note: "+n, max(w-2, 10)) {
-				lines = append(lines, render.Line{st.dim.Span("  " + s)})
-			}
-		}
-		for i, l := range p.instLines(st, d.val.Instructions, w) {
-			if d.val.Instructions[i].Marked {
-				p.marked = len(lines)
-			}
-			lines = append(lines, l)
+	p.anch = nil
+	add := func(a stackAnchor, ls ...render.Line) {
+		for _, l := range ls {
+			lines, p.anch = append(lines, l), append(p.anch, a)
 		}
 	}
+	none := stackAnchor{frame: -1}
+	p.marked = -1
+	f, atFrame := p.at[cpu]
+	switch d := p.dis[p.key(cpu)]; {
+	case !d.done:
+		add(none, render.Line{st.dim.Span("disassembling…")})
+	case d.err != nil:
+		add(none, whyLines(st, "no code: the instructions cannot be read", d.err, w)...)
+	default:
+		code, marked := codeLines(st, d.val, w, atFrame && f.ret)
+		if marked >= 0 {
+			p.marked = len(lines) + marked
+		}
+		add(none, code...)
+	}
+	add(none, render.Line{})
+	switch bt := p.bts[cpu]; {
+	case !bt.done:
+		add(none, render.Line{st.title.Span("Stack"), st.dim.Span("  unwinding…")})
+	case bt.err == nil && len(bt.val.Frames) > 0:
+		add(none, render.Line{st.title.Span("Stack"), st.dim.Span("  enter or d: a frame's code, m: its stack slot in Memory")})
+		bl, ba := backtraceLines(st, bt.val, w)
+		for i := range bl {
+			add(ba[i], bl[i])
+		}
+	default:
+		if bt.err != nil {
+			add(none, whyLines(st, "no unwound stack", bt.err, w)...)
+		} else {
+			bl, _ := backtraceLines(st, bt.val, w) // no frames: how it was tried
+			add(none, bl...)
+		}
+		lines = append(lines, p.scanLines(cpu, w)...)
+		for len(p.anch) < len(lines) {
+			p.anch = append(p.anch, none)
+		}
+	}
+	p.list.setLines(lines)
+	if recentre && p.marked >= 0 {
+		p.list.top = max(p.marked-p.list.h/4, 0)
+		p.list.moveTo(p.marked)
+	}
+}
+
+// scanLines are the words from the stack pointer up that point into
+// kernel text: what is left to see where the stack cannot be unwound.
+func (p *cpuCode) scanLines(cpu, w int) []render.Line {
+	st := p.c.St
 	_, spName := present.PCSP(p.c.Info.Arch)
-	lines = append(lines, render.Line{}, render.Line{st.title.Span("Stack"), st.dim.Span(fmt.Sprintf("  words from %s up that point into kernel text", spName))})
+	lines := []render.Line{{}, {st.title.Span("Stack words"), st.dim.Span(fmt.Sprintf("  words from %s up that point into kernel text", spName))}}
 	switch s := p.stacks[cpu]; {
 	case !s.done:
 		lines = append(lines, render.Line{st.dim.Span("reading the stack…")})
@@ -164,11 +249,7 @@ func (p *cpuCode) rebuild(cpu, w int, recentre bool) {
 				st.value.Span(fmt.Sprintf("  %0*x", digits, uint64(sw.Value))), st.title.Span("  " + sw.Symbol)})
 		}
 	}
-	p.list.setLines(lines)
-	if recentre && p.marked >= 0 {
-		p.list.top = max(p.marked-p.list.h/4, 0)
-		p.list.moveTo(p.marked)
-	}
+	return lines
 }
 
 func (p *cpuCode) addrDigits() int {
@@ -178,36 +259,11 @@ func (p *cpuCode) addrDigits() int {
 	return 16
 }
 
-// instLines draws instructions as objdump does: address, <symbol+off>,
-// bytes (when there is room) and the instruction with its branch target
-// named. The instruction at the instruction pointer starts with "=>" and
-// is bold, so it shows without colour.
-func (p *cpuCode) instLines(st *styles, insts []model.Instruction, w int) []render.Line {
-	locW, bytesW := 0, 0
-	for _, in := range insts {
-		locW = max(locW, render.Width(in.Location)+2)
-		bytesW = max(bytesW, len(in.Bytes)*3/2)
+// frameAt returns CPU cpu's stack and the anchor of the cursor row.
+func (p *cpuCode) frameAt(cpu int) (*model.Backtrace, stackAnchor, bool) {
+	bt := p.bts[cpu]
+	if bt.val == nil || p.list.cursor >= len(p.anch) {
+		return nil, stackAnchor{}, false
 	}
-	locW = min(locW, 36)
-	bytesW = min(bytesW, 21)
-	if w < 100 {
-		bytesW = 0
-	}
-	out := make([]render.Line, 0, len(insts))
-	for _, in := range insts {
-		p := present.Instruction(in)
-		textPen, locPen := st.value, st.dim
-		if in.Marked {
-			textPen, locPen = st.title, st.title
-		}
-		l := render.Line{textPen.Span(p.Mark + " "), st.addr.Span(p.Addr), render.Text(" ")}
-		if locW > 0 {
-			l = append(l, locPen.Span(render.Pad(p.Location, locW)+" "))
-		}
-		if bytesW > 0 {
-			l = append(l, st.dim.Span(render.Pad(p.Bytes, bytesW)+" "))
-		}
-		out = append(out, append(l, textPen.Span(p.Text)))
-	}
-	return out
+	return bt.val, p.anch[p.list.cursor], true
 }

@@ -128,13 +128,36 @@ func (v *cpusView) Update(msg tea.Msg) tea.Cmd {
 	case symbolsMsg:
 		v.syms = msg.syms
 		v.rebuild()
-	case disasmMsg, stackMsg:
-		// Bring the instruction pointer into view when the selected CPU's
-		// code arrives; other CPUs' only fill the cache.
+	case disasmMsg, stackMsg, cpuTraceMsg:
+		// Bring the marked instruction into view when the selected CPU's
+		// code arrives (its stack, when the stack arrives); other CPUs'
+		// only fill the cache.
 		cpu := v.code.take(msg)
 		if len(v.cpus) > 0 && cpu == v.cpus[v.idx] {
-			v.rebuildCode(true)
+			_, code := msg.(disasmMsg)
+			cur := v.code.list.cursor
+			v.rebuildCode(code)
+			if !code {
+				v.code.list.moveTo(cur)
+			}
 		}
+	case selectCPUMsg:
+		if i := slices.Index(v.cpus, msg.cpu); i >= 0 {
+			return v.selectCPU(i)
+		}
+		return status(fmt.Sprintf("no registers for CPU %d", msg.cpu))
+	case cpuFrameMsg:
+		if i := slices.Index(v.cpus, msg.cpu); i >= 0 {
+			v.idx = i
+			v.rebuild()
+		}
+		if msg.f == (frameRef{}) {
+			delete(v.code.at, msg.cpu)
+		} else {
+			v.code.at[msg.cpu] = msg.f
+		}
+		v.code.focused = v.g.codeH > 1
+		return v.ensureCode()
 	case themeMsg:
 		v.rebuild()
 	case tea.KeyPressMsg:
@@ -157,6 +180,10 @@ func (v *cpusView) key(msg tea.KeyPressMsg) tea.Cmd {
 		v.code.intel = !v.code.intel
 		v.rebuildCode(true)
 		return v.ensureCode()
+	case v.code.focused && (key.Matches(msg, v.keys.Open) || key.Matches(msg, v.keys.Code)):
+		return v.frameCode()
+	case v.code.focused && key.Matches(msg, v.keys.Memory):
+		return v.frameMemory()
 	case v.code.focused:
 		v.code.list.handleKey(msg)
 	default:
@@ -362,6 +389,91 @@ func bitLines(st *styles, r model.Register) []render.Line {
 			valPen.Span(render.Pad(present.BitValue(b), 12)), st.dim.Span(b.Meaning)})
 	}
 	return out
+}
+
+// frameCode shows the code of the frame under the code pane's cursor;
+// the place before is remembered, so ctrl+o goes back.
+func (v *cpusView) frameCode() tea.Cmd {
+	if len(v.cpus) == 0 {
+		return nil
+	}
+	cpu := v.cpus[v.idx]
+	bt, a, ok := v.code.frameAt(cpu)
+	if !ok || a.frame < 0 {
+		return status("select a frame of the stack: enter or d shows its code")
+	}
+	return navigate(v.Name(), cpuFrameMsg{cpu, frameOf(bt.Frames[a.frame])})
+}
+
+// frameMemory shows the stack slot of the frame under the code pane's
+// cursor (or the register block) in the Memory view.
+func (v *cpusView) frameMemory() tea.Cmd {
+	if len(v.cpus) == 0 {
+		return nil
+	}
+	bt, a, ok := v.code.frameAt(v.cpus[v.idx])
+	if !ok {
+		return status("select a frame of the stack: m shows its stack slot in Memory")
+	}
+	va, ok := frameMemory(bt, a)
+	if !ok {
+		return status("select a frame or a register block: m shows it in Memory")
+	}
+	return navigate("memory", gotoVaddrMsg{va})
+}
+
+// Cancel goes back from a frame's code to the instruction pointer's.
+func (v *cpusView) Cancel() bool {
+	if len(v.cpus) == 0 {
+		return false
+	}
+	cpu := v.cpus[v.idx]
+	if _, ok := v.code.at[cpu]; !ok {
+		return false
+	}
+	delete(v.code.at, cpu)
+	v.rebuildCode(true)
+	return true
+}
+
+// cpuPlace is a position of the view, for the jump history.
+type cpuPlace struct {
+	idx              int
+	frame            frameRef
+	focused          bool
+	regsTop, regsCur int
+	codeTop, codeCur int
+}
+
+// Location implements Locator.
+func (v *cpusView) Location() any {
+	p := cpuPlace{idx: v.idx, focused: v.code.focused, regsTop: v.list.top, regsCur: v.list.cursor, codeTop: v.code.list.top, codeCur: v.code.list.cursor}
+	if len(v.cpus) > 0 {
+		p.frame = v.code.at[v.cpus[v.idx]]
+	}
+	return p
+}
+
+// Restore implements Locator.
+func (v *cpusView) Restore(loc any) tea.Cmd {
+	p, ok := loc.(cpuPlace)
+	if !ok || len(v.cpus) == 0 {
+		return nil
+	}
+	v.idx = clamp(p.idx, 0, len(v.cpus)-1)
+	cpu := v.cpus[v.idx]
+	if p.frame == (frameRef{}) {
+		delete(v.code.at, cpu)
+	} else {
+		v.code.at[cpu] = p.frame
+	}
+	v.code.focused = p.focused
+	v.rebuild()
+	cmd := v.ensureCode()
+	v.list.top, v.code.list.top = p.regsTop, p.codeTop
+	v.list.moveTo(p.regsCur)
+	v.code.list.moveTo(p.codeCur)
+	return cmd
 }
 
 // Search finds a register, bit, value or symbol in the focused pane.

@@ -23,14 +23,20 @@ import (
 // engine reads as progress (done, total 0) as it reads them; the job
 // samples the reports, so no timer runs. The engine stops at ctx's end.
 func (c *Common) engineCall(ctx context.Context, progress func(done, total uint64), f func(ctx context.Context, k *kernel.Kernel) (any, error)) (any, error) {
+	ctx = pagesProgress(ctx, progress)
 	k, err := c.kernel(ctx)
 	if err != nil {
 		return nil, err
 	}
-	var pages atomic.Uint64
-	ctx = kernel.WithProgress(ctx, func(n uint64) { progress(pages.Add(n), 0) })
-	progress(0, 0) // the work has started, before its first page arrives
 	return f(ctx, k)
+}
+
+// pagesProgress makes the pages the engine reads under ctx a job's
+// progress (done, total 0).
+func pagesProgress(ctx context.Context, progress func(done, total uint64)) context.Context {
+	var pages atomic.Uint64
+	progress(0, 0) // the work has started, before its first page arrives
+	return kernel.WithProgress(ctx, func(n uint64) { progress(pages.Add(n), 0) })
 }
 
 // symbolsMsg brings kallsyms (or why it cannot be read) to the views that

@@ -71,6 +71,20 @@ func (k ListKeys) ShortHelp() []key.Binding { return []key.Binding{k.Down, k.Up,
 // FullHelp implements help.KeyMap.
 func (k ListKeys) FullHelp() [][]key.Binding { return [][]key.Binding{k.list()} }
 
+// OverviewKeys scroll the Overview and follow its links.
+type OverviewKeys struct {
+	NavKeys
+	Open key.Binding
+}
+
+// ShortHelp implements help.KeyMap.
+func (k OverviewKeys) ShortHelp() []key.Binding {
+	return []key.Binding{k.Down, k.Up, k.PageDown, k.Open}
+}
+
+// FullHelp implements help.KeyMap.
+func (k OverviewKeys) FullHelp() [][]key.Binding { return [][]key.Binding{k.list(), {k.Open}} }
+
 // LayoutKeys drive the header tree and its hex pane.
 type LayoutKeys struct {
 	NavKeys
@@ -116,7 +130,7 @@ func (k VMCoreInfoKeys) FullHelp() [][]key.Binding { return [][]key.Binding{k.li
 // the code pane, and switch the disassembly's syntax.
 type CPUKeys struct {
 	NavKeys
-	PrevCPU, NextCPU, Focus, Syntax key.Binding
+	PrevCPU, NextCPU, Focus, Syntax, Open, Code, Memory key.Binding
 }
 
 func newCPUKeys() CPUKeys {
@@ -124,40 +138,77 @@ func newCPUKeys() CPUKeys {
 		PrevCPU: bind([]string{"[", "left", "h"}, "[/h", "previous CPU"),
 		NextCPU: bind([]string{"]", "right", "l"}, "]/l", "next CPU"),
 		Focus:   bind([]string{"c"}, "c", "focus registers / code"),
-		Syntax:  bind([]string{"i"}, "i", "GNU / Intel syntax")}
+		Syntax:  bind([]string{"i"}, "i", "GNU / Intel syntax"),
+		Open:    bind([]string{"enter"}, "enter", "a frame's code (code pane)"),
+		Code:    bind([]string{"d"}, "d", "a frame's code (code pane)"),
+		Memory:  bind([]string{"m"}, "m", "a frame's stack slot in Memory")}
 }
 
 // ShortHelp implements help.KeyMap.
 func (k CPUKeys) ShortHelp() []key.Binding {
-	return []key.Binding{k.PrevCPU, k.NextCPU, k.Down, k.Focus, k.Syntax}
+	return []key.Binding{k.PrevCPU, k.NextCPU, k.Down, k.Focus, k.Open, k.Memory}
 }
 
 // FullHelp implements help.KeyMap.
 func (k CPUKeys) FullHelp() [][]key.Binding {
-	return [][]key.Binding{k.list(), {k.PrevCPU, k.NextCPU, k.Focus, k.Syntax}}
+	return [][]key.Binding{k.list(), {k.PrevCPU, k.NextCPU, k.Focus, k.Syntax}, {k.Open, k.Code, k.Memory}}
+}
+
+// TasksKeys drive the Tasks view: the list, the stack and the code
+// panes, the filter, and the modules.
+type TasksKeys struct {
+	NavKeys
+	Left, Right, Open, Code, Memory, Filter, State, Modules, Syntax key.Binding
+}
+
+func newTasksKeys() TasksKeys {
+	return TasksKeys{NavKeys: newNavKeys(),
+		Left:    bind([]string{"left", "h"}, "←/h", "pane left"),
+		Right:   bind([]string{"right", "l"}, "→/l", "pane right"),
+		Open:    bind([]string{"enter"}, "enter", "stack / code"),
+		Code:    bind([]string{"d"}, "d", "frame's code"),
+		Memory:  bind([]string{"m"}, "m", "frame's memory"),
+		Filter:  bind([]string{"f"}, "f", "filter"),
+		State:   bind([]string{"s"}, "s", "next state"),
+		Modules: bind([]string{"M"}, "M", "modules/tasks"),
+		Syntax:  bind([]string{"i"}, "i", "GNU/Intel")}
+}
+
+// ShortHelp implements help.KeyMap.
+func (k TasksKeys) ShortHelp() []key.Binding {
+	return []key.Binding{k.Down, k.Right, k.Open, k.Memory, k.Filter, k.State, k.Modules}
+}
+
+// FullHelp implements help.KeyMap.
+func (k TasksKeys) FullHelp() [][]key.Binding {
+	return [][]key.Binding{k.list(), {k.Left, k.Right, k.Open, k.Code, k.Memory, k.Syntax}, {k.Filter, k.State, k.Modules}}
 }
 
 // LogKeys move through the kernel log.
 type LogKeys struct {
 	NavKeys
-	Left, Right, Fields key.Binding
+	Left, Right, Fields, Level, NextReport, PrevReport, Crash key.Binding
 }
 
 func newLogKeys() LogKeys {
 	return LogKeys{NavKeys: newNavKeys(),
-		Left:   bind([]string{"left", "h"}, "←/h", "scroll left"),
-		Right:  bind([]string{"right", "l"}, "→/l", "scroll right"),
-		Fields: bind([]string{"d"}, "d", "level and caller / dmesg only")}
+		Left:       bind([]string{"left", "h"}, "←/h", "scroll left"),
+		Right:      bind([]string{"right", "l"}, "→/l", "scroll right"),
+		Fields:     bind([]string{"d"}, "d", "level and caller / dmesg only"),
+		Level:      bind([]string{"f"}, "f", "filter: next level (:level)"),
+		NextReport: bind([]string{"]"}, "]", "next report (oops, warning…)"),
+		PrevReport: bind([]string{"["}, "[", "previous report"),
+		Crash:      bind([]string{"p"}, "p", "the crash (panic or oops)")}
 }
 
 // ShortHelp implements help.KeyMap.
 func (k LogKeys) ShortHelp() []key.Binding {
-	return []key.Binding{k.Down, k.PageDown, k.Right, k.Bottom, k.Fields}
+	return []key.Binding{k.Down, k.PageDown, k.Crash, k.NextReport, k.PrevReport, k.Level}
 }
 
 // FullHelp implements help.KeyMap.
 func (k LogKeys) FullHelp() [][]key.Binding {
-	return [][]key.Binding{k.list(), {k.Left, k.Right, k.Fields}}
+	return [][]key.Binding{k.list(), {k.Left, k.Right, k.Fields}, {k.Level, k.Crash, k.NextReport, k.PrevReport}}
 }
 
 // MemoryKeys move through physical memory and the minimap.

@@ -162,12 +162,12 @@ func TestLogTextRows(t *testing.T) {
 		dir  searchDir
 		want int
 	}{{"line", 0, searchNew, 0}, {"line", 0, searchNext, 1}, {"line", 3, searchNext, 0}, {"line", 0, searchPrev, 1}, {"BELL", 3, searchNew, 3}} {
-		i, ok, err := lt.search(context.Background(), strings.ToLower(tc.q), tc.from, tc.dir, func(uint64, uint64) {})
+		i, ok, err := lt.search(context.Background(), strings.ToLower(tc.q), nil, tc.from, tc.dir, func(uint64, uint64) {})
 		if err != nil || !ok || i != tc.want {
 			t.Errorf("search %q from %d dir %d: %d %v %v, want %d", tc.q, tc.from, tc.dir, i, ok, err, tc.want)
 		}
 	}
-	if _, ok, _ := lt.search(context.Background(), "absent", 0, searchNew, func(uint64, uint64) {}); ok {
+	if _, ok, _ := lt.search(context.Background(), "absent", nil, 0, searchNew, func(uint64, uint64) {}); ok {
 		t.Error("search finds text that is not there")
 	}
 	// Continuation lines have no gutter.

@@ -98,9 +98,13 @@ func drawable(s string) string {
 
 // search finds the next row containing query (lower case), from row
 // `from` (inclusive for a new search) in the direction dir, wrapping
-// around, as listModel's search does.
-func (t *logText) search(ctx context.Context, query string, from int, dir searchDir, progress func(done, total uint64)) (int, bool, error) {
+// around, as listModel's search does. With vis, only the rows it lists
+// are searched, and from and the result count in it.
+func (t *logText) search(ctx context.Context, query string, vis []int32, from int, dir searchDir, progress func(done, total uint64)) (int, bool, error) {
 	n := len(t.rows)
+	if vis != nil {
+		n = len(vis)
+	}
 	if n == 0 || query == "" {
 		return 0, false, nil
 	}
@@ -119,7 +123,11 @@ func (t *logText) search(ctx context.Context, query string, from int, dir search
 			progress(uint64(k), uint64(n))
 		}
 		i := ((start+step*k)%n + n) % n
-		if strings.Contains(strings.ToLower(t.row(i)), query) {
+		row := i
+		if vis != nil {
+			row = int(vis[i])
+		}
+		if strings.Contains(strings.ToLower(t.row(row)), query) {
 			return i, true, nil
 		}
 	}

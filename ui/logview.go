@@ -34,8 +34,20 @@ type logView struct {
 	cancelled bool
 
 	find              *job
-	cursor, top, xoff int
+	cursor, top, xoff int // cursor and top count visible rows (logjump.go)
 	hideFields        bool
+
+	// level shows records of this level and worse (-1: all); vis are the
+	// rows it shows (nil: all).
+	level int
+	vis   []int32
+	// reports are the reports the crash analysis found in the log (read
+	// by repJob once the log is read); pending is a record to go to once
+	// the log is read.
+	repJob  *job
+	reports []model.CrashReportRef
+	repErr  error
+	pending *uint64
 
 	head []render.Line // the lines above the rows: title, and why the log is partial
 	w, h int
@@ -61,7 +73,7 @@ type logHit struct {
 	query string
 }
 
-func newLogView(c *Common) *logView { return &logView{c: c, keys: newLogKeys()} }
+func newLogView(c *Common) *logView { return &logView{c: c, keys: newLogKeys(), level: -1} }
 
 func (v *logView) Name() string      { return "log" }
 func (v *logView) Title() string     { return "Log" }
@@ -107,8 +119,14 @@ func (v *logView) Update(msg tea.Msg) tea.Cmd {
 		return v.jobMsg(msg)
 	case themeMsg:
 		v.layoutHead()
+	case logJumpMsg:
+		if v.text == nil {
+			v.pending = &msg.seq
+			return nil
+		}
+		v.jumpToSeq(msg.seq)
 	case tea.KeyPressMsg:
-		v.key(msg)
+		return v.key(msg)
 	case tea.MouseMsg:
 		v.mouse(msg)
 	}
@@ -132,10 +150,24 @@ func (v *logView) jobMsg(msg tea.Msg) tea.Cmd {
 		default:
 			v.text, v.err = res.text, res.err
 			v.cursor = max(len(v.text.rows)-1, 0)
+			v.setLevel(v.level)
+			if v.pending != nil {
+				v.jumpToSeq(*v.pending)
+				v.pending = nil
+			}
 		}
 		v.layoutHead()
 		v.scrollToCursor()
+		if v.text != nil {
+			return v.startReports()
+		}
 		return nil
+	}
+	if cmd, ok := v.repJob.update(msg); ok {
+		if d, done := msg.(jobDoneMsg); done {
+			v.reportsDone(d)
+		}
+		return cmd
 	}
 	if cmd, ok := v.find.update(msg); ok {
 		d, done := msg.(jobDoneMsg)
@@ -156,12 +188,21 @@ func (v *logView) jobMsg(msg tea.Msg) tea.Cmd {
 	return nil
 }
 
-func (v *logView) key(msg tea.KeyPressMsg) {
+func (v *logView) key(msg tea.KeyPressMsg) tea.Cmd {
 	if v.text == nil {
-		return
+		return nil
 	}
 	k, page := v.keys, v.bodyRows()
 	switch {
+	case key.Matches(msg, k.NextReport):
+		return v.jumpReport(1)
+	case key.Matches(msg, k.PrevReport):
+		return v.jumpReport(-1)
+	case key.Matches(msg, k.Crash):
+		return v.jumpCrash()
+	case key.Matches(msg, k.Level):
+		v.cycleLevel()
+		return status("showing " + levelText(v.level) + " (f: next level)")
 	case key.Matches(msg, k.Up):
 		v.moveTo(v.cursor - 1)
 	case key.Matches(msg, k.Down):
@@ -170,12 +211,12 @@ func (v *logView) key(msg tea.KeyPressMsg) {
 		v.top = max(v.top-page, 0)
 		v.moveTo(v.cursor - page)
 	case key.Matches(msg, k.PageDown):
-		v.top = clamp(v.top+page, 0, max(len(v.text.rows)-page, 0))
+		v.top = clamp(v.top+page, 0, max(v.count()-page, 0))
 		v.moveTo(v.cursor + page)
 	case key.Matches(msg, k.Top):
 		v.moveTo(0)
 	case key.Matches(msg, k.Bottom):
-		v.moveTo(len(v.text.rows) - 1)
+		v.moveTo(v.count() - 1)
 	case key.Matches(msg, k.Left):
 		v.xoff = max(v.xoff-8, 0)
 	case key.Matches(msg, k.Right):
@@ -183,6 +224,7 @@ func (v *logView) key(msg tea.KeyPressMsg) {
 	case key.Matches(msg, k.Fields):
 		v.hideFields = !v.hideFields
 	}
+	return nil
 }
 
 func (v *logView) mouse(msg tea.MouseMsg) {
@@ -199,7 +241,7 @@ func (v *logView) mouse(msg tea.MouseMsg) {
 			v.moveTo(v.cursor + 3)
 		}
 	case tea.MouseClickMsg:
-		if y := mo.Y - len(v.head); mo.Button == tea.MouseLeft && y >= 0 && y < v.bodyRows() && v.top+y < len(v.text.rows) {
+		if y := mo.Y - len(v.head); mo.Button == tea.MouseLeft && y >= 0 && y < v.bodyRows() && v.top+y < v.count() {
 			v.moveTo(v.top + y)
 		}
 	}
@@ -212,7 +254,7 @@ func (v *logView) moveTo(i int) {
 	if v.text == nil {
 		return
 	}
-	v.cursor = clamp(i, 0, len(v.text.rows)-1)
+	v.cursor = clamp(i, 0, v.count()-1)
 	v.scrollToCursor()
 }
 
@@ -227,7 +269,7 @@ func (v *logView) scrollToCursor() {
 	if v.cursor >= v.top+n {
 		v.top = v.cursor - n + 1
 	}
-	v.top = clamp(v.top, 0, max(len(v.text.rows)-n, 0))
+	v.top = clamp(v.top, 0, max(v.count()-n, 0))
 }
 
 // layoutHead builds the lines above the rows for the current size, theme
@@ -239,7 +281,7 @@ func (v *logView) layoutHead() {
 		return
 	}
 	title := fmt.Sprintf("Kernel log · %d records, %d lines", len(v.text.recs), len(v.text.rows))
-	v.head = []render.Line{{st.title.Span(title), st.dim.Span(" · read from memory, newest last · d: level and caller on/off")}}
+	v.head = []render.Line{{st.title.Span(title), st.dim.Span(" · " + v.reportsHead() + " · d: gutter")}}
 	if v.err != nil {
 		why := whyLines(st, "the log is incomplete: reading stopped part-way", v.err, v.w)
 		v.head = append(v.head, why[:min(len(why), max(v.h/3, 2))]...)
@@ -253,15 +295,21 @@ func (v *logView) View() string {
 	}
 	rows := render.Lines(v.head, v.w)
 	gutter := v.gutterWidth()
-	for i := v.top; i < len(v.text.rows) && i < v.top+v.bodyRows(); i++ {
+	for i := v.top; i < v.count() && i < v.top+v.bodyRows(); i++ {
 		rows = append(rows, v.rowLine(st, i, gutter))
 	}
 	for len(rows) < v.h-1 {
 		rows = append(rows, "")
 	}
 	detail := ""
-	if len(v.text.rows) > 0 {
-		detail = "  " + recordDetail(v.text.record(v.cursor))
+	if v.count() > 0 {
+		row := v.rowAt(v.cursor)
+		detail = "  " + recordDetail(v.text.record(row))
+		if i := v.reportOf(int(v.text.rows[row].rec)); i >= 0 {
+			detail += " · " + v.reportText(i)
+		}
+	} else if len(v.text.rows) > 0 {
+		detail = "  no record of " + levelText(v.level) + " (f: next level)"
 	}
 	rows = append(rows[:max(v.h-1, 0)], render.Line{st.dim.Span(detail)}.Render(v.w, nil))
 	return render.Block(rows, v.w, v.h)
@@ -298,13 +346,18 @@ func (v *logView) gutterWidth() int {
 	return w
 }
 
-// rowLine draws row i: gutter (on a record's first line), then the text
-// from the horizontal offset; the cursor row reversed.
-func (v *logView) rowLine(st *styles, i, gutter int) string {
+// rowLine draws visible row i: the report mark, the gutter (on a
+// record's first line), then the text from the horizontal offset; the
+// cursor row reversed.
+func (v *logView) rowLine(st *styles, vi, gutter int) string {
+	i := v.rowAt(vi)
 	r := v.text.rows[i]
 	rec := v.text.recs[r.rec]
 	p := levelPen(st, rec.Level)
 	var l render.Line
+	if len(v.reports) > 0 {
+		l = append(l, v.reportMark(st, int(r.rec), int(r.sub)))
+	}
 	if gutter > 0 {
 		g := ""
 		if r.sub == 0 {
@@ -323,7 +376,7 @@ func (v *logView) rowLine(st *styles, i, gutter int) string {
 	}
 	l = append(l, p.Span(text))
 	var sel *render.Pen
-	if i == v.cursor {
+	if vi == v.cursor {
 		sel = &st.selected
 	}
 	return l.Render(v.w, sel)
@@ -335,17 +388,17 @@ func (v *logView) Search(q string, dir searchDir) tea.Cmd {
 		return status("the log is not read yet")
 	}
 	v.find.stop()
-	t, from, query := v.text, v.cursor, strings.ToLower(q)
+	t, vis, from, query := v.text, v.vis, v.cursor, strings.ToLower(q)
 	var cmd tea.Cmd
 	v.find, cmd = startJob(v.c.Ctx, "search", func(ctx context.Context, progress func(done, total uint64)) (any, error) {
-		row, found, err := t.search(ctx, query, from, dir, progress)
+		row, found, err := t.search(ctx, query, vis, from, dir, progress)
 		return logHit{row: row, found: found, query: q}, err
 	})
 	return cmd
 }
 
-// Cancel stops a search, or the read.
-func (v *logView) Cancel() bool { return v.find.stop() || v.load.stop() }
+// Cancel stops a search, the read, or the search for reports.
+func (v *logView) Cancel() bool { return v.find.stop() || v.load.stop() || v.repJob.stop() }
 
 // Status shows the position, or the work in progress.
 func (v *logView) Status() string {
@@ -356,10 +409,10 @@ func (v *logView) Status() string {
 		return fmt.Sprintf("indexing the log %.0f%% (esc cancels)", v.load.percent())
 	case v.find.running():
 		return fmt.Sprintf("searching %.0f%% (esc cancels)", v.find.percent())
-	case v.text == nil || len(v.text.rows) == 0:
+	case v.text == nil || v.count() == 0:
 		return ""
 	}
-	s := fmt.Sprintf("line %d of %d", v.cursor+1, len(v.text.rows))
+	s := fmt.Sprintf("line %d of %d", v.rowAt(v.cursor)+1, len(v.text.rows))
 	if v.xoff > 0 {
 		s += fmt.Sprintf(", from column %d", v.xoff+1)
 	}

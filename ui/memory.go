@@ -182,6 +182,8 @@ func (m *memoryView) Update(msg tea.Msg) tea.Cmd {
 		}
 	case vaddrMsg:
 		return m.vaddrDone(msg)
+	case gotoVaddrMsg:
+		return m.startVaddr(uint64(msg.va))
 	case symbolsMsg:
 		m.syms = msg.syms
 	case copiedMsg:

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
 	"dumpscope/model"
@@ -13,22 +14,25 @@ import (
 	"dumpscope/ui/render"
 )
 
-// overview says what the dump is, in the rows and words of `dumpscope
-// info` (package present): first the crash summary the triage engine
-// reads from the kernel's memory (a job started when the view is first
-// shown), then what the headers say (present.InfoRows), the frames by
-// state once the root has counted them, and the problems found while
-// opening. Only the layout and the colours are the Overview's own.
+// overview says what the dump is and why the kernel crashed, in the rows
+// and words of `dumpscope triage` and `info` (package present): first the
+// crash analysis (crash.go; a job started when the view is first shown),
+// leading with the crash signature and the verdict, then what the headers
+// say (present.InfoRows), the frames by state once the root has counted
+// them, and the problems found while opening. Only the layout, the colours
+// and the links (enter: a report opens in the Log view, the task in Tasks,
+// a CPU in CPUs) are the Overview's own.
 type overview struct {
 	c     *Common
-	keys  ListKeys
+	keys  OverviewKeys
 	list  listModel
+	links map[int]tea.Cmd
 	crash crashState
 	w     int
 }
 
 func newOverview(c *Common) *overview {
-	o := &overview{c: c, keys: ListKeys{newNavKeys()}, list: newList()}
+	o := &overview{c: c, keys: OverviewKeys{NavKeys: newNavKeys(), Open: bind([]string{"enter"}, "enter", "open (a report, the task, a CPU)")}, list: newList()}
 	o.rebuild()
 	return o
 }
@@ -52,20 +56,20 @@ func (o *overview) SetSize(w, h int) {
 	}
 }
 
-// Show reads the crash summary the first time, and again after a cancel.
+// Show reads the crash analysis the first time, and again after a cancel.
 func (o *overview) Show() tea.Cmd {
 	cmd := o.crash.start(o.c)
 	o.rebuild()
 	return cmd
 }
 
-// Cancel stops reading the crash summary.
+// Cancel stops reading the crash analysis.
 func (o *overview) Cancel() bool { return o.crash.job.stop() }
 
-// Status shows the crash summary's progress.
+// Status shows the crash analysis's progress.
 func (o *overview) Status() string {
 	if o.crash.job.running() {
-		return fmt.Sprintf("reading the crash summary: %d pages read (esc cancels)", o.crash.job.doneN)
+		return fmt.Sprintf("analysing the crash: %d pages read (esc cancels)", o.crash.job.doneN)
 	}
 	return ""
 }
@@ -78,9 +82,15 @@ func (o *overview) Update(msg tea.Msg) tea.Cmd {
 			o.rebuild()
 		}
 		return cmd
-	case themeMsg, countedMsg:
+	case themeMsg, countedMsg, infoMsg:
 		o.rebuild()
 	case tea.KeyPressMsg:
+		if key.Matches(msg, o.keys.Open) {
+			if cmd := o.links[o.list.cursor]; cmd != nil {
+				return cmd
+			}
+			return status("nothing to open here: enter opens a report, the crashing task or a CPU")
+		}
 		o.list.handleKey(msg)
 	case tea.MouseMsg:
 		o.list.mouse(msg, msg.Mouse().Y)
@@ -91,31 +101,30 @@ func (o *overview) Update(msg tea.Msg) tea.Cmd {
 // rebuild lays out the text with the current theme.
 func (o *overview) rebuild() {
 	st, in := o.c.St, o.c.Info
-	var lines []render.Line
-	title := func(s, note string) {
-		lines = append(lines, render.Line{}, render.Line{st.title.Span(s), st.dim.Span(note)})
-	}
+	var p page
 	rows := present.InfoRows(in)
-	// Values start after the longest label, as `info` aligns them.
-	col := labelColumn
+	// Values start two cells after the longest label, as `info` aligns
+	// them (the analysis's labels are shorter than "crash kernel loaded").
+	col := labelColumn + 2
 	for _, r := range rows {
-		col = max(col, min(render.Width(r.Key)+3, 32))
+		col = max(col, min(render.Width(r.Key)+4, 32))
 	}
-	lines = append(lines, o.crash.lines(st, in.Arch, o.c.S.Name(), col, o.w)...)
-	title("What this dump is", "  (the headers, as `dumpscope info` prints them)")
+	o.crash.lines(&p, st, in.Arch, o.c.S.Name(), col, o.w)
+	p.title(st, "What this dump is", "  (the headers, as `dumpscope info` prints them)")
 	for _, r := range rows {
-		lines = append(lines, labelledAt(st, col, r.Key, r.Value, o.w)...)
+		p.add(labelledAt(st, col, r.Key, r.Value, o.w)...)
 	}
-	lines = append(lines, o.pageLines(st, col)...)
-	title(fmt.Sprintf("problems (%d)", len(in.Warnings)), "  (found while opening)")
+	p.add(o.pageLines(st, col)...)
+	p.title(st, fmt.Sprintf("problems (%d)", len(in.Warnings)), "  (found while opening)")
 	if len(in.Warnings) == 0 {
-		lines = append(lines, render.Line{st.ok.Span("  ✓ none found while opening"), st.dim.Span(" (Verify checks every page)")})
+		p.add(render.Line{st.ok.Span("  ✓ none found while opening"), st.dim.Span(" (Verify checks every page)")})
 	}
 	dir := dumpDir(in)
-	for _, p := range in.Warnings {
-		lines = append(lines, problemLine(st, p, dir))
+	for _, pr := range in.Warnings {
+		p.add(problemLine(st, pr, dir))
 	}
-	o.list.setLines(lines)
+	o.list.setLines(p.lines)
+	o.links = p.links
 }
 
 // pageLines are the "pages" row of `info`, one line per state with its

@@ -21,8 +21,9 @@ import (
 )
 
 // TestOverviewShowsInfoRows: the Overview shows the rows `dumpscope info`
-// prints — present.InfoRows, the "pages" row, the problems and
-// present.CrashRows — with the same labels and values (issue 11: "info and
+// prints — present.InfoRows, the "pages" row, the problems — and the rows
+// `dumpscope triage` prints (the signature, why, where, the verdict), with
+// the same labels and values (issue 11: "info and
 // the TUI Overview show the same labels for the same facts").
 func TestOverviewShowsInfoRows(t *testing.T) {
 	for _, tc := range []struct {
@@ -50,10 +51,19 @@ func TestOverviewShowsInfoRows(t *testing.T) {
 				want = append(want, present.Row{Key: "", Value: fmt.Sprintf("%s %d", r.State, r.Count)})
 			}
 			want = append(want, present.Row{Key: fmt.Sprintf("problems (%d)", len(info.Warnings))})
-			if ov.crash.sum != nil {
-				want = append(want, present.CrashRows(ov.crash.sum, info.Arch)...)
-			} else if tc.name == "demo" {
-				t.Fatal("no crash summary on the demo dump")
+			if tr := ov.crash.t; tr != nil {
+				want = append(want, present.SignatureRows(tr.Why)...)
+				want = append(want, present.WhyRows(tr.Why)...)
+				want = append(want, present.WhereRows(tr.Where)...)
+				want = append(want, present.CPURows(tr.Where, info.Arch)...)
+				want = append(want, present.VerdictRows(tr.Usable)...)
+				mark := "✓ "
+				if !tr.Usable.Ready {
+					mark = "✗ "
+				}
+				want = append(want, present.Row{Key: "usable", Value: mark + tr.Usable.Summary})
+			} else {
+				t.Fatalf("no crash analysis on the %s dump", tc.name)
 			}
 			for _, r := range want {
 				if row := flat(strings.TrimSpace(r.Key + " " + r.Value)); !strings.Contains(s, row) {

@@ -115,6 +115,7 @@ func DefaultViews() []ViewSpec {
 		{Name: "notes", New: func(c *Common) View { return newNotesView(c) }, Available: linuxKernel},
 		{Name: "vmcoreinfo", New: func(c *Common) View { return newVMCoreInfoView(c) }, Available: linuxKernel},
 		{Name: "cpus", New: func(c *Common) View { return newCPUsView(c) }, Available: linuxKernel},
+		{Name: "tasks", New: func(c *Common) View { return newTasksView(c) }, Available: linuxKernel},
 		{Name: "memory", New: func(c *Common) View { return newMemoryView(c) }},
 		{Name: "log", New: func(c *Common) View { return newLogView(c) }, Available: linuxKernel},
 		{Name: "components", New: func(c *Common) View { return newComponentsView(c) }, Available: areas},
@@ -163,6 +164,17 @@ type (
 		file string
 		off  int64
 	}
+	// gotoVaddrMsg asks the Memory view to translate a kernel virtual
+	// address and show its frame (as :vaddr does).
+	gotoVaddrMsg struct{ va model.VirtAddr }
+	// selectTaskMsg asks the Tasks view to select a task by its
+	// task_struct address.
+	selectTaskMsg struct{ task model.VirtAddr }
+	// selectCPUMsg asks the CPUs view to show a CPU (the dump's index).
+	selectCPUMsg struct{ cpu int }
+	// logJumpMsg asks the Log view to go to the record with a sequence
+	// number.
+	logJumpMsg struct{ seq uint64 }
 )
 
 func status(format string) tea.Cmd {
