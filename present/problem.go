@@ -74,3 +74,45 @@ func NotAvailable(problems []string, name string) []string {
 	}
 	return out
 }
+
+// Reasons shortens reasons given again: in a list where several rows fail
+// for one cause (every analysis of a dump without VMCOREINFO), a row
+// whose value ends with a reason an earlier row gave says so instead of
+// repeating it: "NO: kallsyms: the same reason as kernel-log". A reason
+// is the text after one of the value's ": " (at least minReason bytes);
+// the zero value is ready to use.
+type Reasons struct {
+	seen map[string]string // reason → the key of the row that gave it
+}
+
+// minReason is the shortest text counted as a reason: shorter tails
+// ("not found", "needs kallsyms, which is not possible (see symbols)") say
+// more than a reference to another row.
+const minReason = 60
+
+// Shorten returns value, its longest repeated reason replaced, and
+// records its reasons under key.
+func (r *Reasons) Shorten(key, value string) string {
+	if r.seen == nil {
+		r.seen = map[string]string{}
+	}
+	var tails []int // where each tail starts, longest first
+	for i := 0; i+2 < len(value); i++ {
+		if value[i] == ':' && value[i+1] == ' ' && len(value)-(i+2) >= minReason {
+			tails = append(tails, i+2)
+		}
+	}
+	out := value
+	for _, at := range tails {
+		if k, ok := r.seen[value[at:]]; ok && k != key {
+			out = value[:at] + "the same reason as " + k
+			break
+		}
+	}
+	for _, at := range tails {
+		if _, ok := r.seen[value[at:]]; !ok {
+			r.seen[value[at:]] = key
+		}
+	}
+	return out
+}

@@ -42,3 +42,28 @@ func TestNotAvailableMergesSharedReasons(t *testing.T) {
 		t.Errorf("NotAvailable =\n%q\nwant\n%q", got, want)
 	}
 }
+
+// TestReasonsShortenRepeats: rows that fail for one reason give it once.
+func TestReasonsShortenRepeats(t *testing.T) {
+	why := "the dump has no VMCOREINFO: not found (the kernel writes it into kdump's /proc/vmcore)"
+	var r Reasons
+	rows := []Row{
+		{"kernel-log", "NO: the kernel log: " + why},
+		{"symbols", "NO: kallsyms: " + why},
+		{"tasks", "no: walking the task list: the kernel's BTF: kallsyms: " + why},
+		{"memory", "yes: the last stored frame reads"},
+		{"kernel-log", "NO: the kernel log: " + why},
+	}
+	want := []string{
+		"NO: the kernel log: " + why,
+		"NO: kallsyms: the same reason as kernel-log",
+		"no: walking the task list: the kernel's BTF: the same reason as symbols", // symbols gave "kallsyms: " + why
+		"yes: the last stored frame reads",
+		"NO: the kernel log: " + why, // a row does not refer to itself
+	}
+	for i, row := range rows {
+		if got := r.Shorten(row.Key, row.Value); got != want[i] {
+			t.Errorf("row %d: %q, want %q", i, got, want[i])
+		}
+	}
+}

@@ -34,6 +34,10 @@ type triageRead struct {
 	info    model.Info
 }
 
+// lastLogLines is how many of the log's last records the Overview shows
+// when no report in it crashed the kernel (a stopped or live system).
+const lastLogLines = 10
+
 // start reads the analysis unless it is read or being read.
 func (cs *crashState) start(c *Common) tea.Cmd {
 	if cs.t != nil || cs.err != nil || cs.job.running() {
@@ -43,9 +47,10 @@ func (cs *crashState) start(c *Common) tea.Cmd {
 	var cmd tea.Cmd
 	cs.job, cmd = startJob(c.Ctx, "crash analysis", func(ctx context.Context, progress func(done, total uint64)) (any, error) {
 		ctx = pagesProgress(ctx, progress)
-		// Triage answers for dumps the engine cannot read too: build the
-		// engine here only so that esc can stop a search for VMCOREINFO.
-		if _, err := c.kernel(ctx); errors.Is(err, context.Canceled) {
+		// Where the engine cannot run (another architecture) every
+		// analysis would fail for that one reason: say it once.
+		k, err := c.kernel(ctx)
+		if err != nil {
 			return nil, err
 		}
 		t, err := c.S.Triage(ctx)
@@ -53,9 +58,15 @@ func (cs *crashState) start(c *Common) tea.Cmd {
 			return nil, err
 		}
 		r := triageRead{t: t, info: c.S.Info()}
-		// The same analysis, made once: its log records of the crash.
-		if a, err := c.S.Crash(ctx); err == nil {
+		// The same analysis, made once: its log records of the crash, or
+		// else the log's last records.
+		if a, err := k.Crash(ctx); err == nil {
 			r.excerpt = a.Excerpt
+		}
+		if len(r.excerpt) == 0 {
+			if recs, _ := k.Log(ctx); len(recs) > 0 {
+				r.excerpt = recs[max(len(recs)-lastLogLines, 0):]
+			}
 		}
 		return r, nil
 	})
@@ -116,7 +127,8 @@ func (p *page) title(st *styles, s, note string) {
 // VMCOREINFO came from, and what could not be read (each reason once;
 // name, the dump's, is left out of the engine's messages).
 func (cs *crashState) lines(p *page, st *styles, arch, name string, col, w int) {
-	row := func(r present.Row) { p.add(labelledAt(st, col, r.Key, r.Value, w)...) }
+	var reasons present.Reasons // each reason once (a dump without VMCOREINFO fails everything for it)
+	row := func(r present.Row) { p.add(labelledAt(st, col, r.Key, reasons.Shorten(r.Key, r.Value), w)...) }
 	switch {
 	case cs.job.running():
 		p.add(render.Line{st.title.Span("Crash analysis"), st.dim.Span(fmt.Sprintf("  reading… %d pages so far (esc cancels)", cs.job.doneN))})
@@ -125,7 +137,7 @@ func (cs *crashState) lines(p *page, st *styles, arch, name string, col, w int) 
 		p.add(render.Line{st.title.Span("Crash analysis"), st.dim.Span("  cancelled; switch to another view and back to read it again")})
 		return
 	case cs.err != nil:
-		p.add(whyLines(st, "no crash analysis", cs.err, w)...)
+		p.add(whyLines(st, "no crash analysis: the kernel cannot be read from this dump", cs.err, w)...)
 		return
 	case cs.t == nil:
 		p.add(render.Line{st.title.Span("Crash analysis"), st.dim.Span("  not read yet")})
@@ -133,34 +145,41 @@ func (cs *crashState) lines(p *page, st *styles, arch, name string, col, w int) 
 	}
 	t := cs.t
 	sig := present.SignatureRows(t.Why)
-	p.add(labelledPen(st, st.title, col, sig[0].Key, sig[0].Value, w)...)
+	p.add(labelledPen(st, st.title, col, sig[0].Key, reasons.Shorten(sig[0].Key, sig[0].Value), w)...)
 	mark, pen := "✓ ", st.ok
 	if !t.Usable.Ready {
 		mark, pen = "✗ ", st.warn
 	}
-	p.add(labelledPen(st, pen, col, "usable", mark+t.Usable.Summary, w)...)
+	p.add(labelledPen(st, pen, col, "usable", reasons.Shorten("usable", mark+t.Usable.Summary), w)...)
 
 	p.title(st, "Why it crashed", "  (the signature's hash is the same for the same bug in another boot)")
 	for _, r := range append(sig[1:], present.WhyRows(t.Why)...) {
 		row(r)
 	}
 	p.title(st, "Where it crashed", "  (enter on the task or a CPU opens it)")
+	linked := func(cmd tea.Cmd, r present.Row) {
+		p.link(cmd, labelledAt(st, col, r.Key, reasons.Shorten(r.Key, r.Value), w)...)
+	}
 	for _, r := range present.WhereRows(t.Where) {
 		switch {
 		case r.Key == "task" && t.Where.Task != nil:
-			p.link(navigate("tasks", selectTaskMsg{*t.Where.Task}), labelledAt(st, col, r.Key, r.Value, w)...)
+			linked(navigate("tasks", selectTaskMsg{*t.Where.Task}), r)
 		case r.Key == "crashing cpu" && t.Where.CPU != nil:
-			p.link(navigate("cpus", selectCPUMsg{*t.Where.CPU}), labelledAt(st, col, r.Key, r.Value, w)...)
+			linked(navigate("cpus", selectCPUMsg{*t.Where.CPU}), r)
 		default:
 			row(r)
 		}
 	}
 	for i, r := range present.CPURows(t.Where, arch) {
-		p.link(navigate("cpus", selectCPUMsg{t.Where.CPUs[i].CPU}), labelledAt(st, col, r.Key, r.Value, w)...)
+		linked(navigate("cpus", selectCPUMsg{t.Where.CPUs[i].CPU}), r)
 	}
 	stackLines(p, st, t.Where, w)
 	if len(cs.excerpt) > 0 {
-		p.title(st, "Log of the crash", "  (enter opens it in the Log view)")
+		title := "Log of the crash"
+		if len(t.Reports) == 0 || t.Why.Verdict == model.CrashNone {
+			title = "Last kernel log lines"
+		}
+		p.title(st, title, "  (enter opens it in the Log view)")
 		for _, r := range cs.excerpt {
 			for _, l := range strings.Split(model.DmesgLine(r), "\n") {
 				p.link(navigate("log", logJumpMsg{seq: r.Seq}), render.Line{levelPen(st, r.Level).Span("  " + drawable(l))})
@@ -177,7 +196,7 @@ func (cs *crashState) lines(p *page, st *styles, arch, name string, col, w int) 
 		case strings.HasPrefix(r.Value, "no"):
 			pen = st.warn
 		}
-		p.add(labelledPen(st, pen, col, r.Key, r.Value, w)...)
+		p.add(labelledPen(st, pen, col, r.Key, reasons.Shorten(r.Key, r.Value), w)...)
 	}
 	if len(t.Memory.Read) > 0 {
 		p.title(st, "The kernel's variables", "  (read from memory beside the log)")
@@ -192,7 +211,10 @@ func (cs *crashState) lines(p *page, st *styles, arch, name string, col, w int) 
 		}
 	}
 	p.add(render.Line{})
-	row(present.Row{Key: "vmcoreinfo", Value: present.VMCoreInfoOrigin(t.VMCoreInfo)})
+	if t.VMCoreInfo.Source != model.VMCoreInfoFromNote && t.VMCoreInfo.Source != model.VMCoreInfoFromNone || t.VMCoreInfo.Search != nil {
+		// (the verdict's vmcoreinfo row says the rest)
+		row(present.Row{Key: "vmcoreinfo", Value: present.VMCoreInfoOrigin(t.VMCoreInfo)})
+	}
 	if s := t.VMCoreInfo.Search; s != nil {
 		for _, c := range s.Candidates {
 			row(present.CandidateRow(c))

@@ -177,17 +177,18 @@ func (v *logView) jumpReport(dir int) tea.Cmd {
 	if msg := v.reportsMissing(); msg != "" {
 		return status(msg)
 	}
+	// Reports are in the log's order: the next is the first that starts
+	// after the cursor's row, the previous the last that starts before.
 	cur := v.rowAt(v.cursor)
 	at := -1
 	for i, r := range v.reports {
 		first := v.rowOfSeq(r.FirstSeq)
-		if (dir > 0 && first > cur) || (dir < 0 && first < cur) {
-			if at < 0 || dir > 0 {
-				at = i
-			}
-			if dir > 0 {
-				break
-			}
+		if dir > 0 && first > cur {
+			at = i
+			break
+		}
+		if dir < 0 && first < cur {
+			at = i
 		}
 	}
 	if at < 0 {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -11,6 +12,7 @@ import (
 
 	"dumpscope/inspect/kernel"
 	"dumpscope/model"
+	"dumpscope/present"
 	"dumpscope/reader"
 )
 
@@ -55,14 +57,14 @@ func TestCPUsCodePane(t *testing.T) {
 			t.Errorf("%s %#x is named %q, want %q", tc.reg.Name, tc.reg.Value, got, tc.want)
 		}
 	}
-	// The stack: every text pointer from rsp up.
+	// The stack, unwound along the frame pointers.
 	var code []string
 	for _, l := range cv.code.list.lines {
 		code = append(code, l.Plain())
 	}
 	text := strings.Join(code, "\n")
-	for _, w := range []string{"ffffffff80a03e58  ffffffff8020cd84  amd_e400_idle+0x14/0x30",
-		"ffffffff80a03f50  ffffffff80200132  secondary_startup_64_no_verify+0xcd/0xdb"} {
+	for _, w := range []string{" #1 [ffffffff80a03e58] amd_e400_idle+0x14/0x30 at ffffffff8020cd84",
+		"#11 [ffffffff80a03f50] secondary_startup_64_no_verify+0xcd/0xdb at ffffffff80200132"} {
 		if !strings.Contains(text, w) {
 			t.Errorf("the stack lacks %q:\n%s", w, text)
 		}
@@ -247,5 +249,61 @@ func TestFindNamesTheVirtualAddress(t *testing.T) {
 	want := model.VirtAddr(0xffff888000000000 + mv.cur)
 	if got := mv.find.vaddrs[mv.cur]; got != want {
 		t.Fatalf("remembered vaddr %s, want %s", got, want)
+	}
+}
+
+// TestCPUsViewUnwindsTheStack: the code pane shows the CPU's stack as the
+// engine unwinds it (frame pointers on the paging fixture); a frame opens
+// its code, esc and ctrl+o go back to the instruction pointer's, m shows
+// its stack slot in Memory.
+func TestCPUsViewUnwindsTheStack(t *testing.T) {
+	d := pagingFixture(t)
+	m := newTestModel(t, d, 120, 50, "dark")
+	typeLine(t, m, ":view cpus")
+	cv := cpusOf(m)
+	k, err := m.c.S.Kernel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bt, err := k.CPUBacktrace(context.Background(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code := strings.Join(linesOf(cv.code.list), "\n")
+	for _, f := range bt.Frames {
+		if !strings.Contains(code, present.FrameLine(f)) {
+			t.Errorf("the code pane lacks %q:\n%s", present.FrameLine(f), code)
+		}
+	}
+	if !strings.Contains(code, "unwound by frame-pointer from prstatus registers of CPU 0") {
+		t.Errorf("the code pane does not say how the stack was unwound:\n%s", code)
+	}
+	// Focus the code, go to frame #3, open its code.
+	press(t, m, "c")
+	row := slices.IndexFunc(cv.code.anch, func(a stackAnchor) bool { return a.frame == 3 })
+	cv.code.list.moveTo(row)
+	press(t, m, "enter")
+	f := bt.Frames[3]
+	if s := ansi.Strip(screen(m)); !strings.Contains(s, "Code of CPU 0 #3 "+f.Location) || !strings.Contains(s, fmt.Sprintf("=> %x", uint64(f.PC))) {
+		t.Fatalf("enter on frame #3:\n%s", s)
+	}
+	press(t, m, "esc")
+	if s := ansi.Strip(screen(m)); !strings.Contains(s, "Code of CPU 0 at rip 0xffffffff8034b94b") {
+		t.Fatalf("esc does not go back to rip's code:\n%s", s)
+	}
+	cv.code.list.moveTo(row)
+	press(t, m, "d")
+	press(t, m, "ctrl+o")
+	if _, ok := cv.code.at[0]; ok || m.Active() != "cpus" {
+		t.Fatal("ctrl+o does not go back to rip's code")
+	}
+	cv.code.list.moveTo(row)
+	press(t, m, "m")
+	if mv := memory(m); m.Active() != "memory" || mv.vaddr == nil || model.VirtAddr(mv.vaddr.va) != *f.Slot {
+		t.Fatalf("m on frame #3 shows %s", m.Active())
+	}
+	press(t, m, "backspace")
+	if m.Active() != "cpus" || cv.code.list.cursor != row {
+		t.Fatalf("backspace returns to %s row %d, want cpus row %d", m.Active(), cv.code.list.cursor, row)
 	}
 }
