@@ -217,7 +217,11 @@ func (p *cpuCode) rebuild(cpu, w int, recentre bool) {
 			bl, _ := backtraceLines(st, bt.val, w) // no frames: how it was tried
 			add(none, bl...)
 		}
-		lines = append(lines, p.scanLines(cpu, w)...)
+		// The scan shows what is left, unless it fails for the same
+		// reason.
+		if sc := p.stacks[cpu]; bt.err == nil || sc.err == nil || errText(sc.err) != errText(bt.err) {
+			lines = append(lines, p.scanLines(cpu, w)...)
+		}
 		for len(p.anch) < len(lines) {
 			p.anch = append(p.anch, none)
 		}

@@ -38,7 +38,9 @@ func TestOverviewLeadsWithTheSignature(t *testing.T) {
 	// first frame, then the agreement.
 	w := tr.Where
 	first := fmt.Sprintf("  %s │   %s", present.UnwoundFrame(w.Unwound[0]), present.Frame(w.Trace[0]))
-	if !slices.ContainsFunc(lines, func(l string) bool { return strings.Contains(strings.Join(strings.Fields(l), " "), strings.Join(strings.Fields(first), " ")) }) {
+	if !slices.ContainsFunc(lines, func(l string) bool {
+		return strings.Contains(strings.Join(strings.Fields(l), " "), strings.Join(strings.Fields(first), " "))
+	}) {
 		t.Errorf("the stacks do not stand side by side (%q):\n%s", first, text)
 	}
 	for _, want := range []string{"Stack of PID 1 init", "stack unwound from memory by " + w.UnwoundFrom, "the log's call trace",

@@ -9,6 +9,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/golden"
 
+	"dumpscope/inspect"
 	"dumpscope/open"
 	"dumpscope/reader"
 	"dumpscope/reader/aix"
@@ -29,7 +30,11 @@ var goldenSizes = [][2]int{{80, 24}, {120, 40}, {200, 60}}
 var goldenViews = []struct {
 	name, view string
 	dump       func(testing.TB) reader.Dump
-	setup      func(t testing.TB, m *Model)
+	// session, instead of dump, shares one session between the screens
+	// (the Debian dumps: their engine decodes kallsyms, BTF and the
+	// analysis once).
+	session func(testing.TB) *inspect.Session
+	setup   func(t testing.TB, m *Model)
 }{
 	{name: "overview", dump: openDemo},
 	{name: "layout", dump: openDemo, setup: func(t testing.TB, m *Model) { press(t, m, "j", "j", "j", "j") }},
@@ -48,6 +53,29 @@ var goldenViews = []struct {
 	{name: "log", dump: openDemo, setup: func(t testing.TB, m *Model) { press(t, m, "k", "k") }},
 	{name: "components", dump: aixDump, setup: func(t testing.TB, m *Model) { press(t, m, "j") }},
 	{name: "verify", dump: openDemo, setup: func(t testing.TB, m *Model) { press(t, m, "r") }},
+	{name: "tasks-demo", view: "tasks", dump: openDemo},
+	{name: "tasks-nobtf", view: "tasks", dump: pagingFixture, setup: func(t testing.TB, m *Model) { press(t, m, "j", "l", "j", "j", "enter") }},
+	{name: "overview-panic", view: "overview", session: panicSession},
+	{name: "tasks", session: panicSession, setup: func(t testing.TB, m *Model) {
+		typeLine(t, m, ":task 1")
+		press(t, m, "j", "j", "j", "enter")
+	}},
+	{name: "tasks-filter", view: "tasks", session: panicSession, setup: func(t testing.TB, m *Model) { typeLine(t, m, ":filter IN k") }},
+	{name: "tasks-modules", view: "tasks", session: panicSession, setup: func(t testing.TB, m *Model) { press(t, m, "M", "l", "G") }},
+	{name: "cpus-stack", view: "cpus", session: panicSession, setup: func(t testing.TB, m *Model) { press(t, m, "]", "c", "G") }},
+	{name: "log-crash", view: "log", session: panicSession, setup: func(t testing.TB, m *Model) { press(t, m, "g", "p") }},
+	{name: "log-level", view: "log", session: panicSession, setup: func(t testing.TB, m *Model) { press(t, m, "p", "f", "f") }},
+}
+
+// panicSession is the session over the Debian panic dump.
+func panicSession(t testing.TB) *inspect.Session { return debianSession(t, debianPanic) }
+
+// goldenModel builds the UI a golden shows.
+func goldenModel(t testing.TB, g int, w, h int, theme string) *Model {
+	if v := goldenViews[g]; v.session != nil {
+		return newSessionModel(t, v.session(t), w, h, theme)
+	}
+	return newTestModel(t, goldenViews[g].dump(t), w, h, theme)
 }
 
 // viewOf is the view a golden shows.
@@ -70,11 +98,11 @@ func pagingFixture(t testing.TB) reader.Dump {
 }
 
 func TestGolden(t *testing.T) {
-	for _, v := range goldenViews {
+	for g, v := range goldenViews {
 		for _, size := range goldenSizes {
 			for _, theme := range []string{"dark", "light"} {
 				t.Run(fmt.Sprintf("%s/%dx%d/%s", v.name, size[0], size[1], theme), func(t *testing.T) {
-					m := newTestModel(t, v.dump(t), size[0], size[1], theme)
+					m := goldenModel(t, g, size[0], size[1], theme)
 					view := viewOf(v.name, v.view)
 					typeLine(t, m, ":view "+view)
 					if m.Active() != view {
@@ -112,9 +140,14 @@ func checkScreen(t testing.TB, out string, w, h int) {
 func TestLineWidthSweep(t *testing.T) {
 	for _, v := range goldenViews {
 		t.Run(v.name, func(t *testing.T) {
-			d := v.dump(t)
-			for _, size := range [][2]int{{20, 6}, {40, 10}, {63, 17}, {79, 23}, {100, 30}, {119, 33}, {121, 41}, {159, 45}, {160, 45}, {169, 50}, {171, 52}, {250, 70}} {
-				m := newTestModel(t, d, size[0], size[1], "dark")
+			var s *inspect.Session
+			if v.session != nil {
+				s = v.session(t)
+			} else {
+				s = inspect.New(v.dump(t))
+			}
+			for _, size := range [][2]int{{20, 6}, {40, 10}, {63, 17}, {79, 23}, {100, 30}, {119, 33}, {121, 41}, {139, 45}, {140, 45}, {159, 45}, {160, 45}, {169, 50}, {171, 52}, {250, 70}} {
+				m := newSessionModel(t, s, size[0], size[1], "dark")
 				typeLine(t, m, ":view "+viewOf(v.name, v.view))
 				if v.setup != nil {
 					v.setup(t, m)

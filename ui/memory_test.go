@@ -294,7 +294,10 @@ func TestHugeAddressSpace(t *testing.T) {
 		t.Fatalf("start and first view took %v", el)
 	}
 	checkScreen(t, out, 200, 60)
-	if cd.pageInfos+cd.readPages > 0 || cd.runs > 0 {
+	// The Overview's verdict reads a few pages (the kernel text, the
+	// last stored frame, which one walk of the runs finds); nothing
+	// walks the frames.
+	if cd.pageInfos+cd.readPages > 64 || cd.runs > 1 {
 		t.Fatalf("starting read %d page infos, %d pages, %d run walks before Memory was shown", cd.pageInfos, cd.readPages, cd.runs)
 	}
 	typeLine(t, m, ":view memory")
@@ -339,16 +342,17 @@ func TestResizeKeepsThePlace(t *testing.T) {
 	}
 }
 
-// blockingRuns makes the first Runs call wait until released or
-// cancelled, and says when it has started.
+// blockingRuns makes the first Runs call once armed wait until released
+// or cancelled, and says when it has started.
 type blockingRuns struct {
 	reader.Dump
 	release, entered chan struct{}
 	calls            *atomic.Int32
+	armed            *atomic.Bool
 }
 
 func (b blockingRuns) Runs(ctx context.Context, from model.PFN, detail bool, yield func(model.PageRun) bool) error {
-	if b.calls.Add(1) == 1 {
+	if b.armed.Load() && b.calls.Add(1) == 1 {
 		close(b.entered)
 		select {
 		case <-b.release:
@@ -360,10 +364,11 @@ func (b blockingRuns) Runs(ctx context.Context, from model.PFN, detail bool, yie
 }
 
 func TestMinimapPassCancelsAndRestarts(t *testing.T) {
-	d := blockingRuns{Dump: openDemo(t), release: make(chan struct{}), entered: make(chan struct{}), calls: new(atomic.Int32)}
+	d := blockingRuns{Dump: openDemo(t), release: make(chan struct{}), entered: make(chan struct{}), calls: new(atomic.Int32), armed: new(atomic.Bool)}
 	m := newTestModel(t, d, 120, 40, "dark")
+	d.armed.Store(true) // (the Overview's analysis reads runs too)
 	// Show Memory without running what it starts: the pass is under way.
-	cmd := update(m, keyMsg("6"))
+	cmd := update(m, keyMsg("7"))
 	<-d.entered
 	mv := memory(m)
 	if !mv.mapJob.running() {
@@ -381,7 +386,7 @@ func TestMinimapPassCancelsAndRestarts(t *testing.T) {
 		t.Fatalf("the cancel is not shown:\n%s", s)
 	}
 	close(d.release)
-	press(t, m, "5", "6")
+	press(t, m, "5", "7")
 	if mv.mm.sum == nil {
 		t.Fatal("coming back to Memory did not read the map again")
 	}

@@ -102,7 +102,7 @@ func TestCountsAreAJob(t *testing.T) {
 	g := countGate{Dump: openDemo(t), release: make(chan struct{})}
 	m := New(context.Background(), inspect.New(g), Options{Theme: "dark"})
 	defer m.Close()
-	send(t, m, tea.WindowSizeMsg{Width: 120, Height: 60})
+	send(t, m, tea.WindowSizeMsg{Width: 120, Height: 120})
 	var later []tea.Cmd
 	for _, c := range m.Init()().(tea.BatchMsg) {
 		if c == nil {
@@ -163,7 +163,8 @@ func TestOnlyStreamsAreIndexed(t *testing.T) {
 
 // TestAIXHidesTheLinuxViews: an AIX dump has no ELF notes, VMCOREINFO,
 // CPU registers or Linux log, so those views are not offered; at 80
-// columns every tab keeps its whole title or shows its number only
+// columns every tab keeps its whole title or shows its number only,
+// the farthest from the active one first
 // (issue 12 item 22).
 func TestAIXHidesTheLinuxViews(t *testing.T) {
 	m := newTestModel(t, aixDump(t), 80, 24, "dark")
@@ -181,9 +182,9 @@ func TestAIXHidesTheLinuxViews(t *testing.T) {
 		want   string
 	}{
 		{aixDump, 80, "1", " 1 Overview   2 Layout   3 Memory   4 Components   5 Verify "},
-		{openDemo, 80, "1", " 1 Overview  2 Layout 3 Notes 4 VMCOREINFO 5 CPUs 6 Memory 7 Log 8 Verify"},
-		{openDemo, 80, "4", "1 Overview 2 Layout 3 Notes  4 VMCOREINFO  5 CPUs 6 Memory 7 Log 8 Verify"},
-		{openDemo, 40, "6", "1 2 3 4 5  6 Memory  7 8"},
+		{openDemo, 80, "1", " 1 Overview  2 Layout 3 Notes 4 VMCOREINFO 5 CPUs 6 Tasks 7 Memory 8 Log 9"},
+		{openDemo, 80, "4", "1 Overview 2 Layout 3 Notes  4 VMCOREINFO  5 CPUs 6 Tasks 7 Memory 8 Log 9"},
+		{openDemo, 40, "6", "1 2 3 4 5 CPUs  6 Tasks  7 Memory 8 9"},
 	} {
 		m := newTestModel(t, tc.dump(t), tc.width, 24, "dark")
 		press(t, m, tc.active)

@@ -324,8 +324,8 @@ func TestTaskFilterWords(t *testing.T) {
 		{model.Task{PID: 42, TGID: 42, State: "UN", Comm: "kworker/1:2", Active: true}, true},
 		{model.Task{PID: 7, TGID: 42, State: "RU", Comm: "Kworker/0:1", Active: true}, true},
 		{model.Task{PID: 7, TGID: 7, State: "RU", Comm: "kworker/0:1", Active: true}, false}, // no pid matches
-		{model.Task{PID: 42, TGID: 42, State: "IN", Comm: "kworker", Active: true}, false}, // no state matches
-		{model.Task{PID: 42, TGID: 42, State: "UN", Comm: "kworker", Active: false}, false}, // not running
+		{model.Task{PID: 42, TGID: 42, State: "IN", Comm: "kworker", Active: true}, false},   // no state matches
+		{model.Task{PID: 42, TGID: 42, State: "UN", Comm: "kworker", Active: false}, false},  // not running
 	} {
 		if got := f.match(&tc.t); got != tc.want {
 			t.Errorf("%+v: match %v, want %v", tc.t, got, tc.want)

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -13,8 +14,10 @@ import (
 	"testing"
 	"time"
 
+	"dumpscope/inspect/kernel"
 	"dumpscope/model"
 	"dumpscope/open"
+	"dumpscope/present"
 	"dumpscope/reader"
 	"dumpscope/reader/dumptest"
 )
@@ -225,7 +228,7 @@ func TestTmuxUpAtOnce(t *testing.T) {
 			s := startTmux(t, []string{"TERM=xterm-256color"}, bin, file)
 			s.waitFor("1 Overview")
 			up := time.Since(start)
-			s.typeKeys("6")
+			s.typeKeys("7") // Memory
 			s.waitFor(tc.memory)
 			t.Logf("%s: first screen after %v, Memory after %v", tc.name, up.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
 			if up > 5*time.Second {
@@ -274,7 +277,7 @@ func TestTmuxVaddrShowsTheKernelText(t *testing.T) {
 	}
 	s := startTmux(t, []string{"TERM=xterm-256color"}, bin, path)
 	s.waitFor("1 Overview")
-	s.typeKeys("6")
+	s.typeKeys("7") // Memory
 	s.waitFor("Physical memory")
 	s.typeKeys(":vaddr "+stext, "Enter")
 	screen := s.waitUntil("the kernel text's rows", func(screen string) bool {
@@ -346,7 +349,7 @@ func TestTmuxMemoryLinks(t *testing.T) {
 	s.typeKeys("", "C-o")
 	s.waitFor("pfn 0xb00  phys 0xb00000-0xb00fff")
 	s.typeKeys("", "BSpace")
-	s.waitFor("Crash summary") // back on the Overview, where :pfn was typed
+	s.waitFor("crash signature") // back on the Overview, where :pfn was typed
 	// Select the marker's 19 bytes, copy them and write them.
 	s.typeKeys(":phys 0xadcb08", "Enter")
 	s.waitFor("cursor 0xadcb08")
@@ -395,4 +398,117 @@ func TestTmuxThemeFromCOLORFGBG(t *testing.T) {
 	if bg["0;15"] < 250 || bg["15;0"] >= 240 {
 		t.Fatalf("header backgrounds: light terminal %d, dark terminal %d", bg["0;15"], bg["15;0"])
 	}
+}
+
+// TestTmuxTasksFlow drives the Tasks view on the Debian panic dump in a
+// real terminal: open it, filter, select the task, open a frame's code,
+// close it with ctrl+o, show the frame's stack slot in Memory and come
+// back with backspace.
+func TestTmuxTasksFlow(t *testing.T) {
+	path := dumptest.KernelFixture(t, debianPanic)
+	// What the screens must show, from the engine.
+	k, err := debianSession(t, debianPanic).Kernel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	tasks, err := k.Tasks(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inits, err := k.TasksByPID(ctx, 1)
+	if err != nil || len(inits) != 1 {
+		t.Fatalf("pid 1: %v %v", inits, err)
+	}
+	bt, err := k.TaskBacktrace(ctx, inits[0])
+	if err != nil || len(bt.Frames) < 4 {
+		t.Fatalf("pid 1's stack: %v %v", bt, err)
+	}
+	f := bt.Frames[3]
+	dis, err := k.Disassemble(ctx, kernel.DisasmOptions{Addr: &f.PC, Count: codeCount})
+	if err != nil {
+		t.Fatal(err)
+	}
+	marked := slices.IndexFunc(dis.Instructions, func(in model.Instruction) bool { return in.Marked })
+	if marked < 1 {
+		t.Fatalf("no instruction before the return address in %+v", dis.Instructions)
+	}
+	call, ret := present.Instruction(dis.Instructions[marked-1]), present.Instruction(dis.Instructions[marked])
+	filtered := fmt.Sprintf("Tasks (1 of %d) · filter: init", len(tasks))
+
+	bin := buildBinary(t)
+	s := startTmux(t, []string{"TERM=xterm-256color"}, bin, path)
+	s.waitFor("crash signature")
+	s.typeKeys(":view tasks", "Enter")
+	s.waitFor(fmt.Sprintf("Tasks (%d) · f: filter", len(tasks)))
+	s.typeKeys("f")
+	s.waitFor(":filter")
+	s.typeKeys("init", "Enter")
+	s.waitFor(filtered)
+	s.typeKeys("", "Enter") // the task's stack
+	s.waitFor(present.BacktraceTitle(*bt))
+	s.waitFor(present.FrameLine(bt.Frames[len(bt.Frames)-1]))
+	s.typeKeys("jjj", "Enter") // frame #3's code
+	s.waitFor("Code of #3 " + f.Location)
+	s.waitFor("-> " + call.Addr + " " + call.Location)
+	s.waitFor("=> " + ret.Addr + " " + ret.Location)
+	s.typeKeys("", "C-o")
+	s.waitUntil("the code pane to close", func(screen string) bool {
+		return !strings.Contains(screen, "Code of #3") && strings.Contains(screen, filtered)
+	})
+	s.typeKeys("m") // the frame's stack slot in Memory
+	s.waitFor("vaddr " + f.Slot.String() + " → phys")
+	s.typeKeys("", "BSpace")
+	s.waitUntil("the Tasks view again", func(screen string) bool {
+		return strings.Contains(screen, filtered) && strings.Contains(screen, present.FrameLine(f))
+	})
+	s.typeKeys("q")
+	s.waitExit()
+}
+
+// TestTmuxLogJumps: in the Log view of the Debian panic dump, p goes to
+// the crash, f filters by level, ] says there is no later report.
+func TestTmuxLogJumps(t *testing.T) {
+	path := dumptest.KernelFixture(t, debianPanic)
+	// The crash's report and its first two records, from the engine.
+	k, err := debianSession(t, debianPanic).Kernel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := k.Crash(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := k.Log(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cause := a.Reports[slices.IndexFunc(a.Reports, func(r model.CrashReportRef) bool { return r.Cause })]
+	first := slices.IndexFunc(recs, func(r model.LogRecord) bool { return r.Seq == cause.FirstSeq })
+	if first < 0 || first+1 >= len(recs) {
+		t.Fatalf("no record %d in the log", cause.FirstSeq)
+	}
+	gutter := func(r model.LogRecord) string {
+		return levelName(r.Level) + strings.Repeat(" ", 7-len(levelName(r.Level))) + r.Caller
+	}
+	opens := "┏ " + gutter(recs[first])
+	next := "┃ " + gutter(recs[first+1])
+
+	bin := buildBinary(t)
+	s := startTmux(t, []string{"TERM=xterm-256color"}, bin, path)
+	s.waitFor("crash signature")
+	s.typeKeys(":view log", "Enter")
+	s.waitFor(fmt.Sprintf("%s (]/[ move, p: the crash)", present.Count(len(a.Reports), "report")))
+	s.typeKeys("gp")
+	s.waitFor(fmt.Sprintf("of %d: %s (the crash)", len(a.Reports), cause.Title))
+	s.waitUntil("the crash's lines marked", func(screen string) bool {
+		return strings.Contains(screen, opens) && strings.Contains(screen, model.DmesgLine(recs[first])) &&
+			strings.Contains(screen, next) && strings.Contains(screen, model.DmesgLine(recs[first+1]))
+	})
+	s.typeKeys("f")
+	s.waitFor("warn and worse: ")
+	s.typeKeys("]")
+	s.waitFor("no report after this line")
+	s.typeKeys("q")
+	s.waitExit()
 }

@@ -104,9 +104,9 @@ func TestCPUsCodePaneSaysWhy(t *testing.T) {
 		{"demo", openDemo, []string{"no code: the instructions cannot be read",
 			"missing code at 0xffffffff8034b94b: virtual 0xffffffff8034b94b (physical 0x34b94b)",
 			"because pfn 0x34b is not_in_dump: no PT_LOAD covers it", "to keep it the dump holds only part of RAM",
-			"no stack: it cannot be read", "missing kallsyms: virtual 0xffffffff8082b098"}},
+			"no unwound stack", "missing kallsyms: virtual 0xffffffff8082b098"}},
 		{"i386", func(t testing.TB) reader.Dump { return openFixture(t, "i386/qemu-elf-mini.vmcore") },
-			[]string{"missing code at 0xc02a885e", "words from esp up"}},
+			[]string{"missing code at 0xc02a885e", "no unwound stack", "missing kallsyms: virtual 0xc035af5c"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := newTestModel(t, tc.dump(t), 200, 60, "dark")

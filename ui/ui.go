@@ -537,28 +537,38 @@ func (m *Model) tabRanges() [][2]int {
 }
 
 // tabLabels are " 1 Title " per view. When they do not fit, the other
-// tabs drop their padding ("2 Layout"), then their titles ("2"); the
-// active tab keeps its whole title, and a title is never cut.
+// tabs drop their padding ("2 Layout"), then the tabs farthest from the
+// active one drop their titles ("9"), one at a time; the active tab keeps
+// its whole title, and a title is never cut.
 func (m *Model) tabLabels() []string {
-	for short := 0; short < 3; short++ {
-		labels := make([]string, len(m.views))
-		total := 0
-		for i, v := range m.views {
-			switch {
-			case i == m.active || short == 0:
-				labels[i] = fmt.Sprintf(" %d %s ", i+1, v.Title())
-			case short == 1:
-				labels[i] = fmt.Sprintf("%d %s", i+1, v.Title())
-			default:
-				labels[i] = fmt.Sprint(i + 1)
-			}
-			total += render.Width(labels[i]) + 1
+	labels := make([]string, len(m.views))
+	total := func() int {
+		n := -1
+		for _, l := range labels {
+			n += render.Width(l) + 1
 		}
-		if total-1 <= m.width || short == 2 {
-			return labels
+		return n
+	}
+	for i, v := range m.views {
+		labels[i] = fmt.Sprintf(" %d %s ", i+1, v.Title())
+	}
+	if total() <= m.width {
+		return labels
+	}
+	for i, v := range m.views {
+		if i != m.active {
+			labels[i] = fmt.Sprintf("%d %s", i+1, v.Title())
 		}
 	}
-	return nil
+	// Farthest first; of two at the same distance, the later one.
+	for d := len(m.views); d > 0 && total() > m.width; d-- {
+		for _, i := range []int{m.active + d, m.active - d} {
+			if i >= 0 && i < len(m.views) && total() > m.width {
+				labels[i] = fmt.Sprint(i + 1)
+			}
+		}
+	}
+	return labels
 }
 
 func (m *Model) tabLine(w int) string {

@@ -22,7 +22,7 @@ import (
 
 func TestViewsSwitchWithTabNumbersAndClicks(t *testing.T) {
 	m := newTestModel(t, openDemo(t), 120, 40, "dark")
-	want := []string{"overview", "layout", "notes", "vmcoreinfo", "cpus", "memory", "log", "verify"}
+	want := []string{"overview", "layout", "notes", "vmcoreinfo", "cpus", "tasks", "memory", "log", "verify"}
 	for i, name := range want {
 		if m.Active() != name {
 			t.Fatalf("after %d tabs the view is %s, want %s", i, m.Active(), name)
@@ -36,9 +36,9 @@ func TestViewsSwitchWithTabNumbersAndClicks(t *testing.T) {
 	if m.Active() != "verify" {
 		t.Fatalf("shift+tab from overview gives %s, want verify", m.Active())
 	}
-	press(t, m, "6")
+	press(t, m, "7")
 	if m.Active() != "memory" {
-		t.Fatalf("key 6 gives %s, want memory", m.Active())
+		t.Fatalf("key 7 gives %s, want memory", m.Active())
 	}
 	// A click on the third tab's label.
 	r := m.tabRanges()[2]
@@ -226,7 +226,7 @@ func (s slowDump) ReadRange(ctx context.Context, start model.PFN, n uint64, opt 
 func TestVerifyRunsAndCancels(t *testing.T) {
 	d := openDemo(t)
 	m := newTestModel(t, d, 120, 40, "dark")
-	press(t, m, "9") // no such view: nothing happens
+	press(t, m, "0") // no such view: nothing happens
 	typeLine(t, m, ":view verify")
 	press(t, m, "r")
 	s := ansi.Strip(screen(m))
