@@ -278,9 +278,10 @@ func (b *verdictBuilder) registers(cpu *int) {
 // errors already name the frame, its state and what left it out (the
 // dump level, a split part not given, a partial ELF, a truncated file)
 // and what would have kept it; the file name, which the problem carries,
-// is dropped.
+// is dropped, and so is a sentinel's "not found" (model.ErrorText: the
+// crash analysis words the same failure the same way).
 func (b *verdictBuilder) explain(err error) string {
-	return strings.TrimPrefix(err.Error(), b.file+": ")
+	return strings.TrimPrefix(model.ErrorText(err), b.file+": ")
 }
 
 // finish sets Ready, the summary and the problems.
