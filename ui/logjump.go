@@ -31,7 +31,6 @@ var logLevels = []int{-1, 4, 3, 2, 0}
 // logReports is what the reports job returns.
 type logReports struct {
 	reports []model.CrashReportRef
-	err     error
 }
 
 // startReports reads the crash analysis's reports (the analysis is made
