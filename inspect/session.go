@@ -111,7 +111,8 @@ func (s *Session) InfoWithCounts(ctx context.Context) (model.Info, error) {
 	counted := s.counts != nil
 	s.countsMu.Unlock()
 	if q, ok := s.dump.(reader.QuickCounter); ok && !counted {
-		if known, scan := q.QuickCounts(); scan > countScanBudget {
+		if scan := q.CountScanBytes(); scan > countScanBudget {
+			known := q.QuickCounts()
 			in.Pages = known
 			in.Details = append(in.Details, model.KV{Key: "frame counts", Value: quickCountsNote(known, scan)})
 			return in, nil

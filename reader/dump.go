@@ -137,12 +137,14 @@ type AreaReader interface {
 
 // QuickCounter is implemented by dumps whose Counts scans structures that
 // grow with the address space (kdump's bitmaps: 2 × 32 MiB for 1 TiB).
-// QuickCounts returns, without that scan, the frame counts known exactly
-// (the other states are left out) and how many bytes Counts would read
-// (0 once it has counted: then the counts are all there). Front ends show
-// the quick counts first and call Counts when the scan is worth it.
+// CountScanBytes says how many bytes Counts would read (0 once it has
+// counted: then the counts are all there); it reads nothing. QuickCounts
+// returns, without that scan, the frame counts known exactly (the other
+// states are left out); it may read a few structures, so front ends ask
+// for it only when the scan is not worth it.
 type QuickCounter interface {
-	QuickCounts() (known model.StateCounts, scanBytes int64)
+	CountScanBytes() int64
+	QuickCounts() model.StateCounts
 }
 
 // Indexer is implemented by containers that must scan their whole input

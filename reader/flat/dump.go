@@ -114,14 +114,26 @@ func (d *Dump) Info() model.Info {
 // Counts are the inner dump's.
 func (d *Dump) Counts(ctx context.Context) (model.StateCounts, error) { return d.dump().Counts(ctx) }
 
-// QuickCounts are the inner dump's, when it has them. An inner dump
-// without them (ELF) counts cheaply: nothing is known, and the "scan" is
-// one byte, so that a caller calls Counts.
-func (d *Dump) QuickCounts() (model.StateCounts, int64) {
+// CountScanBytes is the inner dump's: what its Counts reads of the
+// logical file (an inner dump without QuickCounter, ELF, counts from its
+// headers: 0).
+func (d *Dump) CountScanBytes() int64 {
 	if q, ok := d.dump().(reader.QuickCounter); ok {
+		return q.CountScanBytes()
+	}
+	return 0
+}
+
+// QuickCounts are the inner dump's once the stream is indexed. Before,
+// nothing is known: a kdump's quick count reads its last page descriptor,
+// which makedumpfile -F writes near the end of the stream, so that one
+// read would cost a scan of every record header (on a remote stream, the
+// whole stream), more than Counts, which reads the bitmaps at its start.
+func (d *Dump) QuickCounts() model.StateCounts {
+	if q, ok := d.dump().(reader.QuickCounter); ok && d.stream.Indexed() {
 		return q.QuickCounts()
 	}
-	return model.StateCounts{}, 1
+	return model.StateCounts{}
 }
 
 // Notes are the inner dump's.

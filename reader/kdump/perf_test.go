@@ -113,7 +113,7 @@ func TestQuickCounts(t *testing.T) {
 		if !ok {
 			t.Fatalf("%s: %T gives no quick counts", name, d)
 		}
-		known, scan := q.QuickCounts()
+		known, scan := q.QuickCounts(), q.CountScanBytes()
 		if scan <= 0 {
 			t.Errorf("%s: scan of %d bytes", name, scan)
 		}
@@ -125,7 +125,7 @@ func TestQuickCounts(t *testing.T) {
 		if have != wantKnown || (have && n != full[model.StatePresent]) {
 			t.Errorf("%s: quick present %d (known %v), counted %d", name, n, have, full[model.StatePresent])
 		}
-		if _, scan := q.QuickCounts(); scan != 0 {
+		if scan := q.CountScanBytes(); scan != 0 {
 			t.Errorf("%s: after Counts, still %d bytes to scan", name, scan)
 		}
 	}

@@ -20,12 +20,9 @@ import (
 // implies is a plausible one pointing into the page data; otherwise the
 // present count is left out. Frames outside a split part's range are not
 // in the dump, exactly.
-func (f *File) QuickCounts() (model.StateCounts, int64) {
-	f.countsMu.Lock()
-	done := f.countsVal
-	f.countsMu.Unlock()
-	if done != nil {
-		return maps.Clone(done), 0
+func (f *File) QuickCounts() model.StateCounts {
+	if done := f.counted(); done != nil {
+		return done
 	}
 	known := model.StateCounts{}
 	if out := f.maxMapnr - (f.end - f.start); out > 0 {
@@ -34,11 +31,29 @@ func (f *File) QuickCounts() (model.StateCounts, int64) {
 	if n, ok := f.descriptorExtent(); ok {
 		known[model.StatePresent] = n
 	}
-	scan := 2 * f.bm.size
-	if f.bm.single {
-		scan = f.bm.size
+	return known
+}
+
+// CountScanBytes is the bytes of bitmaps Counts reads, or 0 once it has
+// counted.
+func (f *File) CountScanBytes() int64 {
+	if f.counted() != nil {
+		return 0
 	}
-	return known, scan
+	if f.bm.single {
+		return f.bm.size
+	}
+	return 2 * f.bm.size
+}
+
+// counted returns a copy of the counts once Counts has made them, or nil.
+func (f *File) counted() model.StateCounts {
+	f.countsMu.Lock()
+	defer f.countsMu.Unlock()
+	if f.countsVal == nil {
+		return nil
+	}
+	return maps.Clone(f.countsVal)
 }
 
 // descriptorExtent returns the number of page descriptors as the first

@@ -237,24 +237,21 @@ func (s *Set) Counts(ctx context.Context) (model.StateCounts, error) {
 // QuickCounts adds up the parts' present frames when every part knows
 // them (see File.QuickCounts); the frames of missing parts are not in the
 // dump.
-func (s *Set) QuickCounts() (model.StateCounts, int64) {
+func (s *Set) QuickCounts() model.StateCounts {
 	s.countsMu.Lock()
 	done := s.counts
 	s.countsMu.Unlock()
 	if done != nil {
-		return maps.Clone(done), 0
+		return maps.Clone(done)
 	}
 	known := model.StateCounts{}
 	var covered, present uint64
-	var scan int64
 	all := true
 	for _, p := range s.parts {
 		n, ok := p.descriptorExtent()
 		all = all && ok
 		present += n
 		covered += p.end - p.start
-		_, ps := p.QuickCounts()
-		scan += ps
 	}
 	if all {
 		known[model.StatePresent] = present
@@ -262,7 +259,23 @@ func (s *Set) QuickCounts() (model.StateCounts, int64) {
 	if out := s.parts[0].maxMapnr - covered; out > 0 {
 		known.Add(model.StateNotInDump, out)
 	}
-	return known, scan
+	return known
+}
+
+// CountScanBytes is the bytes of bitmaps Counts reads over every part,
+// or 0 once it has counted.
+func (s *Set) CountScanBytes() int64 {
+	s.countsMu.Lock()
+	done := s.counts != nil
+	s.countsMu.Unlock()
+	if done {
+		return 0
+	}
+	var scan int64
+	for _, p := range s.parts {
+		scan += p.CountScanBytes()
+	}
+	return scan
 }
 
 // Layout shows each part's structures.
