@@ -1,7 +1,6 @@
 package oops
 
 import (
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -31,7 +30,7 @@ type header struct {
 type headerPattern struct {
 	class     Class
 	source    string
-	re        *regexp.Regexp
+	re        *lazyRegexp
 	wantsOops bool
 	// fill copies the submatches into the header.
 	fill func(h *header, m []string)
@@ -44,17 +43,17 @@ type headerPattern struct {
 var headerPatterns = []headerPattern{
 	// x86 page faults.
 	{ClassNullDeref, "arch/x86/mm/fault.c show_fault_oops",
-		regexp.MustCompile(`^BUG: kernel NULL pointer dereference, address: ([0-9a-f]+)$`), true,
+		lazyRE(`^BUG: kernel NULL pointer dereference, address: ([0-9a-f]+)$`), true,
 		func(h *header, m []string) { h.address = m[1] }},
 	{ClassPageFault, "arch/x86/mm/fault.c show_fault_oops",
-		regexp.MustCompile(`^BUG: unable to handle page fault for address: ([0-9a-f]+)$`), true,
+		lazyRE(`^BUG: unable to handle page fault for address: ([0-9a-f]+)$`), true,
 		func(h *header, m []string) { h.address = m[1] }},
 	// The 4.x kernels: "BUG: unable to handle kernel %s at %px" with "NULL
 	// pointer dereference" or "paging request" (the 5.x series moved to the
 	// forms above; older ones printed "%p", a NULL as "(null)" padded to
 	// the pointer's width).
 	{ClassNullDeref, "arch/x86/mm/fault.c show_fault_oops (4.x)",
-		regexp.MustCompile(`^BUG: unable to handle kernel NULL pointer dereference at\s+([0-9a-f]+|\(null\))$`), true,
+		lazyRE(`^BUG: unable to handle kernel NULL pointer dereference at\s+([0-9a-f]+|\(null\))$`), true,
 		func(h *header, m []string) {
 			if m[1] != "(null)" {
 				h.address = m[1]
@@ -63,28 +62,28 @@ var headerPatterns = []headerPattern{
 			}
 		}},
 	{ClassPageFault, "arch/x86/mm/fault.c show_fault_oops (4.x)",
-		regexp.MustCompile(`^BUG: unable to handle kernel paging request at ([0-9a-f]+)$`), true,
+		lazyRE(`^BUG: unable to handle kernel paging request at ([0-9a-f]+)$`), true,
 		func(h *header, m []string) { h.address = m[1] }},
 	// arm64 die_kernel_fault(): "Unable to handle kernel %s at virtual
 	// address %016lx" (arch/arm64/mm/fault.c).
 	{ClassNullDeref, "arch/arm64/mm/fault.c die_kernel_fault",
-		regexp.MustCompile(`^Unable to handle kernel NULL pointer dereference at virtual address ([0-9a-f]+)$`), true,
+		lazyRE(`^Unable to handle kernel NULL pointer dereference at virtual address ([0-9a-f]+)$`), true,
 		func(h *header, m []string) { h.address = m[1] }},
 	{ClassPageFault, "arch/arm64/mm/fault.c die_kernel_fault",
-		regexp.MustCompile(`^Unable to handle kernel (.+) at virtual address ([0-9a-f]+)$`), true,
+		lazyRE(`^Unable to handle kernel (.+) at virtual address ([0-9a-f]+)$`), true,
 		func(h *header, m []string) { h.message, h.address = m[1], m[2] }},
 	// ppc __bad_page_fault(): "BUG: %s on %s at 0x%08lx" with "Kernel NULL
 	// pointer dereference" or "Unable to handle kernel data access"
 	// (arch/powerpc/mm/fault.c).
 	{ClassNullDeref, "arch/powerpc/mm/fault.c __bad_page_fault",
-		regexp.MustCompile(`^BUG: Kernel NULL pointer dereference (?:on (?:read|write) )?at 0x([0-9a-f]+)$`), true,
+		lazyRE(`^BUG: Kernel NULL pointer dereference (?:on (?:read|write) )?at 0x([0-9a-f]+)$`), true,
 		func(h *header, m []string) { h.address = m[1] }},
 	{ClassPageFault, "arch/powerpc/mm/fault.c __bad_page_fault",
-		regexp.MustCompile(`^BUG: Unable to handle kernel (?:data access|unaligned access|instruction fetch|unknown paging fault)(?: on (?:read|write))?(?: at 0x([0-9a-f]+))?`), true,
+		lazyRE(`^BUG: Unable to handle kernel (?:data access|unaligned access|instruction fetch|unknown paging fault)(?: on (?:read|write))?(?: at 0x([0-9a-f]+))?`), true,
 		func(h *header, m []string) { h.address = m[1] }},
 	// s390 report_user_fault()/do_no_context() (arch/s390/mm/fault.c).
 	{ClassPageFault, "arch/s390/mm/fault.c do_no_context",
-		regexp.MustCompile(`^Unable to handle kernel (?:pointer dereference in virtual kernel address space|paging request in virtual user address space)$`), true,
+		lazyRE(`^Unable to handle kernel (?:pointer dereference in virtual kernel address space|paging request in virtual user address space)$`), true,
 		nil},
 
 	// BUG(): lib/bug.c report_bug() "kernel BUG at %s:%u!", or "Kernel BUG
@@ -92,10 +91,10 @@ var headerPatterns = []headerPattern{
 	// dies with "invalid opcode" (arch/x86/kernel/traps.c
 	// handle_invalid_op()), arm64 with "Oops - BUG".
 	{ClassKernelBUG, "lib/bug.c report_bug",
-		regexp.MustCompile(`^kernel BUG at (.+):(\d+)!$`), true,
+		lazyRE(`^kernel BUG at (.+):(\d+)!$`), true,
 		func(h *header, m []string) { h.location = m[1] + ":" + m[2] }},
 	{ClassKernelBUG, "lib/bug.c report_bug",
-		regexp.MustCompile(`^Kernel BUG at (.+) \[verbose debug info unavailable\]$`), true,
+		lazyRE(`^Kernel BUG at (.+) \[verbose debug info unavailable\]$`), true,
 		func(h *header, m []string) { h.function = symbolName(m[1]) }},
 
 	// WARN(): kernel/panic.c __warn(). 3.x to 6.12 at least: "WARNING: CPU:
@@ -104,29 +103,29 @@ var headerPatterns = []headerPattern{
 	// "WARNING: %s:%d at %pS, CPU#%d: %s/%d" (or "WARNING: at %pS, CPU#…");
 	// 2.6 warn_slowpath_common(): "WARNING: at %s:%d %pS()".
 	{ClassWarning, "kernel/panic.c __warn",
-		regexp.MustCompile(`^WARNING: CPU: (\d+) PID: (\d+) at (?:(\S+:\d+) )?(\S+(?: \[\S+(?: [0-9a-f]+)?\])?)(?:\(\))?$`), false,
+		lazyRE(`^WARNING: CPU: (\d+) PID: (\d+) at (?:(\S+:\d+) )?(\S+(?: \[\S+(?: [0-9a-f]+)?\])?)(?:\(\))?$`), false,
 		func(h *header, m []string) { h.location, h.function = m[3], m[4] }},
 	{ClassWarning, "kernel/panic.c __warn (late-2025 form)",
-		regexp.MustCompile(`^WARNING: (?:(\S+:\d+) )?at (\S+(?: \[\S+(?: [0-9a-f]+)?\])?), CPU#(\d+): (.*)/(\d+)$`), false,
+		lazyRE(`^WARNING: (?:(\S+:\d+) )?at (\S+(?: \[\S+(?: [0-9a-f]+)?\])?), CPU#(\d+): (.*)/(\d+)$`), false,
 		func(h *header, m []string) { h.location, h.function = m[1], m[2] }},
 	{ClassWarning, "kernel/panic.c warn_slowpath_common (2.6)",
-		regexp.MustCompile(`^WARNING: at (\S+:\d+) (\S+?)(?:\(\))?$`), false,
+		lazyRE(`^WARNING: at (\S+:\d+) (\S+?)(?:\(\))?$`), false,
 		func(h *header, m []string) { h.location, h.function = m[1], m[2] }},
 
 	// Lockups: kernel/watchdog.c watchdog_timer_fn() "BUG: soft lockup -
 	// CPU#%d stuck for %us! [%s:%d]"; watchdog_hardlockup_check() (6.12;
 	// kernel/watchdog_hld.c watchdog_overflow_callback() in 6.1) "Watchdog detected hard LOCKUP on cpu %d".
 	{ClassSoftLockup, "kernel/watchdog.c watchdog_timer_fn",
-		regexp.MustCompile(`^(?:(?:NMI )?watchdog: )?BUG: soft lockup - CPU#(\d+) stuck for (\d+)s! \[(.*):(\d+)\]$`), false,
+		lazyRE(`^(?:(?:NMI )?watchdog: )?BUG: soft lockup - CPU#(\d+) stuck for (\d+)s! \[(.*):(\d+)\]$`), false,
 		func(h *header, m []string) { h.message = "CPU#" + m[1] + " stuck for " + m[2] + "s" }},
 	{ClassHardLockup, "kernel/watchdog.c watchdog_hardlockup_check",
-		regexp.MustCompile(`^(?:(?:NMI )?watchdog: )?Watchdog detected hard LOCKUP on cpu (\d+)`), false,
+		lazyRE(`^(?:(?:NMI )?watchdog: )?Watchdog detected hard LOCKUP on cpu (\d+)`), false,
 		func(h *header, m []string) { h.message = "hard LOCKUP on cpu " + m[1] }},
 
 	// kernel/hung_task.c check_hung_task(): "INFO: task %s:%d blocked for
 	// more than %ld seconds." (syzkaller also knows "blocked in I/O wait").
 	{ClassHungTask, "kernel/hung_task.c check_hung_task",
-		regexp.MustCompile(`^INFO: task (.*):(\d+) blocked (?:in I/O wait )?for more than (\d+) seconds\.$`), false,
+		lazyRE(`^INFO: task (.*):(\d+) blocked (?:in I/O wait )?for more than (\d+) seconds\.$`), false,
 		func(h *header, m []string) {
 			pid, _ := strconv.ParseInt(m[2], 10, 64)
 			h.hungTask = &TaskRef{Comm: m[1], PID: pid}
@@ -138,19 +137,19 @@ var headerPatterns = []headerPattern{
 	// CPUs/tasks:"; kernel/rcu/tree_exp.h "INFO: %s detected expedited
 	// stalls on CPUs/tasks: {".
 	{ClassRCUStall, "kernel/rcu/tree_stall.h print_cpu_stall, print_other_cpu_stall",
-		regexp.MustCompile(`^(?:rcu: )?INFO: (\S+) (self-detected stall on CPU|detected stalls on CPUs/tasks:|detected expedited stalls on CPUs/tasks:)`), false,
+		lazyRE(`^(?:rcu: )?INFO: (\S+) (self-detected stall on CPU|detected stalls on CPUs/tasks:|detected expedited stalls on CPUs/tasks:)`), false,
 		func(h *header, m []string) { h.message = m[1] + " " + strings.TrimSuffix(m[2], ":") }},
 
 	// arch/x86/kernel/cpu/mce/core.c __print_mce(): HW_ERR "CPU %d: Machine
 	// Check%s: %Lx Bank %d: %016Lx" (HW_ERR is "[Hardware Error]: ").
 	{ClassMachineCheck, "arch/x86/kernel/cpu/mce/core.c __print_mce",
-		regexp.MustCompile(`^(?:mce: )?\[Hardware Error\]: CPU (\d+): Machine Check(?: Exception)?: ([0-9a-f]+) Bank (\d+): ([0-9a-f]+)$`), false,
+		lazyRE(`^(?:mce: )?\[Hardware Error\]: CPU (\d+): Machine Check(?: Exception)?: ([0-9a-f]+) Bank (\d+): ([0-9a-f]+)$`), false,
 		func(h *header, m []string) { h.message = "bank " + m[3] + " status 0x" + m[4] }},
 
 	// mm/oom_kill.c dump_header(): "%s invoked oom-killer: gfp_mask=%#x(%pGg),
 	// order=%d, oom_score_adj=%hd".
 	{ClassOOM, "mm/oom_kill.c dump_header",
-		regexp.MustCompile(`^(.*) invoked oom-killer: gfp_mask=(0x[0-9a-f]+)`), false,
+		lazyRE(`^(.*) invoked oom-killer: gfp_mask=(0x[0-9a-f]+)`), false,
 		func(h *header, m []string) { h.message = m[1] + " invoked oom-killer" }},
 
 	// Sanitizers: mm/kasan/report.c print_error_description() "BUG: KASAN:
@@ -159,13 +158,13 @@ var headerPatterns = []headerPattern{
 	// Undefined behaviour in %s:%d:%d"); mm/kfence/report.c
 	// kfence_report_error() "BUG: KFENCE: %s %s in %pS".
 	{ClassKASAN, "mm/kasan/report.c print_error_description",
-		regexp.MustCompile(`^BUG: KASAN: ([a-z0-9\-]+) in (.+)$`), false,
+		lazyRE(`^BUG: KASAN: ([a-z0-9\-]+) in (.+)$`), false,
 		func(h *header, m []string) { h.message, h.function = m[1], m[2] }},
 	{ClassKASAN, "mm/kasan/report.c kasan_report_async",
-		regexp.MustCompile(`^BUG: KASAN: ([a-z0-9\-]+)$`), false,
+		lazyRE(`^BUG: KASAN: ([a-z0-9\-]+)$`), false,
 		func(h *header, m []string) { h.message = m[1] }},
 	{ClassUBSAN, "lib/ubsan.c ubsan_prologue",
-		regexp.MustCompile(`^UBSAN: (.+) in (\S+:\d+):\d+$`), false,
+		lazyRE(`^UBSAN: (.+) in (\S+:\d+):\d+$`), false,
 		func(h *header, m []string) {
 			h.message, h.location = m[1], m[2]
 			if h.message == "Undefined behaviour" {
@@ -173,25 +172,25 @@ var headerPatterns = []headerPattern{
 			}
 		}},
 	{ClassKFENCE, "mm/kfence/report.c kfence_report_error",
-		regexp.MustCompile(`^BUG: KFENCE: (.+) in (.+)$`), false,
+		lazyRE(`^BUG: KFENCE: (.+) in (.+)$`), false,
 		func(h *header, m []string) { h.message, h.function = m[1], m[2] }},
 
 	// kernel/sched/core.c __schedule_bug(): "BUG: scheduling while atomic:
 	// %s/%d/0x%08x".
 	{ClassSchedAtomic, "kernel/sched/core.c __schedule_bug",
-		regexp.MustCompile(`^BUG: scheduling while atomic: (.*)/(\d+)/0x([0-9a-f]+)$`), false,
+		lazyRE(`^BUG: scheduling while atomic: (.*)/(\d+)/0x([0-9a-f]+)$`), false,
 		func(h *header, m []string) { h.message = "preempt count 0x" + m[3] }},
 
 	// arch/x86/kernel/traps.c handle_stack_overflow(): "BUG: stack guard page
 	// was hit at %px (stack is %px..%px)", then die("stack guard page").
 	{ClassStackGuard, "arch/x86/kernel/traps.c handle_stack_overflow",
-		regexp.MustCompile(`^BUG: (?:\S+ )?stack guard page was hit at ([0-9a-f]+)`), true,
+		lazyRE(`^BUG: (?:\S+ )?stack guard page was hit at ([0-9a-f]+)`), true,
 		func(h *header, m []string) { h.address = m[1] }},
 
 	// arch/x86/kernel/traps.c exc_double_fault(): "PANIC: double fault,
 	// error_code: 0x%lx", then die("double fault").
 	{ClassDoubleFault, "arch/x86/kernel/traps.c exc_double_fault",
-		regexp.MustCompile(`^PANIC: double fault, error_code: 0x([0-9a-f]+)$`), true, nil},
+		lazyRE(`^PANIC: double fault, error_code: 0x([0-9a-f]+)$`), true, nil},
 }
 
 // symbolName returns the function of "%pS" output ("F+0x1/0x2 [mod]").
@@ -245,10 +244,10 @@ func matchHeader(text string) (header, bool) {
 //	ppc __die() (arch/powerpc/kernel/traps.c): "Oops: %s, sig: %ld [#%d]"
 //	s390 die() (arch/s390/kernel/dumpstack.c): "%s: %04x ilc:%d [#%d]"
 var (
-	x86OopsRe   = regexp.MustCompile(`^(.+?): ([0-9a-f]{4}) \[#(\d+)\]((?: [A-Z_]+)*)$`)
-	arm64OopsRe = regexp.MustCompile(`^Internal error: (.+): ([0-9a-f]{1,16}) \[#(\d+)\]((?: [A-Z_]+)*)$`)
-	ppcOopsRe   = regexp.MustCompile(`^Oops: (.+), sig: (\d+) \[#(\d+)\]$`)
-	s390OopsRe  = regexp.MustCompile(`^(.+): ([0-9a-f]{4}) ilc:\d \[#(\d+)\]((?: [A-Z_]+)*)$`)
+	x86OopsRe   = lazyRE(`^(.+?): ([0-9a-f]{4}) \[#(\d+)\]((?: [A-Z_]+)*)$`)
+	arm64OopsRe = lazyRE(`^Internal error: (.+): ([0-9a-f]{1,16}) \[#(\d+)\]((?: [A-Z_]+)*)$`)
+	ppcOopsRe   = lazyRE(`^Oops: (.+), sig: (\d+) \[#(\d+)\]$`)
+	s390OopsRe  = lazyRE(`^(.+): ([0-9a-f]{4}) ilc:\d \[#(\d+)\]((?: [A-Z_]+)*)$`)
 )
 
 // parseOopsHeader reads a die() header line.
@@ -331,27 +330,27 @@ func oopsKindClass(kind string) (Class, string) {
 // gpfAddressRe reads the address exc_general_protection() names: GPFSTR
 // ", probably for non-canonical address 0x%lx" or ", maybe for address
 // 0x%lx" (6.1, 6.12; older kernels print GPFSTR alone).
-var gpfAddressRe = regexp.MustCompile(`(?:probably for non-canonical address|maybe for address) 0x([0-9a-f]+)`)
+var gpfAddressRe = lazyRE(`(?:probably for non-canonical address|maybe for address) 0x([0-9a-f]+)`)
 
 // panicLineRe matches kernel/panic.c vpanic(): "Kernel panic - not
 // syncing: %s" (6.1 and 6.12 drop the message's final newline; older
 // kernels printed it, so the record may end in an empty line); and the end
 // marker "---[ end Kernel panic - not syncing: %s ]---".
 var (
-	panicLineRe = regexp.MustCompile(`^Kernel panic - not syncing: ?(.*)$`)
-	panicEndRe  = regexp.MustCompile(`^---\[ end Kernel panic - not syncing: ?(.*) \]---$`)
+	panicLineRe = lazyRE(`^Kernel panic - not syncing: ?(.*)$`)
+	panicEndRe  = lazyRE(`^---\[ end Kernel panic - not syncing: ?(.*) \]---$`)
 	// drivers/tty/sysrq.c __handle_sysrq(): pr_info("%s\n", action_msg)
 	// with pr_fmt "sysrq: " (6.1, 6.12; older kernels "SysRq : "). It is not
 	// a report by itself: it names what triggered the next one.
-	sysrqCrashRe = regexp.MustCompile(`^(?:sysrq: |SysRq ?: )Trigger a crash$`)
+	sysrqCrashRe = lazyRE(`^(?:sysrq: |SysRq ?: )Trigger a crash$`)
 	// kernel/panic.c print_oops_end_marker(): "---[ end trace %016llx ]---"
 	// (a random id before 5.x, zero since).
-	endTraceRe = regexp.MustCompile(`^---\[ end trace [0-9a-f]+ \]---$`)
+	endTraceRe = lazyRE(`^---\[ end trace [0-9a-f]+ \]---$`)
 	// include/asm-generic/bug.h CUT_HERE.
-	cutHereRe = regexp.MustCompile(`^-+\[ cut here \]-+$`)
+	cutHereRe = lazyRE(`^-+\[ cut here \]-+$`)
 	// arch/x86/kernel/setup.c dump_kernel_offset(): "Kernel Offset: 0x%lx
 	// from 0x%lx (relocation range: …)".
-	kernelOffsetRe = regexp.MustCompile(`^Kernel Offset: 0x([0-9a-f]+) from 0x[0-9a-f]+`)
+	kernelOffsetRe = lazyRE(`^Kernel Offset: 0x([0-9a-f]+) from 0x[0-9a-f]+`)
 )
 
 // panicKind says what a panic message tells about its cause.
@@ -394,13 +393,13 @@ var warnOrigins = map[string][]Class{
 }
 
 var (
-	fatalExceptionRe = regexp.MustCompile(`^(?:.+: )?Fatal exception(?: in interrupt|: panic_on_oops)?$`)
-	panicOnWarnRe    = regexp.MustCompile(`^(?:(.+): )?(?:panic_on_warn set \.\.\.|system warned too often \(kernel\.warn_limit is \d+\))$`)
-	stackProtRe      = regexp.MustCompile(`^stack-protector: Kernel stack is corrupted in: (.+)$`)
-	killInitRe       = regexp.MustCompile(`^Attempted to kill (?:init|the idle task)!`)
-	oomPanicRe       = regexp.MustCompile(`^(?:Out of memory: (?:compulsory|system-wide) panic_on_oom is enabled|System is deadlocked on memory|Out of memory and no killable processes)`)
-	oldHardLockupRe  = regexp.MustCompile(`^Watchdog detected hard LOCKUP on cpu \d+`)
-	stackGuardRe     = regexp.MustCompile(` stack guard hit$`)
+	fatalExceptionRe = lazyRE(`^(?:.+: )?Fatal exception(?: in interrupt|: panic_on_oops)?$`)
+	panicOnWarnRe    = lazyRE(`^(?:(.+): )?(?:panic_on_warn set \.\.\.|system warned too often \(kernel\.warn_limit is \d+\))$`)
+	stackProtRe      = lazyRE(`^stack-protector: Kernel stack is corrupted in: (.+)$`)
+	killInitRe       = lazyRE(`^Attempted to kill (?:init|the idle task)!`)
+	oomPanicRe       = lazyRE(`^(?:Out of memory: (?:compulsory|system-wide) panic_on_oom is enabled|System is deadlocked on memory|Out of memory and no killable processes)`)
+	oldHardLockupRe  = lazyRE(`^Watchdog detected hard LOCKUP on cpu \d+`)
+	stackGuardRe     = lazyRE(` stack guard hit$`)
 )
 
 // classifyPanic reads a panic message.

@@ -1,7 +1,6 @@
 package oops
 
 import (
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -66,27 +65,27 @@ func splitLines(recs []model.LogRecord) []line {
 const symPattern = `([A-Za-z0-9_.$]+)\+0x([0-9a-fA-F]+)/0x([0-9a-fA-F]+)(?: \[([A-Za-z0-9_.\-]+)(?: ([0-9a-f]{16,64}))?\])?`
 
 var (
-	symRe = regexp.MustCompile(`^` + symPattern + `$`)
+	symRe = lazyRE(`^` + symPattern + `$`)
 
 	// x86 printk_stack_address() (arch/x86/kernel/dumpstack.c): " %s%pBb",
 	// with "? " for unreliable entries; arm64 dump_backtrace_entry()
 	// (arch/arm64/kernel/stacktrace.c) " %pSb". Older kernels printed the
 	// address first: " [<ffffffff81234567>] ? F+0x…/0x…".
-	frameRe = regexp.MustCompile(`^\s+(?:\[<([0-9a-f]+)>\] )?(\? )?` + symPattern + `$`)
+	frameRe = lazyRE(`^\s+(?:\[<([0-9a-f]+)>\] )?(\? )?` + symPattern + `$`)
 	// ppc show_stack() (arch/powerpc/kernel/process.c):
 	// "[SP] [IP] F+0x…/0x… (unreliable)".
-	ppcFrameRe = regexp.MustCompile(`^\s*\[([0-9a-f]+)\] \[([0-9a-f]+)\] ` + symPattern + `( \(unreliable\))?$`)
+	ppcFrameRe = lazyRE(`^\s*\[([0-9a-f]+)\] \[([0-9a-f]+)\] ` + symPattern + `( \(unreliable\))?$`)
 	// s390 show_stack() (arch/s390/kernel/dumpstack.c): " [<IP>] F+0x…/0x…"
 	// when reliable, "([<IP>] F+0x…/0x…)" when not.
-	s390FrameRe = regexp.MustCompile(`^\s*(\()?\[<([0-9a-f]+)>\] ` + symPattern + `\)?$`)
+	s390FrameRe = lazyRE(`^\s*(\()?\[<([0-9a-f]+)>\] ` + symPattern + `\)?$`)
 	// An address %pB could not name: "0xffffffffc0a01234" (or "? 0x…").
-	bareFrameRe = regexp.MustCompile(`^\s+(\? )?0x([0-9a-f]{6,16})$`)
+	bareFrameRe = lazyRE(`^\s+(\? )?0x([0-9a-f]{6,16})$`)
 
 	// Stack markers of x86 __show_trace_log_lvl(): " <%s>" and " </%s>"
 	// around each stack (stack_type_name(): TASK, IRQ, SOFTIRQ,
 	// ENTRY_TRAMPOLINE, and the exception stacks #DF, NMI, #DB, #MC, #VC,
 	// #VC2); older kernels printed " <EOI>" and " <<EOE>>".
-	markerRe = regexp.MustCompile(`^\s*<(/?)([A-Z#][A-Z0-9_#]{0,20})>$`)
+	markerRe = lazyRE(`^\s*<(/?)([A-Z#][A-Z0-9_#]{0,20})>$`)
 )
 
 // parseSym parses "F+0x…/0x… [module buildid]".
@@ -171,11 +170,11 @@ func parseMarker(text string) (name string, closing, ok bool) {
 // (LINUX_PACKAGE_ID, the preemption model, " %20phN" the build id). The
 // comm may hold spaces, so the taint words anchor the split. Red Hat's
 // 3.10 kernels print a "------------" mark before the release.
-var taskLineRe = regexp.MustCompile(`^CPU: (\d+) (?:UID: (\d+) )?PID: (-?\d+) Comm: (.*?) (Kdump: loaded )?(Not tainted|Tainted: [A-Z ]+?) (?:-{4,} +)?(\S+) (#\S*)(.*)$`)
+var taskLineRe = lazyRE(`^CPU: (\d+) (?:UID: (\d+) )?PID: (-?\d+) Comm: (.*?) (Kdump: loaded )?(Not tainted|Tainted: [A-Z ]+?) (?:-{4,} +)?(\S+) (#\S*)(.*)$`)
 
 // buildIDRe matches the build id dump_stack_print_info() prints last with
 // CONFIG_STACKTRACE_BUILD_ID: 20 bytes as 40 hex digits.
-var buildIDRe = regexp.MustCompile(`^[0-9a-f]{40}$`)
+var buildIDRe = lazyRE(`^[0-9a-f]{40}$`)
 
 // parseTaskLine reads the task line.
 func parseTaskLine(text string) (*TaskInfo, bool) {
@@ -238,7 +237,7 @@ func taintFlag(c byte) TaintFlag {
 
 // verboseTaintRe matches one entry of print_tainted_verbose() (6.12,
 // kernel/panic.c print_tainted_seq()): "[%c]=%s" joined by ", ".
-var verboseTaintRe = regexp.MustCompile(`\[([A-Z])\]=([A-Z_]+)`)
+var verboseTaintRe = lazyRE(`\[([A-Z])\]=([A-Z_]+)`)
 
 // parseTaint decodes print_tainted() and print_tainted_verbose() output:
 // "Not tainted", "Tainted: G        W  O", "Tainted: [W]=WARN, [O]=…".
@@ -274,14 +273,14 @@ func parseTaint(text string) Taint {
 // (arch/x86/kernel/dumpstack.c); older kernels printed
 // "RIP: 0010:[<ffffffff81234567>]  [<ffffffff81234567>] F+0x…/0x…";
 // the 4.x show_fault_oops() printed "IP: F+0x…/0x…".
-var ipLineRe = regexp.MustCompile(`^(RIP|EIP|IP): (?:([0-9a-f]{4}):)?(?:\[<[0-9a-f]+>\]\s+)*(.*)$`)
+var ipLineRe = lazyRE(`^(RIP|EIP|IP): (?:([0-9a-f]{4}):)?(?:\[<[0-9a-f]+>\]\s+)*(.*)$`)
 
 // otherIPRe matches the instruction pointer lines of other architectures:
 // arm64 __show_regs() "pc : %pS" (arch/arm64/kernel/process.c), ppc
 // show_regs() "NIP [%016lx] %pS" (arch/powerpc/kernel/process.c), s390
 // show_registers() "Krnl PSW : mask addr (%pSR)" (arch/s390/kernel/
 // dumpstack.c).
-var otherIPRe = regexp.MustCompile(`^(?:pc : |NIP \[[0-9a-f]+\] |Krnl PSW : [0-9a-f]+ [0-9a-f]+ \()(.*?)\)?$`)
+var otherIPRe = lazyRE(`^(?:pc : |NIP \[[0-9a-f]+\] |Krnl PSW : [0-9a-f]+ [0-9a-f]+ \()(.*?)\)?$`)
 
 // parseIP reads an instruction pointer line.
 func parseIP(text string) (*CodeLocation, bool) {
@@ -323,11 +322,11 @@ func parseIP(text string) (*CodeLocation, bool) {
 // "DR0: …", "PKRU: …"; i386 __show_regs() "EAX: …"; arm64 "sp : …",
 // "x29: …"; ppc "NIP:  … LR: … CTR: …", "GPR00: …"; the register-only line "ORIG_RAX: …" when the
 // pr_cont() did not join it.
-var regLineRe = regexp.MustCompile(`^(?:[RE](?:[ABCD]X|SI|DI|BP|SP)|R(?:0[89]|1[0-5])|FS|GS|CS|DS|CR2|CR0|DR[0-7]|PKRU|ORIG_RAX|EFLAGS|sp|x[0-9]{1,2}|GPR[0-9]{2}|lr|pstate|MSR|CTR|NIP) ?: `)
+var regLineRe = lazyRE(`^(?:[RE](?:[ABCD]X|SI|DI|BP|SP)|R(?:0[89]|1[0-5])|FS|GS|CS|DS|CR2|CR0|DR[0-7]|PKRU|ORIG_RAX|EFLAGS|sp|x[0-9]{1,2}|GPR[0-9]{2}|lr|pstate|MSR|CTR|NIP) ?: `)
 
 // regPairRe matches one "NAME: VALUE" pair of a register line; VALUE may
 // be "segment:value" (RSP) or "value(selector)" (FS, GS).
-var regPairRe = regexp.MustCompile(`([A-Za-z][A-Za-z0-9_]*)\s*:\s*(?:([0-9a-f]{4}):)?([0-9a-f]{2,16})(?:\(([0-9a-f]{4})\))?`)
+var regPairRe = lazyRE(`([A-Za-z][A-Za-z0-9_]*)\s*:\s*(?:([0-9a-f]{4}):)?([0-9a-f]{2,16})(?:\(([0-9a-f]{4})\))?`)
 
 // parseRegs reads the register pairs of a register line into regs (names
 // lower case). It returns false when the line is not a register line.

@@ -1,7 +1,6 @@
 package oops
 
 import (
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -291,36 +290,36 @@ func refineWarning(r *Report) {
 }
 
 var (
-	callTraceRe = regexp.MustCompile(`^(?:Call [Tt]race:|Backtrace:)$`)
-	hardwareRe  = regexp.MustCompile(`^Hardware name: (.*)$`)
-	modulesRe   = regexp.MustCompile(`^Modules linked in:(.*)$`)
-	codeRe      = regexp.MustCompile(`^Code: (.*)$`)
+	callTraceRe = lazyRE(`^(?:Call [Tt]race:|Backtrace:)$`)
+	hardwareRe  = lazyRE(`^Hardware name: (.*)$`)
+	modulesRe   = lazyRE(`^Modules linked in:(.*)$`)
+	codeRe      = lazyRE(`^Code: (.*)$`)
 	// "#PF: %s %s in %s mode" and "#PF: error_code(0x%04lx) - %s"
 	// (arch/x86/mm/fault.c show_fault_oops()).
-	pfRe = regexp.MustCompile(`^#PF: (.*)$`)
+	pfRe = lazyRE(`^#PF: (.*)$`)
 	// kernel/hung_task.c check_hung_task(): "      %s %s %.*s%s" with
 	// print_tainted(), the release and the version.
-	hungTaintRe = regexp.MustCompile(`^\s+(Not tainted|Tainted: [A-Z ]+?) (\S+) (#\S*)(.*)$`)
+	hungTaintRe = lazyRE(`^\s+(Not tainted|Tainted: [A-Z ]+?) (\S+) (#\S*)(.*)$`)
 	// kernel/sched/core.c sched_show_task(): "task:%-15.15s state:%c".
-	schedTaskRe = regexp.MustCompile(`^task:(.+?)\s+state:(\S)`)
+	schedTaskRe = lazyRE(`^task:(.+?)\s+state:(\S)`)
 	// mm/kasan/report.c print_error_description(): "%s of size %zu at addr
 	// %px by task %s/%d".
-	kasanAccessRe = regexp.MustCompile(`^(Read|Write) of size (\d+) at addr ([0-9a-f]+) by task (.*)/(\d+)$`)
+	kasanAccessRe = lazyRE(`^(Read|Write) of size (\d+) at addr ([0-9a-f]+) by task (.*)/(\d+)$`)
 	// KASAN's and KFENCE's other stacks and the object description end the
 	// report's call trace.
-	kasanOtherRe = regexp.MustCompile(`^(?:Allocated by task|Freed by task|Last potentially related|Second to last potentially|The buggy address belongs|allocated by task|freed by task|kfence-#\d+)`)
+	kasanOtherRe = lazyRE(`^(?:Allocated by task|Freed by task|Last potentially related|Second to last potentially|The buggy address belongs|allocated by task|freed by task|kfence-#\d+)`)
 	// KFENCE: "Use-after-free read at 0x%p (in kfence-#%td):",
 	// "Out-of-bounds write at …", "Invalid read at …".
-	kfenceAccessRe = regexp.MustCompile(`^(?:Use-after-free|Out-of-bounds|Invalid|Corrupted memory) (?:(read|write) )?at 0x([0-9a-f]+)`)
+	kfenceAccessRe = lazyRE(`^(?:Use-after-free|Out-of-bounds|Invalid|Corrupted memory) (?:(read|write) )?at 0x([0-9a-f]+)`)
 	// arch/x86/kernel/cpu/mce/core.c mce_panic(): HW_ERR "Machine check:
 	// %s"; __print_mce(): HW_ERR "RIP%s %02x:<%016Lx> {%pS}".
-	mceExplRe = regexp.MustCompile(`^(?:mce: )?\[Hardware Error\]: Machine check: (.*)$`)
-	mceRIPRe  = regexp.MustCompile(`^(?:mce: )?\[Hardware Error\]: RIP(?: !INEXACT!)? ([0-9a-f]{2}):<([0-9a-f]+)>(?: \{(.*)\})?$`)
+	mceExplRe = lazyRE(`^(?:mce: )?\[Hardware Error\]: Machine check: (.*)$`)
+	mceRIPRe  = lazyRE(`^(?:mce: )?\[Hardware Error\]: RIP(?: !INEXACT!)? ([0-9a-f]{2}):<([0-9a-f]+)>(?: \{(.*)\})?$`)
 	// mm/oom_kill.c __oom_kill_process(): "%s: Killed process %d (%s) …".
-	oomKilledRe    = regexp.MustCompile(`^(Out of memory.*: Killed process \d+ \(.*\))`)
-	ppcInterruptRe = regexp.MustCompile(`^--- interrupt: [0-9a-f]+(?: at (.*))?$`)
+	oomKilledRe    = lazyRE(`^(Out of memory.*: Killed process \d+ \(.*\))`)
+	ppcInterruptRe = lazyRE(`^--- interrupt: [0-9a-f]+(?: at (.*))?$`)
 	// The "Tainted:" line of print_tainted_verbose() (6.12).
-	verboseTaintLineRe = regexp.MustCompile(`^Tainted: \[`)
+	verboseTaintLineRe = lazyRE(`^Tainted: \[`)
 )
 
 // body reads a line into the open report; it returns false when the line

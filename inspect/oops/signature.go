@@ -3,7 +3,6 @@ package oops
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"regexp"
 	"sort"
 	"strings"
 )
@@ -604,12 +603,12 @@ func altTitles(r *Report, fn string) []string {
 // report.go): what looks like an address becomes ADDR, a source line
 // LINE, "CPU#n" CPU, and a decimal number NUM.
 var (
-	titleAddrRe = regexp.MustCompile(`([^a-zA-Z0-9]|^)(?:0x)?[0-9a-f]{6,}`)
-	titleLineRe = regexp.MustCompile(`(\.\w+)(:[0-9]+)+`)
-	titleSymRe  = regexp.MustCompile(`([a-zA-Z][a-zA-Z0-9_.]+)\+0x[0-9a-z]+/0x[0-9a-z]+`)
-	titleCPURe  = regexp.MustCompile(`CPU#[0-9]+`)
-	titleNumRe  = regexp.MustCompile(`(\W|^)(\d+)(\W|$)`)
-	titleHexRe  = regexp.MustCompile(`0x[0-9a-f]+`)
+	titleAddrRe = lazyRE(`([^a-zA-Z0-9]|^)(?:0x)?[0-9a-f]{6,}`)
+	titleLineRe = lazyRE(`(\.\w+)(:[0-9]+)+`)
+	titleSymRe  = lazyRE(`([a-zA-Z][a-zA-Z0-9_.]+)\+0x[0-9a-z]+/0x[0-9a-z]+`)
+	titleCPURe  = lazyRE(`CPU#[0-9]+`)
+	titleNumRe  = lazyRE(`(\W|^)(\d+)(\W|$)`)
+	titleHexRe  = lazyRE(`0x[0-9a-f]+`)
 )
 
 // sanitizeTitle makes a message stable across boots.
