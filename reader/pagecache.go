@@ -17,12 +17,25 @@ type PageCache struct {
 	slots    []cacheSlot
 	index    map[model.PFN]int // pfn -> slot
 	next     int               // the slot the next page replaces
-	// last and streak follow runs of consecutive frames put: a reader
-	// that streams through memory (find, page --count, a scan) reads each
-	// page once, and caching it would only copy it and evict pages worth
-	// keeping.
+	// streams follow runs of consecutive frames put: a reader that
+	// streams through memory (find, page --count, a scan) reads each page
+	// once, and caching it would only copy it and evict pages worth
+	// keeping. Several streams are followed because workers reading
+	// chunks of one range in turn interleave their runs; with one, every
+	// put of two workers broke the other's run and every page was copied.
+	streams [pcStreams]pcStream
+	tick    uint64
+}
+
+// pcStreams is how many runs of consecutive frames are followed at once.
+const pcStreams = 4
+
+// pcStream is one run of consecutive frames: the last frame put and how
+// many came right before it.
+type pcStream struct {
 	last   model.PFN
 	streak int
+	used   uint64 // tick of the last put, for replacing the oldest
 }
 
 // maxStreak is how many consecutive frames in a row are cached; later
@@ -61,13 +74,7 @@ func (c *PageCache) Get(pfn model.PFN, dst []byte) (model.PageInfo, bool) {
 func (c *PageCache) Put(pfn model.PFN, info model.PageInfo, src []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if pfn == c.last+1 {
-		c.streak++
-	} else {
-		c.streak = 0
-	}
-	c.last = pfn
-	if c.streak >= maxStreak {
+	if c.follow(pfn) >= maxStreak {
 		return
 	}
 	if _, ok := c.index[pfn]; ok {
@@ -88,4 +95,25 @@ func (c *PageCache) Put(pfn model.PFN, info model.PageInfo, src []byte) {
 	s.used, s.pfn, s.info = true, pfn, info
 	c.index[pfn] = c.next
 	c.next = (c.next + 1) % len(c.slots)
+}
+
+// follow records a put of pfn and returns how many consecutive frames
+// before it the same stream put: the stream whose last frame is pfn-1
+// continues, otherwise pfn starts a stream in place of the oldest.
+func (c *PageCache) follow(pfn model.PFN) int {
+	c.tick++
+	oldest := &c.streams[0]
+	for i := range c.streams {
+		s := &c.streams[i]
+		if s.used != 0 && s.last+1 == pfn {
+			s.last, s.used = pfn, c.tick
+			s.streak++
+			return s.streak
+		}
+		if s.used < oldest.used {
+			oldest = s
+		}
+	}
+	*oldest = pcStream{last: pfn, used: c.tick}
+	return 0
 }

@@ -89,3 +89,78 @@ func TestPageCacheSkipsStreams(t *testing.T) {
 		t.Error("a frame deep in a run was cached")
 	}
 }
+
+// TestPageCacheSkipsInterleavedStreams: two workers reading chunks of one
+// range in turn interleave two runs; each is still seen as a run.
+func TestPageCacheSkipsInterleavedStreams(t *testing.T) {
+	c := NewPageCache(4096)
+	page := make([]byte, 4096)
+	dst := make([]byte, 4096)
+	const chunk = 256
+	for i := model.PFN(0); i < chunk; i++ {
+		c.Put(i, model.PageInfo{PFN: i}, page)               // worker 1: chunk 0
+		c.Put(chunk+i, model.PageInfo{PFN: chunk + i}, page) // worker 2: chunk 1
+	}
+	for _, pfn := range []model.PFN{0, maxStreak - 1, chunk, chunk + maxStreak - 1} {
+		if _, ok := c.Get(pfn, dst); !ok {
+			t.Errorf("pfn %d, the start of a run, is not cached", pfn)
+		}
+	}
+	for _, pfn := range []model.PFN{maxStreak + 5, chunk + maxStreak + 5, chunk - 1, 2*chunk - 1} {
+		if _, ok := c.Get(pfn, dst); ok {
+			t.Errorf("pfn %d, deep in an interleaved run, was cached", pfn)
+		}
+	}
+	// Random frames are all cached.
+	for _, pfn := range []model.PFN{9000, 7000, 9500, 12, 8000} {
+		c.Put(pfn, model.PageInfo{PFN: pfn}, page)
+	}
+	for _, pfn := range []model.PFN{9000, 7000, 9500, 8000} {
+		if _, ok := c.Get(pfn, dst); !ok {
+			t.Errorf("random pfn %d is not cached", pfn)
+		}
+	}
+}
+
+// TestLRUMostRecent: the entry Get finds without the lock is the one at
+// the front, with the value last Put.
+func TestLRUMostRecent(t *testing.T) {
+	c := NewLRU[int, string](2)
+	c.Put(1, "a")
+	c.Put(1, "a2") // replaced while the most recent
+	if v, _ := c.Get(1); v != "a2" {
+		t.Fatalf("Get(1) = %q after Put(1, a2)", v)
+	}
+	c.Put(2, "b")
+	c.Put(3, "c") // evicts 1
+	if _, ok := c.Get(1); ok {
+		t.Fatal("an evicted entry was found")
+	}
+	c.Get(2) // 2 is the most recent, 3 the oldest
+	c.Put(4, "d")
+	if _, ok := c.Get(3); ok {
+		t.Fatal("the oldest entry survived: Get of the most recent entry must move it to the front")
+	}
+}
+
+// TestLRUConcurrent runs Get and Put from several goroutines (go test
+// -race checks the lock-free path).
+func TestLRUConcurrent(t *testing.T) {
+	c := NewLRU[int, int](4)
+	done := make(chan bool)
+	for g := 0; g < 4; g++ {
+		go func() {
+			for i := 0; i < 2000; i++ {
+				k := (i / 10) % 7
+				if v, ok := c.Get(k); ok && v != 10*k {
+					t.Errorf("Get(%d) = %d", k, v)
+				}
+				c.Put(k, 10*k)
+			}
+			done <- true
+		}()
+	}
+	for g := 0; g < 4; g++ {
+		<-done
+	}
+}

@@ -40,7 +40,6 @@ func (f *File) pageSize() int64 {
 func (f *File) pageIndex() *pageIndex {
 	f.indexOnce.Do(func() {
 		f.index = f.buildIndex(uint64(f.pageSize()))
-		f.cache = reader.NewPageCache(int64(f.index.pageSize))
 	})
 	return f.index
 }
@@ -77,24 +76,17 @@ func (f *File) Defined(pfn model.PFN) [][2]model.PhysAddr {
 	return f.pageIndex().defined(pfn)
 }
 
-// ReadPage reads frame pfn into dst, which must hold one page. Recently
-// read pages come from a small cache, except for strict reads.
+// ReadPage reads frame pfn into dst, which must hold one page. Pages are
+// not cached: an ELF page is one read at an offset the program headers
+// give, and a cached copy would cost as much to keep as to read again
+// (copying every page read into a cache cost random reads a fifth of
+// their CPU; remote sources cache their blocks themselves).
 func (f *File) ReadPage(pfn model.PFN, dst []byte, opt reader.ReadOptions) (model.PageInfo, error) {
 	ix := f.pageIndex()
 	if uint64(len(dst)) < ix.pageSize {
 		return model.PageInfo{}, fmt.Errorf("buffer of %d bytes is smaller than a page (%d)", len(dst), ix.pageSize)
 	}
-	if opt.Strict {
-		return f.readPage(ix, pfn, dst[:ix.pageSize])
-	}
-	if pi, ok := f.cache.Get(pfn, dst); ok {
-		return pi, nil
-	}
-	pi, err := f.readPage(ix, pfn, dst[:ix.pageSize])
-	if err == nil {
-		f.cache.Put(pfn, pi, dst)
-	}
-	return pi, err
+	return f.readPage(ix, pfn, dst[:ix.pageSize])
 }
 
 // ReadRange reads consecutive frames in order.

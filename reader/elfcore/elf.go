@@ -92,7 +92,6 @@ type File struct {
 
 	indexOnce sync.Once
 	index     *pageIndex
-	cache     *reader.PageCache // recently read pages
 }
 
 // NewFile reads the ELF header and program headers of src. It fails only

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/bits"
 	"sync"
+	"sync/atomic"
 
 	"dumpscope/model"
 	"dumpscope/reader"
@@ -28,6 +29,7 @@ const (
 
 // bitmapBlockData is one cached block of a bitmap.
 type bitmapBlockData struct {
+	blk int64 // the block's number
 	b   []byte
 	sub [stridesPerBlk + 1]uint32 // popcount of b[:i*rankStride]
 	err error                     // the block could not be read (truncated file)
@@ -36,15 +38,24 @@ type bitmapBlockData struct {
 // bitmaps gives access to bitmap 1 ("is RAM") and bitmap 2 ("is in this
 // file"), and ranks in bitmap 2.
 type bitmaps struct {
-	src      reader.Source
-	off      [2]int64 // file offsets of bitmap 1 and 2
-	size     int64    // bytes of one bitmap that hold bits below max_mapnr
-	span     int64    // bytes of one bitmap in the file (size plus padding)
-	single   bool     // old files: one bitmap serves as both
-	cache    *reader.LRU[blockKey, *bitmapBlockData]
-	rankMu   sync.Mutex
-	cum      []uint64 // cum[k] = set bits of bitmap 2 in blocks [0, k)
-	cumErr   error
+	src    reader.Source
+	off    [2]int64 // file offsets of bitmap 1 and 2
+	size   int64    // bytes of one bitmap that hold bits below max_mapnr
+	span   int64    // bytes of one bitmap in the file (size plus padding)
+	single bool     // old files: one bitmap serves as both
+	cache  *reader.LRU[blockKey, *bitmapBlockData]
+	rankMu sync.Mutex
+	cum    []uint64 // cum[k] = set bits of bitmap 2 in blocks [0, k)
+	cumErr error
+	// ranked is a copy of cum's header as rank last left it, read without
+	// rankMu: cum only grows, and the entries below a published length
+	// never change, so rank finds a block counted already without taking
+	// the lock that two workers would otherwise take turns at per page.
+	ranked atomic.Pointer[[]uint64]
+	// last holds the block of each bitmap used last, read without the
+	// cache's lock: a page lookup takes a bit of bitmap 1, then of bitmap
+	// 2, which alternate as the cache's most recent entry.
+	last     [2]atomic.Pointer[bitmapBlockData]
 	blocks   int64
 	maxMapnr uint64
 }
@@ -68,11 +79,15 @@ func (bm *bitmaps) block(which int, blk int64) *bitmapBlockData {
 	if bm.single {
 		which = 1 // bitmap 2 is the same bytes as bitmap 1
 	}
-	key := blockKey{which, blk}
-	if d, ok := bm.cache.Get(key); ok {
+	if d := bm.last[which].Load(); d != nil && d.blk == blk {
 		return d
 	}
-	d := &bitmapBlockData{}
+	key := blockKey{which, blk}
+	if d, ok := bm.cache.Get(key); ok {
+		bm.last[which].Store(d)
+		return d
+	}
+	d := &bitmapBlockData{blk: blk}
 	n := min(bitmapBlock, bm.size-blk*bitmapBlock)
 	off := bm.off[which] + blk*bitmapBlock
 	if n <= 0 {
@@ -94,6 +109,7 @@ func (bm *bitmaps) block(which int, blk int64) *bitmapBlockData {
 	}
 	d.sub[stridesPerBlk] = acc
 	bm.cache.Put(key, d)
+	bm.last[which].Store(d)
 	return d
 }
 
@@ -143,15 +159,22 @@ func (bm *bitmaps) byteAt(which int, pfn uint64) (byte, int64, error) {
 // the per-block prefix sums as far as pfn needs, reading each block once.
 func (bm *bitmaps) rank(pfn uint64) (uint64, error) {
 	blk := int64(pfn / pfnsPerBlock)
-	bm.rankMu.Lock()
-	bm.extendRank(blk)
-	if int64(len(bm.cum)) <= blk {
-		err := bm.cumErr
+	var base uint64
+	if c := bm.ranked.Load(); c != nil && int64(len(*c)) > blk {
+		base = (*c)[blk]
+	} else {
+		bm.rankMu.Lock()
+		bm.extendRank(blk)
+		c := bm.cum
+		bm.ranked.Store(&c)
+		if int64(len(c)) <= blk {
+			err := bm.cumErr
+			bm.rankMu.Unlock()
+			return 0, err
+		}
+		base = c[blk]
 		bm.rankMu.Unlock()
-		return 0, err
 	}
-	base := bm.cum[blk]
-	bm.rankMu.Unlock()
 	if pfn%pfnsPerBlock == 0 {
 		return base, nil // also the rank at the very end of the bitmap
 	}

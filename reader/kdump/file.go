@@ -370,7 +370,10 @@ func (f *File) ReadPage(pfn model.PFN, dst []byte, opt reader.ReadOptions) (mode
 		}
 	}
 	pi, err := f.readPage(pfn, dst, false)
-	if err == nil {
+	if err == nil && pi.State == model.StatePresent && pi.Codec != model.CodecNone {
+		// Only decoded pages are kept: a page stored raw (and the shared
+		// zero page) costs one read to get again, no more than copying it
+		// into the cache and out.
 		f.cache.Put(pfn, pi, dst)
 	}
 	return pi, err

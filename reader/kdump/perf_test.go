@@ -154,3 +154,40 @@ func TestQuickCounts(t *testing.T) {
 		d.Close()
 	}
 }
+
+// TestPageCacheKeepsDecodedPagesOnly: a compressed page read again comes
+// from the page cache (no read of the file), a page stored raw is read
+// again (caching it would cost as much as the read).
+func TestPageCacheKeepsDecodedPagesOnly(t *testing.T) {
+	for _, tc := range []struct {
+		codec  string
+		cached bool
+	}{{"snappy", true}, {"none", false}} {
+		k := baseDump(6, tc.codec, 64)
+		b, _ := k.Bytes()
+		cr := &dumptest.CountingReaderAt{R: bytes.NewReader(b)}
+		d, err := open.Sources(reader.Source{Name: tc.codec + ".kdump", R: cr, Size: int64(len(b))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var pfn model.PFN
+		for p := range k.Pages {
+			if pi := d.PageInfo(model.PFN(p)); pi.State == model.StatePresent && !pi.ZeroPage {
+				pfn = model.PFN(p)
+				break
+			}
+		}
+		buf := make([]byte, 4096)
+		if _, err := d.ReadPage(pfn, buf, reader.ReadOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		before := cr.Calls()
+		if _, err := d.ReadPage(pfn, buf, reader.ReadOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if hit := cr.Calls() == before; hit != tc.cached {
+			t.Errorf("%s: the second read of pfn %d came from the cache: %v, want %v", tc.codec, pfn, hit, tc.cached)
+		}
+		d.Close()
+	}
+}
