@@ -92,6 +92,8 @@ type File struct {
 
 	indexOnce sync.Once
 	index     *pageIndex
+
+	spans sync.Pool // *[]byte of maxSpan bytes, ReadRange's reads
 }
 
 // NewFile reads the ELF header and program headers of src. It fails only

@@ -236,6 +236,26 @@ func (ix *pageIndex) defined(pfn model.PFN) [][2]model.PhysAddr {
 	return out
 }
 
+// wholeData returns how many frames from pfn (up to end) one data piece
+// holds whole, one after the other in the file: 0 when pfn is not such a
+// frame. Pieces are disjoint, so no other piece touches those frames.
+func (ix *pageIndex) wholeData(pfn, end uint64) uint64 {
+	ps := ix.pageSize
+	start := pfn * ps
+	if pfn >= ix.maxPFN || start/ps != pfn {
+		return 0
+	}
+	i := ix.find(start)
+	if i == len(ix.pieces) {
+		return 0
+	}
+	p := ix.pieces[i]
+	if p.kind != kindData || p.start > start || p.end < start+ps {
+		return 0
+	}
+	return min((p.end-start)/ps, end-pfn, ix.maxPFN-pfn)
+}
+
 // readPage fills dst (one page) from the pieces that overlap pfn.
 func (f *File) readPage(ix *pageIndex, pfn model.PFN, dst []byte) (model.PageInfo, error) {
 	pi := ix.pageInfo(pfn, f.src.Name)
