@@ -39,7 +39,7 @@ func Find(ctx context.Context, d reader.Dump, pattern []byte, opts FindOptions, 
 		return errors.New("search pattern is longer than a page")
 	}
 	s := &searcher{pattern: pattern, ps: uint64(ps), max: opts.Max, hit: hit,
-		page: make([]byte, ps), zeros: make([]byte, ps),
+		zeros:  make([]byte, ps),
 		window: make([]byte, 0, int(ps)+len(pattern)-1), tail: make([]byte, 0, len(pattern))}
 	s.zeroPattern = bytes.Count(pattern, []byte{0}) == len(pattern)
 	total := uint64(info.MaxPFN)
@@ -61,29 +61,42 @@ func Find(ctx context.Context, d reader.Dump, pattern []byte, opts FindOptions, 
 			s.havePrev = false
 			return true
 		}
-		for i := uint64(0); i < r.Count; i++ {
-			pfn := r.Start + model.PFN(i)
-			if i&0xff == 0 {
-				if ctx.Err() != nil {
-					return false
-				}
-				if opts.Progress != nil {
-					opts.Progress(uint64(pfn), total)
-				}
-			}
-			page := s.zeros
-			if r.State == model.StatePresent {
-				if _, err := d.ReadPage(pfn, s.page, reader.ReadOptions{}); err != nil {
-					s.havePrev = false
-					continue
-				}
-				page = s.page
-			}
-			if !s.search(pfn, page) {
+		// Stored frames are read through ReadRange, which reads runs in
+		// large pieces (a megabyte of kdump images or ELF pages at a
+		// time) instead of one read per page; chunks of findChunk frames
+		// keep cancelling and progress prompt.
+		for off := uint64(0); off < r.Count; {
+			start := r.Start + model.PFN(off)
+			n := min(r.Count-off, findChunk)
+			off += n
+			if ctx.Err() != nil {
 				return false
 			}
-			s.tail = append(s.tail[:0], page[len(page)-(len(pattern)-1):]...)
-			s.prevPFN, s.havePrev = pfn, true
+			if opts.Progress != nil {
+				opts.Progress(uint64(start), total)
+			}
+			if r.State != model.StatePresent {
+				// Zero-filled frames, searched only for a pattern of zeros.
+				for pfn := start; pfn < start+model.PFN(n); pfn++ {
+					if !s.next(pfn, s.zeros) {
+						return false
+					}
+				}
+				continue
+			}
+			pfn := start
+			err := d.ReadRange(ctx, start, n, reader.ReadOptions{}, func(_ model.PageInfo, page []byte, err error) bool {
+				this := pfn
+				pfn++
+				if err != nil {
+					s.havePrev = false
+					return true
+				}
+				return s.next(this, page)
+			})
+			if err != nil || s.stopped {
+				return false
+			}
 		}
 		return true
 	})
@@ -108,13 +121,27 @@ type searcher struct {
 	max         int
 	hit         func(model.SearchHit) bool
 
-	page, zeros []byte
-	window      []byte // the previous page's tail, then the bytes searched
-	tail        []byte // the last len(pattern)-1 bytes of the previous page
-	prevPFN     model.PFN
-	havePrev    bool
-	found       int
-	stopped     bool
+	zeros    []byte
+	window   []byte // the previous page's tail, then the bytes searched
+	tail     []byte // the last len(pattern)-1 bytes of the previous page
+	prevPFN  model.PFN
+	havePrev bool
+	found    int
+	stopped  bool
+}
+
+// findChunk is how many frames Find asks ReadRange for at a time.
+const findChunk = 256
+
+// next searches page, frame pfn, and keeps its tail for the next frame. It
+// returns false once the search must stop.
+func (s *searcher) next(pfn model.PFN, page []byte) bool {
+	if !s.search(pfn, page) {
+		return false
+	}
+	s.tail = append(s.tail[:0], page[len(page)-(len(s.pattern)-1):]...)
+	s.prevPFN, s.havePrev = pfn, true
+	return true
 }
 
 // search looks for the pattern in data, the first bytes of frame pfn,
