@@ -5,8 +5,10 @@ import (
 	"context"
 	"debug/elf"
 	"encoding/binary"
+	"fmt"
 	"io"
 	"os"
+	"reflect"
 	"testing"
 
 	"dumpscope/model"
@@ -67,6 +69,18 @@ func FuzzELF(f *testing.F) {
 		file.Runs(context.Background(), 0, false, func(r model.PageRun) bool {
 			file.ReadPage(r.Start, buf, reader.ReadOptions{})
 			file.ReadPage(r.End()-1, buf, reader.ReadOptions{})
+			// ReadRange (spans of whole frames) agrees with ReadPage on
+			// the first frames of the run.
+			pfn := r.Start
+			want := make([]byte, len(buf))
+			file.ReadRange(context.Background(), r.Start, min(r.Count, 64), reader.ReadOptions{}, func(pi model.PageInfo, page []byte, err error) bool {
+				wpi, werr := file.ReadPage(pfn, want, reader.ReadOptions{})
+				if !reflect.DeepEqual(pi, wpi) || fmt.Sprint(err) != fmt.Sprint(werr) || (err == nil && !bytes.Equal(page, want)) {
+					t.Fatalf("pfn %#x: ReadRange gives %+v, %v; ReadPage %+v, %v", pfn, pi, err, wpi, werr)
+				}
+				pfn++
+				return true
+			})
 			for _, pfn := range []model.PFN{r.Start, r.End() - 1} {
 				pi := file.PageInfo(pfn)
 				rs := file.Defined(pfn)
