@@ -291,6 +291,19 @@ func writeJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
+// writeJSONList writes list as writeJSON does, an empty array when it is
+// nil, and returns err, the error of the read that made the list (what
+// was read before it is written first), unless the writing failed.
+func writeJSONList[T any](w io.Writer, list []T, err error) error {
+	if list == nil {
+		list = []T{}
+	}
+	if jerr := writeJSON(w, list); jerr != nil {
+		return jerr
+	}
+	return err
+}
+
 // rawString is the mapper of every string flag and argument: the value as
 // given, byte for byte. kong's own string mapper copies values through
 // encoding/json, which turns every byte that is not UTF-8 into U+FFFD, so
