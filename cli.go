@@ -253,16 +253,7 @@ type Num uint64
 
 // Decode implements kong.MapperValue.
 func (n *Num) Decode(ctx *kong.DecodeContext) error {
-	var s string
-	if err := ctx.Scan.PopValueInto("number", &s); err != nil {
-		return err
-	}
-	v, err := present.ParseNumber(s)
-	if err != nil {
-		return err // kong names the flag
-	}
-	*n = Num(v)
-	return nil
+	return decodeNumber(ctx, "number", present.ParseNumber, n)
 }
 
 // Addr is a flag that takes only an address: decimal, 0x-hex, or bare hex
@@ -271,15 +262,22 @@ type Addr uint64
 
 // Decode implements kong.MapperValue.
 func (a *Addr) Decode(ctx *kong.DecodeContext) error {
+	return decodeNumber(ctx, "address", present.ParseAddress, a)
+}
+
+// decodeNumber takes a flag's value (what names it in kong's messages),
+// parses it and stores it in dst; on an error dst is left as it was and
+// kong names the flag.
+func decodeNumber[T ~uint64](ctx *kong.DecodeContext, what string, parse func(string) (uint64, error), dst *T) error {
 	var s string
-	if err := ctx.Scan.PopValueInto("address", &s); err != nil {
+	if err := ctx.Scan.PopValueInto(what, &s); err != nil {
 		return err
 	}
-	v, err := present.ParseAddress(s)
+	v, err := parse(s)
 	if err != nil {
-		return err // kong names the flag
+		return err
 	}
-	*a = Addr(v)
+	*dst = T(v)
 	return nil
 }
 
@@ -289,6 +287,19 @@ func writeJSON(w io.Writer, v any) error {
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
 	return enc.Encode(v)
+}
+
+// writeJSONList writes list as writeJSON does, an empty array when it is
+// nil, and returns err, the error of the read that made the list (what
+// was read before it is written first), unless the writing failed.
+func writeJSONList[T any](w io.Writer, list []T, err error) error {
+	if list == nil {
+		list = []T{}
+	}
+	if jerr := writeJSON(w, list); jerr != nil {
+		return jerr
+	}
+	return err
 }
 
 // rawString is the mapper of every string flag and argument: the value as

@@ -23,12 +23,7 @@ func (c *areasCmd) Run(rc *runContext) error {
 }
 
 func (c *areasCmd) run(rc *runContext, s *inspect.Session) error {
-	d, name := s.Dump(), s.Name()
-	ar, ok := d.(reader.AreaReader)
-	if !ok {
-		return usageError{fmt.Sprintf("%s: areas needs an AIX component dump; this is %s", name, present.Article(string(d.Info().Format)+" dump"))}
-	}
-	comps, err := ar.Components()
+	_, comps, err := components(s, "areas")
 	if err != nil {
 		return err
 	}
@@ -52,6 +47,22 @@ func (c *areasCmd) run(rc *runContext, s *inspect.Session) error {
 		writeComponent(rc, comp)
 	}
 	return nil
+}
+
+// components returns the area reader and the components of an AIX
+// component dump; for any other dump a usage error says that what (the
+// command or flag) needs one.
+func components(s *inspect.Session, what string) (reader.AreaReader, []model.Component, error) {
+	d := s.Dump()
+	ar, ok := d.(reader.AreaReader)
+	if !ok {
+		return nil, nil, usageError{fmt.Sprintf("%s: %s needs an AIX component dump; this is %s", s.Name(), what, present.Article(string(d.Info().Format)+" dump"))}
+	}
+	comps, err := ar.Components()
+	if err != nil {
+		return nil, nil, err
+	}
+	return ar, comps, nil
 }
 
 // writeComponent prints one component: a heading, then a table of entries.

@@ -33,13 +33,7 @@ func (c *btCmd) Run(rc *runContext) error {
 	return rc.withKernel(c.Files, func(s *inspect.Session, k *kernel.Kernel) error {
 		bts, note, err := c.traces(rc, s, k)
 		if rc.JSON {
-			if bts == nil {
-				bts = []model.Backtrace{}
-			}
-			if jerr := writeJSON(rc.out, bts); jerr != nil {
-				return jerr
-			}
-			return err
+			return writeJSONList(rc.out, bts, err)
 		}
 		if note != "" {
 			fmt.Fprintln(rc.out, note)

@@ -40,13 +40,7 @@ func (c *dmesgCmd) Run(rc *runContext) error {
 func (c *dmesgCmd) run(rc *runContext, k *kernel.Kernel) error {
 	recs, err := k.Log(rc.ctx)
 	if rc.JSON {
-		if recs == nil {
-			recs = []model.LogRecord{}
-		}
-		if jerr := writeJSON(rc.out, recs); jerr != nil {
-			return jerr
-		}
-		return err
+		return writeJSONList(rc.out, recs, err)
 	}
 	for _, r := range recs {
 		rc.out.WriteString(model.DmesgLine(r))

@@ -7,7 +7,6 @@ import (
 
 	"dumpscope/inspect"
 	"dumpscope/inspect/kernel"
-	"dumpscope/model"
 	"dumpscope/present"
 )
 
@@ -23,13 +22,7 @@ func (c *modulesCmd) Run(rc *runContext) error {
 	return rc.withKernel(c.Files, func(s *inspect.Session, k *kernel.Kernel) error {
 		mods, err := k.Modules(rc.ctx)
 		if rc.JSON {
-			if mods == nil {
-				mods = []model.Module{}
-			}
-			if jerr := writeJSON(rc.out, mods); jerr != nil {
-				return jerr
-			}
-			return err
+			return writeJSONList(rc.out, mods, err)
 		}
 		if len(mods) == 0 && err == nil {
 			fmt.Fprintln(rc.out, "no modules loaded")

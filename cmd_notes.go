@@ -26,10 +26,7 @@ func (c *notesCmd) Run(rc *runContext) error {
 			return err
 		}
 		if rc.JSON {
-			if notes == nil {
-				notes = []model.Note{}
-			}
-			return writeJSON(rc.out, notes)
+			return writeJSONList(rc.out, notes, nil)
 		}
 		tw := tabwriter.NewWriter(rc.out, 0, 0, 2, ' ', 0)
 		tw.Write([]byte(strings.Join(present.NoteColumns, "\t") + "\n"))
@@ -60,11 +57,7 @@ func (c *vmcoreinfoCmd) Run(rc *runContext) error {
 			fmt.Fprintf(os.Stderr, "%s: %s: VMCOREINFO %s\n", programName, s.Name(), present.VMCoreInfoOrigin(origin))
 		}
 		if rc.JSON {
-			entries := v.Entries
-			if entries == nil {
-				entries = []model.VMCoreInfoEntry{}
-			}
-			return writeJSON(rc.out, entries)
+			return writeJSONList(rc.out, v.Entries, nil)
 		}
 		_, err = rc.out.Write(v.Raw)
 		return err

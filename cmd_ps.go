@@ -24,13 +24,7 @@ func (c *psCmd) Run(rc *runContext) error {
 	return rc.withKernel(c.Files, func(s *inspect.Session, k *kernel.Kernel) error {
 		tasks, err := k.Tasks(rc.ctx)
 		if rc.JSON {
-			if tasks == nil {
-				tasks = []model.Task{}
-			}
-			if jerr := writeJSON(rc.out, tasks); jerr != nil {
-				return jerr
-			}
-			return err
+			return writeJSONList(rc.out, tasks, err)
 		}
 		writeTasks(rc, tasks)
 		return err
@@ -76,13 +70,7 @@ func (c *taskCmd) Run(rc *runContext) error {
 	return rc.withKernel(c.Files, func(s *inspect.Session, k *kernel.Kernel) error {
 		tasks, err := k.TasksByPID(rc.ctx, c.PID)
 		if rc.JSON {
-			if tasks == nil {
-				tasks = []model.Task{}
-			}
-			if jerr := writeJSON(rc.out, tasks); jerr != nil {
-				return jerr
-			}
-			return err
+			return writeJSONList(rc.out, tasks, err)
 		}
 		for i, t := range tasks {
 			if i > 0 {

@@ -7,7 +7,6 @@ import (
 
 	"dumpscope/inspect"
 	"dumpscope/model"
-	"dumpscope/present"
 	"dumpscope/reader"
 )
 
@@ -181,16 +180,12 @@ func (c *readCmd) runVirtual(rc *runContext) error {
 // dump make it fail with exit 1, naming the range and why, unless
 // --zero-fill.
 func (c *readCmd) readArea(rc *runContext, s *inspect.Session, addr uint64) error {
-	d, name := s.Dump(), s.Name()
+	name := s.Name()
 	ci, ei, ok := parseAreaRef(c.Area)
 	if !ok {
 		return usageError{fmt.Sprintf("%s: --area %q: want C.E, a component and an entry index as `areas` lists them (for example 2.5)", name, c.Area)}
 	}
-	ar, isAIX := d.(reader.AreaReader)
-	if !isAIX {
-		return usageError{fmt.Sprintf("%s: --area needs an AIX component dump; this is %s", name, present.Article(string(d.Info().Format)+" dump"))}
-	}
-	comps, err := ar.Components()
+	ar, comps, err := components(s, "--area")
 	if err != nil {
 		return err
 	}

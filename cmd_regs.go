@@ -36,10 +36,7 @@ func (c *regsCmd) Run(rc *runContext) error {
 			sets = sel
 		}
 		if rc.JSON {
-			if sets == nil {
-				sets = []model.RegisterSet{}
-			}
-			return writeJSON(rc.out, sets)
+			return writeJSONList(rc.out, sets, nil)
 		}
 		if len(sets) == 0 {
 			return errors.Join(fmt.Errorf("%s: the dump holds no CPU registers", s.Name()), model.ErrNotFound)

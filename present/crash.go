@@ -182,11 +182,17 @@ func WhereRows(w model.CrashWhere) []Row {
 // CPURows are each CPU's instruction and stack pointers, the crashing
 // CPU marked.
 func CPURows(w model.CrashWhere, arch string) []Row {
+	return cpuRows(nil, w.CPUs, w.CPU, arch)
+}
+
+// cpuRows appends to rows a row for each CPU of cpus: its instruction
+// pointer with its symbol and its stack pointer, the CPU crashed (when
+// known) marked.
+func cpuRows(rows []Row, cpus []model.CPUState, crashed *int, arch string) []Row {
 	pc, sp := PCSP(arch)
-	var rows []Row
-	for _, c := range w.CPUs {
+	for _, c := range cpus {
 		v := fmt.Sprintf("%s %s %s · %s %s", pc, c.PC, OrDash(c.PCSymbol), sp, c.SP)
-		if w.CPU != nil && *w.CPU == c.CPU {
+		if crashed != nil && *crashed == c.CPU {
 			v += "  ◀ crashed"
 		}
 		rows = append(rows, Row{fmt.Sprintf("cpu %d", c.CPU), v})

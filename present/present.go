@@ -195,20 +195,11 @@ func StateGlyph(st model.PageState) string {
 // CrashRows are the crash summary's facts: which CPU crashed and why we
 // think so, and each CPU's instruction and stack pointers by symbol.
 func CrashRows(s *model.CrashSummary, arch string) []Row {
-	pc, sp := PCSP(arch)
 	crash := "unknown: " + strings.TrimPrefix(s.CrashCPUReason, "unknown: ")
 	if s.CrashCPU != nil {
 		crash = fmt.Sprintf("CPU %d: %s", *s.CrashCPU, s.CrashCPUReason)
 	}
-	rows := []Row{{"crashing cpu", crash}}
-	for _, c := range s.CPUs {
-		v := fmt.Sprintf("%s %s %s · %s %s", pc, c.PC, OrDash(c.PCSymbol), sp, c.SP)
-		if s.CrashCPU != nil && *s.CrashCPU == c.CPU {
-			v += "  ◀ crashed"
-		}
-		rows = append(rows, Row{fmt.Sprintf("cpu %d", c.CPU), v})
-	}
-	return rows
+	return cpuRows([]Row{{"crashing cpu", crash}}, s.CPUs, s.CrashCPU, arch)
 }
 
 // PCSP names the instruction and stack pointer registers of an

@@ -217,66 +217,7 @@ func ModuleRow(m model.Module) []string {
 // StructText lays out a typed object as crash's struct prints it (gdb's
 // print style): members one a line, nested structures indented, arrays
 // of scalars inline, left-out members as "... (N more)", unreadable
-// values as <why>.
+// values as <why> (model.StructValue.Text).
 func StructText(v model.StructValue) string {
-	var b strings.Builder
-	if len(v.Children) > 0 || v.More > 0 {
-		b.WriteString(v.Type + " ")
-		writeStructBody(&b, v, 0)
-	} else {
-		b.WriteString(v.Type + " " + scalarText(v))
-	}
-	b.WriteString("\n")
-	return b.String()
-}
-
-func scalarText(v model.StructValue) string {
-	if v.Error != "" {
-		return "<" + v.Error + ">"
-	}
-	return v.Value
-}
-
-func inlineArray(v model.StructValue) bool {
-	for _, c := range v.Children {
-		if len(c.Children) > 0 || c.More > 0 || !strings.HasPrefix(c.Name, "[") {
-			return false
-		}
-	}
-	return true
-}
-
-func writeStructBody(b *strings.Builder, v model.StructValue, level int) {
-	if inlineArray(v) {
-		parts := make([]string, 0, len(v.Children)+1)
-		for _, c := range v.Children {
-			parts = append(parts, scalarText(c))
-		}
-		if v.More > 0 {
-			parts = append(parts, fmt.Sprintf("... (%d more)", v.More))
-		}
-		b.WriteString("{" + strings.Join(parts, ", ") + "}")
-		return
-	}
-	b.WriteString("{\n")
-	pad := strings.Repeat("  ", level+1)
-	for i, c := range v.Children {
-		b.WriteString(pad)
-		if c.Name != "" {
-			b.WriteString(c.Name + " = ")
-		}
-		if len(c.Children) > 0 || c.More > 0 {
-			writeStructBody(b, c, level+1)
-		} else {
-			b.WriteString(scalarText(c))
-		}
-		if i < len(v.Children)-1 || v.More > 0 {
-			b.WriteString(",")
-		}
-		b.WriteString("\n")
-	}
-	if v.More > 0 {
-		fmt.Fprintf(b, "%s... (%d more)\n", pad, v.More)
-	}
-	b.WriteString(strings.Repeat("  ", level) + "}")
+	return v.Text()
 }

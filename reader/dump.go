@@ -104,6 +104,17 @@ func ReadRangeByPage(ctx context.Context, d Dump, start model.PFN, count uint64,
 	return nil
 }
 
+// CountsByRuns is Counts done by walking Runs (without detail) from the
+// first frame, for formats whose headers hold no counts of their own.
+func CountsByRuns(ctx context.Context, d Dump) (model.StateCounts, error) {
+	c := model.StateCounts{}
+	err := d.Runs(ctx, 0, false, func(r model.PageRun) bool {
+		c.Add(r.State, r.Count)
+		return true
+	})
+	return c, err
+}
+
 // PageExplainer is implemented by dumps that can show, for one frame,
 // every structure involved in finding it (bitmap bits, page descriptor,
 // stored bytes), for the layout view's drill-down.

@@ -415,11 +415,7 @@ func (v *cpusView) frameMemory() tea.Cmd {
 	if !ok {
 		return status("select a frame of the stack: m shows its stack slot in Memory")
 	}
-	va, ok := frameMemory(bt, a)
-	if !ok {
-		return status("select a frame or a register block: m shows it in Memory")
-	}
-	return navigate("memory", gotoVaddrMsg{va})
+	return showFrameMemory(bt, a)
 }
 
 // Cancel goes back from a frame's code to the instruction pointer's.

@@ -91,6 +91,16 @@ func frameOf(f model.Frame) frameRef {
 	return frameRef{pc: f.PC, label: fmt.Sprintf("#%d %s", f.Level, present.OrDash(f.Location)), ret: f.ReturnAddress}
 }
 
+// showFrameMemory opens the frame or register block a stack row anchors
+// in the Memory view (frameMemory says where), or says what to select.
+func showFrameMemory(bt *model.Backtrace, a stackAnchor) tea.Cmd {
+	va, ok := frameMemory(bt, a)
+	if !ok {
+		return status("select a frame or a register block: m shows it in Memory")
+	}
+	return navigate("memory", gotoVaddrMsg{va})
+}
+
 // frameMemory is where a frame opens in Memory: the stack slot its
 // return address was read from, else its stack pointer; a register block
 // opens at its own address.

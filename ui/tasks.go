@@ -446,11 +446,7 @@ func (v *tasksView) frameMemory() tea.Cmd {
 	if !ok {
 		return status("select a frame of the stack (l, then j/k): m shows its stack slot in Memory")
 	}
-	va, ok := frameMemory(bt, a)
-	if !ok {
-		return status("select a frame or a register block: m shows it in Memory")
-	}
-	return navigate("memory", gotoVaddrMsg{va})
+	return showFrameMemory(bt, a)
 }
 
 // frameAt returns the shown stack and the anchor of the stack pane's

@@ -33,7 +33,7 @@
 //     names and declarations (cdecl.go).
 //   - KernelGlobals, Global(name): the globals BTF does not type
 //     (globals.go).
-//   - Format(t, read, addr, opts) → Value, WriteText: crash's
+//   - Format(t, read, addr, opts) → Value (model.StructValue), Value.Text, WriteText: crash's
 //     `struct TYPE ADDR` (value.go, text.go).
 //
 // A Spec is lazy: Load copies the blob (bounded by MaxBlobSize), checks the

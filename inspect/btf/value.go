@@ -6,6 +6,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"dumpscope/model"
 )
 
 // ReadFunc reads len(p) bytes of memory at a virtual address.
@@ -38,29 +40,10 @@ func (o *FormatOptions) defaults() {
 	def(&o.MaxObject, 1<<20)
 }
 
-// Value is one node of a formatted object: a plain tree that turns into
-// JSON as {name, type, offset, size, value, children} and into text with
-// WriteText.
-type Value struct {
-	Name string `json:"name"`
-	// Type is the type as C prints it ("struct list_head *").
-	Type string `json:"type"`
-	// Offset is the byte offset from the start of the top-level object.
-	Offset uint64 `json:"offset"`
-	Size   uint64 `json:"size"`
-	// BitOffset and BitSize place a bitfield: its offset in bits from the
-	// start of the top-level object and its width.
-	BitOffset uint64 `json:"bit_offset,omitempty"`
-	BitSize   uint32 `json:"bit_size,omitempty"`
-	// Value is the text of a scalar (number, pointer, enumerator, string)
-	// or "{...}" for a composite below the depth limit.
-	Value    string  `json:"value,omitempty"`
-	Children []Value `json:"children,omitempty"`
-	// More counts the elements or members left out by the limits.
-	More int `json:"more,omitempty"`
-	// Error says why the value could not be read.
-	Error string `json:"error,omitempty"`
-}
+// Value is one node of a formatted object: the model's plain tree, which
+// turns into JSON as {name, type, offset, size, value, children} and into
+// crash's text with Text (or WriteText).
+type Value = model.StructValue
 
 // Format reads the object of type t at addr and returns it as a tree, as
 // crash's `struct TYPE ADDR` shows it: integers in decimal (or hex),

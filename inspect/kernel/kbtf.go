@@ -23,6 +23,20 @@ func (k *Kernel) BTF(ctx context.Context) (*btf.Spec, error) {
 	return k.objs.btf.get(ctx, k.loadBTF)
 }
 
+// btfSymbols returns the kernel's BTF and its symbols, what every reader
+// of kernel objects starts from.
+func (k *Kernel) btfSymbols(ctx context.Context) (*btf.Spec, *Symbols, error) {
+	spec, err := k.BTF(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	syms, err := k.Symbols(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return spec, syms, nil
+}
+
 func (k *Kernel) loadBTF(ctx context.Context) (*btf.Spec, error) {
 	const what = "the kernel's BTF (types of task_struct, module, rq …)"
 	syms, err := k.Symbols(ctx)

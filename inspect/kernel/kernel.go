@@ -318,26 +318,25 @@ func (n *need) symbol(name string) uint64 {
 
 func (n *need) offset(member string) uint64 {
 	v, ok := n.k.vmci.Offset(member)
-	if !ok || v < 0 || v > 1<<16 {
-		n.miss = append(n.miss, "OFFSET("+member+")")
-		return 0
-	}
-	return uint64(v)
+	return n.bounded(v, ok && v >= 0, "OFFSET("+member+")")
 }
 
 func (n *need) size(typ string) uint64 {
 	v, ok := n.k.vmci.Size(typ)
-	if !ok || v <= 0 || v > 1<<16 {
-		n.miss = append(n.miss, "SIZE("+typ+")")
-		return 0
-	}
-	return uint64(v)
+	return n.bounded(v, ok && v > 0, "SIZE("+typ+")")
 }
 
 func (n *need) length(name string) uint64 {
 	v, ok := n.k.vmci.Length(name)
-	if !ok || v <= 0 || v > 1<<16 {
-		n.miss = append(n.miss, "LENGTH("+name+")")
+	return n.bounded(v, ok && v > 0, "LENGTH("+name+")")
+}
+
+// bounded returns v, a number VMCOREINFO gave, when it was there and in
+// range (ok) and at most 64 KiB (no offset, size or length a feature reads
+// is larger); else it records key as missing and returns 0.
+func (n *need) bounded(v int64, ok bool, key string) uint64 {
+	if !ok || v > 1<<16 {
+		n.miss = append(n.miss, key)
 		return 0
 	}
 	return uint64(v)

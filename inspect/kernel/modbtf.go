@@ -71,11 +71,7 @@ type namedSpec struct {
 // moduleSpecs returns the split BTF of every module that has one, loaded
 // on top of vmlinux's; modules whose blob cannot be read are left out.
 func (k *Kernel) moduleSpecs(ctx context.Context) ([]namedSpec, error) {
-	spec, err := k.BTF(ctx)
-	if err != nil {
-		return nil, err
-	}
-	syms, err := k.Symbols(ctx)
+	spec, syms, err := k.btfSymbols(ctx)
 	if err != nil {
 		return nil, err
 	}

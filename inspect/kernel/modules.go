@@ -177,11 +177,7 @@ func memKinds(spec *btf.Spec, n int) ([]string, uint64) {
 
 func (k *Kernel) loadModules(ctx context.Context) (*moduleSet, error) {
 	const what = "the module list"
-	spec, err := k.BTF(ctx)
-	if err != nil {
-		return nil, err
-	}
-	syms, err := k.Symbols(ctx)
+	spec, syms, err := k.btfSymbols(ctx)
 	if err != nil {
 		return nil, err
 	}

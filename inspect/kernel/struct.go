@@ -69,7 +69,7 @@ func (k *Kernel) Struct(ctx context.Context, typ string, addr uint64, o StructOp
 	if path != "" {
 		v.Name = path
 	}
-	out := &model.Struct{Type: s.TypeName(t), Member: path, Addr: model.VirtAddr(addr), Value: structValue(v), From: from}
+	out := &model.Struct{Type: s.TypeName(t), Member: path, Addr: model.VirtAddr(addr), Value: v, From: from}
 	if v.Error != "" && len(v.Children) == 0 {
 		// Nothing of the object could be read: say why, with what would
 		// have kept it.
@@ -156,17 +156,4 @@ func (k *Kernel) pointerName(ctx context.Context) func(uint64) (string, bool) {
 		}
 		return s, true
 	}
-}
-
-// structValue copies a formatted tree into the model's.
-func structValue(v btf.Value) model.StructValue {
-	out := model.StructValue{Name: v.Name, Type: v.Type, Offset: v.Offset, Size: v.Size, BitOffset: v.BitOffset,
-		BitSize: v.BitSize, Value: v.Value, More: v.More, Error: v.Error}
-	if len(v.Children) > 0 {
-		out.Children = make([]model.StructValue, len(v.Children))
-		for i, c := range v.Children {
-			out.Children[i] = structValue(c)
-		}
-	}
-	return out
 }

@@ -70,11 +70,7 @@ func (k *Kernel) taskReader(ctx context.Context) (*taskReader, error) {
 
 func (k *Kernel) loadTaskReader(ctx context.Context) (*taskReader, error) {
 	const what = "the task list"
-	spec, err := k.BTF(ctx)
-	if err != nil {
-		return nil, err
-	}
-	syms, err := k.Symbols(ctx)
+	spec, syms, err := k.btfSymbols(ctx)
 	if err != nil {
 		return nil, err
 	}

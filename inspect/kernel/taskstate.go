@@ -88,31 +88,7 @@ func (k *Kernel) statNam(ctx context.Context, syms *Symbols) (*taskStates, bool)
 	}
 	st := &taskStates{from: "stat_nam " + letters}
 	for i := 1; i < len(letters); i++ {
-		bit := uint64(1) << (i - 1)
-		switch letters[i] {
-		case 'S':
-			st.interruptible = bit
-		case 'D':
-			st.uninterruptible = bit
-		case 'T':
-			st.stopped = bit
-		case 't':
-			st.traced = bit
-		case 'X', 'x':
-			st.dead |= bit
-		case 'Z':
-			st.zombie = bit
-		case 'K':
-			st.wakekill = bit
-		case 'W':
-			st.waking = bit
-		case 'P':
-			st.parked = bit
-		case 'N':
-			st.noload = bit
-		case 'n':
-			st.new = bit
-		}
+		st.set(statNamWords[letters[i]], uint64(1)<<(i-1))
 	}
 	return st, st.valid()
 }
@@ -149,30 +125,7 @@ func (k *Kernel) taskStateArray(ctx context.Context, syms *Symbols) (*taskStates
 		}
 		word := str[strings.IndexByte(str, '(')+1 : end-1]
 		words = append(words, str[:1])
-		switch word {
-		case "running":
-			st.running = bit
-		case "sleeping":
-			st.interruptible = bit
-		case "disk sleep":
-			st.uninterruptible = bit
-		case "stopped":
-			st.stopped = bit
-		case "tracing stop":
-			st.traced |= bit
-		case "dead":
-			st.dead |= bit
-		case "zombie":
-			st.zombie = bit
-		case "swapping":
-			st.swapping = bit
-		case "wakekill":
-			st.wakekill = bit
-		case "waking":
-			st.waking = bit
-		case "parked":
-			st.parked = bit
-		}
+		st.set(word, bit)
 		if bit == 0 {
 			bit = 1
 		} else {
@@ -194,6 +147,51 @@ func (k *Kernel) taskStateArray(ctx context.Context, syms *Symbols) (*taskStates
 	}
 	st.from = "task_state_array " + strings.Join(words, "")
 	return st, st.valid()
+}
+
+// statNamWords names stat_nam's letters by the words task_state_array
+// gives the same states, so that both tables set bits through
+// taskStates.set. Index 0 of stat_nam, 'R', is TASK_RUNNING (0) and is
+// not looked up.
+var statNamWords = map[byte]string{
+	'S': "sleeping", 'D': "disk sleep", 'T': "stopped", 't': "tracing stop",
+	'X': "dead", 'x': "dead", 'Z': "zombie", 'K': "wakekill", 'W': "waking",
+	'P': "parked", 'N': "noload", 'n': "new",
+}
+
+// set records bit as the value of the state task_state_array calls word
+// (stat_nam letters come through statNamWords). Dead and traced gather
+// every bit named so (EXIT_DEAD and TASK_DEAD; __TASK_TRACED and
+// TASK_TRACED); a word dumpscope does not read is passed over.
+func (st *taskStates) set(word string, bit uint64) {
+	switch word {
+	case "running":
+		st.running = bit
+	case "sleeping":
+		st.interruptible = bit
+	case "disk sleep":
+		st.uninterruptible = bit
+	case "stopped":
+		st.stopped = bit
+	case "tracing stop":
+		st.traced |= bit
+	case "dead":
+		st.dead |= bit
+	case "zombie":
+		st.zombie = bit
+	case "swapping":
+		st.swapping = bit
+	case "wakekill":
+		st.wakekill = bit
+	case "waking":
+		st.waking = bit
+	case "parked":
+		st.parked = bit
+	case "noload":
+		st.noload = bit
+	case "new":
+		st.new = bit
+	}
 }
 
 // valid requires the states every kernel has, as crash does.

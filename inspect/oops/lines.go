@@ -101,36 +101,30 @@ func parseSym(m []string) (fn string, off, size uint64, mod, buildID string, ok 
 // parseFrame reads a call trace line of any of the forms above.
 func parseFrame(text string) (Frame, bool) {
 	if m := frameRe.FindStringSubmatch(text); m != nil {
-		fn, off, size, mod, bid, ok := parseSym(m[3:])
-		if !ok {
-			return Frame{}, false
-		}
-		f := Frame{Function: fn, Offset: off, Size: size, Module: mod, ModuleBuildID: bid, Reliable: m[2] == ""}
-		f.Address = hexAddr(m[1])
-		return f, true
+		return symFrame(m[3:], m[1], m[2])
 	}
 	if m := ppcFrameRe.FindStringSubmatch(text); m != nil {
-		fn, off, size, mod, bid, ok := parseSym(m[3:8])
-		if !ok {
-			return Frame{}, false
-		}
-		f := Frame{Function: fn, Offset: off, Size: size, Module: mod, ModuleBuildID: bid, Reliable: m[8] == ""}
-		f.Address = hexAddr(m[2])
-		return f, true
+		return symFrame(m[3:8], m[2], m[8])
 	}
 	if m := s390FrameRe.FindStringSubmatch(text); m != nil {
-		fn, off, size, mod, bid, ok := parseSym(m[3:])
-		if !ok {
-			return Frame{}, false
-		}
-		f := Frame{Function: fn, Offset: off, Size: size, Module: mod, ModuleBuildID: bid, Reliable: m[1] == ""}
-		f.Address = hexAddr(m[2])
-		return f, true
+		return symFrame(m[3:], m[2], m[1])
 	}
 	if m := bareFrameRe.FindStringSubmatch(text); m != nil {
 		return Frame{Address: hexAddr(m[2]), Reliable: m[1] == ""}, true
 	}
 	return Frame{}, false
+}
+
+// symFrame makes the frame of a trace line that names a symbol: sym are
+// the groups parseSym reads, addr the address as printed, unreliable the
+// "? " mark (empty when the unwinder trusted the frame).
+func symFrame(sym []string, addr, unreliable string) (Frame, bool) {
+	fn, off, size, mod, bid, ok := parseSym(sym)
+	if !ok {
+		return Frame{}, false
+	}
+	return Frame{Function: fn, Offset: off, Size: size, Module: mod, ModuleBuildID: bid,
+		Reliable: unreliable == "", Address: hexAddr(addr)}, true
 }
 
 // hexAddr parses a hex address, or returns nil for an empty or bad one.

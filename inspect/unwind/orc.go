@@ -53,11 +53,15 @@ const (
 
 var layoutNames = [...]string{"unknown", "v1 (4.14-6.2)", "v2 (6.3)", "v3 (6.4-7.0)", "v4 (7.1+)"}
 
-func (l Layout) String() string {
-	if int(l) < len(layoutNames) {
-		return layoutNames[l]
+func (l Layout) String() string { return enumName(layoutNames[:], l, "layout") }
+
+// enumName is the name of an enumerated value v of this package: its
+// entry in names, or prefix(v) for a value beyond them.
+func enumName[T ~uint8](names []string, v T, prefix string) string {
+	if int(v) < len(names) {
+		return names[v]
 	}
-	return "layout(" + strconv.Itoa(int(l)) + ")"
+	return prefix + "(" + strconv.Itoa(int(v)) + ")"
 }
 
 // Type is what an entry says about the frame, independent of the layout.
@@ -74,12 +78,7 @@ const (
 
 var typeNames = [...]string{"undefined", "end-of-stack", "call", "regs", "regs-partial"}
 
-func (t Type) String() string {
-	if int(t) < len(typeNames) {
-		return typeNames[t]
-	}
-	return "type(" + strconv.Itoa(int(t)) + ")"
-}
+func (t Type) String() string { return enumName(typeNames[:], t, "type") }
 
 // Reg is a base register of an entry, independent of the layout's
 // numbering.
@@ -104,12 +103,7 @@ const (
 
 var regNames = [...]string{"undef", "prevsp", "ax", "dx", "di", "bp", "sp", "r10", "r13", "bp(ind)", "sp(ind)", "invalid"}
 
-func (r Reg) String() string {
-	if int(r) < len(regNames) {
-		return regNames[r]
-	}
-	return "reg(" + strconv.Itoa(int(r)) + ")"
-}
+func (r Reg) String() string { return enumName(regNames[:], r, "reg") }
 
 // oldRegs and newRegs map the layouts' register numbers to Reg.
 var (

@@ -3,7 +3,6 @@ package unwind
 import (
 	"encoding/binary"
 	"fmt"
-	"strconv"
 )
 
 // StackKind names a kernel stack (arch/x86/include/asm/stacktrace.h enum
@@ -29,12 +28,7 @@ const (
 
 var stackNames = [...]string{"unknown", "task", "IRQ", "softirq", "entry", "DF", "NMI", "DB", "MCE", "VC", "VC2"}
 
-func (k StackKind) String() string {
-	if int(k) < len(stackNames) {
-		return stackNames[k]
-	}
-	return "stack(" + strconv.Itoa(int(k)) + ")"
-}
+func (k StackKind) String() string { return enumName(stackNames[:], k, "stack") }
 
 // Stack is one stack's bounds: [Lo, Hi).
 type Stack struct {

@@ -3,7 +3,6 @@ package unwind
 import (
 	"errors"
 	"fmt"
-	"strconv"
 
 	"dumpscope/model"
 )
@@ -130,12 +129,7 @@ const (
 
 var howNames = [...]string{"", "registers", "task-frame", "orc", "orc-fp-guess", "code", "frame-pointer", "prologue", "nmi-scan", "call-scan"}
 
-func (h How) String() string {
-	if int(h) < len(howNames) {
-		return howNames[h]
-	}
-	return "how(" + strconv.Itoa(int(h)) + ")"
-}
+func (h How) String() string { return enumName(howNames[:], h, "how") }
 
 // Frame is one frame of a trace.
 type Frame struct {

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"dumpscope/model"
+	"dumpscope/reader"
 )
 
 // Architecture names. AIX dumps do not record the processor; the table
@@ -102,12 +103,7 @@ func (w *walk) describeEnd() string {
 // Counts counts the frames of the physical view by state, from the area
 // bitmaps.
 func (f *File) Counts(ctx context.Context) (model.StateCounts, error) {
-	c := model.StateCounts{}
-	err := f.Runs(ctx, 0, false, func(r model.PageRun) bool {
-		c.Add(r.State, r.Count)
-		return true
-	})
-	return c, err
+	return reader.CountsByRuns(ctx, f)
 }
 
 // warnings lists what the walk found wrong.

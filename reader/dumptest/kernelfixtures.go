@@ -1,14 +1,10 @@
 package dumptest
 
 import (
-	"encoding/json"
-	"io"
 	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
-
-	"github.com/klauspost/compress/zstd"
 )
 
 // The Debian kernel dumps of ../shared/kernel-fixtures (README.md there):
@@ -46,51 +42,12 @@ func KernelFixture(t testing.TB, name string) string {
 		t.Skipf("%s: %v", src, err)
 	}
 	cache := filepath.Join(os.TempDir(), "dumpscope-fixtures", "kernel", strconv.FormatInt(st.Size(), 10))
-	out := filepath.Join(cache, name)
-	fixtureMu.Lock()
-	defer fixtureMu.Unlock()
-	if _, err := os.Stat(out); err == nil {
-		return out
-	}
-	if err := os.MkdirAll(cache, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	in, err := os.Open(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Close()
-	dec, err := zstd.NewReader(in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dec.Close()
-	tmp, err := os.CreateTemp(cache, "partial-*")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := io.Copy(tmp, dec); err != nil {
-		t.Fatalf("decompressing %s: %v", src, err)
-	}
-	if err := tmp.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(tmp.Name(), out); err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return decompress(t, src, filepath.Join(cache, name), src, "")
 }
 
 // KernelOracle decodes a JSON file of the kernel fixture folder
 // ("panic-sysrq-mdf-zlib-d31.kdump.crash.json").
 func KernelOracle(t testing.TB, name string, v any) {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(KernelFixturesDir(t), name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
+	readJSON(t, KernelFixturesDir(t), name, v)
 }

@@ -152,12 +152,7 @@ func (f *File) span() *[]byte {
 
 // Counts counts frames by state from the program headers.
 func (f *File) Counts(ctx context.Context) (model.StateCounts, error) {
-	c := model.StateCounts{}
-	err := f.Runs(ctx, 0, false, func(r model.PageRun) bool {
-		c.Add(r.State, r.Count)
-		return true
-	})
-	return c, err
+	return reader.CountsByRuns(ctx, f)
 }
 
 // Runs walks frames from `from` in runs of equal state. ELF states come
