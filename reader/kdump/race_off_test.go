@@ -1,0 +1,5 @@
+//go:build !race
+
+package kdump_test
+
+const raceEnabled = false
