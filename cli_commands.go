@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"reflect"
 	"runtime/debug"
+	"slices"
 	"strings"
 
 	"github.com/alecthomas/kong"
@@ -31,6 +33,111 @@ type jsonFlag struct {
 type jsonCommand interface{ wantsJSON() bool }
 
 func (j *jsonFlag) wantsJSON() bool { return j.JSON }
+
+// parsed is a parsed command line.
+type parsed struct {
+	parser  *kong.Kong
+	ctx     *kong.Context
+	globals *Globals
+	// tuiFiles are the terminal UI's FILE arguments (suggestCommand).
+	tuiFiles []string
+}
+
+// parseArgs parses the command line. Kong's model of all the commands
+// costs about 6 ms of reflection to build, most of what a short command
+// spends; when args name a command (not tui or help, and no --help), the
+// parser is built for that command alone: a struct of the Globals and the
+// command's own CLI field, with its tags. A line that parser rejects is
+// parsed again against the whole CLI, so that every message is the one
+// the whole grammar gives.
+func parseArgs(args []string) (parsed, error) {
+	if f, ok := namedCommand(args); ok {
+		one := reflect.New(reflect.StructOf([]reflect.StructField{
+			{Name: "Globals", Type: reflect.TypeFor[Globals](), Tag: `embed:""`},
+			{Name: f.Name, Type: f.Type, Tag: f.Tag},
+		}))
+		if parser, err := newParser(one.Interface()); err == nil {
+			if ctx, err := parser.Parse(jsonAfterCommand(parser, args)); err == nil {
+				return parsed{parser: parser, ctx: ctx, globals: one.Elem().Field(0).Addr().Interface().(*Globals)}, nil
+			}
+		}
+	}
+	var cli CLI
+	parser, err := newParser(&cli)
+	if err != nil {
+		return parsed{}, err
+	}
+	ctx, err := parser.Parse(jsonAfterCommand(parser, args))
+	return parsed{parser: parser, ctx: ctx, globals: &cli.Globals, tuiFiles: cli.TUI.Files}, err
+}
+
+// namedCommand returns the field of CLI whose command args name: the
+// first argument that is not a flag, after the global flags (and the
+// values of those that take one). It declines the terminal UI (whose
+// FILE arguments suggestCommand checks against every command), help,
+// any --help, and anything after "--".
+func namedCommand(args []string) (reflect.StructField, bool) {
+	valued := globalValueFlags()
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--" || a == "-h" || a == "--help":
+			return reflect.StructField{}, false
+		case strings.HasPrefix(a, "-"):
+			if valued[a] {
+				i++
+			}
+			continue
+		}
+		f, ok := commandField(a)
+		if !ok || f.Name == "TUI" || f.Name == "Help" || slices.ContainsFunc(args[i+1:], func(s string) bool { return s == "-h" || s == "--help" }) {
+			return reflect.StructField{}, false
+		}
+		return f, true
+	}
+	return reflect.StructField{}, false
+}
+
+// commandField is the field of CLI that holds the command named name:
+// its name tag, or its field name in lower case.
+func commandField(name string) (reflect.StructField, bool) {
+	t := reflect.TypeFor[CLI]()
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if _, ok := f.Tag.Lookup("cmd"); !ok {
+			continue
+		}
+		n := f.Tag.Get("name")
+		if n == "" {
+			n = strings.ToLower(f.Name)
+		}
+		if n == name {
+			return f, true
+		}
+	}
+	return reflect.StructField{}, false
+}
+
+// globalValueFlags are the global flags that take a value ("--cache" of
+// "--cache DIR"), by their names in Globals' tags.
+func globalValueFlags() map[string]bool {
+	out := map[string]bool{}
+	var walk func(t reflect.Type)
+	walk = func(t reflect.Type) {
+		for i := range t.NumField() {
+			f := t.Field(i)
+			if f.Anonymous && f.Type.Kind() == reflect.Struct {
+				walk(f.Type)
+				continue
+			}
+			if n := f.Tag.Get("name"); n != "" && f.Type.Kind() != reflect.Bool {
+				out["--"+n] = true
+			}
+		}
+	}
+	walk(reflect.TypeFor[Globals]())
+	return out
+}
 
 // jsonAfterCommand moves a --json that stands before the command name to
 // just after it, so that "dumpscope --json info FILE" works as README
@@ -131,7 +238,7 @@ type helpCmd struct {
 
 func (c *helpCmd) Run(rc *runContext) error {
 	if len(c.Command) > 0 {
-		parser, err := kong.New(&CLI{}, kong.Name(programName))
+		parser, err := newParser(&CLI{})
 		if err != nil {
 			return err
 		}

@@ -90,19 +90,6 @@ func main() {
 
 // run parses args, runs the command and maps its error to an exit code.
 func run(args []string) int {
-	var cli CLI
-	parser, err := kong.New(&cli,
-		kong.Name(programName),
-		kong.Description(description),
-		kong.UsageOnError(),
-		kong.Vars{"version": versionString()},
-		kong.TypeMapper(reflect.TypeFor[string](), kong.MapperFunc(rawString)),
-		kong.Exit(func(code int) { panic(exitPanic(code)) }),
-	)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "%s: %v\n", programName, err)
-		return exitUsage
-	}
 	code := exitOK
 	func() {
 		defer func() {
@@ -114,24 +101,24 @@ func run(args []string) int {
 				panic(r)
 			}
 		}()
-		ctx, err := parser.Parse(jsonAfterCommand(parser, args))
+		p, err := parseArgs(args)
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "%s: %s\n", programName, remote.RedactText(err.Error()))
 			code = exitUsage
 			return
 		}
-		if err := suggestCommand(parser, ctx, cli.TUI.Files); err != nil {
+		if err := suggestCommand(p.parser, p.ctx, p.tuiFiles); err != nil {
 			fmt.Fprintf(os.Stderr, "%s: %v\n", programName, err)
 			code = exitUsage
 			return
 		}
-		rc := newRunContext(&cli.Globals)
-		if sel := ctx.Selected(); sel == nil {
+		rc := newRunContext(p.globals)
+		if sel := p.ctx.Selected(); sel == nil {
 		} else if jc, ok := sel.Target.Addr().Interface().(jsonCommand); ok {
 			rc.JSON = jc.wantsJSON()
 		}
-		err = rc.finish(ctx.Run(rc))
-		if cli.Stats {
+		err = rc.finish(p.ctx.Run(rc))
+		if p.globals.Stats {
 			rc.writeStats(os.Stderr)
 		}
 		code = exitCode(err)
@@ -140,6 +127,18 @@ func run(args []string) int {
 		}
 	}()
 	return code
+}
+
+// newParser builds kong's parser of the command line grammar cli points
+// at (a *CLI, or the one-command struct of parseArgs).
+func newParser(cli any) (*kong.Kong, error) {
+	return kong.New(cli,
+		kong.Name(programName),
+		kong.Description(description),
+		kong.Vars{"version": versionString()},
+		kong.TypeMapper(reflect.TypeFor[string](), kong.MapperFunc(rawString)),
+		kong.Exit(func(code int) { panic(exitPanic(code)) }),
+	)
 }
 
 // exitPanic carries kong's exit request (after --help) out of Parse.

@@ -3,6 +3,7 @@ package arch
 import (
 	"encoding/binary"
 	"fmt"
+	"sync"
 
 	"dumpscope/model"
 )
@@ -63,17 +64,18 @@ func qemuCPUState(archName string) *Struct {
 }
 
 // QEMUCPUStateX8664 and QEMUCPUStateI386 are the two namings of one layout.
+// They are built on first use.
 var (
-	QEMUCPUStateX8664 = qemuCPUState(X8664)
-	QEMUCPUStateI386  = qemuCPUState(I386)
+	QEMUCPUStateX8664 = sync.OnceValue(func() *Struct { return qemuCPUState(X8664) })
+	QEMUCPUStateI386  = sync.OnceValue(func() *Struct { return qemuCPUState(I386) })
 )
 
 // QEMUCPUStateFor returns the layout with the register names of archName.
 func QEMUCPUStateFor(archName string) *Struct {
 	if archName == I386 {
-		return QEMUCPUStateI386
+		return QEMUCPUStateI386()
 	}
-	return QEMUCPUStateX8664
+	return QEMUCPUStateX8664()
 }
 
 // DecodeQEMUCPUState decodes a "QEMU" note descriptor. The descriptor is in

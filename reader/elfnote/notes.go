@@ -210,7 +210,7 @@ func summarize(n model.Note, archName string, order binary.ByteOrder) string {
 		if err != nil {
 			return err.Error()
 		}
-		size, _ := arch.QEMUCPUStateX8664.Value(binary.LittleEndian, n.Desc, "size")
+		size, _ := arch.QEMUCPUStateX8664().Value(binary.LittleEndian, n.Desc, "size")
 		return fmt.Sprintf("QEMUCPUState size %d, %s", size, regSummary(set))
 	case (n.Name == NameVMCoreInfo || n.Name == "VMCOREINFO_XEN") && n.Type == 0:
 		v := model.ParseVMCoreInfo(n.Desc)
