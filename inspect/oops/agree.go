@@ -55,7 +55,10 @@ func Compare(r *Report, unwound []UnwoundFrame) *Agreement {
 	a.Agree = true
 	a.Summary = fmt.Sprintf("the log's %d reliable frames from %s on appear in order in the %d unwound frames",
 		a.Matched, normFrame(logs[first]), len(unwound))
-	if first > 0 {
+	switch {
+	case first == 1:
+		a.Summary += fmt.Sprintf("; the log's innermost frame (%s) had returned when the dump was taken", normFrame(logs[0]))
+	case first > 1:
 		a.Summary += fmt.Sprintf("; the log's %d innermost frames had returned when the dump was taken", first)
 	}
 	return a

@@ -250,6 +250,9 @@ func TestCompare(t *testing.T) {
 	if !g.Agree || g.LogOnlyTop != 1 || g.Matched != 9 || g.LogFrames != 10 || g.Divergence != nil {
 		t.Errorf("agreement %+v", g)
 	}
+	if want := "; the log's innermost frame (dump_stack_lvl) had returned when the dump was taken"; !strings.HasSuffix(g.Summary, want) {
+		t.Errorf("summary %q, want it to end in %q", g.Summary, want)
+	}
 	// An unwinder that lost the syscall frames parts from the log.
 	g = Compare(c, unwound("panic", "sysrq_handle_crash", "__handle_sysrq", "write_sysrq_trigger", "proc_reg_write", "vfs_write"))
 	if g.Agree || g.Divergence == nil || g.Divergence.LogFrame != "ksys_write" || g.Divergence.UnwoundIndex != 5 {
