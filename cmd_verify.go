@@ -9,6 +9,7 @@ import (
 	"dumpscope/inspect"
 	"dumpscope/model"
 	"dumpscope/open"
+	"dumpscope/present"
 )
 
 type verifyCmd struct {
@@ -106,9 +107,10 @@ func writeReport(w io.Writer, r *inspect.Report) {
 	if r.ZeroFillPages > 0 {
 		checked = fmt.Sprintf("%d bytes read; %d zero_fill frames counted, not read", r.BytesChecked, r.ZeroFillPages)
 	}
-	fmt.Fprintf(w, "%s: %s, %d pages checked (%s): %d errors, %d warnings, %d notes\n",
-		strings.Join(r.Files, " "), r.Format, r.PagesChecked, checked,
-		r.Count(model.SeverityError), r.Count(model.SeverityWarning), r.Count(model.SeverityNote))
+	fmt.Fprintf(w, "%s: %s, %s checked (%s): %s, %s, %s\n",
+		strings.Join(r.Files, " "), r.Format, present.Count(int(r.PagesChecked), "page"), checked,
+		present.Count(r.Count(model.SeverityError), "error"), present.Count(r.Count(model.SeverityWarning), "warning"),
+		present.Count(r.Count(model.SeverityNote), "note"))
 	for _, p := range r.Problems {
 		fmt.Fprintf(w, "%-7s %s\n", p.Severity, strings.TrimPrefix(p.String(), string(p.Severity)+" "))
 	}

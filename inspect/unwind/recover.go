@@ -114,8 +114,12 @@ func (w *walker) recoverCallee(r Regs, start state) (state, bool) {
 		chain[i].Reliable = chain[i].Reliable && reliable
 	}
 	self := Frame{PC: ret, Call: true, SP: r.SP, Slot: slot, Stack: w.cur.Kind, How: FromCallScan, Reliable: reliable && w.isText(ret)}
-	w.tr.Notes = append(w.tr.Notes, fmt.Sprintf("the registers were saved at ip %#x; the same activation later called %#x (return address %#x at %#x), which did not return: %d frames found below and checked by ORC",
-		r.IP, target, ret, slot, len(chain)))
+	below := fmt.Sprintf("%d frames", len(chain))
+	if len(chain) == 1 {
+		below = "1 frame"
+	}
+	w.tr.Notes = append(w.tr.Notes, fmt.Sprintf("the registers were saved at ip %#x; the same activation later called %#x (return address %#x at %#x), which did not return: %s found below and checked by ORC",
+		r.IP, target, ret, slot, below))
 	for _, f := range append(chain, self) {
 		if !w.add(f) {
 			return start, true
