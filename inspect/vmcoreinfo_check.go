@@ -72,10 +72,8 @@ func readCandidate(d reader.Dump, addr model.PhysAddr, ps uint64, order binary.B
 		va := model.VirtAddr(st)
 		c.Stext = &va
 	}
-	if s, ok := v.Get("CRASHTIME"); ok {
-		if t, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64); err == nil {
-			c.CrashTime = &t
-		}
+	if t, ok := v.CrashTime(); ok {
+		c.CrashTime = &t
 	}
 	return c, true
 }

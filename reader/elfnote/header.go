@@ -3,7 +3,6 @@ package elfnote
 import (
 	"debug/elf"
 	"encoding/binary"
-	"strconv"
 
 	"dumpscope/model"
 )
@@ -74,21 +73,12 @@ func DecodeFileHeader(ident, b []byte, o binary.ByteOrder) FileHeader {
 	return h
 }
 
-// FillFromVMCoreInfo copies OSRELEASE, CRASHTIME and BUILD-ID into info.
+// FillFromVMCoreInfo records that the dump has VMCOREINFO and copies its
+// OSRELEASE, BUILD-ID and CRASHTIME into info (model.Info.SetVMCoreInfo).
 func FillFromVMCoreInfo(info *model.Info, v *model.VMCoreInfo) {
 	if v == nil {
 		return
 	}
 	info.VMCoreInfo = true
-	if s, ok := v.Get("OSRELEASE"); ok {
-		info.OSRelease = s
-	}
-	if s, ok := v.Get("BUILD-ID"); ok {
-		info.BuildID = s
-	}
-	if s, ok := v.Get("CRASHTIME"); ok {
-		if t, err := strconv.ParseInt(s, 10, 64); err == nil {
-			info.CrashTime = &t
-		}
-	}
+	info.SetVMCoreInfo(v)
 }
