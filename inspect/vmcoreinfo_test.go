@@ -369,3 +369,22 @@ func openELF(t *testing.T, vmcoreinfo []byte) reader.Dump {
 	}
 	return d
 }
+
+// TestKernelKey: copies of one kernel's text share a key whether or not
+// they hold CRASHTIME (and however their lines end); another value gives
+// another key.
+func TestKernelKey(t *testing.T) {
+	base := "OSRELEASE=6.1.0\nPAGESIZE=4096\nSYMBOL(_stext)=ffffffff81000000\n"
+	for _, same := range []string{
+		"CRASHTIME=1700000000\n" + base,
+		base + "CRASHTIME=1700000000\n",
+		strings.ReplaceAll(base, "\n", "\n\n") + "\x00\x00",
+	} {
+		if kernelKey([]byte(same)) != kernelKey([]byte(base)) {
+			t.Errorf("%q has another key than %q", same, base)
+		}
+	}
+	if kernelKey([]byte(strings.Replace(base, "81000000", "82000000", 1))) == kernelKey([]byte(base)) {
+		t.Error("texts with different _stext share a key")
+	}
+}
