@@ -3,7 +3,6 @@ package inspect
 import (
 	"context"
 	"errors"
-	"strconv"
 	"strings"
 	"sync"
 
@@ -175,16 +174,6 @@ func (s *Session) withVMCoreInfo(in model.Info) model.Info {
 		return in
 	}
 	in.VMCoreInfoFrom = from
-	if r, ok := v.Get("OSRELEASE"); ok {
-		in.OSRelease = r
-	}
-	if b, ok := v.Get("BUILD-ID"); ok {
-		in.BuildID = b
-	}
-	if t, ok := v.Get("CRASHTIME"); ok {
-		if n, err := strconv.ParseInt(strings.TrimSpace(t), 10, 64); err == nil {
-			in.CrashTime = &n
-		}
-	}
+	in.SetVMCoreInfo(v)
 	return in
 }

@@ -72,10 +72,8 @@ func readCandidate(d reader.Dump, addr model.PhysAddr, ps uint64, order binary.B
 		va := model.VirtAddr(st)
 		c.Stext = &va
 	}
-	if s, ok := v.Get("CRASHTIME"); ok {
-		if t, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64); err == nil {
-			c.CrashTime = &t
-		}
+	if t, ok := v.CrashTime(); ok {
+		c.CrashTime = &t
 	}
 	return c, true
 }
@@ -117,16 +115,24 @@ func plausibleText(b []byte) bool {
 	return true
 }
 
-// kernelKey identifies a kernel's text: the text without its CRASHTIME
-// line, which the crash adds to some copies only.
+// kernelKey identifies a kernel's text: its lines as the parser reads them
+// (model.VMCoreInfoLines), without CRASHTIME, which the crash adds to some
+// copies only. Two texts with one key parse to the same entries but for
+// CRASHTIME.
 func kernelKey(raw []byte) string {
-	var keep []string
-	for _, l := range strings.Split(string(raw), "\n") {
-		if !strings.HasPrefix(l, "CRASHTIME=") {
-			keep = append(keep, l)
+	var b strings.Builder
+	for _, l := range model.VMCoreInfoLines(raw) {
+		if l.Key == "CRASHTIME" {
+			continue
 		}
+		b.WriteString(l.Key)
+		if l.HasValue {
+			b.WriteByte('=')
+			b.WriteString(l.Value)
+		}
+		b.WriteByte('\n')
 	}
-	return strings.Join(keep, "\n")
+	return b.String()
 }
 
 // validateCandidates numbers the kernels and checks each once. It returns

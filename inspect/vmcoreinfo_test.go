@@ -3,6 +3,8 @@ package inspect
 import (
 	"bytes"
 	"context"
+	"debug/elf"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -302,5 +304,87 @@ func TestVMCoreInfoOverride(t *testing.T) {
 	}
 	if o, _ := bad.VMCoreInfoOrigin(); !strings.Contains(o.Reason, "does not describe this memory") {
 		t.Errorf("origin %+v", o)
+	}
+}
+
+// TestVMCoreInfoFactsAgree: the release, build id and crash time that a
+// dump's own VMCOREINFO note gives Info (the format reader's side) are the
+// ones the session gives Info when the same text comes from a file
+// (--vmcoreinfo, the session's side), for the text the kernel writes and
+// for edited copies of it.
+func TestVMCoreInfoFactsAgree(t *testing.T) {
+	crashTime := func(n int64) *int64 { return &n }
+	for _, c := range []struct {
+		name, text string
+		release    string
+		crash      *int64
+	}{
+		{"kernel", "OSRELEASE=6.1.0\nPAGESIZE=4096\nBUILD-ID=0123abcd\nCRASHTIME=1700000000\n", "6.1.0", crashTime(1700000000)},
+		{"CRLF and blank lines", "OSRELEASE=6.1.0\r\nPAGESIZE=4096\r\n\r\n\nCRASHTIME=1700000000\r\n", "6.1.0", crashTime(1700000000)},
+		{"blanks around the number", "OSRELEASE=6.1.0\nPAGESIZE=4096\nCRASHTIME= 1700000000 \t\n", "6.1.0", crashTime(1700000000)},
+		{"repeated keys, the first wins", "OSRELEASE=6.1.0\nPAGESIZE=4096\nCRASHTIME=-5\nCRASHTIME=7\nOSRELEASE=later\n", "6.1.0", crashTime(-5)},
+		{"NUL padding", "OSRELEASE=6.1.0\nPAGESIZE=4096\nCRASHTIME=42\x00\x00\x00", "6.1.0", crashTime(42)},
+		{"hex is not a crash time", "OSRELEASE=6.1.0\nPAGESIZE=4096\nCRASHTIME=0x10\n", "6.1.0", nil},
+		{"no crash time", "OSRELEASE=6.1.0\nPAGESIZE=4096\n", "6.1.0", nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			withNote := openELF(t, []byte(c.text))
+			fromNote := withNote.Info()
+			plain := openELF(t, nil)
+			s := NewWithOptions(plain, Options{VMCoreInfo: model.ParseVMCoreInfo([]byte(c.text)), VMCoreInfoFile: "saved.txt"})
+			defer s.Close()
+			fromFile := s.Info()
+			if fromNote.OSRelease != c.release || fromFile.OSRelease != c.release {
+				t.Errorf("release: note %q, file %q, want %q", fromNote.OSRelease, fromFile.OSRelease, c.release)
+			}
+			if fromNote.BuildID != fromFile.BuildID {
+				t.Errorf("build id: note %q, file %q", fromNote.BuildID, fromFile.BuildID)
+			}
+			show := func(p *int64) any {
+				if p == nil {
+					return nil
+				}
+				return *p
+			}
+			if show(fromNote.CrashTime) != show(c.crash) || show(fromFile.CrashTime) != show(c.crash) {
+				t.Errorf("crash time: note %v, file %v, want %v", show(fromNote.CrashTime), show(fromFile.CrashTime), show(c.crash))
+			}
+		})
+	}
+}
+
+// openELF opens a small x86_64 ELF vmcore with vmcoreinfo as its
+// VMCOREINFO note, or with no note when vmcoreinfo is nil.
+func openELF(t *testing.T, vmcoreinfo []byte) reader.Dump {
+	t.Helper()
+	core := &dumptest.ELFCore{Class: elf.ELFCLASS64, Order: binary.LittleEndian, Machine: elf.EM_X86_64,
+		Segments: []dumptest.ELFSegment{{Data: dumptest.Pattern(1, 0x2000)}}}
+	if vmcoreinfo != nil {
+		core.Notes = []dumptest.ELFNote{{Name: "VMCOREINFO", Desc: vmcoreinfo}}
+	}
+	b, _ := core.Bytes()
+	d, err := open.Sources(reader.Source{Name: "t.vmcore", R: bytes.NewReader(b), Size: int64(len(b))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// TestKernelKey: copies of one kernel's text share a key whether or not
+// they hold CRASHTIME (and however their lines end); another value gives
+// another key.
+func TestKernelKey(t *testing.T) {
+	base := "OSRELEASE=6.1.0\nPAGESIZE=4096\nSYMBOL(_stext)=ffffffff81000000\n"
+	for _, same := range []string{
+		"CRASHTIME=1700000000\n" + base,
+		base + "CRASHTIME=1700000000\n",
+		strings.ReplaceAll(base, "\n", "\n\n") + "\x00\x00",
+	} {
+		if kernelKey([]byte(same)) != kernelKey([]byte(base)) {
+			t.Errorf("%q has another key than %q", same, base)
+		}
+	}
+	if kernelKey([]byte(strings.Replace(base, "81000000", "82000000", 1))) == kernelKey([]byte(base)) {
+		t.Error("texts with different _stext share a key")
 	}
 }

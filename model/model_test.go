@@ -83,3 +83,59 @@ func TestErrors(t *testing.T) {
 		t.Error("hex formatting")
 	}
 }
+
+// TestVMCoreInfoLines checks the documented reading of the text: lines at
+// "\n" (the last may lack it), CR and NUL dropped at a line's end, empty
+// lines skipped, a split at the first "=", other white space kept, and
+// where each line stands.
+func TestVMCoreInfoLines(t *testing.T) {
+	raw := "A=1\r\n\nB= x=y \n\r\n\x00\x00\nnot a pair\nA=2\x00"
+	want := []VMCoreInfoLine{
+		{Offset: 0, Size: 5, Key: "A", Value: "1", HasValue: true},
+		{Offset: 6, Size: 8, Key: "B", Value: " x=y ", HasValue: true},
+		{Offset: 19, Size: 11, Key: "not a pair"},
+		{Offset: 30, Size: 4, Key: "A", Value: "2", HasValue: true},
+	}
+	got := VMCoreInfoLines([]byte(raw))
+	if len(got) != len(want) {
+		t.Fatalf("%d lines: %+v", len(got), got)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("line %d: %+v, want %+v", i, got[i], want[i])
+		}
+	}
+	v := ParseVMCoreInfo([]byte(raw))
+	if len(v.Entries) != len(want) || v.Entries[1] != (VMCoreInfoEntry{Key: "B", Value: " x=y "}) || v.Entries[2].Value != "" {
+		t.Errorf("entries %+v", v.Entries)
+	}
+	if len(VMCoreInfoLines(nil)) != 0 || len(VMCoreInfoLines([]byte("\n\r\n"))) != 0 {
+		t.Error("a text of empty lines has lines")
+	}
+}
+
+// TestVMCoreInfoCrashTime checks CRASHTIME as the kernel writes it
+// (%lld), with blanks around it, and what is not a crash time; and that
+// SetVMCoreInfo fills Info only with what the text has.
+func TestVMCoreInfoCrashTime(t *testing.T) {
+	for text, want := range map[string]int64{"CRASHTIME=1700000000\n": 1700000000, "CRASHTIME=-1\n": -1, "CRASHTIME= 12\t\r\n": 12} {
+		if got, ok := ParseVMCoreInfo([]byte(text)).CrashTime(); !ok || got != want {
+			t.Errorf("%q: %d %v, want %d", text, got, ok, want)
+		}
+	}
+	for _, text := range []string{"CRASHTIME=0x10\n", "CRASHTIME=\n", "CRASHTIME=1 2\n", "OSRELEASE=6.1\n", "CRASHTIME=99999999999999999999\n"} {
+		if got, ok := ParseVMCoreInfo([]byte(text)).CrashTime(); ok {
+			t.Errorf("%q: crash time %d", text, got)
+		}
+	}
+	in := Info{OSRelease: "from the header", BuildID: "kept"}
+	in.SetVMCoreInfo(ParseVMCoreInfo([]byte("OSRELEASE=6.1.0\nCRASHTIME=5\n")))
+	if in.OSRelease != "6.1.0" || in.BuildID != "kept" || in.CrashTime == nil || *in.CrashTime != 5 {
+		t.Errorf("info %+v", in)
+	}
+	in = Info{OSRelease: "kept"}
+	in.SetVMCoreInfo(nil)
+	if in.OSRelease != "kept" || in.CrashTime != nil {
+		t.Errorf("nil text changed info: %+v", in)
+	}
+}

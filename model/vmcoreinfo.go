@@ -24,17 +24,55 @@ type VMCoreInfoEntry struct {
 	Value string `json:"value"`
 }
 
-// ParseVMCoreInfo splits VMCOREINFO text into entries. Lines without "="
-// are kept with an empty value, so nothing in the text is hidden.
+// VMCoreInfoLine is one line of VMCOREINFO text as ParseVMCoreInfo reads
+// it, with where it stands in the text.
+type VMCoreInfoLine struct {
+	// Offset and Size locate the whole line in the text, its "\n" (and any
+	// CR or NUL before it) included.
+	Offset, Size int
+	// Key and Value are the parts before and after the first "="; a line
+	// without "=" (HasValue false) is all Key.
+	Key, Value string
+	HasValue   bool
+}
+
+// VMCoreInfoLines splits VMCOREINFO text into its lines, in order. It is
+// the one reading of the text that the parsed entries (ParseVMCoreInfo)
+// and the note's layout both use:
+//   - lines end at "\n"; the last may lack it;
+//   - CR and NUL bytes at the end of a line are dropped (a text saved on
+//     Windows, the NUL padding of a note or a page);
+//   - lines left empty are skipped;
+//   - a line is split at its first "=", so a value may hold "=";
+//   - keys and values keep any other white space as written: the kernel
+//     writes none, and the numeric getters (Number, Offset, Size, Length,
+//     Symbol, KernelOffset, CrashTime) trim it when they parse a value;
+//   - a key that repeats is kept each time (Get returns the first).
+func VMCoreInfoLines(raw []byte) []VMCoreInfoLine {
+	var out []VMCoreInfoLine
+	text := string(raw)
+	for pos := 0; pos < len(text); {
+		size := strings.IndexByte(text[pos:], '\n') + 1
+		if size == 0 {
+			size = len(text) - pos
+		}
+		line := strings.TrimRight(strings.TrimSuffix(text[pos:pos+size], "\n"), "\r\x00")
+		if line != "" {
+			k, val, ok := strings.Cut(line, "=")
+			out = append(out, VMCoreInfoLine{Offset: pos, Size: size, Key: k, Value: val, HasValue: ok})
+		}
+		pos += size
+	}
+	return out
+}
+
+// ParseVMCoreInfo parses VMCOREINFO text into entries, one a line as
+// VMCoreInfoLines reads them. Lines without "=" are kept with an empty
+// value, so nothing in the text is hidden.
 func ParseVMCoreInfo(raw []byte) *VMCoreInfo {
 	v := &VMCoreInfo{Raw: raw}
-	for _, line := range strings.Split(string(raw), "\n") {
-		line = strings.TrimRight(line, "\r\x00")
-		if line == "" {
-			continue
-		}
-		k, val, _ := strings.Cut(line, "=")
-		v.Entries = append(v.Entries, VMCoreInfoEntry{Key: k, Value: val})
+	for _, l := range VMCoreInfoLines(raw) {
+		v.Entries = append(v.Entries, VMCoreInfoEntry{Key: l.Key, Value: l.Value})
 	}
 	return v
 }
@@ -89,6 +127,38 @@ func (v *VMCoreInfo) KernelOffset() (uint64, bool) {
 		return 0, false
 	}
 	return parseHex(s)
+}
+
+// CrashTime returns CRASHTIME, the time of the crash in seconds since the
+// epoch. The kernel writes it as "CRASHTIME=%lld" (crash_save_vmcoreinfo)
+// when it panics into a kdump kernel, so it is a signed decimal and only
+// the crashed kernel's copy of the text has it. White space around the
+// number is allowed (makedumpfile's strtol allows it before the number; a
+// --vmcoreinfo file may have it after); hex is not.
+func (v *VMCoreInfo) CrashTime() (int64, bool) {
+	s, ok := v.Get("CRASHTIME")
+	if !ok {
+		return 0, false
+	}
+	t, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	return t, err == nil
+}
+
+// SetVMCoreInfo copies what VMCOREINFO says of the crashed kernel into in:
+// its release (OSRELEASE), build id (BUILD-ID) and crash time (CRASHTIME),
+// each when the text has it. The dump's note (through the format readers)
+// and a text from a file or from memory (through the session) fill Info
+// by this one function, so that they agree.
+func (in *Info) SetVMCoreInfo(v *VMCoreInfo) {
+	if r, ok := v.Get("OSRELEASE"); ok {
+		in.OSRelease = r
+	}
+	if b, ok := v.Get("BUILD-ID"); ok {
+		in.BuildID = b
+	}
+	if t, ok := v.CrashTime(); ok {
+		in.CrashTime = &t
+	}
 }
 
 func (v *VMCoreInfo) decimal(key string) (int64, bool) {

@@ -53,30 +53,41 @@ func (x *lazyIndex[E]) find(name string, fn func(entry E) bool) {
 // tags' names are their values, not names of types.
 func indexed(k Kind) bool { return k != KindDeclTag && k != KindTypeTag }
 
-// nameIndex builds (once) the index of this blob's named types.
-func (s *Spec) nameIndex() *lazyIndex[uint32] {
-	x := &s.names
+// buildIndex fills x once with the entries each gives: each is called
+// twice, to count the entries (which sizes the table) and to insert them.
+// Entries without a name (name offset 0), and those whose name cannot be
+// read or is empty, are left out: no lookup could find them.
+func buildIndex[E uint32 | uint64](s *Spec, x *lazyIndex[E], each func(yield func(nameOff uint32, entry E))) *lazyIndex[E] {
 	x.once.Do(func() {
 		x.seed = maphash.MakeSeed()
-		bo := s.ByteOrder
-		named := 0
-		for _, off := range s.offs {
-			if bo.Uint32(s.types[off:]) != 0 && indexed(infoKind(bo.Uint32(s.types[off+4:]))) {
-				named++
+		n := 0
+		each(func(nameOff uint32, _ E) {
+			if nameOff != 0 {
+				n++
 			}
-		}
-		x.slots = newSlots[uint32](named)
+		})
+		x.slots = newSlots[E](n)
+		each(func(nameOff uint32, entry E) {
+			if nameOff == 0 {
+				return
+			}
+			if name, err := s.name(nameOff); err == nil && len(name) > 0 {
+				x.insert(name, entry)
+			}
+		})
+	})
+	return x
+}
+
+// nameIndex builds (once) the index of this blob's named types.
+func (s *Spec) nameIndex() *lazyIndex[uint32] {
+	return buildIndex(s, &s.names, func(yield func(uint32, uint32)) {
 		for i, off := range s.offs {
-			nameOff := bo.Uint32(s.types[off:])
-			if nameOff == 0 || !indexed(infoKind(bo.Uint32(s.types[off+4:]))) {
-				continue
-			}
-			if name, err := s.name(nameOff); err == nil { // a bad name is found by no lookup
-				x.insert(name, uint32(s.firstID)+uint32(i))
+			if indexed(infoKind(s.ByteOrder.Uint32(s.types[off+4:]))) {
+				yield(s.ByteOrder.Uint32(s.types[off:]), uint32(s.firstID)+uint32(i))
 			}
 		}
 	})
-	return x
 }
 
 // eachByName calls fn for each type named name, in this blob (ID order)
@@ -167,18 +178,8 @@ func (s *Spec) FindType(kind Kind, name string) (Type, error) {
 // enumIndex builds (once) the index of this blob's enumerators: entries
 // are type ID << 32 | enumerator index.
 func (s *Spec) enumIndex() *lazyIndex[uint64] {
-	x := &s.enums
-	x.once.Do(func() {
-		x.seed = maphash.MakeSeed()
+	return buildIndex(s, &s.enums, func(yield func(uint32, uint64)) {
 		bo := s.ByteOrder
-		n := 0
-		for _, off := range s.offs {
-			info := bo.Uint32(s.types[off+4:])
-			if k := infoKind(info); k == KindEnum || k == KindEnum64 {
-				n += int(infoVlen(info))
-			}
-		}
-		x.slots = newSlots[uint64](n)
 		for i, off := range s.offs {
 			info := bo.Uint32(s.types[off+4:])
 			k := infoKind(info)
@@ -188,13 +189,10 @@ func (s *Spec) enumIndex() *lazyIndex[uint64] {
 			elem := int(kindLayouts[k].ElemSize)
 			recs := s.types[int(off)+typeHeaderSize:]
 			for j := range int(infoVlen(info)) {
-				if name, err := s.name(bo.Uint32(recs[j*elem:])); err == nil && len(name) > 0 {
-					x.insert(name, (uint64(s.firstID)+uint64(i))<<32|uint64(j))
-				}
+				yield(bo.Uint32(recs[j*elem:]), (uint64(s.firstID)+uint64(i))<<32|uint64(j))
 			}
 		}
 	})
-	return x
 }
 
 // Enumerator finds an enumerator by name ("PIDTYPE_PID", "TASK_COMM_LEN")

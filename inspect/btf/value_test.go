@@ -70,6 +70,20 @@ func symbolize(va uint64) (string, bool) {
 	return "", false
 }
 
+// formatTask formats the zoo's struct task at addr in mem, and flattens
+// the value to path=value lines (flat).
+func formatTask(t *testing.T, s *Spec, z zoo, mem *fakeMem, addr uint64, opt FormatOptions) (Value, []string) {
+	t.Helper()
+	task, _ := s.TypeByID(z.Task)
+	v, err := s.Format(task, mem.read, addr, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	flat(v, "", &lines)
+	return v, lines
+}
+
 // flat lists a tree as "name=value" lines, nested names joined by dots.
 func flat(v Value, prefix string, out *[]string) {
 	name := prefix + v.Name
@@ -103,13 +117,7 @@ func TestFormat(t *testing.T) {
 			s, z := loadZoo(t, bo)
 			mem := newMem()
 			mem.put(addr, taskBytes(bo, addr))
-			task, _ := s.TypeByID(z.Task)
-			v, err := s.Format(task, mem.read, addr, FormatOptions{Symbolize: symbolize})
-			if err != nil {
-				t.Fatal(err)
-			}
-			var got []string
-			flat(v, "", &got)
+			v, got := formatTask(t, s, z, mem, addr, FormatOptions{Symbolize: symbolize})
 			w := append([]string(nil), want...)
 			w[10] = "..z=" + map[bool]string{true: "38654705671", false: "30064771081"}[bo == binary.LittleEndian]
 			if strings.Join(got, "\n") != strings.Join(w, "\n") {
@@ -141,16 +149,11 @@ func TestFormatOptions(t *testing.T) {
 	s, z := loadZoo(t, binary.LittleEndian)
 	mem := newMem()
 	mem.put(addr, taskBytes(binary.LittleEndian, addr))
-	task, _ := s.TypeByID(z.Task)
 	get := func(opt FormatOptions) []string {
-		v, err := s.Format(task, mem.read, addr, opt)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var out []string
-		flat(v, "", &out)
-		return out
+		_, lines := formatTask(t, s, z, mem, addr, opt)
+		return lines
 	}
+	task, _ := s.TypeByID(z.Task)
 	has := func(lines []string, want ...string) {
 		t.Helper()
 		all := "\n" + strings.Join(lines, "\n") + "\n"
@@ -185,13 +188,7 @@ func TestFormatUnreadable(t *testing.T) {
 	mem := newMem()
 	mem.put(addr, taskBytes(binary.LittleEndian, addr))
 	mem.bad[2] = true
-	task, _ := s.TypeByID(z.Task)
-	v, err := s.Format(task, mem.read, addr, FormatOptions{Symbolize: symbolize})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	flat(v, "", &got)
+	v, got := formatTask(t, s, z, mem, addr, FormatOptions{Symbolize: symbolize})
 	all := strings.Join(got, "\n")
 	for _, w := range []string{".state=SLEEPING", `.comm="swapper/0"`, ".parent=0xffffffff82000000 <init_task>", ".=<error>", ".fn=<error>", ".vals=<error>"} {
 		if !strings.Contains(all, w) {

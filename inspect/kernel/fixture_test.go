@@ -28,20 +28,32 @@ const marker = "dumpfixture: marker 0xC0FFEE hello from tiny guest"
 // openKernel opens one dump (one file or a split set) of the fixtures.
 func openKernel(t *testing.T, names ...string) *Kernel {
 	t.Helper()
+	k, err := openFixture(t, names)
+	if err != nil {
+		t.Fatalf("%v: %v", names, err)
+	}
+	return k
+}
+
+// openFixture opens the fixture files names as one dump, closed when the
+// test ends, and builds its engine; the error is the open's (an engine
+// that cannot be built fails the test).
+func openFixture(t *testing.T, names []string) (*Kernel, error) {
+	t.Helper()
 	paths := make([]string, len(names))
 	for i, n := range names {
 		paths[i] = dumptest.Fixture(t, n)
 	}
 	d, err := open.Open(paths...)
 	if err != nil {
-		t.Fatalf("%v: %v", names, err)
+		return nil, err
 	}
 	t.Cleanup(func() { d.Close() })
 	k, err := New(d)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return k
+	return k, nil
 }
 
 // allFixtures lists every dump of the fixtures, the i386 split pair as one
@@ -62,25 +74,18 @@ func allFixtures(t *testing.T) [][]string {
 	return out
 }
 
-// openAny opens a fixture dump, or returns nil when no reader of this
-// build opens its format yet (the test says so and goes on).
-func openAny(t *testing.T, names []string) *Kernel {
-	t.Helper()
-	paths := make([]string, len(names))
-	for i, n := range names {
-		paths[i] = dumptest.Fixture(t, n)
+// eachFixture runs fn in a subtest for every dump of the fixtures; a dump
+// that no reader of this build opens yet is skipped, and says why.
+func eachFixture(t *testing.T, fn func(t *testing.T, names []string, k *Kernel)) {
+	for _, names := range allFixtures(t) {
+		t.Run(strings.Join(names, "+"), func(t *testing.T) {
+			k, err := openFixture(t, names)
+			if err != nil {
+				t.Skipf("cannot be opened yet: %v", err)
+			}
+			fn(t, names, k)
+		})
 	}
-	d, err := open.Open(paths...)
-	if err != nil {
-		t.Logf("%v: skipped, cannot be opened yet: %v", names, err)
-		return nil
-	}
-	t.Cleanup(func() { d.Close() })
-	k, err := New(d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
 }
 
 // TestFixtureDmesgExact: the log of the full paging ELF equals
@@ -114,27 +119,21 @@ func TestFixtureDmesgExact(t *testing.T) {
 // guest's marker line; dumps that lack them (a split part without the
 // kernel's data) say so with ErrPageAbsent.
 func TestFixtureDmesgMarker(t *testing.T) {
-	for _, names := range allFixtures(t) {
-		t.Run(strings.Join(names, "+"), func(t *testing.T) {
-			k := openAny(t, names)
-			if k == nil {
-				t.Skip("format not readable yet")
+	eachFixture(t, func(t *testing.T, _ []string, k *Kernel) {
+		recs, err := k.Log(bg)
+		if errors.Is(err, model.ErrPageAbsent) {
+			t.Skipf("the log pages are not in this dump: %v", err)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range recs {
+			if r.Text == marker {
+				return
 			}
-			recs, err := k.Log(bg)
-			if errors.Is(err, model.ErrPageAbsent) {
-				t.Skipf("the log pages are not in this dump: %v", err)
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, r := range recs {
-				if r.Text == marker {
-					return
-				}
-			}
-			t.Errorf("%d records, none is the marker", len(recs))
-		})
-	}
+		}
+		t.Errorf("%d records, none is the marker", len(recs))
+	})
 }
 
 // mapSym is one System.map line.
@@ -258,46 +257,40 @@ func slicesContain(s []string, v string) bool {
 // recursion"), what this reader gets is checked against the direct map's
 // arithmetic instead.
 func TestFixtureKvaddrReads(t *testing.T) {
-	for _, names := range allFixtures(t) {
-		t.Run(strings.Join(names, "+"), func(t *testing.T) {
-			k := openAny(t, names)
-			if k == nil {
-				t.Skip("format not readable yet")
+	eachFixture(t, func(t *testing.T, names []string, k *Kernel) {
+		var o dumptest.Oracle
+		dumptest.ReadJSON(t, names[0]+".oracle.json", &o)
+		compared, crossChecked, unchecked, absent := 0, 0, 0, 0
+		for _, r := range o.LibKdumpfile.KvaddrReads {
+			got := make([]byte, r.Len)
+			if r.Len == 0 {
+				got = make([]byte, 64)
 			}
-			var o dumptest.Oracle
-			dumptest.ReadJSON(t, names[0]+".oracle.json", &o)
-			compared, crossChecked, unchecked, absent := 0, 0, 0, 0
-			for _, r := range o.LibKdumpfile.KvaddrReads {
-				got := make([]byte, r.Len)
-				if r.Len == 0 {
-					got = make([]byte, 64)
+			err := k.ReadVirt(bg, model.VirtAddr(r.Vaddr), got)
+			switch {
+			case r.SHA256 != "" && err != nil:
+				t.Errorf("%s at %#x: libkdumpfile read it, this reader: %v", r.Symbol, r.Vaddr, err)
+			case r.SHA256 != "":
+				sum := sha256.Sum256(got)
+				if hex.EncodeToString(sum[:]) != r.SHA256 {
+					t.Errorf("%s at %#x: sha256 %x, libkdumpfile %s", r.Symbol, r.Vaddr, sum, r.SHA256)
 				}
-				err := k.ReadVirt(bg, model.VirtAddr(r.Vaddr), got)
-				switch {
-				case r.SHA256 != "" && err != nil:
-					t.Errorf("%s at %#x: libkdumpfile read it, this reader: %v", r.Symbol, r.Vaddr, err)
-				case r.SHA256 != "":
-					sum := sha256.Sum256(got)
-					if hex.EncodeToString(sum[:]) != r.SHA256 {
-						t.Errorf("%s at %#x: sha256 %x, libkdumpfile %s", r.Symbol, r.Vaddr, sum, r.SHA256)
-					}
-					compared++
-				case err != nil:
-					if !errors.Is(err, model.ErrPageAbsent) {
-						t.Errorf("%s at %#x: %v", r.Symbol, r.Vaddr, err)
-					}
-					absent++
-				case crossCheck(t, k, r.Symbol, r.Vaddr, got):
-					crossChecked++
-				default:
-					unchecked++
+				compared++
+			case err != nil:
+				if !errors.Is(err, model.ErrPageAbsent) {
+					t.Errorf("%s at %#x: %v", r.Symbol, r.Vaddr, err)
 				}
+				absent++
+			case crossCheck(t, k, r.Symbol, r.Vaddr, got):
+				crossChecked++
+			default:
+				unchecked++
 			}
-			t.Logf("%d reads equal libkdumpfile's; where libkdumpfile failed: %d page-table walks equal the linear map's arithmetic, "+
-				"%d read by the arithmetic alone (page tables not in the dump); %d not in this dump",
-				compared, crossChecked, unchecked, absent)
-		})
-	}
+		}
+		t.Logf("%d reads equal libkdumpfile's; where libkdumpfile failed: %d page-table walks equal the linear map's arithmetic, "+
+			"%d read by the arithmetic alone (page tables not in the dump); %d not in this dump",
+			compared, crossChecked, unchecked, absent)
+	})
 }
 
 // crossCheck compares bytes read through a complete page-table walk with

@@ -22,6 +22,19 @@ var (
 	debianKernel = map[string]*Kernel{}
 )
 
+// eachDebian runs fn in a subtest for every Debian kernel fixture, with
+// its engine and crash's oracle.
+func eachDebian(t *testing.T, fn func(t *testing.T, name string, k *Kernel, o crashOracle)) {
+	for _, name := range dumptest.KernelFixtureNames {
+		t.Run(name, func(t *testing.T) {
+			k := openDebian(t, name)
+			var o crashOracle
+			dumptest.KernelOracle(t, name+".crash.json", &o)
+			fn(t, name, k, o)
+		})
+	}
+}
+
 // openDebian opens a Debian dump once per test binary.
 func openDebian(t testing.TB, name string) *Kernel {
 	t.Helper()
@@ -105,43 +118,38 @@ func hexOf(t testing.TB, s string) uint64 {
 
 // TestDebianTasks: ps equals crash's ps, task by task.
 func TestDebianTasks(t *testing.T) {
-	for _, name := range dumptest.KernelFixtureNames {
-		t.Run(name, func(t *testing.T) {
-			k := openDebian(t, name)
-			var o crashOracle
-			dumptest.KernelOracle(t, name+".crash.json", &o)
-			tasks, err := k.Tasks(bg)
-			if err != nil {
-				t.Fatal(err)
+	eachDebian(t, func(t *testing.T, name string, k *Kernel, o crashOracle) {
+		tasks, err := k.Tasks(bg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[uint64]model.Task{}
+		for _, tk := range tasks {
+			got[uint64(tk.Task)] = tk
+		}
+		if len(tasks) != len(o.Tasks) || len(got) != len(tasks) {
+			t.Errorf("%d tasks (%d distinct), crash lists %d", len(tasks), len(got), len(o.Tasks))
+		}
+		for _, w := range o.Tasks {
+			g, ok := got[hexOf(t, w.Task)]
+			if !ok {
+				t.Errorf("crash's task %s (pid %d %s) is missing", w.Task, w.PID, w.Comm)
+				continue
 			}
-			got := map[uint64]model.Task{}
-			for _, tk := range tasks {
-				got[uint64(tk.Task)] = tk
+			want := fmt.Sprintf("pid %d ppid %d cpu %d %s %q kthread %v active %v", w.PID, w.PPID, w.CPU, w.State, w.Comm, w.KernelThread, w.Active)
+			have := fmt.Sprintf("pid %d ppid %d cpu %d %s %q kthread %v active %v", g.PID, g.PPID, g.CPU, g.State, g.Comm, g.KernelThread, g.Active)
+			if have != want {
+				t.Errorf("task %s: %s, crash says %s", w.Task, have, want)
 			}
-			if len(tasks) != len(o.Tasks) || len(got) != len(tasks) {
-				t.Errorf("%d tasks (%d distinct), crash lists %d", len(tasks), len(got), len(o.Tasks))
-			}
-			for _, w := range o.Tasks {
-				g, ok := got[hexOf(t, w.Task)]
-				if !ok {
-					t.Errorf("crash's task %s (pid %d %s) is missing", w.Task, w.PID, w.Comm)
-					continue
-				}
-				want := fmt.Sprintf("pid %d ppid %d cpu %d %s %q kthread %v active %v", w.PID, w.PPID, w.CPU, w.State, w.Comm, w.KernelThread, w.Active)
-				have := fmt.Sprintf("pid %d ppid %d cpu %d %s %q kthread %v active %v", g.PID, g.PPID, g.CPU, g.State, g.Comm, g.KernelThread, g.Active)
-				if have != want {
-					t.Errorf("task %s: %s, crash says %s", w.Task, have, want)
-				}
-			}
-			one, err := k.TasksByPID(bg, 1)
-			if err != nil || len(one) != 1 || one[0].Comm != "init" {
-				t.Errorf("pid 1: %+v, %v", one, err)
-			}
-			if _, err := k.TasksByPID(bg, 99999); err == nil {
-				t.Error("pid 99999 found")
-			}
-		})
-	}
+		}
+		one, err := k.TasksByPID(bg, 1)
+		if err != nil || len(one) != 1 || one[0].Comm != "init" {
+			t.Errorf("pid 1: %+v, %v", one, err)
+		}
+		if _, err := k.TasksByPID(bg, 99999); err == nil {
+			t.Error("pid 99999 found")
+		}
+	})
 }
 
 // frameName is a frame as crash names it: "name+0x3c".
@@ -222,46 +230,41 @@ func compareTrace(t *testing.T, what string, bt *model.Backtrace, ct *crashTrace
 // TestDebianBacktraces: every task's stack (crash's foreach bt) and every
 // CPU's (crash's bt -a).
 func TestDebianBacktraces(t *testing.T) {
-	for _, name := range dumptest.KernelFixtureNames {
-		t.Run(name, func(t *testing.T) {
-			k := openDebian(t, name)
-			var o crashOracle
-			dumptest.KernelOracle(t, name+".crash.json", &o)
-			bts, err := k.Backtraces(bg)
+	eachDebian(t, func(t *testing.T, name string, k *Kernel, o crashOracle) {
+		bts, err := k.Backtraces(bg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		byTask := map[uint64]*model.Backtrace{}
+		for i := range bts {
+			byTask[uint64(*bts[i].Task)] = &bts[i]
+		}
+		for i := range o.Backtraces {
+			ct := &o.Backtraces[i]
+			bt := byTask[hexOf(t, ct.Task)]
+			if bt == nil {
+				t.Errorf("no trace of task %s (pid %d)", ct.Task, ct.PID)
+				continue
+			}
+			compareTrace(t, fmt.Sprintf("pid %d (%s)", ct.PID, ct.Task), bt, ct)
+		}
+		if len(o.Backtraces) != len(bts) {
+			t.Errorf("%d traces, crash has %d", len(bts), len(o.Backtraces))
+		}
+		for i := range o.BacktracesActive {
+			ct := &o.BacktracesActive[i]
+			bt, err := k.CPUBacktrace(bg, ct.CPU)
 			if err != nil {
-				t.Fatal(err)
+				t.Errorf("CPU %d: %v", ct.CPU, err)
+				continue
 			}
-			byTask := map[uint64]*model.Backtrace{}
-			for i := range bts {
-				byTask[uint64(*bts[i].Task)] = &bts[i]
+			if bt.Task == nil || uint64(*bt.Task) != hexOf(t, ct.Task) {
+				t.Errorf("CPU %d runs %v, crash says %s", ct.CPU, bt.Task, ct.Task)
 			}
-			for i := range o.Backtraces {
-				ct := &o.Backtraces[i]
-				bt := byTask[hexOf(t, ct.Task)]
-				if bt == nil {
-					t.Errorf("no trace of task %s (pid %d)", ct.Task, ct.PID)
-					continue
-				}
-				compareTrace(t, fmt.Sprintf("pid %d (%s)", ct.PID, ct.Task), bt, ct)
-			}
-			if len(o.Backtraces) != len(bts) {
-				t.Errorf("%d traces, crash has %d", len(bts), len(o.Backtraces))
-			}
-			for i := range o.BacktracesActive {
-				ct := &o.BacktracesActive[i]
-				bt, err := k.CPUBacktrace(bg, ct.CPU)
-				if err != nil {
-					t.Errorf("CPU %d: %v", ct.CPU, err)
-					continue
-				}
-				if bt.Task == nil || uint64(*bt.Task) != hexOf(t, ct.Task) {
-					t.Errorf("CPU %d runs %v, crash says %s", ct.CPU, bt.Task, ct.Task)
-				}
-				compareTrace(t, fmt.Sprintf("CPU %d", ct.CPU), bt, ct)
-			}
-			logDisagreements(t, name, bts, &o)
-		})
-	}
+			compareTrace(t, fmt.Sprintf("CPU %d", ct.CPU), bt, ct)
+		}
+		logDisagreements(t, name, bts, &o)
+	})
 }
 
 // logDisagreements lists the tasks whose reliable trace is neither
@@ -314,34 +317,29 @@ func logDisagreements(t *testing.T, name string, bts []model.Backtrace, o *crash
 // TestDebianModules: modules equal crash's mod; the module's symbols,
 // ORC table and BTF are found.
 func TestDebianModules(t *testing.T) {
-	for _, name := range dumptest.KernelFixtureNames {
-		t.Run(name, func(t *testing.T) {
-			k := openDebian(t, name)
-			var o crashOracle
-			dumptest.KernelOracle(t, name+".crash.json", &o)
-			mods, err := k.Modules(bg)
-			if err != nil {
-				t.Fatal(err)
+	eachDebian(t, func(t *testing.T, name string, k *Kernel, o crashOracle) {
+		mods, err := k.Modules(bg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(mods) != len(o.Modules) {
+			t.Fatalf("%d modules, crash has %d", len(mods), len(o.Modules))
+		}
+		for i, w := range o.Modules {
+			g := mods[i]
+			if g.Name != w.Name || uint64(g.Base) != hexOf(t, w.Base) || g.Size != w.Size || uint64(g.Module) != hexOf(t, w.Module) {
+				t.Errorf("module %d: %s base %s size %d at %s; crash: %s %s %d %s", i, g.Name, g.Base, g.Size, g.Module, w.Name, w.Base, w.Size, w.Module)
 			}
-			if len(mods) != len(o.Modules) {
-				t.Fatalf("%d modules, crash has %d", len(mods), len(o.Modules))
+			if g.State != "live" || g.Symbols == 0 || g.ORCEntries == 0 || !g.BTF {
+				t.Errorf("module %s: state %s, %d symbols, %d ORC entries, BTF %v", g.Name, g.State, g.Symbols, g.ORCEntries, g.BTF)
 			}
-			for i, w := range o.Modules {
-				g := mods[i]
-				if g.Name != w.Name || uint64(g.Base) != hexOf(t, w.Base) || g.Size != w.Size || uint64(g.Module) != hexOf(t, w.Module) {
-					t.Errorf("module %d: %s base %s size %d at %s; crash: %s %s %d %s", i, g.Name, g.Base, g.Size, g.Module, w.Name, w.Base, w.Size, w.Module)
-				}
-				if g.State != "live" || g.Symbols == 0 || g.ORCEntries == 0 || !g.BTF {
-					t.Errorf("module %s: state %s, %d symbols, %d ORC entries, BTF %v", g.Name, g.State, g.Symbols, g.ORCEntries, g.BTF)
-				}
-				// An address inside the module names its symbol and module.
-				r, ok := k.Symbolize(bg, uint64(g.Base)+0x10)
-				if !ok || r.Module != g.Name || !strings.HasSuffix(r.String(), " ["+g.Name+"]") {
-					t.Errorf("module text %#x: %s %v", uint64(g.Base)+0x10, r, ok)
-				}
+			// An address inside the module names its symbol and module.
+			r, ok := k.Symbolize(bg, uint64(g.Base)+0x10)
+			if !ok || r.Module != g.Name || !strings.HasSuffix(r.String(), " ["+g.Name+"]") {
+				t.Errorf("module text %#x: %s %v", uint64(g.Base)+0x10, r, ok)
 			}
-		})
-	}
+		}
+	})
 }
 
 // TestDebianStruct: struct task_struct at init_task shows comm

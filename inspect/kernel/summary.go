@@ -2,8 +2,6 @@ package kernel
 
 import (
 	"context"
-	"strconv"
-	"strings"
 
 	"dumpscope/model"
 )
@@ -25,10 +23,8 @@ func (k *Kernel) Summary(ctx context.Context, lastLog int) *model.CrashSummary {
 	if v, ok := k.vmci.Get("BUILD-ID"); ok {
 		s.BuildID = v
 	}
-	if v, ok := k.vmci.Get("CRASHTIME"); ok {
-		if t, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err == nil {
-			s.CrashTime = &t
-		}
+	if t, ok := k.vmci.CrashTime(); ok {
+		s.CrashTime = &t
 	}
 	a, err := k.Crash(ctx)
 	if err != nil {

@@ -3,7 +3,6 @@ package elfnote
 import (
 	"debug/elf"
 	"encoding/binary"
-	"strconv"
 
 	"dumpscope/model"
 )
@@ -41,6 +40,8 @@ func HeaderName(c elf.Class) string {
 
 // DecodeFileHeader decodes an Elf32_Ehdr or Elf64_Ehdr (as ident's
 // EI_CLASS says) in byte order o. The Xen dump-core reader uses it too.
+// The two classes lay out the same fields in the same order from e_entry
+// on; only e_entry, e_phoff and e_shoff (words) differ in size.
 func DecodeFileHeader(ident, b []byte, o binary.ByteOrder) FileHeader {
 	h := FileHeader{
 		Class: elf.Class(ident[elf.EI_CLASS]), Data: elf.Data(ident[elf.EI_DATA]),
@@ -48,47 +49,32 @@ func DecodeFileHeader(ident, b []byte, o binary.ByteOrder) FileHeader {
 		ABIVersion: ident[elf.EI_ABIVERSION],
 		Type:       elf.Type(o.Uint16(b[16:])), Machine: elf.Machine(o.Uint16(b[18:])), EVersion: o.Uint32(b[20:]),
 	}
-	if h.Class == elf.ELFCLASS32 {
-		h.Entry = uint64(o.Uint32(b[24:]))
-		h.Phoff = uint64(o.Uint32(b[28:]))
-		h.Shoff = uint64(o.Uint32(b[32:]))
-		h.Flags = o.Uint32(b[36:])
-		h.Ehsize = o.Uint16(b[40:])
-		h.Phentsize = o.Uint16(b[42:])
-		h.Phnum = o.Uint16(b[44:])
-		h.Shentsize = o.Uint16(b[46:])
-		h.Shnum = o.Uint16(b[48:])
-		h.Shstrndx = o.Uint16(b[50:])
-		return h
+	at := 24
+	word := func() uint64 {
+		if h.Class == elf.ELFCLASS32 {
+			at += 4
+			return uint64(o.Uint32(b[at-4:]))
+		}
+		at += 8
+		return o.Uint64(b[at-8:])
 	}
-	h.Entry = o.Uint64(b[24:])
-	h.Phoff = o.Uint64(b[32:])
-	h.Shoff = o.Uint64(b[40:])
-	h.Flags = o.Uint32(b[48:])
-	h.Ehsize = o.Uint16(b[52:])
-	h.Phentsize = o.Uint16(b[54:])
-	h.Phnum = o.Uint16(b[56:])
-	h.Shentsize = o.Uint16(b[58:])
-	h.Shnum = o.Uint16(b[60:])
-	h.Shstrndx = o.Uint16(b[62:])
+	half := func() uint16 {
+		at += 2
+		return o.Uint16(b[at-2:])
+	}
+	h.Entry, h.Phoff, h.Shoff = word(), word(), word()
+	h.Flags = o.Uint32(b[at:])
+	at += 4
+	h.Ehsize, h.Phentsize, h.Phnum, h.Shentsize, h.Shnum, h.Shstrndx = half(), half(), half(), half(), half(), half()
 	return h
 }
 
-// FillFromVMCoreInfo copies OSRELEASE, CRASHTIME and BUILD-ID into info.
+// FillFromVMCoreInfo records that the dump has VMCOREINFO and copies its
+// OSRELEASE, BUILD-ID and CRASHTIME into info (model.Info.SetVMCoreInfo).
 func FillFromVMCoreInfo(info *model.Info, v *model.VMCoreInfo) {
 	if v == nil {
 		return
 	}
 	info.VMCoreInfo = true
-	if s, ok := v.Get("OSRELEASE"); ok {
-		info.OSRelease = s
-	}
-	if s, ok := v.Get("BUILD-ID"); ok {
-		info.BuildID = s
-	}
-	if s, ok := v.Get("CRASHTIME"); ok {
-		if t, err := strconv.ParseInt(s, 10, 64); err == nil {
-			info.CrashTime = &t
-		}
-	}
+	info.SetVMCoreInfo(v)
 }

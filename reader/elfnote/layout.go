@@ -1,7 +1,6 @@
 package elfnote
 
 import (
-	"bytes"
 	"encoding/binary"
 	"fmt"
 
@@ -49,61 +48,6 @@ func NoteLayout(n model.Note, src reader.Source, order binary.ByteOrder, archNam
 		s.Node.Add(&model.Field{Name: "(padding)", Offset: n.DescOffset + model.FileOff(n.DescSize), Size: pad, Meaning: "pads the descriptor to 4 bytes"})
 	}
 	return s.Node
-}
-
-// TextLines labels each line of a text blob (VMCOREINFO, eraseinfo).
-func TextLines(b []byte, base int64) []*model.Field {
-	var out []*model.Field
-	for pos := 0; pos < len(b); {
-		end := bytes.IndexByte(b[pos:], '\n')
-		if end < 0 {
-			end = len(b) - pos
-		} else {
-			end++
-		}
-		line := bytes.TrimRight(b[pos:pos+end], "\n\x00")
-		if len(line) > 0 {
-			k, v, ok := bytes.Cut(line, []byte("="))
-			if !ok { // eraseinfo: "erase SYMBOL size N"
-				k, v, _ = bytes.Cut(line, []byte(" "))
-			}
-			out = append(out, &model.Field{Name: reader.Printable(string(k)), Offset: model.FileOff(base + int64(pos)), Size: int64(end),
-				Value: reader.Printable(string(v)), Meaning: vmcoreinfoMeaning(string(k))})
-		}
-		pos += end
-	}
-	return out
-}
-
-func vmcoreinfoMeaning(k string) string {
-	e := model.VMCoreInfoEntry{Key: k}
-	switch e.Group() {
-	case "SYMBOL":
-		return "address of a kernel symbol (hex)"
-	case "OFFSET":
-		return "offset of a structure member (decimal)"
-	case "SIZE":
-		return "size of a type (decimal)"
-	case "LENGTH":
-		return "number of elements of an array (decimal)"
-	case "NUMBER":
-		return "a kernel constant (signed decimal)"
-	}
-	switch k {
-	case "OSRELEASE":
-		return "kernel release (uname -r)"
-	case "BUILD-ID":
-		return "GNU build-id of vmlinux"
-	case "PAGESIZE":
-		return "page size in bytes"
-	case "CRASHTIME":
-		return "time of the crash, seconds since the epoch"
-	case "KERNELOFFSET":
-		return "KASLR offset of the kernel text (hex)"
-	case "erase":
-		return "an erased symbol"
-	}
-	return "VMCOREINFO entry"
 }
 
 func descMeaning(n model.Note) string {
