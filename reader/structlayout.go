@@ -32,7 +32,7 @@ func (s *StructLayout) Uint(name string, off, size int, meaning string, note ...
 	if off+size > len(s.b) {
 		return 0
 	}
-	v := uintAt(s.order, s.b[off:off+size])
+	v, _ := UintAt(s.order, s.b[off:off+size])
 	val := FormatUint(v)
 	if len(note) > 0 && note[0] != "" {
 		val += " " + note[0]
@@ -46,7 +46,7 @@ func (s *StructLayout) Int(name string, off, size int, meaning string) int64 {
 	if off+size > len(s.b) {
 		return 0
 	}
-	u := uintAt(s.order, s.b[off:off+size])
+	u, _ := UintAt(s.order, s.b[off:off+size])
 	shift := 64 - 8*uint(size)
 	v := int64(u<<shift) >> shift
 	s.Node.Add(&model.Field{Name: name, Offset: model.FileOff(s.base + int64(off)), Size: int64(size), Value: fmt.Sprintf("%d", v), Meaning: meaning})
@@ -81,18 +81,20 @@ func (s *StructLayout) Raw(name string, off, size int, meaning string, value ...
 	return s.Node.Add(&model.Field{Name: name, Offset: model.FileOff(s.base + int64(off)), Size: int64(size), Value: v, Meaning: meaning})
 }
 
-func uintAt(o binary.ByteOrder, p []byte) uint64 {
+// UintAt decodes p, an unsigned integer of 1, 2, 4 or 8 bytes in byte
+// order o; ok is false for any other length.
+func UintAt(o binary.ByteOrder, p []byte) (v uint64, ok bool) {
 	switch len(p) {
 	case 1:
-		return uint64(p[0])
+		return uint64(p[0]), true
 	case 2:
-		return uint64(o.Uint16(p))
+		return uint64(o.Uint16(p)), true
 	case 4:
-		return uint64(o.Uint32(p))
+		return uint64(o.Uint32(p)), true
 	case 8:
-		return o.Uint64(p)
+		return o.Uint64(p), true
 	}
-	return 0
+	return 0, false
 }
 
 // FormatUint shows a value in hex, with the decimal beside it when that

@@ -8,6 +8,7 @@ import (
 
 	"dumpscope/inspect/btf"
 	"dumpscope/model"
+	"dumpscope/reader"
 )
 
 // The kernel's own types come from BTF in its memory (package
@@ -191,18 +192,8 @@ func uintAt(b []byte, f field) uint64 {
 	if !f.ok || f.off+f.size > uint64(len(b)) {
 		return 0
 	}
-	p := b[f.off:]
-	switch f.size {
-	case 1:
-		return uint64(p[0])
-	case 2:
-		return uint64(le.Uint16(p))
-	case 4:
-		return uint64(le.Uint32(p))
-	case 8:
-		return le.Uint64(p)
-	}
-	return 0
+	v, _ := reader.UintAt(le, b[f.off:f.off+f.size])
+	return v
 }
 
 // intAt reads a signed integer (sign-extended from f.size bytes).

@@ -59,18 +59,7 @@ func value(order binary.ByteOrder, b []byte, f Spec) (uint64, bool) {
 	if f.Off < 0 || f.Off+f.Size > len(b) {
 		return 0, false
 	}
-	p := b[f.Off : f.Off+f.Size]
-	switch f.Size {
-	case 1:
-		return uint64(p[0]), true
-	case 2:
-		return uint64(order.Uint16(p)), true
-	case 4:
-		return uint64(order.Uint32(p)), true
-	case 8:
-		return order.Uint64(p), true
-	}
-	return 0, false
+	return reader.UintAt(order, b[f.Off:f.Off+f.Size])
 }
 
 // Value decodes the named integer field of b.
