@@ -249,9 +249,11 @@ func plausibleNames(types []byte, names []string) bool {
 func expandNames(read readFunc, at uint64, num int, tokens [256][]byte, big bool) (types []byte, names []string, used bool, err error) {
 	c := newCursor(read, at)
 	types = make([]byte, 0, min(num, 1<<16))
-	names = make([]string, 0, min(num, 1<<16))
-	total := 0
-	buf := make([]byte, 0, maxSymName)
+	// The names are expanded one after another into one buffer and cut
+	// from one string: ends[i] is where name i ends.
+	ends := make([]int32, 0, min(num, 1<<16))
+	all := make([]byte, 0, min(num, 1<<16)*24) // names average about 20 characters
+	scratch := make([]byte, 0, 256)            // an entry's tokens across chunks
 	for i := 0; i < num; i++ {
 		n, err := c.byte()
 		if err != nil {
@@ -265,25 +267,34 @@ func expandNames(read readFunc, at uint64, num int, tokens [256][]byte, big bool
 			}
 			length, used = int(n&0x7f)|int(hi)<<7, true
 		}
-		buf = buf[:0]
-		for j := 0; j < length; j++ {
-			t, err := c.byte()
-			if err != nil {
-				return nil, nil, used, fmt.Errorf("kallsyms_names entry %d: %w", i, err)
-			}
-			if len(buf)+len(tokens[t]) > maxSymName {
+		start := len(all)
+		toks, err := c.take(length, scratch[:0])
+		if err != nil {
+			return nil, nil, used, fmt.Errorf("kallsyms_names entry %d: %w", i, err)
+		}
+		for _, t := range toks {
+			if len(all)-start+len(tokens[t]) > maxSymName {
 				return nil, nil, used, fmt.Errorf("kallsyms_names entry %d expands beyond %d characters: %w", i, maxSymName, model.ErrCorrupt)
 			}
-			buf = append(buf, tokens[t]...)
+			all = append(all, tokens[t]...)
 		}
-		if len(buf) < 2 {
+		if len(all)-start < 2 {
 			return nil, nil, used, fmt.Errorf("kallsyms_names entry %d is empty: %w", i, model.ErrCorrupt)
 		}
-		if total += len(buf); total > maxSymbolBytes {
+		if len(all)+len(types) > maxSymbolBytes {
 			return nil, nil, used, fmt.Errorf("kallsyms names exceed %d bytes: %w", maxSymbolBytes, model.ErrCorrupt)
 		}
-		types = append(types, buf[0])
-		names = append(names, string(buf[1:]))
+		// The type is the first character: keep it apart and the name
+		// in the buffer.
+		types = append(types, all[start])
+		all = append(all[:start], all[start+1:]...)
+		ends = append(ends, int32(len(all)))
+	}
+	str := string(all)
+	names = make([]string, len(ends))
+	start := int32(0)
+	for i, e := range ends {
+		names[i], start = str[start:e], e
 	}
 	return types, names, used, nil
 }
@@ -489,18 +500,44 @@ func (c *cursor) seek(at uint64) { c.addr = at }
 // byte returns the next byte. Chunks end on 4 KiB boundaries, so a read
 // never spans into a page the caller does not need.
 func (c *cursor) byte() (byte, error) {
-	if c.buf == nil || c.addr < c.bufAddr || c.addr-c.bufAddr >= uint64(len(c.buf)) {
-		start := c.addr &^ (cursorChunk - 1)
-		if c.buf == nil {
-			c.buf = make([]byte, cursorChunk)
-		}
-		c.buf = c.buf[:cursorChunk]
-		if err := c.read(start, c.buf); err != nil {
-			c.buf = c.buf[:0]
-			return 0, err
-		}
-		c.bufAddr = start
+	// An address below bufAddr wraps to a large index and refills.
+	if i := c.addr - c.bufAddr; i < uint64(len(c.buf)) {
+		c.addr++
+		return c.buf[i], nil
 	}
+	return c.fill()
+}
+
+// take returns the next n bytes: within the chunk read, the chunk's own
+// bytes, else copies appended to buf.
+func (c *cursor) take(n int, buf []byte) ([]byte, error) {
+	if i := c.addr - c.bufAddr; i < uint64(len(c.buf)) && uint64(n) <= uint64(len(c.buf))-i {
+		c.addr += uint64(n)
+		return c.buf[i : i+uint64(n)], nil
+	}
+	for range n {
+		b, err := c.byte()
+		if err != nil {
+			return buf, err
+		}
+		buf = append(buf, b)
+	}
+	return buf, nil
+}
+
+// fill reads the chunk that holds the cursor's address and returns its
+// byte there.
+func (c *cursor) fill() (byte, error) {
+	start := c.addr &^ (cursorChunk - 1)
+	if c.buf == nil {
+		c.buf = make([]byte, cursorChunk)
+	}
+	c.buf = c.buf[:cursorChunk]
+	if err := c.read(start, c.buf); err != nil {
+		c.buf = c.buf[:0]
+		return 0, err
+	}
+	c.bufAddr = start
 	b := c.buf[c.addr-c.bufAddr]
 	c.addr++
 	return b, nil
