@@ -166,6 +166,13 @@ func readTable(mem Memory, name string, ipAddr, uAddr, n uint64) (*Table, error)
 		return nil, fmt.Errorf("%s ORC: table at %#x/%#x wraps around the address space: %w", name, ipAddr, uAddr, model.ErrCorrupt)
 	}
 	t := &Table{Name: name, IPAddr: ipAddr}
+	// When both arrays' last entries are readable, the count is believed
+	// enough to allocate for it at once; otherwise the arrays grow as the
+	// chunks are read, and the first unreadable one says why.
+	var last [entrySize]byte
+	if mem.ReadVirt(ipAddr+4*(n-1), last[:4]) == nil && mem.ReadVirt(uAddr+entrySize*(n-1), last[:]) == nil {
+		t.ipOff, t.raw = make([]int32, 0, n), make([]byte, 0, entrySize*n)
+	}
 	buf := make([]byte, readChunk)
 	for done := uint64(0); done < n; {
 		k := min(n-done, readChunk/entrySize)
