@@ -3,7 +3,9 @@ package kernel
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
+	"strings"
 
 	"dumpscope/model"
 )
@@ -210,12 +212,13 @@ func readTokens(read readFunc, a kallsymsAddrs) ([256][]byte, error) {
 // that reading used a two-byte length are they read again in the older
 // one-byte form, and that one wins only if it alone makes sense.
 func namesForm(read readFunc, at uint64, num int, tokens [256][]byte) ([]byte, []string, bool, error) {
-	types, names, used, err := expandNames(read, at, num, tokens, true)
+	src := newPageStream(read, at, min(num*16, maxNamesBytes))
+	types, names, used, err := expandNames(src, num, tokens, true)
 	if err == nil && !used {
 		return types, names, false, nil
 	}
 	bigOK := err == nil && plausibleNames(types, names)
-	t1, n1, _, err1 := expandNames(read, at, num, tokens, false)
+	t1, n1, _, err1 := expandNames(src, num, tokens, false)
 	if err1 == nil && plausibleNames(t1, n1) && !bigOK {
 		return t1, n1, false, nil
 	}
@@ -246,51 +249,54 @@ func plausibleNames(types []byte, names []string) bool {
 // in kernel/kallsyms.c): the first expanded character is the type. big
 // selects the two-byte length form; used reports whether a two-byte
 // length occurred.
-func expandNames(read readFunc, at uint64, num int, tokens [256][]byte, big bool) (types []byte, names []string, used bool, err error) {
-	c := newCursor(read, at)
+func expandNames(src *pageStream, num int, tokens [256][]byte, big bool) (types []byte, names []string, used bool, err error) {
+	pos := src.start
 	types = make([]byte, 0, min(num, 1<<16))
-	// The names are expanded one after another into one buffer and cut
-	// from one string: ends[i] is where name i ends.
+	// The names are written one after another into one string and cut
+	// from it: ends[i] is where name i ends. Room for names of about 20
+	// characters is reserved up front (not touched until written).
 	ends := make([]int32, 0, min(num, 1<<16))
-	all := make([]byte, 0, min(num, 1<<16)*24) // names average about 20 characters
-	scratch := make([]byte, 0, 256)            // an entry's tokens across chunks
+	var all strings.Builder
+	all.Grow(min(num*24, maxSymbolBytes))
+	buf := make([]byte, 0, maxSymName)
+	total := 0
 	for i := 0; i < num; i++ {
-		n, err := c.byte()
-		if err != nil {
+		if err := src.need(pos + 1); err != nil {
 			return nil, nil, used, fmt.Errorf("kallsyms_names entry %d: %w", i, err)
 		}
+		n := src.data[pos]
+		pos++
 		length := int(n)
 		if big && n&0x80 != 0 {
-			hi, err := c.byte()
-			if err != nil {
+			if err := src.need(pos + 1); err != nil {
 				return nil, nil, used, fmt.Errorf("kallsyms_names entry %d: %w", i, err)
 			}
-			length, used = int(n&0x7f)|int(hi)<<7, true
+			length, used = int(n&0x7f)|int(src.data[pos])<<7, true
+			pos++
 		}
-		start := len(all)
-		toks, err := c.take(length, scratch[:0])
-		if err != nil {
+		if err := src.need(pos + length); err != nil {
 			return nil, nil, used, fmt.Errorf("kallsyms_names entry %d: %w", i, err)
 		}
+		toks := src.data[pos : pos+length]
+		pos += length
+		buf = buf[:0]
 		for _, t := range toks {
-			if len(all)-start+len(tokens[t]) > maxSymName {
+			if len(buf)+len(tokens[t]) > maxSymName {
 				return nil, nil, used, fmt.Errorf("kallsyms_names entry %d expands beyond %d characters: %w", i, maxSymName, model.ErrCorrupt)
 			}
-			all = append(all, tokens[t]...)
+			buf = append(buf, tokens[t]...)
 		}
-		if len(all)-start < 2 {
+		if len(buf) < 2 {
 			return nil, nil, used, fmt.Errorf("kallsyms_names entry %d is empty: %w", i, model.ErrCorrupt)
 		}
-		if len(all)+len(types) > maxSymbolBytes {
+		if total += len(buf); total > maxSymbolBytes {
 			return nil, nil, used, fmt.Errorf("kallsyms names exceed %d bytes: %w", maxSymbolBytes, model.ErrCorrupt)
 		}
-		// The type is the first character: keep it apart and the name
-		// in the buffer.
-		types = append(types, all[start])
-		all = append(all[:start], all[start+1:]...)
-		ends = append(ends, int32(len(all)))
+		types = append(types, buf[0])
+		all.Write(buf[1:])
+		ends = append(ends, int32(all.Len()))
 	}
-	str := string(all)
+	str := all.String()
 	names = make([]string, len(ends))
 	start := int32(0)
 	for i, e := range ends {
@@ -508,23 +514,6 @@ func (c *cursor) byte() (byte, error) {
 	return c.fill()
 }
 
-// take returns the next n bytes: within the chunk read, the chunk's own
-// bytes, else copies appended to buf.
-func (c *cursor) take(n int, buf []byte) ([]byte, error) {
-	if i := c.addr - c.bufAddr; i < uint64(len(c.buf)) && uint64(n) <= uint64(len(c.buf))-i {
-		c.addr += uint64(n)
-		return c.buf[i : i+uint64(n)], nil
-	}
-	for range n {
-		b, err := c.byte()
-		if err != nil {
-			return buf, err
-		}
-		buf = append(buf, b)
-	}
-	return buf, nil
-}
-
 // fill reads the chunk that holds the cursor's address and returns its
 // byte there.
 func (c *cursor) fill() (byte, error) {
@@ -541,4 +530,64 @@ func (c *cursor) fill() (byte, error) {
 	b := c.buf[c.addr-c.bufAddr]
 	c.addr++
 	return b, nil
+}
+
+// pageStream reads kernel memory from an address onwards, as far as a
+// reader asks, and keeps what it read: kallsyms_names is read once, in
+// reads of many pages, for both readings of its length form. Like the
+// cursor, it reads whole 4 KiB pages from the one that holds the start.
+type pageStream struct {
+	read  readFunc
+	base  uint64 // the address of data[0], on a page boundary
+	start int    // the offset in data of the first byte asked for
+	data  []byte
+	err   error // why data ends where it does, once a read failed
+	limit int   // the most bytes it reads past start
+}
+
+// streamChunk is how much one read of a pageStream asks for.
+const streamChunk = 64 << 10
+
+// maxNamesBytes bounds kallsyms_names: each entry is a length of one or
+// two bytes and token numbers, and a real token expands to a character at
+// least.
+const maxNamesBytes = maxSymbolBytes + 2*maxKallsyms
+
+// newPageStream starts a stream at at; sizeHint is how much room to
+// reserve for the reads.
+func newPageStream(read readFunc, at uint64, sizeHint int) *pageStream {
+	base := at &^ (cursorChunk - 1)
+	return &pageStream{read: read, base: base, start: int(at - base),
+		data: make([]byte, 0, int(at-base)+sizeHint), limit: maxNamesBytes}
+}
+
+// need makes data hold at least end bytes, or says why it cannot.
+func (s *pageStream) need(end int) error {
+	for len(s.data) < end {
+		if s.err != nil {
+			return s.err
+		}
+		if len(s.data)-s.start >= s.limit {
+			s.err = fmt.Errorf("more than %d bytes of names: %w", s.limit, model.ErrCorrupt)
+			return s.err
+		}
+		va := s.base + uint64(len(s.data))
+		n := int(streamChunk - va%streamChunk)
+		old := len(s.data)
+		s.data = slices.Grow(s.data, n)[:old+n]
+		if err := s.read(va, s.data[old:]); err == nil {
+			continue
+		}
+		// A page of the chunk cannot be read: keep the pages before it,
+		// and its error.
+		s.data = s.data[:old]
+		for ; len(s.data) < old+n; s.data = s.data[:len(s.data)+cursorChunk] {
+			at := len(s.data)
+			if err := s.read(s.base+uint64(at), s.data[at:at+cursorChunk]); err != nil {
+				s.err = err
+				break
+			}
+		}
+	}
+	return nil
 }
