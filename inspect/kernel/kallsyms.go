@@ -212,7 +212,8 @@ func readTokens(read readFunc, a kallsymsAddrs) ([256][]byte, error) {
 // that reading used a two-byte length are they read again in the older
 // one-byte form, and that one wins only if it alone makes sense.
 func namesForm(read readFunc, at uint64, num int, tokens [256][]byte) ([]byte, []string, bool, error) {
-	src := newPageStream(read, at, min(num*16, maxNamesBytes))
+	// Entries take about 16 bytes (Debian 6.1: 1.5 MB for 94k symbols).
+	src := newPageStream(read, at, min(num*20+streamChunk, maxNamesBytes))
 	types, names, used, err := expandNames(src, num, tokens, true)
 	if err == nil && !used {
 		return types, names, false, nil

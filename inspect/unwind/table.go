@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 
 	"dumpscope/model"
@@ -184,7 +185,7 @@ func readTable(mem Memory, name string, ipAddr, uAddr, n uint64) (*Table, error)
 			t.ipOff = append(t.ipOff, int32(binary.LittleEndian.Uint32(ip[4*i:])))
 		}
 		start := len(t.raw)
-		t.raw = append(t.raw, make([]byte, entrySize*k)...)
+		t.raw = slices.Grow(t.raw, entrySize*int(k))[:start+entrySize*int(k)]
 		if err := mem.ReadVirt(uAddr+entrySize*done, t.raw[start:]); err != nil {
 			return nil, fmt.Errorf("%s ORC: orc_unwind entries %d-%d at %#x: %w", name, done, done+k-1, uAddr+entrySize*done, err)
 		}
