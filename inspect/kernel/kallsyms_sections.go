@@ -180,7 +180,7 @@ func (s *Symbols) AddrErr(addr uint64) (model.SymbolRef, error) {
 
 // addrOf returns the address of the first symbol with the name.
 func (s *Symbols) addrOf(name string) (uint64, bool) {
-	if i, ok := s.byName[name]; ok {
+	if i, ok := s.first(name); ok {
 		return uint64(s.syms[i].Addr), true
 	}
 	return 0, false

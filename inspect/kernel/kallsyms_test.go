@@ -411,3 +411,29 @@ func TestPageStream(t *testing.T) {
 		t.Errorf("past the limit: %v", err)
 	}
 }
+
+// TestNameIndex: every name finds all its symbols in kallsyms order,
+// names that share a start or a hash slot stay apart, and absent names
+// (and an empty table) find nothing.
+func TestNameIndex(t *testing.T) {
+	var list []model.Symbol
+	for i := range 3000 {
+		list = append(list, model.Symbol{Name: fmt.Sprintf("sym%d", i%1000), Addr: model.VirtAddr(i)})
+	}
+	s := &Symbols{syms: list}
+	s.indexNames()
+	for i := range 1000 {
+		got := s.indexes(fmt.Sprintf("sym%d", i))
+		if len(got) != 3 || got[0] != i || got[1] != i+1000 || got[2] != i+2000 {
+			t.Fatalf("sym%d: indexes %v, want [%d %d %d]", i, got, i, i+1000, i+2000)
+		}
+	}
+	for _, name := range []string{"sym1000", "sym", ""} {
+		if got := s.indexes(name); got != nil {
+			t.Errorf("%q: indexes %v, want none", name, got)
+		}
+	}
+	if got := (&Symbols{}).Lookup("sym1"); got != nil {
+		t.Errorf("an empty table finds %v", got)
+	}
+}
