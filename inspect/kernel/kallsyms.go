@@ -149,13 +149,15 @@ func decodeKallsyms(read readFunc, a kallsymsAddrs, anchors map[string]uint64) (
 	if err != nil {
 		return nil, err
 	}
-	types, names, big, err := namesForm(read, a.names, num, tokens)
+	names, big, err := namesForm(read, a.names, num, tokens)
 	if err != nil {
 		return nil, err
 	}
 	s := &Symbols{syms: make([]model.Symbol, num), BigNames: big}
-	for i := range names {
-		s.syms[i] = model.Symbol{Name: names[i], Type: typeString(types[i])}
+	start := int32(0)
+	for i, t := range names.types {
+		s.syms[i] = model.Symbol{Name: names.all[start:names.ends[i]], Type: typeString(t)}
+		start = names.ends[i]
 	}
 	s.indexNames()
 	percpu, err := s.readAddresses(read, a, anchors)
@@ -202,36 +204,44 @@ func readTokens(read readFunc, a kallsymsAddrs) ([256][]byte, error) {
 // names are read in the two-byte form (every kernel since 6.1); only if
 // that reading used a two-byte length are they read again in the older
 // one-byte form, and that one wins only if it alone makes sense.
-func namesForm(read readFunc, at uint64, num int, tokens [256][]byte) ([]byte, []string, bool, error) {
+func namesForm(read readFunc, at uint64, num int, tokens [256][]byte) (expanded, bool, error) {
 	// Entries take about 16 bytes (Debian 6.1: 1.5 MB for 94k symbols).
 	src := newPageStream(read, at, min(num*20+streamChunk, maxNamesBytes))
-	types, names, used, err := expandNames(src, num, tokens, true)
+	names, used, err := expandNames(src, num, tokens, true)
 	if err == nil && !used {
-		return types, names, false, nil
+		return names, false, nil
 	}
-	bigOK := err == nil && plausibleNames(types, names)
-	t1, n1, _, err1 := expandNames(src, num, tokens, false)
-	if err1 == nil && plausibleNames(t1, n1) && !bigOK {
-		return t1, n1, false, nil
+	bigOK := err == nil && plausibleNames(names)
+	n1, _, err1 := expandNames(src, num, tokens, false)
+	if err1 == nil && plausibleNames(n1) && !bigOK {
+		return n1, false, nil
 	}
 	if err != nil {
-		return nil, nil, false, err
+		return expanded{}, false, err
 	}
-	return types, names, true, nil
+	return names, true, nil
+}
+
+// expanded is kallsyms_names expanded: each symbol's type, and the names
+// one after another in one string, name i ending at ends[i].
+type expanded struct {
+	types []byte
+	all   string
+	ends  []int32
 }
 
 // plausibleNames reports whether every type is an nm letter (or '?') and
 // every name printable ASCII without spaces, as scripts/kallsyms.c writes
 // them.
-func plausibleNames(types []byte, names []string) bool {
-	for i, t := range types {
+func plausibleNames(names expanded) bool {
+	for _, t := range names.types {
 		if !(t >= 'a' && t <= 'z' || t >= 'A' && t <= 'Z' || t == '?') {
 			return false
 		}
-		for j := 0; j < len(names[i]); j++ {
-			if c := names[i][j]; c <= ' ' || c >= 0x7f {
-				return false
-			}
+	}
+	for j := 0; j < len(names.all); j++ {
+		if c := names.all[j]; c <= ' ' || c >= 0x7f {
+			return false
 		}
 	}
 	return true
@@ -241,9 +251,9 @@ func plausibleNames(types []byte, names []string) bool {
 // in kernel/kallsyms.c): the first expanded character is the type. big
 // selects the two-byte length form; used reports whether a two-byte
 // length occurred.
-func expandNames(src *pageStream, num int, tokens [256][]byte, big bool) (types []byte, names []string, used bool, err error) {
+func expandNames(src *pageStream, num int, tokens [256][]byte, big bool) (names expanded, used bool, err error) {
 	pos := src.start
-	types = make([]byte, 0, min(num, 1<<16))
+	types := make([]byte, 0, min(num, 1<<16))
 	// The names are written one after another into one string and cut
 	// from it: ends[i] is where name i ends. Room for names of about 20
 	// characters is reserved up front (not touched until written).
@@ -254,47 +264,41 @@ func expandNames(src *pageStream, num int, tokens [256][]byte, big bool) (types 
 	total := 0
 	for i := 0; i < num; i++ {
 		if err := src.need(pos + 1); err != nil {
-			return nil, nil, used, fmt.Errorf("kallsyms_names entry %d: %w", i, err)
+			return expanded{}, used, fmt.Errorf("kallsyms_names entry %d: %w", i, err)
 		}
 		n := src.data[pos]
 		pos++
 		length := int(n)
 		if big && n&0x80 != 0 {
 			if err := src.need(pos + 1); err != nil {
-				return nil, nil, used, fmt.Errorf("kallsyms_names entry %d: %w", i, err)
+				return expanded{}, used, fmt.Errorf("kallsyms_names entry %d: %w", i, err)
 			}
 			length, used = int(n&0x7f)|int(src.data[pos])<<7, true
 			pos++
 		}
 		if err := src.need(pos + length); err != nil {
-			return nil, nil, used, fmt.Errorf("kallsyms_names entry %d: %w", i, err)
+			return expanded{}, used, fmt.Errorf("kallsyms_names entry %d: %w", i, err)
 		}
 		toks := src.data[pos : pos+length]
 		pos += length
 		buf = buf[:0]
 		for _, t := range toks {
 			if len(buf)+len(tokens[t]) > maxSymName {
-				return nil, nil, used, fmt.Errorf("kallsyms_names entry %d expands beyond %d characters: %w", i, maxSymName, model.ErrCorrupt)
+				return expanded{}, used, fmt.Errorf("kallsyms_names entry %d expands beyond %d characters: %w", i, maxSymName, model.ErrCorrupt)
 			}
 			buf = append(buf, tokens[t]...)
 		}
 		if len(buf) < 2 {
-			return nil, nil, used, fmt.Errorf("kallsyms_names entry %d is empty: %w", i, model.ErrCorrupt)
+			return expanded{}, used, fmt.Errorf("kallsyms_names entry %d is empty: %w", i, model.ErrCorrupt)
 		}
 		if total += len(buf); total > maxSymbolBytes {
-			return nil, nil, used, fmt.Errorf("kallsyms names exceed %d bytes: %w", maxSymbolBytes, model.ErrCorrupt)
+			return expanded{}, used, fmt.Errorf("kallsyms names exceed %d bytes: %w", maxSymbolBytes, model.ErrCorrupt)
 		}
 		types = append(types, buf[0])
 		all.Write(buf[1:])
 		ends = append(ends, int32(all.Len()))
 	}
-	str := all.String()
-	names = make([]string, len(ends))
-	start := int32(0)
-	for i, e := range ends {
-		names[i], start = str[start:e], e
-	}
-	return types, names, used, nil
+	return expanded{types: types, all: all.String(), ends: ends}, used, nil
 }
 
 // encoding is one way to read kallsyms_offsets: the address of symbol i
