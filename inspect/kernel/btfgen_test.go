@@ -101,14 +101,9 @@ func (g *btfGen) spec(t *testing.T) *btf.Spec {
 
 // symbolsOf builds a symbol table from a list, as decodeKallsyms would.
 func symbolsOf(list []model.Symbol) *Symbols {
-	s := &Symbols{syms: list, byName: map[string]int32{}, sameName: make([]int32, len(list))}
+	s := &Symbols{syms: list}
 	sort.SliceStable(s.syms, func(i, j int) bool { return s.syms[i].Addr < s.syms[j].Addr })
-	for i := range s.syms {
-		s.sameName[i] = -1
-		if _, ok := s.byName[s.syms[i].Name]; !ok {
-			s.byName[s.syms[i].Name] = int32(i)
-		}
-	}
+	s.indexNames()
 	s.index(make([]bool, len(list)))
 	return s
 }

@@ -64,6 +64,10 @@ func FuzzWalk(f *testing.F) {
 		if len(tr.Steps) > len(mode.levels) {
 			t.Fatalf("%d steps in a %d-level mode", len(tr.Steps), len(mode.levels))
 		}
+		// resolve, the walk of reads, answers exactly where walk does.
+		if pa, size, ok := resolve(mem, mode, root, va, 0); ok != (err == nil) || ok && (pa != uint64(tr.PhysAddr) || size != tr.PageSize) {
+			t.Fatalf("resolve gives %#x (page %#x) ok %v, walk %#x (page %#x) err %v", pa, size, ok, tr.PhysAddr, tr.PageSize, err)
+		}
 		scanDirectMap(mem, mode, root, 0)
 		// The address-space setup over the same memory: the root symbol
 		// where the seeds put their tables.

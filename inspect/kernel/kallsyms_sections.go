@@ -1,7 +1,9 @@
 package kernel
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"sort"
 
 	"dumpscope/model"
@@ -61,13 +63,13 @@ func innermost(rs [][2]uint64, va uint64) ([2]uint64, bool) {
 
 // index sorts the address-bearing symbols and sets sizes and bounds.
 func (s *Symbols) index(percpu []bool) {
-	s.byAddr = s.byAddr[:0]
+	s.byAddr = make([]int, 0, len(s.syms))
 	for i := range s.syms {
 		if !percpu[i] {
 			s.byAddr = append(s.byAddr, i)
 		}
 	}
-	sort.SliceStable(s.byAddr, func(a, b int) bool { return s.syms[s.byAddr[a]].Addr < s.syms[s.byAddr[b]].Addr })
+	slices.SortStableFunc(s.byAddr, func(a, b int) int { return cmp.Compare(s.syms[a].Addr, s.syms[b].Addr) })
 	if len(s.byAddr) == 0 {
 		return
 	}
@@ -178,7 +180,7 @@ func (s *Symbols) AddrErr(addr uint64) (model.SymbolRef, error) {
 
 // addrOf returns the address of the first symbol with the name.
 func (s *Symbols) addrOf(name string) (uint64, bool) {
-	if i, ok := s.byName[name]; ok {
+	if i, ok := s.first(name); ok {
 		return uint64(s.syms[i].Addr), true
 	}
 	return 0, false

@@ -372,3 +372,68 @@ func TestKallsymsSections(t *testing.T) {
 		}
 	})
 }
+
+// TestPageStream: a stream reads in chunks of many pages, keeps the pages
+// before one it cannot read when a chunk fails, fails only a reader that
+// asks for bytes at or past that page, with the page's own error, and
+// stops at its limit.
+func TestPageStream(t *testing.T) {
+	const base, bad = 0x10000, 0x10000 + 5*cursorChunk // the sixth page is absent
+	errAbsent := errors.New("absent page")
+	var reads [][2]uint64
+	read := func(va uint64, p []byte) error {
+		reads = append(reads, [2]uint64{va, uint64(len(p))})
+		if va < bad && va+uint64(len(p)) > bad || va == bad {
+			return fmt.Errorf("virtual %#x: %w", va, errAbsent)
+		}
+		for i := range p {
+			p[i] = byte(va + uint64(i))
+		}
+		return nil
+	}
+	s := newPageStream(read, base+10, 0)
+	if err := s.need(s.start + 5*cursorChunk - 10); err != nil {
+		t.Fatalf("the bytes before the absent page: %v", err)
+	}
+	if got := s.data[s.start+100]; got != 110 { // base's low byte is 0
+		t.Errorf("byte 100 of the stream is %#x, want 110", got)
+	}
+	err := s.need(s.start + 5*cursorChunk - 9)
+	if !errors.Is(err, errAbsent) || !strings.Contains(err.Error(), fmt.Sprintf("virtual %#x", bad)) {
+		t.Errorf("a byte of the absent page: %v", err)
+	}
+	if len(reads) != 7 || reads[0] != [2]uint64{base, streamChunk} {
+		t.Errorf("reads %x: want one chunk from the page start, then the pages up to the absent one", reads)
+	}
+	s = newPageStream(read, base+streamChunk, 0)
+	s.limit = 3 * cursorChunk
+	if err := s.need(streamChunk + 1); !errors.Is(err, model.ErrCorrupt) {
+		t.Errorf("past the limit: %v", err)
+	}
+}
+
+// TestNameIndex: every name finds all its symbols in kallsyms order,
+// names that share a start or a hash slot stay apart, and absent names
+// (and an empty table) find nothing.
+func TestNameIndex(t *testing.T) {
+	var list []model.Symbol
+	for i := range 3000 {
+		list = append(list, model.Symbol{Name: fmt.Sprintf("sym%d", i%1000), Addr: model.VirtAddr(i)})
+	}
+	s := &Symbols{syms: list}
+	s.indexNames()
+	for i := range 1000 {
+		got := s.indexes(fmt.Sprintf("sym%d", i))
+		if len(got) != 3 || got[0] != i || got[1] != i+1000 || got[2] != i+2000 {
+			t.Fatalf("sym%d: indexes %v, want [%d %d %d]", i, got, i, i+1000, i+2000)
+		}
+	}
+	for _, name := range []string{"sym1000", "sym", ""} {
+		if got := s.indexes(name); got != nil {
+			t.Errorf("%q: indexes %v, want none", name, got)
+		}
+	}
+	if got := (&Symbols{}).Lookup("sym1"); got != nil {
+		t.Errorf("an empty table finds %v", got)
+	}
+}

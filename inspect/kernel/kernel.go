@@ -138,14 +138,24 @@ type ctxMem struct {
 	progress func(pages uint64)
 }
 
-func (c ctxMem) readPhys(addr uint64, p []byte) error {
+func (c ctxMem) readPhys(addr uint64, p []byte) error { return c.readPages(addr, p, false) }
+
+// readStream reads a whole page of a read that spans many (see
+// dumpMem.readFrame).
+func (c ctxMem) readStream(addr uint64, p []byte) error { return c.readPages(addr, p, true) }
+
+func (c ctxMem) readPages(addr uint64, p []byte, stream bool) error {
 	if err := c.ctx.Err(); err != nil {
 		return err
 	}
-	if dm, ok := c.m.(*dumpMem); ok {
-		return dm.read(c.ctx, addr, p, c.progress)
+	dm, ok := c.m.(*dumpMem)
+	switch {
+	case !ok:
+		return c.m.readPhys(addr, p)
+	case stream:
+		return dm.readFrame(c.ctx, addr, p, c.progress)
 	}
-	return c.m.readPhys(addr, p)
+	return dm.read(c.ctx, addr, p, c.progress)
 }
 
 func (m *dumpMem) readPhys(addr uint64, p []byte) error {
@@ -167,22 +177,47 @@ func (m *dumpMem) read(ctx context.Context, addr uint64, p []byte, progress func
 	return nil
 }
 
+// readFrame reads the frame at addr whole into p (one page) for a read
+// that streams through many pages: a cached frame is copied, any other is
+// decoded straight into p and not cached, so that megabytes read once
+// (BTF, the ORC table, kallsyms) do not evict the page tables and rings
+// the cache is for.
+func (m *dumpMem) readFrame(ctx context.Context, addr uint64, p []byte, progress func(uint64)) error {
+	pfn := model.PFN(addr / m.ps)
+	if addr%m.ps != 0 || uint64(len(p)) != m.ps {
+		return m.read(ctx, addr, p, progress)
+	}
+	if b, ok := m.cache.Get(pfn); ok {
+		copy(p, b)
+		return nil
+	}
+	return m.decode(ctx, pfn, p, progress)
+}
+
+// decode reads frame pfn from the dump into p (one page).
+func (m *dumpMem) decode(ctx context.Context, pfn model.PFN, p []byte, progress func(uint64)) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if pi := m.d.PageInfo(pfn); !pi.State.Readable() {
+		return model.AbsentError("", pi)
+	}
+	if _, err := m.d.ReadPage(pfn, p, reader.ReadOptions{}); err != nil {
+		return err
+	}
+	if progress != nil {
+		progress(1)
+	}
+	return nil
+}
+
 func (m *dumpMem) page(ctx context.Context, pfn model.PFN, progress func(uint64)) ([]byte, error) {
 	if b, ok := m.cache.Get(pfn); ok {
 		return b, nil
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	if pi := m.d.PageInfo(pfn); !pi.State.Readable() {
-		return nil, model.AbsentError("", pi)
-	}
 	b := make([]byte, m.ps)
-	if _, err := m.d.ReadPage(pfn, b, reader.ReadOptions{}); err != nil {
+	if err := m.decode(ctx, pfn, b, progress); err != nil {
 		return nil, err
-	}
-	if progress != nil {
-		progress(1)
 	}
 	m.cache.Put(pfn, b)
 	return b, nil

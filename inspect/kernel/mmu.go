@@ -149,17 +149,11 @@ func walk(mem physMem, mode *pagingMode, root, va, physMask uint64) (model.Trans
 		return tr, &NotMappedError{VirtAddr: va}
 	}
 	table := root
-	var buf [8]byte
 	for i, lv := range mode.levels {
 		last := i == len(mode.levels)-1
-		idx := (va >> lv.shift) & (1<<lv.bits - 1)
-		ea := table + idx*uint64(mode.entrySize)
-		if err := mem.readPhys(ea, buf[:mode.entrySize]); err != nil {
-			return tr, &TableError{Level: lv.name, EntryAddr: ea, Err: err}
-		}
-		e := le.Uint64(buf[:])
-		if mode.entrySize == 4 {
-			e = uint64(le.Uint32(buf[:4]))
+		idx, ea, e, err := readEntry(mem, mode, lv, table, va)
+		if err != nil {
+			return tr, err
 		}
 		pdpte := mode == modeI386PAE && i == 0
 		step := model.VtopStep{Level: lv.name, Index: int(idx), EntryAddr: model.PhysAddr(ea), Entry: model.Hex(e),
@@ -188,6 +182,49 @@ func walk(mem physMem, mode *pagingMode, root, va, physMask uint64) (model.Trans
 		table = next
 	}
 	return tr, errors.New("page-table walk fell through") // unreachable: the last level returns
+}
+
+// readEntry reads the entry of level lv that maps va in the table at
+// table: its index, physical address and value.
+func readEntry(mem physMem, mode *pagingMode, lv level, table, va uint64) (idx, ea, e uint64, err error) {
+	var buf [8]byte
+	idx = (va >> lv.shift) & (1<<lv.bits - 1)
+	ea = table + idx*uint64(mode.entrySize)
+	if err := mem.readPhys(ea, buf[:mode.entrySize]); err != nil {
+		return idx, ea, 0, &TableError{Level: lv.name, EntryAddr: ea, Err: err}
+	}
+	e = le.Uint64(buf[:])
+	if mode.entrySize == 4 {
+		e = uint64(le.Uint32(buf[:4]))
+	}
+	return idx, ea, e, nil
+}
+
+// resolve is walk without the record of the steps, for reads: the
+// physical address of va and the size of the page that maps it. ok is
+// false wherever walk would fail; walk then says why.
+func resolve(mem physMem, mode *pagingMode, root, va, physMask uint64) (phys, size uint64, ok bool) {
+	if !canonical(mode, va) {
+		return 0, 0, false
+	}
+	table := root
+	for i, lv := range mode.levels {
+		_, _, e, err := readEntry(mem, mode, lv, table, va)
+		if err != nil || e&pteP == 0 {
+			return 0, 0, false
+		}
+		large := lv.large && e&ptePS != 0
+		next := frameAddr(mode, e, physMask)
+		if large {
+			next = largeFrame(mode, lv, e, physMask)
+		}
+		if large || i == len(mode.levels)-1 {
+			size = uint64(1) << lv.shift
+			return next | va&(size-1), size, true
+		}
+		table = next
+	}
+	return 0, 0, false
 }
 
 // canonical reports whether va is expressible in the mode: for x86_64 the

@@ -79,3 +79,10 @@ func BenchmarkBTFFirst(b *testing.B) {
 		return err
 	})
 }
+
+// BenchmarkCrashFirst is what `dumpscope info` and `triage` pay for the
+// crash analysis on a freshly opened dump: kallsyms, BTF, the ORC table,
+// the tasks on the CPUs, the log and the unwound stack.
+func BenchmarkCrashFirst(b *testing.B) {
+	benchCounted(b, true, func(ctx context.Context, k *Kernel) error { _, err := k.Crash(ctx); return err })
+}

@@ -379,6 +379,28 @@ func (s *space) translate(mem physMem, va uint64) (model.Translation, error) {
 	return tr, err
 }
 
+// mapping returns the page that maps va, for reads: its virtual and
+// physical start and its size. It takes translate's answer, without the
+// record of the walk where the walk succeeds (the page tables win over a
+// shortcut); where it fails, translate decides, and says why.
+func (s *space) mapping(mem physMem, va uint64) (vaStart, paStart, size uint64, err error) {
+	if pa, size, ok := resolve(mem, s.mode, s.root, va, s.physMask); ok {
+		off := va & (size - 1)
+		return va - off, pa - off, size, nil
+	}
+	tr, err := s.translate(mem, va)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	// A shortcut's answer is unchecked: trust it for one page only.
+	size = s.pageSize
+	if tr.Method == MethodWalk {
+		size = tr.PageSize
+	}
+	off := va & (size - 1)
+	return va - off, uint64(tr.PhysAddr) - off, size, nil
+}
+
 // scanBudget bounds the page-table reads of scanDirectMap. The direct
 // map is the first region KASLR places (page_offset_base, then
 // vmalloc_base, then vmemmap_base), so a real scan ends after a few reads.

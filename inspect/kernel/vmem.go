@@ -103,15 +103,28 @@ func (k *Kernel) readVirt(ctx context.Context, va uint64, p []byte) error {
 	if err != nil {
 		return err
 	}
-	mem := k.memIn(ctx)
+	mem := ctxMem{ctx: ctx, m: k.mem, progress: progressOf(ctx)}
+	// A read of many pages reads its whole pages past the page cache.
+	stream := uint64(len(p)) > k.pageSize
+	// One walk answers for the whole page that maps va (2 MiB or 1 GiB
+	// for the kernel image and the direct map): later pages of the read
+	// that lie in it are not walked again.
+	var mapVA, mapPA, mapSize uint64
 	for len(p) > 0 {
-		tr, err := s.translate(mem, va)
-		if err != nil {
-			return k.missing(fmt.Sprintf("virtual %#x", va), err)
+		if mapSize == 0 || va-mapVA >= mapSize {
+			var err error
+			if mapVA, mapPA, mapSize, err = s.mapping(mem, va); err != nil {
+				return k.missing(fmt.Sprintf("virtual %#x", va), err)
+			}
 		}
+		pa := mapPA + va - mapVA
 		n := min(uint64(len(p)), k.pageSize-va%k.pageSize)
-		if err := mem.readPhys(uint64(tr.PhysAddr), p[:n]); err != nil {
-			return k.missing(fmt.Sprintf("virtual %#x (physical %s)", va, tr.PhysAddr), err)
+		read := mem.readPhys
+		if stream && n == k.pageSize {
+			read = mem.readStream
+		}
+		if err := read(pa, p[:n]); err != nil {
+			return k.missing(fmt.Sprintf("virtual %#x (physical %s)", va, model.PhysAddr(pa)), err)
 		}
 		p, va = p[n:], va+n
 	}

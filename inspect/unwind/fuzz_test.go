@@ -31,7 +31,19 @@ func FuzzTable(f *testing.F) {
 		if n == 0 {
 			return
 		}
-		if _, err := DetectLayout(data[4*n:10*n], Evidence{Release: s.Release}); err != nil {
+		d, err := DetectLayout(data[4*n:10*n], Evidence{Release: s.Release})
+		for l := LayoutV1; l <= LayoutV4; l++ {
+			bad := 0
+			for i := 4 * n; i < 10*n; i += 6 {
+				if _, ok := decodeEntry(data[i:], l); !ok {
+					bad++
+				}
+			}
+			if d.Invalid[l] != bad {
+				t.Fatalf("%v: DetectLayout counts %d entries that do not decode, entry by entry %d", l, d.Invalid[l], bad)
+			}
+		}
+		if err != nil {
 			return
 		}
 		tab, err = NewTable("fuzz", Layout(hint%4+1), ipTable, data[:4*n], data[4*n:10*n])

@@ -336,10 +336,23 @@ func DetectLayout(entries []byte, ev Evidence) (Detection, error) {
 	if n == 0 || len(entries)%entrySize != 0 {
 		return d, fmt.Errorf("ORC table of %d bytes is not a whole number of %d-byte entries: %w", len(entries), entrySize, model.ErrCorrupt)
 	}
+	// Whether an entry decodes depends on its flags alone: count each
+	// flags value, and decode each value once per layout.
+	count := make([]int, 1<<16)
+	var values []uint16
+	for i := 0; i < n; i++ {
+		f := binary.LittleEndian.Uint16(entries[i*entrySize+4:])
+		if count[f] == 0 {
+			values = append(values, f)
+		}
+		count[f]++
+	}
 	for l := LayoutV1; l <= LayoutV4; l++ {
-		for i := 0; i < n; i++ {
-			if _, ok := decodeEntry(entries[i*entrySize:], l); !ok {
-				d.Invalid[l]++
+		for _, f := range values {
+			var e [entrySize]byte
+			binary.LittleEndian.PutUint16(e[4:], f)
+			if _, ok := decodeEntry(e[:], l); !ok {
+				d.Invalid[l] += count[f]
 			}
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 
 	"dumpscope/model"
@@ -166,6 +167,13 @@ func readTable(mem Memory, name string, ipAddr, uAddr, n uint64) (*Table, error)
 		return nil, fmt.Errorf("%s ORC: table at %#x/%#x wraps around the address space: %w", name, ipAddr, uAddr, model.ErrCorrupt)
 	}
 	t := &Table{Name: name, IPAddr: ipAddr}
+	// When both arrays' last entries are readable, the count is believed
+	// enough to allocate for it at once; otherwise the arrays grow as the
+	// chunks are read, and the first unreadable one says why.
+	var last [entrySize]byte
+	if mem.ReadVirt(ipAddr+4*(n-1), last[:4]) == nil && mem.ReadVirt(uAddr+entrySize*(n-1), last[:]) == nil {
+		t.ipOff, t.raw = make([]int32, 0, n), make([]byte, 0, entrySize*n)
+	}
 	buf := make([]byte, readChunk)
 	for done := uint64(0); done < n; {
 		k := min(n-done, readChunk/entrySize)
@@ -177,7 +185,7 @@ func readTable(mem Memory, name string, ipAddr, uAddr, n uint64) (*Table, error)
 			t.ipOff = append(t.ipOff, int32(binary.LittleEndian.Uint32(ip[4*i:])))
 		}
 		start := len(t.raw)
-		t.raw = append(t.raw, make([]byte, entrySize*k)...)
+		t.raw = slices.Grow(t.raw, entrySize*int(k))[:start+entrySize*int(k)]
 		if err := mem.ReadVirt(uAddr+entrySize*done, t.raw[start:]); err != nil {
 			return nil, fmt.Errorf("%s ORC: orc_unwind entries %d-%d at %#x: %w", name, done, done+k-1, uAddr+entrySize*done, err)
 		}
