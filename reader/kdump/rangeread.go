@@ -8,13 +8,18 @@ import (
 	"dumpscope/reader"
 )
 
-// maxSpan bounds one read of page images in ReadRange.
-const maxSpan = 1 << 20
+// maxSpan bounds one read of page images in ReadRange. 64 KiB reads keep
+// the images in the CPU's cache until they are decoded, and the kernel's
+// copy does not push the decoder's own working set out: decoding every
+// image of a 27 MB LZO file after 64 KiB reads cost 71 ms of CPU against
+// 77 ms after 1 MiB reads and 65 ms from memory (the reads alone: 3.3
+// against 6.7 ms; ~400 system calls are not what costs).
+const maxSpan = 64 << 10
 
 // ReadRange reads the frames [start, start+count) in order. The
 // descriptors of consecutive frames in bitmap 2 are consecutive, and
 // makedumpfile writes their images one after the other, so a run of
-// frames costs one rank lookup and one read per megabyte of images
+// frames costs one rank lookup and one read per 64 KiB of images
 // instead of one lookup and one read per page.
 func (f *File) ReadRange(ctx context.Context, start model.PFN, count uint64, opt reader.ReadOptions, fn func(model.PageInfo, []byte, error) bool) error {
 	// The page and span buffers are reused across calls (verify calls once
