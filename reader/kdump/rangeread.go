@@ -31,7 +31,7 @@ func (f *File) ReadRange(ctx context.Context, start model.PFN, count uint64, opt
 	span := bufs.span[:0] // page images read ahead, starting at spanOff
 	defer func() { bufs.span = span[:0] }()
 	var spanOff int64
-	var zero []byte // the shared zero page, checked once
+	var zero []byte // the shared zero page's image
 	strict := opt.Strict
 	dec := f.getDecoder(strict)
 	defer f.putDecoder(dec, strict)
@@ -95,16 +95,21 @@ func (f *File) ReadRange(ctx context.Context, start model.PFN, count uint64, opt
 			continue
 		}
 		if pi.ZeroPage {
-			// Every zero page shares one image: read and check it once.
+			// Every zero page shares one image: read it once per file.
 			if zero == nil {
-				zero = make([]byte, f.pageSize)
-				if err := f.src.ReadAt(zero, d.Offset, "shared zero page"); err != nil {
-					zero = nil
+				img, err := f.sharedZeroPage(d.Offset)
+				if err != nil {
 					if !fn(pi, nil, &model.PageError{File: f.src.Name, PFN: model.PFN(pfn), State: model.StateLost, Off: model.FileOff(d.Offset), Msg: err.Error(), Err: err, Code: model.CodeTruncated}) {
 						return nil
 					}
 					continue
 				}
+				// This call's copy: fn may write to the pages it gets.
+				if len(bufs.zero) != len(img) {
+					bufs.zero = make([]byte, len(img))
+				}
+				zero = bufs.zero
+				copy(zero, img)
 			}
 			if !fn(pi, zero, nil) {
 				return nil
@@ -150,9 +155,24 @@ func (f *File) ReadRange(ctx context.Context, start model.PFN, count uint64, opt
 	return nil
 }
 
+// sharedZeroPage returns the image of the shared zero page at off (the
+// start of the page data), read once per file: verify reads in chunks of
+// 256 frames, and every chunk read it again. A failed read is not kept.
+func (f *File) sharedZeroPage(off int64) ([]byte, error) {
+	if z := f.zeroImage.Load(); z != nil {
+		return *z, nil
+	}
+	z := make([]byte, f.pageSize)
+	if err := f.src.ReadAt(z, off, "shared zero page"); err != nil {
+		return nil, err
+	}
+	f.zeroImage.Store(&z)
+	return z, nil
+}
+
 // rangeBuffers are the buffers of one ReadRange call.
 type rangeBuffers struct {
-	page, span []byte
+	page, span, zero []byte
 }
 
 func (f *File) rangeBuffers() *rangeBuffers {
