@@ -27,11 +27,15 @@ const scanChunk = 128 << 10
 // more CPU than the count itself.
 var scanBuffers sync.Pool // *[2][]byte
 
-func getScanBuffers() *[2][]byte {
-	if b, ok := scanBuffers.Get().(*[2][]byte); ok {
+// getScanBuffers returns a pair of buffers of at least n bytes (at most
+// scanChunk): small bitmaps get small buffers, which a larger scan later
+// replaces.
+func getScanBuffers(n int64) *[2][]byte {
+	n = max(min(n, scanChunk), 0)
+	if b, ok := scanBuffers.Get().(*[2][]byte); ok && int64(len(b[0])) >= n {
 		return b
 	}
-	return &[2][]byte{make([]byte, scanChunk), make([]byte, scanChunk)}
+	return &[2][]byte{make([]byte, n), make([]byte, n)}
 }
 
 // stretch is a piece of both bitmaps, aligned to bitmap blocks: the bytes
@@ -52,7 +56,7 @@ type stretch struct {
 func (bm *bitmaps) scan(ctx context.Context, from, to uint64, fn func(stretch) bool) error {
 	first := int64(from/8) / bitmapBlock * bitmapBlock
 	last := min(int64((to+7)/8), bm.size)
-	bufs := getScanBuffers()
+	bufs := getScanBuffers(last - first)
 	defer scanBuffers.Put(bufs)
 	buf1, buf2 := bufs[0], bufs[1]
 	for off := first; off < last; {
@@ -298,7 +302,7 @@ func (bm *bitmaps) extendRank(blk int64) {
 		n := min(scanChunk, bm.size-off, (blk-next)*bitmapBlock)
 		if n > bitmapBlock {
 			if bufs == nil {
-				bufs = getScanBuffers()
+				bufs = getScanBuffers(bm.size)
 			}
 			if buf := bufs[1][:n]; bm.src.ReadAt(buf, bm.off[1]+off, "bitmap 2") == nil {
 				bm.extendCum(off, buf)
