@@ -5,19 +5,38 @@ import (
 	"encoding/binary"
 	"maps"
 	"math/bits"
+	"sync"
 
 	"dumpscope/model"
 )
 
 // Counting frames by state needs every bit of both bitmaps: 2 × 32 MiB for
 // a 1 TiB address space. Counts and the rank index read them in stretches
-// of scanChunk bytes into two buffers of their own, a 64-bit word at a
-// time, without going through the block cache (whose blocks are sized for
-// lookups) and without allocating per block. The buffers are small because
+// of scanChunk bytes into two buffers shared through a pool, a 64-bit word
+// at a time, without going through the block cache (whose blocks are sized
+// for lookups) and without allocating per block. The buffers are small because
 // fresh memory costs a page fault per 4 KiB, which on a virtual machine
 // costs more than the read system calls a larger buffer saves (2 x 1 MiB
 // made opening a 16 GiB dump 50 % slower).
 const scanChunk = 128 << 10
+
+// scanBuffers holds pairs of scanChunk buffers for scans, shared by every
+// open file: opening dumps one after another (the TUI, a test suite, the
+// benchmark) otherwise left 256 KiB of garbage per count, and the garbage
+// collector and the scavenger returning that memory to the system cost
+// more CPU than the count itself.
+var scanBuffers sync.Pool // *[2][]byte
+
+// getScanBuffers returns a pair of buffers of at least n bytes (at most
+// scanChunk): small bitmaps get small buffers, which a larger scan later
+// replaces.
+func getScanBuffers(n int64) *[2][]byte {
+	n = max(min(n, scanChunk), 0)
+	if b, ok := scanBuffers.Get().(*[2][]byte); ok && int64(len(b[0])) >= n {
+		return b
+	}
+	return &[2][]byte{make([]byte, n), make([]byte, n)}
+}
 
 // stretch is a piece of both bitmaps, aligned to bitmap blocks: the bytes
 // of bitmap 1 and bitmap 2 that hold the bits of pfns [8·off, 8·(off+len)).
@@ -37,18 +56,14 @@ type stretch struct {
 func (bm *bitmaps) scan(ctx context.Context, from, to uint64, fn func(stretch) bool) error {
 	first := int64(from/8) / bitmapBlock * bitmapBlock
 	last := min(int64((to+7)/8), bm.size)
-	var buf1, buf2 []byte
+	bufs := getScanBuffers(last - first)
+	defer scanBuffers.Put(bufs)
+	buf1, buf2 := bufs[0], bufs[1]
 	for off := first; off < last; {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		n := min(scanChunk, last-off)
-		if buf1 == nil {
-			buf1 = make([]byte, n)
-			if !bm.single {
-				buf2 = make([]byte, n)
-			}
-		}
 		s := stretch{off: off, n: n, b1: buf1[:n], b2: buf1[:n]}
 		err := bm.src.ReadAt(s.b1, bm.off[0]+off, "bitmap 1")
 		if bm.single {
@@ -128,12 +143,10 @@ func (f *File) countRange(ctx context.Context) (model.StateCounts, error) {
 			c.Add(model.StateUnreadable, hi-lo)
 			return true
 		}
-		base := uint64(s.off) * 8
-		in1, both := countBits(s.b1, s.b2, lo-base, hi-base)
+		in1, both := f.bm.countStretch(s, lo, hi)
 		c.Add(model.StatePresent, both)
 		c.Add(exclState, in1-both)
 		c.Add(model.StateNotInDump, (hi-lo)-in1)
-		f.bm.noteStretch(s)
 		return true
 	})
 	if err != nil {
@@ -177,16 +190,79 @@ func countBits(b1, b2 []byte, lo, hi uint64) (in1, both uint64) {
 	return in1, both
 }
 
-// noteStretch extends the rank prefix sums with the whole blocks of a
-// stretch that come next, so that a count leaves the rank index built.
-func (bm *bitmaps) noteStretch(s stretch) {
-	if !s.ok {
-		return
+// countStretch counts, over pfns [lo, hi) of a readable stretch, the bits
+// set in bitmap 1 and those set in both, and extends the rank prefix sums
+// with the stretch's blocks that come next, in the same pass: a count then
+// leaves the rank index built without reading bitmap 2 a second time.
+// Blocks whose bits all lie in [lo, hi) (all of them but the edges of a
+// split part) are counted a word at a time without masks.
+func (bm *bitmaps) countStretch(s stretch, lo, hi uint64) (in1, both uint64) {
+	base := uint64(s.off) * 8
+	var pops [scanChunk/bitmapBlock + 1]uint64 // set bits of bitmap 2 per block
+	nb := 0
+	for k := int64(0); k < int64(len(s.b2)); k += bitmapBlock {
+		end := min(k+bitmapBlock, int64(len(s.b2)))
+		b1, b2 := s.b1[k:end], s.b2[k:end]
+		from, to := base+uint64(k)*8, base+uint64(end)*8
+		if lo <= from && to <= hi && len(b1)%8 == 0 {
+			a, b, p2 := countWords(b1, b2)
+			in1, both, pops[nb] = in1+a, both+b, p2
+		} else {
+			if a, b := max(lo, from), min(hi, to); a < b {
+				x, y := countBits(s.b1, s.b2, a-base, b-base)
+				in1, both = in1+x, both+y
+			}
+			pops[nb] = uint64(popcount(b2))
+		}
+		nb++
 	}
 	bm.rankMu.Lock()
 	defer bm.rankMu.Unlock()
-	bm.extendCum(s.off, s.b2)
+	if len(bm.cum) == 0 {
+		bm.cum = append(bm.cum, 0)
+	}
+	for i, p := range pops[:nb] {
+		k := int64(i) * bitmapBlock
+		blk := (s.off + k) / bitmapBlock
+		whole := k+bitmapBlock <= int64(len(s.b2)) || s.off+int64(len(s.b2)) == bm.size
+		if int64(len(bm.cum)) == blk+1 && whole {
+			bm.cum = append(bm.cum, bm.cum[blk]+p)
+		}
+	}
+	return in1, both
 }
+
+// countWords counts the bits set in b1, in both b1 and b2, and in b2, over
+// two bitmaps of equal length in whole 64-bit words. Bitmap 2 is normally
+// a subset of bitmap 1, so its own count is the common one; only when some
+// word of b2 has bits outside b1 is b2 counted again on its own.
+func countWords(b1, b2 []byte) (in1, both, in2 uint64) {
+	all2 := b2[:len(b1)]
+	b2 = all2
+	var odd uint64 // bits of b2 outside b1, OR-ed together
+	for len(b1) >= 32 && len(b2) >= 32 {
+		w0, w1, w2, w3 := le64(b1[0:]), le64(b1[8:]), le64(b1[16:]), le64(b1[24:])
+		v0, v1, v2, v3 := le64(b2[0:]), le64(b2[8:]), le64(b2[16:]), le64(b2[24:])
+		in1 += uint64(bits.OnesCount64(w0) + bits.OnesCount64(w1) + bits.OnesCount64(w2) + bits.OnesCount64(w3))
+		both += uint64(bits.OnesCount64(w0&v0) + bits.OnesCount64(w1&v1) + bits.OnesCount64(w2&v2) + bits.OnesCount64(w3&v3))
+		odd |= v0&^w0 | v1&^w1 | v2&^w2 | v3&^w3
+		b1, b2 = b1[32:], b2[32:]
+	}
+	for len(b1) >= 8 && len(b2) >= 8 {
+		w, v := le64(b1), le64(b2)
+		in1 += uint64(bits.OnesCount64(w))
+		both += uint64(bits.OnesCount64(w & v))
+		odd |= v &^ w
+		b1, b2 = b1[8:], b2[8:]
+	}
+	if odd == 0 {
+		return in1, both, both
+	}
+	return in1, both, uint64(popcount(all2))
+}
+
+// le64 is the little-endian word at the start of b.
+func le64(b []byte) uint64 { return binary.LittleEndian.Uint64(b) }
 
 // extendCum adds the popcounts of the blocks of bitmap 2 in b2 (which
 // starts at byte off, a block boundary) to the prefix sums, for the blocks
@@ -210,7 +286,12 @@ func (bm *bitmaps) extendCum(off int64, b2 []byte) {
 // read whole is read block by block through the cache, and the first
 // block that cannot be read stops the index there (cumErr).
 func (bm *bitmaps) extendRank(blk int64) {
-	var buf []byte
+	var bufs *[2][]byte
+	defer func() {
+		if bufs != nil {
+			scanBuffers.Put(bufs)
+		}
+	}()
 	for int64(len(bm.cum)) <= blk && bm.cumErr == nil {
 		if len(bm.cum) == 0 {
 			bm.cum = append(bm.cum, 0)
@@ -220,11 +301,11 @@ func (bm *bitmaps) extendRank(blk int64) {
 		off := next * bitmapBlock
 		n := min(scanChunk, bm.size-off, (blk-next)*bitmapBlock)
 		if n > bitmapBlock {
-			if buf == nil {
-				buf = make([]byte, min(scanChunk, bm.size))
+			if bufs == nil {
+				bufs = getScanBuffers(bm.size)
 			}
-			if bm.src.ReadAt(buf[:n], bm.off[1]+off, "bitmap 2") == nil {
-				bm.extendCum(off, buf[:n])
+			if buf := bufs[1][:n]; bm.src.ReadAt(buf, bm.off[1]+off, "bitmap 2") == nil {
+				bm.extendCum(off, buf)
 				continue
 			}
 		}

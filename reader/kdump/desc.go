@@ -27,11 +27,12 @@ type descTable struct {
 	src   reader.Source
 	off   int64 // file offset of descriptor 0
 	order binary.ByteOrder
+	le    bool // order is little-endian: decode with direct calls
 	cache *reader.LRU[uint64, []byte]
 }
 
 func newDescTable(src reader.Source, off int64, order binary.ByteOrder) *descTable {
-	return &descTable{src: src, off: off, order: order, cache: reader.NewLRU[uint64, []byte](descCacheN)}
+	return &descTable{src: src, off: off, order: order, le: order == binary.ByteOrder(binary.LittleEndian), cache: reader.NewLRU[uint64, []byte](descCacheN)}
 }
 
 // offsetOf returns the file offset of descriptor i.
@@ -64,11 +65,13 @@ func (t *descTable) decode(b []byte, i uint64) (PageDesc, error) {
 		return PageDesc{}, model.Errorf(t.src.Name, fmt.Sprintf("page_desc[%d]", i), t.offsetOf(i), model.ErrTruncated,
 			"the descriptor lies beyond the end of the file")
 	}
+	e := b[k : k+descSize]
+	if t.le {
+		// Direct calls: verify decodes every descriptor two or three times
+		// (the structure check, the range reader, the run ahead of it).
+		le := binary.LittleEndian
+		return PageDesc{Offset: int64(le.Uint64(e)), Size: le.Uint32(e[8:]), Flags: le.Uint32(e[12:]), PageFlags: le.Uint64(e[16:])}, nil
+	}
 	o := t.order
-	return PageDesc{
-		Offset:    int64(o.Uint64(b[k:])),
-		Size:      o.Uint32(b[k+8:]),
-		Flags:     o.Uint32(b[k+12:]),
-		PageFlags: o.Uint64(b[k+16:]),
-	}, nil
+	return PageDesc{Offset: int64(o.Uint64(e)), Size: o.Uint32(e[8:]), Flags: o.Uint32(e[12:]), PageFlags: o.Uint64(e[16:])}, nil
 }

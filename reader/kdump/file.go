@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"dumpscope/model"
 	"dumpscope/reader"
@@ -50,6 +51,8 @@ type File struct {
 	dataErr   error
 
 	cache *reader.PageCache // recently decoded pages
+
+	zeroImage atomic.Pointer[[]byte] // the shared zero page's image, once read (ReadRange)
 
 	countsMu  sync.Mutex
 	countsVal model.StateCounts // frames by state from the bitmaps (Counts)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"io"
+	"maps"
 	"os"
 	"testing"
 
@@ -14,8 +15,11 @@ import (
 	"dumpscope/reader/kdump"
 )
 
-// exercise calls every entry point of a file that opened.
+// exercise calls every entry point of a file that opened, and checks
+// that ReadRange gives what ReadPage gives for the first frames, and that
+// Counts gives what Runs gives.
 func exercise(t *testing.T, f *kdump.File, maxFrames uint64) {
+	ctx := context.Background()
 	f.Info()
 	if _, err := f.Layout(); err != nil {
 		t.Fatalf("Layout of an opened file failed: %v", err)
@@ -24,12 +28,27 @@ func exercise(t *testing.T, f *kdump.File, maxFrames uint64) {
 	f.VMCoreInfo()
 	buf := make([]byte, f.Info().PageSize)
 	n := uint64(0)
-	f.Runs(context.Background(), 0, true, func(r model.PageRun) bool {
+	f.Runs(ctx, 0, true, func(r model.PageRun) bool {
 		f.ReadPage(r.Start, buf, reader.ReadOptions{})
 		f.ExplainPage(r.Start)
 		n += r.Count
 		return n < maxFrames
 	})
+	f.Check(ctx, func(model.Problem) {})
+	one := make([]byte, len(buf))
+	f.ReadRange(ctx, 0, min(uint64(f.Info().MaxPFN), 256), reader.ReadOptions{Strict: true}, func(pi model.PageInfo, page []byte, err error) bool {
+		_, err1 := f.ReadPage(pi.PFN, one, reader.ReadOptions{Strict: true})
+		if (err == nil) != (err1 == nil) || err == nil && !bytes.Equal(page, one) {
+			t.Fatalf("pfn %#x: ReadRange gives error %v, ReadPage %v (or other bytes)", pi.PFN, err, err1)
+		}
+		return true
+	})
+	if counts, err := f.Counts(ctx); err == nil {
+		runs := model.StateCounts{}
+		if f.Runs(ctx, 0, false, func(r model.PageRun) bool { runs.Add(r.State, r.Count); return true }) == nil && !maps.Equal(counts, runs) {
+			t.Fatalf("Counts %v, Runs %v", counts, runs)
+		}
+	}
 }
 
 // FuzzHeader opens arbitrary bytes as a kdump file: the header parser,

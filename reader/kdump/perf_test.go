@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"runtime"
+	"sync/atomic"
 	"testing"
 
 	"dumpscope/model"
@@ -198,4 +199,62 @@ func TestPageCacheKeepsDecodedPagesOnly(t *testing.T) {
 		}
 		d.Close()
 	}
+}
+
+// TestReadRangeReadsZeroPageOnce reads every frame in small chunks, as
+// verify does: the shared zero page's image is read from the file once,
+// not once per chunk, and a chunk's zero pages arrive as zeros even when
+// the caller wrote into the one an earlier chunk gave it (within one call
+// the zero pages share one buffer, valid only during the call).
+func TestReadRangeReadsZeroPageOnce(t *testing.T) {
+	k := baseDump(6, "zlib", 400)
+	b, lay := k.Bytes()
+	c := &offsetCounter{r: bytes.NewReader(b), off: lay.DataOff}
+	d, err := open.Sources(reader.Source{Name: "zero.kdump", R: c, Size: int64(len(b))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	zeros, chunks := 0, 0
+	for start := uint64(0); start < uint64(d.Info().MaxPFN); start += 16 {
+		chunks++
+		var last []byte
+		err := d.ReadRange(context.Background(), model.PFN(start), 16, reader.ReadOptions{Strict: true}, func(pi model.PageInfo, page []byte, err error) bool {
+			if !pi.ZeroPage || err != nil {
+				return true
+			}
+			zeros++
+			if !bytes.Equal(page, make([]byte, len(page))) {
+				t.Fatalf("zero page %#x is not zeros", pi.PFN)
+			}
+			last = page
+			return true
+		})
+		if last != nil {
+			last[0] = 0xff // the caller's to write once the call is over
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if zeros < 2 || chunks < 2 {
+		t.Fatalf("%d zero pages in %d chunks: the test dump needs more", zeros, chunks)
+	}
+	if c.n.Load() != 1 {
+		t.Errorf("the shared zero page was read %d times for %d zero pages in %d chunks, want once", c.n.Load(), zeros, chunks)
+	}
+}
+
+// offsetCounter counts the reads that start at one offset.
+type offsetCounter struct {
+	r   *bytes.Reader
+	off int64
+	n   atomic.Int64
+}
+
+func (c *offsetCounter) ReadAt(p []byte, off int64) (int, error) {
+	if off == c.off {
+		c.n.Add(1)
+	}
+	return c.r.ReadAt(p, off)
 }

@@ -8,13 +8,18 @@ import (
 	"dumpscope/reader"
 )
 
-// maxSpan bounds one read of page images in ReadRange.
-const maxSpan = 1 << 20
+// maxSpan bounds one read of page images in ReadRange. 64 KiB reads keep
+// the images in the CPU's cache until they are decoded, and the kernel's
+// copy does not push the decoder's own working set out: decoding every
+// image of a 27 MB LZO file after 64 KiB reads cost 71 ms of CPU against
+// 77 ms after 1 MiB reads and 65 ms from memory (the reads alone: 3.3
+// against 6.7 ms; ~400 system calls are not what costs).
+const maxSpan = 64 << 10
 
 // ReadRange reads the frames [start, start+count) in order. The
 // descriptors of consecutive frames in bitmap 2 are consecutive, and
 // makedumpfile writes their images one after the other, so a run of
-// frames costs one rank lookup and one read per megabyte of images
+// frames costs one rank lookup and one read per 64 KiB of images
 // instead of one lookup and one read per page.
 func (f *File) ReadRange(ctx context.Context, start model.PFN, count uint64, opt reader.ReadOptions, fn func(model.PageInfo, []byte, error) bool) error {
 	// The page and span buffers are reused across calls (verify calls once
@@ -26,7 +31,7 @@ func (f *File) ReadRange(ctx context.Context, start model.PFN, count uint64, opt
 	span := bufs.span[:0] // page images read ahead, starting at spanOff
 	defer func() { bufs.span = span[:0] }()
 	var spanOff int64
-	var zero []byte // the shared zero page, checked once
+	var zero []byte // the shared zero page's image
 	strict := opt.Strict
 	dec := f.getDecoder(strict)
 	defer f.putDecoder(dec, strict)
@@ -90,16 +95,21 @@ func (f *File) ReadRange(ctx context.Context, start model.PFN, count uint64, opt
 			continue
 		}
 		if pi.ZeroPage {
-			// Every zero page shares one image: read and check it once.
+			// Every zero page shares one image: read it once per file.
 			if zero == nil {
-				zero = make([]byte, f.pageSize)
-				if err := f.src.ReadAt(zero, d.Offset, "shared zero page"); err != nil {
-					zero = nil
+				img, err := f.sharedZeroPage(d.Offset)
+				if err != nil {
 					if !fn(pi, nil, &model.PageError{File: f.src.Name, PFN: model.PFN(pfn), State: model.StateLost, Off: model.FileOff(d.Offset), Msg: err.Error(), Err: err, Code: model.CodeTruncated}) {
 						return nil
 					}
 					continue
 				}
+				// This call's copy: fn may write to the pages it gets.
+				if len(bufs.zero) != len(img) {
+					bufs.zero = make([]byte, len(img))
+				}
+				zero = bufs.zero
+				copy(zero, img)
 			}
 			if !fn(pi, zero, nil) {
 				return nil
@@ -145,9 +155,24 @@ func (f *File) ReadRange(ctx context.Context, start model.PFN, count uint64, opt
 	return nil
 }
 
+// sharedZeroPage returns the image of the shared zero page at off (the
+// start of the page data), read once per file: verify reads in chunks of
+// 256 frames, and every chunk read it again. A failed read is not kept.
+func (f *File) sharedZeroPage(off int64) ([]byte, error) {
+	if z := f.zeroImage.Load(); z != nil {
+		return *z, nil
+	}
+	z := make([]byte, f.pageSize)
+	if err := f.src.ReadAt(z, off, "shared zero page"); err != nil {
+		return nil, err
+	}
+	f.zeroImage.Store(&z)
+	return z, nil
+}
+
 // rangeBuffers are the buffers of one ReadRange call.
 type rangeBuffers struct {
-	page, span []byte
+	page, span, zero []byte
 }
 
 func (f *File) rangeBuffers() *rangeBuffers {
