@@ -257,7 +257,13 @@ type pageHash struct {
 	sum [32]byte
 }
 
-const chunkPages = 256
+// chunkPages is how many frames one worker checks per hand-out: 4 MiB of
+// 4 KiB pages. Each chunk is one ReadRange call, a channel hand-off and a
+// wake-up of the collector; at 256 frames that cost 4-6 % of a one-job
+// verify of a fast codec (lzo, snappy, zstd: 9 interleaved runs of each
+// on 32 768-frame files), at 1024 it is within the noise, and a 2-job
+// verify of a dump of 8 chunks still splits evenly.
+const chunkPages = 1024
 
 // verifyPages reads every stored page with `jobs` workers, reports pages
 // that cannot be read, and writes or compares the manifest in pfn order.
