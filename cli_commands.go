@@ -57,7 +57,7 @@ func parseArgs(args []string) (parsed, error) {
 			{Name: f.Name, Type: f.Type, Tag: f.Tag},
 		}))
 		if parser, err := newParser(one.Interface()); err == nil {
-			if ctx, err := parser.Parse(jsonAfterCommand(parser, args)); err == nil {
+			if ctx, err := parser.Parse(jsonAfterCommand(args)); err == nil {
 				return parsed{parser: parser, ctx: ctx, globals: one.Elem().Field(0).Addr().Interface().(*Globals)}, nil
 			}
 		}
@@ -67,35 +67,45 @@ func parseArgs(args []string) (parsed, error) {
 	if err != nil {
 		return parsed{}, err
 	}
-	ctx, err := parser.Parse(jsonAfterCommand(parser, args))
+	ctx, err := parser.Parse(jsonAfterCommand(args))
 	return parsed{parser: parser, ctx: ctx, globals: &cli.Globals, tuiFiles: cli.TUI.Files}, err
 }
 
-// namedCommand returns the field of CLI whose command args name: the
-// first argument that is not a flag, after the global flags (and the
-// values of those that take one). It declines the terminal UI (whose
-// FILE arguments suggestCommand checks against every command), help,
-// any --help, and anything after "--".
+// namedCommand returns the field of CLI whose command args name (see
+// commandAt). It declines the terminal UI (whose FILE arguments
+// suggestCommand checks against every command), help and any --help.
 func namedCommand(args []string) (reflect.StructField, bool) {
+	i, ok := commandAt(args)
+	if !ok || slices.ContainsFunc(args, func(s string) bool { return s == "-h" || s == "--help" }) {
+		return reflect.StructField{}, false
+	}
+	f, ok := commandField(args[i])
+	if !ok || f.Name == "TUI" || f.Name == "Help" {
+		return reflect.StructField{}, false
+	}
+	return f, true
+}
+
+// commandAt returns the index in args of the command (or, for the
+// terminal UI, of the first FILE): the first argument that is not a flag,
+// after the global flags and the values of those that take one. When "--"
+// or the end comes first, ok is false and i is the index of "--" (or
+// len(args)).
+func commandAt(args []string) (i int, ok bool) {
 	valued := globalValueFlags()
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		switch {
-		case a == "--" || a == "-h" || a == "--help":
-			return reflect.StructField{}, false
+	for ; i < len(args); i++ {
+		switch a := args[i]; {
+		case a == "--":
+			return i, false
 		case strings.HasPrefix(a, "-"):
 			if valued[a] {
 				i++
 			}
-			continue
+		default:
+			return i, true
 		}
-		f, ok := commandField(a)
-		if !ok || f.Name == "TUI" || f.Name == "Help" || slices.ContainsFunc(args[i+1:], func(s string) bool { return s == "-h" || s == "--help" }) {
-			return reflect.StructField{}, false
-		}
-		return f, true
 	}
-	return reflect.StructField{}, false
+	return len(args), false
 }
 
 // commandField is the field of CLI that holds the command named name:
@@ -143,39 +153,32 @@ func globalValueFlags() map[string]bool {
 // just after it, so that "dumpscope --json info FILE" works as README
 // promises although --json is the command's flag. Global flags that take
 // a value are stepped over with it; "--" ends the flags.
-func jsonAfterCommand(parser *kong.Kong, args []string) []string {
-	takesValue := map[string]bool{}
-	for _, f := range parser.Model.Flags {
-		if !f.IsBool() {
-			takesValue["--"+f.Name] = true
-		}
-	}
+func jsonAfterCommand(args []string) []string {
+	cmd, ok := commandAt(args)
+	valued := globalValueFlags()
 	moved := false
 	var out []string
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		switch {
+	for i := 0; i < cmd; i++ {
+		switch a := args[i]; {
 		case a == "--json":
 			moved = true
-			continue
-		case a == "--":
-			return append(out, args[i:]...)
-		case strings.HasPrefix(a, "-"):
+		case valued[a] && i+1 < cmd:
+			out = append(out, a, args[i+1])
+			i++
+		default:
 			out = append(out, a)
-			if takesValue[a] && i+1 < len(args) {
-				i++
-				out = append(out, args[i])
-			}
-			continue
 		}
-		// The command (or, for the terminal UI, the first FILE).
-		out = append(out, a)
+	}
+	switch {
+	case ok:
+		out = append(out, args[cmd])
 		if moved {
 			out = append(out, "--json")
 		}
-		return append(out, args[i+1:]...)
-	}
-	if moved {
+		return append(out, args[cmd+1:]...)
+	case cmd < len(args): // "--": what follows is not flags
+		return append(out, args[cmd:]...)
+	case moved:
 		out = append(out, "--json")
 	}
 	return out

@@ -127,7 +127,7 @@ func newDumpMem(d reader.Dump, name string, ps uint64) *dumpMem {
 // memIn returns physical memory as one call with ctx sees it: every page
 // read first checks that ctx is not done, and reports to the progress
 // function ctx carries (WithProgress).
-func (k *Kernel) memIn(ctx context.Context) physMem {
+func (k *Kernel) memIn(ctx context.Context) ctxMem {
 	return ctxMem{ctx: ctx, m: k.mem, progress: progressOf(ctx)}
 }
 

@@ -162,11 +162,7 @@ func walk(mem physMem, mode *pagingMode, root, va, physMask uint64) (model.Trans
 			tr.Steps = append(tr.Steps, step)
 			return tr, &NotMappedError{VirtAddr: va, Level: lv.name, Index: int(idx), Entry: e}
 		}
-		large := lv.large && e&ptePS != 0
-		next := frameAddr(mode, e, physMask)
-		if large {
-			next = largeFrame(mode, lv, e, physMask)
-		}
+		next, large := nextFrame(mode, lv, e, physMask)
 		step.Large = large
 		p := model.PhysAddr(next)
 		step.Next = &p
@@ -200,6 +196,15 @@ func readEntry(mem physMem, mode *pagingMode, lv level, table, va uint64) (idx, 
 	return idx, ea, e, nil
 }
 
+// nextFrame is where the present entry e of level lv leads: the next
+// table, or the large page it maps (large).
+func nextFrame(mode *pagingMode, lv level, e, physMask uint64) (next uint64, large bool) {
+	if lv.large && e&ptePS != 0 {
+		return largeFrame(mode, lv, e, physMask), true
+	}
+	return frameAddr(mode, e, physMask), false
+}
+
 // resolve is walk without the record of the steps, for reads: the
 // physical address of va and the size of the page that maps it. ok is
 // false wherever walk would fail; walk then says why.
@@ -213,11 +218,7 @@ func resolve(mem physMem, mode *pagingMode, root, va, physMask uint64) (phys, si
 		if err != nil || e&pteP == 0 {
 			return 0, 0, false
 		}
-		large := lv.large && e&ptePS != 0
-		next := frameAddr(mode, e, physMask)
-		if large {
-			next = largeFrame(mode, lv, e, physMask)
-		}
+		next, large := nextFrame(mode, lv, e, physMask)
 		if large || i == len(mode.levels)-1 {
 			size = uint64(1) << lv.shift
 			return next | va&(size-1), size, true

@@ -103,7 +103,7 @@ func (k *Kernel) readVirt(ctx context.Context, va uint64, p []byte) error {
 	if err != nil {
 		return err
 	}
-	mem := ctxMem{ctx: ctx, m: k.mem, progress: progressOf(ctx)}
+	mem := k.memIn(ctx)
 	// A read of many pages reads its whole pages past the page cache.
 	stream := uint64(len(p)) > k.pageSize
 	// One walk answers for the whole page that maps va (2 MiB or 1 GiB

@@ -218,17 +218,7 @@ func (bm *bitmaps) countStretch(s stretch, lo, hi uint64) (in1, both uint64) {
 	}
 	bm.rankMu.Lock()
 	defer bm.rankMu.Unlock()
-	if len(bm.cum) == 0 {
-		bm.cum = append(bm.cum, 0)
-	}
-	for i, p := range pops[:nb] {
-		k := int64(i) * bitmapBlock
-		blk := (s.off + k) / bitmapBlock
-		whole := k+bitmapBlock <= int64(len(s.b2)) || s.off+int64(len(s.b2)) == bm.size
-		if int64(len(bm.cum)) == blk+1 && whole {
-			bm.cum = append(bm.cum, bm.cum[blk]+p)
-		}
-	}
+	bm.appendCum(s.off, int64(len(s.b2)), func(k int64) uint64 { return pops[k/bitmapBlock] })
 	return in1, both
 }
 
@@ -268,16 +258,26 @@ func le64(b []byte) uint64 { return binary.LittleEndian.Uint64(b) }
 // starts at byte off, a block boundary) to the prefix sums, for the blocks
 // that come next and that b2 holds whole; bm.rankMu is held.
 func (bm *bitmaps) extendCum(off int64, b2 []byte) {
+	bm.appendCum(off, int64(len(b2)), func(k int64) uint64 {
+		return uint64(popcount(b2[k:min(k+bitmapBlock, int64(len(b2)))]))
+	})
+}
+
+// appendCum adds to the prefix sums the blocks of a piece of bitmap 2 (n
+// bytes from byte off, a block boundary) that come next and that the
+// piece holds whole; pop(k) is the number of bits set in the block at byte
+// k of the piece, asked only for the blocks added. bm.rankMu is held.
+func (bm *bitmaps) appendCum(off, n int64, pop func(k int64) uint64) {
 	if len(bm.cum) == 0 {
 		bm.cum = append(bm.cum, 0)
 	}
-	for k := int64(0); k < int64(len(b2)); k += bitmapBlock {
+	for k := int64(0); k < n; k += bitmapBlock {
 		blk := (off + k) / bitmapBlock
-		whole := k+bitmapBlock <= int64(len(b2)) || off+int64(len(b2)) == bm.size
+		whole := k+bitmapBlock <= n || off+n == bm.size
 		if int64(len(bm.cum)) != blk+1 || !whole {
 			continue
 		}
-		bm.cum = append(bm.cum, bm.cum[blk]+uint64(popcount(b2[k:min(k+bitmapBlock, int64(len(b2)))])))
+		bm.cum = append(bm.cum, bm.cum[blk]+pop(k))
 	}
 }
 
