@@ -1,6 +1,9 @@
 package model
 
 import (
+	"bytes"
+	"iter"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -49,29 +52,38 @@ type VMCoreInfoLine struct {
 //     Symbol, KernelOffset, CrashTime) trim it when they parse a value;
 //   - a key that repeats is kept each time (Get returns the first).
 func VMCoreInfoLines(raw []byte) []VMCoreInfoLine {
-	var out []VMCoreInfoLine
-	text := string(raw)
-	for pos := 0; pos < len(text); {
-		size := strings.IndexByte(text[pos:], '\n') + 1
-		if size == 0 {
-			size = len(text) - pos
+	return slices.Collect(VMCoreInfoLineSeq(raw))
+}
+
+// VMCoreInfoLineSeq yields the lines of VMCOREINFO text as VMCoreInfoLines
+// reads them, without collecting them.
+func VMCoreInfoLineSeq(raw []byte) iter.Seq[VMCoreInfoLine] {
+	return func(yield func(VMCoreInfoLine) bool) {
+		text := string(raw)
+		for pos := 0; pos < len(text); {
+			size := strings.IndexByte(text[pos:], '\n') + 1
+			if size == 0 {
+				size = len(text) - pos
+			}
+			line := strings.TrimRight(strings.TrimSuffix(text[pos:pos+size], "\n"), "\r\x00")
+			if line != "" {
+				k, val, ok := strings.Cut(line, "=")
+				if !yield(VMCoreInfoLine{Offset: pos, Size: size, Key: k, Value: val, HasValue: ok}) {
+					return
+				}
+			}
+			pos += size
 		}
-		line := strings.TrimRight(strings.TrimSuffix(text[pos:pos+size], "\n"), "\r\x00")
-		if line != "" {
-			k, val, ok := strings.Cut(line, "=")
-			out = append(out, VMCoreInfoLine{Offset: pos, Size: size, Key: k, Value: val, HasValue: ok})
-		}
-		pos += size
 	}
-	return out
 }
 
 // ParseVMCoreInfo parses VMCOREINFO text into entries, one a line as
 // VMCoreInfoLines reads them. Lines without "=" are kept with an empty
-// value, so nothing in the text is hidden.
+// value, so nothing in the text is hidden. (It is part of opening every
+// dump: the entries are allocated once, for the number of lines.)
 func ParseVMCoreInfo(raw []byte) *VMCoreInfo {
-	v := &VMCoreInfo{Raw: raw}
-	for _, l := range VMCoreInfoLines(raw) {
+	v := &VMCoreInfo{Raw: raw, Entries: make([]VMCoreInfoEntry, 0, bytes.Count(raw, []byte{'\n'})+1)}
+	for l := range VMCoreInfoLineSeq(raw) {
 		v.Entries = append(v.Entries, VMCoreInfoEntry{Key: l.Key, Value: l.Value})
 	}
 	return v

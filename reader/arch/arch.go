@@ -30,10 +30,15 @@ type Spec struct {
 	// register set); other fields are labelled in the layout only.
 	Reg bool
 	// Bits decodes the value bit by bit, for flag and control registers.
-	Bits func(v uint64) []model.BitField
+	Bits BitsFunc
 	// Text marks byte arrays that hold NUL-terminated text.
 	Text bool
 }
+
+// BitsFunc appends the named bit fields of a register's value v to dst.
+// Appending lets one decoding of a register set share one array for the
+// bits of all its registers.
+type BitsFunc func(dst []model.BitField, v uint64) []model.BitField
 
 // Struct is a register structure: a name, a size and its fields in offset
 // order.
@@ -42,6 +47,24 @@ type Struct struct {
 	Arch   string // architecture of the register layout
 	Size   int
 	Fields []Spec
+	// nRegs and nBits count the register fields and their decoded bits,
+	// so that Registers allocates once; newStruct sets them.
+	nRegs, nBits int
+}
+
+// newStruct makes a Struct of the fields and counts what Registers needs.
+func newStruct(name, archName string, size int, fields []Spec) *Struct {
+	s := &Struct{Name: name, Arch: archName, Size: size, Fields: fields}
+	for _, f := range fields {
+		if !f.Reg {
+			continue
+		}
+		s.nRegs++
+		if f.Bits != nil {
+			s.nBits += len(f.Bits(nil, 0))
+		}
+	}
+	return s
 }
 
 // Field returns the spec with the given name.
@@ -71,11 +94,28 @@ func (s *Struct) Value(order binary.ByteOrder, b []byte, name string) (uint64, b
 	return value(order, b, f)
 }
 
+// Register decodes the named register of b, as Registers would: the
+// first register field of that name that b holds.
+func (s *Struct) Register(order binary.ByteOrder, b []byte, name string) (uint64, bool) {
+	for _, f := range s.Fields {
+		if f.Reg && f.Name == name {
+			if v, ok := value(order, b, f); ok {
+				return v, true
+			}
+		}
+	}
+	return 0, false
+}
+
 // Registers decodes the register fields of b, a copy of the structure that
 // starts at file offset base. Fields that b is too short to hold are left
 // out.
 func (s *Struct) Registers(order binary.ByteOrder, b []byte, base int64) []model.Register {
-	var regs []model.Register
+	regs := make([]model.Register, 0, s.nRegs)
+	// The bits of every register share one array (decoding a CPU's
+	// registers is part of opening a dump); each register's slice is
+	// capped so that an append past it cannot reach its neighbour's.
+	bits := make([]model.BitField, 0, s.nBits)
 	for _, f := range s.Fields {
 		if !f.Reg {
 			continue
@@ -86,7 +126,9 @@ func (s *Struct) Registers(order binary.ByteOrder, b []byte, base int64) []model
 		}
 		r := model.Register{Name: f.Name, Value: v, Group: f.Group, Offset: model.FileOff(base + int64(f.Off)), Size: f.Size}
 		if f.Bits != nil {
-			r.Bits = f.Bits(v)
+			start := len(bits)
+			bits = f.Bits(bits, v)
+			r.Bits = bits[start:len(bits):len(bits)]
 		}
 		regs = append(regs, r)
 	}
@@ -118,7 +160,7 @@ func (s *Struct) Layout(order binary.ByteOrder, b []byte, base int64) []*model.F
 		case ok:
 			n.Value = reader.FormatUint(v)
 			if f.Bits != nil {
-				n.Value += "  " + model.FormatBits(f.Bits(v))
+				n.Value += "  " + model.FormatBits(f.Bits(nil, v))
 			}
 		default:
 			n.Value = reader.HexBytes(clip(b, f.Off, end, 32))

@@ -187,7 +187,7 @@ var IA64Context = sync.OnceValue(func() *Struct {
 		Spec{Name: "event_callback_ip", Off: 22192, Size: 8, Group: model.GroupOther, Reg: true, Meaning: "address of the event callback"},
 		Spec{Name: "privregs_pfn", Off: 22200, Size: 8, Group: model.GroupOther, Reg: true, Meaning: "frame of the mapped_regs page (VGC_PRIVREGS_HVM = 1 for HVM)"},
 	)
-	return &Struct{Name: "vcpu_guest_context", Arch: IA64, Size: IA64ContextSize, Fields: f}
+	return newStruct("vcpu_guest_context", IA64, IA64ContextSize, f)
 })
 
 // IA64MappedRegs is mapped_regs_t (4096 bytes, formats.md §5.7).
@@ -232,7 +232,7 @@ var IA64MappedRegs = sync.OnceValue(func() *Struct {
 		Spec{Name: "itc_offset", Off: 3408, Size: 8, Group: model.GroupOther, Reg: true, Meaning: "virtual ar.itc = machine ar.itc + itc_offset"},
 		Spec{Name: "itc_last", Off: 3416, Size: 8, Group: model.GroupOther, Reg: true, Meaning: "last ar.itc given to the guest"},
 		Spec{Name: "reserved5", Off: 3424, Size: 672, Meaning: "reserved (rest of the private area)"})
-	return &Struct{Name: "mapped_regs_t", Arch: IA64, Size: IA64MappedRegsSize, Fields: f}
+	return newStruct("mapped_regs_t", IA64, IA64MappedRegsSize, f)
 })
 
 // DecodeIA64Context decodes an ia64 vcpu_guest_context record that starts

@@ -56,7 +56,7 @@ func prstatus(arch string, word, size int, regs []Spec) *Struct {
 	f = append(f, regs...)
 	last := regs[len(regs)-1]
 	f = append(f, Spec{Name: "pr_fpvalid", Off: last.Off + last.Size, Size: 4, Meaning: "FPU registers valid"})
-	return &Struct{Name: "elf_prstatus", Arch: arch, Size: size, Fields: f}
+	return newStruct("elf_prstatus", arch, size, f)
 }
 
 func withBits(specs []Spec) []Spec {
@@ -204,11 +204,21 @@ func PrstatusFor(archName string, descSize int) (*Struct, bool) {
 	return nil, false
 }
 
-// DecodePrstatus decodes an NT_PRSTATUS descriptor into a register set.
-func DecodePrstatus(archName string, order binary.ByteOrder, desc []byte, base int64) (model.RegisterSet, error) {
+// PrstatusLayout returns the elf_prstatus layout of the architecture that
+// a descriptor of desc's length holds, or why there is none.
+func PrstatusLayout(archName string, desc []byte) (*Struct, error) {
 	s, ok := PrstatusFor(archName, len(desc))
 	if !ok {
-		return model.RegisterSet{}, fmt.Errorf("no %s elf_prstatus layout is %d bytes long", archName, len(desc))
+		return nil, fmt.Errorf("no %s elf_prstatus layout is %d bytes long", archName, len(desc))
+	}
+	return s, nil
+}
+
+// DecodePrstatus decodes an NT_PRSTATUS descriptor into a register set.
+func DecodePrstatus(archName string, order binary.ByteOrder, desc []byte, base int64) (model.RegisterSet, error) {
+	s, err := PrstatusLayout(archName, desc)
+	if err != nil {
+		return model.RegisterSet{}, err
 	}
 	set := model.RegisterSet{Source: model.SourcePrstatus, Arch: s.Arch, Registers: s.Registers(order, desc, base), Offset: model.FileOff(base)}
 	if pid, ok := s.Value(order, desc, "pr_pid"); ok {

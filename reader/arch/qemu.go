@@ -60,7 +60,7 @@ func qemuCPUState(archName string) *Struct {
 		f = append(f, Spec{Name: n, Off: 392 + 8*i, Size: 8, Group: model.GroupControl, Reg: i != 1, Meaning: regMeaning(n), Bits: bitsFor(n)})
 	}
 	f = append(f, Spec{Name: "kernel_gs_base", Off: 432, Size: 8, Group: model.GroupSegment, Reg: true, Meaning: regMeaning("kernel_gs_base")})
-	return &Struct{Name: "QEMUCPUState", Arch: archName, Size: 440, Fields: f}
+	return newStruct("QEMUCPUState", archName, 440, f)
 }
 
 // QEMUCPUStateX8664 and QEMUCPUStateI386 are the two namings of one layout.
@@ -78,23 +78,33 @@ func QEMUCPUStateFor(archName string) *Struct {
 	return QEMUCPUStateX8664()
 }
 
-// DecodeQEMUCPUState decodes a "QEMU" note descriptor. The descriptor is in
-// QEMU-host byte order, which is little-endian in practice. Fields past the
-// size the structure announces are not decoded.
-func DecodeQEMUCPUState(archName string, order binary.ByteOrder, desc []byte, base int64) (model.RegisterSet, error) {
+// QEMUCPUStateLayout returns the layout of a "QEMU" note descriptor and
+// the part of desc it covers: fields past the size the structure announces
+// are not decoded. It fails when desc is too short or of an unknown
+// version.
+func QEMUCPUStateLayout(archName string, order binary.ByteOrder, desc []byte) (*Struct, []byte, error) {
 	if len(desc) < QEMUCPUStateMinSize {
-		return model.RegisterSet{}, fmt.Errorf("QEMUCPUState is %d bytes, at least %d expected", len(desc), QEMUCPUStateMinSize)
+		return nil, nil, fmt.Errorf("QEMUCPUState is %d bytes, at least %d expected", len(desc), QEMUCPUStateMinSize)
 	}
 	s := QEMUCPUStateFor(archName)
 	if v, _ := s.Value(order, desc, "version"); v != 1 {
-		return model.RegisterSet{}, fmt.Errorf("QEMUCPUState version %d, only 1 is known", v)
+		return nil, nil, fmt.Errorf("QEMUCPUState version %d, only 1 is known", v)
 	}
 	size, _ := s.Value(order, desc, "size")
 	if size < QEMUCPUStateMinSize || size > uint64(len(desc)) {
 		size = uint64(min(len(desc), s.Size))
 	}
-	regs := s.Registers(order, desc[:size], base)
-	return model.RegisterSet{Source: model.SourceQEMUCPUState, Arch: archName, Registers: regs, Offset: model.FileOff(base)}, nil
+	return s, desc[:size], nil
+}
+
+// DecodeQEMUCPUState decodes a "QEMU" note descriptor. The descriptor is in
+// QEMU-host byte order, which is little-endian in practice.
+func DecodeQEMUCPUState(archName string, order binary.ByteOrder, desc []byte, base int64) (model.RegisterSet, error) {
+	s, b, err := QEMUCPUStateLayout(archName, order, desc)
+	if err != nil {
+		return model.RegisterSet{}, err
+	}
+	return model.RegisterSet{Source: model.SourceQEMUCPUState, Arch: archName, Registers: s.Registers(order, b, base), Offset: model.FileOff(base)}, nil
 }
 
 // selectorName names a segment cache's selector field after the segment

@@ -10,14 +10,13 @@ type bitDef struct {
 	meaning string
 }
 
-func decodeBits(defs []bitDef) func(uint64) []model.BitField {
-	return func(v uint64) []model.BitField {
-		out := make([]model.BitField, len(defs))
-		for i, d := range defs {
-			out[i] = model.BitField{Name: d.name, Shift: d.shift, Width: d.width,
-				Value: (v >> d.shift) & (1<<d.width - 1), Meaning: d.meaning}
+func decodeBits(defs []bitDef) BitsFunc {
+	return func(dst []model.BitField, v uint64) []model.BitField {
+		for _, d := range defs {
+			dst = append(dst, model.BitField{Name: d.name, Shift: d.shift, Width: d.width,
+				Value: (v >> d.shift) & (1<<d.width - 1), Meaning: d.meaning})
 		}
-		return out
+		return dst
 	}
 }
 
@@ -128,7 +127,7 @@ var dr7Bits = decodeBits([]bitDef{
 })
 
 // bitsFor picks the decoder for a register by its name.
-func bitsFor(name string) func(uint64) []model.BitField {
+func bitsFor(name string) BitsFunc {
 	switch name {
 	case "rflags", "eflags":
 		return flagsBits

@@ -62,9 +62,9 @@ var xenCR3Bits64 = decodeBits([]bitDef{
 // xenCR3Bits32 decodes an x86_32 PV cr3. xen_pfn_to_cr3(mfn) stores the
 // mfn's low 20 bits in cr3[31:12] and its bits above 20 in cr3[11:0], a
 // 32-bit rotate left by 12; xen_cr3_to_pfn rotates back (§5.4).
-func xenCR3Bits32(v uint64) []model.BitField {
-	return []model.BitField{{Name: "mfn", Shift: 0, Width: 32, Value: uint64(bits.RotateLeft32(uint32(v), -12)),
-		Meaning: "machine frame of the page directory: xen_cr3_to_pfn(cr3) = cr3 rotated right by 12 (32-bit)"}}
+func xenCR3Bits32(dst []model.BitField, v uint64) []model.BitField {
+	return append(dst, model.BitField{Name: "mfn", Shift: 0, Width: 32, Value: uint64(bits.RotateLeft32(uint32(v), -12)),
+		Meaning: "machine frame of the page directory: xen_cr3_to_pfn(cr3) = cr3 rotated right by 12 (32-bit)"})
 }
 
 // XenCR3ToMFN returns the machine frame an x86 PV cr3 value names, for a
@@ -155,7 +155,7 @@ func (c xenCtx) build(hvm bool) *Struct {
 			Spec{Name: p + "address", Off: t + c.trapAddr, Size: w, Meaning: "handler address (0: no handler)"})
 	}
 	l := c.ldt
-	seg := func(name string, off int, meaning string, bits func(uint64) []model.BitField) Spec {
+	seg := func(name string, off int, meaning string, bits BitsFunc) Spec {
 		return pvOnly(Spec{Name: name, Off: off, Size: w, Group: model.GroupSegment, Reg: true, Meaning: meaning, Bits: bits})
 	}
 	f = append(f,
@@ -218,7 +218,7 @@ func (c xenCtx) build(hvm bool) *Struct {
 			base("gs_base_kernel", cb+16, "GS base in guest kernel mode"),
 			base("gs_base_user", cb+24, "GS base in guest user mode"))
 	}
-	return &Struct{Name: "vcpu_guest_context", Arch: c.arch, Size: c.size, Fields: f}
+	return newStruct("vcpu_guest_context", c.arch, c.size, f)
 }
 
 func xenCRMeaning(i int, is64, hvm bool) string {

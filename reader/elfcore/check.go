@@ -33,7 +33,7 @@ func (f *File) Check(ctx context.Context, report func(model.Problem)) error {
 	if pr == 0 && qemu == 0 {
 		p(model.SeverityWarning, model.CodeNoCPUState, -1, "no NT_PRSTATUS note: the registers of the crashed CPUs are not in the dump")
 	}
-	for _, s := range ns.regs {
+	for _, s := range f.loadRegisters().regs {
 		zero := true
 		for _, r := range s.Registers {
 			zero = zero && r.Value == 0

@@ -56,7 +56,7 @@ func (f *File) VMCoreInfo() (*model.VMCoreInfo, error) {
 }
 
 // Registers returns the register sets of the NT_PRSTATUS and QEMU notes.
-func (f *File) Registers() ([]model.RegisterSet, error) { return f.loadNotes().regs, nil }
+func (f *File) Registers() ([]model.RegisterSet, error) { return f.loadRegisters().regs, nil }
 
 // warnings returns what was found wrong while reading headers and notes.
 func (f *File) warnings() []model.Problem {

@@ -3,6 +3,7 @@ package elfcore
 import (
 	"debug/elf"
 	"fmt"
+	"sync"
 
 	"dumpscope/model"
 	"dumpscope/reader/elfnote"
@@ -13,6 +14,10 @@ type noteSet struct {
 	notes    []model.Note
 	problems []model.Problem
 	vmci     *model.VMCoreInfo
+
+	// The register sets are decoded from the notes when first asked for:
+	// most commands (info --no-crash, dmesg, pages, verify) never are.
+	regsOnce sync.Once
 	regs     []model.RegisterSet
 }
 
@@ -34,9 +39,15 @@ func (f *File) loadNotes() *noteSet {
 			ns.problems = append(ns.problems, probs...)
 		}
 		ns.vmci = elfnote.VMCoreInfoFromNotes(ns.notes)
-		regs, probs := elfnote.RegistersFromNotes(ns.notes, f.archName, f.order)
-		ns.regs = regs
-		ns.problems = append(ns.problems, probs...)
+		ns.problems = append(ns.problems, elfnote.RegisterNoteProblems(ns.notes, f.archName, f.order)...)
 	})
 	return &f.notes
+}
+
+// loadRegisters decodes the register sets of the notes once (loadNotes
+// has reported the notes that cannot be decoded).
+func (f *File) loadRegisters() *noteSet {
+	ns := f.loadNotes()
+	ns.regsOnce.Do(func() { ns.regs, _ = elfnote.RegistersFromNotes(ns.notes, f.archName, f.order) })
+	return ns
 }

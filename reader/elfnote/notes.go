@@ -200,22 +200,32 @@ func summarize(n model.Note, archName string, order binary.ByteOrder) string {
 	}
 	switch {
 	case n.Name == NamePrstatus && n.Type == NTPrstatus:
-		set, err := arch.DecodePrstatus(archName, order, n.Desc, int64(n.DescOffset))
+		s, err := arch.PrstatusLayout(archName, n.Desc)
 		if err != nil {
 			return err.Error()
 		}
-		return regSummary(set)
+		var parts []string
+		if pid, ok := s.Value(order, n.Desc, "pr_pid"); ok {
+			parts = append(parts, fmt.Sprintf("pid %d", int32(pid)))
+		}
+		return regSummary(parts, s, order, n.Desc)
 	case n.Name == NameQEMU && n.Type == 0:
-		set, err := arch.DecodeQEMUCPUState(archName, binary.LittleEndian, n.Desc, int64(n.DescOffset))
+		s, b, err := arch.QEMUCPUStateLayout(archName, binary.LittleEndian, n.Desc)
 		if err != nil {
 			return err.Error()
 		}
-		size, _ := arch.QEMUCPUStateX8664().Value(binary.LittleEndian, n.Desc, "size")
-		return fmt.Sprintf("QEMUCPUState size %d, %s", size, regSummary(set))
+		size, _ := s.Value(binary.LittleEndian, n.Desc, "size")
+		return fmt.Sprintf("QEMUCPUState size %d, %s", size, regSummary(nil, s, binary.LittleEndian, b))
 	case (n.Name == NameVMCoreInfo || n.Name == "VMCOREINFO_XEN") && n.Type == 0:
-		v := model.ParseVMCoreInfo(n.Desc)
-		s := fmt.Sprintf("%d entries", len(v.Entries))
-		if rel, ok := v.Get("OSRELEASE"); ok {
+		entries, rel, found := 0, "", false
+		for l := range model.VMCoreInfoLineSeq(n.Desc) {
+			entries++
+			if !found && l.Key == "OSRELEASE" {
+				rel, found = l.Value, true
+			}
+		}
+		s := fmt.Sprintf("%d entries", entries)
+		if found {
 			s += ", OSRELEASE=" + reader.Printable(rel)
 		}
 		return s
@@ -228,13 +238,12 @@ func summarize(n model.Note, archName string, order binary.ByteOrder) string {
 	return reader.HexBytes(n.Desc[:min(len(n.Desc), 16)])
 }
 
-func regSummary(s model.RegisterSet) string {
-	var parts []string
-	if s.PID != nil {
-		parts = append(parts, fmt.Sprintf("pid %d", *s.PID))
-	}
+// regSummary adds the instruction and stack pointers of the register
+// structure s (in b) to parts and joins them. Only those registers are
+// decoded: summaries are made for every note when a dump is opened.
+func regSummary(parts []string, s *arch.Struct, order binary.ByteOrder, b []byte) string {
 	for _, name := range []string{"rip", "eip", "pc", "nip", "psw_addr", "rsp", "esp", "sp"} {
-		if v, ok := s.Get(name); ok {
+		if v, ok := s.Register(order, b, name); ok {
 			parts = append(parts, fmt.Sprintf("%s %#x", name, v))
 		}
 	}
@@ -244,6 +253,19 @@ func regSummary(s model.RegisterSet) string {
 // RegistersFromNotes decodes the register sets of every NT_PRSTATUS and
 // QEMU note, numbering CPUs in note order per source.
 func RegistersFromNotes(notes []model.Note, archName string, order binary.ByteOrder) ([]model.RegisterSet, []model.Problem) {
+	return registerNotes(notes, archName, order, true)
+}
+
+// RegisterNoteProblems returns the problems RegistersFromNotes reports (the
+// register notes that cannot be decoded) without decoding any register:
+// opening a dump reports them, and most commands never ask for registers.
+func RegisterNoteProblems(notes []model.Note, archName string, order binary.ByteOrder) []model.Problem {
+	_, probs := registerNotes(notes, archName, order, false)
+	return probs
+}
+
+// registerNotes checks every register note and, with decode, decodes it.
+func registerNotes(notes []model.Note, archName string, order binary.ByteOrder, decode bool) ([]model.RegisterSet, []model.Problem) {
 	var sets []model.RegisterSet
 	var probs []model.Problem
 	cpu := map[model.RegSource]int{}
@@ -252,11 +274,19 @@ func RegistersFromNotes(notes []model.Note, archName string, order binary.ByteOr
 		var err error
 		switch {
 		case n.Name == NamePrstatus && n.Type == NTPrstatus && n.Desc != nil:
-			set, err = arch.DecodePrstatus(archName, order, n.Desc, int64(n.DescOffset))
+			if decode {
+				set, err = arch.DecodePrstatus(archName, order, n.Desc, int64(n.DescOffset))
+			} else {
+				_, err = arch.PrstatusLayout(archName, n.Desc)
+			}
 		case n.Name == NameQEMU && n.Type == 0 && n.Desc != nil:
 			// The descriptor is a memcpy of QEMU's host struct:
 			// little-endian on every host QEMU runs on in practice.
-			set, err = arch.DecodeQEMUCPUState(archName, binary.LittleEndian, n.Desc, int64(n.DescOffset))
+			if decode {
+				set, err = arch.DecodeQEMUCPUState(archName, binary.LittleEndian, n.Desc, int64(n.DescOffset))
+			} else {
+				_, _, err = arch.QEMUCPUStateLayout(archName, binary.LittleEndian, n.Desc)
+			}
 		default:
 			continue
 		}
@@ -264,10 +294,12 @@ func RegistersFromNotes(notes []model.Note, archName string, order binary.ByteOr
 			probs = append(probs, model.NewProblem(model.SeverityError, model.CodeBadNote, n.File, int64(n.Offset), "note %d (%s): %v", n.Index, n.Name, err))
 			continue
 		}
-		set.CPU = cpu[set.Source]
-		cpu[set.Source]++
-		set.File = n.File
-		sets = append(sets, set)
+		if decode {
+			set.CPU = cpu[set.Source]
+			cpu[set.Source]++
+			set.File = n.File
+			sets = append(sets, set)
+		}
 	}
 	return sets, probs
 }

@@ -67,9 +67,13 @@ type noteInfo struct {
 	arch     string
 	notes    []model.Note
 	vmci     *model.VMCoreInfo
-	regs     []model.RegisterSet
 	erase    []byte
 	problems []model.Problem
+
+	// The register sets are decoded from the notes when first asked for:
+	// most commands (info --no-crash, dmesg, pages, verify) never are.
+	regsOnce sync.Once
+	regs     []model.RegisterSet
 }
 
 // NewFile reads the headers of a kdump-compressed or diskdump file.
@@ -609,11 +613,17 @@ func (f *File) loadNotes() *noteInfo {
 				n.erase = b
 			}
 		}
-		regs, probs := elfnote.RegistersFromNotes(n.notes, n.arch, f.order)
-		n.regs = regs
-		n.problems = append(n.problems, probs...)
+		n.problems = append(n.problems, elfnote.RegisterNoteProblems(n.notes, n.arch, f.order)...)
 	}
 	return f.notes
+}
+
+// loadRegisters decodes the register sets of the notes once (loadNotes
+// has reported the notes that cannot be decoded).
+func (f *File) loadRegisters() *noteInfo {
+	n := f.loadNotes()
+	n.regsOnce.Do(func() { n.regs, _ = elfnote.RegistersFromNotes(n.notes, n.arch, f.order) })
+	return n
 }
 
 // readText reads a text blob the sub-header points at (VMCOREINFO,
@@ -684,7 +694,7 @@ func (f *File) VMCoreInfo() (*model.VMCoreInfo, error) {
 }
 
 // Registers returns the register sets of the prstatus and QEMU notes.
-func (f *File) Registers() ([]model.RegisterSet, error) { return f.loadNotes().regs, nil }
+func (f *File) Registers() ([]model.RegisterSet, error) { return f.loadRegisters().regs, nil }
 
 // EraseInfo returns the erase list text, if any.
 func (f *File) EraseInfo() []byte { return f.loadNotes().erase }

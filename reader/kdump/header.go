@@ -17,6 +17,7 @@ package kdump
 import (
 	"encoding/binary"
 	"fmt"
+	"sync"
 
 	"dumpscope/model"
 	"dumpscope/reader"
@@ -134,9 +135,33 @@ type (
 	subField  = field[KdumpSubHeader]
 )
 
+// The field tables are built once per layout, on first use: opening a
+// dump tries up to four layouts and byte orders.
+var (
+	mainFields32 = sync.OnceValue(func() []mainField { return buildMainFields(Header32) })
+	mainFields64 = sync.OnceValue(func() []mainField { return buildMainFields(Header64) })
+	subFieldsBy  = [...]func() []subField{
+		Sub64:       sync.OnceValue(func() []subField { return buildSubFields(Sub64) }),
+		Sub32Packed: sync.OnceValue(func() []subField { return buildSubFields(Sub32Packed) }),
+		Sub32Padded: sync.OnceValue(func() []subField { return buildSubFields(Sub32Padded) }),
+	}
+)
+
 // mainFields lists disk_dump_header fields after the utsname for each
 // layout (formats.md §1.2). The 32-bit layout's timestamp is two longs.
 func mainFields(l HeaderLayout) []mainField {
+	if l == Header32 {
+		return mainFields32()
+	}
+	return mainFields64()
+}
+
+// subFields lists kdump_sub_header fields for each layout (formats.md
+// §1.4) with the header version that added each.
+func subFields(l SubLayout) []subField { return subFieldsBy[l]() }
+
+// buildMainFields makes mainFields' table of a layout.
+func buildMainFields(l HeaderLayout) []mainField {
 	tsSec := func(h *DiskDumpHeader, v uint64) { h.TimestampSec = int64(v) }
 	tsUsec := func(h *DiskDumpHeader, v uint64) { h.TimestampUsec = int64(v) }
 	at, long := 408, 8
@@ -197,12 +222,11 @@ var subMeanings = map[string]string{
 	"max_mapnr_64":      "highest pfn + 1 (64-bit; replaces max_mapnr)",
 }
 
-// subFields lists kdump_sub_header fields for each layout (formats.md
-// §1.4) with the header version that added each. The layouts differ in
+// buildSubFields makes subFields' table of a layout. The layouts differ in
 // the width of unsigned long (phys_base, start_pfn, end_pfn, the sizes)
 // and in the alignment of the 64-bit offsets (the padded 32-bit layout of
 // ARM aligns them to 8).
-func subFields(l SubLayout) []subField {
+func buildSubFields(l SubLayout) []subField {
 	long, align := 8, 8 // Sub64
 	switch l {
 	case Sub32Packed:
