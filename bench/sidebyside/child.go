@@ -145,6 +145,24 @@ func intArg(s, what string) (int, error) {
 	return n, nil
 }
 
+// listArgs reads the arguments LIST COUNT FILE [FILE ...] of the children
+// that work through a page list (usage is the child's usage line, count
+// the name it gives COUNT): the list, the count and the files.
+func listArgs(args []string, usage, count string) ([]uint64, int, []string, error) {
+	if len(args) < 3 {
+		return nil, 0, nil, errors.New("usage: child " + usage)
+	}
+	list, err := readList(args[0])
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	n, err := intArg(args[1], count)
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	return list, n, args[2:], nil
+}
+
 func childInfo(args []string) (childResult, error) {
 	if len(args) < 2 {
 		return childResult{}, errors.New("usage: child info N FILE [FILE ...]")
@@ -192,19 +210,12 @@ func writeList(path string, pfns []uint64) error {
 }
 
 func childRead(args []string) (childResult, error) {
-	if len(args) < 3 {
-		return childResult{}, errors.New("usage: child read LIST WORKERS FILE [FILE ...]")
-	}
-	list, err := readList(args[0])
-	if err != nil {
-		return childResult{}, err
-	}
-	workers, err := intArg(args[1], "WORKERS")
+	list, workers, files, err := listArgs(args, "read LIST WORKERS FILE [FILE ...]", "WORKERS")
 	if err != nil {
 		return childResult{}, err
 	}
 	start := startClock()
-	d, err := dsOpen(args[2:]...)
+	d, err := dsOpen(files...)
 	if err != nil {
 		return childResult{}, err
 	}
@@ -297,18 +308,11 @@ func childFind(args []string) (childResult, error) {
 // decoder each, from memory: what verify could reach if reading, checking
 // and bookkeeping cost nothing. Only the second decoding pass is timed.
 func childCeiling(args []string) (childResult, error) {
-	if len(args) < 3 {
-		return childResult{}, errors.New("usage: child ceiling LIST JOBS FILE [FILE ...]")
-	}
-	list, err := readList(args[0])
+	list, jobs, files, err := listArgs(args, "ceiling LIST JOBS FILE [FILE ...]", "JOBS")
 	if err != nil {
 		return childResult{}, err
 	}
-	jobs, err := intArg(args[1], "JOBS")
-	if err != nil {
-		return childResult{}, err
-	}
-	d, err := dsOpen(args[2:]...)
+	d, err := dsOpen(files...)
 	if err != nil {
 		return childResult{}, err
 	}
