@@ -145,6 +145,39 @@ func intArg(s, what string) (int, error) {
 	return n, nil
 }
 
+// openDo opens the dump of files, calls do on it and closes it again:
+// what a child that times one operation on a dump of its own does. It
+// also returns the dump's page size.
+func openDo[T any](files []string, do func(*dsDump) (T, error)) (T, int, error) {
+	d, err := dsOpen(files...)
+	if err != nil {
+		var zero T
+		return zero, 0, err
+	}
+	v, err := do(d)
+	ps := d.PageSize()
+	d.Close()
+	return v, ps, err
+}
+
+// listArgs reads the arguments LIST COUNT FILE [FILE ...] of the children
+// that work through a page list (usage is the child's usage line, count
+// the name it gives COUNT): the list, the count and the files.
+func listArgs(args []string, usage, count string) ([]uint64, int, []string, error) {
+	if len(args) < 3 {
+		return nil, 0, nil, errors.New("usage: child " + usage)
+	}
+	list, err := readList(args[0])
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	n, err := intArg(args[1], count)
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	return list, n, args[2:], nil
+}
+
 func childInfo(args []string) (childResult, error) {
 	if len(args) < 2 {
 		return childResult{}, errors.New("usage: child info N FILE [FILE ...]")
@@ -192,19 +225,12 @@ func writeList(path string, pfns []uint64) error {
 }
 
 func childRead(args []string) (childResult, error) {
-	if len(args) < 3 {
-		return childResult{}, errors.New("usage: child read LIST WORKERS FILE [FILE ...]")
-	}
-	list, err := readList(args[0])
-	if err != nil {
-		return childResult{}, err
-	}
-	workers, err := intArg(args[1], "WORKERS")
+	list, workers, files, err := listArgs(args, "read LIST WORKERS FILE [FILE ...]", "WORKERS")
 	if err != nil {
 		return childResult{}, err
 	}
 	start := startClock()
-	d, err := dsOpen(args[2:]...)
+	d, err := dsOpen(files...)
 	if err != nil {
 		return childResult{}, err
 	}
@@ -250,25 +276,14 @@ func childVerify(args []string, warm bool) (childResult, error) {
 	if err != nil {
 		return childResult{}, err
 	}
+	verify := func(d *dsDump) (uint64, error) { return d.Verify(jobs) }
 	if warm {
-		d, err := dsOpen(args[1:]...)
-		if err != nil {
-			return childResult{}, err
-		}
-		_, err = d.Verify(jobs)
-		d.Close()
-		if err != nil {
+		if _, _, err := openDo(args[1:], verify); err != nil {
 			return childResult{}, err
 		}
 	}
 	start := startClock()
-	d, err := dsOpen(args[1:]...)
-	if err != nil {
-		return childResult{}, err
-	}
-	n, err := d.Verify(jobs)
-	ps := d.PageSize()
-	d.Close()
+	n, ps, err := openDo(args[1:], verify)
 	if err != nil {
 		return childResult{}, err
 	}
@@ -281,12 +296,7 @@ func childFind(args []string) (childResult, error) {
 		return childResult{}, errors.New("usage: child find PATTERN FILE [FILE ...]")
 	}
 	start := startClock()
-	d, err := dsOpen(args[1:]...)
-	if err != nil {
-		return childResult{}, err
-	}
-	hits, err := d.Find([]byte(args[0]))
-	d.Close()
+	hits, _, err := openDo(args[1:], func(d *dsDump) (int, error) { return d.Find([]byte(args[0])) })
 	if err != nil {
 		return childResult{}, err
 	}
@@ -297,24 +307,11 @@ func childFind(args []string) (childResult, error) {
 // decoder each, from memory: what verify could reach if reading, checking
 // and bookkeeping cost nothing. Only the second decoding pass is timed.
 func childCeiling(args []string) (childResult, error) {
-	if len(args) < 3 {
-		return childResult{}, errors.New("usage: child ceiling LIST JOBS FILE [FILE ...]")
-	}
-	list, err := readList(args[0])
+	list, jobs, files, err := listArgs(args, "ceiling LIST JOBS FILE [FILE ...]", "JOBS")
 	if err != nil {
 		return childResult{}, err
 	}
-	jobs, err := intArg(args[1], "JOBS")
-	if err != nil {
-		return childResult{}, err
-	}
-	d, err := dsOpen(args[2:]...)
-	if err != nil {
-		return childResult{}, err
-	}
-	pages, err := d.StoredPages(list)
-	ps := d.PageSize()
-	d.Close()
+	pages, ps, err := openDo(files, func(d *dsDump) ([]storedPage, error) { return d.StoredPages(list) })
 	if err != nil {
 		return childResult{}, err
 	}

@@ -64,6 +64,14 @@ type fileSet struct {
 	flat, flatR benchFile   // flattened stream and its rearranged file
 }
 
+// codecsELFReal is the codec files, the ELF file and the real dumps, in
+// that order: the files the pages, verify and find sections read page by
+// page.
+func (fs fileSet) codecsELFReal() []benchFile {
+	files := append(append([]benchFile{}, fs.codecs...), fs.elf)
+	return append(files, fs.real...)
+}
+
 // generator makes the files into dir.
 type generator struct {
 	dir       string

@@ -221,8 +221,7 @@ func (b *bench) open() (*table, error) {
 // and 2 workers.
 func (b *bench) pages() (*table, error) {
 	t := &table{title: "Pages", head: []string{"work", "file", "workers", "dumpscope", "libkdumpfile", "ratio", "ratio by CPU", "noise"}}
-	files := append(append([]benchFile{}, b.files.codecs...), b.files.elf)
-	files = append(append(files, b.files.real...), b.files.sparse[len(b.files.sparse)-1])
+	files := append(b.files.codecsELFReal(), b.files.sparse[len(b.files.sparse)-1])
 	for _, f := range files {
 		l, err := b.listsOf(f)
 		if err != nil {
@@ -264,9 +263,7 @@ func (b *bench) pages() (*table, error) {
 func (b *bench) verify() (*table, error) {
 	t := &table{title: "Verify", head: []string{"file", "jobs", "verify", "ceiling (codec alone, same jobs)", "share of ceiling",
 		"1-job ceiling × jobs", "share", "share by CPU", "share by CPU, warm", "C codec ceiling", "libkdumpfile reading every page", "ratio", "ratio by CPU", "noise"}}
-	files := append(append([]benchFile{}, b.files.codecs...), b.files.elf)
-	files = append(files, b.files.real...)
-	for _, f := range files {
+	for _, f := range b.files.codecsELFReal() {
 		l, err := b.listsOf(f)
 		if err != nil {
 			return nil, err
@@ -330,9 +327,7 @@ func cpuShare(verify, ceiling []sample) string {
 // find compares Find with libkdumpfile reading every page and searching it.
 func (b *bench) find() (*table, error) {
 	t := &table{title: "Find (" + strconv.Quote(findPattern) + ")", head: []string{"file", "matches", "dumpscope", "libkdumpfile + memmem", "ratio", "ratio by CPU", "noise"}}
-	files := append(append([]benchFile{}, b.files.codecs...), b.files.elf)
-	files = append(files, b.files.real...)
-	for _, f := range files {
+	for _, f := range b.files.codecsELFReal() {
 		l, err := b.listsOf(f)
 		if err != nil {
 			return nil, err

@@ -270,31 +270,9 @@ func (k *Kernel) convertTrace(ctx context.Context, tr *unwind.Trace, u *unwindSe
 
 // ptRegs names a pt_regs' registers as the dump's prstatus names them.
 func (k *Kernel) ptRegs(p *unwind.PtRegs) *model.PtRegs {
-	r := p.Regs
-	out := &model.PtRegs{Addr: model.VirtAddr(p.Addr), Partial: p.Partial, UserMode: r.UserMode(), Registers: map[string]model.Hex{}}
-	set := func(name string, v uint64) { out.Registers[name] = model.Hex(v) }
-	if k.arch == "i386" {
-		for _, x := range []struct {
-			n string
-			v uint64
-		}{{"ebx", r.BX}, {"ecx", r.CX}, {"edx", r.DX}, {"esi", r.SI}, {"edi", r.DI}, {"ebp", r.BP}, {"eax", r.AX},
-			{"ds", r.DS}, {"es", r.ES}, {"fs", r.FS}, {"gs", r.GS}, {"orig_eax", r.OrigAX}, {"eip", r.IP}, {"cs", r.CS},
-			{"eflags", r.Flags}, {"esp", r.SP}, {"ss", r.SS}} {
-			if !p.Partial || x.n == "eip" || x.n == "cs" || x.n == "eflags" || x.n == "esp" || x.n == "ss" {
-				set(x.n, x.v)
-			}
-		}
-		return out
-	}
-	for _, x := range []struct {
-		n string
-		v uint64
-	}{{"r15", r.R15}, {"r14", r.R14}, {"r13", r.R13}, {"r12", r.R12}, {"rbp", r.BP}, {"rbx", r.BX}, {"r11", r.R11},
-		{"r10", r.R10}, {"r9", r.R9}, {"r8", r.R8}, {"rax", r.AX}, {"rcx", r.CX}, {"rdx", r.DX}, {"rsi", r.SI},
-		{"rdi", r.DI}, {"orig_rax", r.OrigAX}, {"rip", r.IP}, {"cs", r.CS}, {"rflags", r.Flags}, {"rsp", r.SP}, {"ss", r.SS}} {
-		if !p.Partial || x.n == "rip" || x.n == "cs" || x.n == "rflags" || x.n == "rsp" || x.n == "ss" {
-			set(x.n, x.v)
-		}
+	out := &model.PtRegs{Addr: model.VirtAddr(p.Addr), Partial: p.Partial, UserMode: p.Regs.UserMode(), Registers: map[string]model.Hex{}}
+	for name, v := range p.ByName(k.arch == "i386") {
+		out.Registers[name] = model.Hex(v)
 	}
 	return out
 }

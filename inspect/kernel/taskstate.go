@@ -164,33 +164,19 @@ var statNamWords = map[byte]string{
 // every bit named so (EXIT_DEAD and TASK_DEAD; __TASK_TRACED and
 // TASK_TRACED); a word dumpscope does not read is passed over.
 func (st *taskStates) set(word string, bit uint64) {
-	switch word {
-	case "running":
-		st.running = bit
-	case "sleeping":
-		st.interruptible = bit
-	case "disk sleep":
-		st.uninterruptible = bit
-	case "stopped":
-		st.stopped = bit
-	case "tracing stop":
-		st.traced |= bit
-	case "dead":
-		st.dead |= bit
-	case "zombie":
-		st.zombie = bit
-	case "swapping":
-		st.swapping = bit
-	case "wakekill":
-		st.wakekill = bit
-	case "waking":
-		st.waking = bit
-	case "parked":
-		st.parked = bit
-	case "noload":
-		st.noload = bit
-	case "new":
-		st.new = bit
+	field := map[string]*uint64{
+		"running": &st.running, "sleeping": &st.interruptible, "disk sleep": &st.uninterruptible,
+		"stopped": &st.stopped, "tracing stop": &st.traced, "dead": &st.dead, "zombie": &st.zombie,
+		"swapping": &st.swapping, "wakekill": &st.wakekill, "waking": &st.waking,
+		"parked": &st.parked, "noload": &st.noload, "new": &st.new,
+	}[word]
+	switch {
+	case field == nil:
+		// a state dumpscope does not read
+	case word == "dead" || word == "tracing stop":
+		*field |= bit
+	default:
+		*field = bit
 	}
 }
 

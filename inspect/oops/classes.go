@@ -304,27 +304,34 @@ func plausibleDieKind(kind string) bool {
 // arm64 die(): "Oops - BUG", "Oops - Undefined instruction", …).
 func oopsKindClass(kind string) (Class, string) {
 	k := strings.ToLower(kind)
-	switch {
-	case strings.Contains(k, "general protection fault"):
+	if strings.Contains(k, "general protection fault") {
 		return ClassGPF, "arch/x86/kernel/traps.c exc_general_protection"
-	case strings.HasPrefix(k, "invalid opcode"):
-		return ClassInvalidOpcode, "arch/x86/kernel/traps.c handle_invalid_op"
-	case strings.HasPrefix(k, "divide error"), strings.HasPrefix(k, "divide_error"):
-		return ClassDivideError, "arch/x86/kernel/traps.c exc_divide_error"
-	case strings.HasPrefix(k, "double fault"):
-		return ClassDoubleFault, "arch/x86/kernel/traps.c exc_double_fault"
-	case strings.HasPrefix(k, "stack segment"):
-		return ClassStackSegment, "arch/x86/kernel/traps.c exc_stack_segment"
-	case strings.HasPrefix(k, "int3"):
-		return ClassInt3, "arch/x86/kernel/traps.c do_int3_user"
-	case strings.HasPrefix(k, "stack guard page"):
-		return ClassStackGuard, "arch/x86/kernel/traps.c handle_stack_overflow"
-	case strings.HasPrefix(k, "oops - bug"):
-		return ClassKernelBUG, "arch/arm64/kernel/traps.c bug_brk_handler"
-	case strings.HasPrefix(k, "oops"):
-		return ClassOopsHeaderAlone, "arch/x86/kernel/dumpstack.c __die_header"
+	}
+	for _, d := range dieKinds {
+		if strings.HasPrefix(k, d.prefix) {
+			return d.class, d.where
+		}
 	}
 	return ClassInternalError, "die"
+}
+
+// dieKinds are the trap names oopsKindClass tries, in order, as the
+// lower-cased start of die()'s str: the class and the function that
+// prints each.
+var dieKinds = []struct {
+	prefix string
+	class  Class
+	where  string
+}{
+	{"invalid opcode", ClassInvalidOpcode, "arch/x86/kernel/traps.c handle_invalid_op"},
+	{"divide error", ClassDivideError, "arch/x86/kernel/traps.c exc_divide_error"},
+	{"divide_error", ClassDivideError, "arch/x86/kernel/traps.c exc_divide_error"},
+	{"double fault", ClassDoubleFault, "arch/x86/kernel/traps.c exc_double_fault"},
+	{"stack segment", ClassStackSegment, "arch/x86/kernel/traps.c exc_stack_segment"},
+	{"int3", ClassInt3, "arch/x86/kernel/traps.c do_int3_user"},
+	{"stack guard page", ClassStackGuard, "arch/x86/kernel/traps.c handle_stack_overflow"},
+	{"oops - bug", ClassKernelBUG, "arch/arm64/kernel/traps.c bug_brk_handler"},
+	{"oops", ClassOopsHeaderAlone, "arch/x86/kernel/dumpstack.c __die_header"},
 }
 
 // gpfAddressRe reads the address exc_general_protection() names: GPFSTR

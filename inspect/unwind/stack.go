@@ -3,6 +3,7 @@ package unwind
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
 )
 
 // StackKind names a kernel stack (arch/x86/include/asm/stacktrace.h enum
@@ -157,44 +158,61 @@ type PtRegs struct {
 	Regs    Regs
 }
 
+// namedReg is one of Regs' fields with the names dump notes give it:
+// x86_64's, i386's ("" where that architecture lacks the register) and
+// another spelling some notes use.
+type namedReg struct {
+	field               *uint64
+	x86_64, i386, other string
+}
+
+// named lists r's fields in x86_64 pt_regs order, then i386's segment
+// registers.
+func (r *Regs) named() []namedReg {
+	return []namedReg{
+		{&r.R15, "r15", "", ""}, {&r.R14, "r14", "", ""}, {&r.R13, "r13", "", ""}, {&r.R12, "r12", "", ""},
+		{&r.BP, "rbp", "ebp", "bp"}, {&r.BX, "rbx", "ebx", "bx"},
+		{&r.R11, "r11", "", ""}, {&r.R10, "r10", "", ""}, {&r.R9, "r9", "", ""}, {&r.R8, "r8", "", ""},
+		{&r.AX, "rax", "eax", "ax"}, {&r.CX, "rcx", "ecx", "cx"}, {&r.DX, "rdx", "edx", "dx"},
+		{&r.SI, "rsi", "esi", "si"}, {&r.DI, "rdi", "edi", "di"}, {&r.OrigAX, "orig_rax", "orig_eax", "orig_ax"},
+		{&r.IP, "rip", "eip", "ip"}, {&r.CS, "cs", "cs", ""}, {&r.Flags, "rflags", "eflags", "flags"},
+		{&r.SP, "rsp", "esp", "sp"}, {&r.SS, "ss", "ss", ""},
+		{&r.DS, "", "ds", "xds"}, {&r.ES, "", "es", "xes"}, {&r.FS, "", "fs", "xfs"}, {&r.GS, "", "gs", "xgs"},
+	}
+}
+
 // RegsFromNames builds Regs from named values as dump notes name them
 // (NT_PRSTATUS: "r15" … "rip", "rsp", "rflags", "orig_rax"; i386 "eax" …
 // "eip", "esp", "eflags", "orig_eax", "xds" or "ds" …). Unknown names are
 // ignored.
 func RegsFromNames(get func(name string) (uint64, bool)) Regs {
 	var r Regs
-	set := func(dst *uint64, names ...string) {
-		for _, n := range names {
-			if v, ok := get(n); ok {
-				*dst = v
-				return
+	for _, n := range r.named() {
+		for _, name := range []string{n.x86_64, n.i386, n.other} {
+			if v, ok := get(name); name != "" && ok {
+				*n.field = v
+				break
 			}
 		}
 	}
-	set(&r.R15, "r15")
-	set(&r.R14, "r14")
-	set(&r.R13, "r13")
-	set(&r.R12, "r12")
-	set(&r.BP, "rbp", "ebp", "bp")
-	set(&r.BX, "rbx", "ebx", "bx")
-	set(&r.R11, "r11")
-	set(&r.R10, "r10")
-	set(&r.R9, "r9")
-	set(&r.R8, "r8")
-	set(&r.AX, "rax", "eax", "ax")
-	set(&r.CX, "rcx", "ecx", "cx")
-	set(&r.DX, "rdx", "edx", "dx")
-	set(&r.SI, "rsi", "esi", "si")
-	set(&r.DI, "rdi", "edi", "di")
-	set(&r.OrigAX, "orig_rax", "orig_eax", "orig_ax")
-	set(&r.IP, "rip", "eip", "ip")
-	set(&r.CS, "cs")
-	set(&r.Flags, "rflags", "eflags", "flags")
-	set(&r.SP, "rsp", "esp", "sp")
-	set(&r.SS, "ss")
-	set(&r.DS, "ds", "xds")
-	set(&r.ES, "es", "xes")
-	set(&r.FS, "fs", "xfs")
-	set(&r.GS, "gs", "xgs")
 	return r
+}
+
+// ByName returns the registers by the names the architecture's
+// NT_PRSTATUS gives them (i386's when i386, else x86_64's); a partial
+// pt_regs gives only its iret frame (ip, cs, flags, sp, ss).
+func (p *PtRegs) ByName(i386 bool) map[string]uint64 {
+	r := p.Regs
+	iret := []*uint64{&r.IP, &r.CS, &r.Flags, &r.SP, &r.SS}
+	out := map[string]uint64{}
+	for _, n := range r.named() {
+		name := n.x86_64
+		if i386 {
+			name = n.i386
+		}
+		if name != "" && (!p.Partial || slices.Contains(iret, n.field)) {
+			out[name] = *n.field
+		}
+	}
+	return out
 }
