@@ -467,11 +467,7 @@ func (v *tasksView) openCode() tea.Cmd {
 		return nil
 	}
 	key := codeKey{v.code.pc, v.intel}
-	var cmd tea.Cmd
-	if _, ok := v.codes[key]; !ok {
-		v.codes[key] = codeResult[*kernel.Disassembly]{}
-		cmd = disassemble(v.c, v.Name(), key)
-	}
+	cmd := readOnce(v.codes, key, disassemble(v.c, v.Name(), key))
 	v.rebuildCode(true)
 	return cmd
 }
