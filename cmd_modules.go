@@ -5,8 +5,8 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"dumpscope/inspect"
 	"dumpscope/inspect/kernel"
+	"dumpscope/model"
 	"dumpscope/present"
 )
 
@@ -19,14 +19,10 @@ type modulesCmd struct {
 }
 
 func (c *modulesCmd) Run(rc *runContext) error {
-	return rc.withKernel(c.Files, func(s *inspect.Session, k *kernel.Kernel) error {
-		mods, err := k.Modules(rc.ctx)
-		if rc.JSON {
-			return writeJSONList(rc.out, mods, err)
-		}
+	return kernelList(rc, c.Files, (*kernel.Kernel).Modules, func(mods []model.Module, err error) {
 		if len(mods) == 0 && err == nil {
 			fmt.Fprintln(rc.out, "no modules loaded")
-			return nil
+			return
 		}
 		tw := tabwriter.NewWriter(rc.out, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, strings.Join(present.ModuleColumns, "\t"))
@@ -34,6 +30,5 @@ func (c *modulesCmd) Run(rc *runContext) error {
 			fmt.Fprintln(tw, strings.Join(present.ModuleRow(m), "\t"))
 		}
 		tw.Flush()
-		return err
 	})
 }

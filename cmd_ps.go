@@ -1,11 +1,11 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"text/tabwriter"
 
-	"dumpscope/inspect"
 	"dumpscope/inspect/kernel"
 	"dumpscope/model"
 	"dumpscope/present"
@@ -21,14 +21,7 @@ type psCmd struct {
 }
 
 func (c *psCmd) Run(rc *runContext) error {
-	return rc.withKernel(c.Files, func(s *inspect.Session, k *kernel.Kernel) error {
-		tasks, err := k.Tasks(rc.ctx)
-		if rc.JSON {
-			return writeJSONList(rc.out, tasks, err)
-		}
-		writeTasks(rc, tasks)
-		return err
-	})
+	return kernelList(rc, c.Files, (*kernel.Kernel).Tasks, func(tasks []model.Task, _ error) { writeTasks(rc, tasks) })
 }
 
 // writeTasks prints tasks as crash's ps does: numbers right-aligned,
@@ -67,11 +60,8 @@ type taskCmd struct {
 }
 
 func (c *taskCmd) Run(rc *runContext) error {
-	return rc.withKernel(c.Files, func(s *inspect.Session, k *kernel.Kernel) error {
-		tasks, err := k.TasksByPID(rc.ctx, c.PID)
-		if rc.JSON {
-			return writeJSONList(rc.out, tasks, err)
-		}
+	byPID := func(k *kernel.Kernel, ctx context.Context) ([]model.Task, error) { return k.TasksByPID(ctx, c.PID) }
+	return kernelList(rc, c.Files, byPID, func(tasks []model.Task, _ error) {
 		for i, t := range tasks {
 			if i > 0 {
 				fmt.Fprintln(rc.out)
@@ -82,6 +72,5 @@ func (c *taskCmd) Run(rc *runContext) error {
 			}
 			tw.Flush()
 		}
-		return err
 	})
 }
