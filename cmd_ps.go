@@ -11,9 +11,10 @@ import (
 	"dumpscope/present"
 )
 
-// ps and task read the crashed kernel's task list, typed by the BTF the
-// kernel keeps in its memory (CONFIG_DEBUG_INFO_BTF), from kallsyms
-// (CONFIG_KALLSYMS_ALL, listed in VMCOREINFO since Linux 6.0).
+// ps, task and modules read the crashed kernel's task and module lists,
+// typed by the BTF the kernel keeps in its memory (CONFIG_DEBUG_INFO_BTF),
+// from kallsyms (CONFIG_KALLSYMS_ALL, listed in VMCOREINFO since Linux
+// 6.0).
 
 type psCmd struct {
 	jsonFlag
@@ -72,5 +73,25 @@ func (c *taskCmd) Run(rc *runContext) error {
 			}
 			tw.Flush()
 		}
+	})
+}
+
+type modulesCmd struct {
+	jsonFlag
+	filesArg
+}
+
+func (c *modulesCmd) Run(rc *runContext) error {
+	return kernelList(rc, c.Files, (*kernel.Kernel).Modules, func(mods []model.Module, err error) {
+		if len(mods) == 0 && err == nil {
+			fmt.Fprintln(rc.out, "no modules loaded")
+			return
+		}
+		tw := tabwriter.NewWriter(rc.out, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, strings.Join(present.ModuleColumns, "\t"))
+		for _, m := range mods {
+			fmt.Fprintln(tw, strings.Join(present.ModuleRow(m), "\t"))
+		}
+		tw.Flush()
 	})
 }
