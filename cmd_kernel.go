@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"strings"
@@ -28,25 +29,33 @@ func (rc *runContext) withKernel(files []string, fn func(s *inspect.Session, k *
 	})
 }
 
+// kernelList is the skeleton of the commands that list what the kernel
+// engine reads (log records, tasks, modules): --json writes the list as a
+// JSON array, else text prints it. A read that fails part way still shows
+// what it read; its error (which text is given too) ends the command.
+func kernelList[T any](rc *runContext, files []string, read func(k *kernel.Kernel, ctx context.Context) ([]T, error), text func(list []T, err error)) error {
+	return rc.withKernel(files, func(s *inspect.Session, k *kernel.Kernel) error {
+		list, err := read(k, rc.ctx)
+		if rc.JSON {
+			return writeJSONList(rc.out, list, err)
+		}
+		text(list, err)
+		return err
+	})
+}
+
 type dmesgCmd struct {
 	jsonFlag
 	filesArg
 }
 
 func (c *dmesgCmd) Run(rc *runContext) error {
-	return rc.withKernel(c.Files, func(s *inspect.Session, k *kernel.Kernel) error { return c.run(rc, k) })
-}
-
-func (c *dmesgCmd) run(rc *runContext, k *kernel.Kernel) error {
-	recs, err := k.Log(rc.ctx)
-	if rc.JSON {
-		return writeJSONList(rc.out, recs, err)
-	}
-	for _, r := range recs {
-		rc.out.WriteString(model.DmesgLine(r))
-		rc.out.WriteByte('\n')
-	}
-	return err
+	return kernelList(rc, c.Files, (*kernel.Kernel).Log, func(recs []model.LogRecord, _ error) {
+		for _, r := range recs {
+			rc.out.WriteString(model.DmesgLine(r))
+			rc.out.WriteByte('\n')
+		}
+	})
 }
 
 type vtopCmd struct {

@@ -1,19 +1,20 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"text/tabwriter"
 
-	"dumpscope/inspect"
 	"dumpscope/inspect/kernel"
 	"dumpscope/model"
 	"dumpscope/present"
 )
 
-// ps and task read the crashed kernel's task list, typed by the BTF the
-// kernel keeps in its memory (CONFIG_DEBUG_INFO_BTF), from kallsyms
-// (CONFIG_KALLSYMS_ALL, listed in VMCOREINFO since Linux 6.0).
+// ps, task and modules read the crashed kernel's task and module lists,
+// typed by the BTF the kernel keeps in its memory (CONFIG_DEBUG_INFO_BTF),
+// from kallsyms (CONFIG_KALLSYMS_ALL, listed in VMCOREINFO since Linux
+// 6.0).
 
 type psCmd struct {
 	jsonFlag
@@ -21,14 +22,7 @@ type psCmd struct {
 }
 
 func (c *psCmd) Run(rc *runContext) error {
-	return rc.withKernel(c.Files, func(s *inspect.Session, k *kernel.Kernel) error {
-		tasks, err := k.Tasks(rc.ctx)
-		if rc.JSON {
-			return writeJSONList(rc.out, tasks, err)
-		}
-		writeTasks(rc, tasks)
-		return err
-	})
+	return kernelList(rc, c.Files, (*kernel.Kernel).Tasks, func(tasks []model.Task, _ error) { writeTasks(rc, tasks) })
 }
 
 // writeTasks prints tasks as crash's ps does: numbers right-aligned,
@@ -67,11 +61,8 @@ type taskCmd struct {
 }
 
 func (c *taskCmd) Run(rc *runContext) error {
-	return rc.withKernel(c.Files, func(s *inspect.Session, k *kernel.Kernel) error {
-		tasks, err := k.TasksByPID(rc.ctx, c.PID)
-		if rc.JSON {
-			return writeJSONList(rc.out, tasks, err)
-		}
+	byPID := func(k *kernel.Kernel, ctx context.Context) ([]model.Task, error) { return k.TasksByPID(ctx, c.PID) }
+	return kernelList(rc, c.Files, byPID, func(tasks []model.Task, _ error) {
 		for i, t := range tasks {
 			if i > 0 {
 				fmt.Fprintln(rc.out)
@@ -82,6 +73,25 @@ func (c *taskCmd) Run(rc *runContext) error {
 			}
 			tw.Flush()
 		}
-		return err
+	})
+}
+
+type modulesCmd struct {
+	jsonFlag
+	filesArg
+}
+
+func (c *modulesCmd) Run(rc *runContext) error {
+	return kernelList(rc, c.Files, (*kernel.Kernel).Modules, func(mods []model.Module, err error) {
+		if len(mods) == 0 && err == nil {
+			fmt.Fprintln(rc.out, "no modules loaded")
+			return
+		}
+		tw := tabwriter.NewWriter(rc.out, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, strings.Join(present.ModuleColumns, "\t"))
+		for _, m := range mods {
+			fmt.Fprintln(tw, strings.Join(present.ModuleRow(m), "\t"))
+		}
+		tw.Flush()
 	})
 }

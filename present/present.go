@@ -172,22 +172,32 @@ func Counts(c model.StateCounts) string {
 	return OrDash(strings.Join(parts, ", "))
 }
 
-// StateGlyph is a page state's glyph in the minimap and legends, so that
-// states are told apart without colour.
+// stateGlyphs are the page states' glyphs, so that states are told apart
+// without colour: all for frames in the state (and a minimap cell whose
+// frames all are), mostly for a minimap cell whose frames mostly, not all,
+// are. A cell with lost or unreadable frames shows them as such.
+var stateGlyphs = map[model.PageState]struct{ all, mostly string }{
+	model.StatePresent:    {"█", "▓"},
+	model.StateZeroFill:   {"0", "o"},
+	model.StateExcluded:   {"x", "+"},
+	model.StateNotInDump:  {"·", ":"},
+	model.StateLost:       {"!", "!"},
+	model.StateUnreadable: {"?", "?"},
+}
+
+// StateGlyph is a page state's glyph in the minimap and legends.
 func StateGlyph(st model.PageState) string {
-	switch st {
-	case model.StatePresent:
-		return "█"
-	case model.StateZeroFill:
-		return "0"
-	case model.StateExcluded:
-		return "x"
-	case model.StateNotInDump:
-		return "·"
-	case model.StateLost:
-		return "!"
-	case model.StateUnreadable:
-		return "?"
+	if g, ok := stateGlyphs[st]; ok {
+		return g.all
+	}
+	return " "
+}
+
+// MostlyGlyph is the glyph of a minimap cell whose frames are mostly, not
+// all, in state st.
+func MostlyGlyph(st model.PageState) string {
+	if g, ok := stateGlyphs[st]; ok {
+		return g.mostly
 	}
 	return " "
 }

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"fmt"
 
 	tea "charm.land/bubbletea/v2"
@@ -50,6 +51,16 @@ type codeResult[T any] struct {
 	done bool
 }
 
+// readOnce returns read unless key's result is read or being read (nil
+// then), and marks it as being read.
+func readOnce[K comparable, V any](results map[K]codeResult[V], key K, read tea.Cmd) tea.Cmd {
+	if _, ok := results[key]; ok {
+		return nil
+	}
+	results[key] = codeResult[V]{}
+	return read
+}
+
 type (
 	disasmMsg struct {
 		key disKey
@@ -93,47 +104,18 @@ func (p *cpuCode) key(cpu int) disKey {
 // ensure starts the reads CPU cpu's pane needs that are not done or under
 // way.
 func (p *cpuCode) ensure(cpu int) tea.Cmd {
-	c := p.c
-	var cmds []tea.Cmd
-	key := p.key(cpu)
-	if _, ok := p.dis[key]; !ok {
-		p.dis[key] = codeResult[*kernel.Disassembly]{}
-		cmds = append(cmds, func() tea.Msg {
-			k, err := c.kernel(c.Ctx)
-			if err != nil {
-				return disasmMsg{key: key, err: err}
-			}
-			o := kernel.DisasmOptions{CPU: key.cpu, Count: codeCount, Intel: key.intel}
-			if key.addr != 0 {
-				o.Addr = &key.addr
-			}
-			dis, err := k.Disassemble(c.Ctx, o)
-			return disasmMsg{key: key, dis: dis, err: err}
-		})
+	c, key := p.c, p.key(cpu)
+	o := kernel.DisasmOptions{CPU: key.cpu, Count: codeCount, Intel: key.intel}
+	if key.addr != 0 {
+		o.Addr = &key.addr
 	}
-	if _, ok := p.bts[cpu]; !ok {
-		p.bts[cpu] = codeResult[*model.Backtrace]{}
-		cmds = append(cmds, func() tea.Msg {
-			k, err := c.kernel(c.Ctx)
-			if err != nil {
-				return cpuTraceMsg{cpu: cpu, err: err}
-			}
-			bt, err := k.CPUBacktrace(c.Ctx, cpu)
-			return cpuTraceMsg{cpu: cpu, bt: bt, err: err}
-		})
-	}
-	if _, ok := p.stacks[cpu]; !ok {
-		p.stacks[cpu] = codeResult[[]model.StackWord]{}
-		cmds = append(cmds, func() tea.Msg {
-			k, err := c.kernel(c.Ctx)
-			if err != nil {
-				return stackMsg{cpu: cpu, err: err}
-			}
-			words, err := k.Stack(c.Ctx, cpu)
-			return stackMsg{cpu: cpu, words: words, err: err}
-		})
-	}
-	return tea.Batch(cmds...)
+	return tea.Batch(
+		readOnce(p.dis, key, kernelRead(c, func(k *kernel.Kernel, ctx context.Context) (*kernel.Disassembly, error) { return k.Disassemble(ctx, o) },
+			func(dis *kernel.Disassembly, err error) tea.Msg { return disasmMsg{key: key, dis: dis, err: err} })),
+		readOnce(p.bts, cpu, kernelRead(c, func(k *kernel.Kernel, ctx context.Context) (*model.Backtrace, error) { return k.CPUBacktrace(ctx, cpu) },
+			func(bt *model.Backtrace, err error) tea.Msg { return cpuTraceMsg{cpu: cpu, bt: bt, err: err} })),
+		readOnce(p.stacks, cpu, kernelRead(c, func(k *kernel.Kernel, ctx context.Context) ([]model.StackWord, error) { return k.Stack(ctx, cpu) },
+			func(words []model.StackWord, err error) tea.Msg { return stackMsg{cpu: cpu, words: words, err: err} })))
 }
 
 // take records the result of a read (a disasmMsg, a cpuTraceMsg or a

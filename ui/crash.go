@@ -2,7 +2,6 @@ package ui
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -76,20 +75,19 @@ func (cs *crashState) start(c *Common) tea.Cmd {
 // update takes the job's messages; ok is false for other jobs' messages.
 // Once the report is read, the root is given the headers' facts again.
 func (cs *crashState) update(msg tea.Msg) (tea.Cmd, bool) {
-	cmd, ok := cs.job.update(msg)
-	if d, done := msg.(jobDoneMsg); ok && done {
+	return cs.job.follow(msg, func(d jobDoneMsg) tea.Cmd {
 		switch {
-		case errors.Is(d.err, context.Canceled):
+		case d.cancelled():
 			cs.cancelled = true
 		case d.err != nil:
 			cs.err = d.err
 		default:
 			r, _ := d.val.(triageRead)
 			cs.t, cs.excerpt = r.t, r.excerpt
-			return func() tea.Msg { return infoMsg{r.info} }, true
+			return func() tea.Msg { return infoMsg{r.info} }
 		}
-	}
-	return cmd, ok
+		return nil
+	})
 }
 
 // page is text being laid out for a list, with the links some lines

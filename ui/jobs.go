@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -131,6 +132,39 @@ func (j *job) update(msg tea.Msg) (cmd tea.Cmd, ok bool) {
 	}
 	return nil, false
 }
+
+// follow is update for an owner that acts on the job's result: it returns
+// the command that keeps listening or, once the job is done, what done
+// makes of its result. ok is false when the message belongs to another
+// job.
+func (j *job) follow(msg tea.Msg, done func(jobDoneMsg) tea.Cmd) (cmd tea.Cmd, ok bool) {
+	cmd, ok = j.update(msg)
+	if d, isDone := msg.(jobDoneMsg); ok && isDone {
+		return done(d), true
+	}
+	return cmd, ok
+}
+
+// jobDone pairs a job with what its owner does with its result, for
+// followJobs.
+type jobDone struct {
+	j    *job
+	done func(jobDoneMsg) tea.Cmd
+}
+
+// followJobs gives msg to the first of an owner's jobs it belongs to (see
+// follow); ok is false when it belongs to none of them.
+func followJobs(msg tea.Msg, jobs ...jobDone) (cmd tea.Cmd, ok bool) {
+	for _, f := range jobs {
+		if cmd, ok = f.j.follow(msg, f.done); ok {
+			return cmd, true
+		}
+	}
+	return nil, false
+}
+
+// cancelled reports whether the job ended because it was cancelled.
+func (d jobDoneMsg) cancelled() bool { return errors.Is(d.err, context.Canceled) }
 
 // stop cancels the job; its done message still arrives.
 func (j *job) stop() bool {

@@ -49,13 +49,20 @@ type symbolsMsg struct {
 
 // loadSymbols decodes kallsyms in a command.
 func loadSymbols(c *Common) tea.Cmd {
+	return kernelRead(c, (*kernel.Kernel).Symbols, func(s *kernel.Symbols, err error) tea.Msg { return symbolsMsg{syms: s, err: err} })
+}
+
+// kernelRead reads with the engine in a command (not a job: a read that
+// is not cancelled nor followed): msg makes the message of what read
+// returns, or of the engine's own error when it cannot run on this dump.
+func kernelRead[V any](c *Common, read func(k *kernel.Kernel, ctx context.Context) (V, error), msg func(V, error) tea.Msg) tea.Cmd {
 	return func() tea.Msg {
 		k, err := c.kernel(c.Ctx)
 		if err != nil {
-			return symbolsMsg{err: err}
+			var none V
+			return msg(none, err)
 		}
-		s, err := k.Symbols(c.Ctx)
-		return symbolsMsg{syms: s, err: err}
+		return msg(read(k, c.Ctx))
 	}
 }
 

@@ -52,9 +52,9 @@ func (v *logView) startReports() tea.Cmd {
 
 // reportsDone takes the reports, and goes to a record asked for before
 // the log was read.
-func (v *logView) reportsDone(d jobDoneMsg) {
+func (v *logView) reportsDone(d jobDoneMsg) tea.Cmd {
 	switch {
-	case errors.Is(d.err, context.Canceled):
+	case d.cancelled():
 		v.repErr = errors.New("finding the reports was cancelled")
 	case d.err != nil:
 		v.repErr = d.err
@@ -63,6 +63,7 @@ func (v *logView) reportsDone(d jobDoneMsg) {
 		v.reports = r.reports
 	}
 	v.layoutHead()
+	return nil
 }
 
 // count is how many rows are visible.

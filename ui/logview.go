@@ -2,7 +2,6 @@ package ui
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -135,56 +134,49 @@ func (v *logView) Update(msg tea.Msg) tea.Cmd {
 
 // jobMsg follows the load and search jobs.
 func (v *logView) jobMsg(msg tea.Msg) tea.Cmd {
-	if cmd, ok := v.load.update(msg); ok {
-		d, done := msg.(jobDoneMsg)
-		if !done {
-			return cmd
+	cmd, _ := followJobs(msg, jobDone{v.load, v.logDone}, jobDone{v.repJob, v.reportsDone}, jobDone{v.find, v.findDone})
+	return cmd
+}
+
+// logDone takes the log (or why it cannot be read), goes to the record
+// asked for while it was read and starts the search for its reports.
+func (v *logView) logDone(d jobDoneMsg) tea.Cmd {
+	switch res, _ := d.val.(logLoaded); {
+	case d.cancelled():
+		v.cancelled = true
+	case d.err != nil:
+		v.err = d.err
+	case len(res.text.rows) == 0 && res.err != nil:
+		v.err = res.err // nothing was read: say why instead
+	default:
+		v.text, v.err = res.text, res.err
+		v.cursor = max(len(v.text.rows)-1, 0)
+		v.setLevel(v.level)
+		if v.pending != nil {
+			v.jumpToSeq(*v.pending)
+			v.pending = nil
 		}
-		switch res, _ := d.val.(logLoaded); {
-		case errors.Is(d.err, context.Canceled):
-			v.cancelled = true
-		case d.err != nil:
-			v.err = d.err
-		case len(res.text.rows) == 0 && res.err != nil:
-			v.err = res.err // nothing was read: say why instead
-		default:
-			v.text, v.err = res.text, res.err
-			v.cursor = max(len(v.text.rows)-1, 0)
-			v.setLevel(v.level)
-			if v.pending != nil {
-				v.jumpToSeq(*v.pending)
-				v.pending = nil
-			}
-		}
-		v.layoutHead()
-		v.scrollToCursor()
-		if v.text != nil {
-			return v.startReports()
-		}
-		return nil
 	}
-	if cmd, ok := v.repJob.update(msg); ok {
-		if d, done := msg.(jobDoneMsg); done {
-			v.reportsDone(d)
-		}
-		return cmd
+	v.layoutHead()
+	v.scrollToCursor()
+	if v.text != nil {
+		return v.startReports()
 	}
-	if cmd, ok := v.find.update(msg); ok {
-		d, done := msg.(jobDoneMsg)
-		if !done {
-			return cmd
-		}
-		hit, _ := d.val.(logHit)
-		switch {
-		case errors.Is(d.err, context.Canceled):
-			return status("search cancelled")
-		case d.err != nil:
-			return errorCmd(d.err)
-		case !hit.found:
-			return status("no match for " + hit.query)
-		}
-		v.moveTo(hit.row)
+	return nil
+}
+
+// findDone goes to the match a search found, or says why there is none.
+func (v *logView) findDone(d jobDoneMsg) tea.Cmd {
+	hit, _ := d.val.(logHit)
+	switch {
+	case d.cancelled():
+		return status("search cancelled")
+	case d.err != nil:
+		return errorCmd(d.err)
+	case !hit.found:
+		return status("no match for " + hit.query)
 	}
+	v.moveTo(hit.row)
 	return nil
 }
 

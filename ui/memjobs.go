@@ -128,7 +128,7 @@ func (m *memoryView) findPrev() tea.Cmd {
 
 func (m *memoryView) findDone(d jobDoneMsg) tea.Cmd {
 	if d.err != nil {
-		if errors.Is(d.err, context.Canceled) {
+		if d.cancelled() {
 			return status("find cancelled")
 		}
 		return errorCmd(fmt.Errorf("find: %w", d.err))
@@ -209,7 +209,7 @@ func (m *memoryView) startSeek(next bool) tea.Cmd {
 
 func (m *memoryView) seekDone(d jobDoneMsg) tea.Cmd {
 	if d.err != nil {
-		if errors.Is(d.err, context.Canceled) {
+		if d.cancelled() {
 			return status("run search cancelled")
 		}
 		return errorCmd(d.err)

@@ -2,7 +2,6 @@ package ui
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"charm.land/bubbles/v2/help"
@@ -207,36 +206,22 @@ func (m *memoryView) Update(msg tea.Msg) tea.Cmd {
 	return nil
 }
 
-// jobMsg follows the view's jobs: the minimap pass, run jumps and finds.
+// jobMsg follows the view's jobs: the minimap pass, run jumps, finds and
+// writes.
 func (m *memoryView) jobMsg(msg tea.Msg) tea.Cmd {
-	if cmd, ok := m.mapJob.update(msg); ok {
-		if d, done := msg.(jobDoneMsg); done {
-			if s, _ := d.val.(*pfnSummary); s != nil && d.err == nil {
-				m.mm.sum = s
-				m.mm.recompute()
-			} else if d.err != nil && !errors.Is(d.err, context.Canceled) {
-				m.mapErr = errText(d.err)
-			}
-		}
-		return cmd
-	}
-	if cmd, ok := m.seek.update(msg); ok {
-		if d, done := msg.(jobDoneMsg); done {
-			return m.seekDone(d)
-		}
-		return cmd
-	}
-	if cmd, ok := m.find.job.update(msg); ok {
-		if d, done := msg.(jobDoneMsg); done {
-			return m.findDone(d)
-		}
-		return cmd
-	}
-	if cmd, ok := m.write.update(msg); ok {
-		if d, done := msg.(jobDoneMsg); done {
-			return m.writeDone(d)
-		}
-		return cmd
+	cmd, _ := followJobs(msg, jobDone{m.mapJob, m.mapDone}, jobDone{m.seek, m.seekDone},
+		jobDone{m.find.job, m.findDone}, jobDone{m.write, m.writeDone})
+	return cmd
+}
+
+// mapDone takes the minimap pass's frame summary, or says why there is
+// none.
+func (m *memoryView) mapDone(d jobDoneMsg) tea.Cmd {
+	if s, _ := d.val.(*pfnSummary); s != nil && d.err == nil {
+		m.mm.sum = s
+		m.mm.recompute()
+	} else if d.err != nil && !d.cancelled() {
+		m.mapErr = errText(d.err)
 	}
 	return nil
 }

@@ -154,7 +154,7 @@ func writeRange(ctx context.Context, s *inspect.Session, path string, from, to u
 // writeDone reports where the bytes went.
 func (m *memoryView) writeDone(d jobDoneMsg) tea.Cmd {
 	switch {
-	case errors.Is(d.err, context.Canceled):
+	case d.cancelled():
 		return status("write cancelled; the file is removed")
 	case d.err != nil:
 		return errorCmd(fmt.Errorf("write: %w", d.err))

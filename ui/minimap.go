@@ -219,8 +219,8 @@ func (m *minimap) view(st *styles, cursorPFN uint64, focused bool) []string {
 			if i < len(m.cells) {
 				s := m.cells[i]
 				g, q = present.StateGlyph(s), st.states[s]
-				if m.mixed[i] && s != model.StateLost && s != model.StateUnreadable {
-					g = mixedGlyph(s)
+				if m.mixed[i] {
+					g = present.MostlyGlyph(s)
 				}
 			}
 			if i == cur {
@@ -238,19 +238,6 @@ func (m *minimap) view(st *styles, cursorPFN uint64, focused bool) []string {
 	return out
 }
 
-// mixedGlyph marks a cell whose frames are mostly, not all, in state s.
-func mixedGlyph(s model.PageState) string {
-	switch s {
-	case model.StatePresent:
-		return "▓"
-	case model.StateZeroFill:
-		return "o"
-	case model.StateExcluded:
-		return "+"
-	}
-	return ":"
-}
-
 // legend lists the map's glyphs, a glyph and its words per item: the
 // states, then the cells whose frames are not all in one state (drawn
 // with the glyph of the state most of them are in), then the cursor.
@@ -259,8 +246,10 @@ func legend(st *styles) []render.Span {
 	for _, s := range model.AllStates {
 		out = append(out, st.states[s].Span(present.StateGlyph(s)), st.dim.Span(" "+string(s)+"  "))
 	}
-	for _, s := range []model.PageState{model.StatePresent, model.StateZeroFill, model.StateExcluded, model.StateNotInDump} {
-		out = append(out, st.states[s].Span(mixedGlyph(s)), st.dim.Span(" mostly "+string(s)+"  "))
+	for _, s := range model.AllStates {
+		if g := present.MostlyGlyph(s); g != present.StateGlyph(s) {
+			out = append(out, st.states[s].Span(g), st.dim.Span(" mostly "+string(s)+"  "))
+		}
 	}
 	return append(out, st.cursor.Span("◆"), st.dim.Span(" cursor"))
 }

@@ -61,28 +61,25 @@ func (s *modulesState) start(c *Common) tea.Cmd {
 
 // update follows the job; ok says the message was its.
 func (s *modulesState) update(msg tea.Msg, st *styles, w int) (tea.Cmd, bool) {
-	cmd, ok := s.job.update(msg)
-	d, done := msg.(jobDoneMsg)
-	if !ok || !done {
-		return cmd, ok
-	}
-	if errors.Is(d.err, context.Canceled) {
-		s.pane.setLines([]render.Line{{st.dim.Span("reading the modules was cancelled; M twice reads them again")}})
-		return nil, true
-	}
-	r, _ := d.val.(modulesRead)
-	s.loaded, s.list, s.err = true, r.mods, r.err
-	s.colW = make([]int, len(present.ModuleColumns))
-	for i, c := range present.ModuleColumns {
-		s.colW[i] = len(c)
-	}
-	for _, m := range s.list {
-		for i, c := range present.ModuleRow(m) {
-			s.colW[i] = max(s.colW[i], render.Width(c))
+	return s.job.follow(msg, func(d jobDoneMsg) tea.Cmd {
+		if d.cancelled() {
+			s.pane.setLines([]render.Line{{st.dim.Span("reading the modules was cancelled; M twice reads them again")}})
+			return nil
 		}
-	}
-	s.selectRow(0, st, w)
-	return nil, true
+		r, _ := d.val.(modulesRead)
+		s.loaded, s.list, s.err = true, r.mods, r.err
+		s.colW = make([]int, len(present.ModuleColumns))
+		for i, c := range present.ModuleColumns {
+			s.colW[i] = len(c)
+		}
+		for _, m := range s.list {
+			for i, c := range present.ModuleRow(m) {
+				s.colW[i] = max(s.colW[i], render.Width(c))
+			}
+		}
+		s.selectRow(0, st, w)
+		return nil
+	})
 }
 
 // width is the width the list's rows want.

@@ -133,15 +133,12 @@ type codeMsg struct {
 // disassemble reads the code around key.addr in a command, for the view
 // named owner.
 func disassemble(c *Common, owner string, key codeKey) tea.Cmd {
-	return func() tea.Msg {
-		k, err := c.kernel(c.Ctx)
-		if err != nil {
-			return codeMsg{owner: owner, key: key, err: err}
-		}
-		pc := key.addr
-		dis, err := k.Disassemble(c.Ctx, kernel.DisasmOptions{Addr: &pc, Count: codeCount, Intel: key.intel})
-		return codeMsg{owner: owner, key: key, dis: dis, err: err}
-	}
+	pc := key.addr
+	o := kernel.DisasmOptions{Addr: &pc, Count: codeCount, Intel: key.intel}
+	return kernelRead(c, func(k *kernel.Kernel, ctx context.Context) (*kernel.Disassembly, error) { return k.Disassemble(ctx, o) },
+		func(dis *kernel.Disassembly, err error) tea.Msg {
+			return codeMsg{owner: owner, key: key, dis: dis, err: err}
+		})
 }
 
 // codeLines draws a disassembly in w cells: the engine's notes, then the

@@ -1,8 +1,6 @@
 package ui
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -66,26 +64,25 @@ func (s *stackCache) want(c *Common, k stackKey, t *model.Task) tea.Cmd {
 // update follows the job: ok says the message was its, got that a stack
 // arrived.
 func (s *stackCache) update(msg tea.Msg) (cmd tea.Cmd, ok, got bool) {
-	cmd, ok = s.job.update(msg)
-	d, done := msg.(jobDoneMsg)
-	if !ok || !done {
-		return cmd, ok, false
-	}
-	if errors.Is(d.err, context.Canceled) {
-		s.cancelled, s.hasCancelled = s.key, true
-		return nil, true, false
-	}
-	r, _ := d.val.(stackRead)
-	if d.err != nil && r.err == nil {
-		r.err = d.err
-	}
-	if len(s.order) >= maxStacks {
-		delete(s.done, s.order[0])
-		s.order = s.order[1:]
-	}
-	s.done[s.key] = r
-	s.order = append(s.order, s.key)
-	return nil, true, true
+	cmd, ok = s.job.follow(msg, func(d jobDoneMsg) tea.Cmd {
+		if d.cancelled() {
+			s.cancelled, s.hasCancelled = s.key, true
+			return nil
+		}
+		r, _ := d.val.(stackRead)
+		if d.err != nil && r.err == nil {
+			r.err = d.err
+		}
+		if len(s.order) >= maxStacks {
+			delete(s.done, s.order[0])
+			s.order = s.order[1:]
+		}
+		s.done[s.key] = r
+		s.order = append(s.order, s.key)
+		got = true
+		return nil
+	})
+	return cmd, ok, got
 }
 
 // stop cancels the running job.

@@ -165,28 +165,8 @@ func (v *tasksView) Update(msg tea.Msg) tea.Cmd {
 
 // jobMsg follows the load, the stacks' and the modules' jobs.
 func (v *tasksView) jobMsg(msg tea.Msg) tea.Cmd {
-	if cmd, ok := v.load.update(msg); ok {
-		d, done := msg.(jobDoneMsg)
-		if !done {
-			return cmd
-		}
-		if errors.Is(d.err, context.Canceled) {
-			v.cancelled = true
-			return nil
-		}
-		r, _ := d.val.(tasksRead)
-		v.loaded, v.table, v.cpus, v.why = true, r.table, r.cpus, r.err
-		if d.err != nil {
-			v.why = d.err
-		}
-		v.applyFilter()
-		v.layout() // the list's width follows its columns
-		if v.pending != nil {
-			a := *v.pending
-			v.pending = nil
-			return v.selectTask(a)
-		}
-		return v.selected()
+	if cmd, ok := v.load.follow(msg, v.tasksDone); ok {
+		return cmd
 	}
 	if cmd, ok, got := v.stacks.update(msg); ok {
 		if got {
@@ -200,6 +180,28 @@ func (v *tasksView) jobMsg(msg tea.Msg) tea.Cmd {
 		return cmd
 	}
 	return nil
+}
+
+// tasksDone takes the task list (or why there is none) and selects the
+// task asked for while it was read.
+func (v *tasksView) tasksDone(d jobDoneMsg) tea.Cmd {
+	if d.cancelled() {
+		v.cancelled = true
+		return nil
+	}
+	r, _ := d.val.(tasksRead)
+	v.loaded, v.table, v.cpus, v.why = true, r.table, r.cpus, r.err
+	if d.err != nil {
+		v.why = d.err
+	}
+	v.applyFilter()
+	v.layout() // the list's width follows its columns
+	if v.pending != nil {
+		a := *v.pending
+		v.pending = nil
+		return v.selectTask(a)
+	}
+	return v.selected()
 }
 
 // rows is how many rows the list has.
@@ -465,11 +467,7 @@ func (v *tasksView) openCode() tea.Cmd {
 		return nil
 	}
 	key := codeKey{v.code.pc, v.intel}
-	var cmd tea.Cmd
-	if _, ok := v.codes[key]; !ok {
-		v.codes[key] = codeResult[*kernel.Disassembly]{}
-		cmd = disassemble(v.c, v.Name(), key)
-	}
+	cmd := readOnce(v.codes, key, disassemble(v.c, v.Name(), key))
 	v.rebuildCode(true)
 	return cmd
 }

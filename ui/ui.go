@@ -158,12 +158,23 @@ func (m *Model) startCount() tea.Cmd {
 	return cmd
 }
 
+// indexed takes the Info an index pass completed and starts the views.
+func (m *Model) indexed(d jobDoneMsg) tea.Cmd {
+	if d.err != nil && !d.cancelled() {
+		m.errText = m.index.name + ": " + errText(d.err)
+	}
+	if in, ok := d.val.(model.Info); ok {
+		m.c.Info = in
+	}
+	return m.start()
+}
+
 // counted records the frame counts (or why there are none) and tells the
 // views.
 func (m *Model) counted(d jobDoneMsg) tea.Cmd {
 	m.c.Counting = false
 	switch {
-	case errors.Is(d.err, context.Canceled):
+	case d.cancelled():
 		m.c.CountErr = errors.New("counting was cancelled")
 	case d.err != nil:
 		m.c.CountErr = d.err
@@ -233,22 +244,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.c.Info.Pages = pages
 		return m, m.broadcast(msg)
 	case jobProgressMsg, jobDoneMsg:
-		if cmd, ok := m.index.update(msg); ok {
-			if d, done := msg.(jobDoneMsg); done {
-				if d.err != nil && !errors.Is(d.err, context.Canceled) {
-					m.errText = m.index.name + ": " + errText(d.err)
-				}
-				if in, ok := d.val.(model.Info); ok {
-					m.c.Info = in
-				}
-				return m, m.start()
-			}
-			return m, cmd
-		}
-		if cmd, ok := m.count.update(msg); ok {
-			if d, done := msg.(jobDoneMsg); done {
-				return m, m.counted(d)
-			}
+		if cmd, ok := followJobs(msg, jobDone{m.index, m.indexed}, jobDone{m.count, m.counted}); ok {
 			return m, cmd
 		}
 	}

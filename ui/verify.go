@@ -2,7 +2,6 @@ package ui
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"charm.land/bubbles/v2/help"
@@ -79,23 +78,26 @@ type verified struct {
 	info   model.Info
 }
 
+// done shows the report, and gives the root the Info verify completed.
+func (v *verifyView) done(d jobDoneMsg) tea.Cmd {
+	switch {
+	case d.cancelled():
+		v.err = "cancelled; r runs it again"
+	case d.err != nil:
+		v.err = errText(d.err)
+	default:
+		r, _ := d.val.(verified)
+		v.report = r.report
+		v.rebuild()
+		return func() tea.Msg { return infoMsg{r.info} }
+	}
+	return nil
+}
+
 func (v *verifyView) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case jobProgressMsg, jobDoneMsg:
-		cmd, ok := v.job.update(msg)
-		if d, done := msg.(jobDoneMsg); ok && done {
-			switch {
-			case errors.Is(d.err, context.Canceled):
-				v.err = "cancelled; r runs it again"
-			case d.err != nil:
-				v.err = errText(d.err)
-			default:
-				r, _ := d.val.(verified)
-				v.report = r.report
-				v.rebuild()
-				return func() tea.Msg { return infoMsg{r.info} }
-			}
-		}
+		cmd, _ := v.job.follow(msg, v.done)
 		return cmd
 	case themeMsg:
 		v.rebuild()
