@@ -1,7 +1,6 @@
 package inspect_test
 
 import (
-	"bytes"
 	"context"
 	"debug/elf"
 	"encoding/binary"
@@ -10,7 +9,6 @@ import (
 
 	"dumpscope/inspect"
 	"dumpscope/model"
-	"dumpscope/open"
 	"dumpscope/reader"
 	"dumpscope/reader/dumptest"
 )
@@ -31,12 +29,7 @@ func hugeZeroFill(t *testing.T) reader.Dump {
 		},
 	}
 	b, _ := core.Bytes()
-	d, err := open.Sources(reader.Source{Name: "huge.vmcore", R: bytes.NewReader(b), Size: int64(len(b))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Close() })
-	return d
+	return openDumpBytes(t, "huge.vmcore", b)
 }
 
 // TestVerifyHugeZeroFill: verify counts 2^50 zero-fill frames without

@@ -4,9 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -256,5 +260,107 @@ func TestManifestRoundTrip(t *testing.T) {
 	}
 	if r2.OK || mismatch != 1 || extra != 1 {
 		t.Fatalf("mismatch %d extra %d: %v", mismatch, extra, r2.Problems)
+	}
+}
+
+// choppedKdump is a kdump whose stored frames alternate with excluded
+// ones, so that every stored frame is a chunk of its own: 300 chunks, more
+// than the producer queues before it waits for the workers.
+func choppedKdump(t *testing.T) reader.Dump {
+	t.Helper()
+	k := &dumptest.Kdump{Version: 6, Codec: "lzo", MaxMapnr: 600, Pages: map[uint64][]byte{},
+		Utsname: [6]string{"Linux", "host", "6.1.0", "#1 SMP", "x86_64", "(none)"}, NrCPUs: 1, DumpLevel: 31,
+		VMCoreInfo: []byte("OSRELEASE=6.1.0\nPAGESIZE=4096\n")}
+	for pfn := uint64(0); pfn < 600; pfn += 2 {
+		k.Pages[pfn] = dumptest.Pattern(pfn, 4096)
+		k.Excluded = append(k.Excluded, pfn+1)
+	}
+	b, _ := k.Bytes()
+	return openDumpBytes(t, "chopped.kdump", b)
+}
+
+// openDumpBytes opens the dump b, closed when the test ends.
+func openDumpBytes(t *testing.T, name string, b []byte) reader.Dump {
+	t.Helper()
+	d, err := open.Sources(reader.Source{Name: name, R: bytes.NewReader(b), Size: int64(len(b))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	return d
+}
+
+// TestVerifyManifestJobs: the manifest is the same, in pfn order, whatever
+// the number of workers, which write it out themselves chunk by chunk.
+func TestVerifyManifestJobs(t *testing.T) {
+	d := choppedKdump(t)
+	var want string
+	for _, jobs := range []int{1, 3, 8} {
+		var m bytes.Buffer
+		r, err := inspect.Verify(context.Background(), d, inspect.VerifyOptions{Jobs: jobs, Manifest: &m})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !r.OK || r.PagesChecked != 300 {
+			t.Fatalf("%d jobs: ok %v, %d pages: %v", jobs, r.OK, r.PagesChecked, r.Problems)
+		}
+		lines := strings.Split(strings.TrimSpace(m.String()), "\n")
+		if len(lines) != 301 {
+			t.Fatalf("%d jobs: %d manifest lines", jobs, len(lines))
+		}
+		for i, l := range lines[1:] {
+			if want := fmt.Sprintf("%x ", 2*i); !strings.HasPrefix(l, want) {
+				t.Fatalf("%d jobs: line %d is %q, want pfn %s first", jobs, i+1, l, want)
+			}
+		}
+		if jobs == 1 {
+			want = m.String()
+		} else if m.String() != want {
+			t.Fatalf("%d jobs give another manifest than one job", jobs)
+		}
+		man, err := inspect.ReadManifest(strings.NewReader(want))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r, err := inspect.Verify(context.Background(), d, inspect.VerifyOptions{Jobs: jobs, Against: man}); err != nil || !r.OK {
+			t.Fatalf("%d jobs against the manifest: %v %v", jobs, err, r.Problems)
+		}
+	}
+}
+
+// TestVerifyCancel: cancelling verify while the producer waits for room
+// and the workers are busy ends it with the context's error, and leaves
+// no goroutine behind.
+func TestVerifyCancel(t *testing.T) {
+	d := choppedKdump(t)
+	before := runtime.NumGoroutine()
+	for _, jobs := range []int{1, 3} {
+		ctx, cancel := context.WithCancel(context.Background())
+		var calls atomic.Int32
+		errc := make(chan error, 1)
+		go func() {
+			_, err := inspect.Verify(ctx, d, inspect.VerifyOptions{Jobs: jobs, Progress: func(done, total uint64) {
+				if calls.Add(1) == 5 {
+					cancel()
+				}
+			}})
+			errc <- err
+		}()
+		select {
+		case err := <-errc:
+			if !errors.Is(err, context.Canceled) {
+				t.Fatalf("%d jobs: error %v after cancel", jobs, err)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatalf("%d jobs: verify did not return 20 s after it was cancelled", jobs)
+		}
+		cancel()
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > before {
+		t.Fatalf("%d goroutines after verify, %d before", n, before)
 	}
 }
