@@ -81,16 +81,18 @@ func (f *File) checkDescriptors(ctx context.Context, p func(model.Severity, mode
 	announced := f.Header.Status & (FlagZlib | FlagLZO | FlagSnappy | FlagZstd)
 	var idx uint64
 	zeroChecked := false
-	curDesc, descBlk := ^uint64(0), []byte(nil) // the descriptor block in use
+	// The descriptors are read through a window of the range reader's
+	// buffers, which the page pass reuses: the block cache would keep (and
+	// allocate) a block for every 256 frames.
+	bufs := f.rangeBuffers()
+	defer f.ranges.Put(bufs)
+	win := f.window(bufs)
 	// Visit the set bits of bitmap 2 in [start, end), a 64-bit word at a time.
 	err := f.bm.eachSet(ctx, f.start, f.end, func(pfn uint64, in1 bool) bool {
 		if !in1 {
 			p(model.SeverityError, model.CodeBitmapMismatch, f.bm.off[1]+int64(pfn/8), "pfn %#x is in bitmap 2 (stored) but not in bitmap 1 (RAM)", pfn)
 		}
-		if blk := idx / descsPerBlock; blk != curDesc {
-			curDesc, descBlk = blk, f.descs.block(blk)
-		}
-		d, err := f.descs.decode(descBlk, idx)
+		d, err := f.descs.at(win, idx)
 		idx++
 		if err != nil {
 			return false // lost pages: reported by the page pass

@@ -28,8 +28,15 @@ type File struct {
 	HeaderLayout HeaderLayout
 	SubLayout    SubLayout
 
-	src      reader.Source
-	order    binary.ByteOrder
+	src   reader.Source
+	order binary.ByteOrder
+	// local is set when src reads a local file through reader.ReadAhead:
+	// walks in order then read the descriptor table and the page images
+	// in pieces of their own (descWindow, ReadRange), which pass the
+	// windows by. Other readers (a remote object, a flattened stream's
+	// logical file) keep the block cache and the read sizes their own
+	// read-ahead was tuned with (BenchmarkRemoteCost).
+	local    bool
 	version  int32 // header_version, capped at 6
 	pageSize int64
 	maxMapnr uint64
@@ -79,6 +86,7 @@ type noteInfo struct {
 // NewFile reads the headers of a kdump-compressed or diskdump file.
 func NewFile(src reader.Source) (*File, error) {
 	f := &File{src: src}
+	_, f.local = src.R.(*reader.ReadAhead)
 	hdr := make([]byte, 464)
 	if err := src.ReadAt(hdr, 0, "disk_dump_header"); err != nil {
 		return nil, err
@@ -247,6 +255,11 @@ func (f *File) loadData() error {
 
 // lookup returns the state of pfn, its descriptor index and descriptor.
 func (f *File) lookup(pfn uint64) (pi model.PageInfo, idx uint64, d PageDesc, haveDesc bool) {
+	return f.lookupIn(pfn, nil)
+}
+
+// lookupIn is lookup reading the descriptor through w (descTable.at).
+func (f *File) lookupIn(pfn uint64, w *descWindow) (pi model.PageInfo, idx uint64, d PageDesc, haveDesc bool) {
 	ps := uint64(f.pageSize)
 	pi = model.PageInfo{PFN: model.PFN(pfn), PhysAddr: model.PhysAddr(pfn * ps), FileOffset: -1}
 	switch {
@@ -280,8 +293,8 @@ func (f *File) lookup(pfn uint64) (pi model.PageInfo, idx uint64, d PageDesc, ha
 		pi.State, pi.Reason = model.StateUnreadable, "bitmap 2 unreadable: "+err.Error()
 		return
 	}
-	d, err = f.descs.get(idx)
-	if pi = f.describe(pfn, idx); err != nil {
+	d, err = f.descs.at(w, idx)
+	if pi = f.describeDesc(pfn, idx, d, err); err != nil {
 		return pi, idx, d, false
 	}
 	return pi, idx, d, true
@@ -338,8 +351,9 @@ func (f *File) dataCut() bool {
 		}
 		size := f.src.Len()
 		minBeyond := int64(-1)
+		w := f.window(&rangeBuffers{}) // the walk does not fill the block cache
 		for i := uint64(0); i < f.nDescs; i++ {
-			d, err := f.descs.get(i)
+			d, err := f.descs.at(w, i)
 			if err != nil {
 				f.cut = true
 				return

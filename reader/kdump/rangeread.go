@@ -8,12 +8,18 @@ import (
 	"dumpscope/reader"
 )
 
-// maxSpan bounds one read of page images in ReadRange. 64 KiB reads keep
-// the images in the CPU's cache until they are decoded, and the kernel's
-// copy does not push the decoder's own working set out: decoding every
-// image of a 27 MB LZO file after 64 KiB reads cost 71 ms of CPU against
-// 77 ms after 1 MiB reads and 65 ms from memory (the reads alone: 3.3
-// against 6.7 ms; ~400 system calls are not what costs).
+// maxSpan is the size of one read of page images in ReadRange: the images
+// of consecutive frames, up to maxSpan bytes, or in a local file at least
+// maxSpan bytes where the file has them. 64 KiB reads keep the images in
+// the CPU's cache until they are decoded, and the kernel's copy does not
+// push the decoder's own working set out: decoding every image of a 27 MB
+// LZO file after 64 KiB reads cost 71 ms of CPU against 77 ms after 1 MiB
+// reads and 65 ms from memory (the reads alone: 3.3 against 6.7 ms; ~400
+// system calls are not what costs). Reads of 64 KiB or more pass
+// reader.ReadAhead by, straight to the file; reads just under 64 KiB went
+// through its windows, which cost ~1 MiB of fresh memory per open file
+// (see descWindow) and a copy of every image out of them (with
+// descWindow, a one-job verify of that file takes 74 ms of CPU, not 78).
 const maxSpan = 64 << 10
 
 // ReadRange reads the frames [start, start+count) in order. The
@@ -24,13 +30,17 @@ const maxSpan = 64 << 10
 func (f *File) ReadRange(ctx context.Context, start model.PFN, count uint64, opt reader.ReadOptions, fn func(model.PageInfo, []byte, error) bool) error {
 	// The page and span buffers are reused across calls (verify calls once
 	// per chunk of 256 frames): a fresh megabyte per call kept the garbage
-	// collector returning and refaulting memory.
+	// collector returning and refaulting memory. The span keeps the file
+	// bytes it holds for the next call, which often starts where this one
+	// ends.
 	bufs := f.rangeBuffers()
 	defer f.ranges.Put(bufs)
 	page := bufs.page
-	span := bufs.span[:0] // page images read ahead, starting at spanOff
-	defer func() { bufs.span = span[:0] }()
-	var spanOff int64
+	span, spanOff := bufs.span, bufs.spanOff // file bytes from spanOff
+	if !f.local {
+		span, spanOff = span[:0], 0
+	}
+	defer func() { bufs.span, bufs.spanOff = span, spanOff }()
 	var zero []byte // the shared zero page's image
 	strict := opt.Strict
 	dec := f.getDecoder(strict)
@@ -39,12 +49,12 @@ func (f *File) ReadRange(ctx context.Context, start model.PFN, count uint64, opt
 	end := pfn + count
 	var idx uint64
 	haveIdx := false
-	// The bitmap and descriptor blocks in use, kept here so that the
-	// caches are not consulted for every frame.
+	// The bitmap blocks in use, kept here so that the cache is not
+	// consulted for every frame; the descriptors come through the
+	// buffers' window, which the next call often finds holding its own.
 	curBlk := int64(-1)
 	var b1, b2 *bitmapBlockData
-	curDesc := ^uint64(0)
-	var descBlk []byte
+	win := f.window(bufs)
 	for ; pfn < end; pfn++ {
 		if (pfn-uint64(start))%256 == 0 && ctx.Err() != nil {
 			return ctx.Err()
@@ -62,11 +72,8 @@ func (f *File) ReadRange(ctx context.Context, start model.PFN, count uint64, opt
 				b2.b[i/8]>>(i%8)&1 == 1 && b1.b[i/8]>>(i%8)&1 == 1
 			if haveIdx {
 				idx++
-				if blk := idx / descsPerBlock; blk != curDesc {
-					curDesc, descBlk = blk, f.descs.block(blk)
-				}
 				var err error
-				d, err = f.descs.decode(descBlk, idx)
+				d, err = f.descs.at(win, idx)
 				pi = f.describeDesc(pfn, idx, d, err)
 			}
 		} else {
@@ -74,7 +81,7 @@ func (f *File) ReadRange(ctx context.Context, start model.PFN, count uint64, opt
 		}
 		if !haveIdx {
 			var ok bool
-			pi, idx, d, ok = f.lookup(pfn)
+			pi, idx, d, ok = f.lookupIn(pfn, win)
 			haveIdx = ok
 		}
 		if pi.State != model.StatePresent {
@@ -122,9 +129,17 @@ func (f *File) ReadRange(ctx context.Context, start model.PFN, count uint64, opt
 		dEnd := d.Offset + int64(d.Size)
 		if d.Offset < spanOff || dEnd > spanOff+int64(len(span)) {
 			spanOff = d.Offset
-			n := f.contiguous(idx, d, end-pfn)
+			n := f.contiguous(win, idx, d, end-pfn)
+			if f.local {
+				// At least maxSpan bytes, where the file has them: at the
+				// end of a range, or of a run of frames, the images that
+				// follow are the next present frames', which the next call
+				// reads (verify's next chunk, in one job), and smaller
+				// reads would fill reader.ReadAhead's windows.
+				n = max(n, min(maxSpan, f.src.Len()-spanOff))
+			}
 			if cap(span) < int(n) {
-				span = make([]byte, n)
+				span = make([]byte, n, max(n, maxSpan+f.pageSize))
 			}
 			span = span[:n]
 			if m, err := f.src.R.ReadAt(span, spanOff); m < int(d.Size) {
@@ -170,9 +185,21 @@ func (f *File) sharedZeroPage(off int64) ([]byte, error) {
 	return z, nil
 }
 
-// rangeBuffers are the buffers of one ReadRange call.
+// rangeBuffers are the buffers of a ReadRange call, pooled between calls
+// with what they hold.
 type rangeBuffers struct {
 	page, span, zero []byte
+	spanOff          int64 // the file offset of span[0]
+	desc             descWindow
+}
+
+// window returns the descriptor window of b for a walk in order, or nil
+// (the block cache) when the file is not local.
+func (f *File) window(b *rangeBuffers) *descWindow {
+	if !f.local {
+		return nil
+	}
+	return &b.desc
 }
 
 func (f *File) rangeBuffers() *rangeBuffers {
@@ -183,21 +210,22 @@ func (f *File) rangeBuffers() *rangeBuffers {
 }
 
 // contiguous returns how many bytes from descriptor idx's image on hold the
-// images of the next descriptors (at most `frames` in all) without a gap
-// (the shared zero page, stored elsewhere, does not break the run), up to
-// maxSpan.
-func (f *File) contiguous(idx uint64, d PageDesc, frames uint64) int64 {
+// images of the next descriptors (at most `frames` in all, read through w)
+// without a gap (the shared zero page, stored elsewhere, does not break the
+// run): until maxSpan bytes or more in a local file, up to maxSpan in
+// others.
+func (f *File) contiguous(w *descWindow, idx uint64, d PageDesc, frames uint64) int64 {
 	n := int64(d.Size)
 	next := d.Offset + n
 	for j := idx + 1; j < idx+frames && n < maxSpan; j++ {
-		dj, err := f.descs.get(j)
+		dj, err := f.descs.at(w, j)
 		if err != nil {
 			break
 		}
 		if f.dataStart != 0 && dj.Offset == f.dataStart && dj.Size == uint32(f.pageSize) {
 			continue
 		}
-		if dj.Offset != next || n+int64(dj.Size) > maxSpan {
+		if dj.Offset != next || (!f.local && n+int64(dj.Size) > maxSpan) {
 			break
 		}
 		n += int64(dj.Size)
