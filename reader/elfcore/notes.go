@@ -16,7 +16,7 @@ type noteSet struct {
 	vmci     *model.VMCoreInfo
 
 	// The register sets are decoded from the notes when first asked for:
-	// most commands (info --no-crash, dmesg, pages, verify) never are.
+	// most commands (info --no-crash, dmesg, pages, find) never are.
 	regsOnce sync.Once
 	regs     []model.RegisterSet
 }
