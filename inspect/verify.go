@@ -386,33 +386,34 @@ func verifyPages(ctx context.Context, d reader.Dump, opts VerifyOptions, r *Repo
 	var outMu sync.Mutex
 	pending := map[int]*chunk{}
 	next := 0
+	// record writes one page's manifest line and compares it with the
+	// manifest of --against-manifest.
+	record := func(h pageHash) {
+		if manifest != nil {
+			fmt.Fprintf(manifest, "%x %s\n", uint64(h.pfn), hex.EncodeToString(h.sum[:]))
+		}
+		if opts.Against == nil {
+			return
+		}
+		seen[h.pfn] = true
+		switch want, ok := opts.Against.Pages[h.pfn]; {
+		case !ok:
+			col.add(model.NewProblem(model.SeverityWarning, model.CodeManifestExtraPage, file, -1,
+				"pfn %s is present in the dump but not in the manifest", h.pfn).WithPFN(h.pfn))
+		case want != h.sum:
+			col.add(model.NewProblem(model.SeverityError, model.CodeManifestMismatch, file, -1,
+				"pfn %s: sha256 %x, the manifest says %x", h.pfn, h.sum, want).WithPFN(h.pfn))
+		}
+	}
 	deliver := func(c *chunk) {
 		outMu.Lock()
 		defer outMu.Unlock()
 		pending[c.seq] = c
-		for {
-			c, ok := pending[next]
-			if !ok {
-				return
-			}
+		for c, ok := pending[next]; ok; c, ok = pending[next] {
 			delete(pending, next)
 			next++
 			for _, h := range c.hashes {
-				if manifest != nil {
-					fmt.Fprintf(manifest, "%x %s\n", uint64(h.pfn), hex.EncodeToString(h.sum[:]))
-				}
-				if opts.Against != nil {
-					seen[h.pfn] = true
-					want, ok := opts.Against.Pages[h.pfn]
-					switch {
-					case !ok:
-						col.add(model.NewProblem(model.SeverityWarning, model.CodeManifestExtraPage, file, -1,
-							"pfn %s is present in the dump but not in the manifest", h.pfn).WithPFN(h.pfn))
-					case want != h.sum:
-						col.add(model.NewProblem(model.SeverityError, model.CodeManifestMismatch, file, -1,
-							"pfn %s: sha256 %x, the manifest says %x", h.pfn, h.sum, want).WithPFN(h.pfn))
-					}
-				}
+				record(h)
 			}
 		}
 	}

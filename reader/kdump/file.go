@@ -351,7 +351,11 @@ func (f *File) dataCut() bool {
 		}
 		size := f.src.Len()
 		minBeyond := int64(-1)
-		w := f.window(&rangeBuffers{}) // the walk does not fill the block cache
+		// Through a pooled window, as the structure check reads: the walk
+		// does not fill the block cache.
+		bufs := f.rangeBuffers()
+		defer f.ranges.Put(bufs)
+		w := f.window(bufs)
 		for i := uint64(0); i < f.nDescs; i++ {
 			d, err := f.descs.at(w, i)
 			if err != nil {
