@@ -46,18 +46,30 @@ type bitmaps struct {
 	cache  *reader.LRU[blockKey, *bitmapBlockData]
 	rankMu sync.Mutex
 	cum    []uint64 // cum[k] = set bits of bitmap 2 in blocks [0, k)
+	// within[k] says that block k of bitmap 2 sets no bit that bitmap 1
+	// does not (makedumpfile stores only RAM): a stored frame there is
+	// RAM, and its lookup skips bitmap 1 (state). It grows with cum, from
+	// the passes that read both bitmaps' blocks anyway.
+	within []bool
 	cumErr error
-	// ranked is a copy of cum's header as rank last left it, read without
-	// rankMu: cum only grows, and the entries below a published length
-	// never change, so rank finds a block counted already without taking
-	// the lock that two workers would otherwise take turns at per page.
-	ranked atomic.Pointer[[]uint64]
+	// ranked is a copy of cum's and within's headers as rank last left
+	// them, read without rankMu: both only grow, and the entries below a
+	// published length never change, so rank and state find a block
+	// counted already without taking the lock that two workers would
+	// otherwise take turns at per page.
+	ranked atomic.Pointer[rankIndex]
 	// last holds the block of each bitmap used last, read without the
 	// cache's lock: a page lookup takes a bit of bitmap 1, then of bitmap
 	// 2, which alternate as the cache's most recent entry.
 	last     [2]atomic.Pointer[bitmapBlockData]
 	blocks   int64
 	maxMapnr uint64
+}
+
+// rankIndex is a published view of the rank prefix sums.
+type rankIndex struct {
+	cum    []uint64
+	within []bool
 }
 
 type blockKey struct {
@@ -160,13 +172,13 @@ func (bm *bitmaps) byteAt(which int, pfn uint64) (byte, int64, error) {
 func (bm *bitmaps) rank(pfn uint64) (uint64, error) {
 	blk := int64(pfn / pfnsPerBlock)
 	var base uint64
-	if c := bm.ranked.Load(); c != nil && int64(len(*c)) > blk {
-		base = (*c)[blk]
+	if c := bm.ranked.Load(); c != nil && int64(len(c.cum)) > blk {
+		base = c.cum[blk]
 	} else {
 		bm.rankMu.Lock()
 		bm.extendRank(blk)
 		c := bm.cum
-		bm.ranked.Store(&c)
+		bm.ranked.Store(&rankIndex{cum: c, within: bm.within})
 		if int64(len(c)) <= blk {
 			err := bm.cumErr
 			bm.rankMu.Unlock()
@@ -193,18 +205,46 @@ func (bm *bitmaps) rank(pfn uint64) (uint64, error) {
 	return r, nil
 }
 
-// noteBlock extends the rank prefix sums with block blk of bitmap 2 when
-// it is the next one needed, so a sequential pass (Runs) builds the rank
-// index as a side effect.
-func (bm *bitmaps) noteBlock(blk int64, d *bitmapBlockData) {
+// noteBlock extends the rank prefix sums with block blk of bitmap 2 (b2,
+// read beside b1 of bitmap 1) when it is the next one needed, so a
+// sequential pass (Runs) builds the rank index as a side effect.
+func (bm *bitmaps) noteBlock(blk int64, b1, b2 *bitmapBlockData) {
 	bm.rankMu.Lock()
 	defer bm.rankMu.Unlock()
 	if len(bm.cum) == 0 {
 		bm.cum = append(bm.cum, 0)
 	}
-	if int64(len(bm.cum)) == blk+1 && d.err == nil {
-		bm.cum = append(bm.cum, bm.cum[blk]+uint64(d.sub[stridesPerBlk]))
+	if int64(len(bm.cum)) == blk+1 && b2.err == nil {
+		bm.push(uint64(b2.sub[stridesPerBlk]), b1.err == nil && bm.inside(b1.b, b2.b))
 	}
+}
+
+// push adds the next block of bitmap 2, with pop bits set, to the rank
+// prefix sums; in says it lies within bitmap 1. bm.rankMu is held and cum
+// is not empty.
+func (bm *bitmaps) push(pop uint64, in bool) {
+	bm.cum = append(bm.cum, bm.cum[len(bm.cum)-1]+pop)
+	bm.within = append(bm.within, in)
+}
+
+// inside reports whether every bit set in b2 is set in b1 (two pieces of
+// the bitmaps at the same offset); with one bitmap serving as both, it is.
+func (bm *bitmaps) inside(b1, b2 []byte) bool {
+	if bm.single {
+		return true
+	}
+	if len(b1) != len(b2) {
+		return false
+	}
+	var odd uint64
+	for len(b1) >= 8 {
+		odd |= le64(b2) &^ le64(b1)
+		b1, b2 = b1[8:], b2[8:]
+	}
+	for i := range b1 {
+		odd |= uint64(b2[i] &^ b1[i])
+	}
+	return odd == 0
 }
 
 // eachSet calls fn for every pfn in [from, to) set in bitmap 2, with its
@@ -275,6 +315,15 @@ func popcount(b []byte) int {
 // states returns the two bitmap bits of pfn as a state before descriptors:
 // not_in_dump (hole), excluded, or present (in bitmap 2).
 func (bm *bitmaps) state(pfn uint64) (model.PageState, error) {
+	if c := bm.ranked.Load(); c != nil {
+		if blk := pfn / pfnsPerBlock; blk < uint64(len(c.within)) && c.within[blk] {
+			// A stored frame is RAM here: bitmap 1 is read only for a
+			// frame that is not stored, to tell a hole from an exclusion.
+			if in, err := bm.bit(1, pfn); err == nil && in {
+				return model.StatePresent, nil
+			}
+		}
+	}
 	ram, err := bm.bit(0, pfn)
 	if err != nil {
 		return model.StateUnreadable, err

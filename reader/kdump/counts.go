@@ -199,6 +199,7 @@ func countBits(b1, b2 []byte, lo, hi uint64) (in1, both uint64) {
 func (bm *bitmaps) countStretch(s stretch, lo, hi uint64) (in1, both uint64) {
 	base := uint64(s.off) * 8
 	var pops [scanChunk/bitmapBlock + 1]uint64 // set bits of bitmap 2 per block
+	var in [scanChunk/bitmapBlock + 1]bool     // bitmap 2 within bitmap 1, per block
 	nb := 0
 	for k := int64(0); k < int64(len(s.b2)); k += bitmapBlock {
 		end := min(k+bitmapBlock, int64(len(s.b2)))
@@ -206,19 +207,20 @@ func (bm *bitmaps) countStretch(s stretch, lo, hi uint64) (in1, both uint64) {
 		from, to := base+uint64(k)*8, base+uint64(end)*8
 		if lo <= from && to <= hi && len(b1)%8 == 0 {
 			a, b, p2 := countWords(b1, b2)
-			in1, both, pops[nb] = in1+a, both+b, p2
+			// countWords counts b2 on its own only when it strays.
+			in1, both, pops[nb], in[nb] = in1+a, both+b, p2, p2 == b
 		} else {
 			if a, b := max(lo, from), min(hi, to); a < b {
 				x, y := countBits(s.b1, s.b2, a-base, b-base)
 				in1, both = in1+x, both+y
 			}
-			pops[nb] = uint64(popcount(b2))
+			pops[nb], in[nb] = uint64(popcount(b2)), bm.inside(b1, b2)
 		}
 		nb++
 	}
 	bm.rankMu.Lock()
 	defer bm.rankMu.Unlock()
-	bm.appendCum(s.off, int64(len(s.b2)), func(k int64) uint64 { return pops[k/bitmapBlock] })
+	bm.appendCum(s.off, int64(len(s.b2)), func(k int64) (uint64, bool) { return pops[k/bitmapBlock], in[k/bitmapBlock] })
 	return in1, both
 }
 
@@ -256,18 +258,21 @@ func le64(b []byte) uint64 { return binary.LittleEndian.Uint64(b) }
 
 // extendCum adds the popcounts of the blocks of bitmap 2 in b2 (which
 // starts at byte off, a block boundary) to the prefix sums, for the blocks
-// that come next and that b2 holds whole; bm.rankMu is held.
-func (bm *bitmaps) extendCum(off int64, b2 []byte) {
-	bm.appendCum(off, int64(len(b2)), func(k int64) uint64 {
-		return uint64(popcount(b2[k:min(k+bitmapBlock, int64(len(b2)))]))
+// that come next and that b2 holds whole, with whether each lies within
+// b1, the same stretch of bitmap 1 (nil: not read); bm.rankMu is held.
+func (bm *bitmaps) extendCum(off int64, b1, b2 []byte) {
+	bm.appendCum(off, int64(len(b2)), func(k int64) (uint64, bool) {
+		end := min(k+bitmapBlock, int64(len(b2)))
+		return uint64(popcount(b2[k:end])), b1 != nil && bm.inside(b1[k:end], b2[k:end])
 	})
 }
 
 // appendCum adds to the prefix sums the blocks of a piece of bitmap 2 (n
 // bytes from byte off, a block boundary) that come next and that the
 // piece holds whole; pop(k) is the number of bits set in the block at byte
-// k of the piece, asked only for the blocks added. bm.rankMu is held.
-func (bm *bitmaps) appendCum(off, n int64, pop func(k int64) uint64) {
+// k of the piece and whether it lies within bitmap 1, asked only for the
+// blocks added. bm.rankMu is held.
+func (bm *bitmaps) appendCum(off, n int64, pop func(k int64) (uint64, bool)) {
 	if len(bm.cum) == 0 {
 		bm.cum = append(bm.cum, 0)
 	}
@@ -277,11 +282,11 @@ func (bm *bitmaps) appendCum(off, n int64, pop func(k int64) uint64) {
 		if int64(len(bm.cum)) != blk+1 || !whole {
 			continue
 		}
-		bm.cum = append(bm.cum, bm.cum[blk]+pop(k))
+		bm.push(pop(k))
 	}
 }
 
-// extendRank extends the rank prefix sums to block blk, reading bitmap 2
+// extendRank extends the rank prefix sums through block blk, reading bitmap 2
 // in stretches of scanChunk bytes; bm.rankMu is held. A stretch it cannot
 // read whole is read block by block through the cache, and the first
 // block that cannot be read stops the index there (cumErr).
@@ -292,20 +297,33 @@ func (bm *bitmaps) extendRank(blk int64) {
 			scanBuffers.Put(bufs)
 		}
 	}()
-	for int64(len(bm.cum)) <= blk && bm.cumErr == nil {
+	// Through block blk itself, which the pfn asked about lies in: rank
+	// reads it anyway, and so the index says whether it lies within
+	// bitmap 1 before the next page of that block is looked up.
+	target := min(blk+1, bm.blocks)
+	for int64(len(bm.cum)) <= target && bm.cumErr == nil {
 		if len(bm.cum) == 0 {
 			bm.cum = append(bm.cum, 0)
 			continue
 		}
 		next := int64(len(bm.cum)) - 1 // the first block not counted yet
 		off := next * bitmapBlock
-		n := min(scanChunk, bm.size-off, (blk-next)*bitmapBlock)
+		n := min(scanChunk, bm.size-off, (target-next)*bitmapBlock)
 		if n > bitmapBlock {
 			if bufs == nil {
 				bufs = getScanBuffers(bm.size)
 			}
-			if buf := bufs[1][:n]; bm.src.ReadAt(buf, bm.off[1]+off, "bitmap 2") == nil {
-				bm.extendCum(off, buf)
+			if b2 := bufs[1][:n]; bm.src.ReadAt(b2, bm.off[1]+off, "bitmap 2") == nil {
+				// Bitmap 1 beside it tells which blocks lie within it:
+				// a random page read then costs one bitmap block, not
+				// two (state), for one more sequential read here.
+				b1 := b2 // one bitmap serving as both
+				if !bm.single {
+					if b1 = bufs[0][:n]; bm.src.ReadAt(b1, bm.off[0]+off, "bitmap 1") != nil {
+						b1 = nil
+					}
+				}
+				bm.extendCum(off, b1, b2)
 				continue
 			}
 		}
@@ -314,6 +332,7 @@ func (bm *bitmaps) extendRank(blk int64) {
 			bm.cumErr = d.err
 			break
 		}
-		bm.cum = append(bm.cum, bm.cum[next]+uint64(d.sub[stridesPerBlk]))
+		d1 := bm.block(0, next) // most often cached: state read it
+		bm.push(uint64(d.sub[stridesPerBlk]), d1.err == nil && bm.inside(d1.b, d.b))
 	}
 }

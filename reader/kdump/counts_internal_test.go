@@ -1,9 +1,14 @@
 package kdump
 
 import (
+	"bytes"
+	"context"
 	"math/bits"
 	"math/rand/v2"
 	"testing"
+
+	"dumpscope/model"
+	"dumpscope/reader"
 )
 
 // naiveCounts counts bit by bit over pfns [lo, hi) of b1 and b2.
@@ -76,6 +81,67 @@ func TestCountStretch(t *testing.T) {
 			}
 			if bm.cum[k+1] != want {
 				t.Errorf("[%d, %d): cum[%d] = %d, want %d", c.lo, c.hi, k+1, bm.cum[k+1], want)
+			}
+		}
+	}
+}
+
+// TestStateWithin checks that the state of every frame is the same
+// whichever pass built the rank index (the rank scan, a count, a walk
+// block by block, or none), when bitmap 2 lies within bitmap 1 and when
+// some blocks set bits of their own: the lookup of a stored frame skips
+// bitmap 1 only where the pass saw the block inside it.
+func TestStateWithin(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	const size = 5*bitmapBlock + 300
+	for _, extra := range []bool{false, true} {
+		b1, b2 := randomBitmaps(r, size, extra)
+		file := append(append([]byte{}, b1...), b2...)
+		src := reader.Source{Name: "bitmaps", R: bytes.NewReader(file), Size: int64(len(file))}
+		want := func(pfn uint64) model.PageState {
+			switch {
+			case b1[pfn/8]>>(pfn%8)&1 == 0:
+				return model.StateNotInDump
+			case b2[pfn/8]>>(pfn%8)&1 == 0:
+				return model.StateExcluded
+			}
+			return model.StatePresent
+		}
+		passes := map[string]func(bm *bitmaps){
+			"none": func(*bitmaps) {},
+			"rank": func(bm *bitmaps) { bm.rank(8*size - 1) },
+			"count": func(bm *bitmaps) {
+				bm.scan(context.Background(), 0, 8*size, func(s stretch) bool {
+					bm.countStretch(s, 0, 8*size)
+					return true
+				})
+			},
+			"blocks": func(bm *bitmaps) {
+				for blk := int64(0); blk < bm.blocks; blk++ {
+					bm.noteBlock(blk, bm.block(0, blk), bm.block(1, blk))
+				}
+			},
+		}
+		for name, pass := range passes {
+			bm := newBitmaps(src, 0, size, size, size, false, 8*size)
+			pass(bm)
+			bm.rank(8*size - 1) // publishes the index
+			inside := 0
+			for _, in := range bm.ranked.Load().within {
+				if in {
+					inside++
+				}
+			}
+			if name != "none" && !extra && inside != int(bm.blocks) {
+				t.Errorf("%s: %d of %d blocks seen within bitmap 1, want all", name, inside, bm.blocks)
+			}
+			if extra && inside == int(bm.blocks) {
+				t.Errorf("%s: every block seen within bitmap 1, though bitmap 2 strays", name)
+			}
+			for pfn := uint64(0); pfn < 8*size; pfn++ {
+				if got, err := bm.state(pfn); err != nil || got != want(pfn) {
+					t.Fatalf("%s, extra %v: state(%#x) = %v, %v; want %v", name, extra, pfn, got, err, want(pfn))
+				}
 			}
 		}
 	}

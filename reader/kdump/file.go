@@ -421,11 +421,24 @@ func (f *File) readPage(pfn model.PFN, dst []byte, strict bool) (model.PageInfo,
 		}
 		return pi, e
 	}
+	lost := func(err error) error {
+		return &model.PageError{File: f.src.Name, PFN: pfn, State: model.StateLost, Off: model.FileOff(d.Offset), Msg: err.Error(), Err: err, Code: model.CodeTruncated}
+	}
+	if pi.ZeroPage && !strict {
+		// makedumpfile points every zero frame it keeps at one stored
+		// image: read it once per file, not once per frame.
+		z, err := f.sharedZeroPage(d.Offset)
+		if err != nil {
+			return pi, lost(err)
+		}
+		copy(dst, z)
+		return pi, nil
+	}
 	buf := f.getBuf()
 	defer f.bufs.Put(buf)
 	stored := (*buf)[:d.Size]
 	if err := f.src.ReadAt(stored, d.Offset, "page data"); err != nil {
-		return pi, &model.PageError{File: f.src.Name, PFN: pfn, State: model.StateLost, Off: model.FileOff(d.Offset), Msg: err.Error(), Err: err, Code: model.CodeTruncated}
+		return pi, lost(err)
 	}
 	dec := f.getDecoder(strict)
 	defer f.putDecoder(dec, strict)
@@ -497,7 +510,7 @@ func (f *File) Runs(ctx context.Context, from model.PFN, detail bool, yield func
 			pfn = stop
 			continue
 		}
-		f.bm.noteBlock(blk, b2)
+		f.bm.noteBlock(blk, b1, b2)
 		base := uint64(blk) * pfnsPerBlock
 		for pfn < blkEnd {
 			i := pfn - base

@@ -258,3 +258,40 @@ func (c *offsetCounter) ReadAt(p []byte, off int64) (int, error) {
 	}
 	return c.r.ReadAt(p, off)
 }
+
+// TestReadPageReadsZeroPageOnce: ReadPage, too, reads the shared zero
+// page's image once per file; a strict read goes to the file every time.
+func TestReadPageReadsZeroPageOnce(t *testing.T) {
+	k := baseDump(6, "zlib", 400)
+	b, lay := k.Bytes()
+	c := &offsetCounter{r: bytes.NewReader(b), off: lay.DataOff}
+	d, err := open.Sources(reader.Source{Name: "zero.kdump", R: c, Size: int64(len(b))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	for _, strict := range []bool{false, true} {
+		zeros, before := 0, c.n.Load()
+		for pfn := model.PFN(0); pfn < model.PFN(d.Info().MaxPFN); pfn++ {
+			page := bytes.Repeat([]byte{0xaa}, 4096)
+			pi, err := d.ReadPage(pfn, page, reader.ReadOptions{Strict: strict})
+			if err != nil || !pi.ZeroPage {
+				continue
+			}
+			zeros++
+			if !bytes.Equal(page, make([]byte, len(page))) {
+				t.Fatalf("zero page %#x is not zeros", pfn)
+			}
+		}
+		want := int64(1)
+		if strict {
+			want = int64(zeros)
+		}
+		if zeros < 2 {
+			t.Fatalf("%d zero pages: the test dump needs more", zeros)
+		}
+		if n := c.n.Load() - before; n != want {
+			t.Errorf("strict %v: the shared zero page was read %d times for %d zero pages, want %d", strict, n, zeros, want)
+		}
+	}
+}
