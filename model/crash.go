@@ -2,9 +2,10 @@ package model
 
 // This file holds the results of the crash analysis (package inspect/oops)
 // that other values embed: the crash signature, the call-trace frames, the
-// taint, the comparison of a log trace with an unwound stack. Package oops
-// makes them (its names are aliases of these); they marshal to the JSON
-// contract of design.md: snake_case names, addresses as "0x…" strings.
+// taint, the hung task, the comparison of a log trace with an unwound
+// stack. Package oops makes them (its names are aliases of these, or these
+// themselves); they marshal to the JSON contract of design.md: snake_case
+// names, addresses as "0x…" strings.
 
 // CrashClass names a kind of kernel report. The values are stable words for
 // JSON and for the signature's canonical text.
@@ -62,6 +63,14 @@ type TaintFlag struct {
 	Name string `json:"name"`
 	// Bit is the flag's bit number in tainted_mask, -1 when unknown.
 	Bit int `json:"bit"`
+}
+
+// HungTask is the task kernel/hung_task.c check_hung_task() reported.
+type HungTask struct {
+	Comm string `json:"comm"`
+	PID  int64  `json:"pid"`
+	// State is sched_show_task()'s state letter ("D").
+	State string `json:"state,omitempty"`
 }
 
 // CrashSignature identifies a crash across dumps: the same bug in another boot

@@ -139,3 +139,52 @@ func TestVMCoreInfoCrashTime(t *testing.T) {
 		t.Errorf("nil text changed info: %+v", in)
 	}
 }
+
+// topKeys returns the keys of the JSON object b, in order.
+func topKeys(t *testing.T, b []byte) []string {
+	t.Helper()
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil {
+		t.Fatal(err)
+	}
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	if _, err := dec.Token(); err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for dec.More() {
+		k, err := dec.Token()
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, k.(string))
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(keys) != len(raw) {
+		t.Fatalf("keys %v, object %s", keys, b)
+	}
+	return keys
+}
+
+// TestCrashCauseInPlace: CrashAnalysis and Triage embed CrashCause, whose
+// "why" and "where" must stay where the JSON contract has them.
+func TestCrashCauseInPlace(t *testing.T) {
+	for _, c := range []struct {
+		v    any
+		want string
+	}{
+		{CrashAnalysis{}, "why where memory reports excerpt log_records notes problems"},
+		{Triage{}, "what why where usable vmcoreinfo memory reports notes problems"},
+	} {
+		b, err := json.Marshal(c.v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Join(topKeys(t, b), " "); got != c.want {
+			t.Errorf("%T keys %q, want %q", c.v, got, c.want)
+		}
+	}
+}

@@ -24,8 +24,7 @@ const (
 // CrashAnalysis is why and where the kernel crashed, from its log (package
 // inspect/oops) and from the kernel's own variables.
 type CrashAnalysis struct {
-	Why   CrashWhy   `json:"why"`
-	Where CrashWhere `json:"where"`
+	CrashCause
 	// Memory are the facts read from the kernel's variables, beside the
 	// log.
 	Memory CrashMemory `json:"memory"`
@@ -41,6 +40,14 @@ type CrashAnalysis struct {
 	// log and memory); Problems what could not be read, and why.
 	Notes    []string `json:"notes"`
 	Problems []string `json:"problems"`
+}
+
+// CrashCause is why and where the kernel crashed: the part of the crash
+// analysis that Triage reports as is. Embedded, its fields marshal in
+// place ("why", "where").
+type CrashCause struct {
+	Why   CrashWhy   `json:"why"`
+	Where CrashWhere `json:"where"`
 }
 
 // MaxCrashExcerpt bounds CrashAnalysis.Excerpt.
@@ -88,14 +95,6 @@ type CrashWhy struct {
 	Taint *Taint `json:"taint,omitempty"`
 	// Modules are the modules the report names.
 	Modules []string `json:"modules"`
-}
-
-// HungTask is the task kernel/hung_task.c check_hung_task() reported.
-type HungTask struct {
-	Comm string `json:"comm"`
-	PID  int64  `json:"pid"`
-	// State is sched_show_task()'s state letter ("D").
-	State string `json:"state,omitempty"`
 }
 
 // CrashWhere is where the kernel crashed: the CPU, the task, the stack.
@@ -205,9 +204,8 @@ type CrashReportRef struct {
 // Triage is the report of `triage`: what the dump is, why and where the
 // kernel crashed, and what the dump can be used for.
 type Triage struct {
-	What  TriageWhat `json:"what"`
-	Why   CrashWhy   `json:"why"`
-	Where CrashWhere `json:"where"`
+	What TriageWhat `json:"what"`
+	CrashCause
 	// Usable is the verdict: which analyses the dump supports.
 	Usable     Verdict          `json:"usable"`
 	VMCoreInfo VMCoreInfoOrigin `json:"vmcoreinfo"`

@@ -122,25 +122,18 @@ func FrameLine(f model.Frame) string {
 }
 
 // FrameHow says how a frame was found, when that is not a plain unwind
-// step: "(found by scanning the NMI stack)".
-func FrameHow(f model.Frame) string {
-	switch f.How {
-	case "registers":
-		return "(saved registers)"
-	case "task-frame":
-		return "(from thread.sp)"
-	case "orc-fp-guess":
-		return "(no ORC entry: guessed from the frame pointer)"
-	case "code":
-		return "(no ORC entry: computed from the code)"
-	case "prologue":
-		return "(in the prologue: return address at sp)"
-	case "nmi-scan":
-		return "(found on the NMI stack, checked by ORC)"
-	case "call-scan":
-		return "(a call made after the registers were saved, checked by ORC)"
-	}
-	return ""
+// step: "(found on the NMI stack, checked by ORC)"; "" for a plain step.
+func FrameHow(f model.Frame) string { return frameHows[f.How] }
+
+// frameHows are FrameHow's words, by model.Frame.How.
+var frameHows = map[string]string{
+	"registers":    "(saved registers)",
+	"task-frame":   "(from thread.sp)",
+	"orc-fp-guess": "(no ORC entry: guessed from the frame pointer)",
+	"code":         "(no ORC entry: computed from the code)",
+	"prologue":     "(in the prologue: return address at sp)",
+	"nmi-scan":     "(found on the NMI stack, checked by ORC)",
+	"call-scan":    "(a call made after the registers were saved, checked by ORC)",
 }
 
 // regOrder is the order crash prints a pt_regs in, three a line.

@@ -61,11 +61,7 @@ func (s *Spec) size(t Type, depth int) (uint64, error) {
 	case KindPtr:
 		return uint64(s.PointerSize()), nil
 	case KindArray:
-		elem, err := s.Target(r)
-		if err != nil {
-			return 0, err
-		}
-		es, err := s.size(elem, depth+1)
+		_, es, err := s.elem(r, depth+1)
 		if err != nil {
 			return 0, err
 		}
@@ -81,6 +77,17 @@ func (s *Spec) size(t Type, depth int) (uint64, error) {
 		return s.size(v, depth+1)
 	}
 	return 0, fmt.Errorf("%s (%s) has no size: %w", s.TypeName(r), r.Kind, errNotFound)
+}
+
+// elem returns an array's element type and its size, sized at depth (as
+// size counts it).
+func (s *Spec) elem(array Type, depth int) (Type, uint64, error) {
+	elem, err := s.Target(array)
+	if err != nil {
+		return Type{}, 0, err
+	}
+	es, err := s.size(elem, depth)
+	return elem, es, err
 }
 
 // Field is where a member path leads inside a type.
@@ -184,11 +191,7 @@ func (s *Spec) index(f Field, cur Type, comp, path string) (Field, error) {
 		mErr.Msg = fmt.Sprintf("index %d out of bounds [0,%d)", n, cur.Nelems)
 		return f, mErr
 	}
-	elem, err := s.Target(cur)
-	if err != nil {
-		return f, err
-	}
-	es, err := s.Size(elem)
+	elem, es, err := s.elem(cur, 0)
 	if err != nil {
 		return f, err
 	}

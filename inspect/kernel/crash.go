@@ -172,9 +172,7 @@ func (k *Kernel) why(a *model.CrashAnalysis, la *oops.Analysis, cause *oops.Repo
 	}
 	w.Class, w.Header, w.Trigger, w.Message, w.Location = cause.Class, cause.Header, cause.Trigger, cause.Message, cause.Location
 	w.FaultAddress, w.Access = cause.Address, cause.Access
-	if h := cause.HungTask; h != nil {
-		w.HungTask = &model.HungTask{Comm: h.Comm, PID: h.PID, State: h.State}
-	}
+	w.HungTask = cause.HungTask
 	w.Signature = la.Signature
 	if w.Signature != nil {
 		w.Modules = append(w.Modules, w.Signature.Modules...)

@@ -108,11 +108,13 @@ func (k *Kernel) loadSymbols(ctx context.Context) (*Symbols, error) {
 		return nil, k.noVMCoreInfo(what)
 	}
 	n := &need{k: k}
-	a := kallsymsAddrs{ptrSize: k.ptrSize()}
-	a.names = n.symbol("kallsyms_names")
-	a.numSyms = n.symbol("kallsyms_num_syms")
-	a.tokenTable = n.symbol("kallsyms_token_table")
-	a.tokenIndex = n.symbol("kallsyms_token_index")
+	a := kallsymsAddrs{
+		ptrSize:    k.ptrSize(),
+		names:      n.symbol("kallsyms_names"),
+		numSyms:    n.symbol("kallsyms_num_syms"),
+		tokenTable: n.symbol("kallsyms_token_table"),
+		tokenIndex: n.symbol("kallsyms_token_index"),
+	}
 	if v, ok := k.vmci.Symbol("kallsyms_addresses"); ok {
 		a.addresses = v
 	} else {

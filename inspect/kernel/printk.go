@@ -22,30 +22,30 @@ func (k *Kernel) readLog(ctx context.Context) ([]model.LogRecord, error) {
 		return nil, k.noVMCoreInfo(what)
 	}
 	if _, ok := k.vmci.Symbol("prb"); ok {
-		l, err := k.prbLayout()
-		if err != nil {
-			return nil, err
-		}
-		recs, err := readPRB(k.reader(ctx), l)
-		if err != nil {
-			return recs, k.missing(what+" (printk ring buffer)", err)
-		}
-		return recs, nil
+		return readLogWith(ctx, k, what+" (printk ring buffer)", k.prbLayout, readPRB)
 	}
 	if _, ok := k.vmci.Symbol("log_first_idx"); ok {
-		l, err := k.logBufLayout()
-		if err != nil {
-			return nil, err
-		}
-		recs, err := readLogBuf(k.reader(ctx), l)
-		if err != nil {
-			return recs, k.missing(what+" (log_buf)", err)
-		}
-		return recs, nil
+		return readLogWith(ctx, k, what+" (log_buf)", k.logBufLayout, readLogBuf)
 	}
 	return nil, &MissingError{File: k.name, What: what,
 		Err:  fmt.Errorf("VMCOREINFO has neither SYMBOL(prb) nor SYMBOL(log_first_idx): %w", model.ErrNotFound),
 		Hint: "kernels before 3.5 keep a plain text log_buf, which this reader does not decode"}
+}
+
+// readLogWith reads the log with one of its two readers: layout finds the
+// fields from VMCOREINFO (its error already says what is missing), read
+// walks the records; a failed read returns the records read so far and
+// says that what (the log, by its structure) is missing.
+func readLogWith[L any](ctx context.Context, k *Kernel, what string, layout func() (L, error), read func(readFunc, L) ([]model.LogRecord, error)) ([]model.LogRecord, error) {
+	l, err := layout()
+	if err != nil {
+		return nil, err
+	}
+	recs, err := read(k.reader(ctx), l)
+	if err != nil {
+		return recs, k.missing(what, err)
+	}
+	return recs, nil
 }
 
 // ---- lockless ring buffer (Linux 5.10+) -------------------------------------

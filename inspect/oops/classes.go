@@ -20,7 +20,7 @@ type header struct {
 	location string
 	function string
 	address  string // hex digits, no prefix
-	hungTask *TaskRef
+	hungTask *model.HungTask
 	// wantsOops is true for headers that die() follows with its own header
 	// line ("Oops: 0002 [#1]"), which then belongs to the same report.
 	wantsOops bool
@@ -128,7 +128,7 @@ var headerPatterns = []headerPattern{
 		lazyRE(`^INFO: task (.*):(\d+) blocked (?:in I/O wait )?for more than (\d+) seconds\.$`), false,
 		func(h *header, m []string) {
 			pid, _ := strconv.ParseInt(m[2], 10, 64)
-			h.hungTask = &TaskRef{Comm: m[1], PID: pid}
+			h.hungTask = &model.HungTask{Comm: m[1], PID: pid}
 			h.message = "blocked for more than " + m[3] + " seconds"
 		}},
 

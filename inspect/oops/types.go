@@ -157,9 +157,9 @@ type Report struct {
 	// Task is the CPU/PID/Comm line of dump_stack_print_info(). A hung-task
 	// report prints no such line: its Task holds the hung task's taint line
 	// with CPU -1, and HungTask names the task.
-	Task     *TaskInfo `json:"task,omitempty"`
-	HungTask *TaskRef  `json:"hung_task,omitempty"`
-	Hardware string    `json:"hardware,omitempty"`
+	Task     *TaskInfo       `json:"task,omitempty"`
+	HungTask *model.HungTask `json:"hung_task,omitempty"`
+	Hardware string          `json:"hardware,omitempty"`
 	// Modules is the "Modules linked in:" list.
 	Modules []string `json:"modules_linked_in,omitempty"`
 	// Registers are the register blocks: the report's own (before the call
@@ -208,14 +208,6 @@ type TaskInfo struct {
 	// preemption model.
 	Extra   string `json:"extra,omitempty"`
 	BuildID string `json:"build_id,omitempty"`
-}
-
-// TaskRef names a task by comm and pid.
-type TaskRef struct {
-	Comm string `json:"comm"`
-	PID  int64  `json:"pid"`
-	// State is the task state letter of sched_show_task() ("D").
-	State string `json:"state,omitempty"`
 }
 
 // Taint is the kernel's taint state as print_tainted() printed it. The type is

@@ -450,12 +450,11 @@ func (o *Object) backoff(fails int, err error) time.Duration {
 	return d
 }
 
-// sleep waits d, or until ctx ends (false).
+// sleep waits d, or until ctx ends (false). The timer needs no Stop: since
+// Go 1.23 an unreferenced timer is collected whether or not it fired.
 func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
 	select {
-	case <-t.C:
+	case <-time.After(d):
 		return true
 	case <-ctx.Done():
 		return false

@@ -1,7 +1,6 @@
 package dumptest
 
 import (
-	"bufio"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -82,16 +81,6 @@ func decompress(t testing.TB, src, out, name, sha string) string {
 	if err := os.MkdirAll(cache, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	in, err := os.Open(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Close()
-	dec, err := zstd.NewReader(in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dec.Close()
 	tmp, err := os.CreateTemp(cache, "partial-*")
 	if err != nil {
 		t.Fatal(err)
@@ -102,7 +91,7 @@ func decompress(t testing.TB, src, out, name, sha string) string {
 	if sha != "" {
 		w = io.MultiWriter(tmp, h)
 	}
-	if _, err := io.Copy(w, dec); err != nil {
+	if err := unzstd(w, src); err != nil {
 		t.Fatalf("decompressing %s: %v", name, err)
 	}
 	if err := tmp.Close(); err != nil {
@@ -117,15 +106,43 @@ func decompress(t testing.TB, src, out, name, sha string) string {
 	return out
 }
 
+// unzstd writes the zstd file src decompressed to w.
+func unzstd(w io.Writer, src string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	dec, err := zstd.NewReader(in)
+	if err != nil {
+		return err
+	}
+	defer dec.Close()
+	_, err = io.Copy(w, dec)
+	return err
+}
+
+// manifest reads MANIFEST.tsv of the fixture folder dir: a row of
+// tab-separated columns a line (path, bytes, zstd19_bytes, sha256,
+// format, …).
+func manifest(dir string) ([][]string, error) {
+	b, err := os.ReadFile(filepath.Join(dir, "MANIFEST.tsv"))
+	if err != nil {
+		return nil, err
+	}
+	var rows [][]string
+	for line := range strings.Lines(string(b)) {
+		rows = append(rows, strings.Split(strings.TrimRight(line, "\r\n"), "\t"))
+	}
+	return rows, nil
+}
+
 func manifestSHA(dir, name string) (string, error) {
-	f, err := os.Open(filepath.Join(dir, "MANIFEST.tsv"))
+	rows, err := manifest(dir)
 	if err != nil {
 		return "", err
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		cols := strings.Split(sc.Text(), "\t")
+	for _, cols := range rows {
 		if len(cols) >= 4 && cols[0] == name {
 			return cols[3], nil
 		}
@@ -137,15 +154,12 @@ func manifestSHA(dir, name string) (string, error) {
 // column ("ELF64", "kdump-compressed", "makedumpfile-flattened").
 func Fixtures(t testing.TB, format string) []string {
 	t.Helper()
-	f, err := os.Open(filepath.Join(FixturesDir(t), "MANIFEST.tsv"))
+	rows, err := manifest(FixturesDir(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
 	var out []string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		cols := strings.Split(sc.Text(), "\t")
+	for _, cols := range rows {
 		if len(cols) >= 5 && cols[4] == format {
 			out = append(out, cols[0])
 		}
