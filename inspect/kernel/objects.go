@@ -19,7 +19,7 @@ import (
 //   - stacks: each CPU's from its saved registers and each task's from
 //     thread.sp, unwound with ORC or frame pointers by package
 //     inspect/unwind (stacks.go, backtrace.go);
-//   - structures typed from BTF, as crash's struct shows them (struct.go).
+//   - structures typed from BTF, as crash's struct shows them (kbtf.go).
 
 // kernelObjects holds what the engine reads about the kernel's own
 // objects, each computed on first use and kept (a computation cancelled
