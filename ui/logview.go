@@ -118,10 +118,6 @@ func (v *logView) Update(msg tea.Msg) tea.Cmd {
 			return nil
 		}
 		v.jumpToSeq(msg.seq)
-	case tea.KeyPressMsg:
-		return v.key(msg)
-	case tea.MouseMsg:
-		v.mouse(msg)
 	}
 	return nil
 }
@@ -213,9 +209,9 @@ func (v *logView) key(msg tea.KeyPressMsg) tea.Cmd {
 	return nil
 }
 
-func (v *logView) mouse(msg tea.MouseMsg) {
+func (v *logView) mouse(msg tea.MouseMsg) tea.Cmd {
 	if v.text == nil {
-		return
+		return nil
 	}
 	mo := msg.Mouse()
 	switch msg.(type) {
@@ -231,6 +227,7 @@ func (v *logView) mouse(msg tea.MouseMsg) {
 			v.moveTo(v.top + y)
 		}
 	}
+	return nil
 }
 
 // bodyRows is how many log rows fit between the head and the detail row.

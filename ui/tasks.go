@@ -152,10 +152,6 @@ func (v *tasksView) Update(msg tea.Msg) tea.Cmd {
 		v.rebuildStack()
 		v.rebuildCode(false)
 		v.mods.rebuild(v.c.St, v.g.stackW)
-	case tea.KeyPressMsg:
-		return v.key(msg)
-	case tea.MouseMsg:
-		return v.mouse(msg)
 	}
 	return nil
 }
