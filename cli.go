@@ -209,6 +209,23 @@ func (rc *runContext) withSession(files []string, fn func(s *inspect.Session) er
 	return fn(s)
 }
 
+// dumpReport is the skeleton of the commands that read one thing from the
+// dump and print it (layout, notes, vmcoreinfo, regs, triage): a read that
+// fails ends the command; --json writes what was read with json, else
+// text prints it.
+func dumpReport[T any](rc *runContext, files []string, read func(s *inspect.Session) (T, error), json func(v T) error, text func(s *inspect.Session, v T) error) error {
+	return rc.withSession(files, func(s *inspect.Session) error {
+		v, err := read(s)
+		if err != nil {
+			return err
+		}
+		if rc.JSON {
+			return json(v)
+		}
+		return text(s, v)
+	})
+}
+
 // writeStats prints, for --stats, what reading each remote dump cost:
 // one line per remote object, a JSON object with --json. They go to
 // stderr, never into the command's output, which is the same for a dump

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 
@@ -18,34 +19,38 @@ type layoutCmd struct {
 }
 
 func (c *layoutCmd) Run(rc *runContext) error {
-	return rc.withSession(c.Files, func(s *inspect.Session) error {
-		root, err := s.Dump().Layout()
-		if err != nil {
-			return err
-		}
-		if rc.JSON {
-			writeFieldJSON(rc.out, root, "")
-			rc.out.WriteByte('\n')
-			return nil
-		}
-		root.Walk(func(n *model.Field, depth int) bool {
-			file := ""
-			if n.File != "" && depth > 0 {
-				file = "  [" + n.File + "]"
-			}
-			name := strings.Repeat("  ", depth) + n.Name
-			val := ""
-			if n.Value != "" {
-				val = " = " + n.Value
-			}
-			fmt.Fprintf(rc.out, "%#10x %7d  %s%s%s", n.Offset, n.Size, name, val, file)
-			if n.Meaning != "" {
-				fmt.Fprintf(rc.out, "  -- %s", n.Meaning)
-			}
-			fmt.Fprintln(rc.out)
-			return true
-		})
+	read := func(s *inspect.Session) (*model.Field, error) { return s.Dump().Layout() }
+	json := func(root *model.Field) error {
+		writeFieldJSON(rc.out, root, "")
+		rc.out.WriteByte('\n')
 		return nil
+	}
+	return dumpReport(rc, c.Files, read, json, func(_ *inspect.Session, root *model.Field) error {
+		writeLayout(rc.out, root)
+		return nil
+	})
+}
+
+// writeLayout prints the tree a field a line: offset, size, the name
+// indented by depth, its value, the file of a top-level structure's
+// child and its meaning.
+func writeLayout(w io.Writer, root *model.Field) {
+	root.Walk(func(n *model.Field, depth int) bool {
+		file := ""
+		if n.File != "" && depth > 0 {
+			file = "  [" + n.File + "]"
+		}
+		name := strings.Repeat("  ", depth) + n.Name
+		val := ""
+		if n.Value != "" {
+			val = " = " + n.Value
+		}
+		fmt.Fprintf(w, "%#10x %7d  %s%s%s", n.Offset, n.Size, name, val, file)
+		if n.Meaning != "" {
+			fmt.Fprintf(w, "  -- %s", n.Meaning)
+		}
+		fmt.Fprintln(w)
+		return true
 	})
 }
 

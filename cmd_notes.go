@@ -20,14 +20,9 @@ type notesCmd struct {
 }
 
 func (c *notesCmd) Run(rc *runContext) error {
-	return rc.withSession(c.Files, func(s *inspect.Session) error {
-		notes, err := s.Dump().Notes()
-		if err != nil {
-			return err
-		}
-		if rc.JSON {
-			return writeJSONList(rc.out, notes, nil)
-		}
+	read := func(s *inspect.Session) ([]model.Note, error) { return s.Dump().Notes() }
+	json := func(notes []model.Note) error { return writeJSONList(rc.out, notes, nil) }
+	return dumpReport(rc, c.Files, read, json, func(_ *inspect.Session, notes []model.Note) error {
 		tw := tabwriter.NewWriter(rc.out, 0, 0, 2, ' ', 0)
 		tw.Write([]byte(strings.Join(present.NoteColumns, "\t") + "\n"))
 		for _, n := range notes {
@@ -43,23 +38,24 @@ type vmcoreinfoCmd struct {
 }
 
 func (c *vmcoreinfoCmd) Run(rc *runContext) error {
-	return rc.withSession(c.Files, func(s *inspect.Session) error {
-		// The dump's own note; without one, the text recovered from
-		// memory, or --vmcoreinfo's, said on stderr.
+	// The dump's own note; without one, the text recovered from memory,
+	// or --vmcoreinfo's, said on stderr.
+	read := func(s *inspect.Session) (*model.VMCoreInfo, error) {
 		v, origin, err := s.VMCoreInfo(rc.ctx)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if v == nil {
-			return fmt.Errorf("%s: no VMCOREINFO: %s: %w", s.Name(), origin.Reason, model.ErrNotFound)
+			return nil, fmt.Errorf("%s: no VMCOREINFO: %s: %w", s.Name(), origin.Reason, model.ErrNotFound)
 		}
 		if origin.Source != model.VMCoreInfoFromNote {
 			fmt.Fprintf(os.Stderr, "%s: %s: VMCOREINFO %s\n", programName, s.Name(), present.VMCoreInfoOrigin(origin))
 		}
-		if rc.JSON {
-			return writeJSONList(rc.out, v.Entries, nil)
-		}
-		_, err = rc.out.Write(v.Raw)
+		return v, nil
+	}
+	json := func(v *model.VMCoreInfo) error { return writeJSONList(rc.out, v.Entries, nil) }
+	return dumpReport(rc, c.Files, read, json, func(_ *inspect.Session, v *model.VMCoreInfo) error {
+		_, err := rc.out.Write(v.Raw)
 		return err
 	})
 }

@@ -18,26 +18,8 @@ type regsCmd struct {
 }
 
 func (c *regsCmd) Run(rc *runContext) error {
-	return rc.withSession(c.Files, func(s *inspect.Session) error {
-		sets, err := s.Dump().Registers()
-		if err != nil {
-			return err
-		}
-		if c.CPU != nil {
-			if err := s.CPU(*c.CPU); err != nil {
-				return err
-			}
-			var sel []model.RegisterSet
-			for _, r := range sets {
-				if r.CPU == *c.CPU {
-					sel = append(sel, r)
-				}
-			}
-			sets = sel
-		}
-		if rc.JSON {
-			return writeJSONList(rc.out, sets, nil)
-		}
+	json := func(sets []model.RegisterSet) error { return writeJSONList(rc.out, sets, nil) }
+	return dumpReport(rc, c.Files, c.read, json, func(s *inspect.Session, sets []model.RegisterSet) error {
 		if len(sets) == 0 {
 			return errors.Join(fmt.Errorf("%s: the dump holds no CPU registers", s.Name()), model.ErrNotFound)
 		}
@@ -49,6 +31,24 @@ func (c *regsCmd) Run(rc *runContext) error {
 		}
 		return nil
 	})
+}
+
+// read reads the register sets, only --cpu's when it is given.
+func (c *regsCmd) read(s *inspect.Session) ([]model.RegisterSet, error) {
+	sets, err := s.Dump().Registers()
+	if err != nil || c.CPU == nil {
+		return sets, err
+	}
+	if err := s.CPU(*c.CPU); err != nil {
+		return nil, err
+	}
+	var sel []model.RegisterSet
+	for _, r := range sets {
+		if r.CPU == *c.CPU {
+			sel = append(sel, r)
+		}
+	}
+	return sel, nil
 }
 
 // writeRegs prints one register set grouped, with decoded bits.

@@ -19,14 +19,9 @@ type triageCmd struct {
 }
 
 func (c *triageCmd) Run(rc *runContext) error {
-	return rc.withSession(c.Files, func(s *inspect.Session) error {
-		t, err := s.Triage(rc.ctx)
-		if err != nil {
-			return err
-		}
-		if rc.JSON {
-			return writeJSON(rc.out, t)
-		}
+	read := func(s *inspect.Session) (*model.Triage, error) { return s.Triage(rc.ctx) }
+	json := func(t *model.Triage) error { return writeJSON(rc.out, t) }
+	return dumpReport(rc, c.Files, read, json, func(_ *inspect.Session, t *model.Triage) error {
 		writeTriage(rc.out, t)
 		return nil
 	})

@@ -397,10 +397,6 @@ func flattenLikeMakedumpfile(kdumpPath, flatPath string, lay dumptest.KdumpLayou
 		return err
 	}
 	defer in.Close()
-	st, err := in.Stat()
-	if err != nil {
-		return err
-	}
 	f, err := os.Create(flatPath)
 	if err != nil {
 		return err
@@ -459,8 +455,8 @@ func flattenLikeMakedumpfile(kdumpPath, flatPath string, lay dumptest.KdumpLayou
 	if next != int(frames) {
 		return fmt.Errorf("%d descriptors left after the page data", int(frames)-next)
 	}
-	if st.Size() > lay.EraseOff {
-		if err := record(lay.EraseOff, st.Size()-lay.EraseOff); err != nil {
+	if lay.Size > lay.EraseOff {
+		if err := record(lay.EraseOff, lay.Size-lay.EraseOff); err != nil {
 			return err
 		}
 	}

@@ -106,6 +106,18 @@ func clamp(v, lo, hi int) int {
 	return min(max(v, lo), hi)
 }
 
+// scrolledTop is the first row a window of n rows (of rows in all) shows
+// so that it shows the cursor: top, moved as little as that takes.
+func scrolledTop(cursor, top, n, rows int) int {
+	if cursor < top {
+		top = cursor
+	}
+	if cursor >= top+n {
+		top = cursor - n + 1
+	}
+	return clamp(top, 0, max(rows-n, 0))
+}
+
 // errText is an error as one line.
 func errText(err error) string {
 	return strings.ReplaceAll(err.Error(), "\n", "; ")

@@ -160,10 +160,6 @@ func (v *cpusView) Update(msg tea.Msg) tea.Cmd {
 		return v.ensureCode()
 	case themeMsg:
 		v.rebuild()
-	case tea.KeyPressMsg:
-		return v.key(msg)
-	case tea.MouseMsg:
-		v.mouse(msg)
 	}
 	return nil
 }
@@ -194,7 +190,7 @@ func (v *cpusView) key(msg tea.KeyPressMsg) tea.Cmd {
 
 // mouse scrolls or selects in the pane under the pointer, which takes the
 // focus on a click.
-func (v *cpusView) mouse(msg tea.MouseMsg) {
+func (v *cpusView) mouse(msg tea.MouseMsg) tea.Cmd {
 	mo, g := msg.Mouse(), v.g
 	inCode := g.codeH > 1 && (g.side && mo.X > g.regsW || !g.side && mo.Y < g.codeH)
 	if _, click := msg.(tea.MouseClickMsg); click && mo.Button == tea.MouseLeft {
@@ -208,6 +204,7 @@ func (v *cpusView) mouse(msg tea.MouseMsg) {
 	default:
 		v.list.mouse(msg, mo.Y-g.codeH)
 	}
+	return nil
 }
 
 func (v *cpusView) selectCPU(i int) tea.Cmd {

@@ -17,11 +17,10 @@ import (
 // signature, and which analyses the dump supports), read by a job when
 // the Overview is first shown.
 type crashState struct {
-	job       *job
-	t         *model.Triage
-	excerpt   []model.LogRecord // the log records of the crash
-	err       error
-	cancelled bool
+	job     readJob
+	t       *model.Triage
+	excerpt []model.LogRecord // the log records of the crash
+	err     error
 }
 
 // triageRead is what the job returns: the report, and what the headers
@@ -39,12 +38,10 @@ const lastLogLines = 10
 
 // start reads the analysis unless it is read or being read.
 func (cs *crashState) start(c *Common) tea.Cmd {
-	if cs.t != nil || cs.err != nil || cs.job.running() {
+	if cs.t != nil || cs.err != nil {
 		return nil
 	}
-	cs.cancelled = false
-	var cmd tea.Cmd
-	cs.job, cmd = startJob(c.Ctx, "crash analysis", func(ctx context.Context, progress func(done, total uint64)) (any, error) {
+	return cs.job.start(c, "crash analysis", func(ctx context.Context, progress func(done, total uint64)) (any, error) {
 		ctx = pagesProgress(ctx, progress)
 		// Where the engine cannot run (another architecture) every
 		// analysis would fail for that one reason: say it once.
@@ -69,7 +66,6 @@ func (cs *crashState) start(c *Common) tea.Cmd {
 		}
 		return r, nil
 	})
-	return cmd
 }
 
 // update takes the job's messages; ok is false for other jobs' messages.
@@ -78,7 +74,7 @@ func (cs *crashState) update(msg tea.Msg) (tea.Cmd, bool) {
 	return cs.job.follow(msg, func(d jobDoneMsg) tea.Cmd {
 		switch {
 		case d.cancelled():
-			cs.cancelled = true
+			cs.job.cancelled = true
 		case d.err != nil:
 			cs.err = d.err
 		default:
@@ -131,7 +127,7 @@ func (cs *crashState) lines(p *page, st *styles, arch, name string, col, w int) 
 	case cs.job.running():
 		p.add(render.Line{st.title.Span("Crash analysis"), st.dim.Span(fmt.Sprintf("  reading… %d pages so far (esc cancels)", cs.job.doneN))})
 		return
-	case cs.cancelled:
+	case cs.job.cancelled:
 		p.add(render.Line{st.title.Span("Crash analysis"), st.dim.Span("  cancelled; switch to another view and back to read it again")})
 		return
 	case cs.err != nil:

@@ -163,6 +163,25 @@ func followJobs(msg tea.Msg, jobs ...jobDone) (cmd tea.Cmd, ok bool) {
 	return nil, false
 }
 
+// readJob is the job of a view that reads its content once (the tasks, the
+// log, the crash analysis): started when the view is first shown, and
+// again when it is shown after esc cancelled the read.
+type readJob struct {
+	*job
+	cancelled bool // the last read was cancelled: the view says so
+}
+
+// start starts fn as the read unless one is running.
+func (r *readJob) start(c *Common, name string, fn jobFunc) tea.Cmd {
+	if r.running() {
+		return nil
+	}
+	r.cancelled = false
+	var cmd tea.Cmd
+	r.job, cmd = startJob(c.Ctx, name, fn)
+	return cmd
+}
+
 // cancelled reports whether the job ended because it was cancelled.
 func (d jobDoneMsg) cancelled() bool { return errors.Is(d.err, context.Canceled) }
 

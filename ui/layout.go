@@ -148,10 +148,6 @@ func (l *layoutView) Update(msg tea.Msg) tea.Cmd {
 			return status(fmt.Sprintf("no field holds file offset %#x", msg.off))
 		}
 		return l.follow()
-	case tea.KeyPressMsg:
-		return l.key(msg)
-	case tea.MouseMsg:
-		return l.mouse(msg)
 	}
 	return nil
 }

@@ -43,13 +43,7 @@ func (l *listModel) scrollToCursor() {
 	if l.h <= 0 {
 		return
 	}
-	if l.cursor < l.top {
-		l.top = l.cursor
-	}
-	if l.cursor >= l.top+l.h {
-		l.top = l.cursor - l.h + 1
-	}
-	l.top = clamp(l.top, 0, max(len(l.lines)-l.h, 0))
+	l.top = scrolledTop(l.cursor, l.top, l.h, len(l.lines))
 }
 
 // handleKey moves the cursor for a navigation key; it reports whether the

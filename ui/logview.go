@@ -25,12 +25,9 @@ type logView struct {
 	c    *Common
 	keys LogKeys
 
-	load *job
+	load readJob
 	text *logText // nil until read
 	err  error    // why the log, or part of it, could not be read
-	// cancelled is set when the read was cancelled; showing the view
-	// again reads it again.
-	cancelled bool
 
 	find              *job
 	cursor, top, xoff int // cursor and top count visible rows (logjump.go)
@@ -88,13 +85,11 @@ func (v *logView) SetSize(w, h int) {
 // Show reads the log the first time the view is shown, and again after a
 // cancelled read.
 func (v *logView) Show() tea.Cmd {
-	if v.text != nil || v.err != nil || v.load.running() {
+	if v.text != nil || v.err != nil {
 		return nil
 	}
-	v.cancelled = false
 	c := v.c
-	var cmd tea.Cmd
-	v.load, cmd = startJob(c.Ctx, "log", func(ctx context.Context, progress func(done, total uint64)) (any, error) {
+	return v.load.start(c, "log", func(ctx context.Context, progress func(done, total uint64)) (any, error) {
 		res, err := c.engineCall(ctx, progress, func(ctx context.Context, k *kernel.Kernel) (any, error) {
 			recs, err := k.Log(ctx)
 			return logRead{recs, err}, nil
@@ -109,7 +104,6 @@ func (v *logView) Show() tea.Cmd {
 		}
 		return logLoaded{text: t, err: r.err}, nil
 	})
-	return cmd
 }
 
 func (v *logView) Update(msg tea.Msg) tea.Cmd {
@@ -124,17 +118,13 @@ func (v *logView) Update(msg tea.Msg) tea.Cmd {
 			return nil
 		}
 		v.jumpToSeq(msg.seq)
-	case tea.KeyPressMsg:
-		return v.key(msg)
-	case tea.MouseMsg:
-		v.mouse(msg)
 	}
 	return nil
 }
 
 // jobMsg follows the load and search jobs.
 func (v *logView) jobMsg(msg tea.Msg) tea.Cmd {
-	cmd, _ := followJobs(msg, jobDone{v.load, v.logDone}, jobDone{v.repJob, v.reportsDone}, jobDone{v.find, v.findDone})
+	cmd, _ := followJobs(msg, jobDone{v.load.job, v.logDone}, jobDone{v.repJob, v.reportsDone}, jobDone{v.find, v.findDone})
 	return cmd
 }
 
@@ -143,7 +133,7 @@ func (v *logView) jobMsg(msg tea.Msg) tea.Cmd {
 func (v *logView) logDone(d jobDoneMsg) tea.Cmd {
 	switch res, _ := d.val.(logLoaded); {
 	case d.cancelled():
-		v.cancelled = true
+		v.load.cancelled = true
 	case d.err != nil:
 		v.err = d.err
 	case len(res.text.rows) == 0 && res.err != nil:
@@ -219,9 +209,9 @@ func (v *logView) key(msg tea.KeyPressMsg) tea.Cmd {
 	return nil
 }
 
-func (v *logView) mouse(msg tea.MouseMsg) {
+func (v *logView) mouse(msg tea.MouseMsg) tea.Cmd {
 	if v.text == nil {
-		return
+		return nil
 	}
 	mo := msg.Mouse()
 	switch msg.(type) {
@@ -237,6 +227,7 @@ func (v *logView) mouse(msg tea.MouseMsg) {
 			v.moveTo(v.top + y)
 		}
 	}
+	return nil
 }
 
 // bodyRows is how many log rows fit between the head and the detail row.
@@ -254,14 +245,7 @@ func (v *logView) scrollToCursor() {
 	if v.text == nil {
 		return
 	}
-	n := v.bodyRows()
-	if v.cursor < v.top {
-		v.top = v.cursor
-	}
-	if v.cursor >= v.top+n {
-		v.top = v.cursor - n + 1
-	}
-	v.top = clamp(v.top, 0, max(v.count()-n, 0))
+	v.top = scrolledTop(v.cursor, v.top, v.bodyRows(), v.count())
 }
 
 // layoutHead builds the lines above the rows for the current size, theme
@@ -314,7 +298,7 @@ func (v *logView) placeholder() []render.Line {
 	switch {
 	case v.load.running():
 		return []render.Line{{st.dim.Span("reading the kernel log from memory… (esc cancels)")}}
-	case v.cancelled:
+	case v.load.cancelled:
 		return []render.Line{{st.dim.Span("reading the log was cancelled; switch to another view and back to read it again")}}
 	case v.err != nil:
 		return whyLines(st, "the kernel log cannot be read from this dump", v.err, v.w)

@@ -198,10 +198,6 @@ func (m *memoryView) Update(msg tea.Msg) tea.Cmd {
 		return m.ensure()
 	case jobProgressMsg, jobDoneMsg:
 		return m.jobMsg(msg)
-	case tea.KeyPressMsg:
-		return m.key(msg)
-	case tea.MouseMsg:
-		return m.mouse(msg)
 	}
 	return nil
 }

@@ -220,7 +220,7 @@ func (v *tasksView) listLines() []string {
 	switch {
 	case !v.mods.on && !v.loaded:
 		text := "reading the tasks from the kernel's lists… (esc cancels)"
-		if v.cancelled {
+		if v.load.cancelled {
 			text = "reading the tasks was cancelled; switch to another view and back to read them again"
 		}
 		return append(out, render.Line{st.dim.Span("  " + text)}.Render(g.listW, nil))

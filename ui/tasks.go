@@ -33,16 +33,15 @@ type tasksView struct {
 	c    *Common
 	keys TasksKeys
 
-	load      *job
-	loaded    bool
-	cancelled bool
-	table     *taskTable // nil when the dump gives no tasks
-	cpus      []int      // without tasks: the CPUs the list shows
-	why       error      // why there are no tasks, or why some are missing
-	filter    taskFilter
-	cursor    int
-	top       int
-	pending   *model.VirtAddr // a task to select once the list is read
+	load    readJob
+	loaded  bool
+	table   *taskTable // nil when the dump gives no tasks
+	cpus    []int      // without tasks: the CPUs the list shows
+	why     error      // why there are no tasks, or why some are missing
+	filter  taskFilter
+	cursor  int
+	top     int
+	pending *model.VirtAddr // a task to select once the list is read
 
 	mods modulesState
 
@@ -102,10 +101,8 @@ func (v *tasksView) Show() tea.Cmd {
 	if v.loaded || v.load.running() {
 		return nil
 	}
-	v.cancelled = false
 	c := v.c
-	var cmd tea.Cmd
-	v.load, cmd = startJob(c.Ctx, "tasks", func(ctx context.Context, progress func(done, total uint64)) (any, error) {
+	cmd := v.load.start(c, "tasks", func(ctx context.Context, progress func(done, total uint64)) (any, error) {
 		res, err := c.engineCall(ctx, progress, func(ctx context.Context, k *kernel.Kernel) (any, error) {
 			tasks, err := k.Tasks(ctx)
 			if tasks != nil {
@@ -155,10 +152,6 @@ func (v *tasksView) Update(msg tea.Msg) tea.Cmd {
 		v.rebuildStack()
 		v.rebuildCode(false)
 		v.mods.rebuild(v.c.St, v.g.stackW)
-	case tea.KeyPressMsg:
-		return v.key(msg)
-	case tea.MouseMsg:
-		return v.mouse(msg)
 	}
 	return nil
 }
@@ -186,7 +179,7 @@ func (v *tasksView) jobMsg(msg tea.Msg) tea.Cmd {
 // task asked for while it was read.
 func (v *tasksView) tasksDone(d jobDoneMsg) tea.Cmd {
 	if d.cancelled() {
-		v.cancelled = true
+		v.load.cancelled = true
 		return nil
 	}
 	r, _ := d.val.(tasksRead)
@@ -262,14 +255,7 @@ func (v *tasksView) moveTo(i int) tea.Cmd {
 }
 
 func (v *tasksView) scrollList() {
-	n := v.listRows()
-	if v.cursor < v.top {
-		v.top = v.cursor
-	}
-	if v.cursor >= v.top+n {
-		v.top = v.cursor - n + 1
-	}
-	v.top = clamp(v.top, 0, max(v.rows()-n, 0))
+	v.top = scrolledTop(v.cursor, v.top, v.listRows(), v.rows())
 }
 
 // selectTask selects a task by address (clearing a filter that hides

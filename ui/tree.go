@@ -85,13 +85,7 @@ func (t *fieldTree) scroll() {
 	if t.h <= 0 {
 		return
 	}
-	if t.cursor < t.top {
-		t.top = t.cursor
-	}
-	if t.cursor >= t.top+t.h {
-		t.top = t.cursor - t.h + 1
-	}
-	t.top = clamp(t.top, 0, max(len(t.rows)-t.h, 0))
+	t.top = scrolledTop(t.cursor, t.top, t.h, len(t.rows))
 }
 
 func (t *fieldTree) moveTo(i int) {

@@ -327,6 +327,9 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 		}
 		return nil
 	}
+	if v, ok := m.views[m.active].(keyer); ok {
+		return v.key(msg)
+	}
 	return m.views[m.active].Update(msg)
 }
 
@@ -414,11 +417,15 @@ func (m *Model) mouse(msg tea.MouseMsg) tea.Cmd {
 	if mo.Y < headerRows || mo.Y >= m.height-footerRows {
 		return nil
 	}
-	return m.views[m.active].Update(shiftMouse(msg, -headerRows))
+	msg = shiftMouse(msg, -headerRows)
+	if v, ok := m.views[m.active].(mouser); ok {
+		return v.mouse(msg)
+	}
+	return m.views[m.active].Update(msg)
 }
 
 // shiftMouse moves a mouse event's Y.
-func shiftMouse(msg tea.MouseMsg, dy int) tea.Msg {
+func shiftMouse(msg tea.MouseMsg, dy int) tea.MouseMsg {
 	switch e := msg.(type) {
 	case tea.MouseClickMsg:
 		e.Y += dy

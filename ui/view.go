@@ -13,7 +13,8 @@ import (
 // footer, and routes messages:
 //
 //   - key presses and mouse events (with Y relative to the view's top) go
-//     to the active view only;
+//     to the active view only: to its key and mouse methods when it has
+//     them (keyer, mouser), else to Update;
 //   - every other message goes to every view, so a view must ignore
 //     messages that are not its own (its results carry its job ids or its
 //     own message types).
@@ -56,6 +57,11 @@ type (
 	// Statuser adds a view's own status (position, progress) to the
 	// status line.
 	Statuser interface{ Status() string }
+	// keyer takes the key presses in a method of its own, so that Update
+	// is left the view's other messages.
+	keyer interface{ key(tea.KeyPressMsg) tea.Cmd }
+	// mouser takes the mouse events in a method of its own.
+	mouser interface{ mouse(tea.MouseMsg) tea.Cmd }
 	// Locator has a position the user jumps away from when following a
 	// link (a `:pfn`, an explanation, a find hit, a verify problem) and
 	// back to with ctrl+o or backspace: Memory's cursor, Layout's field.
@@ -66,6 +72,13 @@ type (
 		Restore(loc any) tea.Cmd
 	}
 )
+
+// The views whose Update leaves them their input: were one's key or mouse
+// method to change its signature, that input would fall to Update unseen.
+var _ = []interface {
+	keyer
+	mouser
+}{(*cpusView)(nil), (*layoutView)(nil), (*logView)(nil), (*memoryView)(nil), (*tasksView)(nil)}
 
 // searchDir says which match Search should go to.
 type searchDir int
