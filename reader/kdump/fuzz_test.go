@@ -35,15 +35,32 @@ func exercise(t *testing.T, f *kdump.File, maxFrames uint64) {
 		return n < maxFrames
 	})
 	f.Check(ctx, func(model.Problem) {})
-	one := make([]byte, len(buf))
-	f.ReadRange(ctx, 0, min(uint64(f.Info().MaxPFN), 256), reader.ReadOptions{Strict: true}, func(pi model.PageInfo, page []byte, err error) bool {
+	one, loose := make([]byte, len(buf)), make([]byte, len(buf))
+	first := min(uint64(f.Info().MaxPFN), 256)
+	f.ReadRange(ctx, 0, first, reader.ReadOptions{Strict: true}, func(pi model.PageInfo, page []byte, err error) bool {
 		_, err1 := f.ReadPage(pi.PFN, one, reader.ReadOptions{Strict: true})
 		if (err == nil) != (err1 == nil) || err == nil && !bytes.Equal(page, one) {
 			t.Fatalf("pfn %#x: ReadRange gives error %v, ReadPage %v (or other bytes)", pi.PFN, err, err1)
 		}
+		// A page the strict decoders accept reads the same through the
+		// shortcuts of ordinary reads (page cache, shared zero page).
+		if _, err2 := f.ReadPage(pi.PFN, loose, reader.ReadOptions{}); err == nil && (err2 != nil || !bytes.Equal(page, loose)) {
+			t.Fatalf("pfn %#x: strict read fine, ordinary read gives error %v (or other bytes)", pi.PFN, err2)
+		}
 		return true
 	})
+	// A frame's state is the same before and after a count, which tells
+	// the lookups where bitmap 2 lies within bitmap 1.
+	states := make([]model.PageState, first)
+	for pfn := range states {
+		states[pfn] = f.PageInfo(model.PFN(pfn)).State
+	}
 	if counts, err := f.Counts(ctx); err == nil {
+		for pfn, st := range states {
+			if now := f.PageInfo(model.PFN(pfn)).State; now != st {
+				t.Fatalf("pfn %#x: state %v before the count, %v after", pfn, st, now)
+			}
+		}
 		runs := model.StateCounts{}
 		if f.Runs(ctx, 0, false, func(r model.PageRun) bool { runs.Add(r.State, r.Count); return true }) == nil && !maps.Equal(counts, runs) {
 			t.Fatalf("Counts %v, Runs %v", counts, runs)
