@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
@@ -16,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"dumpscope/bench/flatstream"
 	"dumpscope/model"
 	"dumpscope/reader"
 	"dumpscope/reader/dumptest"
@@ -37,7 +37,7 @@ import (
 const benchDelay = 20 * time.Millisecond
 
 // benchGenVersion names the generator: a change to it writes new files.
-const benchGenVersion = "v1"
+const benchGenVersion = "v2" // v2: the stream in bench/flatstream's record order
 
 // The benchmark dumps' frames: 3 GiB of memory make a 1.1 GiB file (the
 // kernel dump's frames, mostly zero, then benchPage's, 1.45 KiB stored on
@@ -269,7 +269,7 @@ func benchKdump(b *testing.B, kernelDump string, frames uint64) benchFile {
 	if err != nil {
 		b.Fatal(err)
 	}
-	lay, err := k.WriteTo(f)
+	_, err = k.WriteTo(f)
 	if err == nil {
 		err = f.Close()
 	}
@@ -279,7 +279,7 @@ func benchKdump(b *testing.B, kernelDump string, frames uint64) benchFile {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := flattenLikeMakedumpfile(tmp, bf.flat, lay, frames); err != nil {
+	if err := flatstream.WriteFile(bf.flat, tmp); err != nil {
 		b.Fatal(err)
 	}
 	if err := os.Rename(tmp, bf.path); err != nil {
@@ -381,90 +381,4 @@ func benchPage(pfn uint64) []byte {
 		}
 	}
 	return p
-}
-
-// flattenLikeMakedumpfile writes the flattened stream of a kdump file as
-// makedumpfile -F writes it (makedumpfile.c, write_buffer with
-// flatten_format): after the 4096-byte makedumpfile_header, records of
-// (offset, size) big-endian and the bytes: the headers and bitmaps in
-// 4 KiB records, then the page data in records of 64 KiB (its page
-// cache, page_size << block_order with the default order 4), each
-// followed by a record of the page descriptors of the pages it ended,
-// then what follows the pages, and the end marker.
-func flattenLikeMakedumpfile(kdumpPath, flatPath string, lay dumptest.KdumpLayout, frames uint64) error {
-	in, err := os.Open(kdumpPath)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	f, err := os.Create(flatPath)
-	if err != nil {
-		return err
-	}
-	w := bufio.NewWriterSize(f, 1<<20)
-	head := make([]byte, 4096)
-	copy(head, "makedumpfile")
-	binary.BigEndian.PutUint64(head[16:], 1)
-	binary.BigEndian.PutUint64(head[24:], 1)
-	w.Write(head)
-	buf := make([]byte, 64<<10)
-	record := func(off, size int64) error {
-		var h [16]byte
-		binary.BigEndian.PutUint64(h[0:], uint64(off))
-		binary.BigEndian.PutUint64(h[8:], uint64(size))
-		w.Write(h[:])
-		for size > 0 {
-			n := min(size, int64(len(buf)))
-			if _, err := in.ReadAt(buf[:n], off); err != nil {
-				return err
-			}
-			w.Write(buf[:n])
-			off, size = off+n, size-n
-		}
-		return nil
-	}
-	for off := int64(0); off < lay.DescOff; off += 4096 {
-		if err := record(off, min(4096, lay.DescOff-off)); err != nil {
-			return err
-		}
-	}
-	descs := make([]byte, frames*24)
-	if _, err := in.ReadAt(descs, lay.DescOff); err != nil {
-		return err
-	}
-	next := 0 // the first descriptor not written yet
-	for chunk := lay.DataOff; chunk < lay.EraseOff; chunk += 64 << 10 {
-		end := min(chunk+64<<10, lay.EraseOff)
-		if err := record(chunk, end-chunk); err != nil {
-			return err
-		}
-		first := next
-		for next < int(frames) {
-			d := descs[next*24:]
-			if int64(binary.LittleEndian.Uint64(d))+int64(binary.LittleEndian.Uint32(d[8:])) > end {
-				break
-			}
-			next++
-		}
-		if next > first {
-			if err := record(lay.DescOff+int64(first)*24, int64(next-first)*24); err != nil {
-				return err
-			}
-		}
-	}
-	if next != int(frames) {
-		return fmt.Errorf("%d descriptors left after the page data", int(frames)-next)
-	}
-	if lay.Size > lay.EraseOff {
-		if err := record(lay.EraseOff, lay.Size-lay.EraseOff); err != nil {
-			return err
-		}
-	}
-	end := bytes.Repeat([]byte{0xff}, 16)
-	w.Write(end)
-	if err := w.Flush(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
 }

@@ -39,6 +39,7 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 
+	"dumpscope/bench/flatstream"
 	"dumpscope/reader/dumptest"
 )
 
@@ -397,7 +398,7 @@ func (g *generator) emulatedFlat() (flat, rearranged benchFile, err error) {
 	rearranged = benchFile{"zlib, plain", "writer: the stream's source", []string{src}}
 	if !fresh(fpath) {
 		g.log("writing %s in makedumpfile -F order", fpath)
-		err = flattenLikeMakedumpfile(src, fpath)
+		err = writeAtomically(fpath, func(f *os.File) error { return flatstream.Write(f, src) })
 	}
 	return
 }
