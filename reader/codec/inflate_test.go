@@ -3,7 +3,10 @@ package codec
 import (
 	"bytes"
 	"compress/zlib"
+	"hash/adler32"
+	"math/bits"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"dumpscope/model"
@@ -63,6 +66,86 @@ func BenchmarkInflate(b *testing.B) {
 			if err := d.Decode(model.CodecZlib, s, dst); err != nil {
 				b.Fatal(err)
 			}
+		}
+	}
+}
+
+// TestAdler32Sum checks adler32Sum against hash/adler32 on random and
+// all-0xff inputs (the largest sums) of every length up to a few pages,
+// and across its 1 MiB reduction chunks.
+func TestAdler32Sum(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	check := func(what string, b []byte) {
+		if got, want := adler32Sum(b), adler32.Checksum(b); got != want {
+			t.Fatalf("%s, %d bytes: %#08x, hash/adler32 %#08x", what, len(b), got, want)
+		}
+	}
+	for n := 0; n <= 3*4096; n += 1 + n/16 {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = byte(r.Uint32())
+		}
+		check("random", b)
+		check("0xff", bytes.Repeat([]byte{0xff}, n))
+	}
+	check("0xff", bytes.Repeat([]byte{0xff}, 3<<20+17))
+}
+
+// TestHuffmanFill checks the fast tables of random complete codes (and of
+// the reused tables between them) against tables built entry by entry:
+// every entry whose low n bits are a code's bit-reversed codeword holds
+// that code, and the entries of longer codes' first bits hold 0.
+func TestHuffmanFill(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	var h huffman
+	for round := 0; round < 2000; round++ {
+		// A random complete code: split leaves of a binary tree up to
+		// 15 levels deep, then hand the leaves' depths to random symbols.
+		nsym := 2 + r.IntN(285)
+		depths := []uint8{1, 1}
+		for len(depths) < nsym {
+			k := r.IntN(len(depths))
+			if depths[k] == 15 {
+				continue
+			}
+			depths[k]++
+			depths = append(depths, depths[k])
+		}
+		lengths := make([]uint8, 286)
+		for i, p := range r.Perm(len(lengths))[:len(depths)] {
+			lengths[p] = depths[i]
+		}
+		fastBits := uint(5 + r.IntN(6))
+		if !h.init(lengths, fastBits) {
+			t.Fatalf("round %d: a complete code was refused", round)
+		}
+		var want [1 << maxFastBits]uint16
+		var next [16]uint16
+		var count [16]uint16
+		for _, n := range lengths {
+			count[n]++
+		}
+		count[0] = 0
+		code := uint16(0)
+		for n := 1; n <= 15; n++ {
+			code = (code + count[n-1]) << 1
+			next[n] = code
+		}
+		for sym, n := range lengths {
+			if n == 0 {
+				continue
+			}
+			c := next[n]
+			next[n]++
+			if uint(n) > fastBits {
+				continue
+			}
+			for i := int(bits.Reverse16(c) >> (16 - n)); i < 1<<fastBits; i += 1 << n {
+				want[i] = uint16(sym)<<4 | uint16(n)
+			}
+		}
+		if got := h.fast[:1<<fastBits]; !slices.Equal(got, want[:1<<fastBits]) {
+			t.Fatalf("round %d (%d symbols, %d fast bits): the fast table differs", round, len(depths), fastBits)
 		}
 	}
 }
