@@ -2,6 +2,7 @@ package reader
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"dumpscope/model"
 )
@@ -25,7 +26,15 @@ type PageCache struct {
 	// put of two workers broke the other's run and every page was copied.
 	streams [pcStreams]pcStream
 	tick    uint64
+	// held counts the pages held per bucket of frames (pfn % pcBuckets),
+	// allocated with the slots: a Get in an empty bucket, most misses,
+	// answers without the lock, which workers that read pages no one
+	// reads again would otherwise take in turn for every page.
+	held atomic.Pointer[[pcBuckets]atomic.Int32]
 }
+
+// pcBuckets is the number of held's buckets, four per slot of 4 KiB pages.
+const pcBuckets = 1024
 
 // pcStreams is how many runs of consecutive frames are followed at once.
 const pcStreams = 4
@@ -63,6 +72,9 @@ func NewPageCache(pageSize int64) *PageCache {
 
 // Get copies a cached page into dst and returns its PageInfo.
 func (c *PageCache) Get(pfn model.PFN, dst []byte) (model.PageInfo, bool) {
+	if h := c.held.Load(); h == nil || h[uint64(pfn)%pcBuckets].Load() == 0 {
+		return model.PageInfo{}, false
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	i, ok := c.index[pfn]
@@ -87,10 +99,13 @@ func (c *PageCache) Put(pfn model.PFN, info model.PageInfo, src []byte) {
 	if c.slots == nil {
 		n := max(16, pageCacheBytes/max(c.pageSize, 1))
 		c.slots, c.index = make([]cacheSlot, n), make(map[model.PFN]int, n)
+		c.held.Store(new([pcBuckets]atomic.Int32))
 	}
+	held := c.held.Load()
 	s := &c.slots[c.next]
 	if s.used {
 		delete(c.index, s.pfn)
+		held[uint64(s.pfn)%pcBuckets].Add(-1)
 	}
 	if s.data == nil {
 		s.data = make([]byte, c.pageSize)
@@ -98,6 +113,7 @@ func (c *PageCache) Put(pfn model.PFN, info model.PageInfo, src []byte) {
 	copy(s.data, src)
 	s.used, s.pfn, s.info = true, pfn, info
 	c.index[pfn] = c.next
+	held[uint64(pfn)%pcBuckets].Add(1)
 	c.next = (c.next + 1) % len(c.slots)
 }
 

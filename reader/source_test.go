@@ -69,6 +69,38 @@ func TestPageCache(t *testing.T) {
 	}
 }
 
+// TestPageCacheHeldCounts: the per-bucket counts that let Get miss without
+// the lock follow the pages held, through replacements, so that every
+// page held is found (frames that share a bucket included) and no
+// replaced one is.
+func TestPageCacheHeldCounts(t *testing.T) {
+	c := NewPageCache(4096)
+	page := make([]byte, 4096)
+	dst := make([]byte, 4096)
+	slots := pageCacheBytes / 4096
+	// Frames pcBuckets apart share a bucket; put three times as many
+	// frames as there are slots, in an order that is no run.
+	var put []model.PFN
+	for i := 0; i < 3*slots; i++ {
+		pfn := model.PFN(i%3*pcBuckets + i/3*7)
+		c.Put(pfn, model.PageInfo{PFN: pfn}, page)
+		put = append(put, pfn)
+	}
+	for i, pfn := range put {
+		_, ok := c.Get(pfn, dst)
+		if held := i >= len(put)-slots; ok != held {
+			t.Fatalf("pfn %d (put %d of %d): found %v, held %v", pfn, i, len(put), ok, held)
+		}
+	}
+	total := 0
+	for i := range c.held.Load() {
+		total += int(c.held.Load()[i].Load())
+	}
+	if total != slots {
+		t.Errorf("the buckets count %d pages, the cache holds %d", total, slots)
+	}
+}
+
 // TestPageCacheSkipsStreams: a long run of consecutive frames, read once
 // each by a scan, keeps its first frames only and evicts nothing more.
 func TestPageCacheSkipsStreams(t *testing.T) {

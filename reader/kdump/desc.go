@@ -3,6 +3,7 @@ package kdump
 import (
 	"encoding/binary"
 	"fmt"
+	"sync/atomic"
 
 	"dumpscope/model"
 	"dumpscope/reader"
@@ -29,6 +30,23 @@ type descTable struct {
 	order binary.ByteOrder
 	le    bool // order is little-endian: decode with direct calls
 	cache *reader.LRU[uint64, []byte]
+	// recent holds the blocks block found last, read without the cache's
+	// lock: workers reading their own parts of the file each go through
+	// their own block, and the cache's one most recent entry would make
+	// them take the lock (and pass its cache line between their cores)
+	// for every page. A block stays valid after the cache evicts it (the
+	// file does not change), so recent is only ever a few blocks more.
+	recent     [descRecent]atomic.Pointer[descBlock]
+	nextRecent atomic.Uint32
+}
+
+// descRecent is how many blocks descTable.block finds without a lock.
+const descRecent = 4
+
+// descBlock is one block of descriptors and its number.
+type descBlock struct {
+	blk uint64
+	b   []byte
 }
 
 func newDescTable(src reader.Source, off int64, order binary.ByteOrder) *descTable {
@@ -41,6 +59,11 @@ func (t *descTable) offsetOf(i uint64) int64 { return t.off + int64(i)*descSize 
 // block returns the cached bytes of descriptor block blk (whole
 // descriptors only; shorter at the end of the file).
 func (t *descTable) block(blk uint64) []byte {
+	for i := range t.recent {
+		if d := t.recent[i].Load(); d != nil && d.blk == blk {
+			return d.b
+		}
+	}
 	b, ok := t.cache.Get(blk)
 	if !ok {
 		start := t.off + int64(blk)*descsPerBlock*descSize
@@ -49,6 +72,7 @@ func (t *descTable) block(blk uint64) []byte {
 		b = b[:n-n%descSize]
 		t.cache.Put(blk, b)
 	}
+	t.recent[t.nextRecent.Add(1)%descRecent].Store(&descBlock{blk, b})
 	return b
 }
 
