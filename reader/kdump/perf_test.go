@@ -207,13 +207,7 @@ func TestPageCacheKeepsDecodedPagesOnly(t *testing.T) {
 // the caller wrote into the one an earlier chunk gave it (within one call
 // the zero pages share one buffer, valid only during the call).
 func TestReadRangeReadsZeroPageOnce(t *testing.T) {
-	k := baseDump(6, "zlib", 400)
-	b, lay := k.Bytes()
-	c := &offsetCounter{r: bytes.NewReader(b), off: lay.DataOff}
-	d, err := open.Sources(reader.Source{Name: "zero.kdump", R: c, Size: int64(len(b))})
-	if err != nil {
-		t.Fatal(err)
-	}
+	d, c := openZeroCounted(t)
 	defer d.Close()
 	zeros, chunks := 0, 0
 	for start := uint64(0); start < uint64(d.Info().MaxPFN); start += 16 {
@@ -245,6 +239,20 @@ func TestReadRangeReadsZeroPageOnce(t *testing.T) {
 	}
 }
 
+// openZeroCounted opens a dump with a shared zero page, counting the reads
+// of the file that start at the zero page's image (the page data's first).
+func openZeroCounted(t *testing.T) (reader.Dump, *offsetCounter) {
+	t.Helper()
+	k := baseDump(6, "zlib", 400)
+	b, lay := k.Bytes()
+	c := &offsetCounter{r: bytes.NewReader(b), off: lay.DataOff}
+	d, err := open.Sources(reader.Source{Name: "zero.kdump", R: c, Size: int64(len(b))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d, c
+}
+
 // offsetCounter counts the reads that start at one offset.
 type offsetCounter struct {
 	r   *bytes.Reader
@@ -262,13 +270,7 @@ func (c *offsetCounter) ReadAt(p []byte, off int64) (int, error) {
 // TestReadPageReadsZeroPageOnce: ReadPage, too, reads the shared zero
 // page's image once per file; a strict read goes to the file every time.
 func TestReadPageReadsZeroPageOnce(t *testing.T) {
-	k := baseDump(6, "zlib", 400)
-	b, lay := k.Bytes()
-	c := &offsetCounter{r: bytes.NewReader(b), off: lay.DataOff}
-	d, err := open.Sources(reader.Source{Name: "zero.kdump", R: c, Size: int64(len(b))})
-	if err != nil {
-		t.Fatal(err)
-	}
+	d, c := openZeroCounted(t)
 	defer d.Close()
 	for _, strict := range []bool{false, true} {
 		zeros, before := 0, c.n.Load()
