@@ -29,6 +29,9 @@ import (
 // the tables are built for every block.
 const maxFastBits = 10
 
+// distFastBits is the width of the distance codes' fast tables.
+const distFastBits = 8
+
 // huffman is one canonical Huffman code (RFC 1951 §3.2.2).
 type huffman struct {
 	// fast[b], for the next fastBits input bits b, holds the symbol << 4 |
@@ -197,13 +200,25 @@ func (z *inflater) take(n uint) uint32 {
 	return v
 }
 
+// fast returns the next symbol of code h from its fast table, or false
+// when the code is longer than the table (hold has at least 15 bits);
+// mask is 1<<h.fastBits - 1, a constant where the caller knows the width
+// (the compiler then drops the bounds check).
+func (z *inflater) fast(h *huffman, mask uint64) (int, bool) {
+	e := h.fast[z.hold&mask]
+	if e == 0 {
+		return 0, false
+	}
+	n := uint(e & 15)
+	z.hold >>= n
+	z.nbits -= n
+	return int(e >> 4), true
+}
+
 // decode returns the next symbol of code h (hold has at least 15 bits).
 func (z *inflater) decode(h *huffman) (int, error) {
-	if e := h.fast[z.hold&(1<<h.fastBits-1)]; e != 0 {
-		n := uint(e & 15)
-		z.hold >>= n
-		z.nbits -= n
-		return int(e >> 4), nil
+	if sym, ok := z.fast(h, 1<<h.fastBits-1); ok {
+		return sym, nil
 	}
 	if h.empty {
 		return 0, errors.New("a symbol of an empty Huffman code")
@@ -336,8 +351,10 @@ func (z *inflater) fixedCodes() (lit, dist *huffman) {
 			d[i] = 5
 		}
 		z.fixedLit, z.fixedDist = new(huffman), new(huffman)
-		z.fixedLit.init(l[:], 9)
-		z.fixedDist.init(d[:], 5)
+		// As wide as the dynamic codes' tables: codes looks up every
+		// block's tables with the same constant masks.
+		z.fixedLit.init(l[:], maxFastBits)
+		z.fixedDist.init(d[:], distFastBits)
 	}
 	return z.fixedLit, z.fixedDist
 }
@@ -400,14 +417,15 @@ func (z *inflater) dynamicCodes() error {
 			i++
 		}
 	}
-	if !z.lit.init(l[:nlit], maxFastBits) || !z.dist.init(l[nlit:], 8) {
+	if !z.lit.init(l[:nlit], maxFastBits) || !z.dist.init(l[nlit:], distFastBits) {
 		return errors.New("the literal/length or distance code is not a valid Huffman code")
 	}
 	return nil
 }
 
 // codes decodes the symbols of a block with Huffman codes until its end
-// (§3.2.5), into dst from out.
+// (§3.2.5), into dst from out. The tables are maxFastBits and distFastBits
+// wide.
 func (z *inflater) codes(dst []byte, out int, lit, dist *huffman) (int, error) {
 	var err error
 	for {
@@ -419,14 +437,12 @@ func (z *inflater) codes(dst []byte, out int, lit, dist *huffman) (int, error) {
 				return out, errTruncatedStream
 			}
 		}
-		var sym int
-		if e := lit.fast[z.hold&(1<<maxFastBits-1)]; e != 0 && lit.fastBits == maxFastBits {
-			n := uint(e & 15)
-			z.hold >>= n
-			z.nbits -= n
-			sym = int(e >> 4)
-		} else if sym, err = z.decode(lit); err != nil {
-			return out, err
+		// The fast tables inline; decode for the codes longer than them.
+		sym, ok := z.fast(lit, 1<<maxFastBits-1)
+		if !ok {
+			if sym, err = z.decode(lit); err != nil {
+				return out, err
+			}
 		}
 		if sym < 256 {
 			if out >= len(dst) {
@@ -444,14 +460,11 @@ func (z *inflater) codes(dst []byte, out int, lit, dist *huffman) (int, error) {
 			return out, fmt.Errorf("invalid literal/length symbol %d", sym+257)
 		}
 		length := int(lengthBase[sym]) + int(z.take(uint(lengthExtra[sym])))
-		var dsym int
-		if e := dist.fast[z.hold&(1<<dist.fastBits-1)]; e != 0 {
-			n := uint(e & 15)
-			z.hold >>= n
-			z.nbits -= n
-			dsym = int(e >> 4)
-		} else if dsym, err = z.decode(dist); err != nil {
-			return out, err
+		dsym, ok := z.fast(dist, 1<<distFastBits-1)
+		if !ok {
+			if dsym, err = z.decode(dist); err != nil {
+				return out, err
+			}
 		}
 		if dsym >= len(distBase) {
 			return out, fmt.Errorf("invalid distance symbol %d", dsym)
