@@ -9,6 +9,7 @@ import (
 
 	"dumpscope/inspect"
 	"dumpscope/model"
+	"dumpscope/open/opentest"
 	"dumpscope/reader"
 	"dumpscope/reader/dumptest"
 )
@@ -29,7 +30,7 @@ func hugeZeroFill(t *testing.T) reader.Dump {
 		},
 	}
 	b, _ := core.Bytes()
-	return openDumpBytes(t, "huge.vmcore", b)
+	return opentest.Bytes(t, "huge.vmcore", b)
 }
 
 // TestVerifyHugeZeroFill: verify counts 2^50 zero-fill frames without

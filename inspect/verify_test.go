@@ -17,6 +17,7 @@ import (
 	"dumpscope/inspect"
 	"dumpscope/model"
 	"dumpscope/open"
+	"dumpscope/open/opentest"
 	"dumpscope/reader"
 	"dumpscope/reader/dumptest"
 )
@@ -276,18 +277,7 @@ func choppedKdump(t *testing.T) reader.Dump {
 		k.Excluded = append(k.Excluded, pfn+1)
 	}
 	b, _ := k.Bytes()
-	return openDumpBytes(t, "chopped.kdump", b)
-}
-
-// openDumpBytes opens the dump b, closed when the test ends.
-func openDumpBytes(t *testing.T, name string, b []byte) reader.Dump {
-	t.Helper()
-	d, err := open.Sources(reader.Source{Name: name, R: bytes.NewReader(b), Size: int64(len(b))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Close() })
-	return d
+	return opentest.Bytes(t, "chopped.kdump", b)
 }
 
 // TestVerifyManifestJobs: the manifest is the same, in pfn order, whatever

@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"bytes"
 	"context"
 	"debug/elf"
 	"encoding/binary"
@@ -20,7 +19,7 @@ import (
 
 	"dumpscope/inspect"
 	"dumpscope/model"
-	"dumpscope/open"
+	"dumpscope/open/opentest"
 	"dumpscope/reader"
 	"dumpscope/reader/dumptest"
 )
@@ -49,17 +48,7 @@ func openDemo(t testing.TB) reader.Dump {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return openBytes(t, demoName, b)
-}
-
-func openBytes(t testing.TB, name string, b []byte) reader.Dump {
-	t.Helper()
-	d, err := open.Sources(reader.Source{Name: name, R: bytes.NewReader(b), Size: int64(len(b))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Close() })
-	return d
+	return opentest.Bytes(t, demoName, b)
 }
 
 // hugeELF builds an ELF vmcore whose only PT_LOAD is one page at the top
@@ -67,7 +56,7 @@ func openBytes(t testing.TB, name string, b []byte) reader.Dump {
 func hugeELF(t testing.TB) reader.Dump {
 	t.Helper()
 	b, _ := hugeELFBytes()
-	return openBytes(t, "huge.vmcore", b)
+	return opentest.Bytes(t, "huge.vmcore", b)
 }
 
 func hugeELFBytes() ([]byte, dumptest.ELFLayout) {
@@ -80,7 +69,7 @@ func hugeELFBytes() ([]byte, dumptest.ELFLayout) {
 // gap between them, two CPUs and a VMCOREINFO note.
 func smallELF(t testing.TB) reader.Dump {
 	t.Helper()
-	return openBytes(t, "small.vmcore", smallELFBytes())
+	return opentest.Bytes(t, "small.vmcore", smallELFBytes())
 }
 
 // smallELFBytes is smallELF's file.

@@ -9,6 +9,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"dumpscope/model"
+	"dumpscope/open/opentest"
 	"dumpscope/reader"
 	"dumpscope/reader/dumptest"
 )
@@ -23,7 +24,7 @@ func kdumpDump(t testing.TB) (reader.Dump, map[uint64][]byte) {
 		VMCoreInfo: []byte("OSRELEASE=6.1.0\nPAGESIZE=4096\n"),
 		Notes:      []dumptest.ELFNote{{Name: "CORE", Type: 1, Desc: dumptest.PrstatusX8664(binary.LittleEndian, 1, []uint64{1, 2, 3})}}}
 	b, _ := k.Bytes()
-	return openBytes(t, "test.kdump", b), pages
+	return opentest.Bytes(t, "test.kdump", b), pages
 }
 
 func TestExplainKdumpPage(t *testing.T) {

@@ -14,6 +14,7 @@ import (
 	"dumpscope/inspect"
 	"dumpscope/model"
 	"dumpscope/open"
+	"dumpscope/open/opentest"
 	"dumpscope/present"
 	"dumpscope/reader"
 	"dumpscope/reader/dumptest"
@@ -144,8 +145,8 @@ func TestOnlyStreamsAreIndexed(t *testing.T) {
 		index bool
 	}{
 		{"ELF", openDemo, false},
-		{"kdump", func(t testing.TB) reader.Dump { return openBytes(t, "plain.kdump", kb) }, false},
-		{"flattened", func(t testing.TB) reader.Dump { return openBytes(t, "stream.flat", dumptest.Flatten(kb, 4096)) }, true},
+		{"kdump", func(t testing.TB) reader.Dump { return opentest.Bytes(t, "plain.kdump", kb) }, false},
+		{"flattened", func(t testing.TB) reader.Dump { return opentest.Bytes(t, "stream.flat", dumptest.Flatten(kb, 4096)) }, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := New(context.Background(), inspect.New(tc.dump(t)), Options{Theme: "dark"})

@@ -11,6 +11,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"dumpscope/inspect"
+	"dumpscope/open/opentest"
 	"dumpscope/reader"
 	"dumpscope/reader/dumptest"
 )
@@ -36,7 +37,7 @@ func strippedPaging(t testing.TB) reader.Dump {
 	if n == 0 {
 		t.Fatal("no VMCOREINFO to strip")
 	}
-	return openBytes(t, "stripped.vmcore", out)
+	return opentest.Bytes(t, "stripped.vmcore", out)
 }
 
 func TestProgressRelays(t *testing.T) {
