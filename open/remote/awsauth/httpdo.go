@@ -1,0 +1,82 @@
+package awsauth
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// maxAnswer bounds every answer body read here: credentials, tokens and
+// error documents are a few KiB.
+const maxAnswer = 1 << 20
+
+// defaultClient serves a nil Client: a credentials service that does not
+// answer within this time is taken as down.
+var defaultClient = &http.Client{Timeout: 30 * time.Second}
+
+// send sends req with client (defaultClient when nil) without following
+// redirects, so no header (a bearer token, a signature) goes to another
+// host, and returns the response with its body read, at most maxAnswer
+// bytes. A redirect comes back as its 3xx response.
+func send(client *http.Client, req *http.Request) (*http.Response, []byte, error) {
+	if client == nil {
+		client = defaultClient
+	}
+	c := *client
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := c.Do(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer+1))
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading the answer: %w", err)
+	}
+	if len(body) > maxAnswer {
+		return nil, nil, errors.New("the answer is larger than 1 MiB")
+	}
+	return resp, body, nil
+}
+
+// oneLine makes text from a server fit in a one-line message: control
+// characters become spaces, runs of spaces fold, and it is cut to max
+// runes.
+func oneLine(s string, max int) string {
+	var b strings.Builder
+	space := false
+	n := 0
+	for _, r := range s {
+		if r == utf8.RuneError || unicode.IsControl(r) || unicode.IsSpace(r) {
+			if !space && b.Len() > 0 {
+				b.WriteByte(' ')
+			}
+			space = true
+			continue
+		}
+		space = false
+		if n == max {
+			b.WriteString("…")
+			break
+		}
+		b.WriteRune(r)
+		n++
+	}
+	return strings.TrimSpace(b.String())
+}
+
+// scrub removes the secrets from a server's message, in case it quotes
+// what it was sent.
+func scrub(msg string, secrets ...string) string {
+	for _, s := range secrets {
+		if len(s) >= 4 {
+			msg = strings.ReplaceAll(msg, s, "[redacted]")
+		}
+	}
+	return msg
+}
