@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -30,9 +31,9 @@ type Container struct {
 // The hosts a plain-http endpoint may have besides loopback: ECS's and
 // EKS's credentials agents.
 var (
-	ecsAgentIPv4 = net.IPv4(169, 254, 170, 2)
-	eksAgentIPv4 = net.IPv4(169, 254, 170, 23)
-	eksAgentIPv6 = net.ParseIP("fd00:ec2::23")
+	ecsAgentIPv4 = netip.AddrFrom4([4]byte{169, 254, 170, 2})
+	eksAgentIPv4 = netip.AddrFrom4([4]byte{169, 254, 170, 23})
+	eksAgentIPv6 = netip.AddrFrom16([16]byte{0xfd, 0x00, 0x0e, 0xc2, 15: 0x23}) // fd00:ec2::23
 )
 
 const ecsAgentEndpoint = "http://169.254.170.2"
@@ -75,7 +76,7 @@ func ContainerURL(env Env) (string, error) {
 // allowedContainerHost says whether all addresses of host are allowed
 // over plain http.
 func allowedContainerHost(host string) (bool, error) {
-	if ip := net.ParseIP(host); ip != nil {
+	if ip, err := netip.ParseAddr(host); err == nil {
 		return allowedContainerIP(ip), nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -85,16 +86,17 @@ func allowedContainerHost(host string) (bool, error) {
 		return false, err
 	}
 	for _, a := range addrs {
-		ip := net.ParseIP(a)
-		if ip == nil || !allowedContainerIP(ip) {
+		ip, err := netip.ParseAddr(a)
+		if err != nil || !allowedContainerIP(ip) {
 			return false, nil
 		}
 	}
 	return len(addrs) > 0, nil
 }
 
-func allowedContainerIP(ip net.IP) bool {
-	return ip.IsLoopback() || ip.Equal(ecsAgentIPv4) || ip.Equal(eksAgentIPv4) || ip.Equal(eksAgentIPv6)
+func allowedContainerIP(ip netip.Addr) bool {
+	ip = ip.Unmap()
+	return ip.IsLoopback() || ip == ecsAgentIPv4 || ip == eksAgentIPv4 || ip == eksAgentIPv6
 }
 
 // containerCredentials is the endpoint's answer.

@@ -127,6 +127,8 @@ func TestContainerURL(t *testing.T) {
 		{"", "http://169.254.170.2/v1", "http://169.254.170.2/v1", ""},
 		{"", "http://169.254.170.23/v1/credentials", "http://169.254.170.23/v1/credentials", ""},
 		{"", "http://[fd00:ec2::23]/v1/credentials", "http://[fd00:ec2::23]/v1/credentials", ""},
+		{"", "http://[::ffff:169.254.170.2]/v1", "http://[::ffff:169.254.170.2]/v1", ""},
+		{"", "http://[fd00:ec2::24]/v1", "", "is not loopback nor the ECS or EKS agent"},
 		{"", "http://localhost:9/c", "http://localhost:9/c", ""},
 		{"", "https://creds.example.com/x", "https://creds.example.com/x", ""},
 		{"", "http://10.0.0.1/creds", "", "is not loopback nor the ECS or EKS agent"},

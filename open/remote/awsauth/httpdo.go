@@ -15,19 +15,22 @@ import (
 // error documents are a few KiB.
 const maxAnswer = 1 << 20
 
-// defaultClient serves a nil Client: a credentials service that does not
-// answer within this time is taken as down.
-var defaultClient = &http.Client{Timeout: 30 * time.Second}
+// defaultTimeout bounds a request made with a nil Client: a credentials
+// service that does not answer within this time is taken as down.
+const defaultTimeout = 30 * time.Second
 
-// send sends req with client (defaultClient when nil) without following
+// send sends req with client (when nil, a plain client with
+// defaultTimeout) without following
 // redirects, so no header (a bearer token, a signature) goes to another
 // host, and returns the response with its body read, at most maxAnswer
 // bytes. A redirect comes back as its 3xx response.
 func send(client *http.Client, req *http.Request) (*http.Response, []byte, error) {
-	if client == nil {
-		client = defaultClient
+	var c http.Client
+	if client != nil {
+		c = *client
+	} else {
+		c.Timeout = defaultTimeout
 	}
-	c := *client
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	resp, err := c.Do(req)
 	if err != nil {

@@ -28,14 +28,15 @@ const (
 	amzDateForm  = "20060102T150405Z"
 )
 
-// ignoredHeaders are not signed: proxies and Go's transport add, drop or
-// rewrite them (the same list as the AWS SDKs').
-var ignoredHeaders = map[string]bool{
-	"authorization":     true,
-	"user-agent":        true,
-	"x-amzn-trace-id":   true,
-	"expect":            true,
-	"transfer-encoding": true,
+// ignoredHeader says whether a header (lower-case) goes unsigned:
+// proxies and Go's transport add, drop or rewrite these (the same list as
+// the AWS SDKs'). A switch, not a map: nothing to build at process start.
+func ignoredHeader(name string) bool {
+	switch name {
+	case "authorization", "user-agent", "x-amzn-trace-id", "expect", "transfer-encoding":
+		return true
+	}
+	return false
 }
 
 // EscapePath percent-encodes an object key or path the way Signature
@@ -91,7 +92,7 @@ func unreserved(c byte, keepSlash bool) bool {
 // X-Amz-Security-Token (removed when c has no session token) and
 // Authorization. Signed are host, content-length when req.ContentLength
 // is positive, and every header on req at this point but those proxies
-// rewrite (ignoredHeaders); so set Range, If-Match and the like before
+// rewrite (ignoredHeader); so set Range, If-Match and the like before
 // signing and nothing after.
 //
 // The canonical URI is req.URL.EscapedPath() exactly (or the path of
@@ -204,7 +205,7 @@ func canonicalHeaders(req *http.Request, host string) ([]string, string) {
 	sort.Strings(keys)
 	for _, k := range keys {
 		lk := strings.ToLower(k)
-		if ignoredHeaders[lk] || lk == "host" || lk == "content-length" {
+		if ignoredHeader(lk) || lk == "host" || lk == "content-length" {
 			continue
 		}
 		values[lk] = append(values[lk], req.Header[k]...)
