@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -291,4 +292,69 @@ func TestLoadSettingsAgainstSDK(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzConfigFileAgainstSDK reads arbitrary config files with the SDK and
+// with LoadProfile: where both load a profile, they must agree on it.
+// (The SDK skips lines that are errors here, and takes some values, such
+// as duration_seconds = 0x10, that are errors here.)
+func FuzzConfigFileAgainstSDK(f *testing.F) {
+	f.Add([]byte(sdkConfig))
+	f.Add([]byte("[default]\nregion = a ; b\nk = 'v'\n[profile p]\nrole_arn = r\nsource_profile = default\naws_access_key_id = k\naws_secret_access_key = s\n"))
+	f.Add([]byte("[profile p]\nservices = s\n[services s]\ns3 =\n  endpoint_url = http://x # y\nendpoint_url = z\n"))
+	for _, seed := range []string{
+		"[default]\nregion = \"us-east-1\" ;x\n",
+		"[ profile  x ]\nregion:r\n[profile x]\nregion = s\n",
+		"[default]\nregion = a\n  b\n\tc=d\n",
+		"[DEFAULT]\nregion=x\n[profile default]\nregion = y\n",
+		"[default]\nregion = #c\nendpoint_url = http://h/#f\n",
+		"[profile a]\nrole_arn = ra\nsource_profile = b\n[profile b]\nrole_arn = rb\nsource_profile = a\ncredential_source = Environment\n",
+	} {
+		f.Add([]byte(seed))
+	}
+	dir := f.TempDir()
+	cfg, cred := filepath.Join(dir, "config"), filepath.Join(dir, "credentials")
+	if err := os.WriteFile(cred, nil, 0o600); err != nil {
+		f.Fatal(err)
+	}
+	env := func(k string) string {
+		return map[string]string{"AWS_CONFIG_FILE": cfg, "AWS_SHARED_CREDENTIALS_FILE": cred}[k]
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		file, err := parseINI(cfg, data)
+		if err != nil {
+			return
+		}
+		if err := os.WriteFile(cfg, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		names := map[string]bool{"default": true}
+		for name := range file.sections {
+			names[strings.TrimPrefix(name, "profile ")] = true
+		}
+		for name := range names {
+			ours, err := LoadProfile(env, name)
+			if err != nil {
+				continue
+			}
+			sdk, sdkErr := sdkProfile(name, cfg, cred)
+			if sdkErr != nil {
+				continue
+			}
+			compareWithSDK(t, ours, &sdk)
+		}
+	})
+}
+
+// sdkProfile loads a profile with the SDK, whose parser panics on some
+// inputs (a value that is a lone quote): that is an error here.
+func sdkProfile(name, cfg, cred string) (sdk config.SharedConfig, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = errors.New("the SDK panicked")
+		}
+	}()
+	return config.LoadSharedConfigProfile(context.Background(), name, func(o *config.LoadSharedConfigOptions) {
+		o.ConfigFiles, o.CredentialsFiles = []string{cfg}, []string{cred}
+	})
 }
