@@ -49,6 +49,14 @@ aws_secret_access_key = SELFSECRET
 role_arn = arn:aws:iam::111122223333:role/Ec2
 credential_source = Ec2InstanceMetadata
 ca_bundle = /etc/ssl/corp.pem
+ec2_metadata_service_endpoint = http://[fd00:ec2::254]
+ec2_metadata_v1_disabled = TRUE
+use_fips_endpoint = true
+use_dualstack_endpoint = false
+
+[profile login]
+login_session = arn:aws:sts::111122223333:assumed-role/Admin/me
+region = us-east-1
 
 [profile web]
 role_arn = arn:aws:iam::111122223333:role/Web
@@ -116,6 +124,7 @@ region = eu-north-1
 [credonly]
 aws_access_key_id = ONLYKEY
 aws_secret_access_key = ONLYSECRET
+aws_account_id = 111122223333
 
 [profile dropped]
 aws_access_key_id = X
@@ -169,6 +178,9 @@ func compareWithSDK(t *testing.T, ours Profile, sdk *config.SharedConfig) {
 		{"SSORoleName", ours.SSORoleName, sdk.SSORoleName},
 		{"CABundle", ours.CABundle, sdk.CustomCABundle},
 		{"Services", ours.Services, sdk.ServicesSectionName},
+		{"AccountID", ours.AccountID, sdk.Credentials.AccountID},
+		{"LoginSession", ours.LoginSession, sdk.LoginSession},
+		{"EC2MetadataServiceEndpoint", ours.EC2MetadataServiceEndpoint, sdk.EC2IMDSEndpoint},
 	} {
 		if c.ours != c.sdk {
 			t.Errorf("profile %s: %s = %q, the SDK's %q", ours.Name, c.field, c.ours, c.sdk)
@@ -179,6 +191,19 @@ func compareWithSDK(t *testing.T, ours Profile, sdk *config.SharedConfig) {
 	}
 	if ours.IgnoreConfiguredEndpointURLs != ignore {
 		t.Errorf("profile %s: IgnoreConfiguredEndpointURLs = %v, the SDK's %v", ours.Name, ours.IgnoreConfiguredEndpointURLs, ignore)
+	}
+	v1Disabled, _ := sdk.GetEC2IMDSV1FallbackDisabled()
+	for _, c := range []struct {
+		field     string
+		ours, sdk bool
+	}{
+		{"EC2MetadataV1Disabled", ours.EC2MetadataV1Disabled, v1Disabled},
+		{"UseFIPSEndpoint", ours.UseFIPSEndpoint, sdk.UseFIPSEndpoint == aws.FIPSEndpointStateEnabled},
+		{"UseDualStackEndpoint", ours.UseDualStackEndpoint, sdk.UseDualStackEndpoint == aws.DualStackEndpointStateEnabled},
+	} {
+		if c.ours != c.sdk {
+			t.Errorf("profile %s: %s = %v, the SDK's %v", ours.Name, c.field, c.ours, c.sdk)
+		}
 	}
 	want := sdk.BaseEndpoint
 	if s3Endpoint != "" {
@@ -201,7 +226,7 @@ func TestLoadProfileAgainstSDK(t *testing.T) {
 		return map[string]string{"AWS_CONFIG_FILE": cfg, "AWS_SHARED_CREDENTIALS_FILE": cred}[k]
 	}
 	for _, name := range []string{
-		"default", "dev", "dev-admin", "chained", "self", "ec2", "web", "proc", "sso", "sso-legacy",
+		"default", "dev", "dev-admin", "chained", "self", "ec2", "login", "web", "proc", "sso", "sso-legacy",
 		"minio", "minio-noservice", "ignoring", "both", "credonly", "stray", "dropped", "nosuch",
 	} {
 		t.Run(name, func(t *testing.T) {
