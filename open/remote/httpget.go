@@ -48,19 +48,26 @@ const maxRedirects = 5
 // target host, so the user can open that URL directly.
 func newHTTPClient(rt http.RoundTripper, inFlight int) *http.Client {
 	if rt == nil {
-		rt = &http.Transport{
-			Proxy:                 http.ProxyFromEnvironment,
-			DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-			ForceAttemptHTTP2:     true,
-			MaxIdleConns:          2 * inFlight,
-			MaxIdleConnsPerHost:   inFlight,
-			IdleConnTimeout:       90 * time.Second,
-			TLSHandshakeTimeout:   10 * time.Second,
-			ExpectContinueTimeout: time.Second,
-			DisableCompression:    true,
-		}
+		rt = newTransport(inFlight)
 	}
 	return &http.Client{Transport: rt, CheckRedirect: checkRedirect}
+}
+
+// newTransport is the transport of remote objects: connections kept
+// alive for as many requests as may be in flight, no transparent
+// decompression, dial and TLS timeouts.
+func newTransport(inFlight int) *http.Transport {
+	return &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          2 * inFlight,
+		MaxIdleConnsPerHost:   inFlight,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+		DisableCompression:    true,
+	}
 }
 
 // redirectError is returned by checkRedirect; it names only hosts.
@@ -91,15 +98,28 @@ func (g *httpGetter) get(ctx context.Context, first, last int64, p *pin) (*reply
 	for k, v := range g.header {
 		req.Header[k] = v
 	}
+	setRange(req.Header, first, last, p)
+	return send(g.client, req, g.requests)
+}
+
+// setRange asks for bytes [first, last] (the whole object when first <
+// 0), conditional on the pin when it is not nil.
+func setRange(h http.Header, first, last int64, p *pin) {
 	if first >= 0 {
-		req.Header.Set("Range", "bytes="+strconv.FormatInt(first, 10)+"-"+strconv.FormatInt(last, 10))
+		h.Set("Range", "bytes="+strconv.FormatInt(first, 10)+"-"+strconv.FormatInt(last, 10))
 	}
-	req.Header.Set("Accept-Encoding", "identity")
 	if p != nil {
-		p.conditions(req.Header)
+		p.conditions(h)
 	}
-	g.requests.Add(1)
-	resp, err := g.client.Do(req)
+}
+
+// send counts and sends req, asking for the bytes as they are stored.
+// Accept-Encoding is set here, after any signature: a proxy may rewrite
+// it.
+func send(c *http.Client, req *http.Request, requests *atomic.Int64) (*reply, error) {
+	req.Header.Set("Accept-Encoding", "identity")
+	requests.Add(1)
+	resp, err := c.Do(req)
 	if err != nil {
 		// *url.Error quotes the whole URL, signature included: keep only
 		// what it wraps.

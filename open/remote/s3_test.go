@@ -11,15 +11,20 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 )
 
-// The S3 path goes through the real AWS SDK client against gofakes3, an
-// S3-compatible server in process on loopback, with static test
-// credentials in the environment and every other AWS setting cleared
+// The S3 path goes through awsauth's configuration and signer against
+// gofakes3, an S3-compatible server in process on loopback, with static
+// test credentials in the environment and every other AWS setting cleared
 // (no config files, no instance metadata: nothing leaves the machine).
+// gofakes3 does not check signatures: checkSigV4 stands in front of it
+// and recomputes every request's signature with the AWS SDK's own signer.
 
 // s3Env sets a clean AWS environment for the test.
 func s3Env(t *testing.T) {
@@ -50,13 +55,50 @@ func fakeS3(t *testing.T, wrap func(http.Handler) http.Handler) (*s3mem.Backend,
 	if err := be.CreateBucket("dumps"); err != nil {
 		t.Fatal(err)
 	}
-	var h http.Handler = gofakes3.New(be, gofakes3.WithLogger(gofakes3.DiscardLog())).Server()
+	var h http.Handler = checkSigV4(t, gofakes3.New(be, gofakes3.WithLogger(gofakes3.DiscardLog())).Server())
 	if wrap != nil {
 		h = wrap(h)
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return be, srv.URL
+}
+
+// checkSigV4 fails the test on any request whose Signature Version 4
+// the AWS SDK's signer, given the same signed headers, time and the
+// environment's keys, does not compute alike.
+func checkSigV4(t *testing.T, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		auth := r.Header.Get("Authorization")
+		_, signed, _ := strings.Cut(auth, "SignedHeaders=")
+		signed, _, _ = strings.Cut(signed, ",")
+		_, scope, _ := strings.Cut(auth, "Credential=")
+		scope, _, _ = strings.Cut(scope, ",")
+		parts := strings.Split(scope, "/") // KEY/DATE/REGION/SERVICE/aws4_request
+		when, err := time.Parse("20060102T150405Z", r.Header.Get("X-Amz-Date"))
+		if err != nil || len(parts) != 5 || signed == "" {
+			t.Errorf("%s %s: no Signature Version 4 (Authorization %q)", r.Method, r.URL, auth)
+			http.Error(w, "unsigned", http.StatusForbidden)
+			return
+		}
+		again, _ := http.NewRequest(r.Method, "http://"+r.Host+r.URL.RequestURI(), nil)
+		for _, name := range strings.Split(signed, ";") {
+			if name != "host" {
+				again.Header[http.CanonicalHeaderKey(name)] = r.Header.Values(name)
+			}
+		}
+		again.Header.Del("Authorization")
+		creds := aws.Credentials{AccessKeyID: os.Getenv("AWS_ACCESS_KEY_ID"), SecretAccessKey: os.Getenv("AWS_SECRET_ACCESS_KEY"), SessionToken: os.Getenv("AWS_SESSION_TOKEN")}
+		if err := v4.NewSigner().SignHTTP(r.Context(), creds, again, r.Header.Get("X-Amz-Content-Sha256"), parts[3], parts[2], when); err != nil {
+			t.Error(err)
+		}
+		if want := again.Header.Get("Authorization"); want != auth {
+			t.Errorf("%s %s: signature\n%s\nthe SDK's\n%s", r.Method, r.URL, auth, want)
+			http.Error(w, "SignatureDoesNotMatch", http.StatusForbidden)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 func putS3(t *testing.T, be *s3mem.Backend, key string, data []byte) {
@@ -134,9 +176,8 @@ func TestS3Errors(t *testing.T) {
 	}
 }
 
-// TestS3RetryAndRegion: a 503 from the store is retried by this
-// package (the SDK's own retries are off), and a bucket in another
-// region is found from S3's answer.
+// TestS3RetryAndRegion: a 503 from the store is retried, and a bucket in
+// another region is found from S3's answer.
 func TestS3RetryAndRegion(t *testing.T) {
 	var requests, failed atomic.Int64
 	be, endpoint := fakeS3(t, func(h http.Handler) http.Handler {

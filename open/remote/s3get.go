@@ -1,37 +1,34 @@
 package remote
 
 import (
+	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
-	"strconv"
+	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/smithy-go"
-	"github.com/aws/smithy-go/logging"
-	smithyhttp "github.com/aws/smithy-go/transport/http"
+	"dumpscope/open/remote/awsauth"
 )
 
-// s3Getter reads s3://bucket/key through the AWS SDK for Go v2, which
-// finds credentials and region the way the AWS CLI does (environment,
-// shared config and credentials files, SSO, web identity, container and
-// instance roles) and signs every request. The SDK's own retries are off:
-// the fetch loop retries, counts and bounds them for both backends.
-//
-// The SDK hands back the raw HTTP response of every GetObject, success or
-// failure, so the S3 path is checked by exactly the code that checks
-// plain HTTP (response.go).
+// s3Getter reads s3://bucket/key with GetObject requests signed with
+// Signature Version 4 (package awsauth), which also finds credentials and
+// region the way the AWS CLI does (environment, shared config and
+// credentials files, SSO, credential_process, web identity, container and
+// instance roles). The fetch loop retries, counts and bounds failures for
+// both backends, and every answer, success or failure, is checked by
+// exactly the code that checks plain HTTP (response.go).
 type s3Getter struct {
-	client   *s3.Client
 	hc       *http.Client
+	creds    awsauth.Provider
 	endpoint string // the endpoint override in force, or ""
 	bucket   string
 	key      string
@@ -60,38 +57,30 @@ func parseS3URL(raw string) (bucket, key string, err error) {
 
 // newS3Getter loads the AWS configuration and builds a client. endpoint,
 // when not empty, overrides the S3 endpoint (an S3-compatible store:
-// MinIO, Ceph, R2, ...); the SDK also takes AWS_ENDPOINT_URL_S3 and
-// AWS_ENDPOINT_URL from the environment. With any endpoint override,
-// requests use path-style addressing (https://endpoint/bucket/key), which
-// every S3-compatible store serves, rather than bucket.endpoint.
+// MinIO, Ceph, R2, ...), as do AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL and
+// the profile's endpoint_url. With any endpoint override, requests use
+// path-style addressing (https://endpoint/bucket/key), which every
+// S3-compatible store serves, rather than bucket.endpoint.
 //
-// The HTTP client is the SDK's own (so that AWS_CA_BUNDLE and the SDK's
-// redirect rules apply), with as many idle connections as requests in
-// flight and no transparent decompression; rt replaces its transport in
-// tests.
+// The HTTP client is the one of http(s) URLs, trusting AWS_CA_BUNDLE's
+// (or the profile's ca_bundle) certificates when set; rt replaces its
+// transport in tests.
 func newS3Getter(ctx context.Context, bucket, key, endpoint string, rt http.RoundTripper, parallel int, requests *atomic.Int64) (*s3Getter, error) {
-	cfg, err := config.LoadDefaultConfig(ctx,
-		config.WithRetryer(func() aws.Retryer { return aws.NopRetryer{} }),
-		config.WithLogger(logging.Nop{}),
-	)
+	cfg, err := awsauth.Load(ctx, os.Getenv, nil)
 	if err != nil {
 		return nil, fmt.Errorf("loading the AWS configuration: %w", err)
 	}
-	var hc *http.Client
-	if rt != nil {
-		hc = newHTTPClient(rt, parallel)
-	} else {
-		bc, ok := cfg.HTTPClient.(*awshttp.BuildableClient)
-		if !ok || bc == nil {
-			bc = awshttp.NewBuildableClient()
+	if endpoint == "" {
+		endpoint = cfg.EndpointURL
+	}
+	if endpoint != "" {
+		if u, err := url.Parse(endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("the S3 endpoint %q is not an http:// or https:// URL", clip(endpoint))
 		}
-		frozen := bc.WithTransportOptions(func(tr *http.Transport) {
-			tr.MaxIdleConnsPerHost = parallel
-			tr.MaxIdleConns = max(tr.MaxIdleConns, 2*parallel)
-			tr.DisableCompression = true
-		}).Freeze()
-		if hc, ok = frozen.(*http.Client); !ok {
-			return nil, fmt.Errorf("the AWS SDK built a %T, not an *http.Client", frozen)
+	}
+	if rt == nil && cfg.CABundle != "" {
+		if rt, err = caBundleTransport(cfg.CABundle, parallel); err != nil {
+			return nil, err
 		}
 	}
 	region := cfg.Region
@@ -100,19 +89,27 @@ func newS3Getter(ctx context.Context, bucket, key, endpoint string, rt http.Roun
 		// region, and get switches to it once.
 		region = "us-east-1"
 	}
-	c := s3.NewFromConfig(cfg, func(o *s3.Options) {
-		if endpoint != "" {
-			o.BaseEndpoint = aws.String(endpoint)
-		}
-		o.UsePathStyle = o.BaseEndpoint != nil
-		o.Region = region
-		o.HTTPClient = hc
-		// Whole-object checksums do not apply to ranges; do not ask.
-		o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
-		o.DisableLogOutputChecksumValidationSkipped = true
-	})
-	return &s3Getter{client: c, hc: hc, endpoint: aws.ToString(c.Options().BaseEndpoint),
+	return &s3Getter{hc: newHTTPClient(rt, parallel), creds: cfg.Credentials, endpoint: strings.TrimRight(endpoint, "/"),
 		bucket: bucket, key: key, region: region, requests: requests}, nil
+}
+
+// caBundleTransport is newHTTPClient's transport trusting the PEM
+// certificates of file as well as the system's.
+func caBundleTransport(file string, parallel int) (http.RoundTripper, error) {
+	pem, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("the AWS CA bundle: %w", err)
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("the AWS CA bundle %s holds no PEM certificate", file)
+	}
+	tr := newTransport(parallel)
+	tr.TLSClientConfig = &tls.Config{RootCAs: pool}
+	return tr, nil
 }
 
 func (g *s3Getter) closeIdle() { g.hc.CloseIdleConnections() }
@@ -125,53 +122,92 @@ func (g *s3Getter) get(ctx context.Context, first, last int64, p *pin) (*reply, 
 	return g.getOnce(ctx, first, last, p)
 }
 
+// objectURL is where the object is in region: the endpoint override's
+// path style, or AWS's virtual-hosted style (bucket.s3.REGION.DOMAIN/key)
+// when the bucket name is a DNS label, else its path style.
+func (g *s3Getter) objectURL(region string) string {
+	path := "/" + awsauth.EscapePath(g.key)
+	if g.endpoint != "" {
+		return g.endpoint + "/" + awsauth.EscapePath(g.bucket) + path
+	}
+	host := "s3." + region + "." + awsauth.DNSSuffix(region)
+	if virtualHostable(g.bucket) {
+		return "https://" + g.bucket + "." + host + path
+	}
+	return "https://" + host + "/" + awsauth.EscapePath(g.bucket) + path
+}
+
+// virtualHostable reports whether bucket can be a host name label under
+// TLS: 3 to 63 lower-case letters, digits and hyphens, not at either end,
+// and no dot (a dotted name would not match the wildcard certificate).
+func virtualHostable(bucket string) bool {
+	return len(bucket) >= 3 && awsauth.DNSLabel(bucket) && bucket[0] != '-' && bucket[len(bucket)-1] != '-'
+}
+
 func (g *s3Getter) getOnce(ctx context.Context, first, last int64, p *pin) (*reply, error) {
-	in := &s3.GetObjectInput{Bucket: aws.String(g.bucket), Key: aws.String(g.key)}
-	if first >= 0 {
-		in.Range = aws.String("bytes=" + strconv.FormatInt(first, 10) + "-" + strconv.FormatInt(last, 10))
-	}
-	if p != nil {
-		switch {
-		case p.strongETag():
-			in.IfMatch = aws.String(p.etag)
-		case p.lastModified != "":
-			if t, err := http.ParseTime(p.lastModified); err == nil {
-				in.IfUnmodifiedSince = aws.Time(t)
-			}
-		}
-	}
 	g.mu.Lock()
 	region := g.region
 	g.mu.Unlock()
-	g.requests.Add(1) // the SDK's retries are off: one GetObject, one request
-	out, err := g.client.GetObject(ctx, in, func(o *s3.Options) { o.Region = region })
+	creds, err := g.creds.Retrieve(ctx)
 	if err != nil {
-		var re *smithyhttp.ResponseError
-		if errors.As(err, &re) && re.Response != nil && re.Response.Response != nil {
-			r := &reply{status: re.Response.StatusCode, header: re.Response.Header, contentLength: -1, body: http.NoBody}
-			var api smithy.APIError
-			if errors.As(err, &api) {
-				r.detail = api.ErrorCode()
-				if m := api.ErrorMessage(); m != "" {
-					r.detail += ": " + m
-				}
-			}
-			return r, nil
-		}
-		// "operation error S3: GetObject, ..." adds nothing: keep the cause.
-		var oe *smithy.OperationError
-		if errors.As(err, &oe) {
-			err = oe.Err
-		}
+		// %v, not %w: a credential source's network failure (an instance
+		// metadata service that does not answer) is final, not a
+		// transient failure of the object's requests to retry.
+		return nil, fmt.Errorf("AWS credentials: %v", err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, g.objectURL(region), nil)
+	if err != nil {
+		return nil, errors.New("cannot build the S3 request") // the error would quote the URL
+	}
+	setRange(req.Header, first, last, p)
+	awsauth.Sign(req, creds, region, "s3", awsauth.EmptyPayloadHash, time.Now())
+	r, err := send(g.hc, req, g.requests)
+	if err != nil {
 		return nil, err
 	}
-	raw, _ := awsmiddleware.GetRawResponse(out.ResultMetadata).(*smithyhttp.Response)
-	if raw == nil || raw.Response == nil {
-		out.Body.Close()
-		return nil, failure(ErrProtocol, 0, false, "the S3 client returned no HTTP response")
+	if r.status >= 300 {
+		// S3's error document: keep its code and message for the error
+		// line, and let the connection go back to the pool.
+		body, _ := io.ReadAll(io.LimitReader(r.body, maxErrorBody))
+		r.body.Close()
+		r.detail, r.body, r.contentLength = s3ErrorDetail(body), http.NoBody, -1
 	}
-	return &reply{status: raw.StatusCode, header: raw.Header, contentLength: raw.ContentLength, body: out.Body}, nil
+	return r, nil
 }
+
+// maxErrorBody bounds how much of an S3 error document is read.
+const maxErrorBody = 64 << 10
+
+// s3ErrorDetail returns "Code: Message" of an S3 error document
+// (<Error><Code>NoSuchKey</Code><Message>...</Message>...</Error>), or ""
+// when body is not one.
+func s3ErrorDetail(body []byte) string {
+	code, msg := xmlText(body, "Code"), xmlText(body, "Message")
+	switch {
+	case code == "":
+		return ""
+	case msg == "":
+		return code
+	}
+	return code + ": " + msg
+}
+
+// xmlText returns the text of the first <name> element of doc, with the
+// five predefined entities decoded; "" when there is none. S3's error
+// documents are flat, so this is all of XML they need.
+func xmlText(doc []byte, name string) string {
+	_, rest, ok := bytes.Cut(doc, []byte("<"+name+">"))
+	if !ok {
+		return ""
+	}
+	text, _, ok := bytes.Cut(rest, []byte("</"+name+">"))
+	if !ok || len(text) > 1024 {
+		return ""
+	}
+	return xmlEntities.Replace(strings.TrimSpace(string(text)))
+}
+
+var xmlEntities = strings.NewReplacer("&lt;", "<", "&gt;", ">", "&quot;", `"`, "&apos;", "'", "&amp;", "&")
 
 // wrongRegion switches to the bucket's region, once, when S3 answers a
 // request signed for another region with the bucket's region (301
@@ -184,7 +220,7 @@ func (g *s3Getter) wrongRegion(r *reply) bool {
 	want := r.header.Get("X-Amz-Bucket-Region")
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if want == "" || want == g.region || g.switched {
+	if want == "" || want == g.region || g.switched || !awsauth.DNSLabel(want) {
 		return false
 	}
 	g.region, g.switched = want, true

@@ -143,9 +143,9 @@ func writeSDKFiles(t *testing.T) (cfg, cred string) {
 	return cfg, cred
 }
 
-// compareWithSDK checks ours against the SDK's view of one profile, and
+// compareProfileWithSDK checks ours against the SDK's view of one profile, and
 // of its source profiles.
-func compareWithSDK(t *testing.T, ours Profile, sdk *config.SharedConfig) {
+func compareProfileWithSDK(t *testing.T, ours Profile, sdk *config.SharedConfig) {
 	t.Helper()
 	var duration int
 	if sdk.RoleDurationSeconds != nil {
@@ -216,7 +216,7 @@ func compareWithSDK(t *testing.T, ours Profile, sdk *config.SharedConfig) {
 		t.Fatalf("profile %s: Source %v, the SDK's %v", ours.Name, ours.Source, sdk.Source)
 	}
 	if ours.Source != nil {
-		compareWithSDK(t, *ours.Source, sdk.Source)
+		compareProfileWithSDK(t, *ours.Source, sdk.Source)
 	}
 }
 
@@ -245,7 +245,7 @@ func TestLoadProfileAgainstSDK(t *testing.T) {
 			case sdkErr != nil || err != nil:
 				t.Fatalf("the SDK: %v; ours: %v", sdkErr, err)
 			}
-			compareWithSDK(t, ours, &sdk)
+			compareProfileWithSDK(t, ours, &sdk)
 		})
 	}
 }
@@ -366,7 +366,7 @@ func FuzzConfigFileAgainstSDK(f *testing.F) {
 			if sdkErr != nil {
 				continue
 			}
-			compareWithSDK(t, ours, &sdk)
+			compareProfileWithSDK(t, ours, &sdk)
 		}
 	})
 }

@@ -100,7 +100,7 @@ func (s *SSO) retrieve(ctx context.Context) (Credentials, error) {
 	}
 	ep := s.PortalEndpoint
 	if ep == "" {
-		if !validRegion(s.Region) {
+		if !DNSLabel(s.Region) {
 			return Credentials{}, fmt.Errorf("sso_region %q is not a valid region name", s.Region)
 		}
 		ep = "https://portal.sso." + s.Region + "." + DNSSuffix(s.Region)

@@ -54,13 +54,15 @@ var partitionSuffixes = []struct{ prefix, suffix string }{
 	{"eu-isoe-", "cloud.adc-e.uk"},
 }
 
-// validRegion says whether region can stand in a host name.
-func validRegion(region string) bool {
-	if region == "" || len(region) > 64 {
+// DNSLabel says whether s is 1 to 63 lower-case letters, digits and
+// hyphens: what a region (or a bucket, in a virtual-hosted S3 URL) must
+// be to stand in a host name.
+func DNSLabel(s string) bool {
+	if s == "" || len(s) > 63 {
 		return false
 	}
-	for i := 0; i < len(region); i++ {
-		c := region[i]
+	for i := 0; i < len(s); i++ {
+		c := s[i]
 		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-') {
 			return false
 		}
@@ -80,7 +82,7 @@ func (s *STS) endpoint() (string, error) {
 		return strings.TrimSuffix(s.Endpoint, "/") + "/", nil
 	}
 	r := s.region()
-	if !validRegion(r) {
+	if !DNSLabel(r) {
 		return "", fmt.Errorf("region %q is not a valid region name", r)
 	}
 	return "https://sts." + r + "." + DNSSuffix(r) + "/", nil
