@@ -115,14 +115,16 @@ type containerError struct {
 
 // Retrieve fetches the keys.
 func (c *Container) Retrieve(ctx context.Context) (Credentials, error) {
-	cr, err := c.retrieve(ctx)
+	var sent []string
+	cr, err := c.retrieve(ctx, &sent)
 	if err != nil {
-		return Credentials{}, fmt.Errorf("container credentials: %w", err)
+		return Credentials{}, hideSecrets(fmt.Errorf("container credentials: %w", err), sent...)
 	}
 	return cr, nil
 }
 
-func (c *Container) retrieve(ctx context.Context) (Credentials, error) {
+// retrieve adds the token it sends to sent.
+func (c *Container) retrieve(ctx context.Context, sent *[]string) (Credentials, error) {
 	if c.URL == "" {
 		return Credentials{}, errors.New("no endpoint")
 	}
@@ -134,6 +136,7 @@ func (c *Container) retrieve(ctx context.Context) (Credentials, error) {
 		}
 		token = strings.TrimSpace(string(b))
 	}
+	*sent = append(*sent, token)
 	if strings.ContainsAny(token, "\r\n") {
 		return Credentials{}, errors.New("the authorization token holds a line break")
 	}

@@ -73,6 +73,25 @@ func oneLine(s string, max int) string {
 	return strings.TrimSpace(b.String())
 }
 
+// secretError is an error whose text has the secrets its request carried
+// taken out (a server may quote what it was sent, in any field); it
+// unwraps to the error it stands for.
+type secretError struct {
+	msg string
+	err error
+}
+
+func (e *secretError) Error() string { return e.msg }
+func (e *secretError) Unwrap() error { return e.err }
+
+// hideSecrets returns err with every secret taken out of its text.
+func hideSecrets(err error, secrets ...string) error {
+	if msg := scrub(err.Error(), secrets...); msg != err.Error() {
+		return &secretError{msg: msg, err: err}
+	}
+	return err
+}
+
 // scrub removes the secrets from a server's message, in case it quotes
 // what it was sent.
 func scrub(msg string, secrets ...string) string {

@@ -43,14 +43,16 @@ type imdsCredentials struct {
 // Retrieve fetches the keys of the instance's role. Errors read "no
 // instance role (instance metadata: ...)".
 func (m *IMDS) Retrieve(ctx context.Context) (Credentials, error) {
-	c, err := m.retrieve(ctx)
+	var sent []string
+	c, err := m.retrieve(ctx, &sent)
 	if err != nil {
-		return Credentials{}, fmt.Errorf("no instance role (instance metadata: %w)", err)
+		return Credentials{}, hideSecrets(fmt.Errorf("no instance role (instance metadata: %w)", err), sent...)
 	}
 	return c, nil
 }
 
-func (m *IMDS) retrieve(ctx context.Context) (Credentials, error) {
+// retrieve adds the token it sends to sent.
+func (m *IMDS) retrieve(ctx context.Context, sent *[]string) (Credentials, error) {
 	ep := strings.TrimSuffix(m.Endpoint, "/")
 	if ep == "" {
 		ep = imdsDefaultEndpoint
@@ -59,6 +61,7 @@ func (m *IMDS) retrieve(ctx context.Context) (Credentials, error) {
 	if err != nil {
 		return Credentials{}, err
 	}
+	*sent = append(*sent, token)
 	list, err := m.get(ctx, ep+imdsRolesPath, token)
 	if err != nil {
 		return Credentials{}, err

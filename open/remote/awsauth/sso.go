@@ -83,14 +83,16 @@ func (s *SSO) loginHint() string {
 
 // Retrieve reads the cached token and trades it for the role's keys.
 func (s *SSO) Retrieve(ctx context.Context) (Credentials, error) {
-	c, err := s.retrieve(ctx)
+	var sent []string
+	c, err := s.retrieve(ctx, &sent)
 	if err != nil {
-		return Credentials{}, fmt.Errorf("%s: %w", s.what(), err)
+		return Credentials{}, hideSecrets(fmt.Errorf("%s: %w", s.what(), err), sent...)
 	}
 	return c, nil
 }
 
-func (s *SSO) retrieve(ctx context.Context) (Credentials, error) {
+// retrieve adds the token it sends to sent.
+func (s *SSO) retrieve(ctx context.Context, sent *[]string) (Credentials, error) {
 	if s.AccountID == "" || s.RoleName == "" {
 		return Credentials{}, errors.New("sso_account_id and sso_role_name are both needed")
 	}
@@ -98,6 +100,7 @@ func (s *SSO) retrieve(ctx context.Context) (Credentials, error) {
 	if err != nil {
 		return Credentials{}, err
 	}
+	*sent = append(*sent, token)
 	ep := s.PortalEndpoint
 	if ep == "" {
 		if !DNSLabel(s.Region) {

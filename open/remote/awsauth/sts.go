@@ -102,9 +102,10 @@ func (s *STS) AssumeRole(ctx context.Context, src Credentials, roleARN, sessionN
 	if externalID != "" {
 		form.Set("ExternalId", externalID)
 	}
-	c, err := s.call(ctx, &src, roleARN, form, []string{src.SecretAccessKey, src.SessionToken, externalID})
+	secrets := []string{src.SecretAccessKey, src.SessionToken, externalID}
+	c, err := s.call(ctx, &src, roleARN, form, secrets)
 	if err != nil {
-		return Credentials{}, fmt.Errorf("assuming role %s: %w", roleARN, err)
+		return Credentials{}, hideSecrets(fmt.Errorf("assuming role %s: %w", roleARN, err), secrets...)
 	}
 	return c, nil
 }
@@ -124,7 +125,7 @@ func (s *STS) AssumeRoleWithWebIdentity(ctx context.Context, roleARN, sessionNam
 	form.Set("WebIdentityToken", token)
 	c, err := s.call(ctx, nil, roleARN, form, []string{token})
 	if err != nil {
-		return Credentials{}, fmt.Errorf("assuming role %s with a web identity: %w", roleARN, err)
+		return Credentials{}, hideSecrets(fmt.Errorf("assuming role %s with a web identity: %w", roleARN, err), token)
 	}
 	return c, nil
 }
