@@ -65,7 +65,8 @@ func fakeS3(t *testing.T, wrap func(http.Handler) http.Handler) (*s3mem.Backend,
 }
 
 // checkSigV4 fails the test on any request whose Signature Version 4
-// the AWS SDK's signer, given the same signed headers, time and the
+// the AWS SDK's signer, set as its S3 client sets it (the path signed as
+// sent, not escaped again), given the same signed headers, time and the
 // environment's keys, does not compute alike.
 func checkSigV4(t *testing.T, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -89,7 +90,7 @@ func checkSigV4(t *testing.T, h http.Handler) http.Handler {
 		}
 		again.Header.Del("Authorization")
 		creds := aws.Credentials{AccessKeyID: os.Getenv("AWS_ACCESS_KEY_ID"), SecretAccessKey: os.Getenv("AWS_SECRET_ACCESS_KEY"), SessionToken: os.Getenv("AWS_SESSION_TOKEN")}
-		if err := v4.NewSigner().SignHTTP(r.Context(), creds, again, r.Header.Get("X-Amz-Content-Sha256"), parts[3], parts[2], when); err != nil {
+		if err := v4.NewSigner(func(o *v4.SignerOptions) { o.DisableURIPathEscaping = true }).SignHTTP(r.Context(), creds, again, r.Header.Get("X-Amz-Content-Sha256"), parts[3], parts[2], when); err != nil {
 			t.Error(err)
 		}
 		if want := again.Header.Get("Authorization"); want != auth {
@@ -209,5 +210,53 @@ func TestS3RetryAndRegion(t *testing.T) {
 	}
 	if s := o.Stats(); failed.Load() != 1 || s.Retries != 1 || s.Requests != 4 {
 		t.Fatalf("%v (server saw %d requests)", s, requests.Load())
+	}
+}
+
+func TestS3ErrorDetail(t *testing.T) {
+	for doc, want := range map[string]string{
+		`<?xml version="1.0" encoding="UTF-8"?><Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message><Key>a&amp;b</Key></Error>`: "NoSuchKey: The specified key does not exist.",
+		`<Error><Code>SlowDown</Code></Error>`:                     "SlowDown",
+		`<Error><Code>A&lt;B</Code><Message> x </Message></Error>`: "A<B:  x ",
+		`NoSuchKey`: "",
+		`<Error><Message>no code</Message></Error>`: "",
+		``: "",
+	} {
+		if got := s3ErrorDetail([]byte(doc)); got != want {
+			t.Errorf("%s: %q, want %q", doc, got, want)
+		}
+	}
+}
+
+func TestS3ObjectURL(t *testing.T) {
+	for _, c := range []struct{ endpoint, bucket, key, region, want string }{
+		{"", "dumps", "host-1/vmcore", "eu-west-1", "https://dumps.s3.eu-west-1.amazonaws.com/host-1/vmcore"},
+		{"", "dumps", "a b/c+d%e?f#g~h", "us-east-1", "https://dumps.s3.us-east-1.amazonaws.com/a%20b/c%2Bd%25e%3Ff%23g~h"},
+		{"", "crash.dumps", "k", "us-east-1", "https://s3.us-east-1.amazonaws.com/crash.dumps/k"},
+		{"", "Dumps", "k", "us-east-1", "https://s3.us-east-1.amazonaws.com/Dumps/k"},
+		{"", "dumps", "k", "cn-north-1", "https://dumps.s3.cn-north-1.amazonaws.com.cn/k"},
+		{"http://127.0.0.1:9000", "dumps", "k//v", "us-east-1", "http://127.0.0.1:9000/dumps/k//v"},
+		{"https://minio.example/base", "dumps", "k", "eu-west-1", "https://minio.example/base/dumps/k"},
+	} {
+		g := &s3Getter{endpoint: c.endpoint, bucket: c.bucket, key: c.key}
+		if got := g.objectURL(c.region); got != c.want {
+			t.Errorf("%+v: %s", c, got)
+		}
+	}
+}
+
+// TestS3OddKey: a key with characters that URLs and signatures escape
+// differently (space, +, %, ?, #, ~, //, UTF-8) is read, signed as the
+// SDK signs it.
+func TestS3OddKey(t *testing.T) {
+	be, endpoint := fakeS3(t, nil)
+	data := randomBytes(50000, 16)
+	const key = "crash/a b+c%d?e#f~g//ü=$&'()*,;:@!"
+	putS3(t, be, key, data)
+	opt := testOptions()
+	opt.S3Endpoint = endpoint
+	o := mustOpen(t, "s3://dumps/"+key, opt)
+	if err := checkRead(t, o, data, 0, len(data)); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -1,10 +1,10 @@
 package remote
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
@@ -182,32 +182,18 @@ const maxErrorBody = 64 << 10
 // (<Error><Code>NoSuchKey</Code><Message>...</Message>...</Error>), or ""
 // when body is not one.
 func s3ErrorDetail(body []byte) string {
-	code, msg := xmlText(body, "Code"), xmlText(body, "Message")
-	switch {
-	case code == "":
-		return ""
-	case msg == "":
-		return code
+	var doc struct {
+		Code    string `xml:"Code"`
+		Message string `xml:"Message"`
 	}
-	return code + ": " + msg
+	if xml.Unmarshal(body, &doc) != nil || doc.Code == "" {
+		return ""
+	}
+	if doc.Message == "" {
+		return doc.Code
+	}
+	return doc.Code + ": " + doc.Message
 }
-
-// xmlText returns the text of the first <name> element of doc, with the
-// five predefined entities decoded; "" when there is none. S3's error
-// documents are flat, so this is all of XML they need.
-func xmlText(doc []byte, name string) string {
-	_, rest, ok := bytes.Cut(doc, []byte("<"+name+">"))
-	if !ok {
-		return ""
-	}
-	text, _, ok := bytes.Cut(rest, []byte("</"+name+">"))
-	if !ok || len(text) > 1024 {
-		return ""
-	}
-	return xmlEntities.Replace(strings.TrimSpace(string(text)))
-}
-
-var xmlEntities = strings.NewReplacer("&lt;", "<", "&gt;", ">", "&quot;", `"`, "&apos;", "'", "&amp;", "&")
 
 // wrongRegion switches to the bucket's region, once, when S3 answers a
 // request signed for another region with the bucket's region (301
