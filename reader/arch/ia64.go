@@ -33,7 +33,7 @@ const (
 )
 
 // ia64 processor status register (Intel Itanium SDM vol. 2 §3.3.2).
-var ia64PSRBits = decodeBits([]bitDef{
+var ia64PSRBits = bitTable{
 	{"be", 1, 1, "big-endian memory access"}, {"up", 2, 1, "user performance monitor enable"},
 	{"ac", 3, 1, "alignment check"}, {"mfl", 4, 1, "lower FP registers written"},
 	{"mfh", 5, 1, "upper FP registers written"}, {"ic", 13, 1, "interruption collection"},
@@ -50,29 +50,29 @@ var ia64PSRBits = decodeBits([]bitDef{
 	{"ss", 40, 1, "single step"}, {"ri", 41, 2, "restart instruction slot"},
 	{"ed", 43, 1, "exception deferral"}, {"bn", 44, 1, "register bank"},
 	{"ia", 45, 1, "instruction access-bit fault disable"}, {"vm", 46, 1, "virtual machine"},
-})
+}
 
 // VGCF_* flags of the ia64 context (§5.8).
-var ia64VGCFBits = decodeBits([]bitDef{
+var ia64VGCFBits = bitTable{
 	{"VGCF_EXTRA_REGS", 1, 1, "extra registers are set"},
 	{"VGCF_SET_CR_IRR", 2, 1, "cr.irr[0:3] are set"},
 	{"VGCF_online", 3, 1, "the vCPU is online"},
 	{"VGCF_SET_AR_ITC", 4, 1, "PV ar.itc (itc_offset, itc_last) is set"},
-})
+}
 
 // Virtualization acceleration and disable controls of mapped_regs (§5.7).
 var (
-	ia64VACBits = decodeBits([]bitDef{
+	ia64VACBits = bitTable{
 		{"a_int", 0, 1, "accelerate interrupts"}, {"a_from_int_cr", 1, 1, "accelerate reads of interruption CRs"},
 		{"a_to_int_cr", 2, 1, "accelerate writes of interruption CRs"}, {"a_from_psr", 3, 1, "accelerate psr reads"},
 		{"a_from_cpuid", 4, 1, "accelerate cpuid reads"}, {"a_cover", 5, 1, "accelerate cover"},
 		{"a_bsw", 6, 1, "accelerate bank switch"},
-	})
-	ia64VDCBits = decodeBits([]bitDef{
+	}
+	ia64VDCBits = bitTable{
 		{"d_vmsw", 0, 1, "disable vmsw"}, {"d_extint", 1, 1, "disable external interrupt control"},
 		{"d_ibr_dbr", 2, 1, "disable breakpoint registers"}, {"d_pmc", 3, 1, "disable PMC"},
 		{"d_to_pmd", 4, 1, "disable PMD writes"}, {"d_itm", 5, 1, "disable ITM"},
-	})
+	}
 )
 
 // ia64ARNames names the application registers arN (Itanium SDM vol. 1
@@ -126,7 +126,7 @@ func regFile(off int, names map[int]string, prefix, group string, meanings map[s
 				s.Meaning += ": " + m
 			}
 			if n == "ipsr" {
-				s.Bits = ia64PSRBits
+				s.Bits = ia64PSRBits.decode
 			}
 		}
 		out[i] = s
@@ -138,13 +138,13 @@ func regFile(off int, names map[int]string, prefix, group string, meanings map[s
 // at 16 because it is 16-byte aligned (formats.md §5.8).
 var IA64Context = sync.OnceValue(func() *Struct {
 	const r = 16 // vcpu_guest_context_regs
-	f := []Spec{{Name: "flags", Off: 0, Size: 8, Group: model.GroupFlags, Reg: true, Bits: ia64VGCFBits, Meaning: "VGCF_* flags"}}
+	f := []Spec{{Name: "flags", Off: 0, Size: 8, Group: model.GroupFlags, Reg: true, Bits: ia64VGCFBits.decode, Meaning: "VGCF_* flags"}}
 	f = append(f, words("r", r, 32, model.GroupGeneral, true, "general register")...)
 	f = append(f, words("b", r+256, 8, model.GroupGeneral, true, "branch register")...)
 	f = append(f, words("bank", r+320, 16, model.GroupGeneral, true, "banked register r16-r31 of the inactive bank")...)
 	f = append(f,
 		Spec{Name: "ip", Off: r + 448, Size: 8, Group: model.GroupGeneral, Reg: true, Meaning: "instruction pointer"},
-		Spec{Name: "psr", Off: r + 456, Size: 8, Group: model.GroupFlags, Reg: true, Bits: ia64PSRBits, Meaning: "processor status register"},
+		Spec{Name: "psr", Off: r + 456, Size: 8, Group: model.GroupFlags, Reg: true, Bits: ia64PSRBits.decode, Meaning: "processor status register"},
 		Spec{Name: "cfm", Off: r + 464, Size: 8, Group: model.GroupGeneral, Reg: true, Meaning: "current frame marker"},
 		Spec{Name: "pr", Off: r + 472, Size: 8, Group: model.GroupGeneral, Reg: true, Meaning: "predicate registers p0-p63"},
 		Spec{Name: "nats", Off: r + 480, Size: 4, Group: model.GroupGeneral, Reg: true, Meaning: "NaT bits of r1-r31"},
@@ -193,8 +193,8 @@ var IA64Context = sync.OnceValue(func() *Struct {
 // IA64MappedRegs is mapped_regs_t (4096 bytes, formats.md §5.7).
 var IA64MappedRegs = sync.OnceValue(func() *Struct {
 	f := []Spec{
-		{Name: "vac", Off: 0, Size: 8, Group: model.GroupControl, Reg: true, Bits: ia64VACBits, Meaning: "virtualization acceleration control"},
-		{Name: "vdc", Off: 8, Size: 8, Group: model.GroupControl, Reg: true, Bits: ia64VDCBits, Meaning: "virtualization disable control"},
+		{Name: "vac", Off: 0, Size: 8, Group: model.GroupControl, Reg: true, Bits: ia64VACBits.decode, Meaning: "virtualization acceleration control"},
+		{Name: "vdc", Off: 8, Size: 8, Group: model.GroupControl, Reg: true, Bits: ia64VDCBits.decode, Meaning: "virtualization disable control"},
 		{Name: "virt_env_vaddr", Off: 16, Size: 8, Meaning: "virtual environment address"},
 		{Name: "reserved1", Off: 24, Size: 232, Meaning: "reserved"},
 		{Name: "vhpi", Off: 256, Size: 8, Group: model.GroupControl, Reg: true, Meaning: "highest pending interrupt"},
@@ -208,7 +208,7 @@ var IA64MappedRegs = sync.OnceValue(func() *Struct {
 	f = append(f, words("vcpuid", 1296, 5, "", false, "virtual cpuid register")...)
 	f = append(f,
 		Spec{Name: "reserved3", Off: 1336, Size: 88, Meaning: "reserved"},
-		Spec{Name: "vpsr", Off: 1424, Size: 8, Group: model.GroupFlags, Reg: true, Bits: ia64PSRBits, Meaning: "virtual processor status register"},
+		Spec{Name: "vpsr", Off: 1424, Size: 8, Group: model.GroupFlags, Reg: true, Bits: ia64PSRBits.decode, Meaning: "virtual processor status register"},
 		Spec{Name: "vpr", Off: 1432, Size: 8, Group: model.GroupGeneral, Reg: true, Meaning: "virtual predicate registers"},
 		Spec{Name: "reserved4", Off: 1440, Size: 608, Meaning: "reserved"})
 	f = append(f, regFile(2048, ia64CRNames, "vcr", model.GroupControl, ia64CRMeanings)...)

@@ -50,7 +50,7 @@ func qemuCPUState(archName string) *Struct {
 		f = append(f,
 			Spec{Name: selectorName(seg), Off: off, Size: 4, Group: model.GroupSegment, Reg: !isTable, Meaning: seg + " selector", Bits: bitsFor(seg)},
 			Spec{Name: seg + "_limit", Off: off + 4, Size: 4, Group: model.GroupSegment, Reg: true, Meaning: seg + " limit"},
-			Spec{Name: seg + "_flags", Off: off + 8, Size: 4, Group: model.GroupSegment, Reg: !isTable, Meaning: seg + " descriptor flags (QEMU's cached second dword)", Bits: segFlagsBits},
+			Spec{Name: seg + "_flags", Off: off + 8, Size: 4, Group: model.GroupSegment, Reg: !isTable, Meaning: seg + " descriptor flags (QEMU's cached second dword)", Bits: segFlagsBits.decode},
 			Spec{Name: seg + "_pad", Off: off + 12, Size: 4, Meaning: "padding"},
 			Spec{Name: seg + "_base", Off: off + 16, Size: 8, Group: model.GroupSegment, Reg: true, Meaning: seg + " base address"},
 		)

@@ -10,18 +10,21 @@ type bitDef struct {
 	meaning string
 }
 
-func decodeBits(defs []bitDef) BitsFunc {
-	return func(dst []model.BitField, v uint64) []model.BitField {
-		for _, d := range defs {
-			dst = append(dst, model.BitField{Name: d.name, Shift: d.shift, Width: d.width,
-				Value: (v >> d.shift) & (1<<d.width - 1), Meaning: d.meaning})
-		}
-		return dst
+// bitTable names the bit ranges of a register. The tables are constant
+// data: nothing is built for them when the program starts.
+type bitTable []bitDef
+
+// decode is the table's BitsFunc.
+func (t bitTable) decode(dst []model.BitField, v uint64) []model.BitField {
+	for _, d := range t {
+		dst = append(dst, model.BitField{Name: d.name, Shift: d.shift, Width: d.width,
+			Value: (v >> d.shift) & (1<<d.width - 1), Meaning: d.meaning})
 	}
+	return dst
 }
 
 // x86 EFLAGS/RFLAGS (Intel SDM vol. 1 §3.4.3).
-var flagsBits = decodeBits([]bitDef{
+var flagsBits = bitTable{
 	{"CF", 0, 1, "carry"},
 	{"PF", 2, 1, "parity"},
 	{"AF", 4, 1, "auxiliary carry"},
@@ -39,10 +42,10 @@ var flagsBits = decodeBits([]bitDef{
 	{"VIF", 19, 1, "virtual interrupt flag"},
 	{"VIP", 20, 1, "virtual interrupt pending"},
 	{"ID", 21, 1, "CPUID available"},
-})
+}
 
 // CR0 (Intel SDM vol. 3 §2.5).
-var cr0Bits = decodeBits([]bitDef{
+var cr0Bits = bitTable{
 	{"PE", 0, 1, "protected mode"},
 	{"MP", 1, 1, "monitor coprocessor"},
 	{"EM", 2, 1, "x87 emulation"},
@@ -54,19 +57,19 @@ var cr0Bits = decodeBits([]bitDef{
 	{"NW", 29, 1, "not write-through"},
 	{"CD", 30, 1, "cache disable"},
 	{"PG", 31, 1, "paging"},
-})
+}
 
 // CR3 without PCIDs (Intel SDM vol. 3 §4.5).
-var cr3Bits = decodeBits([]bitDef{
+var cr3Bits = bitTable{
 	{"PWT", 3, 1, "page-level write-through"},
 	{"PCD", 4, 1, "page-level cache disable"},
 	{"PCID", 0, 12, "process-context identifier (when CR4.PCIDE)"},
 	{"base", 12, 40, "frame of the top-level page table (physical address >> 12)"},
 	{"NOFLUSH", 63, 1, "do not flush TLB on load (PCID)"},
-})
+}
 
 // CR4 (Intel SDM vol. 3 §2.5).
-var cr4Bits = decodeBits([]bitDef{
+var cr4Bits = bitTable{
 	{"VME", 0, 1, "virtual-8086 mode extensions"},
 	{"PVI", 1, 1, "protected-mode virtual interrupts"},
 	{"TSD", 2, 1, "time stamp disable"},
@@ -91,18 +94,18 @@ var cr4Bits = decodeBits([]bitDef{
 	{"PKE", 22, 1, "protection keys for user pages"},
 	{"CET", 23, 1, "control-flow enforcement"},
 	{"PKS", 24, 1, "protection keys for supervisor pages"},
-})
+}
 
 // Segment selector (Intel SDM vol. 3 §3.4.2).
-var selectorBits = decodeBits([]bitDef{
+var selectorBits = bitTable{
 	{"RPL", 0, 2, "requested privilege level"},
 	{"TI", 2, 1, "table indicator (1 = LDT)"},
 	{"index", 3, 13, "descriptor index"},
-})
+}
 
 // QEMU's segment cache flags are the descriptor's second dword (QEMU
 // target/i386/cpu.h DESC_* masks).
-var segFlagsBits = decodeBits([]bitDef{
+var segFlagsBits = bitTable{
 	{"type", 8, 4, "segment type"},
 	{"S", 12, 1, "code/data (1) or system (0)"},
 	{"DPL", 13, 2, "descriptor privilege level"},
@@ -111,10 +114,10 @@ var segFlagsBits = decodeBits([]bitDef{
 	{"L", 21, 1, "64-bit code segment"},
 	{"B", 22, 1, "default operand size 32-bit"},
 	{"G", 23, 1, "limit in 4 KiB units"},
-})
+}
 
 // DR7 (Intel SDM vol. 3 §17.2.4).
-var dr7Bits = decodeBits([]bitDef{
+var dr7Bits = bitTable{
 	{"L0", 0, 1, "local enable bp 0"}, {"G0", 1, 1, "global enable bp 0"},
 	{"L1", 2, 1, "local enable bp 1"}, {"G1", 3, 1, "global enable bp 1"},
 	{"L2", 4, 1, "local enable bp 2"}, {"G2", 5, 1, "global enable bp 2"},
@@ -124,23 +127,23 @@ var dr7Bits = decodeBits([]bitDef{
 	{"RW1", 20, 2, "bp 1 condition"}, {"LEN1", 22, 2, "bp 1 length"},
 	{"RW2", 24, 2, "bp 2 condition"}, {"LEN2", 26, 2, "bp 2 length"},
 	{"RW3", 28, 2, "bp 3 condition"}, {"LEN3", 30, 2, "bp 3 length"},
-})
+}
 
 // bitsFor picks the decoder for a register by its name.
 func bitsFor(name string) BitsFunc {
 	switch name {
 	case "rflags", "eflags":
-		return flagsBits
+		return flagsBits.decode
 	case "cr0":
-		return cr0Bits
+		return cr0Bits.decode
 	case "cr3":
-		return cr3Bits
+		return cr3Bits.decode
 	case "cr4":
-		return cr4Bits
+		return cr4Bits.decode
 	case "cs", "ds", "es", "fs", "gs", "ss", "ldt", "tr":
-		return selectorBits
+		return selectorBits.decode
 	case "dr7", "debugreg7":
-		return dr7Bits
+		return dr7Bits.decode
 	}
 	return nil
 }

@@ -34,17 +34,17 @@ const (
 )
 
 // VGCF_* flags of the x86 context (§5.6).
-var xenVGCFBits = decodeBits([]bitDef{
+var xenVGCFBits = bitTable{
 	{"VGCF_i387_valid", 0, 1, "fpu_ctxt holds valid FPU state"},
 	{"VGCF_HVM_GUEST", 1, 1, "HVM guest (Xen 3.0.x only; removed Nov 2006)"},
 	{"VGCF_in_kernel", 2, 1, "the vCPU was running in guest kernel mode"},
 	{"VGCF_failsafe_disables_events", 3, 1, "the failsafe callback masks events"},
 	{"VGCF_syscall_disables_events", 4, 1, "the syscall callback masks events"},
 	{"VGCF_online", 5, 1, "the vCPU is online"},
-})
+}
 
 // VMASST_TYPE_* bits of vm_assist (xen/include/public/xen.h).
-var xenVMAssistBits = decodeBits([]bitDef{
+var xenVMAssistBits = bitTable{
 	{"4gb_segments", 0, 1, "emulate 4 GiB segments"},
 	{"4gb_segments_notify", 1, 1, "notify on 4 GiB segment emulation"},
 	{"writable_pagetables", 2, 1, "writable page tables"},
@@ -52,12 +52,12 @@ var xenVMAssistBits = decodeBits([]bitDef{
 	{"architectural_iopl", 4, 1, "architectural IOPL semantics"},
 	{"runstate_update_flag", 5, 1, "runstate update flag"},
 	{"m2p_strict", 32, 1, "strict M2P mapping (x86_64)"},
-})
+}
 
 // xenCR3Bits64 decodes an x86_64 PV cr3: xen_pfn_to_cr3(mfn) = mfn << 12.
-var xenCR3Bits64 = decodeBits([]bitDef{
+var xenCR3Bits64 = bitTable{
 	{"mfn", 12, 52, "machine frame of the top-level page table (xen_cr3_to_pfn: cr3 >> 12)"},
-})
+}
 
 // xenCR3Bits32 decodes an x86_32 PV cr3. xen_pfn_to_cr3(mfn) stores the
 // mfn's low 20 bits in cr3[31:12] and its bits above 20 in cr3[11:0], a
@@ -142,7 +142,7 @@ func (c xenCtx) build(hvm bool) *Struct {
 	}
 	f := []Spec{
 		{Name: "fpu_ctxt", Off: 0, Size: 512, Meaning: "FPU/SSE registers: FXSAVE image (FSAVE without FXSR), valid when VGCF_i387_valid"},
-		{Name: "flags", Off: 512, Size: w, Group: model.GroupFlags, Reg: true, Bits: xenVGCFBits, Meaning: "VGCF_* flags of the context"},
+		{Name: "flags", Off: 512, Size: w, Group: model.GroupFlags, Reg: true, Bits: xenVGCFBits.decode, Meaning: "VGCF_* flags of the context"},
 	}
 	f = append(f, c.userRegsSpecs()...)
 	for i := 0; i < 256; i++ {
@@ -167,7 +167,7 @@ func (c xenCtx) build(hvm bool) *Struct {
 	gdtEnts := l + 18*w
 	f = append(f,
 		seg("gdt_ents", gdtEnts, "number of GDT entries", nil),
-		seg("kernel_ss", gdtEnts+w, "guest kernel stack selector (virtual TSS SS1)", selectorBits),
+		seg("kernel_ss", gdtEnts+w, "guest kernel stack selector (virtual TSS SS1)", selectorBits.decode),
 		seg("kernel_sp", gdtEnts+2*w, "guest kernel stack pointer (virtual TSS SP1)", nil))
 	ctrl := gdtEnts + 3*w
 	for i := 0; i < 8; i++ {
@@ -175,7 +175,7 @@ func (c xenCtx) build(hvm bool) *Struct {
 		s := Spec{Name: n, Off: ctrl + i*w, Size: w, Group: model.GroupControl, Reg: true, Bits: bitsFor(n),
 			Meaning: fmt.Sprintf("ctrlreg[%d]: %s", i, xenCRMeaning(i, c.word == 8, hvm))}
 		if !hvm && (i == 3 || (i == 1 && c.word == 8)) {
-			s.Bits = xenCR3Bits64
+			s.Bits = xenCR3Bits64.decode
 			if c.word == 4 {
 				s.Bits = xenCR3Bits32
 			}
@@ -207,7 +207,7 @@ func (c xenCtx) build(hvm bool) *Struct {
 		cb += 24
 	}
 	va := other("vm_assist", cb, "VMASST_TYPE_* assists the guest enabled")
-	va.Bits = xenVMAssistBits
+	va.Bits = xenVMAssistBits.decode
 	f = append(f, va)
 	if c.word == 8 {
 		base := func(name string, off int, meaning string) Spec {
