@@ -260,3 +260,28 @@ func TestS3OddKey(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestS3NoCredentials: with no credentials anywhere, opening fails at
+// once with what was looked at, and no request reaches the store.
+func TestS3NoCredentials(t *testing.T) {
+	var requests atomic.Int64
+	_, endpoint := fakeS3(t, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			requests.Add(1)
+			h.ServeHTTP(w, r)
+		})
+	})
+	t.Setenv("AWS_ACCESS_KEY_ID", "")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "")
+	opt := testOptions()
+	opt.S3Endpoint = endpoint
+	start := time.Now()
+	_, err := Open(context.Background(), "s3://dumps/vmcore", opt)
+	if err == nil || !strings.Contains(err.Error(), "no AWS credentials") || requests.Load() != 0 {
+		t.Fatalf("%v (%d requests)", err, requests.Load())
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("took %v: retried?", d)
+	}
+	t.Log(err)
+}

@@ -150,10 +150,12 @@ func (g *s3Getter) getOnce(ctx context.Context, first, last int64, p *pin) (*rep
 	g.mu.Unlock()
 	creds, err := g.creds.Retrieve(ctx)
 	if err != nil {
-		// %v, not %w: a credential source's network failure (an instance
-		// metadata service that does not answer) is final, not a
-		// transient failure of the object's requests to retry.
-		return nil, fmt.Errorf("AWS credentials: %v", err)
+		// Its text already names the source ("no AWS credentials: ...",
+		// "assuming role ...: STS answered ..."). A new error, not a
+		// wrapped one: a credential source's network failure (an
+		// instance metadata service that does not answer) is final, not
+		// a transient failure of the object's requests to retry.
+		return nil, errors.New(err.Error())
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, g.objectURL(region), nil)
 	if err != nil {
