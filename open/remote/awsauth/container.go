@@ -115,12 +115,7 @@ type containerError struct {
 
 // Retrieve fetches the keys.
 func (c *Container) Retrieve(ctx context.Context) (Credentials, error) {
-	var sent []string
-	cr, err := c.retrieve(ctx, &sent)
-	if err != nil {
-		return Credentials{}, hideSecrets(fmt.Errorf("container credentials: %w", err), sent...)
-	}
-	return cr, nil
+	return retrieveHiding(ctx, c.retrieve, func(err error) error { return fmt.Errorf("container credentials: %w", err) })
 }
 
 // retrieve adds the token it sends to sent.

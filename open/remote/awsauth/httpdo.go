@@ -1,6 +1,7 @@
 package awsauth
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -83,6 +84,18 @@ type secretError struct {
 
 func (e *secretError) Error() string { return e.msg }
 func (e *secretError) Unwrap() error { return e.err }
+
+// retrieveHiding runs fetch, which adds every token it sends to its
+// second argument, and returns its error as wrap makes it, with those
+// tokens taken out.
+func retrieveHiding(ctx context.Context, fetch func(context.Context, *[]string) (Credentials, error), wrap func(error) error) (Credentials, error) {
+	var sent []string
+	c, err := fetch(ctx, &sent)
+	if err != nil {
+		return Credentials{}, hideSecrets(wrap(err), sent...)
+	}
+	return c, nil
+}
 
 // hideSecrets returns err with every secret taken out of its text.
 func hideSecrets(err error, secrets ...string) error {

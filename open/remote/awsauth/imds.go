@@ -43,12 +43,7 @@ type imdsCredentials struct {
 // Retrieve fetches the keys of the instance's role. Errors read "no
 // instance role (instance metadata: ...)".
 func (m *IMDS) Retrieve(ctx context.Context) (Credentials, error) {
-	var sent []string
-	c, err := m.retrieve(ctx, &sent)
-	if err != nil {
-		return Credentials{}, hideSecrets(fmt.Errorf("no instance role (instance metadata: %w)", err), sent...)
-	}
-	return c, nil
+	return retrieveHiding(ctx, m.retrieve, func(err error) error { return fmt.Errorf("no instance role (instance metadata: %w)", err) })
 }
 
 // retrieve adds the token it sends to sent.

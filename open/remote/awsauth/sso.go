@@ -83,12 +83,7 @@ func (s *SSO) loginHint() string {
 
 // Retrieve reads the cached token and trades it for the role's keys.
 func (s *SSO) Retrieve(ctx context.Context) (Credentials, error) {
-	var sent []string
-	c, err := s.retrieve(ctx, &sent)
-	if err != nil {
-		return Credentials{}, hideSecrets(fmt.Errorf("%s: %w", s.what(), err), sent...)
-	}
-	return c, nil
+	return retrieveHiding(ctx, s.retrieve, func(err error) error { return fmt.Errorf("%s: %w", s.what(), err) })
 }
 
 // retrieve adds the token it sends to sent.
