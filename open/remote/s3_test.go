@@ -5,10 +5,12 @@ import (
 	"context"
 	"errors"
 	"io/fs"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -284,4 +286,48 @@ func TestS3NoCredentials(t *testing.T) {
 		t.Fatalf("took %v: retried?", d)
 	}
 	t.Log(err)
+}
+
+// TestS3VirtualHosted: with no endpoint override, the object is asked
+// for at https://BUCKET.s3.REGION.amazonaws.com/KEY, as on AWS. The
+// transport sends every connection to a TLS gofakes3 on loopback that
+// routes by host name; a request signed for the wrong region gets S3's
+// AuthorizationHeaderMalformed with the bucket's region, and the reads go
+// on there.
+func TestS3VirtualHosted(t *testing.T) {
+	s3Env(t)
+	be := s3mem.New()
+	if err := be.CreateBucket("dumps"); err != nil {
+		t.Fatal(err)
+	}
+	data := randomBytes(70000, 17)
+	putS3(t, be, "host-1/vmcore", data)
+	var hosts sync.Map
+	fake := gofakes3.New(be, gofakes3.WithHostBucketBase("s3.eu-west-1.amazonaws.com"), gofakes3.WithLogger(gofakes3.DiscardLog())).Server()
+	srv := httptest.NewTLSServer(checkSigV4(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hosts.Store(r.Host, true)
+		if r.Host != "dumps.s3.eu-west-1.amazonaws.com" {
+			w.Header().Set("X-Amz-Bucket-Region", "eu-west-1")
+			http.Error(w, "<Error><Code>AuthorizationHeaderMalformed</Code><Region>eu-west-1</Region></Error>", http.StatusBadRequest)
+			return
+		}
+		fake.ServeHTTP(w, r)
+	})))
+	t.Cleanup(srv.Close)
+	tr := srv.Client().Transport.(*http.Transport).Clone()
+	tr.DialContext = func(ctx context.Context, network, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, network, srv.Listener.Addr().String())
+	}
+	tr.TLSClientConfig.InsecureSkipVerify = true // the test server's certificate names 127.0.0.1
+	opt := testOptions()
+	opt.Transport = tr
+	o := mustOpen(t, "s3://dumps/host-1/vmcore", opt)
+	if err := checkRead(t, o, data, 0, len(data)); err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range []string{"dumps.s3.us-east-1.amazonaws.com", "dumps.s3.eu-west-1.amazonaws.com"} {
+		if _, ok := hosts.Load(h); !ok {
+			t.Errorf("no request to %s", h)
+		}
+	}
 }
