@@ -97,7 +97,8 @@ func (c chain) fromProfile(p Profile, depth int) (Provider, error) {
 			return nil, err
 		}
 	case p.hasKeys():
-		return p.static(), nil
+		// Keys, and with a role_arn beside them, the role they assume.
+		base = p.static()
 	case p.CredentialSource != "":
 		var err error
 		if base, err = c.credentialSource(p); err != nil {
