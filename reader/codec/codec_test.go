@@ -7,8 +7,9 @@ import (
 	"strings"
 	"testing"
 
+	"compress/zlib"
+
 	"github.com/klauspost/compress/snappy"
-	"github.com/klauspost/compress/zlib"
 	"github.com/klauspost/compress/zstd"
 
 	"dumpscope/model"

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"math/bits"
 
-	kzlib "github.com/klauspost/compress/zlib"
+	"compress/zlib"
 )
 
 // This file decodes one zlib stream (RFC 1950 around RFC 1951 DEFLATE)
@@ -252,14 +252,14 @@ var (
 // exactly, and returns how many bytes of src follow the stream.
 func (z *inflater) inflate(src, dst []byte) (trailing int, err error) {
 	if len(src) < 2 {
-		return 0, fmt.Errorf("%d bytes: %w", len(src), kzlib.ErrHeader)
+		return 0, fmt.Errorf("%d bytes: %w", len(src), zlib.ErrHeader)
 	}
 	cmf, flg := src[0], src[1]
 	switch {
 	case cmf&0x0f != 8 || cmf>>4 > 7 || (uint(cmf)<<8|uint(flg))%31 != 0:
-		return 0, kzlib.ErrHeader
+		return 0, zlib.ErrHeader
 	case flg&0x20 != 0:
-		return 0, kzlib.ErrDictionary
+		return 0, zlib.ErrDictionary
 	}
 	z.in, z.pos, z.hold, z.nbits, z.padding = src, 2, 0, 0, 0
 	out := 0
@@ -299,7 +299,7 @@ func (z *inflater) inflate(src, dst []byte) (trailing int, err error) {
 		return 0, errTruncatedStream
 	}
 	if binary.BigEndian.Uint32(src[at:]) != adler32Sum(dst) {
-		return 0, kzlib.ErrChecksum
+		return 0, zlib.ErrChecksum
 	}
 	return len(src) - at - 4, nil
 }
