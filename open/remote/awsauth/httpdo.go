@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 	"unicode"
@@ -46,6 +47,18 @@ func send(client *http.Client, req *http.Request) (*http.Response, []byte, error
 		return nil, nil, errors.New("the answer is larger than 1 MiB")
 	}
 	return resp, body, nil
+}
+
+// readSmallFile reads the file name if it holds at most limit bytes;
+// ok is false when it holds more (and data is then not all of it).
+func readSmallFile(name string, limit int) (data []byte, ok bool, err error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, false, err
+	}
+	defer f.Close()
+	data, err = io.ReadAll(io.LimitReader(f, int64(limit)+1))
+	return data, len(data) <= limit, err
 }
 
 // oneLine makes text from a server fit in a one-line message: control

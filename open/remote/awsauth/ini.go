@@ -3,9 +3,7 @@ package awsauth
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
-	"os"
 	"strings"
 	"syscall"
 )
@@ -58,19 +56,13 @@ func (v *iniValue) empty() bool {
 // readINI reads and parses the file at path. A file that does not exist
 // gives nil and no error.
 func readINI(path string) (*iniFile, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
-			return nil, nil
-		}
+	data, ok, err := readSmallFile(path, maxConfigFileSize)
+	switch {
+	case errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR):
+		return nil, nil
+	case err != nil:
 		return nil, fmt.Errorf("reading AWS config file: %w", err)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxConfigFileSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("reading AWS config file %s: %w", path, err)
-	}
-	if len(data) > maxConfigFileSize {
+	case !ok:
 		return nil, fmt.Errorf("AWS config file %s: larger than %d KiB", path, maxConfigFileSize>>10)
 	}
 	return parseINI(path, data)

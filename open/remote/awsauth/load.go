@@ -5,9 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -41,7 +39,8 @@ func Load(ctx context.Context, env Env, hc *http.Client) (Config, error) {
 	if hc == nil {
 		hc = &http.Client{Timeout: credentialTimeout}
 	}
-	c := chain{env: env, hc: hc, region: s.Region}
+	ignore, _ := ignoreEndpoints(env, s.Profile) // LoadSettings has checked it
+	c := chain{env: env, hc: hc, region: s.Region, ignoreEndpoints: ignore}
 	p, err := c.fromEnvironment(s.Profile)
 	if err != nil {
 		return Config{}, err
@@ -55,20 +54,19 @@ const credentialTimeout = 30 * time.Second
 // chain picks a provider in the SDKs' order (aws-sdk-go-v2
 // config/resolve_credentials.go).
 type chain struct {
-	env    Env
-	hc     *http.Client
-	region string
+	env             Env
+	hc              *http.Client
+	region          string
+	ignoreEndpoints bool // as LoadSettings decided it
 }
 
 // fromEnvironment: the environment's keys, else the environment's web
 // identity token, else the profile.
 func (c chain) fromEnvironment(p Profile) (Provider, error) {
-	if k := c.env("AWS_ACCESS_KEY_ID"); k != "" {
-		secret := c.env("AWS_SECRET_ACCESS_KEY")
-		if secret == "" {
-			return nil, errors.New("AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not")
-		}
-		return static{Credentials{AccessKeyID: k, SecretAccessKey: secret, SessionToken: c.env("AWS_SESSION_TOKEN"), Source: "environment"}}, nil
+	if keys, ok := c.envKeys(); ok {
+		return keys, nil
+	} else if c.env("AWS_ACCESS_KEY_ID") != "" {
+		return nil, errors.New("AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not")
 	}
 	if file := c.env("AWS_WEB_IDENTITY_TOKEN_FILE"); file != "" {
 		role := c.env("AWS_ROLE_ARN")
@@ -78,6 +76,15 @@ func (c chain) fromEnvironment(p Profile) (Provider, error) {
 		return c.webIdentity(file, role, c.env("AWS_ROLE_SESSION_NAME"), 0), nil
 	}
 	return c.fromProfile(p, 0)
+}
+
+// envKeys are the environment's keys, when both are set.
+func (c chain) envKeys() (Provider, bool) {
+	k, secret := c.env("AWS_ACCESS_KEY_ID"), c.env("AWS_SECRET_ACCESS_KEY")
+	if k == "" || secret == "" {
+		return nil, false
+	}
+	return static{Credentials{AccessKeyID: k, SecretAccessKey: secret, SessionToken: c.env("AWS_SESSION_TOKEN"), Source: "environment"}}, true
 }
 
 // fromProfile: the profile's source of credentials, then its role when it
@@ -134,11 +141,10 @@ func (c chain) fromProfile(p Profile, depth int) (Provider, error) {
 func (c chain) credentialSource(p Profile) (Provider, error) {
 	switch p.CredentialSource {
 	case "Environment":
-		k, secret := c.env("AWS_ACCESS_KEY_ID"), c.env("AWS_SECRET_ACCESS_KEY")
-		if k == "" || secret == "" {
-			return nil, fmt.Errorf("profile %s: credential_source Environment, but AWS_ACCESS_KEY_ID or AWS_SECRET_ACCESS_KEY is not set", p.Name)
+		if keys, ok := c.envKeys(); ok {
+			return keys, nil
 		}
-		return static{Credentials{AccessKeyID: k, SecretAccessKey: secret, SessionToken: c.env("AWS_SESSION_TOKEN"), Source: "environment"}}, nil
+		return nil, fmt.Errorf("profile %s: credential_source Environment, but AWS_ACCESS_KEY_ID or AWS_SECRET_ACCESS_KEY is not set", p.Name)
 	case "Ec2InstanceMetadata":
 		return c.instance(), nil
 	case "EcsContainer":
@@ -185,7 +191,7 @@ func (c chain) sts() *STS {
 // other than S3 (AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL_SSO, else
 // AWS_ENDPOINT_URL), or "" for AWS's own.
 func (c chain) serviceEndpoint(id string) string {
-	if strings.EqualFold(c.env("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"), "true") {
+	if c.ignoreEndpoints {
 		return ""
 	}
 	if u := c.env("AWS_ENDPOINT_URL_" + id); u != "" {
@@ -292,16 +298,11 @@ const maxTokenFile = 64 << 10
 
 // readToken reads a token file, bounded, without its surrounding space.
 func readToken(file string) (string, error) {
-	f, err := os.Open(file)
-	if err != nil {
-		return "", fmt.Errorf("the web identity token: %w", err)
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxTokenFile+1))
+	b, ok, err := readSmallFile(file, maxTokenFile)
 	switch {
 	case err != nil:
-		return "", fmt.Errorf("the web identity token %s: %w", file, err)
-	case len(b) > maxTokenFile:
+		return "", fmt.Errorf("the web identity token: %w", err)
+	case !ok:
 		return "", fmt.Errorf("the web identity token %s is over %d bytes", file, maxTokenFile)
 	case len(bytes.TrimSpace(b)) == 0:
 		return "", fmt.Errorf("the web identity token %s is empty", file)

@@ -465,6 +465,22 @@ type Settings struct {
 	Profile Profile
 }
 
+// ignoreEndpoints says whether no configured endpoint applies, for any
+// service: AWS_IGNORE_CONFIGURED_ENDPOINT_URLS, else the profile's
+// ignore_configured_endpoint_urls.
+func ignoreEndpoints(env Env, p Profile) (bool, error) {
+	switch v := env("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"); {
+	case v == "":
+		return p.IgnoreConfiguredEndpointURLs, nil
+	case strings.EqualFold(v, "true"):
+		return true, nil
+	case strings.EqualFold(v, "false"):
+		return false, nil
+	default:
+		return false, fmt.Errorf("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=%s: expected true or false", v)
+	}
+}
+
 // LoadSettings loads the profile ProfileName names and resolves the
 // region, the S3 endpoint and the CA bundle from the environment and it.
 func LoadSettings(env Env) (Settings, error) {
@@ -482,18 +498,11 @@ func LoadSettings(env Env) (Settings, error) {
 	if v := env("AWS_CA_BUNDLE"); v != "" {
 		s.CABundle = v
 	}
-	ignore := p.IgnoreConfiguredEndpointURLs
-	if v := env("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"); v != "" {
-		switch {
-		case strings.EqualFold(v, "true"):
-			ignore = true
-		case strings.EqualFold(v, "false"):
-			ignore = false
-		default:
-			return Settings{}, fmt.Errorf("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=%s: expected true or false", v)
-		}
-	}
-	if ignore {
+	ignore, err := ignoreEndpoints(env, p)
+	switch {
+	case err != nil:
+		return Settings{}, err
+	case ignore:
 		return s, nil
 	}
 	switch {

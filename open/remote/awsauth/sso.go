@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"net/http"
 	"net/url"
@@ -209,17 +208,9 @@ func parseExpiresAt(v string) (time.Time, error) {
 
 // readBounded reads a small file, refusing one larger than maxAnswer.
 func readBounded(name string) ([]byte, error) {
-	f, err := os.Open(name)
-	if err != nil {
-		return nil, err
+	data, ok, err := readSmallFile(name, maxAnswer)
+	if err == nil && !ok {
+		err = fmt.Errorf("%s is larger than 1 MiB", name)
 	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxAnswer+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(data) > maxAnswer {
-		return nil, fmt.Errorf("%s is larger than 1 MiB", name)
-	}
-	return data, nil
+	return data, err
 }
