@@ -7,7 +7,6 @@ import (
 	"os"
 	"reflect"
 	"runtime/debug"
-	"slices"
 	"strings"
 
 	"github.com/alecthomas/kong"
@@ -36,31 +35,25 @@ func (j *jsonFlag) wantsJSON() bool { return j.JSON }
 
 // parsed is a parsed command line.
 type parsed struct {
-	parser  *kong.Kong
-	ctx     *kong.Context
+	// command is the selected command's struct (nil when kong selected
+	// none), run runs it.
+	command any
+	run     func(rc *runContext) error
 	globals *Globals
-	// tuiFiles are the terminal UI's FILE arguments (suggestCommand).
+	// parser and ctx are kong's, when kong parsed the line (fastParse
+	// declined it); tuiFiles are then the terminal UI's FILE arguments
+	// (suggestCommand).
+	parser   *kong.Kong
+	ctx      *kong.Context
 	tuiFiles []string
 }
 
-// parseArgs parses the command line. Kong's model of all the commands
-// costs about 6 ms of reflection to build, most of what a short command
-// spends; when args name a command (not tui or help, and no --help), the
-// parser is built for that command alone: a struct of the Globals and the
-// command's own CLI field, with its tags. A line that parser rejects is
-// parsed again against the whole CLI, so that every message is the one
-// the whole grammar gives.
+// parseArgs parses the command line: fastParse takes the plain lines,
+// kong the rest (help, the terminal UI, mistakes, rare forms), so that
+// every message is the one kong's model of the whole grammar gives.
 func parseArgs(args []string) (parsed, error) {
-	if f, ok := namedCommand(args); ok {
-		one := reflect.New(reflect.StructOf([]reflect.StructField{
-			{Name: "Globals", Type: reflect.TypeFor[Globals](), Tag: `embed:""`},
-			{Name: f.Name, Type: f.Type, Tag: f.Tag},
-		}))
-		if parser, err := newParser(one.Interface()); err == nil {
-			if ctx, err := parser.Parse(jsonAfterCommand(args)); err == nil {
-				return parsed{parser: parser, ctx: ctx, globals: one.Elem().Field(0).Addr().Interface().(*Globals)}, nil
-			}
-		}
+	if cmd, g, ok := fastParse(args); ok {
+		return parsed{command: cmd, run: cmd.Run, globals: g}, nil
 	}
 	var cli CLI
 	parser, err := newParser(&cli)
@@ -68,22 +61,12 @@ func parseArgs(args []string) (parsed, error) {
 		return parsed{}, err
 	}
 	ctx, err := parser.Parse(jsonAfterCommand(args))
-	return parsed{parser: parser, ctx: ctx, globals: &cli.Globals, tuiFiles: cli.TUI.Files}, err
-}
-
-// namedCommand returns the field of CLI whose command args name (see
-// commandAt). It declines the terminal UI (whose FILE arguments
-// suggestCommand checks against every command), help and any --help.
-func namedCommand(args []string) (reflect.StructField, bool) {
-	i, ok := commandAt(args)
-	if !ok || slices.ContainsFunc(args, func(s string) bool { return s == "-h" || s == "--help" }) {
-		return reflect.StructField{}, false
+	p := parsed{run: func(rc *runContext) error { return ctx.Run(rc) }, globals: &cli.Globals,
+		parser: parser, ctx: ctx, tuiFiles: cli.TUI.Files}
+	if err == nil && ctx.Selected() != nil {
+		p.command = ctx.Selected().Target.Addr().Interface()
 	}
-	f, ok := commandField(args[i])
-	if !ok || f.Name == "TUI" || f.Name == "Help" {
-		return reflect.StructField{}, false
-	}
-	return f, true
+	return p, err
 }
 
 // commandAt returns the index in args of the command (or, for the
@@ -188,6 +171,9 @@ func jsonAfterCommand(args []string) []string {
 // the terminal UI on a file named inf, which does not exist; when such a
 // name is one edit away from a command, say which.
 func suggestCommand(parser *kong.Kong, ctx *kong.Context, files []string) error {
+	if ctx == nil {
+		return nil
+	}
 	if sel := ctx.Selected(); sel == nil || sel.Name != "tui" || len(files) == 0 {
 		return nil
 	}

@@ -113,11 +113,10 @@ func run(args []string) int {
 			return
 		}
 		rc := newRunContext(p.globals)
-		if sel := p.ctx.Selected(); sel == nil {
-		} else if jc, ok := sel.Target.Addr().Interface().(jsonCommand); ok {
+		if jc, ok := p.command.(jsonCommand); ok {
 			rc.JSON = jc.wantsJSON()
 		}
-		err = rc.finish(p.ctx.Run(rc))
+		err = rc.finish(p.run(rc))
 		if p.globals.Stats {
 			rc.writeStats(os.Stderr)
 		}
@@ -129,8 +128,7 @@ func run(args []string) int {
 	return code
 }
 
-// newParser builds kong's parser of the command line grammar cli points
-// at (a *CLI, or the one-command struct of parseArgs).
+// newParser builds kong's parser of the grammar of cli, a *CLI.
 func newParser(cli any) (*kong.Kong, error) {
 	return kong.New(cli,
 		kong.Name(programName),
