@@ -4,6 +4,7 @@ package hugeheap
 
 import (
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -80,10 +81,16 @@ func growAdvised(first bool) {
 	}
 	size := min(max(2*m.NextGC, minRegion), maxRegion)
 	size = (size + chunk - 1) &^ (chunk - 1)
-	b := make([]byte, size)
-	start := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	// With collections off (SetGCPercent waits for one in progress to
+	// end), the slice is allocated unmarked and only its address is kept:
+	// the collection its size starts as soon as they are back on cannot
+	// find it live. Allocated during a collection, or still referenced
+	// from this stack when one began, it would survive it, and the next
+	// heap goal would count its 64 MiB or more as live.
+	gcPercent := debug.SetGCPercent(-1)
+	start := uintptr(unsafe.Pointer(unsafe.SliceData(make([]byte, size))))
 	adviseRange(start, (start+uintptr(size)+chunk-1)&^(chunk-1))
-	runtime.KeepAlive(b)
+	debug.SetGCPercent(gcPercent)
 }
 
 // adviseRange asks for huge pages over [start, end); a failure leaves the
