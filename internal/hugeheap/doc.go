@@ -22,6 +22,10 @@
 //     next collection frees the slice and the heap grows into the advised
 //     region. Short commands never reach a collection and pay nothing.
 //
+// Prepare, called where heap-heavy work starts, maps that first region
+// at once rather than after the first collection, so the heap built before
+// it comes in huge pages too; it costs a collection.
+//
 // Every failure leaves the memory as it is: nothing is reported. Setting
 // GODEBUG=disablethp=1 (the runtime's own switch against huge pages for the
 // heap) turns the package off. Elsewhere than Linux it does nothing.

@@ -41,10 +41,14 @@ var advised struct {
 // be finalized.
 type sentinel struct{ _ *sentinel }
 
+// on is false when GODEBUG turned the package off; set once by init.
+var on bool
+
 func init() {
 	if disabledByGODEBUG(syscall.Getenv) {
 		return
 	}
+	on = true
 	s := new(sentinel)
 	base := uintptr(unsafe.Pointer(s)) &^ (chunk - 1)
 	adviseRange(base, base+chunk)
@@ -60,25 +64,51 @@ func collected(*sentinel) {
 	if !placeholderOK() {
 		return
 	}
-	growAdvised(collections.Load() == 0)
+	growAdvised(false)
 	collections.Add(1)
 	runtime.SetFinalizer(new(sentinel), collected)
 }
 
+// ahead serialises growAdvised between Prepare and the collection hook.
+var ahead struct {
+	sync.Mutex
+	placed bool // a region was mapped ahead of the heap
+}
+
+// Prepare maps the advised region ahead of the heap now, if none was
+// mapped yet, instead of after the first collection. Call it where
+// heap-heavy work starts (building the kernel engine, walking every task):
+// the heap the command builds before its first collection then comes in
+// huge pages too. It costs a collection (with a small heap, 1 to 3 ms of
+// CPU here), so not where light commands pass. Safe from any goroutine;
+// it does nothing where the package is off or huge pages cannot be had.
+func Prepare() {
+	if on && placeholderOK() {
+		growAdvised(true)
+	}
+}
+
 // growAdvised makes the runtime map one advised region when the heap is
-// about to grow (always after the first collection: a command that reaches
-// one is heap-heavy; later when the heap goal comes within a quarter of
-// what the heap has mapped): it allocates a slice the size of the region
+// about to grow (always the first time, from Prepare or after the first
+// collection: a command that reaches one is heap-heavy; later, after a
+// collection, when the heap goal comes within a quarter of what the heap
+// has mapped): it allocates a slice the size of the region
 // and drops it untouched. The next collection frees the slice, and the
 // heap grows into the region with huge pages. The cost is that collection,
 // come earlier than it would have (about a millisecond of CPU here with
 // 5 MB live).
-func growAdvised(first bool) {
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	if !first && m.NextGC+m.NextGC/4 <= m.HeapSys+m.StackInuse {
+func growAdvised(prepare bool) {
+	ahead.Lock()
+	defer ahead.Unlock()
+	if prepare && ahead.placed {
 		return
 	}
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	if ahead.placed && m.NextGC+m.NextGC/4 <= m.HeapSys+m.StackInuse {
+		return
+	}
+	ahead.placed = true
 	size := min(max(2*m.NextGC, minRegion), maxRegion)
 	size = (size + chunk - 1) &^ (chunk - 1)
 	// With collections off (SetGCPercent waits for one in progress to

@@ -124,6 +124,33 @@ func TestFirstChunkAdvised(t *testing.T) {
 	}
 }
 
+// TestPrepare: Prepare maps one advised region ahead of the heap, once.
+// It runs before TestGrowthAdvised, which then checks that region.
+func TestPrepare(t *testing.T) {
+	if mode := thpSetting(t); mode != "madvise" {
+		t.Skipf("transparent huge pages are %q: regions are advised ahead only in madvise mode", mode)
+	}
+	if !placeholderOK() {
+		t.Skip("strict overcommit or an address-space limit: no regions are mapped ahead")
+	}
+	ahead.Lock()
+	placed := ahead.placed
+	ahead.Unlock()
+	before := len(spans())
+	Prepare()
+	after := len(spans())
+	if want := before + 1; !placed && after != want {
+		t.Fatalf("Prepare with no region ahead: %d advised ranges, want %d", after, want)
+	}
+	if placed && after != before {
+		t.Fatalf("Prepare with a region already ahead advised %d more ranges, want none", after-before)
+	}
+	Prepare()
+	if again := len(spans()); again != after {
+		t.Errorf("second Prepare advised %d more ranges, want none", again-after)
+	}
+}
+
 // TestGrowthAdvised: after a collection the hook maps an advised region
 // ahead of the heap, and memory the heap then gets there comes in huge pages.
 func TestGrowthAdvised(t *testing.T) {
