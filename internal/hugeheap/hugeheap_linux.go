@@ -3,6 +3,7 @@
 package hugeheap
 
 import (
+	"math"
 	"runtime"
 	"runtime/debug"
 	"strings"
@@ -144,14 +145,18 @@ var placeholder struct {
 
 // placeholderOK reports whether mapping regions ahead of the heap is useful
 // and safe: the kernel gives huge pages only where asked ("madvise" mode;
-// in "always" mode it needs no asking, in "never" mode it gives none), and
-// no strict overcommit or address-space limit could make the runtime's
-// mapping of an unused region fail.
+// in "always" mode it needs no asking, in "never" mode it gives none); no
+// strict overcommit or address-space limit could make the runtime's mapping
+// of an unused region fail; no memory limit (GOMEMLIMIT) asks for a heap
+// kept tight; and the machine has at least four times minRegion of memory.
 func placeholderOK() bool {
 	placeholder.once.Do(func() {
+		var si syscall.Sysinfo_t
 		placeholder.ok = sysfsSetting("/sys/kernel/mm/transparent_hugepage/enabled") == "madvise" &&
 			sysfsSetting("/proc/sys/vm/overcommit_memory") != "2" &&
-			addressSpaceUnlimited()
+			addressSpaceUnlimited() &&
+			debug.SetMemoryLimit(-1) == math.MaxInt64 &&
+			syscall.Sysinfo(&si) == nil && uint64(si.Totalram)*uint64(si.Unit) >= 4*minRegion
 	})
 	return placeholder.ok
 }

@@ -131,7 +131,7 @@ func TestPrepare(t *testing.T) {
 		t.Skipf("transparent huge pages are %q: regions are advised ahead only in madvise mode", mode)
 	}
 	if !placeholderOK() {
-		t.Skip("strict overcommit or an address-space limit: no regions are mapped ahead")
+		t.Skip("strict overcommit, an address-space or memory limit (GOMEMLIMIT), or little memory: no regions are mapped ahead")
 	}
 	ahead.Lock()
 	placed := ahead.placed
@@ -158,7 +158,7 @@ func TestGrowthAdvised(t *testing.T) {
 		t.Skipf("transparent huge pages are %q: regions are advised ahead only in madvise mode", mode)
 	}
 	if !placeholderOK() {
-		t.Skip("strict overcommit or an address-space limit: no regions are mapped ahead")
+		t.Skip("strict overcommit, an address-space or memory limit (GOMEMLIMIT), or little memory: no regions are mapped ahead")
 	}
 	deadline := time.Now().Add(5 * time.Second)
 	for collections.Load() == 0 {
