@@ -17,6 +17,7 @@ import (
 
 	"github.com/alecthomas/kong"
 
+	_ "dumpscope/internal/hugeheap"
 	"dumpscope/model"
 	"dumpscope/open/remote"
 )

@@ -1,0 +1,32 @@
+// Package hugeheap asks Linux for transparent huge pages for the Go heap,
+// where the kernel gives them only on request (THP "madvise" mode).
+//
+// On a machine where every page fault is expensive (a virtual machine with
+// shadow page tables pays ~10 µs per 4 KiB fault), dumpscope's start-up and
+// its heap-heavy commands spend most of their time faulting in heap pages.
+// One 2 MiB huge-page fault costs about as much as twelve 4 KiB faults and
+// maps 512 pages.
+//
+// The Go runtime grows its heap by mmap(MAP_FIXED) over its reservation, 4 MiB
+// (or more) at a time, so every growth is a new mapping without the advice
+// given to earlier ones. The package therefore does two things:
+//
+//   - at initialisation, one madvise(MADV_HUGEPAGE) over the 4 MiB heap chunk
+//     the runtime mapped first (found from the address of a fresh object:
+//     heap chunks are mapped 4 MiB-aligned), so the still untouched half of
+//     it comes as one huge page;
+//   - after each garbage collection (a finalizer re-armed on a sentinel),
+//     when the heap goal exceeds the heap the runtime has mapped, the heap
+//     is about to grow: it allocates and drops a large unused slice, so the
+//     runtime maps one large region at once, and advises that region. The
+//     next collection frees the slice and the heap grows into the advised
+//     region. Short commands never reach a collection and pay nothing.
+//
+// Prepare, called where heap-heavy work starts, maps that first region
+// at once rather than after the first collection, so the heap built before
+// it comes in huge pages too; it costs a collection.
+//
+// Every failure leaves the memory as it is: nothing is reported. Setting
+// GODEBUG=disablethp=1 (the runtime's own switch against huge pages for the
+// heap) turns the package off. Elsewhere than Linux it does nothing.
+package hugeheap

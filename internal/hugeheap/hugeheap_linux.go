@@ -1,0 +1,202 @@
+//go:build linux
+
+package hugeheap
+
+import (
+	"math"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"unsafe"
+)
+
+const (
+	// chunk is the unit in which the runtime maps its heap (pallocChunkBytes):
+	// every mapping starts on a multiple of it, so the chunk around any heap
+	// object is mapped whole.
+	chunk = 4 << 20
+	// minRegion and maxRegion bound the region mapped at once ahead of the
+	// heap's growth: large enough that a command's heap grows into it for
+	// several collections, small enough that mapping it (untouched, it
+	// costs no memory) cannot fail where the heap itself would not.
+	minRegion = 64 << 20
+	maxRegion = 512 << 20
+	// maxRecorded bounds the list of advised ranges kept for the tests.
+	maxRecorded = 64
+)
+
+// span is an advised address range.
+type span struct{ start, end uintptr }
+
+// advised records what was advised, for the tests.
+var advised struct {
+	sync.Mutex
+	spans []span
+}
+
+// sentinel carries the finalizer that runs after each collection. Its
+// pointer field keeps it out of the tiny allocator, whose objects may never
+// be finalized.
+type sentinel struct{ _ *sentinel }
+
+// on is false when GODEBUG turned the package off; set once by init.
+var on bool
+
+func init() {
+	if disabledByGODEBUG(syscall.Getenv) {
+		return
+	}
+	on = true
+	s := new(sentinel)
+	base := uintptr(unsafe.Pointer(s)) &^ (chunk - 1)
+	adviseRange(base, base+chunk)
+	runtime.SetFinalizer(s, collected)
+}
+
+// collections counts the finished runs of collected (finalizers run one at
+// a time; the tests read it).
+var collections atomic.Int32
+
+// collected runs on the finalizer goroutine after a collection freed s.
+func collected(*sentinel) {
+	if !placeholderOK() {
+		return
+	}
+	growAdvised(false)
+	collections.Add(1)
+	runtime.SetFinalizer(new(sentinel), collected)
+}
+
+// ahead serialises growAdvised between Prepare and the collection hook.
+var ahead struct {
+	sync.Mutex
+	placed bool // a region was mapped ahead of the heap
+}
+
+// Prepare maps the advised region ahead of the heap now, if none was
+// mapped yet, instead of after the first collection. Call it where
+// heap-heavy work starts (building the kernel engine, walking every task):
+// the heap the command builds before its first collection then comes in
+// huge pages too. It costs a collection (with a small heap, 1 to 3 ms of
+// CPU here), so not where light commands pass. Safe from any goroutine;
+// it does nothing where the package is off or huge pages cannot be had.
+func Prepare() {
+	if on && placeholderOK() {
+		growAdvised(true)
+	}
+}
+
+// growAdvised makes the runtime map one advised region when the heap is
+// about to grow (always the first time, from Prepare or after the first
+// collection: a command that reaches one is heap-heavy; later, after a
+// collection, when the heap goal comes within a quarter of what the heap
+// has mapped): it allocates a slice the size of the region
+// and drops it untouched. The next collection frees the slice, and the
+// heap grows into the region with huge pages. The cost is that collection,
+// come earlier than it would have (about a millisecond of CPU here with
+// 5 MB live).
+func growAdvised(prepare bool) {
+	ahead.Lock()
+	defer ahead.Unlock()
+	if prepare && ahead.placed {
+		return
+	}
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	if ahead.placed && m.NextGC+m.NextGC/4 <= m.HeapSys+m.StackInuse {
+		return
+	}
+	ahead.placed = true
+	size := min(max(2*m.NextGC, minRegion), maxRegion)
+	size = (size + chunk - 1) &^ (chunk - 1)
+	// With collections off (SetGCPercent waits for one in progress to
+	// end), the slice is allocated unmarked and only its address is kept:
+	// the collection its size starts as soon as they are back on cannot
+	// find it live. Allocated during a collection, or still referenced
+	// from this stack when one began, it would survive it, and the next
+	// heap goal would count its 64 MiB or more as live.
+	gcPercent := debug.SetGCPercent(-1)
+	start := uintptr(unsafe.Pointer(unsafe.SliceData(make([]byte, size))))
+	adviseRange(start, (start+uintptr(size)+chunk-1)&^(chunk-1))
+	debug.SetGCPercent(gcPercent)
+}
+
+// adviseRange asks for huge pages over [start, end); a failure leaves the
+// range as it is.
+func adviseRange(start, end uintptr) {
+	_, _, errno := syscall.Syscall(syscall.SYS_MADVISE, start, end-start, syscall.MADV_HUGEPAGE)
+	if errno != 0 {
+		return
+	}
+	advised.Lock()
+	if len(advised.spans) < maxRecorded {
+		advised.spans = append(advised.spans, span{start, end})
+	}
+	advised.Unlock()
+}
+
+var placeholder struct {
+	once sync.Once
+	ok   bool
+}
+
+// placeholderOK reports whether mapping regions ahead of the heap is useful
+// and safe: the kernel gives huge pages only where asked ("madvise" mode;
+// in "always" mode it needs no asking, in "never" mode it gives none); no
+// strict overcommit or address-space limit could make the runtime's mapping
+// of an unused region fail; no memory limit (GOMEMLIMIT) asks for a heap
+// kept tight; and the machine has at least four times minRegion of memory.
+func placeholderOK() bool {
+	placeholder.once.Do(func() {
+		var si syscall.Sysinfo_t
+		placeholder.ok = sysfsSetting("/sys/kernel/mm/transparent_hugepage/enabled") == "madvise" &&
+			sysfsSetting("/proc/sys/vm/overcommit_memory") != "2" &&
+			addressSpaceUnlimited() &&
+			debug.SetMemoryLimit(-1) == math.MaxInt64 &&
+			syscall.Sysinfo(&si) == nil && uint64(si.Totalram)*uint64(si.Unit) >= 4*minRegion
+	})
+	return placeholder.ok
+}
+
+// sysfsSetting returns a setting file's value: the bracketed choice of a
+// sysfs list ("always [madvise] never"), or the trimmed content.
+func sysfsSetting(path string) string {
+	fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return ""
+	}
+	var buf [128]byte
+	n, err := syscall.Read(fd, buf[:])
+	syscall.Close(fd)
+	if err != nil || n <= 0 {
+		return ""
+	}
+	s := strings.TrimSpace(string(buf[:n]))
+	if i := strings.IndexByte(s, '['); i >= 0 {
+		if j := strings.IndexByte(s[i:], ']'); j > 0 {
+			return s[i+1 : i+j]
+		}
+	}
+	return s
+}
+
+func addressSpaceUnlimited() bool {
+	var r syscall.Rlimit
+	return syscall.Getrlimit(syscall.RLIMIT_AS, &r) == nil && r.Cur == ^uint64(0)
+}
+
+// disabledByGODEBUG reports whether GODEBUG sets disablethp=1, the runtime's
+// switch against huge pages for the heap; the last setting wins.
+func disabledByGODEBUG(getenv func(string) (string, bool)) bool {
+	v, _ := getenv("GODEBUG")
+	off := false
+	for _, kv := range strings.Split(v, ",") {
+		if name, val, ok := strings.Cut(strings.TrimSpace(kv), "="); ok && name == "disablethp" {
+			off = val == "1"
+		}
+	}
+	return off
+}
