@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
+	"sync"
 
 	"dumpscope/model"
 )
@@ -106,27 +108,99 @@ func (k *Kernel) readVirt(ctx context.Context, va uint64, p []byte) error {
 	mem := k.memIn(ctx)
 	// A read of many pages reads its whole pages past the page cache.
 	stream := uint64(len(p)) > k.pageSize
-	// One walk answers for the whole page that maps va (2 MiB or 1 GiB
-	// for the kernel image and the direct map): later pages of the read
-	// that lie in it are not walked again.
+	// The pages are translated first, then read: one walk answers for the
+	// whole page that maps va (2 MiB or 1 GiB for the kernel image and the
+	// direct map), so later pages of the read that lie in it are not
+	// walked again.
+	var pieces []virtPiece
 	var mapVA, mapPA, mapSize uint64
+	var walkErr error
 	for len(p) > 0 {
 		if mapSize == 0 || va-mapVA >= mapSize {
 			var err error
 			if mapVA, mapPA, mapSize, err = s.mapping(mem, va); err != nil {
-				return k.missing(fmt.Sprintf("virtual %#x", va), err)
+				walkErr = k.missing(fmt.Sprintf("virtual %#x", va), err)
+				break
 			}
 		}
-		pa := mapPA + va - mapVA
 		n := min(uint64(len(p)), k.pageSize-va%k.pageSize)
-		read := mem.readPhys
-		if stream && n == k.pageSize {
-			read = mem.readStream
-		}
-		if err := read(pa, p[:n]); err != nil {
-			return k.missing(fmt.Sprintf("virtual %#x (physical %s)", va, model.PhysAddr(pa)), err)
-		}
+		pieces = append(pieces, virtPiece{va: va, pa: mapPA + va - mapVA, p: p[:n], whole: stream && n == k.pageSize})
 		p, va = p[n:], va+n
+	}
+	if err := k.readPieces(mem, pieces); err != nil {
+		return err
+	}
+	return walkErr
+}
+
+// virtPiece is the part of a virtual read that lies in one page: p is
+// read from physical address pa; whole marks a whole page of a read of
+// many (ctxMem.readStream).
+type virtPiece struct {
+	va, pa uint64
+	p      []byte
+	whole  bool
+}
+
+// streamWorkers bounds the goroutines that decode the pages of one read,
+// and streamShare is the fewest pages each is given: BTF, the ORC tables
+// and kallsyms are megabytes of compressed pages, most of what the crash
+// analysis costs, and the dump's reads are safe for concurrent use.
+const (
+	streamWorkers = 4
+	streamShare   = 32
+)
+
+// readPieces reads the pieces in order, or, when they are many, on up to
+// streamWorkers goroutines, each reading a contiguous share in order (so
+// that each reads its part of the file as a stream). Either way the error
+// is that of the first piece, by address, that failed.
+func (k *Kernel) readPieces(mem ctxMem, pieces []virtPiece) error {
+	read := func(pc virtPiece) error {
+		r := mem.readPhys
+		if pc.whole {
+			r = mem.readStream
+		}
+		if err := r(pc.pa, pc.p); err != nil {
+			return k.missing(fmt.Sprintf("virtual %#x (physical %s)", pc.va, model.PhysAddr(pc.pa)), err)
+		}
+		return nil
+	}
+	workers := min(streamWorkers, runtime.GOMAXPROCS(0), len(pieces)/streamShare)
+	if workers <= 1 {
+		for _, pc := range pieces {
+			if err := read(pc); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if report := mem.progress; report != nil {
+		var mu sync.Mutex
+		mem.progress = func(n uint64) {
+			mu.Lock()
+			defer mu.Unlock()
+			report(n)
+		}
+	}
+	errs := make([]error, workers)
+	share := (len(pieces) + workers - 1) / workers
+	var wg sync.WaitGroup
+	for w := range workers {
+		part := pieces[min(w*share, len(pieces)):min((w+1)*share, len(pieces))]
+		wg.Go(func() {
+			for _, pc := range part {
+				if errs[w] = read(pc); errs[w] != nil {
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
 	}
 	return nil
 }
