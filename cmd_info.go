@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	"dumpscope/inspect"
+	"dumpscope/internal/hugeheap"
 	"dumpscope/model"
 	"dumpscope/present"
 )
@@ -21,6 +22,7 @@ func (c *infoCmd) Run(rc *runContext) error {
 	return rc.withSession(c.Files, func(s *inspect.Session) error {
 		var crash *model.CrashAnalysis
 		if !c.NoCrash {
+			hugeheap.Prepare()
 			// Dumps of architectures the engine does not read have none.
 			crash, _ = s.Crash(rc.ctx)
 		}

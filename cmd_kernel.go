@@ -9,6 +9,7 @@ import (
 
 	"dumpscope/inspect"
 	"dumpscope/inspect/kernel"
+	"dumpscope/internal/hugeheap"
 	"dumpscope/model"
 	"dumpscope/present"
 )
@@ -18,9 +19,12 @@ import (
 // files of their own, read --vaddr is in cmd_read.go.
 
 // withKernel opens the dump of files and its kernel engine, runs fn and
-// closes the dump.
+// closes the dump. The engine builds megabytes of tables (BTF, kallsyms,
+// ORC): the heap they go to is placed in huge pages first
+// (hugeheap.Prepare; the same in info's crash analysis and triage).
 func (rc *runContext) withKernel(files []string, fn func(s *inspect.Session, k *kernel.Kernel) error) error {
 	return rc.withSession(files, func(s *inspect.Session) error {
+		hugeheap.Prepare()
 		k, err := s.KernelContext(rc.ctx)
 		if err != nil {
 			return err

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"dumpscope/inspect"
+	"dumpscope/internal/hugeheap"
 	"dumpscope/model"
 	"dumpscope/present"
 )
@@ -19,7 +20,10 @@ type triageCmd struct {
 }
 
 func (c *triageCmd) Run(rc *runContext) error {
-	read := func(s *inspect.Session) (*model.Triage, error) { return s.Triage(rc.ctx) }
+	read := func(s *inspect.Session) (*model.Triage, error) {
+		hugeheap.Prepare()
+		return s.Triage(rc.ctx)
+	}
 	json := func(t *model.Triage) error { return writeJSON(rc.out, t) }
 	return dumpReport(rc, c.Files, read, json, func(_ *inspect.Session, t *model.Triage) error {
 		writeTriage(rc.out, t)
