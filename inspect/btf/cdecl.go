@@ -195,7 +195,7 @@ func ParseDecl(decl string) (Decl, error) {
 			}
 			d.Kind, d.Name = map[string]Kind{"struct": KindStruct, "union": KindUnion, "enum": KindEnum}[w], toks[i+1]
 			i++
-		case intWords[w]:
+		case intWord(w):
 			if d.Kind != 0 {
 				return bad("integer word " + w + " after a type name")
 			}
@@ -281,12 +281,16 @@ func tokenize(s string) ([]string, error) {
 }
 
 func isIdent(w string) bool {
-	return w != "" && (w[0] == '_' || w[0] >= 'a' && w[0] <= 'z' || w[0] >= 'A' && w[0] <= 'Z') && !intWords[w]
+	return w != "" && (w[0] == '_' || w[0] >= 'a' && w[0] <= 'z' || w[0] >= 'A' && w[0] <= 'Z') && !intWord(w)
 }
 
-var intWords = map[string]bool{
-	"signed": true, "unsigned": true, "char": true, "short": true, "int": true,
-	"long": true, "_Bool": true, "float": true, "double": true,
+// intWord reports whether w is one of C's integer and floating words.
+func intWord(w string) bool {
+	switch w {
+	case "signed", "unsigned", "char", "short", "int", "long", "_Bool", "float", "double":
+		return true
+	}
+	return false
 }
 
 // canonicalInt turns C's integer and floating words in any order

@@ -501,14 +501,13 @@ func typeString(c byte) string {
 	return string(c)
 }
 
-// asciiLetters holds every ASCII byte, for typeString's substrings.
-var asciiLetters = func() string {
-	b := make([]byte, 0x80)
-	for i := range b {
-		b[i] = byte(i)
-	}
-	return string(b)
-}()
+// asciiLetters holds every ASCII byte at its own index, for typeString's
+// substrings.
+const asciiLetters = "\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f" +
+	"\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f" +
+	" !\"#$%&'()*+,-./0123456789:;<=>?" +
+	"@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_" +
+	"`abcdefghijklmnopqrstuvwxyz{|}~\x7f"
 
 // Len returns the number of symbols.
 func (s *Symbols) Len() int { return len(s.syms) }

@@ -285,15 +285,20 @@ func Redact(file string) string {
 	return redactRaw(file)
 }
 
-// urlInText finds the http(s) URLs in a message.
-var urlInText = regexp.MustCompile(`(?i)\bhttps?://[^\s"'<>]+`)
+// urlInText finds the http(s) URLs in a message. It is compiled on first
+// use: most processes print no message.
+var urlInText struct {
+	once sync.Once
+	re   *regexp.Regexp
+}
 
 // RedactText returns a message with every http(s) URL in it redacted (see
 // Redact): a last guard for messages that may quote a FILE argument
 // where it was not expected, such as a command-line parser's complaint
 // about a URL given as a flag's value.
 func RedactText(s string) string {
-	return urlInText.ReplaceAllStringFunc(s, func(u string) string {
+	urlInText.once.Do(func() { urlInText.re = regexp.MustCompile(`(?i)\bhttps?://[^\s"'<>]+`) })
+	return urlInText.re.ReplaceAllStringFunc(s, func(u string) string {
 		// Punctuation that ends a URL ends the sentence around it.
 		trimmed := strings.TrimRight(u, ".,;:!?)")
 		return Redact(trimmed) + u[len(trimmed):]
