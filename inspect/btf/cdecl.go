@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"dumpscope/model"
 )
 
 // TypeName names a type as C (and gdb, and so crash) prints it:
@@ -182,7 +184,7 @@ func ParseDecl(decl string) (Decl, error) {
 	var words []string
 	i := 0
 	bad := func(why string) (Decl, error) {
-		return Decl{}, fmt.Errorf("declaration %q: %s: %w", decl, why, errUnsupported)
+		return Decl{}, fmt.Errorf("declaration %q: %s: %w", decl, why, model.ErrUnsupported)
 	}
 	isQual := func(w string) bool { return w == "const" || w == "volatile" || w == "restrict" }
 	for ; i < len(toks); i++ {
@@ -271,10 +273,10 @@ func tokenize(s string) ([]string, error) {
 			toks = append(toks, s[i:j])
 			i = j
 		default:
-			return nil, fmt.Errorf("declaration %q: unexpected %q (function declarators and expressions are not supported): %w", s, c, errUnsupported)
+			return nil, fmt.Errorf("declaration %q: unexpected %q (function declarators and expressions are not supported): %w", s, c, model.ErrUnsupported)
 		}
 		if len(toks) > 64 {
-			return nil, fmt.Errorf("declaration %q: too long: %w", s, errUnsupported)
+			return nil, fmt.Errorf("declaration %q: too long: %w", s, model.ErrUnsupported)
 		}
 	}
 	return toks, nil
@@ -372,7 +374,7 @@ func (s *Spec) DeclType(d Decl) (Type, error) {
 	case KindVoid:
 		t = voidType
 	case KindInt:
-		err = fmt.Errorf("no integer type %q in BTF: %w", d.Name, errNotFound)
+		err = fmt.Errorf("no integer type %q in BTF: %w", d.Name, model.ErrNotFound)
 		for _, name := range intSpellings(d.Name) {
 			if it, e := s.FindType(KindInt, name); e == nil {
 				t, err = it, nil

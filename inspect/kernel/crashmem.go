@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"strings"
 
@@ -192,7 +193,7 @@ func (v *varReader) int32(name string) (int32, bool) {
 	if !ok {
 		return 0, false
 	}
-	n := int32(le.Uint32(b))
+	n := int32(binary.LittleEndian.Uint32(b))
 	v.f.Read = append(v.f.Read, fmt.Sprintf("%s at %#x = %d", name, a, n))
 	return n, true
 }
