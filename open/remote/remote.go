@@ -343,7 +343,7 @@ func (o *Object) Stats() Stats {
 
 // Close stops the requests under way, waits for them and releases the
 // connections; with a disk cache it first lets them finish for up to
-// closeGrace. Reads after Close fail with ErrClosed.
+// closeGrace. Reads after Close fail with fs.ErrClosed.
 func (o *Object) Close() error {
 	o.mu.Lock()
 	if o.closed {
@@ -447,7 +447,7 @@ func (o *Object) Err() error {
 }
 
 func (o *Object) noteFailure(err error) {
-	if errors.Is(err, ErrClosed) {
+	if errors.Is(err, fs.ErrClosed) {
 		return
 	}
 	o.mu.Lock()
@@ -459,7 +459,7 @@ func (o *Object) noteFailure(err error) {
 
 // closedError is the error of a read after Close.
 func (o *Object) closedError() error {
-	return &Error{Name: o.name, Op: "read", Off: -1, Len: -1, Msg: "object closed", Err: ErrClosed}
+	return &Error{Name: o.name, Op: "read", Off: -1, Len: -1, Msg: "object closed", Err: fs.ErrClosed}
 }
 
 // errorFor completes a failure with the object's name, the operation, the
