@@ -56,24 +56,45 @@ type verdictBuilder struct {
 	v     *model.Verdict
 }
 
-// capability codes: the verify problem each unsupported analysis gives.
-var capabilityCodes = map[string]model.Code{
-	model.CapMemory: model.CodePartialMemory, model.CapVMCoreInfo: model.CodeNoVMCoreInfo,
-	model.CapLog: model.CodeNoKernelLog, model.CapSymbols: model.CodeNoKallsyms,
-	model.CapPageTables: model.CodeNoPageTables, model.CapRegisters: model.CodeNoCrashRegisters,
-	model.CapStacks: model.CodeNoKernelStacks, model.CapBTF: model.CodeNoBTF, model.CapTasks: model.CodeNoTaskList,
+// capabilityCode is the verify problem an unsupported analysis gives.
+func capabilityCode(name string) model.Code {
+	switch name {
+	case model.CapMemory:
+		return model.CodePartialMemory
+	case model.CapVMCoreInfo:
+		return model.CodeNoVMCoreInfo
+	case model.CapLog:
+		return model.CodeNoKernelLog
+	case model.CapSymbols:
+		return model.CodeNoKallsyms
+	case model.CapPageTables:
+		return model.CodeNoPageTables
+	case model.CapRegisters:
+		return model.CodeNoCrashRegisters
+	case model.CapStacks:
+		return model.CodeNoKernelStacks
+	case model.CapBTF:
+		return model.CodeNoBTF
+	case model.CapTasks:
+		return model.CodeNoTaskList
+	}
+	return model.Code{}
 }
 
-// neededForTriage are the analyses triage cannot do without: why (the
-// log), where (symbols, registers), and reading the kernel at all
-// (VMCOREINFO, page tables, the memory the dump means to hold).
-var neededForTriage = map[string]bool{
-	model.CapMemory: true, model.CapVMCoreInfo: true, model.CapLog: true, model.CapSymbols: true,
-	model.CapPageTables: true, model.CapRegisters: true,
+// neededForTriage reports whether triage cannot do without an analysis:
+// why (the log), where (symbols, registers), and reading the kernel at
+// all (VMCOREINFO, page tables, the memory the dump means to hold).
+func neededForTriage(name string) bool {
+	switch name {
+	case model.CapMemory, model.CapVMCoreInfo, model.CapLog, model.CapSymbols,
+		model.CapPageTables, model.CapRegisters:
+		return true
+	}
+	return false
 }
 
 func (b *verdictBuilder) add(name string, ok bool, detail string) {
-	b.v.Capabilities = append(b.v.Capabilities, model.Capability{Name: name, Supported: ok, Needed: neededForTriage[name], Detail: detail})
+	b.v.Capabilities = append(b.v.Capabilities, model.Capability{Name: name, Supported: ok, Needed: neededForTriage(name), Detail: detail})
 }
 
 // noEngine rates a dump the kernel engine cannot read (its architecture).
@@ -300,7 +321,7 @@ func (b *verdictBuilder) finish() {
 		} else {
 			optional = append(optional, c.Name)
 		}
-		v.Problems = append(v.Problems, model.NewProblem(sev, capabilityCodes[c.Name], b.file, -1, "%s: %s", c.Name, c.Detail))
+		v.Problems = append(v.Problems, model.NewProblem(sev, capabilityCode(c.Name), b.file, -1, "%s: %s", c.Name, c.Detail))
 	}
 	if origin, _ := b.s.VMCoreInfoOrigin(); origin.Source == model.VMCoreInfoFromMemory || origin.Source == model.VMCoreInfoFromFile {
 		v.Problems = append(v.Problems, model.NewProblem(model.SeverityNote, model.CodeVMCoreInfoRecovered, b.file, -1,

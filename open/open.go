@@ -26,14 +26,17 @@ import (
 	"dumpscope/reader/xencore"
 )
 
-// Chain is the probe chain, in the order formats are tried.
-var Chain = []reader.Format{
-	flat.Format(kdump.Format, elfcore.Format),
-	kdump.Format,
-	xencore.Format,
-	elfcore.Format,
-	xencore.LegacyFormat,
-	aix.Format,
+// Chain is the probe chain, in the order formats are tried. It is made
+// when a file is opened, not at process start.
+func Chain() []reader.Format {
+	return []reader.Format{
+		flat.Format(kdump.Format, elfcore.Format),
+		kdump.Format,
+		xencore.Format,
+		elfcore.Format,
+		xencore.LegacyFormat,
+		aix.Format,
+	}
 }
 
 // Options say how inputs are opened.
@@ -140,7 +143,7 @@ func Sources(srcs ...reader.Source) (reader.Dump, error) {
 	case 0:
 		return nil, errors.New("no dump file given")
 	case 1:
-		return reader.OpenWith(srcs[0], Chain, reader.ProbeSize)
+		return reader.OpenWith(srcs[0], Chain(), reader.ProbeSize)
 	}
 	return openSet(srcs)
 }
@@ -149,7 +152,7 @@ func Sources(srcs ...reader.Source) (reader.Dump, error) {
 func openSet(srcs []reader.Source) (reader.Dump, error) {
 	var parts []*kdump.File
 	for _, s := range srcs {
-		formats, _, err := reader.Detect(s, Chain, reader.ProbeSize)
+		formats, _, err := reader.Detect(s, Chain(), reader.ProbeSize)
 		if err != nil {
 			return nil, err
 		}

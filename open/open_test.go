@@ -142,13 +142,13 @@ func TestDetect(t *testing.T) {
 		{"aix at 512", aix512, aix.Format.Name, 512},
 	}
 	for _, c := range cases {
-		fs, ms, err := reader.Detect(reader.Source{Name: c.name, R: bytes.NewReader(c.head), Size: int64(len(c.head))}, open.Chain, reader.ProbeSize)
+		fs, ms, err := reader.Detect(reader.Source{Name: c.name, R: bytes.NewReader(c.head), Size: int64(len(c.head))}, open.Chain(), reader.ProbeSize)
 		if err != nil || fs[0].Name != c.format || ms[0].Offset != c.off {
 			t.Errorf("%s: %v %v, %v", c.name, fs, ms, err)
 		}
 	}
 	for _, garbage := range [][]byte{nil, []byte("hello"), bytes.Repeat([]byte{0xff}, 5000)} {
-		_, _, err := reader.Detect(reader.Source{Name: "junk", R: bytes.NewReader(garbage), Size: int64(len(garbage))}, open.Chain, reader.ProbeSize)
+		_, _, err := reader.Detect(reader.Source{Name: "junk", R: bytes.NewReader(garbage), Size: int64(len(garbage))}, open.Chain(), reader.ProbeSize)
 		if !errors.Is(err, model.ErrUnrecognized) || !strings.Contains(err.Error(), "tried") || !strings.Contains(err.Error(), "junk") {
 			t.Errorf("garbage %q: %v", garbage[:min(len(garbage), 8)], err)
 		}

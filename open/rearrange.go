@@ -26,7 +26,7 @@ func Rearrange(ctx context.Context, opts Options, in string, create func() (io.W
 		return 0, nil, err
 	}
 	defer reader.Close(src.R)
-	formats, _, err := reader.Detect(src, Chain, reader.ProbeSize)
+	formats, _, err := reader.Detect(src, Chain(), reader.ProbeSize)
 	if err != nil {
 		return 0, nil, err
 	}

@@ -172,34 +172,40 @@ func Counts(c model.StateCounts) string {
 	return OrDash(strings.Join(parts, ", "))
 }
 
-// stateGlyphs are the page states' glyphs, so that states are told apart
+// stateGlyphs are a page state's glyphs, so that states are told apart
 // without colour: all for frames in the state (and a minimap cell whose
 // frames all are), mostly for a minimap cell whose frames mostly, not all,
-// are. A cell with lost or unreadable frames shows them as such.
-var stateGlyphs = map[model.PageState]struct{ all, mostly string }{
-	model.StatePresent:    {"█", "▓"},
-	model.StateZeroFill:   {"0", "o"},
-	model.StateExcluded:   {"x", "+"},
-	model.StateNotInDump:  {"·", ":"},
-	model.StateLost:       {"!", "!"},
-	model.StateUnreadable: {"?", "?"},
+// are. A cell with lost or unreadable frames shows them as such. A state
+// without glyphs has blanks.
+func stateGlyphs(st model.PageState) (all, mostly string) {
+	switch st {
+	case model.StatePresent:
+		return "█", "▓"
+	case model.StateZeroFill:
+		return "0", "o"
+	case model.StateExcluded:
+		return "x", "+"
+	case model.StateNotInDump:
+		return "·", ":"
+	case model.StateLost:
+		return "!", "!"
+	case model.StateUnreadable:
+		return "?", "?"
+	}
+	return " ", " "
 }
 
 // StateGlyph is a page state's glyph in the minimap and legends.
 func StateGlyph(st model.PageState) string {
-	if g, ok := stateGlyphs[st]; ok {
-		return g.all
-	}
-	return " "
+	all, _ := stateGlyphs(st)
+	return all
 }
 
 // MostlyGlyph is the glyph of a minimap cell whose frames are mostly, not
 // all, in state st.
 func MostlyGlyph(st model.PageState) string {
-	if g, ok := stateGlyphs[st]; ok {
-		return g.mostly
-	}
-	return " "
+	_, mostly := stateGlyphs(st)
+	return mostly
 }
 
 // CrashRows are the crash summary's facts: which CPU crashed and why we

@@ -123,24 +123,31 @@ func FrameLine(f model.Frame) string {
 
 // FrameHow says how a frame was found, when that is not a plain unwind
 // step: "(found on the NMI stack, checked by ORC)"; "" for a plain step.
-func FrameHow(f model.Frame) string { return frameHows[f.How] }
-
-// frameHows are FrameHow's words, by model.Frame.How.
-var frameHows = map[string]string{
-	"registers":    "(saved registers)",
-	"task-frame":   "(from thread.sp)",
-	"orc-fp-guess": "(no ORC entry: guessed from the frame pointer)",
-	"code":         "(no ORC entry: computed from the code)",
-	"prologue":     "(in the prologue: return address at sp)",
-	"nmi-scan":     "(found on the NMI stack, checked by ORC)",
-	"call-scan":    "(a call made after the registers were saved, checked by ORC)",
+func FrameHow(f model.Frame) string {
+	switch f.How {
+	case "registers":
+		return "(saved registers)"
+	case "task-frame":
+		return "(from thread.sp)"
+	case "orc-fp-guess":
+		return "(no ORC entry: guessed from the frame pointer)"
+	case "code":
+		return "(no ORC entry: computed from the code)"
+	case "prologue":
+		return "(in the prologue: return address at sp)"
+	case "nmi-scan":
+		return "(found on the NMI stack, checked by ORC)"
+	case "call-scan":
+		return "(a call made after the registers were saved, checked by ORC)"
+	}
+	return ""
 }
 
-// regOrder is the order crash prints a pt_regs in, three a line.
-var regOrder = map[bool][]string{
-	false: {"rip", "rsp", "rflags", "rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15", "orig_rax", "cs", "ss"},
-	true:  {"eip", "esp", "eflags", "eax", "ebx", "ecx", "edx", "esi", "edi", "ebp", "ds", "es", "fs", "gs", "orig_eax", "cs", "ss"},
-}
+// The orders crash prints a pt_regs in, three a line.
+var (
+	regOrderX8664 = []string{"rip", "rsp", "rflags", "rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15", "orig_rax", "cs", "ss"}
+	regOrderI386  = []string{"eip", "esp", "eflags", "eax", "ebx", "ecx", "edx", "esi", "edi", "ebp", "ds", "es", "fs", "gs", "orig_eax", "cs", "ss"}
+)
 
 // PtRegsLines lays out a pt_regs as crash prints an exception frame:
 // upper-case names, three a line, values zero-padded to their width.
@@ -149,13 +156,13 @@ func PtRegsLines(r *model.PtRegs) []string {
 	if _, ok := r.Registers["eip"]; ok {
 		i386 = true
 	}
-	width := 16
+	width, order := 16, regOrderX8664
 	if i386 {
-		width = 8
+		width, order = 8, regOrderI386
 	}
 	var lines []string
 	var cur []string
-	for _, name := range regOrder[i386] {
+	for _, name := range order {
 		v, ok := r.Registers[name]
 		if !ok {
 			continue

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"dumpscope/model"
 )
 
 // TypeName names a type as C (and gdb, and so crash) prints it:
@@ -182,7 +184,7 @@ func ParseDecl(decl string) (Decl, error) {
 	var words []string
 	i := 0
 	bad := func(why string) (Decl, error) {
-		return Decl{}, fmt.Errorf("declaration %q: %s: %w", decl, why, errUnsupported)
+		return Decl{}, fmt.Errorf("declaration %q: %s: %w", decl, why, model.ErrUnsupported)
 	}
 	isQual := func(w string) bool { return w == "const" || w == "volatile" || w == "restrict" }
 	for ; i < len(toks); i++ {
@@ -195,7 +197,7 @@ func ParseDecl(decl string) (Decl, error) {
 			}
 			d.Kind, d.Name = map[string]Kind{"struct": KindStruct, "union": KindUnion, "enum": KindEnum}[w], toks[i+1]
 			i++
-		case intWords[w]:
+		case intWord(w):
 			if d.Kind != 0 {
 				return bad("integer word " + w + " after a type name")
 			}
@@ -271,22 +273,26 @@ func tokenize(s string) ([]string, error) {
 			toks = append(toks, s[i:j])
 			i = j
 		default:
-			return nil, fmt.Errorf("declaration %q: unexpected %q (function declarators and expressions are not supported): %w", s, c, errUnsupported)
+			return nil, fmt.Errorf("declaration %q: unexpected %q (function declarators and expressions are not supported): %w", s, c, model.ErrUnsupported)
 		}
 		if len(toks) > 64 {
-			return nil, fmt.Errorf("declaration %q: too long: %w", s, errUnsupported)
+			return nil, fmt.Errorf("declaration %q: too long: %w", s, model.ErrUnsupported)
 		}
 	}
 	return toks, nil
 }
 
 func isIdent(w string) bool {
-	return w != "" && (w[0] == '_' || w[0] >= 'a' && w[0] <= 'z' || w[0] >= 'A' && w[0] <= 'Z') && !intWords[w]
+	return w != "" && (w[0] == '_' || w[0] >= 'a' && w[0] <= 'z' || w[0] >= 'A' && w[0] <= 'Z') && !intWord(w)
 }
 
-var intWords = map[string]bool{
-	"signed": true, "unsigned": true, "char": true, "short": true, "int": true,
-	"long": true, "_Bool": true, "float": true, "double": true,
+// intWord reports whether w is one of C's integer and floating words.
+func intWord(w string) bool {
+	switch w {
+	case "signed", "unsigned", "char", "short", "int", "long", "_Bool", "float", "double":
+		return true
+	}
+	return false
 }
 
 // canonicalInt turns C's integer and floating words in any order
@@ -368,7 +374,7 @@ func (s *Spec) DeclType(d Decl) (Type, error) {
 	case KindVoid:
 		t = voidType
 	case KindInt:
-		err = fmt.Errorf("no integer type %q in BTF: %w", d.Name, errNotFound)
+		err = fmt.Errorf("no integer type %q in BTF: %w", d.Name, model.ErrNotFound)
 		for _, name := range intSpellings(d.Name) {
 			if it, e := s.FindType(KindInt, name); e == nil {
 				t, err = it, nil

@@ -6,14 +6,6 @@ import (
 	"dumpscope/model"
 )
 
-// Errors wrap the sentinels of dumpscope/model; test them with errors.Is.
-var (
-	errTruncated   = model.ErrTruncated
-	errCorrupt     = model.ErrCorrupt
-	errUnsupported = model.ErrUnsupported
-	errNotFound    = model.ErrNotFound
-)
-
 // errorf reports a structure of the blob that cannot be read: which
 // structure, its offset in the blob, and what is wrong.
 func errorf(structure string, off int64, err error, format string, args ...any) error {

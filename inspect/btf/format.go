@@ -3,6 +3,8 @@ package btf
 import (
 	"encoding/binary"
 	"fmt"
+
+	"dumpscope/model"
 )
 
 // On-disk constants from include/uapi/linux/btf.h.
@@ -149,7 +151,7 @@ type Header struct {
 func parseHeader(b []byte, total int) (Header, binary.ByteOrder, int, error) {
 	var h Header
 	if len(b) < headerMinLen {
-		return h, nil, 0, errorf("btf_header", 0, errTruncated, "btf_header needs %d bytes, the blob has %d", headerMinLen, len(b))
+		return h, nil, 0, errorf("btf_header", 0, model.ErrTruncated, "btf_header needs %d bytes, the blob has %d", headerMinLen, len(b))
 	}
 	var bo binary.ByteOrder
 	switch {
@@ -158,24 +160,24 @@ func parseHeader(b []byte, total int) (Header, binary.ByteOrder, int, error) {
 	case binary.BigEndian.Uint16(b) == Magic:
 		bo = binary.BigEndian
 	default:
-		return h, nil, 0, errorf("btf_header", 0, errCorrupt, "magic %#04x is not BTF_MAGIC %#04x", binary.LittleEndian.Uint16(b), Magic)
+		return h, nil, 0, errorf("btf_header", 0, model.ErrCorrupt, "magic %#04x is not BTF_MAGIC %#04x", binary.LittleEndian.Uint16(b), Magic)
 	}
 	h.Magic = Magic
 	h.Version, h.Flags = b[2], b[3]
 	h.HdrLen = bo.Uint32(b[4:])
 	if h.Version != Version {
-		return h, nil, 0, errorf("btf_header", 2, errUnsupported, "version %d (only %d exists)", h.Version, Version)
+		return h, nil, 0, errorf("btf_header", 2, model.ErrUnsupported, "version %d (only %d exists)", h.Version, Version)
 	}
 	if h.Flags != 0 {
 		// The kernel refuses any flag (btf_parse_hdr: "Unsupported
 		// flags"), so a blob it parsed has none.
-		return h, nil, 0, errorf("btf_header", 3, errUnsupported, "header flags %#x", h.Flags)
+		return h, nil, 0, errorf("btf_header", 3, model.ErrUnsupported, "header flags %#x", h.Flags)
 	}
 	if h.HdrLen < headerMinLen || h.HdrLen > maxHeaderLen || h.HdrLen%4 != 0 {
-		return h, nil, 0, errorf("btf_header", 4, errCorrupt, "hdr_len %d is not a multiple of 4 in %d..%d", h.HdrLen, headerMinLen, maxHeaderLen)
+		return h, nil, 0, errorf("btf_header", 4, model.ErrCorrupt, "hdr_len %d is not a multiple of 4 in %d..%d", h.HdrLen, headerMinLen, maxHeaderLen)
 	}
 	if int(h.HdrLen) > len(b) {
-		return h, nil, 0, errorf("btf_header", 4, errTruncated, "hdr_len %d is beyond the blob's %d bytes", h.HdrLen, total)
+		return h, nil, 0, errorf("btf_header", 4, model.ErrTruncated, "hdr_len %d is beyond the blob's %d bytes", h.HdrLen, total)
 	}
 	h.TypeOff, h.TypeLen = bo.Uint32(b[8:]), bo.Uint32(b[12:])
 	h.StrOff, h.StrLen = bo.Uint32(b[16:]), bo.Uint32(b[20:])
@@ -187,30 +189,30 @@ func parseHeader(b []byte, total int) (Header, binary.ByteOrder, int, error) {
 	typeEnd := uint64(h.TypeOff) + uint64(h.TypeLen)
 	strEnd := uint64(h.StrOff) + uint64(h.StrLen)
 	if h.TypeOff%4 != 0 {
-		return h, nil, 0, errorf("btf_header", 8, errCorrupt, "type_off %#x is not 4-byte aligned", h.TypeOff)
+		return h, nil, 0, errorf("btf_header", 8, model.ErrCorrupt, "type_off %#x is not 4-byte aligned", h.TypeOff)
 	}
 	if h.TypeLen%4 != 0 {
-		return h, nil, 0, errorf("btf_header", 12, errCorrupt, "type_len %#x is not a multiple of 4", h.TypeLen)
+		return h, nil, 0, errorf("btf_header", 12, model.ErrCorrupt, "type_len %#x is not a multiple of 4", h.TypeLen)
 	}
 	if typeEnd > data {
-		return h, nil, 0, errorf("btf_header", 8, errTruncated, "type section %#x+%#x is beyond the %#x bytes after the header", h.TypeOff, h.TypeLen, data)
+		return h, nil, 0, errorf("btf_header", 8, model.ErrTruncated, "type section %#x+%#x is beyond the %#x bytes after the header", h.TypeOff, h.TypeLen, data)
 	}
 	if strEnd > data {
-		return h, nil, 0, errorf("btf_header", 16, errTruncated, "string section %#x+%#x is beyond the %#x bytes after the header", h.StrOff, h.StrLen, data)
+		return h, nil, 0, errorf("btf_header", 16, model.ErrTruncated, "string section %#x+%#x is beyond the %#x bytes after the header", h.StrOff, h.StrLen, data)
 	}
 	// Sections follow each other in this order: types, layout, strings
 	// (libbpf btf_parse_hdr; the kernel sorts them and refuses overlaps).
 	if typeEnd > uint64(h.StrOff) {
-		return h, nil, 0, errorf("btf_header", 16, errCorrupt, "type section %#x+%#x overlaps the string section at %#x", h.TypeOff, h.TypeLen, h.StrOff)
+		return h, nil, 0, errorf("btf_header", 16, model.ErrCorrupt, "type section %#x+%#x overlaps the string section at %#x", h.TypeOff, h.TypeLen, h.StrOff)
 	}
 	end := strEnd
 	if h.LayoutLen != 0 {
 		layoutEnd := uint64(h.LayoutOff) + uint64(h.LayoutLen)
 		switch {
 		case h.LayoutOff%4 != 0 || h.LayoutLen%4 != 0:
-			return h, nil, 0, errorf("btf_header", 24, errCorrupt, "layout section %#x+%#x is not 4-byte aligned", h.LayoutOff, h.LayoutLen)
+			return h, nil, 0, errorf("btf_header", 24, model.ErrCorrupt, "layout section %#x+%#x is not 4-byte aligned", h.LayoutOff, h.LayoutLen)
 		case uint64(h.LayoutOff) < typeEnd || layoutEnd > uint64(h.StrOff):
-			return h, nil, 0, errorf("btf_header", 24, errCorrupt, "layout section %#x+%#x is not between the type section (end %#x) and the string section (%#x)", h.LayoutOff, h.LayoutLen, typeEnd, h.StrOff)
+			return h, nil, 0, errorf("btf_header", 24, model.ErrCorrupt, "layout section %#x+%#x is not between the type section (end %#x) and the string section (%#x)", h.LayoutOff, h.LayoutLen, typeEnd, h.StrOff)
 		}
 	}
 	return h, bo, int(uint64(h.HdrLen) + end), nil

@@ -1,6 +1,10 @@
 package btf
 
-import "fmt"
+import (
+	"fmt"
+
+	"dumpscope/model"
+)
 
 // Global is a kernel global variable a dump reader starts from, with the
 // C declaration of its type. vmlinux BTF has VAR records only for per-CPU
@@ -107,7 +111,7 @@ func (s *Spec) GlobalIn(table []Global, name string) (GlobalVar, error) {
 		}
 		return GlobalVar{Name: name, Type: t, PerCPU: g.PerCPU}, nil
 	}
-	return GlobalVar{}, fmt.Errorf("global %s: no BTF VAR and no declaration: %w", name, errNotFound)
+	return GlobalVar{}, fmt.Errorf("global %s: no BTF VAR and no declaration: %w", name, model.ErrNotFound)
 }
 
 // perCPUSection is the section of per-CPU variables

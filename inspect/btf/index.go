@@ -5,6 +5,8 @@ import (
 	"hash/maphash"
 	"math/bits"
 	"sync"
+
+	"dumpscope/model"
 )
 
 // lazyIndex is an open-addressing hash table from names to entries, built
@@ -126,7 +128,7 @@ func (s *Spec) TypesByName(name string) ([]Type, error) {
 		return nil, err
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("no type named %q in BTF: %w", name, errNotFound)
+		return nil, fmt.Errorf("no type named %q in BTF: %w", name, model.ErrNotFound)
 	}
 	return out, nil
 }
@@ -170,9 +172,9 @@ func (s *Spec) FindType(kind Kind, name string) (Type, error) {
 	case ok:
 		return found, nil
 	case declared:
-		return decl, fmt.Errorf("%s %s is only declared (%s, type %d) in this BTF, not defined: %w", kind, name, decl.Kind, decl.ID, errNotFound)
+		return decl, fmt.Errorf("%s %s is only declared (%s, type %d) in this BTF, not defined: %w", kind, name, decl.Kind, decl.ID, model.ErrNotFound)
 	}
-	return Type{}, fmt.Errorf("no %s named %q in BTF: %w", kind, name, errNotFound)
+	return Type{}, fmt.Errorf("no %s named %q in BTF: %w", kind, name, model.ErrNotFound)
 }
 
 // enumIndex builds (once) the index of this blob's enumerators: entries
@@ -229,7 +231,7 @@ func (s *Spec) Enumerator(name string) (Type, Enumerator, error) {
 			return t, e, nil
 		}
 	}
-	return Type{}, Enumerator{}, fmt.Errorf("no enumerator %q in BTF: %w", name, errNotFound)
+	return Type{}, Enumerator{}, fmt.Errorf("no enumerator %q in BTF: %w", name, model.ErrNotFound)
 }
 
 // EnumName returns the name of the enumerator of t (an enum or enum64,

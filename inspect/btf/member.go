@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"dumpscope/model"
 )
 
 // Target returns the type t refers to (t.Ref, or the target of a pointer
@@ -36,7 +38,7 @@ func (s *Spec) Resolve(t Type) (Type, error) {
 		}
 		t = next
 	}
-	return t, fmt.Errorf("resolving type %d: more than %d typedefs and qualifiers (a cycle?): %w", start.ID, maxResolveDepth, errCorrupt)
+	return t, fmt.Errorf("resolving type %d: more than %d typedefs and qualifiers (a cycle?): %w", start.ID, maxResolveDepth, model.ErrCorrupt)
 }
 
 // Size returns the size in bytes of a type: ints, enums, structs, unions
@@ -49,7 +51,7 @@ func (s *Spec) Size(t Type) (uint64, error) {
 
 func (s *Spec) size(t Type, depth int) (uint64, error) {
 	if depth > maxResolveDepth {
-		return 0, fmt.Errorf("size of type %d: nested deeper than %d (a cycle?): %w", t.ID, maxResolveDepth, errCorrupt)
+		return 0, fmt.Errorf("size of type %d: nested deeper than %d (a cycle?): %w", t.ID, maxResolveDepth, model.ErrCorrupt)
 	}
 	r, err := s.Resolve(t)
 	if err != nil {
@@ -66,7 +68,7 @@ func (s *Spec) size(t Type, depth int) (uint64, error) {
 			return 0, err
 		}
 		if es != 0 && uint64(r.Nelems) > (1<<63)/es {
-			return 0, fmt.Errorf("size of %s: %d elements of %d bytes overflow: %w", s.TypeName(r), r.Nelems, es, errCorrupt)
+			return 0, fmt.Errorf("size of %s: %d elements of %d bytes overflow: %w", s.TypeName(r), r.Nelems, es, model.ErrCorrupt)
 		}
 		return es * uint64(r.Nelems), nil
 	case KindVar:
@@ -76,7 +78,7 @@ func (s *Spec) size(t Type, depth int) (uint64, error) {
 		}
 		return s.size(v, depth+1)
 	}
-	return 0, fmt.Errorf("%s (%s) has no size: %w", s.TypeName(r), r.Kind, errNotFound)
+	return 0, fmt.Errorf("%s (%s) has no size: %w", s.TypeName(r), r.Kind, model.ErrNotFound)
 }
 
 // elem returns an array's element type and its size, sized at depth (as
@@ -151,7 +153,7 @@ func (s *Spec) FieldOf(path string) (Type, Field, error) {
 		}
 	}
 	if err != nil {
-		return Type{}, Field{}, fmt.Errorf("no struct, union or typedef named %q: %w", name, errNotFound)
+		return Type{}, Field{}, fmt.Errorf("no struct, union or typedef named %q: %w", name, model.ErrNotFound)
 	}
 	f, err := s.Field(t, rest)
 	return t, f, err
@@ -175,7 +177,7 @@ func nextComponent(p string) (string, string) {
 }
 
 func (s *Spec) index(f Field, cur Type, comp, path string) (Field, error) {
-	mErr := &MemberError{Type: s.TypeName(f.Type), Member: comp, Path: path, Err: errNotFound}
+	mErr := &MemberError{Type: s.TypeName(f.Type), Member: comp, Path: path, Err: model.ErrNotFound}
 	if cur.Kind != KindArray {
 		mErr.Msg = "cannot index " + comp + ": not an array"
 		return f, mErr
@@ -208,7 +210,7 @@ func (s *Spec) index(f Field, cur Type, comp, path string) (Field, error) {
 
 func (s *Spec) memberStep(f Field, cur Type, name, path string) (Field, error) {
 	if cur.Kind != KindStruct && cur.Kind != KindUnion {
-		return f, &MemberError{Type: s.TypeName(f.Type), Member: name, Path: path, Err: errNotFound,
+		return f, &MemberError{Type: s.TypeName(f.Type), Member: name, Path: path, Err: model.ErrNotFound,
 			Msg: fmt.Sprintf("no member %q: not a struct or union (%s)", name, cur.Kind)}
 	}
 	budget := memberBudget
@@ -217,7 +219,7 @@ func (s *Spec) memberStep(f Field, cur Type, name, path string) (Field, error) {
 		return f, err
 	}
 	if !found {
-		return f, &MemberError{Type: s.TypeName(cur), Member: name, Path: path, Err: errNotFound}
+		return f, &MemberError{Type: s.TypeName(cur), Member: name, Path: path, Err: model.ErrNotFound}
 	}
 	f.BitOffset += bitOff
 	f.BitfieldSize = uint32(m.BitfieldSize)
@@ -253,10 +255,10 @@ const memberBudget = 4096
 // reading nothing but the names it compares.
 func (s *Spec) findMember(t Type, name string, depth int, budget *int) (Member, uint64, bool, error) {
 	if *budget--; *budget < 0 {
-		return Member{}, 0, false, fmt.Errorf("more than %d anonymous members searched for %q (damaged BTF?): %w", memberBudget, name, errCorrupt)
+		return Member{}, 0, false, fmt.Errorf("more than %d anonymous members searched for %q (damaged BTF?): %w", memberBudget, name, model.ErrCorrupt)
 	}
 	if depth > maxResolveDepth {
-		return Member{}, 0, false, fmt.Errorf("anonymous members of %s nested deeper than %d (a cycle?): %w", s.TypeName(t), maxResolveDepth, errCorrupt)
+		return Member{}, 0, false, fmt.Errorf("anonymous members of %s nested deeper than %d (a cycle?): %w", s.TypeName(t), maxResolveDepth, model.ErrCorrupt)
 	}
 	o, recs, err := s.vlenRecords(t, 12, KindStruct, KindUnion)
 	if err != nil {

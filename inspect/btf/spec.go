@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"sync"
+
+	"dumpscope/model"
 )
 
 // TypeID numbers the types of a blob: 0 is void, the blob's types count
@@ -48,7 +50,7 @@ const readChunk = 4 << 20
 // btf->data_size); it must not exceed MaxBlobSize.
 func Load(r io.ReaderAt, size int64, base *Spec) (*Spec, error) {
 	if size <= 0 || size > MaxBlobSize {
-		return nil, errorf("BTF", -1, errCorrupt, "blob size %d is not in 1..%d", size, MaxBlobSize)
+		return nil, errorf("BTF", -1, model.ErrCorrupt, "blob size %d is not in 1..%d", size, MaxBlobSize)
 	}
 	head := make([]byte, min(size, maxHeaderLen))
 	if err := readFull(r, head, 0); err != nil {
@@ -83,7 +85,7 @@ type memoryReader struct {
 
 func (m memoryReader) ReadAt(p []byte, off int64) (int, error) {
 	if off < 0 || m.base+uint64(off) < m.base {
-		return 0, fmt.Errorf("BTF offset %d from %#x: outside the address space: %w", off, m.base, errCorrupt)
+		return 0, fmt.Errorf("BTF offset %d from %#x: outside the address space: %w", off, m.base, model.ErrCorrupt)
 	}
 	if err := m.read(m.base+uint64(off), p); err != nil {
 		return 0, fmt.Errorf("reading BTF at %#x: %w", m.base+uint64(off), err)
@@ -101,14 +103,14 @@ func readFull(r io.ReaderAt, p []byte, off int64) error {
 	}
 	// Wrap both: ErrTruncated for this package's callers, the reader's own
 	// error (model.ErrPageAbsent from a dump) for theirs.
-	return errorf("BTF", off+int64(n), fmt.Errorf("%w: %w", errTruncated, err), "reading %d bytes: %v", len(p), err)
+	return errorf("BTF", off+int64(n), fmt.Errorf("%w: %w", model.ErrTruncated, err), "reading %d bytes: %v", len(p), err)
 }
 
 // NewSpec parses a blob already in memory and keeps raw without copying
 // it: the caller must not change it afterwards. base is as for Load.
 func NewSpec(raw []byte, base *Spec) (*Spec, error) {
 	if len(raw) > MaxBlobSize {
-		return nil, errorf("BTF", -1, errCorrupt, "blob size %d exceeds %d", len(raw), MaxBlobSize)
+		return nil, errorf("BTF", -1, model.ErrCorrupt, "blob size %d exceeds %d", len(raw), MaxBlobSize)
 	}
 	h, bo, need, err := parseHeader(raw, len(raw))
 	if err != nil {
@@ -123,12 +125,12 @@ func NewSpec(raw []byte, base *Spec) (*Spec, error) {
 	}
 	if base != nil {
 		if base.ByteOrder != bo {
-			return nil, errorf("btf_header", 0, errCorrupt, "split BTF is %v, its base %v", bo, base.ByteOrder)
+			return nil, errorf("btf_header", 0, model.ErrCorrupt, "split BTF is %v, its base %v", bo, base.ByteOrder)
 		}
 		s.firstID = base.firstID + TypeID(len(base.offs))
 		end := uint64(base.strStart) + uint64(len(base.strs))
 		if end+uint64(len(s.strs)) > 1<<32-1 {
-			return nil, errorf("btf_header", 20, errCorrupt, "string offsets beyond 32 bits: base strings end at %#x, %#x more", end, len(s.strs))
+			return nil, errorf("btf_header", 20, model.ErrCorrupt, "string offsets beyond 32 bits: base strings end at %#x, %#x more", end, len(s.strs))
 		}
 		s.strStart = uint32(end)
 	}
@@ -150,13 +152,13 @@ func (s *Spec) checkStrings() error {
 		if s.base != nil {
 			return nil
 		}
-		return errorf("BTF strings", off, errCorrupt, "empty string section")
+		return errorf("BTF strings", off, model.ErrCorrupt, "empty string section")
 	}
 	if s.strs[len(s.strs)-1] != 0 {
-		return errorf("BTF strings", off+int64(len(s.strs))-1, errCorrupt, "string section does not end with NUL")
+		return errorf("BTF strings", off+int64(len(s.strs))-1, model.ErrCorrupt, "string section does not end with NUL")
 	}
 	if s.base == nil && s.strs[0] != 0 {
-		return errorf("BTF strings", off, errCorrupt, "string section does not start with the empty name (split BTF without its base?)")
+		return errorf("BTF strings", off, model.ErrCorrupt, "string section does not start with the empty name (split BTF without its base?)")
 	}
 	return nil
 }
@@ -170,7 +172,7 @@ func (s *Spec) indexTypes() error {
 		return err
 	}
 	if uint64(s.firstID)+uint64(n) > 1<<32-1 {
-		return errorf("btf_type", -1, errCorrupt, "type IDs beyond 32 bits: %d types after ID %d", n, s.firstID)
+		return errorf("btf_type", -1, model.ErrCorrupt, "type IDs beyond 32 bits: %d types after ID %d", n, s.firstID)
 	}
 	s.offs = make([]uint32, n)
 	_, err = s.walkTypes(s.offs)
@@ -183,14 +185,14 @@ func (s *Spec) walkTypes(offs []uint32) (int, error) {
 	for off := 0; off < len(b); n++ {
 		at := int64(s.Header.HdrLen) + int64(s.Header.TypeOff) + int64(off)
 		if len(b)-off < typeHeaderSize {
-			return 0, errorf("btf_type", at, errTruncated, "type %d: %d bytes left, struct btf_type needs %d", s.firstID+TypeID(n), len(b)-off, typeHeaderSize)
+			return 0, errorf("btf_type", at, model.ErrTruncated, "type %d: %d bytes left, struct btf_type needs %d", s.firstID+TypeID(n), len(b)-off, typeHeaderSize)
 		}
 		size, err := s.recordSize(s.ByteOrder.Uint32(b[off+4:]))
 		if err != nil {
 			return 0, fmt.Errorf("type %d at offset %#x: %w", s.firstID+TypeID(n), at, err)
 		}
 		if size > uint64(len(b)-off) {
-			return 0, errorf("btf_type", at, errTruncated, "type %d needs %d bytes, the type section has %d left", s.firstID+TypeID(n), size, len(b)-off)
+			return 0, errorf("btf_type", at, model.ErrTruncated, "type %d needs %d bytes, the type section has %d left", s.firstID+TypeID(n), size, len(b)-off)
 		}
 		if offs != nil {
 			offs[n] = uint32(off)
@@ -210,18 +212,18 @@ func (s *Spec) recordSize(info uint32) (uint64, error) {
 	case kind.Known():
 		l = kindLayouts[kind]
 	case kind == KindVoid:
-		return 0, errorf("btf_type", -1, errCorrupt, "kind 0 (BTF_KIND_UNKN) is only void, type 0")
+		return 0, errorf("btf_type", -1, model.ErrCorrupt, "kind 0 (BTF_KIND_UNKN) is only void, type 0")
 	default:
 		layouts := s.layouts
 		for b := s.base; layouts == nil && b != nil; b = b.base {
 			layouts = b.layouts // split BTF shares its base's layout
 		}
 		if int(kind) >= len(layouts) {
-			return 0, errorf("btf_type", -1, errUnsupported, "unknown kind %d and no layout section describes it", kind)
+			return 0, errorf("btf_type", -1, model.ErrUnsupported, "unknown kind %d and no layout section describes it", kind)
 		}
 		l = layouts[kind]
 		if l.InfoSize%4 != 0 || l.ElemSize%4 != 0 {
-			return 0, errorf("btf_layout", -1, errCorrupt, "kind %d: info_sz %d, elem_sz %d are not multiples of 4", kind, l.InfoSize, l.ElemSize)
+			return 0, errorf("btf_layout", -1, model.ErrCorrupt, "kind %d: info_sz %d, elem_sz %d are not multiples of 4", kind, l.InfoSize, l.ElemSize)
 		}
 	}
 	return typeHeaderSize + uint64(l.InfoSize) + vlen*uint64(l.ElemSize), nil
@@ -247,13 +249,13 @@ func (s *Spec) Raw() []byte { return s.raw }
 func (s *Spec) record(id TypeID) (*Spec, int, error) {
 	for id < s.firstID {
 		if s.base == nil {
-			return nil, 0, fmt.Errorf("type ID %d: below the first ID %d: %w", id, s.firstID, errNotFound)
+			return nil, 0, fmt.Errorf("type ID %d: below the first ID %d: %w", id, s.firstID, model.ErrNotFound)
 		}
 		s = s.base
 	}
 	i := uint64(id - s.firstID)
 	if i >= uint64(len(s.offs)) {
-		return nil, 0, fmt.Errorf("type ID %d: beyond the last ID %d: %w", id, s.LastID(), errNotFound)
+		return nil, 0, fmt.Errorf("type ID %d: beyond the last ID %d: %w", id, s.LastID(), model.ErrNotFound)
 	}
 	return s, int(s.offs[i]), nil
 }
@@ -266,11 +268,11 @@ func (s *Spec) name(off uint32) ([]byte, error) {
 	}
 	o := uint64(off - s.strStart)
 	if o >= uint64(len(s.strs)) {
-		return nil, errorf("BTF strings", -1, errCorrupt, "name offset %#x is beyond the string section (%#x..%#x)", off, s.strStart, uint64(s.strStart)+uint64(len(s.strs)))
+		return nil, errorf("BTF strings", -1, model.ErrCorrupt, "name offset %#x is beyond the string section (%#x..%#x)", off, s.strStart, uint64(s.strStart)+uint64(len(s.strs)))
 	}
 	end := bytes.IndexByte(s.strs[o:], 0)
 	if end < 0 { // checkStrings makes this impossible; keep the bound anyway
-		return nil, errorf("BTF strings", -1, errCorrupt, "name at %#x is not NUL-terminated", off)
+		return nil, errorf("BTF strings", -1, model.ErrCorrupt, "name at %#x is not NUL-terminated", off)
 	}
 	return s.strs[o : o+uint64(end)], nil
 }

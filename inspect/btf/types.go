@@ -2,6 +2,8 @@ package btf
 
 import (
 	"fmt"
+
+	"dumpscope/model"
 )
 
 // Type is one decoded type record: struct btf_type and its kind's
@@ -162,7 +164,7 @@ func (s *Spec) vlenRecords(t Type, elem int, kinds ...Kind) (*Spec, []byte, erro
 		ok = ok || t.Kind == k
 	}
 	if !ok || t.ID == 0 {
-		return nil, nil, fmt.Errorf("%s is a %s, not a %v: %w", label(t), t.Kind, kinds, errNotFound)
+		return nil, nil, fmt.Errorf("%s is a %s, not a %v: %w", label(t), t.Kind, kinds, model.ErrNotFound)
 	}
 	o, off, err := s.record(t.ID)
 	if err != nil {

@@ -59,7 +59,7 @@ func (s *Spec) Format(t Type, read ReadFunc, addr uint64, opt FormatOptions) (Va
 		return Value{}, err
 	}
 	if size > uint64(opt.MaxObject) {
-		return Value{}, fmt.Errorf("%s is %d bytes, more than the %d Format reads: %w", s.TypeName(t), size, opt.MaxObject, errUnsupported)
+		return Value{}, fmt.Errorf("%s is %d bytes, more than the %d Format reads: %w", s.TypeName(t), size, opt.MaxObject, model.ErrUnsupported)
 	}
 	f := &formatter{s: s, opt: &opt, read: read, addr: addr, buf: make([]byte, size), nodes: opt.MaxNodes}
 	f.load()

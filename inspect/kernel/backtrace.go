@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 
@@ -301,7 +302,7 @@ func (k *Kernel) PanicCPU(ctx context.Context) (cpu int, why string, ok bool) {
 		if k.readVirt(ctx, at, b[:]) != nil {
 			continue
 		}
-		v := int32(le.Uint32(b[:]))
+		v := int32(binary.LittleEndian.Uint32(b[:]))
 		if v < 0 || v >= maxCPUs {
 			continue
 		}

@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"strings"
 
@@ -38,16 +39,20 @@ import (
 // The kernel keeps no other copy of the panic text: "Kernel panic - not
 // syncing" itself is only in the log.
 
-// crashPath are the functions a panicking CPU runs through on its way into
-// the crash kernel (kernel/panic.c panic, kernel/kexec_core.c
-// __crash_kexec, arch/x86/kernel/crash.c native_machine_crash_shutdown,
-// arch/x86/kernel/dumpstack.c oops_end and __die). kdump saves the
-// panicking CPU's registers inside __crash_kexec (crash_setup_regs), so
-// its instruction pointer is in one of them.
-var crashPath = map[string]bool{
-	"panic": true, "vpanic": true, "__crash_kexec": true, "crash_kexec": true,
-	"machine_crash_shutdown": true, "native_machine_crash_shutdown": true, "crash_save_cpu": true,
-	"oops_end": true, "__die": true, "die": true, "nmi_panic": true, "sysrq_handle_crash": true,
+// crashPath reports whether a function is one a panicking CPU runs
+// through on its way into the crash kernel (kernel/panic.c panic,
+// kernel/kexec_core.c __crash_kexec, arch/x86/kernel/crash.c
+// native_machine_crash_shutdown, arch/x86/kernel/dumpstack.c oops_end and
+// __die). kdump saves the panicking CPU's registers inside __crash_kexec
+// (crash_setup_regs), so its instruction pointer is in one of them.
+func crashPath(name string) bool {
+	switch name {
+	case "panic", "vpanic", "__crash_kexec", "crash_kexec",
+		"machine_crash_shutdown", "native_machine_crash_shutdown", "crash_save_cpu",
+		"oops_end", "__die", "die", "nmi_panic", "sysrq_handle_crash":
+		return true
+	}
+	return false
 }
 
 // panicCPUInvalid is PANIC_CPU_INVALID (include/linux/panic.h).
@@ -56,14 +61,18 @@ const panicCPUInvalid = -1
 // panicBufSize is the size of panic()'s static buffer.
 const panicBufSize = 1024
 
-// panicStatics are kernel/panic.c's own variables: panic()'s buffer lies
-// among them.
-var panicStatics = map[string]bool{
-	"panic_on_oops": true, "panic_print": true, "panic_timeout": true, "panic_blink": true,
-	"panic_notifier_list": true, "crash_kexec_post_notifiers": true, "panic_on_taint": true,
-	"panic_on_taint_nousertaint": true, "pause_on_oops": true, "pause_on_oops_flag": true,
-	"pause_on_oops_lock": true, "tainted_mask": true, "warn_count": true, "spin_counter": true,
-	"cpus_stopped": true, "oops_id": true, "panic_on_warn": true,
+// panicStatic reports whether a variable is one of kernel/panic.c's
+// own: panic()'s buffer lies among them.
+func panicStatic(name string) bool {
+	switch name {
+	case "panic_on_oops", "panic_print", "panic_timeout", "panic_blink",
+		"panic_notifier_list", "crash_kexec_post_notifiers", "panic_on_taint",
+		"panic_on_taint_nousertaint", "pause_on_oops", "pause_on_oops_flag",
+		"pause_on_oops_lock", "tainted_mask", "warn_count", "spin_counter",
+		"cpus_stopped", "oops_id", "panic_on_warn":
+		return true
+	}
+	return false
 }
 
 // memFacts are the memory facts and what the analysis needs beside them.
@@ -97,7 +106,7 @@ func (k *Kernel) memoryFacts(ctx context.Context, syms *Symbols) *memFacts {
 		if syms != nil {
 			if r, ok := syms.Addr(pc); ok {
 				st.PCSymbol = r.String()
-				if crashPath[r.Symbol.Name] {
+				if crashPath(r.Symbol.Name) {
 					f.CrashPathCPUs = append(f.CrashPathCPUs, cpu)
 				}
 			}
@@ -184,7 +193,7 @@ func (v *varReader) int32(name string) (int32, bool) {
 	if !ok {
 		return 0, false
 	}
-	n := int32(le.Uint32(b))
+	n := int32(binary.LittleEndian.Uint32(b))
 	v.f.Read = append(v.f.Read, fmt.Sprintf("%s at %#x = %d", name, a, n))
 	return n, true
 }
@@ -224,7 +233,7 @@ func (v *varReader) panicMessage() string {
 		for d := -6; d <= 6 && !near; d++ {
 			if j+d >= 0 && j+d < len(all) && d != 0 {
 				name, _, _ := strings.Cut(v.syms.syms[all[j+d]].Name, ".")
-				near = panicStatics[name]
+				near = panicStatic(name)
 			}
 		}
 		if near {

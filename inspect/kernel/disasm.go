@@ -213,17 +213,6 @@ func (k *Kernel) decode(code []byte, pc uint64, names symNamer, intel bool, read
 	return out
 }
 
-// suffixless maps the mnemonics x86asm's GNU syntax writes with an
-// operand-size suffix to the ones objdump writes without it, by mode:
-// binutils leaves the suffix out where the size is the mode's default
-// (near call, jmp and ret, leave, push, pop, pushf and popf take 64-bit
-// operands in 64-bit mode), as GNU objdump 2.40 prints them; x86asm
-// follows older binutils (callq, retq, pushq …).
-var suffixless = map[int]map[string]string{
-	64: {"callq": "call", "jmpq": "jmp", "retq": "ret", "leaveq": "leave", "pushq": "push", "popq": "pop", "pushfq": "pushf", "popfq": "popf"},
-	32: {"calll": "call", "jmpl": "jmp", "retl": "ret", "leavel": "leave", "pushl": "push", "popl": "pop", "pushfl": "pushf", "popfl": "popf"},
-}
-
 // objdumpMnemonic rewrites an instruction in x86asm's GNU syntax with
 // objdump's mnemonic: the suffix left out where suffixless says, and a
 // rep prefix on ret written repz.
@@ -233,9 +222,7 @@ func objdumpMnemonic(text string, mode int) string {
 		prefix, text = "rep ", rest
 	}
 	op, args, _ := strings.Cut(text, " ")
-	if m, ok := suffixless[mode][op]; ok {
-		op = m
-	}
+	op = suffixless(op, mode)
 	if prefix == "rep " && op == "ret" {
 		prefix = "repz "
 	}
@@ -243,6 +230,30 @@ func objdumpMnemonic(text string, mode int) string {
 		op += " " + args
 	}
 	return prefix + op
+}
+
+// suffixless returns a mnemonic x86asm's GNU syntax writes with an
+// operand-size suffix as objdump writes it, by mode: binutils leaves the
+// suffix out where the size is the mode's default (near call, jmp and
+// ret, leave, push, pop, pushf and popf take 64-bit operands in 64-bit
+// mode, 32-bit ones in 32-bit mode), as GNU objdump 2.40 prints them;
+// x86asm follows older binutils (callq, retq, pushq …). Other mnemonics
+// are returned as they are.
+func suffixless(op string, mode int) string {
+	suffix := ""
+	switch mode {
+	case 64:
+		suffix = "q"
+	case 32:
+		suffix = "l"
+	default:
+		return op
+	}
+	switch base := strings.TrimSuffix(op, suffix); base {
+	case "call", "jmp", "ret", "leave", "push", "pop", "pushf", "popf":
+		return base
+	}
+	return op
 }
 
 // symOff formats an address as objdump labels it: "name" at a symbol's

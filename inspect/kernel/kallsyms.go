@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"hash/maphash"
 	"slices"
@@ -143,7 +144,7 @@ func decodeKallsyms(read readFunc, a kallsymsAddrs, anchors map[string]uint64) (
 	if err := read(a.numSyms, b4[:]); err != nil {
 		return nil, fmt.Errorf("kallsyms_num_syms: %w", err)
 	}
-	num := int(le.Uint32(b4[:]))
+	num := int(binary.LittleEndian.Uint32(b4[:]))
 	if num == 0 || num > maxKallsyms {
 		return nil, fmt.Errorf("kallsyms_num_syms = %d is not a plausible symbol count (1..%d): %w", num, maxKallsyms, model.ErrCorrupt)
 	}
@@ -179,7 +180,7 @@ func readTokens(read readFunc, a kallsymsAddrs) ([256][]byte, error) {
 	}
 	c := newCursor(read, 0)
 	for i := range tokens {
-		c.seek(a.tokenTable + uint64(le.Uint16(idx[2*i:])))
+		c.seek(a.tokenTable + uint64(binary.LittleEndian.Uint16(idx[2*i:])))
 		for {
 			ch, err := c.byte()
 			if err != nil {
@@ -327,7 +328,7 @@ func (s *Symbols) readAddresses(read readFunc, a kallsymsAddrs, anchors map[stri
 		if err := read(a.offsets, raw); err != nil {
 			return nil, fmt.Errorf("kallsyms_offsets: %w", err)
 		}
-		off := func(i int) int32 { return int32(le.Uint32(raw[4*i:])) }
+		off := func(i int) int32 { return int32(binary.LittleEndian.Uint32(raw[4*i:])) }
 		if a.relativeBase != 0 {
 			pb := make([]byte, a.ptrSize)
 			if err := read(a.relativeBase, pb); err != nil {
@@ -395,9 +396,9 @@ func (s *Symbols) setAddrs(addr func(int) (uint64, bool)) []bool {
 
 func ptrAt(b []byte, i, size int) uint64 {
 	if size == 8 {
-		return le.Uint64(b[8*i:])
+		return binary.LittleEndian.Uint64(b[8*i:])
 	}
-	return uint64(le.Uint32(b[4*i:]))
+	return uint64(binary.LittleEndian.Uint32(b[4*i:]))
 }
 
 // check compares the decoded addresses with the anchors and counts those
@@ -501,14 +502,13 @@ func typeString(c byte) string {
 	return string(c)
 }
 
-// asciiLetters holds every ASCII byte, for typeString's substrings.
-var asciiLetters = func() string {
-	b := make([]byte, 0x80)
-	for i := range b {
-		b[i] = byte(i)
-	}
-	return string(b)
-}()
+// asciiLetters holds every ASCII byte at its own index, for typeString's
+// substrings.
+const asciiLetters = "\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f" +
+	"\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f" +
+	" !\"#$%&'()*+,-./0123456789:;<=>?" +
+	"@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_" +
+	"`abcdefghijklmnopqrstuvwxyz{|}~\x7f"
 
 // Len returns the number of symbols.
 func (s *Symbols) Len() int { return len(s.syms) }

@@ -437,3 +437,19 @@ func TestNameIndex(t *testing.T) {
 		t.Errorf("an empty table finds %v", got)
 	}
 }
+
+// TestTypeString checks typeString against the conversion it saves: the
+// same string for every byte, and no allocation for an ASCII letter.
+func TestTypeString(t *testing.T) {
+	if len(asciiLetters) != 0x80 {
+		t.Fatalf("asciiLetters holds %d bytes, want 128", len(asciiLetters))
+	}
+	for c := range 256 {
+		if got, want := typeString(byte(c)), string(rune(c)); got != want {
+			t.Errorf("typeString(%#x) = %q, want %q", c, got, want)
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { _ = typeString('T') }); n != 0 {
+		t.Errorf("typeString('T') allocates %v times", n)
+	}
+}

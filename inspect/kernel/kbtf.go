@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strings"
@@ -192,7 +193,7 @@ func uintAt(b []byte, f field) uint64 {
 	if !f.ok || f.off+f.size > uint64(len(b)) {
 		return 0
 	}
-	v, _ := reader.UintAt(le, b[f.off:f.off+f.size])
+	v, _ := reader.UintAt(binary.LittleEndian, b[f.off:f.off+f.size])
 	return v
 }
 

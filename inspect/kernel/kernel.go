@@ -2,7 +2,6 @@ package kernel
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"sort"
@@ -451,6 +450,3 @@ func (k *Kernel) noCPU(cpu int, reg string) error {
 	return &MissingError{File: k.name, What: fmt.Sprintf("%s of CPU %d", reg, cpu),
 		Err: fmt.Errorf("no register set of CPU %d has it (the dump has CPUs %v): %w", cpu, k.cpuIndexes(), model.ErrNotFound)}
 }
-
-// le is the byte order of both supported architectures.
-var le = binary.LittleEndian

@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"encoding/binary"
 	"fmt"
 
 	"dumpscope/model"
@@ -67,7 +68,7 @@ func readLogBuf(read readFunc, l logBufLayout) ([]model.LogRecord, error) {
 		if err := read(a, u[:]); err != nil {
 			return nil, fmt.Errorf("log_buf variable at %#x: %w", a, err)
 		}
-		vals[i] = uint64(le.Uint32(u[:]))
+		vals[i] = uint64(binary.LittleEndian.Uint32(u[:]))
 	}
 	size, idx, end := vals[0], vals[1], vals[2]
 	if size < l.hdrSize || size > maxLogBufLen || idx >= size || end >= size {
@@ -86,7 +87,7 @@ func readLogBuf(read readFunc, l logBufLayout) ([]model.LogRecord, error) {
 		if err := read(buf+idx, hdr); err != nil {
 			return recs, fmt.Errorf("log_buf record at index %d: %w", idx, err)
 		}
-		recLen := uint64(le.Uint16(hdr[l.recLen:]))
+		recLen := uint64(binary.LittleEndian.Uint16(hdr[l.recLen:]))
 		if recLen == 0 {
 			if wrapped {
 				return recs, fmt.Errorf("log_buf wraps twice before log_next_idx %d: %w", end, model.ErrCorrupt)
@@ -94,7 +95,7 @@ func readLogBuf(read readFunc, l logBufLayout) ([]model.LogRecord, error) {
 			idx, wrapped = 0, true
 			continue
 		}
-		textLen := uint64(le.Uint16(hdr[l.textLen:]))
+		textLen := uint64(binary.LittleEndian.Uint16(hdr[l.textLen:]))
 		if recLen < l.hdrSize || idx+recLen > size || l.hdrSize+textLen > recLen {
 			return recs, fmt.Errorf("log_buf record at index %d has len %d, text_len %d: %w", idx, recLen, textLen, model.ErrCorrupt)
 		}
@@ -102,10 +103,10 @@ func readLogBuf(read readFunc, l logBufLayout) ([]model.LogRecord, error) {
 		if err := read(buf+idx+l.hdrSize, text); err != nil {
 			return recs, fmt.Errorf("log_buf text at index %d: %w", idx, err)
 		}
-		rec := model.LogRecord{Seq: uint64(len(recs)), TimestampNS: le.Uint64(hdr[l.tsNsec:]), Text: string(text),
+		rec := model.LogRecord{Seq: uint64(len(recs)), TimestampNS: binary.LittleEndian.Uint64(hdr[l.tsNsec:]), Text: string(text),
 			Facility: int(hdr[l.dict+2]), Level: int(hdr[l.dict+3] >> 5)}
 		if callerOff+4 <= l.hdrSize {
-			rec.Caller = callerName(le.Uint32(hdr[callerOff:]))
+			rec.Caller = callerName(binary.LittleEndian.Uint32(hdr[callerOff:]))
 		}
 		recs = append(recs, rec)
 		idx += recLen

@@ -1,11 +1,17 @@
 package kernel
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math/bits"
 
 	"dumpscope/model"
 )
+
+// le is the byte order of both supported architectures. The tests name it
+// so; the package spells binary.LittleEndian out, as a package variable
+// would give it an init function, which every process runs.
+var le = binary.LittleEndian
 
 // pageMem is a sparse guest physical memory for tests and fuzzing: pages
 // never written are "not in the dump".

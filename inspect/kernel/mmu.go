@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 
@@ -189,9 +190,9 @@ func readEntry(mem physMem, mode *pagingMode, lv level, table, va uint64) (idx, 
 	if err := mem.readPhys(ea, buf[:mode.entrySize]); err != nil {
 		return idx, ea, 0, &TableError{Level: lv.name, EntryAddr: ea, Err: err}
 	}
-	e = le.Uint64(buf[:])
+	e = binary.LittleEndian.Uint64(buf[:])
 	if mode.entrySize == 4 {
-		e = uint64(le.Uint32(buf[:4]))
+		e = uint64(binary.LittleEndian.Uint32(buf[:4]))
 	}
 	return idx, ea, e, nil
 }

@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"sort"
@@ -344,9 +345,9 @@ func (k *Kernel) readModuleSymbols(ctx context.Context, r *moduleReader, b []byt
 		var info byte
 		var shndx uint16
 		if esize == 24 {
-			nameOff, info, shndx, value = le.Uint32(e), e[4], le.Uint16(e[6:]), le.Uint64(e[8:])
+			nameOff, info, shndx, value = binary.LittleEndian.Uint32(e), e[4], binary.LittleEndian.Uint16(e[6:]), binary.LittleEndian.Uint64(e[8:])
 		} else {
-			nameOff, value, info, shndx = le.Uint32(e), uint64(le.Uint32(e[4:])), e[12], le.Uint16(e[14:])
+			nameOff, value, info, shndx = binary.LittleEndian.Uint32(e), uint64(binary.LittleEndian.Uint32(e[4:])), e[12], binary.LittleEndian.Uint16(e[14:])
 		}
 		if shndx == 0 || value == 0 {
 			continue // SHN_UNDEF

@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"math/bits"
 
@@ -64,7 +65,7 @@ func (k *Kernel) loadPerCPU(ctx context.Context) (*perCPU, error) {
 		if err := k.readVirt(ctx, at, b[:]); err != nil {
 			return nil, k.missing("nr_cpu_ids", err)
 		}
-		nr = uint64(le.Uint32(b[:]))
+		nr = uint64(binary.LittleEndian.Uint32(b[:]))
 		if nr == 0 || nr > limit {
 			return nil, &MissingError{File: k.name, What: what,
 				Err: fmt.Errorf("nr_cpu_ids = %d is not in 1..%d (the size of __per_cpu_offset): %w", nr, limit, model.ErrCorrupt)}

@@ -3,6 +3,7 @@ package kernel
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
 
 	"dumpscope/model"
@@ -157,8 +158,8 @@ func readPRB(read readFunc, l prbLayout) ([]model.LogRecord, error) {
 		return nil, fmt.Errorf("struct printk_ringbuffer at %#x: %w", rbAddr, err)
 	}
 	dr, tr := rb[l.descRing:], rb[l.textDataRing:]
-	countBits := uint64(le.Uint32(dr[l.countBits:]))
-	sizeBits := uint64(le.Uint32(tr[l.sizeBits:]))
+	countBits := uint64(binary.LittleEndian.Uint32(dr[l.countBits:]))
+	sizeBits := uint64(binary.LittleEndian.Uint32(tr[l.sizeBits:]))
 	if countBits > maxCountBits || sizeBits > maxDataSizeBits || sizeBits < 4 {
 		return nil, fmt.Errorf("printk ring sizes 2^%d descriptors, 2^%d text bytes are impossible: %w", countBits, sizeBits, model.ErrCorrupt)
 	}
@@ -224,7 +225,7 @@ func (r *prbReader) record(id uint64) (rec model.LogRecord, ok bool, err error) 
 	if rec, err = decodeInfo(info, l); err != nil {
 		return rec, false, err
 	}
-	text, truncated, err := r.text(id, begin, next, int(le.Uint16(info[l.textLen:])))
+	text, truncated, err := r.text(id, begin, next, int(binary.LittleEndian.Uint16(info[l.textLen:])))
 	if err != nil {
 		return rec, false, fmt.Errorf("text of printk record %d (seq %d): %w", id, rec.Seq, err)
 	}
@@ -237,8 +238,8 @@ func decodeInfo(info []byte, l prbLayout) (model.LogRecord, error) {
 	if max(l.seq+8, l.tsNsec+8, l.textLen+2, l.callerID+4) > uint64(len(info)) {
 		return model.LogRecord{}, fmt.Errorf("SIZE(printk_info) = %d is smaller than its members' offsets: %w", len(info), model.ErrCorrupt)
 	}
-	rec := model.LogRecord{Seq: le.Uint64(info[l.seq:]), TimestampNS: le.Uint64(info[l.tsNsec:]), Level: -1, Facility: -1,
-		Caller: callerName(le.Uint32(info[l.callerID:]))}
+	rec := model.LogRecord{Seq: binary.LittleEndian.Uint64(info[l.seq:]), TimestampNS: binary.LittleEndian.Uint64(info[l.tsNsec:]), Level: -1, Facility: -1,
+		Caller: callerName(binary.LittleEndian.Uint32(info[l.callerID:]))}
 	// facility and the flags:5/level:3 byte follow text_len; VMCOREINFO
 	// does not export their offsets, so trust them only when caller_id
 	// sits right after them, as in the kernel's declaration.

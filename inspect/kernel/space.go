@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strings"
@@ -129,7 +130,7 @@ func (k *Kernel) findPageOffset(mem physMem, s *space) {
 	if sym, ok := k.vmci.Symbol("page_offset_base"); ok {
 		var b [8]byte
 		if tr, err := s.translate(mem, sym); err == nil && mem.readPhys(uint64(tr.PhysAddr), b[:]) == nil {
-			cand, from = le.Uint64(b[:]), "page_offset_base (SYMBOL in VMCOREINFO)"
+			cand, from = binary.LittleEndian.Uint64(b[:]), "page_offset_base (SYMBOL in VMCOREINFO)"
 		}
 	}
 	// The root table and every VMCOREINFO symbol in the image lie in RAM,
@@ -427,7 +428,7 @@ func scanDirectMap(mem physMem, mode *pagingMode, root, physMask uint64) (uint64
 		}
 		entries := make([]uint64, 512)
 		for i := range entries {
-			entries[i] = le.Uint64(table[i*8:])
+			entries[i] = binary.LittleEndian.Uint64(table[i*8:])
 		}
 		lv := mode.levels[li]
 		for idx, e := range entries {
@@ -466,7 +467,7 @@ func mapsPhysZero(mem physMem, mode *pagingMode, li int, e, physMask uint64) boo
 		if mem.readPhys(frameAddr(mode, e, physMask), b[:]) != nil {
 			return false
 		}
-		if e = le.Uint64(b[:]); e&pteP == 0 {
+		if e = binary.LittleEndian.Uint64(b[:]); e&pteP == 0 {
 			return false
 		}
 	}

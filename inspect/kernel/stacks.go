@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"strings"
 
@@ -296,10 +297,10 @@ func (k *Kernel) tssStacks(ctx context.Context, cpu int) unwind.StackSet {
 			}
 		}
 	}
-	if sp0 := le.Uint64(b[tssSP0:]); sp0 != 0 {
+	if sp0 := binary.LittleEndian.Uint64(b[tssSP0:]); sp0 != 0 {
 		st = append(st, unwind.Stack{Kind: unwind.StackEntry, Lo: sp0 - entry, Hi: sp0})
 	}
-	ist0 := le.Uint64(b[tssIST:])
+	ist0 := binary.LittleEndian.Uint64(b[tssIST:])
 	fallback := uint64(0)
 	if len(sizes) == 0 {
 		// Without BTF: the DF stack follows a guard page at the start of
@@ -312,7 +313,7 @@ func (k *Kernel) tssStacks(ctx context.Context, cpu int) unwind.StackSet {
 		}
 	}
 	for i, kind := range []unwind.StackKind{unwind.StackDF, unwind.StackNMI, unwind.StackDB, unwind.StackMCE, unwind.StackVC} {
-		top := le.Uint64(b[tssIST+8*i:])
+		top := binary.LittleEndian.Uint64(b[tssIST+8*i:])
 		size, ok := sizes[[]string{"DF_stack", "NMI_stack", "DB_stack", "MCE_stack", "VC_stack"}[i]]
 		if !ok {
 			size = fallback

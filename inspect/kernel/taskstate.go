@@ -151,9 +151,9 @@ func (k *Kernel) taskStateArray(ctx context.Context, syms *Symbols) (*taskStates
 
 // statNamWords names stat_nam's letters by the words task_state_array
 // gives the same states, so that both tables set bits through
-// taskStates.set. Index 0 of stat_nam, 'R', is TASK_RUNNING (0) and is
-// not looked up.
-var statNamWords = map[byte]string{
+// taskStates.set ("" for another letter). Index 0 of stat_nam, 'R', is
+// TASK_RUNNING (0) and is not looked up.
+var statNamWords = [256]string{
 	'S': "sleeping", 'D': "disk sleep", 'T': "stopped", 't': "tracing stop",
 	'X': "dead", 'x': "dead", 'Z': "zombie", 'K': "wakekill", 'W': "waking",
 	'P': "parked", 'N': "noload", 'n': "new",

@@ -375,28 +375,37 @@ type panicKind struct {
 	function    string // for stack-protector: the function named
 }
 
-// dieClasses are the classes whose report ends in die() → oops_end().
-var dieClasses = map[Class]bool{
-	ClassNullDeref: true, ClassPageFault: true, ClassGPF: true, ClassKernelBUG: true,
-	ClassInvalidOpcode: true, ClassDivideError: true, ClassDoubleFault: true,
-	ClassStackSegment: true, ClassInt3: true, ClassStackGuard: true,
-	ClassInternalError: true, ClassOopsHeaderAlone: true,
+// isDie reports whether r ended in die() → oops_end(): its class is a
+// trap class, or it carries a die() header.
+func isDie(r *Report) bool {
+	switch r.Class {
+	case ClassNullDeref, ClassPageFault, ClassGPF, ClassKernelBUG,
+		ClassInvalidOpcode, ClassDivideError, ClassDoubleFault,
+		ClassStackSegment, ClassInt3, ClassStackGuard,
+		ClassInternalError, ClassOopsHeaderAlone:
+		return true
+	}
+	return r.Oops != nil
 }
 
-// isDie reports whether r ended in die(): its class is a trap class, or it
-// carries a die() header.
-func isDie(r *Report) bool { return dieClasses[r.Class] || r.Oops != nil }
-
-// warnOrigins maps check_panic_on_warn()'s origin (kernel/panic.c) to the
-// classes whose report calls it with that origin: __warn() "kernel",
-// mm/kasan/report.c "KASAN", lib/ubsan.c "UBSAN", mm/kfence/report.c
-// "KFENCE", kernel/sched/core.c "scheduling while atomic".
-var warnOrigins = map[string][]Class{
-	"kernel":                  {ClassWarning, ClassRefcount, ClassListCorruption},
-	"KASAN":                   {ClassKASAN},
-	"UBSAN":                   {ClassUBSAN},
-	"KFENCE":                  {ClassKFENCE},
-	"scheduling while atomic": {ClassSchedAtomic},
+// warnOrigins are the classes whose report calls check_panic_on_warn()
+// (kernel/panic.c) with origin: __warn() "kernel", mm/kasan/report.c
+// "KASAN", lib/ubsan.c "UBSAN", mm/kfence/report.c "KFENCE",
+// kernel/sched/core.c "scheduling while atomic"; nil for another origin.
+func warnOrigins(origin string) []Class {
+	switch origin {
+	case "kernel":
+		return []Class{ClassWarning, ClassRefcount, ClassListCorruption}
+	case "KASAN":
+		return []Class{ClassKASAN}
+	case "UBSAN":
+		return []Class{ClassUBSAN}
+	case "KFENCE":
+		return []Class{ClassKFENCE}
+	case "scheduling while atomic":
+		return []Class{ClassSchedAtomic}
+	}
+	return nil
 }
 
 var (
@@ -429,7 +438,7 @@ func classifyPanic(msg string) panicKind {
 		return panicKind{class: ClassPanic, consequence: true, accept: isDie}
 	case panicOnWarnRe.MatchString(msg):
 		m := panicOnWarnRe.FindStringSubmatch(msg)
-		if cs, ok := warnOrigins[m[1]]; ok {
+		if cs := warnOrigins(m[1]); cs != nil {
 			return panicKind{class: ClassWarning, consequence: true, accept: of(cs...)}
 		}
 		return panicKind{class: ClassWarning, consequence: true, accept: func(r *Report) bool { return !isDie(r) }}

@@ -588,10 +588,10 @@ func (p *parser) close(atEnd bool) {
 	p.cur, p.regs, p.stack = -1, nil, ""
 }
 
-// noTrace are the classes whose report prints no call trace of its own:
-// the machine check's mce_panic() and the sanitizers' short forms print
-// registers and text only.
-var noTrace = map[Class]bool{ClassMachineCheck: true}
+// noTrace reports whether a report of class c prints no call trace of its
+// own: the machine check's mce_panic() and the sanitizers' short forms
+// print registers and text only.
+func noTrace(c Class) bool { return c == ClassMachineCheck }
 
 // missing lists what a report of r's class prints that r lacks.
 func missing(r *Report, wantsOops, openStack bool) []string {
@@ -600,10 +600,10 @@ func missing(r *Report, wantsOops, openStack bool) []string {
 		out = append(out, "die() header")
 	}
 	panicLike := r.Header != "" && panicLineRe.MatchString(r.Header)
-	if r.Task == nil && !noTrace[r.Class] {
+	if r.Task == nil && !noTrace(r.Class) {
 		out = append(out, "task line")
 	}
-	if len(r.Trace) == 0 && !noTrace[r.Class] {
+	if len(r.Trace) == 0 && !noTrace(r.Class) {
 		out = append(out, "call trace")
 	}
 	if openStack {

@@ -28,7 +28,7 @@ import (
 //     printed as a bare address is "<unknown>".
 //  3. Plumbing is dropped: reporting, trap, entry and library functions
 //     (skipFrame: genericSkip, genericSkipPrefixes and the class's
-//     classSkipPrefixes); module frames are never dropped. Hung-task
+//     classSkip); module frames are never dropped. Hung-task
 //     reports keep every frame (their rule below skips by itself). A
 //     repeat of the first frame right after it is dropped.
 //  4. The guilty frame is the first frame left, except: stalls take the
@@ -157,61 +157,67 @@ func dedupTop(fs []sigFrame) []sigFrame {
 	return fs
 }
 
-// genericSkip are functions that report, trap, enter the kernel or do
-// library work for the real culprit, for every class. The list follows
-// syzkaller's linuxStackParams.skipPatterns and ABRT's koops blacklist
-// (satyr lib/normalize.c), with names taken from the kernel (kernel/
-// panic.c, lib/dump_stack.c, lib/bug.c, arch/x86/kernel/dumpstack.c,
-// traps.c, arch/x86/mm/fault.c, kernel/notifier.c, kernel/printk/).
-var genericSkip = map[string]bool{
-	// panic and stack dumping
-	"panic": true, "vpanic": true, "nmi_panic": true, "check_panic_on_warn": true,
-	"dump_stack": true, "dump_stack_lvl": true, "show_stack": true, "show_regs": true,
-	"__show_regs": true, "show_trace_log_lvl": true, "sched_show_task": true,
-	"show_stack_log_lvl": true, "dump_backtrace": true, "nmi_cpu_backtrace": true,
-	"nmi_trigger_cpumask_backtrace": true, "arch_trigger_cpumask_backtrace": true,
-	"printk": true, "_printk": true, "vprintk": true, "vprintk_emit": true,
-	"vprintk_default": true, "vprintk_func": true, "print_modules": true,
-	// WARN and BUG
-	"__warn": true, "__warn_printk": true, "warn_slowpath_fmt": true, "warn_slowpath_null": true,
-	"warn_slowpath_common": true, "warn_slowpath_fmt_taint": true, "report_bug": true,
-	"handle_bug": true, "fixup_bug": true, "bug_handler": true, "bug_brk_handler": true,
-	"call_break_hook": true, "brk_handler": true, "do_debug_exception": true,
-	// die and traps
-	"die": true, "__die": true, "__die_body": true, "die_addr": true, "oops_begin": true,
-	"oops_end": true, "do_trap": true, "do_error_trap": true, "do_trap_no_signal": true,
-	"handle_invalid_op": true, "handle_stack_overflow": true, "arm64_notify_die": true,
-	"crash_kexec": true, "__crash_kexec": true, "machine_kexec": true,
-	// page faults
-	"page_fault_oops": true, "kernelmode_fixup_or_oops": true, "no_context": true,
-	"__bad_area_nosemaphore": true, "bad_area_nosemaphore": true, "bad_area": true,
-	"do_user_addr_fault": true, "do_kern_addr_fault": true, "__do_page_fault": true,
-	"do_page_fault": true, "handle_page_fault": true, "spurious_kernel_fault": true,
-	"die_kernel_fault": true, "__do_kernel_fault": true, "do_translation_fault": true,
-	"do_mem_abort": true, "el1_abort": true, "el1h_64_sync_handler": true, "el1h_64_sync": true,
-	"el1_sync_handler": true, "el1_dbg": true, "el1_undef": true,
-	// notifier plumbing (kernel/notifier.c)
-	"notify_die": true, "notifier_call_chain": true, "atomic_notifier_call_chain": true,
-	"blocking_notifier_call_chain": true, "raw_notifier_call_chain": true,
-	// library helpers the culprit called (syzkaller skips them too)
-	"memcpy": true, "memset": true, "memmove": true, "memcmp": true, "memchr": true,
-	"__memcpy": true, "__memset": true, "__memmove": true, "strlen": true, "strnlen": true,
-	"strcmp": true, "strncmp": true, "strcpy": true, "strncpy": true, "strscpy": true,
-	"strlcpy": true, "strchr": true, "strstr": true, "strnstr": true, "strdup": true,
-	"kstrdup": true, "copy_to_user": true, "copy_from_user": true, "_copy_to_user": true,
-	"_copy_from_user": true, "rep_movs_alternative": true, "copy_user_generic_string": true,
-	"copy_user_enhanced_fast_string": true, "memdup_user": true,
-	"kfree": true, "kvfree": true, "kmalloc": true, "__kmalloc": true, "kzalloc": true,
-	"kmem_cache_alloc": true, "kmem_cache_free": true, "kmalloc_trace": true,
-	"__kmem_cache_alloc_node": true, "__kmalloc_node": true, "slab_free": true,
-	"mutex_lock": true, "mutex_unlock": true, "__mutex_lock": true, "mutex_lock_nested": true,
-	"down": true, "down_read": true, "down_write": true, "up_read": true, "up_write": true,
-	"queued_spin_lock_slowpath": true, "native_queued_spin_lock_slowpath": true,
-	"__stack_chk_fail": true,
-	// the system call table dispatchers of arch/x86/entry/syscall_64.c
-	// (6.12, and stable updates such as 6.1.192; older kernels index the
-	// table directly): present or not by version, never the culprit
-	"x64_sys_call": true, "ia32_sys_call": true, "x32_sys_call": true,
+// genericSkip reports whether a function reports, traps, enters the
+// kernel or does library work for the real culprit, for every class. The
+// list follows syzkaller's linuxStackParams.skipPatterns and ABRT's koops
+// blacklist (satyr lib/normalize.c), with names taken from the kernel
+// (kernel/panic.c, lib/dump_stack.c, lib/bug.c, arch/x86/kernel/
+// dumpstack.c, traps.c, arch/x86/mm/fault.c, kernel/notifier.c,
+// kernel/printk/).
+func genericSkip(name string) bool {
+	switch name {
+	case
+		// panic and stack dumping
+		"panic", "vpanic", "nmi_panic", "check_panic_on_warn",
+		"dump_stack", "dump_stack_lvl", "show_stack", "show_regs",
+		"__show_regs", "show_trace_log_lvl", "sched_show_task",
+		"show_stack_log_lvl", "dump_backtrace", "nmi_cpu_backtrace",
+		"nmi_trigger_cpumask_backtrace", "arch_trigger_cpumask_backtrace",
+		"printk", "_printk", "vprintk", "vprintk_emit",
+		"vprintk_default", "vprintk_func", "print_modules",
+		// WARN and BUG
+		"__warn", "__warn_printk", "warn_slowpath_fmt", "warn_slowpath_null",
+		"warn_slowpath_common", "warn_slowpath_fmt_taint", "report_bug",
+		"handle_bug", "fixup_bug", "bug_handler", "bug_brk_handler",
+		"call_break_hook", "brk_handler", "do_debug_exception",
+		// die and traps
+		"die", "__die", "__die_body", "die_addr", "oops_begin",
+		"oops_end", "do_trap", "do_error_trap", "do_trap_no_signal",
+		"handle_invalid_op", "handle_stack_overflow", "arm64_notify_die",
+		"crash_kexec", "__crash_kexec", "machine_kexec",
+		// page faults
+		"page_fault_oops", "kernelmode_fixup_or_oops", "no_context",
+		"__bad_area_nosemaphore", "bad_area_nosemaphore", "bad_area",
+		"do_user_addr_fault", "do_kern_addr_fault", "__do_page_fault",
+		"do_page_fault", "handle_page_fault", "spurious_kernel_fault",
+		"die_kernel_fault", "__do_kernel_fault", "do_translation_fault",
+		"do_mem_abort", "el1_abort", "el1h_64_sync_handler", "el1h_64_sync",
+		"el1_sync_handler", "el1_dbg", "el1_undef",
+		// notifier plumbing (kernel/notifier.c)
+		"notify_die", "notifier_call_chain", "atomic_notifier_call_chain",
+		"blocking_notifier_call_chain", "raw_notifier_call_chain",
+		// library helpers the culprit called (syzkaller skips them too)
+		"memcpy", "memset", "memmove", "memcmp", "memchr",
+		"__memcpy", "__memset", "__memmove", "strlen", "strnlen",
+		"strcmp", "strncmp", "strcpy", "strncpy", "strscpy",
+		"strlcpy", "strchr", "strstr", "strnstr", "strdup",
+		"kstrdup", "copy_to_user", "copy_from_user", "_copy_to_user",
+		"_copy_from_user", "rep_movs_alternative", "copy_user_generic_string",
+		"copy_user_enhanced_fast_string", "memdup_user",
+		"kfree", "kvfree", "kmalloc", "__kmalloc", "kzalloc",
+		"kmem_cache_alloc", "kmem_cache_free", "kmalloc_trace",
+		"__kmem_cache_alloc_node", "__kmalloc_node", "slab_free",
+		"mutex_lock", "mutex_unlock", "__mutex_lock", "mutex_lock_nested",
+		"down", "down_read", "down_write", "up_read", "up_write",
+		"queued_spin_lock_slowpath", "native_queued_spin_lock_slowpath",
+		"__stack_chk_fail",
+		// the system call table dispatchers of arch/x86/entry/syscall_64.c
+		// (6.12, and stable updates such as 6.1.192; older kernels index the
+		// table directly): present or not by version, never the culprit
+		"x64_sys_call", "ia32_sys_call", "x32_sys_call":
+		return true
+	}
+	return false
 }
 
 // genericSkipPrefixes are skipped by prefix: the exception and interrupt
@@ -226,59 +232,47 @@ var genericSkipPrefixes = []string{
 	"_raw_read_unlock", "_raw_write_unlock", "__raw_spin_lock", "do_raw_spin_lock",
 }
 
-// classSkipPrefixes are skipped for one class: the checking function
-// itself (syzkaller's per-format skip lists).
-var classSkipPrefixes = map[Class][]string{
-	ClassListCorruption: {"__list_add_valid", "__list_del_entry_valid", "list_add", "list_del",
-		"__list_add", "__list_del", "list_replace", "list_move", "list_splice"},
-	ClassRefcount:    {"refcount_", "__refcount_", "kref_"},
-	ClassSchedAtomic: {"__schedule_bug", "schedule", "__schedule", "preempt_schedule"},
-	ClassOOM: {"dump_header", "oom_kill_process", "out_of_memory", "__alloc_pages",
-		"alloc_pages", "__alloc_pages_slowpath", "__alloc_pages_may_oom", "pagefault_out_of_memory",
-		"mem_cgroup_out_of_memory", "__folio_alloc", "folio_alloc", "alloc_pages_mpol",
-		"__get_free_pages", "get_page_from_freelist"},
-	ClassMachineCheck: {"do_machine_check", "mce_panic", "noist_exc_machine_check"},
-	ClassKernelBUG:    {"skb_"},
-}
-
 // skipFrame reports whether a frame is plumbing for a report of class c.
 // Module frames are never skipped.
 func skipFrame(c Class, f sigFrame) bool {
 	if f.module != "" {
 		return false
 	}
-	if genericSkip[f.name] {
-		return true
-	}
-	for _, p := range genericSkipPrefixes {
-		if strings.HasPrefix(f.name, p) {
-			return true
-		}
-	}
-	for _, p := range classSkipPrefixes[c] {
-		if strings.HasPrefix(f.name, p) {
-			return true
-		}
+	return genericSkip(f.name) || hasAnyPrefix(f.name, genericSkipPrefixes...) || classSkip(c, f.name)
+}
+
+// classSkip reports whether a function is, by prefix, the checking
+// function of class c itself (syzkaller's per-format skip lists).
+func classSkip(c Class, name string) bool {
+	switch c {
+	case ClassListCorruption:
+		return hasAnyPrefix(name, "__list_add_valid", "__list_del_entry_valid", "list_add", "list_del",
+			"__list_add", "__list_del", "list_replace", "list_move", "list_splice")
+	case ClassRefcount:
+		return hasAnyPrefix(name, "refcount_", "__refcount_", "kref_")
+	case ClassSchedAtomic:
+		return hasAnyPrefix(name, "__schedule_bug", "schedule", "__schedule", "preempt_schedule")
+	case ClassOOM:
+		return hasAnyPrefix(name, "dump_header", "oom_kill_process", "out_of_memory", "__alloc_pages",
+			"alloc_pages", "__alloc_pages_slowpath", "__alloc_pages_may_oom", "pagefault_out_of_memory",
+			"mem_cgroup_out_of_memory", "__folio_alloc", "folio_alloc", "alloc_pages_mpol",
+			"__get_free_pages", "get_page_from_freelist")
+	case ClassMachineCheck:
+		return hasAnyPrefix(name, "do_machine_check", "mce_panic", "noist_exc_machine_check")
+	case ClassKernelBUG:
+		return hasAnyPrefix(name, "skb_")
 	}
 	return false
 }
 
-// stallAnchors are the dispatching functions of syzkaller's
-// linuxStallAnchorFrames: a stalled CPU loops somewhere above them, and the
-// frame just above the first one names the work that looped (a workqueue
-// callback, a syscall, a timer).
-var stallAnchors = map[string]bool{
-	"process_one_work": true, "worker_thread": true, "kthread": true, "ret_from_fork": true,
-	"ret_from_fork_asm": true, "smpboot_thread_fn": true, "run_ksoftirqd": true,
-	"__do_softirq": true, "handle_softirqs": true, "do_softirq": true, "call_timer_fn": true,
-	"__run_timers": true, "run_timer_softirq": true, "__hrtimer_run_queues": true,
-	"cpu_startup_entry": true, "start_secondary": true, "do_idle": true,
-	"do_syscall_64": true, "do_syscall_x64": true, "do_fast_syscall_32": true,
-	"__do_fast_syscall_32": true, "do_int80_syscall_32": true, "invoke_syscall": true,
-	"el0_svc": true, "ret_fast_syscall": true, "vfs_read": true, "vfs_write": true,
-	"vfs_ioctl": true, "vfs_open": true, "do_dentry_open": true, "__fput": true,
-	"task_work_run": true, "netif_receive_skb": true, "__netif_receive_skb": true,
-	"tasklet_action": true, "tasklet_hi_action": true, "smp_call_function": true,
+// hasAnyPrefix reports whether s starts with one of prefixes.
+func hasAnyPrefix(s string, prefixes ...string) bool {
+	for _, p := range prefixes {
+		if strings.HasPrefix(s, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // syscallPrefixes are the wrappers SYSCALL_DEFINE generates around a
@@ -294,7 +288,22 @@ func isStallAnchor(f sigFrame) bool {
 	if f.module != "" {
 		return false
 	}
-	if stallAnchors[f.name] {
+	switch f.name {
+	// syzkaller's linuxStallAnchorFrames: a stalled CPU loops somewhere
+	// above them, and the frame just above the first one names the work
+	// that looped (a workqueue callback, a syscall, a timer).
+	case
+		"process_one_work", "worker_thread", "kthread", "ret_from_fork",
+		"ret_from_fork_asm", "smpboot_thread_fn", "run_ksoftirqd",
+		"__do_softirq", "handle_softirqs", "do_softirq", "call_timer_fn",
+		"__run_timers", "run_timer_softirq", "__hrtimer_run_queues",
+		"cpu_startup_entry", "start_secondary", "do_idle",
+		"do_syscall_64", "do_syscall_x64", "do_fast_syscall_32",
+		"__do_fast_syscall_32", "do_int80_syscall_32", "invoke_syscall",
+		"el0_svc", "ret_fast_syscall", "vfs_read", "vfs_write",
+		"vfs_ioctl", "vfs_open", "do_dentry_open", "__fput",
+		"task_work_run", "netif_receive_skb", "__netif_receive_skb",
+		"tasklet_action", "tasklet_hi_action", "smp_call_function":
 		return true
 	}
 	for _, p := range syscallPrefixes {

@@ -43,7 +43,9 @@ const (
 	diskTmpAge = time.Hour
 )
 
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+// castagnoli is the CRC-32C table, which hash/crc32 makes on first use
+// and keeps.
+func castagnoli() *crc32.Table { return crc32.MakeTable(crc32.Castagnoli) }
 
 type diskCache struct {
 	root string // CacheDir/dumpscope-remote
@@ -89,7 +91,7 @@ func (d *diskCache) get(b, n int64) ([]byte, bool) {
 		return nil, false
 	}
 	data, trailer := buf[:n], buf[n:]
-	if string(trailer[4:]) != diskMagic || binary.LittleEndian.Uint32(trailer) != crc32.Checksum(data, castagnoli) {
+	if string(trailer[4:]) != diskMagic || binary.LittleEndian.Uint32(trailer) != crc32.Checksum(data, castagnoli()) {
 		os.Remove(p)
 		return nil, false
 	}
@@ -117,7 +119,7 @@ func (d *diskCache) put(b int64, data []byte) bool {
 		return false
 	}
 	var trailer [diskTrailer]byte
-	binary.LittleEndian.PutUint32(trailer[:], crc32.Checksum(data, castagnoli))
+	binary.LittleEndian.PutUint32(trailer[:], crc32.Checksum(data, castagnoli()))
 	copy(trailer[4:], diskMagic)
 	_, err1 := f.Write(data)
 	_, err2 := f.Write(trailer[:])

@@ -3,13 +3,13 @@ package remote
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"time"
 )
 
 // Sentinel errors classify what went wrong with a remote object; test them
 // with errors.Is. A missing object also matches fs.ErrNotExist and a
-// refused one fs.ErrPermission, as an os.Open error would.
+// refused one fs.ErrPermission, as an os.Open error would; reads of a
+// closed object fail with fs.ErrClosed.
 var (
 	// ErrNoRange: the server does not answer Range requests with the
 	// range (it sent the whole object, or no usable Content-Range).
@@ -27,8 +27,6 @@ var (
 	// ErrTimeout: a request took longer than Options.RequestTimeout, or
 	// no byte arrived for Options.IdleTimeout.
 	ErrTimeout = errors.New("timed out")
-	// ErrClosed: the object was closed.
-	ErrClosed = fs.ErrClosed
 )
 
 // Error reports a failed open or read of a remote object. Name is the

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"io"
+	"io/fs"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -382,7 +383,7 @@ func (r *idleReader) Read(p []byte) (int, error) {
 // and anything unrecognised (such as missing credentials) are not.
 func (o *Object) transportError(parent context.Context, a *attempt, err error) *Error {
 	if o.ctx != nil && o.ctx.Err() != nil {
-		return failure(ErrClosed, 0, false, "object closed")
+		return failure(fs.ErrClosed, 0, false, "object closed")
 	}
 	if parent.Err() != nil {
 		return failure(parent.Err(), 0, false, "cancelled (%v)", parent.Err())

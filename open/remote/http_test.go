@@ -127,7 +127,7 @@ func TestETagPinning(t *testing.T) {
 		t.Fatalf("Err = %v, want the first failure %v", ferr, err)
 	}
 	o.Close()
-	if _, cerr := o.ReadAt(make([]byte, 1), 0); !errors.Is(cerr, ErrClosed) {
+	if _, cerr := o.ReadAt(make([]byte, 1), 0); !errors.Is(cerr, fs.ErrClosed) {
 		t.Fatalf("read after Close: %v", cerr)
 	}
 	if ferr := o.Err(); ferr == nil || ferr.Error() != err.Error() {
@@ -305,7 +305,7 @@ func TestTLSAndHeader(t *testing.T) {
 }
 
 // TestCloseAndCancel: Close ends reads under way promptly and later reads
-// fail with ErrClosed; a cancelled Open returns at once.
+// fail with fs.ErrClosed; a cancelled Open returns at once.
 func TestCloseAndCancel(t *testing.T) {
 	data := randomBytes(1<<20, 9)
 	srv := &fileServer{}
@@ -320,13 +320,13 @@ func TestCloseAndCancel(t *testing.T) {
 	time.Sleep(50 * time.Millisecond)
 	start := time.Now()
 	o.Close()
-	if err := <-done; !errors.Is(err, ErrClosed) {
+	if err := <-done; !errors.Is(err, fs.ErrClosed) {
 		t.Fatalf("read under Close: %v", err)
 	}
 	if d := time.Since(start); d > time.Second {
 		t.Fatalf("Close took %v", d)
 	}
-	if _, err := o.ReadAt(make([]byte, 10), 0); !errors.Is(err, ErrClosed) {
+	if _, err := o.ReadAt(make([]byte, 10), 0); !errors.Is(err, fs.ErrClosed) {
 		t.Fatalf("read after Close: %v", err)
 	}
 	if o.Close() != nil {

@@ -285,15 +285,20 @@ func Redact(file string) string {
 	return redactRaw(file)
 }
 
-// urlInText finds the http(s) URLs in a message.
-var urlInText = regexp.MustCompile(`(?i)\bhttps?://[^\s"'<>]+`)
+// urlInText finds the http(s) URLs in a message. It is compiled on first
+// use: most processes print no message.
+var urlInText struct {
+	once sync.Once
+	re   *regexp.Regexp
+}
 
 // RedactText returns a message with every http(s) URL in it redacted (see
 // Redact): a last guard for messages that may quote a FILE argument
 // where it was not expected, such as a command-line parser's complaint
 // about a URL given as a flag's value.
 func RedactText(s string) string {
-	return urlInText.ReplaceAllStringFunc(s, func(u string) string {
+	urlInText.once.Do(func() { urlInText.re = regexp.MustCompile(`(?i)\bhttps?://[^\s"'<>]+`) })
+	return urlInText.re.ReplaceAllStringFunc(s, func(u string) string {
 		// Punctuation that ends a URL ends the sentence around it.
 		trimmed := strings.TrimRight(u, ".,;:!?)")
 		return Redact(trimmed) + u[len(trimmed):]
@@ -338,7 +343,7 @@ func (o *Object) Stats() Stats {
 
 // Close stops the requests under way, waits for them and releases the
 // connections; with a disk cache it first lets them finish for up to
-// closeGrace. Reads after Close fail with ErrClosed.
+// closeGrace. Reads after Close fail with fs.ErrClosed.
 func (o *Object) Close() error {
 	o.mu.Lock()
 	if o.closed {
@@ -442,7 +447,7 @@ func (o *Object) Err() error {
 }
 
 func (o *Object) noteFailure(err error) {
-	if errors.Is(err, ErrClosed) {
+	if errors.Is(err, fs.ErrClosed) {
 		return
 	}
 	o.mu.Lock()
@@ -454,7 +459,7 @@ func (o *Object) noteFailure(err error) {
 
 // closedError is the error of a read after Close.
 func (o *Object) closedError() error {
-	return &Error{Name: o.name, Op: "read", Off: -1, Len: -1, Msg: "object closed", Err: ErrClosed}
+	return &Error{Name: o.name, Op: "read", Off: -1, Len: -1, Msg: "object closed", Err: fs.ErrClosed}
 }
 
 // errorFor completes a failure with the object's name, the operation, the

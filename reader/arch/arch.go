@@ -14,6 +14,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"strings"
+	"sync"
 
 	"dumpscope/model"
 	"dumpscope/reader"
@@ -50,6 +51,21 @@ type Struct struct {
 	// nRegs and nBits count the register fields and their decoded bits,
 	// so that Registers allocates once; newStruct sets them.
 	nRegs, nBits int
+}
+
+// lazyStruct is a layout built on first use, as sync.OnceValue builds a
+// value. sync.OnceValue allocates its state when it is called, so a
+// package variable made by it costs every process start; a lazyStruct
+// variable is static data.
+type lazyStruct struct {
+	once sync.Once
+	s    *Struct
+}
+
+// get returns the layout, which build makes the first time.
+func (l *lazyStruct) get(build func() *Struct) *Struct {
+	l.once.Do(func() { l.s = build() })
+	return l.s
 }
 
 // newStruct makes a Struct of the fields and counts what Registers needs.

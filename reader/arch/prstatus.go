@@ -4,7 +4,6 @@ import (
 	"debug/elf"
 	"encoding/binary"
 	"fmt"
-	"sync"
 
 	"dumpscope/model"
 )
@@ -72,78 +71,93 @@ func withBits(specs []Spec) []Spec {
 	return specs
 }
 
-// The elf_prstatus layouts are built on first use (sync.OnceValue): a
-// process that opens one dump needs one of them, and building all of them
-// at start cost a millisecond of every command.
+// The elf_prstatus layouts are built on first use (lazyStruct): a process
+// that opens one dump needs one of them, and building all of them at start
+// cost a millisecond of every command.
+var prstatusX8664, prstatusI386, prstatusAArch64, prstatusARM, prstatusPPC64, prstatusS390X, prstatusRISCV64 lazyStruct
 
 // PrstatusX8664 is elf_prstatus of x86_64 (336 bytes, pr_reg at 112).
-var PrstatusX8664 = sync.OnceValue(func() *Struct {
-	return prstatus(X8664, 8, 336, withBits(seq(112, 8, model.GroupGeneral, true,
-		"r15", "r14", "r13", "r12", "rbp", "rbx", "r11", "r10", "r9", "r8", "rax",
-		"rcx", "rdx", "rsi", "rdi", "orig_rax", "rip", "cs", "rflags", "rsp", "ss",
-		"fs_base", "gs_base", "ds", "es", "fs", "gs")))
-})
+func PrstatusX8664() *Struct {
+	return prstatusX8664.get(func() *Struct {
+		return prstatus(X8664, 8, 336, withBits(seq(112, 8, model.GroupGeneral, true,
+			"r15", "r14", "r13", "r12", "rbp", "rbx", "r11", "r10", "r9", "r8", "rax",
+			"rcx", "rdx", "rsi", "rdi", "orig_rax", "rip", "cs", "rflags", "rsp", "ss",
+			"fs_base", "gs_base", "ds", "es", "fs", "gs")))
+	})
+}
 
 // PrstatusI386 is elf_prstatus of i386 (144 bytes, pr_reg at 72).
-var PrstatusI386 = sync.OnceValue(func() *Struct {
-	return prstatus(I386, 4, 144, withBits(seq(72, 4, model.GroupGeneral, true,
-		"ebx", "ecx", "edx", "esi", "edi", "ebp", "eax", "ds", "es", "fs", "gs",
-		"orig_eax", "eip", "cs", "eflags", "esp", "ss")))
-})
+func PrstatusI386() *Struct {
+	return prstatusI386.get(func() *Struct {
+		return prstatus(I386, 4, 144, withBits(seq(72, 4, model.GroupGeneral, true,
+			"ebx", "ecx", "edx", "esi", "edi", "ebp", "eax", "ds", "es", "fs", "gs",
+			"orig_eax", "eip", "cs", "eflags", "esp", "ss")))
+	})
+}
 
 // PrstatusAArch64 is elf_prstatus of aarch64 (392 bytes).
-var PrstatusAArch64 = sync.OnceValue(func() *Struct {
-	var names []string
-	for i := 0; i <= 30; i++ {
-		names = append(names, fmt.Sprintf("x%d", i))
-	}
-	return prstatus(AArch64, 8, 392, seq(112, 8, model.GroupGeneral, true, append(names, "sp", "pc", "pstate")...))
-})
+func PrstatusAArch64() *Struct {
+	return prstatusAArch64.get(func() *Struct {
+		var names []string
+		for i := 0; i <= 30; i++ {
+			names = append(names, fmt.Sprintf("x%d", i))
+		}
+		return prstatus(AArch64, 8, 392, seq(112, 8, model.GroupGeneral, true, append(names, "sp", "pc", "pstate")...))
+	})
+}
 
 // PrstatusARM is elf_prstatus of 32-bit ARM (148 bytes).
-var PrstatusARM = sync.OnceValue(func() *Struct {
-	var names []string
-	for i := 0; i <= 15; i++ {
-		names = append(names, fmt.Sprintf("r%d", i))
-	}
-	return prstatus(ARM, 4, 148, seq(72, 4, model.GroupGeneral, true, append(names, "cpsr", "orig_r0")...))
-})
+func PrstatusARM() *Struct {
+	return prstatusARM.get(func() *Struct {
+		var names []string
+		for i := 0; i <= 15; i++ {
+			names = append(names, fmt.Sprintf("r%d", i))
+		}
+		return prstatus(ARM, 4, 148, seq(72, 4, model.GroupGeneral, true, append(names, "cpsr", "orig_r0")...))
+	})
+}
 
 // PrstatusPPC64 is elf_prstatus of ppc64 and ppc64le (504 bytes).
-var PrstatusPPC64 = sync.OnceValue(func() *Struct {
-	var names []string
-	for i := 0; i <= 31; i++ {
-		names = append(names, fmt.Sprintf("gpr%d", i))
-	}
-	names = append(names, "nip", "msr", "orig_gpr3", "ctr", "link", "xer", "ccr", "softe",
-		"trap", "dar", "dsisr", "result", "unused44", "unused45", "unused46", "unused47")
-	return prstatus(PPC64, 8, 504, seq(112, 8, model.GroupGeneral, true, names...))
-})
+func PrstatusPPC64() *Struct {
+	return prstatusPPC64.get(func() *Struct {
+		var names []string
+		for i := 0; i <= 31; i++ {
+			names = append(names, fmt.Sprintf("gpr%d", i))
+		}
+		names = append(names, "nip", "msr", "orig_gpr3", "ctr", "link", "xer", "ccr", "softe",
+			"trap", "dar", "dsisr", "result", "unused44", "unused45", "unused46", "unused47")
+		return prstatus(PPC64, 8, 504, seq(112, 8, model.GroupGeneral, true, names...))
+	})
+}
 
 // PrstatusS390X is elf_prstatus of s390x (336 bytes).
-var PrstatusS390X = sync.OnceValue(func() *Struct {
-	regs := []Spec{
-		{Name: "psw_mask", Off: 112, Size: 8, Group: model.GroupControl, Reg: true, Meaning: "program status word: mask"},
-		{Name: "psw_addr", Off: 120, Size: 8, Group: model.GroupControl, Reg: true, Meaning: "program status word: instruction address"},
-	}
-	for i := 0; i < 16; i++ {
-		regs = append(regs, Spec{Name: fmt.Sprintf("gpr%d", i), Off: 128 + 8*i, Size: 8, Group: model.GroupGeneral, Reg: true, Meaning: "general-purpose register"})
-	}
-	for i := 0; i < 16; i++ {
-		regs = append(regs, Spec{Name: fmt.Sprintf("acr%d", i), Off: 256 + 4*i, Size: 4, Group: model.GroupSegment, Reg: true, Meaning: "access register"})
-	}
-	regs = append(regs, Spec{Name: "orig_gpr2", Off: 320, Size: 8, Group: model.GroupGeneral, Reg: true, Meaning: "original gpr2"})
-	return prstatus(S390X, 8, 336, regs)
-})
+func PrstatusS390X() *Struct {
+	return prstatusS390X.get(func() *Struct {
+		regs := []Spec{
+			{Name: "psw_mask", Off: 112, Size: 8, Group: model.GroupControl, Reg: true, Meaning: "program status word: mask"},
+			{Name: "psw_addr", Off: 120, Size: 8, Group: model.GroupControl, Reg: true, Meaning: "program status word: instruction address"},
+		}
+		for i := 0; i < 16; i++ {
+			regs = append(regs, Spec{Name: fmt.Sprintf("gpr%d", i), Off: 128 + 8*i, Size: 8, Group: model.GroupGeneral, Reg: true, Meaning: "general-purpose register"})
+		}
+		for i := 0; i < 16; i++ {
+			regs = append(regs, Spec{Name: fmt.Sprintf("acr%d", i), Off: 256 + 4*i, Size: 4, Group: model.GroupSegment, Reg: true, Meaning: "access register"})
+		}
+		regs = append(regs, Spec{Name: "orig_gpr2", Off: 320, Size: 8, Group: model.GroupGeneral, Reg: true, Meaning: "original gpr2"})
+		return prstatus(S390X, 8, 336, regs)
+	})
+}
 
 // PrstatusRISCV64 is elf_prstatus of riscv64 (376 bytes; pc then x1..x31).
-var PrstatusRISCV64 = sync.OnceValue(func() *Struct {
-	names := []string{"pc"}
-	for i := 1; i <= 31; i++ {
-		names = append(names, fmt.Sprintf("x%d", i))
-	}
-	return prstatus(RISCV64, 8, 376, seq(112, 8, model.GroupGeneral, true, names...))
-})
+func PrstatusRISCV64() *Struct {
+	return prstatusRISCV64.get(func() *Struct {
+		names := []string{"pc"}
+		for i := 1; i <= 31; i++ {
+			names = append(names, fmt.Sprintf("x%d", i))
+		}
+		return prstatus(RISCV64, 8, 376, seq(112, 8, model.GroupGeneral, true, names...))
+	})
+}
 
 // FromELF maps an ELF header's e_machine (with its class and byte order,
 // which tell ppc64 from ppc64le and riscv64 from riscv32) to the

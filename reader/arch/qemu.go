@@ -3,7 +3,6 @@ package arch
 import (
 	"encoding/binary"
 	"fmt"
-	"sync"
 
 	"dumpscope/model"
 )
@@ -64,11 +63,18 @@ func qemuCPUState(archName string) *Struct {
 }
 
 // QEMUCPUStateX8664 and QEMUCPUStateI386 are the two namings of one layout.
-// They are built on first use.
-var (
-	QEMUCPUStateX8664 = sync.OnceValue(func() *Struct { return qemuCPUState(X8664) })
-	QEMUCPUStateI386  = sync.OnceValue(func() *Struct { return qemuCPUState(I386) })
-)
+// They are built on first use (lazyStruct).
+var qemuCPUStateX8664, qemuCPUStateI386 lazyStruct
+
+// QEMUCPUStateX8664 is QEMUCPUState with x86_64's register names.
+func QEMUCPUStateX8664() *Struct {
+	return qemuCPUStateX8664.get(func() *Struct { return qemuCPUState(X8664) })
+}
+
+// QEMUCPUStateI386 is QEMUCPUState with i386's register names.
+func QEMUCPUStateI386() *Struct {
+	return qemuCPUStateI386.get(func() *Struct { return qemuCPUState(I386) })
+}
 
 // QEMUCPUStateFor returns the layout with the register names of archName.
 func QEMUCPUStateFor(archName string) *Struct {

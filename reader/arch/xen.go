@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math/bits"
 	"strings"
-	"sync"
 
 	"dumpscope/model"
 )
@@ -255,15 +254,30 @@ func drMeaning(i int) string {
 	return "reserved (alias of dr6/dr7)"
 }
 
-// The four x86 context layouts.
-// They are built on first use: each has over a thousand fields, and most
-// processes never open a Xen dump.
-var (
-	XenContextX8664PV  = sync.OnceValue(func() *Struct { return xenCtx64.build(false) })
-	XenContextX8664HVM = sync.OnceValue(func() *Struct { return xenCtx64.build(true) })
-	XenContextX8632PV  = sync.OnceValue(func() *Struct { return xenCtx32.build(false) })
-	XenContextX8632HVM = sync.OnceValue(func() *Struct { return xenCtx32.build(true) })
-)
+// The four x86 context layouts. They are built on first use (lazyStruct):
+// each has over a thousand fields, and most processes never open a Xen
+// dump.
+var xenContextX8664PV, xenContextX8664HVM, xenContextX8632PV, xenContextX8632HVM lazyStruct
+
+// XenContextX8664PV is the x86_64 PV guest's vcpu_guest_context.
+func XenContextX8664PV() *Struct {
+	return xenContextX8664PV.get(func() *Struct { return xenCtx64.build(false) })
+}
+
+// XenContextX8664HVM is the x86_64 HVM guest's.
+func XenContextX8664HVM() *Struct {
+	return xenContextX8664HVM.get(func() *Struct { return xenCtx64.build(true) })
+}
+
+// XenContextX8632PV is the i386 PV guest's.
+func XenContextX8632PV() *Struct {
+	return xenContextX8632PV.get(func() *Struct { return xenCtx32.build(false) })
+}
+
+// XenContextX8632HVM is the i386 HVM guest's.
+func XenContextX8632HVM() *Struct {
+	return xenContextX8632HVM.get(func() *Struct { return xenCtx32.build(true) })
+}
 
 // XenContextFor returns the vcpu_guest_context layout for a guest of the
 // given architecture (x86_64 or i386), PV or HVM.

@@ -22,7 +22,15 @@ import (
 )
 
 // ErrCorrupt classifies every decoding failure; it wraps model.ErrCorrupt.
-var ErrCorrupt = fmt.Errorf("corrupt compressed page: %w", model.ErrCorrupt)
+var ErrCorrupt error = corruptError{}
+
+// corruptError is ErrCorrupt's type. A value of it is static data, where
+// fmt.Errorf would make the error at process start.
+type corruptError struct{}
+
+func (corruptError) Error() string { return "corrupt compressed page: " + model.ErrCorrupt.Error() }
+
+func (corruptError) Unwrap() error { return model.ErrCorrupt }
 
 // Error is a decoding failure: which codec and why.
 type Error struct {

@@ -138,27 +138,39 @@ type (
 // The field tables are built once per layout, on first use: opening a
 // dump tries up to four layouts and byte orders.
 var (
-	mainFields32 = sync.OnceValue(func() []mainField { return buildMainFields(Header32) })
-	mainFields64 = sync.OnceValue(func() []mainField { return buildMainFields(Header64) })
-	subFieldsBy  = [...]func() []subField{
-		Sub64:       sync.OnceValue(func() []subField { return buildSubFields(Sub64) }),
-		Sub32Packed: sync.OnceValue(func() []subField { return buildSubFields(Sub32Packed) }),
-		Sub32Padded: sync.OnceValue(func() []subField { return buildSubFields(Sub32Padded) }),
-	}
+	mainFields32, mainFields64 fieldTable[DiskDumpHeader]
+	subFieldsBy                [Sub32Padded + 1]fieldTable[KdumpSubHeader]
 )
+
+// fieldTable is a field table built on first use, as sync.OnceValue
+// builds a value. sync.OnceValue allocates its state when it is called,
+// so a package variable made by it costs every process start; a
+// fieldTable variable is static data.
+type fieldTable[T any] struct {
+	once   sync.Once
+	fields []field[T]
+}
+
+// get returns the table, which build makes the first time.
+func (t *fieldTable[T]) get(build func() []field[T]) []field[T] {
+	t.once.Do(func() { t.fields = build() })
+	return t.fields
+}
 
 // mainFields lists disk_dump_header fields after the utsname for each
 // layout (formats.md §1.2). The 32-bit layout's timestamp is two longs.
 func mainFields(l HeaderLayout) []mainField {
 	if l == Header32 {
-		return mainFields32()
+		return mainFields32.get(func() []mainField { return buildMainFields(Header32) })
 	}
-	return mainFields64()
+	return mainFields64.get(func() []mainField { return buildMainFields(Header64) })
 }
 
 // subFields lists kdump_sub_header fields for each layout (formats.md
 // §1.4) with the header version that added each.
-func subFields(l SubLayout) []subField { return subFieldsBy[l]() }
+func subFields(l SubLayout) []subField {
+	return subFieldsBy[l].get(func() []subField { return buildSubFields(l) })
+}
 
 // buildMainFields makes mainFields' table of a layout.
 func buildMainFields(l HeaderLayout) []mainField {
@@ -204,22 +216,25 @@ func headerSize(l HeaderLayout) int {
 	return 464
 }
 
-// subMeanings says what each kdump_sub_header field holds.
-var subMeanings = map[string]string{
-	"phys_base":         "physical load offset of the kernel (x86_64 relocation)",
-	"dump_level":        "makedumpfile -d: which page kinds were excluded",
-	"split":             "non-zero: this file is one part of a split set",
-	"start_pfn":         "first pfn stored in this split part (32-bit copy)",
-	"end_pfn":           "pfn after the last one stored in this part (32-bit copy)",
-	"offset_vmcoreinfo": "file offset of the VMCOREINFO text",
-	"size_vmcoreinfo":   "length of the VMCOREINFO text",
-	"offset_note":       "file offset of the copy of the ELF notes",
-	"size_note":         "length of the notes",
-	"offset_eraseinfo":  "file offset of the erase list (makedumpfile --config)",
-	"size_eraseinfo":    "length of the erase list",
-	"start_pfn_64":      "first pfn stored in this split part",
-	"end_pfn_64":        "pfn after the last one stored in this part",
-	"max_mapnr_64":      "highest pfn + 1 (64-bit; replaces max_mapnr)",
+// subMeanings says what each kdump_sub_header field holds. The table is
+// made when a sub-header's fields are laid out, not at process start.
+func subMeanings() map[string]string {
+	return map[string]string{
+		"phys_base":         "physical load offset of the kernel (x86_64 relocation)",
+		"dump_level":        "makedumpfile -d: which page kinds were excluded",
+		"split":             "non-zero: this file is one part of a split set",
+		"start_pfn":         "first pfn stored in this split part (32-bit copy)",
+		"end_pfn":           "pfn after the last one stored in this part (32-bit copy)",
+		"offset_vmcoreinfo": "file offset of the VMCOREINFO text",
+		"size_vmcoreinfo":   "length of the VMCOREINFO text",
+		"offset_note":       "file offset of the copy of the ELF notes",
+		"size_note":         "length of the notes",
+		"offset_eraseinfo":  "file offset of the erase list (makedumpfile --config)",
+		"size_eraseinfo":    "length of the erase list",
+		"start_pfn_64":      "first pfn stored in this split part",
+		"end_pfn_64":        "pfn after the last one stored in this part",
+		"max_mapnr_64":      "highest pfn + 1 (64-bit; replaces max_mapnr)",
+	}
 }
 
 // buildSubFields makes subFields' table of a layout. The layouts differ in
@@ -235,12 +250,12 @@ func buildSubFields(l SubLayout) []subField {
 		long, align = 4, 8
 	}
 	var f []subField
-	at := 0
+	at, meanings := 0, subMeanings()
 	add := func(name string, size int, since int32, set func(s *KdumpSubHeader, v uint64)) {
 		if size == 8 {
 			at = (at + align - 1) &^ (align - 1)
 		}
-		f = append(f, subField{name, at, size, since, subMeanings[name], set})
+		f = append(f, subField{name, at, size, since, meanings[name], set})
 		at += size
 	}
 	add("phys_base", long, 0, func(s *KdumpSubHeader, v uint64) { s.PhysBase = v })

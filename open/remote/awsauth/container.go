@@ -28,14 +28,6 @@ type Container struct {
 	Token, TokenFile string
 }
 
-// The hosts a plain-http endpoint may have besides loopback: ECS's and
-// EKS's credentials agents.
-var (
-	ecsAgentIPv4 = netip.AddrFrom4([4]byte{169, 254, 170, 2})
-	eksAgentIPv4 = netip.AddrFrom4([4]byte{169, 254, 170, 23})
-	eksAgentIPv6 = netip.AddrFrom16([16]byte{0xfd, 0x00, 0x0e, 0xc2, 15: 0x23}) // fd00:ec2::23
-)
-
 const ecsAgentEndpoint = "http://169.254.170.2"
 
 // ContainerURL returns the container credentials endpoint that env names,
@@ -94,9 +86,14 @@ func allowedContainerHost(host string) (bool, error) {
 	return len(addrs) > 0, nil
 }
 
+// allowedContainerIP says whether a plain-http endpoint may have address
+// ip: loopback, or ECS's or EKS's credentials agent.
 func allowedContainerIP(ip netip.Addr) bool {
 	ip = ip.Unmap()
-	return ip.IsLoopback() || ip == ecsAgentIPv4 || ip == eksAgentIPv4 || ip == eksAgentIPv6
+	return ip.IsLoopback() ||
+		ip == netip.AddrFrom4([4]byte{169, 254, 170, 2}) || // ECS
+		ip == netip.AddrFrom4([4]byte{169, 254, 170, 23}) || // EKS
+		ip == netip.AddrFrom16([16]byte{0xfd, 0x00, 0x0e, 0xc2, 15: 0x23}) // EKS: fd00:ec2::23
 }
 
 // containerCredentials is the endpoint's answer.
