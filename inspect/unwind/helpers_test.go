@@ -2,8 +2,10 @@ package unwind
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"testing"
 
 	"dumpscope/model"
@@ -123,4 +125,42 @@ func realisticRows(base uint64) []orcRow {
 		orcRow{base + 0x10030, Entry{Type: TypeCall, SPReg: RegR10, BPReg: RegUndefined}},
 		orcRow{base + 0x10040, eSwizzle}, orcRow{base + 0x10050, eUndef})
 	return rows
+}
+
+// TestReadTableWholeAndChunked: a table whose last entries are readable
+// is read with one read per array; when a page in the middle is missing,
+// the error still names the chunk of entries that could not be read.
+func TestReadTableWholeAndChunked(t *testing.T) {
+	const n = 30000
+	const ipAddr, uAddr = 0xffffffff82000000, 0xffffffff82100000
+	mem := newFakeMem()
+	ips := make([]uint32, n)
+	raw := make([]byte, entrySize*n)
+	for i := range ips {
+		ips[i] = uint32(16*i - 4*i) // ascending after adding the entry's own address
+		raw[entrySize*i] = byte(i)
+	}
+	mem.put32(ipAddr, ips...)
+	mem.write(uAddr, raw)
+	tab, err := readTable(mem, "vmlinux", ipAddr, uAddr, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mem.reads > 6 {
+		t.Errorf("%d reads of memory for a readable table, want one per array (and the two last entries)", mem.reads)
+	}
+	for _, i := range []int{0, 1, 4095, n - 1} {
+		if got, want := tab.IP(i), uint64(ipAddr)+4*uint64(i)+uint64(ips[i]); got != want || tab.raw[entrySize*i] != byte(i) {
+			t.Errorf("entry %d: ip %#x, want %#x; raw %d", i, got, want, tab.raw[entrySize*i])
+		}
+	}
+	// A missing page of orc_unwind, away from its end.
+	hole := uint64(uAddr+entrySize*20000) &^ 0xfff
+	delete(mem.pages, hole)
+	_, err = readTable(mem, "vmlinux", ipAddr, uAddr, n)
+	per := uint64(readChunk / entrySize)
+	lo := (hole - uAddr) / entrySize / per * per
+	if want := fmt.Sprintf("orc_unwind entries %d-%d ", lo, lo+per-1); err == nil || !strings.Contains(err.Error(), want) || !errors.Is(err, model.ErrPageAbsent) {
+		t.Errorf("a missing page: %v, want %q", err, want)
+	}
 }

@@ -172,6 +172,12 @@ func readTable(mem Memory, name string, ipAddr, uAddr, n uint64) (*Table, error)
 	// chunks are read, and the first unreadable one says why.
 	var last [entrySize]byte
 	if mem.ReadVirt(ipAddr+4*(n-1), last[:4]) == nil && mem.ReadVirt(uAddr+entrySize*(n-1), last[:]) == nil {
+		if readWhole(mem, t, ipAddr, uAddr, n) {
+			if err := t.checkSorted(); err != nil {
+				return nil, err
+			}
+			return t, nil
+		}
 		t.ipOff, t.raw = make([]int32, 0, n), make([]byte, 0, entrySize*n)
 	}
 	buf := make([]byte, readChunk)
@@ -195,6 +201,24 @@ func readTable(mem Memory, name string, ipAddr, uAddr, n uint64) (*Table, error)
 		return nil, err
 	}
 	return t, nil
+}
+
+// readWhole reads both arrays of a table whose count is believed with one
+// read each (a kernel engine decodes the pages of a read that large on
+// several goroutines) and reports whether both reads succeeded; when one
+// fails, readTable reads in chunks, so that its error names the entries
+// that could not be read.
+func readWhole(mem Memory, t *Table, ipAddr, uAddr, n uint64) bool {
+	ip, raw := make([]byte, 4*n), make([]byte, entrySize*n)
+	if mem.ReadVirt(ipAddr, ip) != nil || mem.ReadVirt(uAddr, raw) != nil {
+		return false
+	}
+	t.ipOff = make([]int32, n)
+	for i := range t.ipOff {
+		t.ipOff[i] = int32(binary.LittleEndian.Uint32(ip[4*i:]))
+	}
+	t.raw = raw
+	return true
 }
 
 // checkSorted checks that the ips ascend and sets Lo and Hi.
