@@ -3,7 +3,8 @@
 //
 // On a machine where every page fault is expensive (a virtual machine with
 // shadow page tables pays ~10 µs per 4 KiB fault), dumpscope's start-up and
-// its heap-heavy commands spend most of their time faulting in heap pages.
+// its heap-heavy commands spend a large share of their time faulting in
+// heap pages.
 // One 2 MiB huge-page fault costs about as much as twelve 4 KiB faults and
 // maps 512 pages.
 //
