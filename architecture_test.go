@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -173,5 +174,43 @@ func TestDependencyRulesCatchBadEdges(t *testing.T) {
 	}
 	if _, err := readDepRules([]byte("```deps\nmodel\n```\n")); err == nil {
 		t.Error("a rule line without a colon parsed")
+	}
+}
+
+// TestNoPackageInit builds the binary and fails on any initialisation
+// function of a package of ours (a func init, or the code the compiler
+// makes for a package variable it cannot lay out as static data: a map
+// literal, a call): every command would pay for it at its start
+// (ARCHITECTURE.md). internal/hugeheap's advice is the one exception.
+func TestNoPackageInit(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := t.TempDir() + "/dumpscope"
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	out, err := exec.Command("go", "tool", "nm", bin).Output()
+	if err != nil {
+		t.Fatalf("go tool nm: %v", err)
+	}
+	initFunc := regexp.MustCompile(`^(dumpscope/[a-z0-9_/]+)\.(init(\.[0-9]+)?|map\.init\.[0-9]+)$`)
+	found := 0
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Fields(line)
+		if len(f) != 3 || (f[1] != "T" && f[1] != "t") {
+			continue
+		}
+		m := initFunc.FindStringSubmatch(f[2])
+		switch {
+		case m == nil:
+		case m[1] == "dumpscope/internal/hugeheap":
+			found++
+		default:
+			t.Errorf("%s runs at every process start: build what it makes on first use, or make it static data", f[2])
+		}
+	}
+	if found == 0 {
+		t.Errorf("no init function of internal/hugeheap in the symbols of the binary: the check no longer sees init functions")
 	}
 }
