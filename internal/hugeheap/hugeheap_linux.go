@@ -144,15 +144,18 @@ var placeholder struct {
 }
 
 // placeholderOK reports whether mapping regions ahead of the heap is useful
-// and safe: the kernel gives huge pages only where asked ("madvise" mode;
-// in "always" mode it needs no asking, in "never" mode it gives none); no
-// strict overcommit or address-space limit could make the runtime's mapping
-// of an unused region fail; no memory limit (GOMEMLIMIT) asks for a heap
-// kept tight; and the machine has at least four times minRegion of memory.
+// and safe: the process has a 64-bit address space (in 32 bits a region of
+// hundreds of MiB could leave the heap no room to grow); the kernel gives
+// huge pages only where asked ("madvise" mode; in "always" mode it needs no
+// asking, in "never" mode it gives none); no strict overcommit or
+// address-space limit could make the runtime's mapping of an unused region
+// fail; no memory limit (GOMEMLIMIT) asks for a heap kept tight; and the
+// machine has at least four times minRegion of memory.
 func placeholderOK() bool {
 	placeholder.once.Do(func() {
 		var si syscall.Sysinfo_t
-		placeholder.ok = sysfsSetting("/sys/kernel/mm/transparent_hugepage/enabled") == "madvise" &&
+		placeholder.ok = unsafe.Sizeof(uintptr(0)) == 8 &&
+			sysfsSetting("/sys/kernel/mm/transparent_hugepage/enabled") == "madvise" &&
 			sysfsSetting("/proc/sys/vm/overcommit_memory") != "2" &&
 			addressSpaceUnlimited() &&
 			debug.SetMemoryLimit(-1) == math.MaxInt64 &&

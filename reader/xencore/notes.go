@@ -201,7 +201,7 @@ func (f *File) checkHeader() {
 		f.hvm = h.Magic == MagicHVM
 	default:
 		if hdrOff >= 0 {
-			f.problem(model.SeverityError, model.CodeBadXenHeader, hdrOff, "xch_magic is %#x, neither XC_CORE_MAGIC (%#x, PV) nor XC_CORE_MAGIC_HVM (%#x)", h.Magic, MagicPV, MagicHVM)
+			f.problem(model.SeverityError, model.CodeBadXenHeader, hdrOff, "xch_magic is %#x, neither XC_CORE_MAGIC (%#x, PV) nor XC_CORE_MAGIC_HVM (%#x)", h.Magic, uint64(MagicPV), uint64(MagicHVM))
 		}
 		// Guess from the frame table: HVM domains have .xen_pfn.
 		f.hvm = f.section(SecPFN) != nil && f.section(SecP2M) == nil && f.Machine != elf.EM_IA_64
