@@ -110,7 +110,10 @@ func growAdvised(prepare bool) {
 		return
 	}
 	ahead.placed = true
-	size := min(max(2*m.NextGC, minRegion), maxRegion)
+	// At most a quarter of the machine's memory: the kernel's heuristic
+	// overcommit refuses a mapping larger than memory and swap, and the
+	// runtime cannot survive a refused heap mapping.
+	size := min(max(2*m.NextGC, minRegion), maxRegion, placeholder.ram/4)
 	size = (size + chunk - 1) &^ (chunk - 1)
 	// With collections off (SetGCPercent waits for one in progress to
 	// end), the slice is allocated unmarked and only its address is kept:
@@ -141,6 +144,7 @@ func adviseRange(start, end uintptr) {
 var placeholder struct {
 	once sync.Once
 	ok   bool
+	ram  uint64 // the machine's memory in bytes, when ok
 }
 
 // placeholderOK reports whether mapping regions ahead of the heap is useful
@@ -160,6 +164,7 @@ func placeholderOK() bool {
 			addressSpaceUnlimited() &&
 			debug.SetMemoryLimit(-1) == math.MaxInt64 &&
 			syscall.Sysinfo(&si) == nil && uint64(si.Totalram)*uint64(si.Unit) >= 4*minRegion
+		placeholder.ram = uint64(si.Totalram) * uint64(si.Unit)
 	})
 	return placeholder.ok
 }
