@@ -194,13 +194,19 @@ func TestGrowthAdvised(t *testing.T) {
 	if end <= region.start || start >= region.end {
 		t.Skipf("the allocation at %#x-%#x fell outside the advised region %#x-%#x", start, end, region.start, region.end)
 	}
-	huge := 0
+	huge, advisedAll := 0, true
 	for _, v := range overlapping(readSmaps(t), start, end) {
 		huge += v.anonHugePageKB
+		advisedAll = advisedAll && hasFlag(v, "hg")
 	}
 	runtime.KeepAlive(buf)
-	if huge == 0 {
-		t.Errorf("no AnonHugePages in the mappings of an 8 MiB slice in the advised region (the kernel found no free huge page, or the advice was lost)")
+	switch {
+	case !advisedAll:
+		t.Errorf("the mappings of an 8 MiB slice in the advised region lost the advice (VmFlags without hg)")
+	case huge == 0:
+		// Advised, but the kernel had no free huge page at hand (fragmented
+		// memory): the machine's state, not the package's.
+		t.Skip("no AnonHugePages in the advised mappings of an 8 MiB slice: the kernel found no free huge page")
 	}
 }
 
