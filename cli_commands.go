@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"runtime/debug"
 	"strings"
+	"sync"
 
 	"github.com/alecthomas/kong"
 
@@ -112,8 +113,20 @@ func commandField(name string) (reflect.StructField, bool) {
 }
 
 // globalValueFlags are the global flags that take a value ("--cache" of
-// "--cache DIR"), by their names in Globals' tags.
+// "--cache DIR"), by their names in Globals' tags: found once per process
+// (commandAt and jsonAfterCommand ask for them on every parse).
 func globalValueFlags() map[string]bool {
+	valueFlags.once.Do(func() { valueFlags.m = findValueFlags() })
+	return valueFlags.m
+}
+
+// valueFlags holds globalValueFlags' answer; static data until first use.
+var valueFlags struct {
+	once sync.Once
+	m    map[string]bool
+}
+
+func findValueFlags() map[string]bool {
 	out := map[string]bool{}
 	var walk func(t reflect.Type)
 	walk = func(t reflect.Type) {

@@ -31,6 +31,7 @@ type runner interface{ Run(rc *runContext) error }
 // So every message, and every rare form, is kong's; TestFastParseIsKong
 // and FuzzFastParse hold fastParse to kong's answers.
 func fastParse(args []string) (cmd runner, g *Globals, ok bool) {
+	args = jsonAfterCommand(args) // the command word stays where commandAt finds it
 	at, ok := commandAt(args)
 	if !ok {
 		return nil, nil, false
@@ -39,8 +40,6 @@ func fastParse(args []string) (cmd runner, g *Globals, ok bool) {
 	if !ok || field.Name == "TUI" || field.Name == "Help" {
 		return nil, nil, false
 	}
-	args = jsonAfterCommand(args)
-	at, _ = commandAt(args)
 
 	g = new(Globals)
 	target := reflect.New(field.Type)
@@ -121,10 +120,15 @@ type fastArg struct {
 	optional bool
 }
 
-// fastTags are the struct tags fastParse knows; a field with any other
-// makes it decline the line (kong may give that tag a meaning).
-var fastTags = map[string]bool{"name": true, "help": true, "default": true, "placeholder": true,
-	"required": true, "arg": true, "optional": true, "sep": true, "embed": true}
+// fastTag reports whether fastParse knows a struct tag key; a field with
+// any other makes it decline the line (kong may give that tag a meaning).
+func fastTag(key string) bool {
+	switch key {
+	case "name", "help", "default", "placeholder", "required", "arg", "optional", "sep", "embed":
+		return true
+	}
+	return false
+}
 
 // collect adds the flags and arguments of struct v: its exported fields,
 // and those of its embedded structs (as kong flattens them). It returns
@@ -141,7 +145,7 @@ func (p *lineParser) collect(v reflect.Value) bool {
 			return false
 		}
 		for _, k := range keys {
-			if !fastTags[k] {
+			if !fastTag(k) {
 				return false
 			}
 		}

@@ -106,13 +106,16 @@ func (k *Kernel) readVirt(ctx context.Context, va uint64, p []byte) error {
 		return err
 	}
 	mem := k.memIn(ctx)
-	// A read of many pages reads its whole pages past the page cache.
+	// A read of many pages reads its whole pages past the page cache, and
+	// when they are many enough, decodes them on several goroutines: its
+	// pages are then translated first and read after.
 	stream := uint64(len(p)) > k.pageSize
-	// The pages are translated first, then read: one walk answers for the
-	// whole page that maps va (2 MiB or 1 GiB for the kernel image and the
-	// direct map), so later pages of the read that lie in it are not
-	// walked again.
+	pages := (va%k.pageSize + uint64(len(p)) + k.pageSize - 1) / k.pageSize
+	workers := min(streamWorkers, runtime.GOMAXPROCS(0), int(pages/streamShare))
 	var pieces []virtPiece
+	// One walk answers for the whole page that maps va (2 MiB or 1 GiB for
+	// the kernel image and the direct map): later pages of the read that
+	// lie in it are not walked again.
 	var mapVA, mapPA, mapSize uint64
 	var walkErr error
 	for len(p) > 0 {
@@ -124,10 +127,15 @@ func (k *Kernel) readVirt(ctx context.Context, va uint64, p []byte) error {
 			}
 		}
 		n := min(uint64(len(p)), k.pageSize-va%k.pageSize)
-		pieces = append(pieces, virtPiece{va: va, pa: mapPA + va - mapVA, p: p[:n], whole: stream && n == k.pageSize})
+		pc := virtPiece{va: va, pa: mapPA + va - mapVA, p: p[:n], whole: stream && n == k.pageSize}
+		if workers > 1 {
+			pieces = append(pieces, pc)
+		} else if err := k.readPiece(mem, pc); err != nil {
+			return err
+		}
 		p, va = p[n:], va+n
 	}
-	if err := k.readPieces(mem, pieces); err != nil {
+	if err := k.readPieces(mem, pieces, workers); err != nil {
 		return err
 	}
 	return walkErr
@@ -151,28 +159,24 @@ const (
 	streamShare   = 32
 )
 
-// readPieces reads the pieces in order, or, when they are many, on up to
-// streamWorkers goroutines, each reading a contiguous share in order (so
-// that each reads its part of the file as a stream). Either way the error
-// is that of the first piece, by address, that failed.
-func (k *Kernel) readPieces(mem ctxMem, pieces []virtPiece) error {
-	read := func(pc virtPiece) error {
-		r := mem.readPhys
-		if pc.whole {
-			r = mem.readStream
-		}
-		if err := r(pc.pa, pc.p); err != nil {
-			return k.missing(fmt.Sprintf("virtual %#x (physical %s)", pc.va, model.PhysAddr(pc.pa)), err)
-		}
-		return nil
+// readPiece reads one piece; its error names the virtual and physical
+// address.
+func (k *Kernel) readPiece(mem ctxMem, pc virtPiece) error {
+	read := mem.readPhys
+	if pc.whole {
+		read = mem.readStream
 	}
-	workers := min(streamWorkers, runtime.GOMAXPROCS(0), len(pieces)/streamShare)
-	if workers <= 1 {
-		for _, pc := range pieces {
-			if err := read(pc); err != nil {
-				return err
-			}
-		}
+	if err := read(pc.pa, pc.p); err != nil {
+		return k.missing(fmt.Sprintf("virtual %#x (physical %s)", pc.va, model.PhysAddr(pc.pa)), err)
+	}
+	return nil
+}
+
+// readPieces reads the pieces on workers goroutines, each reading a
+// contiguous share in order (so that each reads its part of the file as a
+// stream); the error is that of the first piece, by address, that failed.
+func (k *Kernel) readPieces(mem ctxMem, pieces []virtPiece, workers int) error {
+	if len(pieces) == 0 {
 		return nil
 	}
 	if report := mem.progress; report != nil {
@@ -190,7 +194,7 @@ func (k *Kernel) readPieces(mem ctxMem, pieces []virtPiece) error {
 		part := pieces[min(w*share, len(pieces)):min((w+1)*share, len(pieces))]
 		wg.Go(func() {
 			for _, pc := range part {
-				if errs[w] = read(pc); errs[w] != nil {
+				if errs[w] = k.readPiece(mem, pc); errs[w] != nil {
 					return
 				}
 			}
