@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -181,7 +182,9 @@ func TestDependencyRulesCatchBadEdges(t *testing.T) {
 // function of a package of ours (a func init, or the code the compiler
 // makes for a package variable it cannot lay out as static data: a map
 // literal, a call): every command would pay for it at its start
-// (ARCHITECTURE.md). internal/hugeheap's advice is the one exception.
+// (ARCHITECTURE.md). The huge-page advice of internal/hugeheap and
+// internal/hugeheap/start is the one exception, and start must run before
+// the packages that allocate most at start (see startRunsEarly).
 func TestNoPackageInit(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
@@ -204,7 +207,7 @@ func TestNoPackageInit(t *testing.T) {
 		m := initFunc.FindStringSubmatch(f[2])
 		switch {
 		case m == nil:
-		case m[1] == "dumpscope/internal/hugeheap":
+		case m[1] == "dumpscope/internal/hugeheap" || m[1] == "dumpscope/internal/hugeheap/start":
 			found++
 		default:
 			t.Errorf("%s runs at every process start: build what it makes on first use, or make it static data", f[2])
@@ -212,5 +215,37 @@ func TestNoPackageInit(t *testing.T) {
 	}
 	if found == 0 {
 		t.Errorf("no init function of internal/hugeheap in the symbols of the binary: the check no longer sees init functions")
+	}
+	startRunsEarly(t, bin)
+}
+
+// startRunsEarly checks, from the runtime's trace of package
+// initialisation, that internal/hugeheap/start is initialised before os
+// and before any package of the terminal UI, the command-line parser or
+// the network: its advice is worth most before they allocate.
+func startRunsEarly(t *testing.T, bin string) {
+	cmd := exec.Command(bin, "version")
+	cmd.Env = append(os.Environ(), "GODEBUG=inittrace=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s version: %v\n%s", bin, err, out)
+	}
+	var order []string
+	for _, line := range strings.Split(string(out), "\n") {
+		if f := strings.Fields(line); len(f) > 1 && f[0] == "init" {
+			order = append(order, f[1])
+		}
+	}
+	at := slices.Index(order, "dumpscope/internal/hugeheap/start")
+	if at < 0 {
+		t.Fatalf("GODEBUG=inittrace=1 lists no initialisation of internal/hugeheap/start:\n%s", out)
+	}
+	for _, p := range order[:at] {
+		switch p {
+		case "os", "unicode", "net", "net/http", "crypto/tls", "crypto/x509",
+			"github.com/alecthomas/kong", "github.com/mattn/go-runewidth",
+			"charm.land/lipgloss/v2", "charm.land/bubbletea/v2":
+			t.Errorf("%s is initialised before internal/hugeheap/start: start must import only syscall and unsafe", p)
+		}
 	}
 }

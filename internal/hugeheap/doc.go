@@ -10,18 +10,18 @@
 //
 // The Go runtime grows its heap by mmap(MAP_FIXED) over its reservation, 4 MiB
 // (or more) at a time, so every growth is a new mapping without the advice
-// given to earlier ones. The package therefore does two things:
+// given to earlier ones. So:
 //
-//   - at initialisation, one madvise(MADV_HUGEPAGE) over the 4 MiB heap chunk
-//     the runtime mapped first (found from the address of a fresh object:
-//     heap chunks are mapped 4 MiB-aligned), so the still untouched half of
-//     it comes as one huge page;
+//   - at initialisation, package start (internal/hugeheap/start, initialised
+//     as early as a package of ours can be) advises the 4 MiB chunk the heap
+//     started in and collapses the 2 MiB block in use into one huge page;
 //   - after each garbage collection (a finalizer re-armed on a sentinel),
 //     when the heap goal exceeds the heap the runtime has mapped, the heap
-//     is about to grow: it allocates and drops a large unused slice, so the
-//     runtime maps one large region at once, and advises that region. The
-//     next collection frees the slice and the heap grows into the advised
-//     region. Short commands never reach a collection and pay nothing.
+//     is about to grow: this package allocates and drops a large unused
+//     slice, so the runtime maps one large region at once, and advises that
+//     region. The next collection frees the slice and the heap grows into
+//     the advised region. Short commands never reach a collection and pay
+//     nothing for it.
 //
 // Prepare, called where heap-heavy work starts, maps that first region
 // at once rather than after the first collection, so the heap built before

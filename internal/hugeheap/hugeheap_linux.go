@@ -6,11 +6,12 @@ import (
 	"math"
 	"runtime"
 	"runtime/debug"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"unsafe"
+
+	"dumpscope/internal/hugeheap/start"
 )
 
 const (
@@ -46,14 +47,11 @@ type sentinel struct{ _ *sentinel }
 var on bool
 
 func init() {
-	if disabledByGODEBUG(syscall.Getenv) {
+	if v, _ := syscall.Getenv("GODEBUG"); start.DisabledByGODEBUG(v) {
 		return
 	}
 	on = true
-	s := new(sentinel)
-	base := uintptr(unsafe.Pointer(s)) &^ (chunk - 1)
-	adviseRange(base, base+chunk)
-	runtime.SetFinalizer(s, collected)
+	runtime.SetFinalizer(new(sentinel), collected)
 }
 
 // collections counts the finished runs of collected (finalizers run one at
@@ -122,21 +120,21 @@ func growAdvised(prepare bool) {
 	// from this stack when one began, it would survive it, and the next
 	// heap goal would count its 64 MiB or more as live.
 	gcPercent := debug.SetGCPercent(-1)
-	start := uintptr(unsafe.Pointer(unsafe.SliceData(make([]byte, size))))
-	adviseRange(start, (start+uintptr(size)+chunk-1)&^(chunk-1))
+	base := uintptr(unsafe.Pointer(unsafe.SliceData(make([]byte, size))))
+	adviseRange(base, (base+uintptr(size)+chunk-1)&^(chunk-1))
 	debug.SetGCPercent(gcPercent)
 }
 
-// adviseRange asks for huge pages over [start, end); a failure leaves the
+// adviseRange asks for huge pages over [lo, hi); a failure leaves the
 // range as it is.
-func adviseRange(start, end uintptr) {
-	_, _, errno := syscall.Syscall(syscall.SYS_MADVISE, start, end-start, syscall.MADV_HUGEPAGE)
+func adviseRange(lo, hi uintptr) {
+	_, _, errno := syscall.Syscall(syscall.SYS_MADVISE, lo, hi-lo, syscall.MADV_HUGEPAGE)
 	if errno != 0 {
 		return
 	}
 	advised.Lock()
 	if len(advised.spans) < maxRecorded {
-		advised.spans = append(advised.spans, span{start, end})
+		advised.spans = append(advised.spans, span{lo, hi})
 	}
 	advised.Unlock()
 }
@@ -159,8 +157,8 @@ func placeholderOK() bool {
 	placeholder.once.Do(func() {
 		var si syscall.Sysinfo_t
 		placeholder.ok = unsafe.Sizeof(uintptr(0)) == 8 &&
-			sysfsSetting("/sys/kernel/mm/transparent_hugepage/enabled") == "madvise" &&
-			sysfsSetting("/proc/sys/vm/overcommit_memory") != "2" &&
+			start.Setting("/sys/kernel/mm/transparent_hugepage/enabled") == "madvise" &&
+			start.Setting("/proc/sys/vm/overcommit_memory") != "2" &&
 			addressSpaceUnlimited() &&
 			debug.SetMemoryLimit(-1) == math.MaxInt64 &&
 			syscall.Sysinfo(&si) == nil && uint64(si.Totalram)*uint64(si.Unit) >= 4*minRegion
@@ -169,42 +167,7 @@ func placeholderOK() bool {
 	return placeholder.ok
 }
 
-// sysfsSetting returns a setting file's value: the bracketed choice of a
-// sysfs list ("always [madvise] never"), or the trimmed content.
-func sysfsSetting(path string) string {
-	fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
-	if err != nil {
-		return ""
-	}
-	var buf [128]byte
-	n, err := syscall.Read(fd, buf[:])
-	syscall.Close(fd)
-	if err != nil || n <= 0 {
-		return ""
-	}
-	s := strings.TrimSpace(string(buf[:n]))
-	if i := strings.IndexByte(s, '['); i >= 0 {
-		if j := strings.IndexByte(s[i:], ']'); j > 0 {
-			return s[i+1 : i+j]
-		}
-	}
-	return s
-}
-
 func addressSpaceUnlimited() bool {
 	var r syscall.Rlimit
 	return syscall.Getrlimit(syscall.RLIMIT_AS, &r) == nil && r.Cur == ^uint64(0)
-}
-
-// disabledByGODEBUG reports whether GODEBUG sets disablethp=1, the runtime's
-// switch against huge pages for the heap; the last setting wins.
-func disabledByGODEBUG(getenv func(string) (string, bool)) bool {
-	v, _ := getenv("GODEBUG")
-	off := false
-	for _, kv := range strings.Split(v, ",") {
-		if name, val, ok := strings.Cut(strings.TrimSpace(kv), "="); ok && name == "disablethp" {
-			off = val == "1"
-		}
-	}
-	return off
 }

@@ -1,0 +1,67 @@
+//go:build linux && (amd64 || arm64)
+
+package hugeheap
+
+import (
+	"syscall"
+	"testing"
+
+	"dumpscope/internal/hugeheap/start"
+)
+
+// TestStartChunkAdvised: package start advised the heap chunk of its first
+// object, and the kernel marked that mapping for huge pages ("hg").
+func TestStartChunkAdvised(t *testing.T) {
+	if mode := thpSetting(t); mode != "madvise" {
+		t.Skipf("transparent huge pages are %q: the first chunk is advised only in madvise mode", mode)
+	}
+	first := start.First
+	if first.Mode != "madvise" {
+		t.Fatalf("start read the mode as %q, want madvise", first.Mode)
+	}
+	c := first.Chunk
+	if c.End-c.Start != chunk || c.Start%chunk != 0 {
+		t.Fatalf("first advised range %#x-%#x is not one aligned %d-byte chunk", c.Start, c.End, chunk)
+	}
+	if first.AdviseErr != 0 {
+		t.Fatalf("madvise(MADV_HUGEPAGE) of the first chunk: %v", first.AdviseErr)
+	}
+	vs := overlapping(readSmaps(t), c.Start, c.End)
+	if len(vs) == 0 {
+		t.Fatalf("no mapping at the advised chunk %#x-%#x", c.Start, c.End)
+	}
+	for _, v := range vs {
+		if !hasFlag(v, "hg") {
+			t.Errorf("mapping %#x-%#x in the advised chunk lacks VmFlags hg: %v", v.start, v.end, v.flags)
+		}
+	}
+}
+
+// TestStartBlockCollapsed: the 2 MiB block the heap was using at start is
+// one huge page.
+func TestStartBlockCollapsed(t *testing.T) {
+	if mode := thpSetting(t); mode != "madvise" {
+		t.Skipf("transparent huge pages are %q: the first block is collapsed only in madvise mode", mode)
+	}
+	first := start.First
+	b := first.Block
+	switch first.CollapseErr {
+	case 0:
+	case syscall.EINVAL:
+		t.Skip("MADV_COLLAPSE refused (EINVAL): a kernel older than Linux 6.1")
+	case syscall.EAGAIN, syscall.ENOMEM:
+		t.Skipf("MADV_COLLAPSE found no free huge page (%v): the machine's memory, not the package", first.CollapseErr)
+	default:
+		t.Fatalf("MADV_COLLAPSE of %#x-%#x: %v", b.Start, b.End, first.CollapseErr)
+	}
+	if b.End-b.Start != 2<<20 || b.Start%(2<<20) != 0 || b.Start < first.Chunk.Start || b.End > first.Chunk.End {
+		t.Fatalf("collapsed block %#x-%#x is not an aligned 2 MiB block of the chunk %#x-%#x", b.Start, b.End, first.Chunk.Start, first.Chunk.End)
+	}
+	huge := 0
+	for _, v := range overlapping(readSmaps(t), b.Start, b.End) {
+		huge += v.anonHugePageKB
+	}
+	if huge < 2048 {
+		t.Errorf("the collapsed block %#x-%#x has %d kB of AnonHugePages in its mapping, want 2048 or more", b.Start, b.End, huge)
+	}
+}

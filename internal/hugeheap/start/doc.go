@@ -1,0 +1,27 @@
+// Package start gives the Go heap's first chunk transparent huge pages, as
+// early in the process as a package of ours can run.
+//
+// The runtime maps its heap in 4 MiB chunks and starts it at a random page
+// of the first one (Go 1.26 randomises the heap's base), before any package
+// is initialised; the runtime and the first packages then touch a few
+// hundred 4 KiB pages of it, one page fault each (about 10 µs each on a
+// virtual machine with shadow page tables). So at initialisation the package
+//
+//   - advises the chunk of a fresh heap object (madvise MADV_HUGEPAGE), so a
+//     2 MiB half of it still untouched comes as one huge page;
+//   - collapses the 2 MiB block the heap is using into one huge page
+//     (MADV_COLLAPSE, Linux 6.1 and later): the kernel copies the pages
+//     touched so far, and the rest of the block costs no fault.
+//
+// It imports only syscall and unsafe, so it is initialised right after
+// syscall, before the packages that allocate most at start (Go initialises
+// packages in import-path order as soon as their imports are). It acts only
+// in the kernel's "madvise" mode (in "always" mode the heap needs no asking;
+// in "never" mode none is given), on amd64 and arm64 with 4 KiB pages
+// (where a huge page is 2 MiB, half a chunk), and not when
+// GODEBUG=disablethp=1, the runtime's own switch, is set. Every failure
+// leaves the memory as it is.
+//
+// internal/hugeheap does the rest: it advises the regions the heap grows
+// into, and reads this package's settings.
+package start

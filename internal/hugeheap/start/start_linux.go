@@ -1,0 +1,65 @@
+//go:build linux && (amd64 || arm64)
+
+package start
+
+import (
+	"syscall"
+	"unsafe"
+)
+
+const (
+	// chunk is the unit in which the runtime maps its heap
+	// (pallocChunkBytes): every mapping starts on a multiple of it, so the
+	// chunk around any heap object is mapped whole.
+	chunk = 4 << 20
+	// block is a huge page with 4 KiB base pages on amd64 and arm64.
+	block = 2 << 20
+	// madvCollapse is MADV_COLLAPSE (Linux 6.1), which package syscall lacks.
+	madvCollapse = 25
+)
+
+// Range is an address range [Start, End).
+type Range struct{ Start, End uintptr }
+
+// First is what initialisation did, for internal/hugeheap and the tests.
+var First struct {
+	// Off: GODEBUG=disablethp=1 turned huge pages off.
+	Off bool
+	// Mode is the kernel's setting ("always", "madvise", "never"; empty
+	// where there is none).
+	Mode string
+	// Chunk is the advised chunk, and Block the block asked to collapse;
+	// zero when nothing was asked.
+	Chunk, Block Range
+	// AdviseErr and CollapseErr are the answers of the two madvise calls.
+	AdviseErr, CollapseErr syscall.Errno
+}
+
+// sink makes the sentinel escape to the heap.
+var sink *[2]uintptr
+
+func init() {
+	v, _ := syscall.Getenv("GODEBUG")
+	if First.Off = DisabledByGODEBUG(v); First.Off {
+		return
+	}
+	First.Mode = Setting("/sys/kernel/mm/transparent_hugepage/enabled")
+	if First.Mode != "madvise" || syscall.Getpagesize() != 4096 {
+		return
+	}
+	sink = new([2]uintptr)
+	p := uintptr(unsafe.Pointer(sink))
+	sink = nil
+	First.Chunk = Range{p &^ (chunk - 1), p&^(chunk-1) + chunk}
+	First.AdviseErr = madvise(First.Chunk, syscall.MADV_HUGEPAGE)
+	if First.AdviseErr != 0 {
+		return
+	}
+	First.Block = Range{p &^ (block - 1), p&^(block-1) + block}
+	First.CollapseErr = madvise(First.Block, madvCollapse)
+}
+
+func madvise(r Range, advice uintptr) syscall.Errno {
+	_, _, errno := syscall.Syscall(syscall.SYS_MADVISE, r.Start, r.End-r.Start, advice)
+	return errno
+}
