@@ -35,6 +35,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	_ "dumpscope/internal/hugeheap" // as the dumpscope binary: its heap in huge pages
 )
 
 // config is the command line.
