@@ -20,6 +20,7 @@ type findCmd struct {
 	Max     Num    `name:"max" help:"Stop after this many matches (0: no limit); the output says when it stopped there."`
 	Count   bool   `name:"count" help:"Print only the number of matches (as grep -c)."`
 	Context Num    `name:"context" placeholder:"N" help:"Show N bytes before and after each match as hex rows (as grep -C), at most 4096."`
+	Jobs    int    `default:"0" help:"Workers reading and searching pages, at most 256 (default: one per CPU); matches come in address order whatever the number."`
 	jsonFlag
 	filesArg
 }
@@ -30,6 +31,9 @@ func (c *findCmd) Run(rc *runContext) error {
 	}
 	if c.Context > maxFindContext {
 		return usageError{fmt.Sprintf("--context must be 0..%d", maxFindContext)}
+	}
+	if c.Jobs < 0 || c.Jobs > inspect.MaxJobs {
+		return usageError{fmt.Sprintf("--jobs must be 0..%d (0: one per CPU)", inspect.MaxJobs)}
 	}
 	if c.Count && c.Context > 0 {
 		return usageError{"--count and --context cannot be combined"}
@@ -46,7 +50,7 @@ func (c *findCmd) Run(rc *runContext) error {
 
 func (c *findCmd) run(rc *runContext, s *inspect.Session, pattern []byte) error {
 	prog := newProgress("searching", "frames")
-	opts := inspect.FindOptions{Max: int(min(c.Max, 1<<31-1)), Progress: prog.update}
+	opts := inspect.FindOptions{Max: int(min(c.Max, 1<<31-1)), Progress: prog.update, Jobs: c.Jobs}
 	found := 0
 	// Hits are written as they are found: a search can find millions.
 	sep := "[\n"

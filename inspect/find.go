@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"runtime"
 
 	"dumpscope/model"
 	"dumpscope/reader"
@@ -18,6 +19,10 @@ type FindOptions struct {
 	// Progress, if not nil, is called now and then with frames searched
 	// and frames to search.
 	Progress func(done, total uint64)
+	// Jobs is the number of goroutines that read and search stored frames
+	// (at most MaxJobs); 0 means one per CPU. Hits come in address order
+	// whatever the number.
+	Jobs int
 }
 
 // Find searches the readable pages of physical memory for pattern, in
@@ -38,21 +43,49 @@ func Find(ctx context.Context, d reader.Dump, pattern []byte, opts FindOptions, 
 	if int64(len(pattern)) > ps {
 		return errors.New("search pattern is longer than a page")
 	}
-	s := &searcher{pattern: pattern, ps: uint64(ps), max: opts.Max, hit: hit,
+	s := newSearcher(pattern, uint64(ps), opts.Max, hit)
+	jobs := opts.Jobs
+	if jobs <= 0 {
+		jobs = runtime.GOMAXPROCS(0)
+	}
+	jobs = min(jobs, MaxJobs)
+	var err error
+	if jobs == 1 {
+		err = s.serial(ctx, d, opts)
+	} else {
+		err = s.parallel(ctx, d, opts, jobs)
+	}
+	if s.stopped {
+		return nil
+	}
+	if err == nil {
+		err = ctx.Err()
+	}
+	if opts.Progress != nil && err == nil {
+		total := uint64(info.MaxPFN)
+		opts.Progress(total, total)
+	}
+	return err
+}
+
+func newSearcher(pattern []byte, ps uint64, max int, hit func(model.SearchHit) bool) *searcher {
+	s := &searcher{pattern: pattern, ps: ps, max: max, hit: hit,
 		zeros:  make([]byte, ps),
 		window: make([]byte, 0, int(ps)+len(pattern)-1), tail: make([]byte, 0, len(pattern))}
 	s.zeroPattern = bytes.Count(pattern, []byte{0}) == len(pattern)
-	total := uint64(info.MaxPFN)
+	return s
+}
+
+// serial searches with one goroutine.
+func (s *searcher) serial(ctx context.Context, d reader.Dump, opts FindOptions) error {
+	total := uint64(d.Info().MaxPFN)
+	var readErr error
 	err := d.Runs(ctx, opts.From, false, func(r model.PageRun) bool {
 		switch {
 		case r.State == model.StateZeroFill && !s.zeroPattern:
-			// Only a match that starts in the previous page's tail can
-			// end in these zeros.
-			if !s.search(r.Start, s.zeros[:len(pattern)-1]) {
+			if !s.zeroRun(r) {
 				return false
 			}
-			s.tail = append(s.tail[:0], s.zeros[:len(pattern)-1]...)
-			s.prevPFN, s.havePrev = r.End()-1, true
 			if opts.Progress != nil {
 				opts.Progress(uint64(r.End()), total)
 			}
@@ -61,10 +94,6 @@ func Find(ctx context.Context, d reader.Dump, pattern []byte, opts FindOptions, 
 			s.havePrev = false
 			return true
 		}
-		// Stored frames are read through ReadRange, which reads runs in
-		// large pieces (a megabyte of kdump images or ELF pages at a
-		// time) instead of one read per page; chunks of findChunk frames
-		// keep cancelling and progress prompt.
 		for off := uint64(0); off < r.Count; {
 			start := r.Start + model.PFN(off)
 			n := min(r.Count-off, findChunk)
@@ -76,40 +105,62 @@ func Find(ctx context.Context, d reader.Dump, pattern []byte, opts FindOptions, 
 				opts.Progress(uint64(start), total)
 			}
 			if r.State != model.StatePresent {
-				// Zero-filled frames, searched only for a pattern of zeros.
-				for pfn := start; pfn < start+model.PFN(n); pfn++ {
-					if !s.next(pfn, s.zeros) {
-						return false
-					}
+				if !s.zeroFrames(start, n) {
+					return false
 				}
 				continue
 			}
-			pfn := start
-			err := d.ReadRange(ctx, start, n, reader.ReadOptions{}, func(_ model.PageInfo, page []byte, err error) bool {
-				this := pfn
-				pfn++
-				if err != nil {
-					s.havePrev = false
-					return true
-				}
-				return s.next(this, page)
-			})
-			if err != nil || s.stopped {
+			if readErr = s.frames(ctx, d, start, n); readErr != nil || s.stopped {
 				return false
 			}
 		}
 		return true
 	})
-	if s.stopped {
-		return nil
-	}
-	if err == nil {
-		err = ctx.Err()
-	}
-	if opts.Progress != nil && err == nil {
-		opts.Progress(total, total)
+	if readErr != nil {
+		return readErr
 	}
 	return err
+}
+
+// zeroRun steps over a run of zero-fill frames for a pattern that is not
+// all zeros: only a match that starts in the previous page's tail can end
+// in these zeros. It returns false once the search must stop.
+func (s *searcher) zeroRun(r model.PageRun) bool {
+	if !s.search(r.Start, s.zeros[:len(s.pattern)-1]) {
+		return false
+	}
+	s.tail = append(s.tail[:0], s.zeros[:len(s.pattern)-1]...)
+	s.prevPFN, s.havePrev = r.End()-1, true
+	return true
+}
+
+// zeroFrames searches n zero-fill frames from start one by one, for a
+// pattern of zeros (every offset matches).
+func (s *searcher) zeroFrames(start model.PFN, n uint64) bool {
+	for pfn := start; pfn < start+model.PFN(n); pfn++ {
+		if !s.next(pfn, s.zeros) {
+			return false
+		}
+	}
+	return true
+}
+
+// frames reads and searches n stored frames from start. Stored frames
+// are read through ReadRange, which reads runs in large pieces (a
+// megabyte of kdump images or ELF pages at a time) instead of one read
+// per page; chunks of findChunk frames keep cancelling and progress
+// prompt. A frame that cannot be read is skipped.
+func (s *searcher) frames(ctx context.Context, d reader.Dump, start model.PFN, n uint64) error {
+	pfn := start
+	return d.ReadRange(ctx, start, n, reader.ReadOptions{}, func(_ model.PageInfo, page []byte, err error) bool {
+		this := pfn
+		pfn++
+		if err != nil {
+			s.havePrev = false
+			return true
+		}
+		return s.next(this, page)
+	})
 }
 
 // searcher is the state of one Find: the pattern, and the tail of the
@@ -162,11 +213,19 @@ func (s *searcher) search(pfn model.PFN, data []byte) bool {
 			return true
 		}
 		addr := base + uint64(off+j)
-		s.found++
-		if !s.hit(model.SearchHit{PFN: model.PFN(addr / s.ps), PhysAddr: model.PhysAddr(addr)}) || (s.max > 0 && s.found >= s.max) {
-			s.stopped = true
+		if !s.emit(model.SearchHit{PFN: model.PFN(addr / s.ps), PhysAddr: model.PhysAddr(addr)}) {
 			return false
 		}
 		off += j + 1
 	}
+}
+
+// emit passes a hit on, and returns false once the search must stop.
+func (s *searcher) emit(h model.SearchHit) bool {
+	s.found++
+	if !s.hit(h) || (s.max > 0 && s.found >= s.max) {
+		s.stopped = true
+		return false
+	}
+	return true
 }

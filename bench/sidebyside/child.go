@@ -67,7 +67,7 @@ func processCPU() float64 {
 //	child read LIST WORKERS FILE... read the pfns of LIST with WORKERS goroutines
 //	child verify JOBS FILE...       verify with JOBS page workers
 //	child verify-warm JOBS FILE...  the same, timed after one untimed verify
-//	child find PATTERN FILE...      find PATTERN in every readable page
+//	child find PATTERN JOBS FILE...      find PATTERN in every readable page
 //	child ceiling LIST JOBS FILE... decode the stored images of LIST, already in memory
 //	child index FILE...             open and build a flattened stream's whole index
 //
@@ -292,11 +292,15 @@ func childVerify(args []string, warm bool) (childResult, error) {
 }
 
 func childFind(args []string) (childResult, error) {
-	if len(args) < 2 {
-		return childResult{}, errors.New("usage: child find PATTERN FILE [FILE ...]")
+	if len(args) < 3 {
+		return childResult{}, errors.New("usage: child find PATTERN JOBS FILE [FILE ...]")
+	}
+	jobs, err := intArg(args[1], "JOBS")
+	if err != nil {
+		return childResult{}, err
 	}
 	start := startClock()
-	hits, _, err := openDo(args[1:], func(d *dsDump) (int, error) { return d.Find([]byte(args[0])) })
+	hits, _, err := openDo(args[2:], func(d *dsDump) (int, error) { return d.Find([]byte(args[0]), jobs) })
 	if err != nil {
 		return childResult{}, err
 	}

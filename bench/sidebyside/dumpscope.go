@@ -117,9 +117,9 @@ func (d *dsDump) Verify(jobs int) (uint64, error) {
 
 // Find searches every readable page for pattern and returns the number of
 // matches.
-func (d *dsDump) Find(pattern []byte) (int, error) {
+func (d *dsDump) Find(pattern []byte, jobs int) (int, error) {
 	hits := 0
-	err := inspect.Find(context.Background(), d.d, pattern, inspect.FindOptions{}, func(model.SearchHit) bool {
+	err := inspect.Find(context.Background(), d.d, pattern, inspect.FindOptions{Jobs: jobs}, func(model.SearchHit) bool {
 		hits++
 		return true
 	})

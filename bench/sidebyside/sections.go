@@ -333,30 +333,40 @@ func cpuShare(verify, ceiling []sample) string {
 	return fmt.Sprintf("%.0f%%", 100*(c/cb)/(v/vb))
 }
 
-// find compares Find with libkdumpfile reading every page and searching it.
+// find compares Find, with 1 and 2 workers, with libkdumpfile reading
+// every page and searching it (one thread: lkdf_bench find has no workers).
 func (b *bench) find() (*table, error) {
-	t := &table{title: "Find (" + strconv.Quote(findPattern) + ")", head: []string{"file", "matches", "dumpscope", "libkdumpfile + memmem", "ratio", "ratio by CPU", "noise"}}
+	t := &table{title: "Find (" + strconv.Quote(findPattern) + ")", head: []string{"file", "workers", "matches", "dumpscope", "libkdumpfile + memmem", "ratio", "ratio by CPU", "noise"}}
 	for _, f := range b.files.codecsELFReal() {
 		l, err := b.listsOf(f)
 		if err != nil {
 			return nil, err
 		}
 		res, err := b.r.interleave("find "+f.String(),
-			b.r.dsChild(append([]string{"find", findPattern}, f.paths...)...),
-			b.r.lkChild(append([]string{"find", l.all, findPattern}, f.paths...)...))
+			b.r.dsChild(append([]string{"find", findPattern, "1"}, f.paths...)...),
+			b.r.lkChild(append([]string{"find", l.all, findPattern}, f.paths...)...),
+			b.r.dsChild(append([]string{"find", findPattern, "2"}, f.paths...)...))
 		if err != nil {
 			return nil, err
 		}
-		ds, lk := statOf(res[0], "ns"), statOf(res[1], "ns")
-		hits := fmt.Sprint(res[0][0]["hits"])
-		if res[0][0]["hits"] != res[1][0]["hits"] {
-			hits = fmt.Sprintf("%v ≠ %v", res[0][0]["hits"], res[1][0]["hits"])
-		}
+		ds1, lk, ds2 := statOf(res[0], "ns"), statOf(res[1], "ns"), statOf(res[2], "ns")
 		n := float64(l.nAll)
-		wall, cpu := b.compare("find, "+f.label, ds.median, lk.median, statOf(res[0], "cpu_ns").median, statOf(res[1], "cpu_ns").median)
-		t.add(f.String(), hits, fmtRate(n, ds.median, "pages"), fmtRate(n, lk.median, "pages"), wall, cpu, fmtNoise(ds, lk))
+		for i, ds := range []stat{ds1, ds2} {
+			dsRes := res[2*i]
+			hits := fmt.Sprint(dsRes[0]["hits"])
+			if dsRes[0]["hits"] != res[1][0]["hits"] {
+				hits = fmt.Sprintf("%v ≠ %v", dsRes[0]["hits"], res[1][0]["hits"])
+			}
+			if i == 0 {
+				wall, cpu := b.compare("find, "+f.label, ds.median, lk.median, statOf(dsRes, "cpu_ns").median, statOf(res[1], "cpu_ns").median)
+				t.add(f.String(), "1", hits, fmtRate(n, ds.median, "pages"), fmtRate(n, lk.median, "pages"), wall, cpu, fmtNoise(ds, lk))
+				continue
+			}
+			t.add(f.String(), "2 vs 1", hits, fmtRate(n, ds.median, "pages"), fmtRate(n, lk.median, "pages"),
+				fmt.Sprintf("%.2f×", lk.median/ds.median), "-", fmtNoise(ds, lk))
+		}
 	}
-	t.note("dumpscope: reader.Find over every readable frame (one goroutine: Find has no workers); libkdumpfile: kdump_read of every present page in order and memmem, matches across consecutive pages included. Both must find the same number of matches.")
+	t.note("dumpscope: inspect.Find over every readable frame, with 1 or 2 workers (matches in address order either way); libkdumpfile: kdump_read of every present page in order and memmem, one thread, matches across consecutive pages included. Both must find the same number of matches. Rows \"2 vs 1\": dumpscope with 2 workers against libkdumpfile with one thread, by wall time (not in the summary).")
 	return t, nil
 }
 
@@ -388,7 +398,8 @@ func (b *bench) commands() (*table, error) {
 		{"pages", zlib, ds("pages", zlib.paths[0]), "", nil, false},
 		{"verify --jobs 1", zlib, ds("verify", "--jobs", "1", zlib.paths[0]), "lkdf_bench read, 1 thread", []string{b.r.lkdf, "read", l.all, "1", b.cfg.share, zlib.paths[0]}, false},
 		{"verify --jobs 2", zlib, ds("verify", "--jobs", "2", zlib.paths[0]), "lkdf_bench read, 2 threads", []string{b.r.lkdf, "read", l.all, "2", b.cfg.share, zlib.paths[0]}, false},
-		{"find --text", zlib, ds("find", "--text", findPattern, zlib.paths[0]), "lkdf_bench find", []string{b.r.lkdf, "find", l.all, findPattern, zlib.paths[0]}, false},
+		{"find --text --jobs 1", zlib, ds("find", "--text", findPattern, "--jobs", "1", zlib.paths[0]), "lkdf_bench find", []string{b.r.lkdf, "find", l.all, findPattern, zlib.paths[0]}, false},
+		{"find --text --jobs 2", zlib, ds("find", "--text", findPattern, "--jobs", "2", zlib.paths[0]), "lkdf_bench find (one thread)", []string{b.r.lkdf, "find", l.all, findPattern, zlib.paths[0]}, false},
 		{fmt.Sprintf("page --pfn 0 --count %d --raw", b.cfg.pages), zlib, ds("page", "--pfn", "0", "--count", strconv.Itoa(b.cfg.pages), "--raw", zlib.paths[0]),
 			"lkdf_bench read, 1 thread", []string{b.r.lkdf, "read", l.all, "1", b.cfg.share, zlib.paths[0]}, false},
 	}
