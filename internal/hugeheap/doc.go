@@ -15,13 +15,13 @@
 //   - at initialisation, package start (internal/hugeheap/start, initialised
 //     as early as a package of ours can be) advises the 4 MiB chunk the heap
 //     started in and collapses the 2 MiB block in use into one huge page;
-//   - after each garbage collection (a finalizer re-armed on a sentinel),
-//     when the heap goal exceeds the heap the runtime has mapped, the heap
-//     is about to grow: this package allocates and drops a large unused
-//     slice, so the runtime maps one large region at once, and advises that
-//     region. The next collection frees the slice and the heap grows into
-//     the advised region. Short commands never reach a collection and pay
-//     nothing for it.
+//   - after each garbage collection (a finalizer re-armed on a sentinel)
+//     with a heap goal of 32 MiB or more, when the goal exceeds the heap
+//     the runtime has mapped, the heap is about to grow: this package
+//     allocates and drops a large unused slice, so the runtime maps one
+//     large region at once, and advises that region. The next collection
+//     frees the slice and the heap grows into the advised region. Commands
+//     with small heaps pay nothing for it.
 //
 // Prepare, called where heap-heavy work starts, maps that first region
 // at once rather than after the first collection, so the heap built before

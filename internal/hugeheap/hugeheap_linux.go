@@ -58,6 +58,16 @@ func init() {
 // a time; the tests read it).
 var collections atomic.Int32
 
+// hookMinGoal is the heap goal from which a collection maps a region
+// ahead of the heap. Below it the heap is small and stays so in most
+// commands (verify, find and pages recycle their buffers), and mapping a
+// region costs more than its huge pages save: the placeholder's
+// allocation (the runtime maps 64 MiB and grows its page tables, about a
+// millisecond here) and the collection it brings. A 30 ms read of a small
+// dump with two workers reached one collection and paid both. The commands
+// that build large heaps call Prepare.
+const hookMinGoal = 32 << 20
+
 // collected runs on the finalizer goroutine after a collection freed s.
 func collected(*sentinel) {
 	if !placeholderOK() {
@@ -67,6 +77,10 @@ func collected(*sentinel) {
 	collections.Add(1)
 	runtime.SetFinalizer(new(sentinel), collected)
 }
+
+// hookWants reports whether a collection with this heap goal should map a
+// region ahead of the heap.
+func hookWants(goal uint64) bool { return goal >= hookMinGoal }
 
 // ahead serialises growAdvised between Prepare and the collection hook.
 var ahead struct {
@@ -88,8 +102,8 @@ func Prepare() {
 }
 
 // growAdvised makes the runtime map one advised region when the heap is
-// about to grow (always the first time, from Prepare or after the first
-// collection: a command that reaches one is heap-heavy; later, after a
+// about to grow (always the first time, from Prepare or from the first
+// collection with a heap goal of hookMinGoal or more; later, after a
 // collection, when the heap goal comes within a quarter of what the heap
 // has mapped): it allocates a slice the size of the region
 // and drops it untouched. The next collection frees the slice, and the
@@ -104,6 +118,9 @@ func growAdvised(prepare bool) {
 	}
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
+	if !prepare && !hookWants(m.NextGC) {
+		return
+	}
 	if ahead.placed && m.NextGC+m.NextGC/4 <= m.HeapSys+m.StackInuse {
 		return
 	}

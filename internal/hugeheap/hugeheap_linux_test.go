@@ -130,8 +130,10 @@ func TestPrepare(t *testing.T) {
 	}
 }
 
-// TestGrowthAdvised: after a collection the hook maps an advised region
-// ahead of the heap, and memory the heap then gets there comes in huge pages.
+// TestGrowthAdvised: collections run the hook, the region mapped ahead of
+// the heap (by Prepare here: the hook maps one only for a large heap, see
+// TestHookWants) is advised, and memory the heap then gets there comes in
+// huge pages.
 func TestGrowthAdvised(t *testing.T) {
 	if mode := thpSetting(t); mode != "madvise" {
 		t.Skipf("transparent huge pages are %q: regions are advised ahead only in madvise mode", mode)
@@ -139,6 +141,7 @@ func TestGrowthAdvised(t *testing.T) {
 	if !placeholderOK() {
 		t.Skip("strict overcommit, an address-space or memory limit (GOMEMLIMIT), or little memory: no regions are mapped ahead")
 	}
+	Prepare()
 	deadline := time.Now().Add(5 * time.Second)
 	for collections.Load() == 0 {
 		if time.Now().After(deadline) {
@@ -149,7 +152,7 @@ func TestGrowthAdvised(t *testing.T) {
 	}
 	s := spans()
 	if len(s) == 0 {
-		t.Fatalf("the hook ran %d times but advised no region ahead of the heap", collections.Load())
+		t.Fatalf("Prepare advised no region ahead of the heap (the hook ran %d times)", collections.Load())
 	}
 	region := s[0]
 	if region.end-region.start < minRegion {
@@ -186,5 +189,18 @@ func TestGrowthAdvised(t *testing.T) {
 		// Advised, but the kernel had no free huge page at hand (fragmented
 		// memory): the machine's state, not the package's.
 		t.Skip("no AnonHugePages in the advised mappings of an 8 MiB slice: the kernel found no free huge page")
+	}
+}
+
+// TestHookWants: a collection maps a region ahead of the heap only from a
+// heap goal of hookMinGoal.
+func TestHookWants(t *testing.T) {
+	for _, c := range []struct {
+		goal uint64
+		want bool
+	}{{0, false}, {4 << 20, false}, {hookMinGoal - 1, false}, {hookMinGoal, true}, {1 << 40, true}} {
+		if got := hookWants(c.goal); got != c.want {
+			t.Errorf("goal %d: %v, want %v", c.goal, got, c.want)
+		}
 	}
 }
