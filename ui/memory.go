@@ -484,6 +484,10 @@ func (m *memoryView) Restore(loc any) tea.Cmd {
 
 // Search finds text in memory: / starts at the cursor, n goes on, N goes
 // back through the matches found so far.
+// hasSearch implements ownSearcher: after :find or :findhex, n and N go
+// on with that pattern.
+func (m *memoryView) hasSearch() bool { return m.find.pattern != nil }
+
 func (m *memoryView) Search(q string, dir searchDir) tea.Cmd {
 	var cmd tea.Cmd
 	var err error

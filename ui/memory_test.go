@@ -251,7 +251,13 @@ func TestFindInMemory(t *testing.T) {
 	if row := int((mv.rowOf(mv.cur) - mv.top) / uint64(mv.g.bpr)); row != (mv.g.hexRows-1)/2 {
 		t.Fatalf("the match is on row %d of %d, want the middle", row, mv.g.hexRows)
 	}
-	// Past the last match the search wraps around to the first.
+	// n goes on with :find's pattern (no / query was typed): past the last
+	// match it wraps around to the first.
+	press(t, m, "n")
+	if s := ansi.Strip(screen(m)); mv.cur != 0x1012 || !strings.Contains(s, "wrapped around to the start") {
+		t.Fatalf("n after :find: cursor %#x\n%s", mv.cur, lastLines(s, 2))
+	}
+	// So does :next.
 	typeLine(t, m, ":next")
 	if s := ansi.Strip(screen(m)); mv.cur != 0x1012 || !strings.Contains(s, "wrapped around to the start") {
 		t.Fatalf(":next past the last match: cursor %#x\n%s", mv.cur, lastLines(s, 2))

@@ -338,11 +338,20 @@ func (m *Model) quit() tea.Cmd {
 	return tea.Quit
 }
 
-// search runs the last `/` query in the active view.
+// ownSearcher is a Searcher with a search of its own besides the last `/`
+// query (Memory's :find and :findhex), which n and N continue.
+type ownSearcher interface {
+	hasSearch() bool
+}
+
+// search runs the last `/` query in the active view, or continues the
+// view's own search.
 func (m *Model) search(dir searchDir) tea.Cmd {
 	if m.lastSearch == "" {
-		m.status = "no search yet: type / and a text"
-		return nil
+		if o, ok := m.views[m.active].(ownSearcher); !ok || !o.hasSearch() {
+			m.status = "no search yet: type / and a text"
+			return nil
+		}
 	}
 	s, ok := m.views[m.active].(Searcher)
 	if !ok {
