@@ -21,7 +21,7 @@ const (
 // Range is an address range [Start, End).
 type Range struct{ Start, End uintptr }
 
-// First is what initialisation did, for internal/hugeheap and the tests.
+// First is what initialisation did, for the tests.
 var First struct {
 	// Off: GODEBUG=disablethp=1 turned huge pages off.
 	Off bool
