@@ -234,3 +234,55 @@ func TestFindParallelStops(t *testing.T) {
 		t.Errorf("cancelled at the 10th match: %d hits, %v; want context.Canceled before the end", n, err)
 	}
 }
+
+// FuzzFindJobs: on an ELF dump made from the input (its bytes tiled over
+// up to 300 frames, with zero-fill frames and a hole as the layout byte
+// says), a parallel Find gives the serial Find's hits, in order.
+func FuzzFindJobs(f *testing.F) {
+	f.Add([]byte("NEEDLE"), uint16(0), []byte("..NEEDLE....NEE"), uint16(0x1ff))
+	f.Add([]byte{0, 0}, uint16(5000), []byte{0, 1, 0, 0}, uint16(0x103))
+	f.Add([]byte("ab"), uint16(3), []byte("abababab"), uint16(0x0102))
+	f.Fuzz(func(t *testing.T, pattern []byte, max uint16, tile []byte, layout uint16) {
+		if len(pattern) == 0 || len(pattern) > 64 || len(tile) == 0 {
+			return
+		}
+		frames := 1 + int(layout>>2)%300
+		data := make([]byte, frames*4096)
+		for i := 0; i < len(data); i += len(tile) {
+			copy(data[i:], tile)
+		}
+		var segs []dumptest.ELFSegment
+		if layout&2 != 0 && frames > 2 { // a hole of one frame in the middle
+			mid := frames / 2
+			segs = []dumptest.ELFSegment{{Paddr: 0, Data: data[:mid*4096]}, {Paddr: uint64(mid+1) * 4096, Data: data[(mid+1)*4096:]}}
+		} else {
+			segs = []dumptest.ELFSegment{{Paddr: 0, Data: data}}
+		}
+		if layout&1 != 0 { // zero-fill frames after the last segment's data
+			last := &segs[len(segs)-1]
+			last.Memsz = uint64(len(last.Data)) + 3*4096
+		}
+		core := &dumptest.ELFCore{Class: elf.ELFCLASS64, Machine: elf.EM_X86_64, Segments: segs}
+		b, _ := core.Bytes()
+		d, err := open.Sources(reader.Source{Name: "fuzz", R: bytes.NewReader(b), Size: int64(len(b))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer d.Close()
+		find := func(jobs int) ([]model.PhysAddr, error) {
+			var hits []model.PhysAddr
+			opts := inspect.FindOptions{Max: int(max), Jobs: jobs}
+			err := inspect.Find(context.Background(), d, pattern, opts, func(h model.SearchHit) bool {
+				hits = append(hits, h.PhysAddr)
+				return len(hits) < 200000
+			})
+			return hits, err
+		}
+		serial, err1 := find(1)
+		parallel, err3 := find(3)
+		if (err1 == nil) != (err3 == nil) || !slices.Equal(serial, parallel) {
+			t.Fatalf("1 job: %d hits, %v; 3 jobs: %d hits, %v; first difference at %d",
+				len(serial), err1, len(parallel), err3, firstDiff(serial, parallel))
+		}
+	})
+}
