@@ -44,6 +44,7 @@ func Find(ctx context.Context, d reader.Dump, pattern []byte, opts FindOptions, 
 		return errors.New("search pattern is longer than a page")
 	}
 	s := newSearcher(pattern, uint64(ps), opts.Max, hit)
+	total := uint64(info.MaxPFN)
 	jobs := opts.Jobs
 	if jobs <= 0 {
 		jobs = runtime.GOMAXPROCS(0)
@@ -51,9 +52,9 @@ func Find(ctx context.Context, d reader.Dump, pattern []byte, opts FindOptions, 
 	jobs = min(jobs, MaxJobs)
 	var err error
 	if jobs == 1 {
-		err = s.serial(ctx, d, opts)
+		err = s.serial(ctx, d, opts, total)
 	} else {
-		err = s.parallel(ctx, d, opts, jobs)
+		err = s.parallel(ctx, d, opts, total, jobs)
 	}
 	if s.stopped {
 		return nil
@@ -62,7 +63,6 @@ func Find(ctx context.Context, d reader.Dump, pattern []byte, opts FindOptions, 
 		err = ctx.Err()
 	}
 	if opts.Progress != nil && err == nil {
-		total := uint64(info.MaxPFN)
 		opts.Progress(total, total)
 	}
 	return err
@@ -76,9 +76,9 @@ func newSearcher(pattern []byte, ps uint64, max int, hit func(model.SearchHit) b
 	return s
 }
 
-// serial searches with one goroutine.
-func (s *searcher) serial(ctx context.Context, d reader.Dump, opts FindOptions) error {
-	total := uint64(d.Info().MaxPFN)
+// serial searches with one goroutine; total is the dump's frame count,
+// for progress.
+func (s *searcher) serial(ctx context.Context, d reader.Dump, opts FindOptions, total uint64) error {
 	var readErr error
 	err := d.Runs(ctx, opts.From, false, func(r model.PageRun) bool {
 		switch {
@@ -110,7 +110,7 @@ func (s *searcher) serial(ctx context.Context, d reader.Dump, opts FindOptions) 
 				}
 				continue
 			}
-			if readErr = s.frames(ctx, d, start, n); readErr != nil || s.stopped {
+			if readErr = s.frames(ctx, d, start, n, nil); readErr != nil || s.stopped {
 				return false
 			}
 		}
@@ -149,12 +149,16 @@ func (s *searcher) zeroFrames(start model.PFN, n uint64) bool {
 // are read through ReadRange, which reads runs in large pieces (a
 // megabyte of kdump images or ELF pages at a time) instead of one read
 // per page; chunks of findChunk frames keep cancelling and progress
-// prompt. A frame that cannot be read is skipped.
-func (s *searcher) frames(ctx context.Context, d reader.Dump, start model.PFN, n uint64) error {
+// prompt. A frame that cannot be read is skipped. first, if not nil, is
+// given the first frame when it reads (a parallel Find keeps its head).
+func (s *searcher) frames(ctx context.Context, d reader.Dump, start model.PFN, n uint64, first func(page []byte)) error {
 	pfn := start
 	return d.ReadRange(ctx, start, n, reader.ReadOptions{}, func(_ model.PageInfo, page []byte, err error) bool {
 		this := pfn
 		pfn++
+		if this == start && err == nil && first != nil {
+			first(page)
+		}
 		if err != nil {
 			s.havePrev = false
 			return true

@@ -61,8 +61,9 @@ type chunkResult struct {
 	headOK, tailOK bool
 }
 
-// parallel searches with jobs goroutines reading and searching chunks.
-func (s *searcher) parallel(ctx context.Context, d reader.Dump, opts FindOptions, jobs int) error {
+// parallel searches with jobs goroutines reading and searching chunks;
+// total is the dump's frame count, for progress.
+func (s *searcher) parallel(ctx context.Context, d reader.Dump, opts FindOptions, total uint64, jobs int) error {
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -110,7 +111,6 @@ func (s *searcher) parallel(ctx context.Context, d reader.Dump, opts FindOptions
 		}()
 	}
 
-	total := uint64(d.Info().MaxPFN)
 	for st := range ordered {
 		if ctx.Err() != nil {
 			break
@@ -136,7 +136,7 @@ func (s *searcher) parallel(ctx context.Context, d reader.Dump, opts FindOptions
 				return st.res.err
 			}
 			if st.res.overflow {
-				if err := s.frames(ctx, d, st.start, st.n); err != nil {
+				if err := s.frames(ctx, d, st.start, st.n, nil); err != nil {
 					return err
 				}
 				more = !s.stopped
@@ -209,23 +209,13 @@ func (c *chunkSearcher) search(ctx context.Context, d reader.Dump, st *findStep)
 	c.res = res
 	c.w.havePrev, c.w.stopped = false, false
 	keep := len(c.w.pattern) - 1
-	last := st.start + model.PFN(st.n) - 1
-	pfn := st.start
-	res.err = d.ReadRange(ctx, st.start, st.n, reader.ReadOptions{}, func(_ model.PageInfo, page []byte, err error) bool {
-		this := pfn
-		pfn++
-		if this == st.start && err == nil {
-			res.head, res.headOK = append([]byte(nil), page[:keep]...), true
-		}
-		if this == last && err == nil {
-			res.tail, res.tailOK = append([]byte(nil), page[len(page)-keep:]...), true
-		}
-		if err != nil {
-			c.w.havePrev = false
-			return true
-		}
-		return c.w.next(this, page)
+	res.err = c.w.frames(ctx, d, st.start, st.n, func(page []byte) {
+		res.head, res.headOK = append([]byte(nil), page[:keep]...), true
 	})
+	// The searcher keeps the tail of the last frame it searched.
+	if last := st.start + model.PFN(st.n) - 1; c.w.havePrev && c.w.prevPFN == last {
+		res.tail, res.tailOK = append([]byte(nil), c.w.tail...), true
+	}
 	if res.overflow {
 		res.hits, res.head, res.tail = nil, nil, nil
 	}

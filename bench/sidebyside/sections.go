@@ -351,20 +351,16 @@ func (b *bench) find() (*table, error) {
 		}
 		ds1, lk, ds2 := statOf(res[0], "ns"), statOf(res[1], "ns"), statOf(res[2], "ns")
 		n := float64(l.nAll)
-		for i, ds := range []stat{ds1, ds2} {
-			dsRes := res[2*i]
-			hits := fmt.Sprint(dsRes[0]["hits"])
-			if dsRes[0]["hits"] != res[1][0]["hits"] {
-				hits = fmt.Sprintf("%v ≠ %v", dsRes[0]["hits"], res[1][0]["hits"])
+		hits := func(ds []sample) string {
+			if ds[0]["hits"] != res[1][0]["hits"] {
+				return fmt.Sprintf("%v ≠ %v", ds[0]["hits"], res[1][0]["hits"])
 			}
-			if i == 0 {
-				wall, cpu := b.compare("find, "+f.label, ds.median, lk.median, statOf(dsRes, "cpu_ns").median, statOf(res[1], "cpu_ns").median)
-				t.add(f.String(), "1", hits, fmtRate(n, ds.median, "pages"), fmtRate(n, lk.median, "pages"), wall, cpu, fmtNoise(ds, lk))
-				continue
-			}
-			t.add(f.String(), "2 vs 1", hits, fmtRate(n, ds.median, "pages"), fmtRate(n, lk.median, "pages"),
-				fmt.Sprintf("%.2f×", lk.median/ds.median), "-", fmtNoise(ds, lk))
+			return fmt.Sprint(ds[0]["hits"])
 		}
+		wall, cpu := b.compare("find, "+f.label, ds1.median, lk.median, statOf(res[0], "cpu_ns").median, statOf(res[1], "cpu_ns").median)
+		t.add(f.String(), "1", hits(res[0]), fmtRate(n, ds1.median, "pages"), fmtRate(n, lk.median, "pages"), wall, cpu, fmtNoise(ds1, lk))
+		t.add(f.String(), "2 vs 1", hits(res[2]), fmtRate(n, ds2.median, "pages"), fmtRate(n, lk.median, "pages"),
+			fmt.Sprintf("%.2f×", lk.median/ds2.median), "-", fmtNoise(ds2, lk))
 	}
 	t.note("dumpscope: inspect.Find over every readable frame, with 1 or 2 workers (matches in address order either way); libkdumpfile: kdump_read of every present page in order and memmem, one thread, matches across consecutive pages included. Both must find the same number of matches. Rows \"2 vs 1\": dumpscope with 2 workers against libkdumpfile with one thread, by wall time (not in the summary).")
 	return t, nil

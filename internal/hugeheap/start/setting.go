@@ -13,12 +13,7 @@ func DisabledByGODEBUG(godebug string) bool {
 		} else {
 			godebug = ""
 		}
-		for len(kv) > 0 && isSpace(kv[0]) {
-			kv = kv[1:]
-		}
-		for len(kv) > 0 && isSpace(kv[len(kv)-1]) {
-			kv = kv[:len(kv)-1]
-		}
+		kv = trimSpace(kv)
 		if i := indexByte(kv, '='); i >= 0 && kv[:i] == "disablethp" {
 			off = kv[i+1:] == "1"
 		}
@@ -33,6 +28,18 @@ func indexByte(s string, c byte) int {
 		}
 	}
 	return -1
+}
+
+// trimSpace drops the ASCII white space around s (package strings would
+// make this package initialised later: see the package comment).
+func trimSpace(s string) string {
+	for len(s) > 0 && isSpace(s[0]) {
+		s = s[1:]
+	}
+	for len(s) > 0 && isSpace(s[len(s)-1]) {
+		s = s[:len(s)-1]
+	}
+	return s
 }
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }

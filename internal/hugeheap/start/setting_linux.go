@@ -18,23 +18,11 @@ func Setting(path string) string {
 	if err != nil || n <= 0 {
 		return ""
 	}
-	s := buf[:n]
-	for i, c := range s {
-		if c != '[' {
-			continue
+	s := string(buf[:n])
+	if i := indexByte(s, '['); i >= 0 {
+		if j := indexByte(s[i:], ']'); j > 0 {
+			return s[i+1 : i+j]
 		}
-		for j := i + 1; j < len(s); j++ {
-			if s[j] == ']' {
-				return string(s[i+1 : j])
-			}
-		}
-		break
 	}
-	for len(s) > 0 && isSpace(s[0]) {
-		s = s[1:]
-	}
-	for len(s) > 0 && isSpace(s[len(s)-1]) {
-		s = s[:len(s)-1]
-	}
-	return string(s)
+	return trimSpace(s)
 }
