@@ -1,5 +1,17 @@
-// Package start gives the Go heap's first chunk transparent huge pages, as
-// early in the process as a package of ours can run.
+// Package start readies the process's memory as early as a package of ours
+// can run: it maps the executable's code in one call, and gives the Go
+// heap's first chunk transparent huge pages.
+//
+// The code: from here on, every package initialised runs a few pages of its
+// own code somewhere in the 7 MB segment, and the first touch of each page
+// would be a page fault (44 of `dumpscope version`'s 62 code faults came
+// after this point). MADV_POPULATE_READ
+// (Linux 5.14) maps the whole segment in one call instead, from the program
+// headers the auxiliary vector points at; about 1.5 ms less CPU per command
+// on a virtual machine with shadow page tables, and 2-3 MB more resident
+// (shared, clean page cache). Where the call is refused, nothing changes.
+//
+// The heap:
 //
 // The runtime maps its heap in 4 MiB chunks and starts it at a random page
 // of the first one (Go 1.26 randomises the heap's base), before any package
@@ -13,9 +25,11 @@
 //     (MADV_COLLAPSE, Linux 6.1 and later): the kernel copies the pages
 //     touched so far, and the rest of the block costs no fault.
 //
-// It imports only syscall and unsafe, so it is initialised right after
+// It imports only syscall and unsafe (and takes the auxiliary vector from
+// the runtime, as golang.org/x/sys does), so it is initialised right after
 // syscall, before the packages that allocate most at start (Go initialises
-// packages in import-path order as soon as their imports are). It acts only
+// packages in import-path order as soon as their imports are). Both parts
+// act on Linux on amd64 and arm64 only. The heap part acts only
 // in the kernel's "madvise" mode (in "always" mode the heap needs no asking;
 // in "never" mode none is given), on amd64 and arm64 with 4 KiB pages
 // (where a huge page is 2 MiB, half a chunk), and not when

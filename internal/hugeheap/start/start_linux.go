@@ -33,12 +33,17 @@ var First struct {
 	Chunk, Block Range
 	// AdviseErr and CollapseErr are the answers of the two madvise calls.
 	AdviseErr, CollapseErr syscall.Errno
+	// Text is the executable's code segment, and TextErr the answer of
+	// the madvise call that mapped it whole.
+	Text    Range
+	TextErr syscall.Errno
 }
 
 // sink makes the sentinel escape to the heap.
 var sink *[2]uintptr
 
 func init() {
+	mapText()
 	v, _ := syscall.Getenv("GODEBUG")
 	if First.Off = DisabledByGODEBUG(v); First.Off {
 		return
