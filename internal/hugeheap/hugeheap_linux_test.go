@@ -24,9 +24,21 @@ type vma struct {
 
 func readSmaps(t *testing.T) []vma {
 	t.Helper()
+	vmas, err := smaps()
+	if os.IsNotExist(err) {
+		t.Skipf("no /proc/self/smaps: %v", err)
+	}
+	if err != nil {
+		t.Fatalf("reading /proc/self/smaps: %v", err)
+	}
+	return vmas
+}
+
+// smaps reads /proc/self/smaps.
+func smaps() ([]vma, error) {
 	f, err := os.Open("/proc/self/smaps")
 	if err != nil {
-		t.Skipf("no /proc/self/smaps: %v", err)
+		return nil, err
 	}
 	defer f.Close()
 	var out []vma
@@ -58,13 +70,9 @@ func readSmaps(t *testing.T) []vma {
 			}
 		}
 	}
-	if err := sc.Err(); err != nil {
-		t.Fatalf("reading /proc/self/smaps: %v", err)
-	}
-	return out
+	return out, sc.Err()
 }
 
-// overlapping returns the mappings that overlap [lo, hi).
 func overlapping(vmas []vma, lo, hi uintptr) []vma {
 	var out []vma
 	for _, v := range vmas {
