@@ -8,7 +8,7 @@
 #   bench/run.sh [-r ROUNDS] [-s SECTIONS] [-d DIR] [--real FILE,...] [-- SIDEBYSIDE FLAGS]
 #
 #   -r ROUNDS    timed rounds per measurement, after one warm-up (default 3)
-#   -s SECTIONS  comma-separated: open,pages,verify,find,cmds,flat (default all)
+#   -s SECTIONS  comma-separated: open,pages,verify,find,cmds,start,flat (default all)
 #   -d DIR       work folder for generated files (default $TMPDIR/dumpscope-bench)
 #   --real FILES comma-separated real kdump files to add to the tables
 #   -v           show each measurement as it runs
@@ -22,7 +22,7 @@ set -eu
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 rounds=3
-sections=open,pages,verify,find,cmds,flat
+sections=open,pages,verify,find,cmds,start,flat
 dir=${TMPDIR:-/tmp}/dumpscope-bench
 real=
 verbose=
@@ -50,6 +50,7 @@ echo "building in $build" >&2
 # Static, as README builds it (no dynamic loader at every start).
 CGO_ENABLED=0 go build -o "$build/dumpscope" .
 CGO_ENABLED=0 go build -o "$build/sidebyside" ./bench/sidebyside
+CGO_ENABLED=0 go build -o "$build/hello" ./bench/hello
 gcc -O2 -Wall -o "$build/lkdf_bench" bench/lkdf/lkdf_bench.c -lkdumpfile -lpthread
 cceiling=
 if gcc -O2 -Wall -o "$build/cceiling" bench/lkdf/cceiling.c -lz -llzo2 -lsnappy -lzstd -lpthread 2>/dev/null; then
@@ -59,5 +60,5 @@ else
 fi
 
 describe=$(git -C "$root" describe --always --dirty 2>/dev/null || echo '(not a git checkout)')
-exec "$build/sidebyside" -dir "$dir" -dumpscope "$build/dumpscope" -lkdf "$build/lkdf_bench" \
+exec "$build/sidebyside" -dir "$dir" -dumpscope "$build/dumpscope" -lkdf "$build/lkdf_bench" -hello "$build/hello" \
 	-rounds "$rounds" -sections "$sections" -real "$real" -describe "$describe" -cceiling "$cceiling" $verbose "$@"

@@ -25,11 +25,12 @@
  *       matches across consecutive pages included (dumpscope find).
  *   lkdf_bench exec  CMD ARG...
  *       run CMD with stdout on /dev/null; report the child's wall time,
- *       user and system CPU time, peak RSS and exit status.
+ *       user and system CPU time, peak RSS, minor page faults and exit
+ *       status.
  *
  * Output: "ns=<wall> cpu_ns=<process CPU> ops=<n> ok=<n> failed=<n> bytes=<n>
  * hits=<n>" or, for
- * exec, "wall_ns=... user_ns=... sys_ns=... maxrss_kib=... status=...".
+ * exec, "wall_ns=... user_ns=... sys_ns=... maxrss_kib=... minflt=... status=...".
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -344,8 +345,8 @@ static int cmd_exec(int argc, char **argv)
 	if (wait4(pid, &status, 0, &ru) < 0)
 		die("wait4", "failed");
 	double wall = now_ns() - t0;
-	printf("wall_ns=%.0f user_ns=%.0f sys_ns=%.0f maxrss_kib=%ld status=%d\n", wall, tv_ns(ru.ru_utime),
-	       tv_ns(ru.ru_stime), ru.ru_maxrss, WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+	printf("wall_ns=%.0f user_ns=%.0f sys_ns=%.0f maxrss_kib=%ld minflt=%ld status=%d\n", wall, tv_ns(ru.ru_utime),
+	       tv_ns(ru.ru_stime), ru.ru_maxrss, ru.ru_minflt, WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
 	return 0;
 }
 

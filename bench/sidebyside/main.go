@@ -44,6 +44,7 @@ type config struct {
 	dir       string
 	dumpscope string
 	lkdf      string
+	hello     string
 	cceiling  string
 	rounds    int
 	sections  map[string]bool
@@ -57,7 +58,7 @@ type config struct {
 	describe  string
 }
 
-var allSections = []string{"open", "pages", "verify", "find", "cmds", "flat"}
+var allSections = []string{"open", "pages", "verify", "find", "cmds", "start", "flat"}
 
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == "child" {
@@ -91,6 +92,7 @@ func parseFlags(args []string) (*config, error) {
 	fs.StringVar(&c.dir, "dir", filepath.Join(os.TempDir(), "dumpscope-bench"), "folder for the generated files (kept and reused)")
 	fs.StringVar(&c.dumpscope, "dumpscope", "", "the dumpscope binary (built by run.sh)")
 	fs.StringVar(&c.lkdf, "lkdf", "", "lkdf_bench, built from bench/lkdf/lkdf_bench.c (run.sh builds it)")
+	fs.StringVar(&c.hello, "hello", "", "a static Go program that only exits, built from bench/hello (optional: the start section's reference row)")
 	fs.StringVar(&c.cceiling, "cceiling", "", "cceiling, built from bench/lkdf/cceiling.c (optional: the C codec ceiling column)")
 	fs.IntVar(&c.rounds, "rounds", 3, "timed rounds per measurement (after one warm-up); medians are shown")
 	sections := fs.String("sections", strings.Join(allSections, ","), "comma-separated sections: "+strings.Join(allSections, ","))
@@ -156,7 +158,7 @@ func run(cfg *config) error {
 		fn   func() (*table, error)
 	}{
 		{"open", b.open}, {"pages", b.pages}, {"verify", b.verify},
-		{"find", b.find}, {"cmds", b.commands}, {"flat", b.flat},
+		{"find", b.find}, {"cmds", b.commands}, {"start", b.startup}, {"flat", b.flat},
 	}
 	for _, s := range steps {
 		if !cfg.sections[s.name] {

@@ -432,6 +432,74 @@ func (b *bench) commands() (*table, error) {
 	return t, nil
 }
 
+// startRounds is how many times each start-up row runs: a start costs
+// about 10 ms, and its noise on a shared virtual machine is of the order of
+// a millisecond, so three rounds say little.
+const startRounds = 40
+
+// startGoal is the CPU a command that draws no UI may take from exec to
+// exit (issue 15, deliverable 8).
+const startGoal = 10e6 // ns
+
+// startup measures whole processes that do little but start: dumpscope's
+// version and info --no-crash, a static Go program that only exits (what
+// the Go runtime and this machine cost before any code of dumpscope's
+// runs) and libkdumpfile's whole info as a process, interleaved.
+func (b *bench) startup() (*table, error) {
+	t := &table{title: "Start-up: commands that draw no UI, from exec to exit", head: []string{"program", "wall", "CPU", "CPU range", "page faults", "peak RSS", "under 10 ms of CPU"}}
+	zlib := b.files.codecs[0]
+	type row struct {
+		name string
+		argv []string
+		ours bool
+	}
+	rows := []row{
+		{"`dumpscope version`", []string{b.r.ds, "version"}, true},
+		{"`dumpscope info --no-crash`, " + zlib.String(), []string{b.r.ds, "info", "--no-crash", zlib.paths[0]}, true},
+		{"lkdf_bench info (libkdumpfile: open + attributes), " + zlib.String(), []string{b.r.lkdf, "info", "1", "0", zlib.paths[0]}, false},
+	}
+	if b.cfg.hello != "" {
+		rows = append(rows, row{"a static Go program that only exits (bench/hello)", []string{b.cfg.hello}, false})
+	}
+	sides := make([][]string, len(rows))
+	for i, r := range rows {
+		sides[i] = b.r.proc(r.argv...)
+	}
+	r := *b.r
+	r.rounds = startRounds
+	res, err := r.interleave("start-up", sides...)
+	if err != nil {
+		return nil, err
+	}
+	for i, rw := range rows {
+		w, c, f, m := statOf(res[i], "wall_ns"), statOf(withCPU(res[i]), "cpu_ns"), statOf(res[i], "minflt"), statOf(res[i], "maxrss_kib")
+		lo, hi := extremes(res[i], "cpu_ns")
+		goal := "-"
+		if rw.ours {
+			goal = "no"
+			if c.median < startGoal {
+				goal = "yes"
+			}
+		}
+		t.add(rw.name, fmtDur(w.median), fmtDur(c.median), fmtDur(lo)+" – "+fmtDur(hi), fmt.Sprintf("%.0f", f.median), fmtKiB(m.median), goal)
+	}
+	t.note("Each program runs %d times under lkdf_bench exec (fork, exec, wait4: the child's own CPU time, minor page faults and ru_maxrss), interleaved, after one untimed run each; medians. The Go program that only exits is what any Go command costs here before its own code runs; libkdumpfile's is a dynamically linked C program.", startRounds)
+	return t, nil
+}
+
+// extremes is the smallest and the largest value of one key over samples.
+func extremes(ss []sample, key string) (lo, hi float64) {
+	for i, s := range ss {
+		if v := s[key]; i == 0 || v < lo {
+			lo = v
+		}
+		if v := s[key]; i == 0 || v > hi {
+			hi = v
+		}
+	}
+	return lo, hi
+}
+
 // flat compares a flattened stream with its rearranged file, and dumpscope
 // rearrange with makedumpfile -R.
 func (b *bench) flat() (*table, error) {
