@@ -11,7 +11,7 @@
 // tables, for 1-3 MB more resident (clean page cache, shared). Where the
 // call is refused, nothing changes.
 //
-// Both parts make raw system calls: nothing else is ready to run during
+// Its madvise calls are raw system calls: nothing else is ready to run during
 // initialisation, and a call that tells the scheduler it may block lets the
 // runtime's monitor wake a second thread after 20 µs.
 //
