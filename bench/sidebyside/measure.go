@@ -109,10 +109,12 @@ func (r *runner) interleaveWith(what string, before func(), sides ...[]string) (
 	return out, nil
 }
 
-// stat is the median of one key over samples, and how far the samples
-// spread around it ((max-min)/median).
+// stat is the median of one key over samples, its smallest and largest
+// value, and how far the samples spread around the median
+// ((max-min)/median).
 type stat struct {
 	median, spread float64
+	min, max       float64
 	n              int
 }
 
@@ -129,7 +131,7 @@ func statOf(ss []sample, key string) stat {
 	if len(v)%2 == 0 {
 		m = (v[len(v)/2-1] + v[len(v)/2]) / 2
 	}
-	st := stat{median: m, n: len(v)}
+	st := stat{median: m, min: v[0], max: v[len(v)-1], n: len(v)}
 	if m > 0 {
 		st.spread = (v[len(v)-1] - v[0]) / m
 	}

@@ -473,7 +473,6 @@ func (b *bench) startup() (*table, error) {
 	}
 	for i, rw := range rows {
 		w, c, f, m := statOf(res[i], "wall_ns"), statOf(withCPU(res[i]), "cpu_ns"), statOf(res[i], "minflt"), statOf(res[i], "maxrss_kib")
-		lo, hi := extremes(res[i], "cpu_ns")
 		goal := "-"
 		if rw.ours {
 			goal = "no"
@@ -481,23 +480,10 @@ func (b *bench) startup() (*table, error) {
 				goal = "yes"
 			}
 		}
-		t.add(rw.name, fmtDur(w.median), fmtDur(c.median), fmtDur(lo)+" – "+fmtDur(hi), fmt.Sprintf("%.0f", f.median), fmtKiB(m.median), goal)
+		t.add(rw.name, fmtDur(w.median), fmtDur(c.median), fmtDur(c.min)+" – "+fmtDur(c.max), fmt.Sprintf("%.0f", f.median), fmtKiB(m.median), goal)
 	}
 	t.note("Each program runs %d times under lkdf_bench exec (fork, exec, wait4: the child's own CPU time, minor page faults and ru_maxrss), interleaved, after one untimed run each; medians. The Go program that only exits is what any Go command costs here before its own code runs; libkdumpfile's is a dynamically linked C program.", startRounds)
 	return t, nil
-}
-
-// extremes is the smallest and the largest value of one key over samples.
-func extremes(ss []sample, key string) (lo, hi float64) {
-	for i, s := range ss {
-		if v := s[key]; i == 0 || v < lo {
-			lo = v
-		}
-		if v := s[key]; i == 0 || v > hi {
-			hi = v
-		}
-	}
-	return lo, hi
 }
 
 // flat compares a flattened stream with its rearranged file, and dumpscope

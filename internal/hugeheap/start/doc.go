@@ -33,12 +33,11 @@
 // the runtime, as golang.org/x/sys does), so it is initialised right after
 // syscall, before the packages that allocate most at start (Go initialises
 // packages in import-path order as soon as their imports are). Both parts
-// act on Linux on amd64 and arm64 only. The heap part acts only
-// in the kernel's "madvise" mode (in "always" mode the heap needs no asking;
-// in "never" mode none is given), on amd64 and arm64 with 4 KiB pages
-// (where a huge page is 2 MiB, half a chunk), and not when
-// GODEBUG=disablethp=1, the runtime's own switch, is set. Every failure
-// leaves the memory as it is.
+// act only on Linux on amd64 and arm64; the heap part only in the kernel's
+// "madvise" mode (in "always" mode the heap needs no asking; in "never"
+// mode none is given), with 4 KiB pages (where a huge page is 2 MiB, half
+// a chunk), and not when GODEBUG=disablethp=1, the runtime's own switch,
+// is set. Every failure leaves the memory as it is.
 //
 // internal/hugeheap does the rest: it advises the regions the heap grows
 // into, and reads this package's settings.
