@@ -1,3 +1,12 @@
+// GOMAXPROCS stays what the runtime set at start (the CPUs and the
+// cgroup's CPU limit then), instead of following a limit changed while
+// dumpscope runs: starting the runtime's goroutine that would watch for
+// that (Go 1.25's updatemaxprocs) wakes one more thread in most processes
+// (4 threads created instead of 3), and cost 0.4-0.7 ms of the 13-15 ms
+// `dumpscope version` took (bench/results/README.md, "Fourteenth pass").
+//
+//go:debug updatemaxprocs=0
+
 // Command dumpscope opens kernel crash dumps and shows what is inside them,
 // byte by byte, without vmlinux or debuginfo: ELF vmcores, makedumpfile's
 // kdump-compressed and flattened files, Xen dump-core files and AIX
