@@ -217,6 +217,26 @@ func TestNoPackageInit(t *testing.T) {
 		t.Errorf("no init function of internal/hugeheap in the symbols of the binary: the check no longer sees init functions")
 	}
 	startRunsEarly(t, bin)
+	watchesNoLimit(t, bin)
+}
+
+// watchesNoLimit checks that the binary carries main.go's
+// //go:debug updatemaxprocs=0: without it the runtime starts a goroutine
+// that watches the cgroup's CPU limit, and wakes a thread at every start.
+func watchesNoLimit(t *testing.T, bin string) {
+	out, err := exec.Command("go", "version", "-m", bin).Output()
+	if err != nil {
+		t.Fatalf("go version -m: %v", err)
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 2 && f[0] == "build" && strings.HasPrefix(f[1], "DefaultGODEBUG=") {
+			if slices.Contains(strings.Split(strings.TrimPrefix(f[1], "DefaultGODEBUG="), ","), "updatemaxprocs=0") {
+				return
+			}
+		}
+	}
+	t.Errorf("the binary's default GODEBUG lacks updatemaxprocs=0 (main.go's //go:debug line):\n%s", out)
 }
 
 // startRunsEarly checks, from the runtime's trace of package
