@@ -184,7 +184,8 @@ func TestDependencyRulesCatchBadEdges(t *testing.T) {
 // literal, a call): every command would pay for it at its start
 // (ARCHITECTURE.md). The huge-page advice of internal/hugeheap and
 // internal/hugeheap/start is the one exception, and start must run before
-// the packages that allocate most at start (see startRunsEarly).
+// the packages that allocate most at start (see startRunsEarly). It also
+// checks the runtime settings main.go gives the binary (watchesNoLimit).
 func TestNoPackageInit(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
@@ -222,7 +223,8 @@ func TestNoPackageInit(t *testing.T) {
 
 // watchesNoLimit checks that the binary carries main.go's
 // //go:debug updatemaxprocs=0: without it the runtime starts a goroutine
-// that watches the cgroup's CPU limit, and wakes a thread at every start.
+// that watches the cgroup's CPU limit, which wakes one more thread in most
+// processes.
 func watchesNoLimit(t *testing.T, bin string) {
 	out, err := exec.Command("go", "version", "-m", bin).Output()
 	if err != nil {
