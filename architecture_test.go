@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"debug/buildinfo"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -226,19 +227,16 @@ func TestNoPackageInit(t *testing.T) {
 // that watches the cgroup's CPU limit, which wakes one more thread in most
 // processes.
 func watchesNoLimit(t *testing.T, bin string) {
-	out, err := exec.Command("go", "version", "-m", bin).Output()
+	info, err := buildinfo.ReadFile(bin)
 	if err != nil {
-		t.Fatalf("go version -m: %v", err)
+		t.Fatalf("reading the build information of %s: %v", bin, err)
 	}
-	for _, line := range strings.Split(string(out), "\n") {
-		f := strings.Fields(line)
-		if len(f) == 2 && f[0] == "build" && strings.HasPrefix(f[1], "DefaultGODEBUG=") {
-			if slices.Contains(strings.Split(strings.TrimPrefix(f[1], "DefaultGODEBUG="), ","), "updatemaxprocs=0") {
-				return
-			}
+	for _, s := range info.Settings {
+		if s.Key == "DefaultGODEBUG" && slices.Contains(strings.Split(s.Value, ","), "updatemaxprocs=0") {
+			return
 		}
 	}
-	t.Errorf("the binary's default GODEBUG lacks updatemaxprocs=0 (main.go's //go:debug line):\n%s", out)
+	t.Errorf("the binary's default GODEBUG lacks updatemaxprocs=0 (main.go's //go:debug line):\n%v", info)
 }
 
 // startRunsEarly checks, from the runtime's trace of package

@@ -7,8 +7,9 @@
 // would be a page fault (44 of `dumpscope version`'s 62 code faults came
 // after this point). MADV_POPULATE_READ (Linux 5.14) maps the whole segment
 // in one call instead, from the program headers the auxiliary vector points
-// at: 0.8-1.8 ms less CPU per command on a virtual machine with shadow page
-// tables, for 1-3 MB more resident (clean page cache, shared). Where the
+// at. On a virtual machine with shadow page tables that saved 0.7-1.8 ms
+// of CPU per command in most hours and cost 0.7-1.2 ms more in one
+// (README), for 1-3 MB more resident (clean page cache, shared). Where the
 // call is refused, nothing changes.
 //
 // Its madvise calls are raw system calls: nothing else is ready to run during

@@ -44,7 +44,7 @@ func runtimeAuxv() []uintptr
 // in the segment, and the first touch of each such page would be a page
 // fault: 44 of them after this point in `dumpscope version`, about 30 µs
 // each on a virtual machine with shadow page tables, where the one call
-// takes a quarter of a millisecond. Where the code is not yet in the page
+// takes about half a millisecond. Where the code is not yet in the page
 // cache, the call reads the segment in one sweep; start-up, touching pages
 // all over it with 128 KiB of read-ahead each, would read most of it.
 func mapText() {
