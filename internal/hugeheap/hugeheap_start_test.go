@@ -66,7 +66,7 @@ func TestStartBlockCollapsed(t *testing.T) {
 	}
 	first := start.First
 	b := first.Block
-	switch first.CollapseErr {
+	switch syscall.Errno(first.CollapseErr) {
 	case 0:
 	case syscall.EINVAL:
 		t.Skip("MADV_COLLAPSE refused (EINVAL): a kernel older than Linux 6.1")

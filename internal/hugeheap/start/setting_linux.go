@@ -2,20 +2,13 @@
 
 package start
 
-import "syscall"
-
 // Setting returns a kernel setting file's value: the bracketed choice of a
 // sysfs list ("always [madvise] never" gives "madvise"), or the content
 // without surrounding white space; empty when the file cannot be read.
 func Setting(path string) string {
-	fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
-	if err != nil {
-		return ""
-	}
 	var buf [128]byte
-	n, err := syscall.Read(fd, buf[:])
-	syscall.Close(fd)
-	if err != nil || n <= 0 {
+	n := readFile(path, buf[:])
+	if n <= 0 {
 		return ""
 	}
 	s := string(buf[:n])

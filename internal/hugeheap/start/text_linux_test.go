@@ -40,7 +40,7 @@ func TestTextSegment(t *testing.T) {
 	} {
 		at := uintptr(unsafe.Pointer(&c.headers[0]))
 		bias := at - uintptr(c.phdrAt)
-		auxv := []uintptr{atPhnum, uintptr(len(c.headers)), 6, page, atPhdr, at, atPhent, c.phent, 0, 0}
+		auxv := []uintptr{atPhnum, uintptr(len(c.headers)), atPagesz, page, atPhdr, at, atPhent, c.phent, 0, 0}
 		got := textSegment(auxv)
 		want := Range{}
 		if c.end != 0 {
@@ -54,11 +54,13 @@ func TestTextSegment(t *testing.T) {
 	at := uintptr(unsafe.Pointer(&headers[0]))
 	for _, auxv := range [][]uintptr{
 		nil,
-		{atPhdr, at, atPhent, 56},              // no count
-		{atPhdr, at, atPhent, 56, atPhnum, 0},  // a count of none
-		{atPhdr, at, atPhent, 56, atPhnum, 65}, // more than maxPhnum
-		{atPhent, 56, atPhnum, 2},              // no address
-		{atPhdr, at, atPhent, 56, atPhnum},     // cut short
+		{atPhdr, at, atPhent, 56},                             // no count
+		{atPhdr, at, atPhent, 56, atPhnum, 0},                 // a count of none
+		{atPhdr, at, atPhent, 56, atPhnum, 65},                // more than maxPhnum
+		{atPhent, 56, atPhnum, 2},                             // no address
+		{atPhdr, at, atPhent, 56, atPhnum},                    // cut short
+		{atPhdr, at, atPhent, 56, atPhnum, 2},                 // no page size
+		{atPhdr, at, atPhent, 56, atPhnum, 2, atPagesz, 3000}, // a page size that is no power of two
 	} {
 		if got := textSegment(auxv); got != (Range{}) {
 			t.Errorf("auxv %v: %#x-%#x, want none", auxv, got.Start, got.End)
@@ -83,7 +85,7 @@ func TestTextSegmentOfThisProcess(t *testing.T) {
 func TestMapText(t *testing.T) {
 	r := First.Text
 	switch {
-	case First.TextErr == syscall.EINVAL:
+	case First.TextErr == Errno(syscall.EINVAL):
 		t.Skip("MADV_POPULATE_READ refused (EINVAL): a kernel older than Linux 5.14")
 	case First.TextErr != 0:
 		t.Fatalf("MADV_POPULATE_READ of %#x-%#x at start: %v", r.Start, r.End, First.TextErr)
