@@ -428,7 +428,7 @@ func (b *bench) commands() (*table, error) {
 		}
 		t.add(row...)
 	}
-	t.note("Each command runs under lkdf_bench exec (fork, exec, wait4: the child's own ru_maxrss and CPU time), stdout to /dev/null. lkdf_bench is the libkdumpfile counterpart where one exists; it has no UI and a smaller binary, so these rows include each program's start-up.")
+	t.note("Each command runs under lkdf_bench exec (posix_spawn, exec, wait4: the child's own CPU time and ru_maxrss, which counts lkdf_bench's own 3 MB until the exec), stdout to /dev/null. lkdf_bench is the libkdumpfile counterpart where one exists; it has no UI and a smaller binary, so these rows include each program's start-up.")
 	return t, nil
 }
 
@@ -482,7 +482,7 @@ func (b *bench) startup() (*table, error) {
 		}
 		t.add(rw.name, fmtDur(w.median), fmtDur(c.median), fmtDur(c.min)+" – "+fmtDur(c.max), fmt.Sprintf("%.0f", f.median), fmtKiB(m.median), goal)
 	}
-	t.note("Each program runs %d times under lkdf_bench exec (fork, exec, wait4: the child's own CPU time, minor page faults and ru_maxrss), interleaved, after one untimed run each; medians. The Go program that only exits is what any Go command costs here before its own code runs; libkdumpfile's is a dynamically linked C program.", startRounds)
+	t.note("Each program runs %d times under lkdf_bench exec (posix_spawn, exec, wait4: the child's own CPU time, minor page faults and ru_maxrss, which counts lkdf_bench's own 3 MB until the exec), interleaved, after one untimed run each; medians. The Go program that only exits is what any Go command costs here before its own code runs; libkdumpfile's is a dynamically linked C program.", startRounds)
 	return t, nil
 }
 
