@@ -45,7 +45,7 @@ func TestStartChunkAdvised(t *testing.T) {
 		t.Fatalf("first advised range %#x-%#x is not one aligned %d-byte chunk", c.Start, c.End, chunk)
 	}
 	if first.AdviseErr != 0 {
-		t.Fatalf("madvise(MADV_HUGEPAGE) of the first chunk: %v", first.AdviseErr)
+		t.Fatalf("madvise(MADV_HUGEPAGE) of the first chunk: %v", syscall.Errno(first.AdviseErr))
 	}
 	vs := overlapping(readSmaps(t), c.Start, c.End)
 	if len(vs) == 0 {
@@ -71,9 +71,9 @@ func TestStartBlockCollapsed(t *testing.T) {
 	case syscall.EINVAL:
 		t.Skip("MADV_COLLAPSE refused (EINVAL): a kernel older than Linux 6.1")
 	case syscall.EAGAIN, syscall.ENOMEM:
-		t.Skipf("MADV_COLLAPSE found no free huge page (%v): the machine's memory, not the package", first.CollapseErr)
+		t.Skipf("MADV_COLLAPSE found no free huge page (%v): the machine's memory, not the package", syscall.Errno(first.CollapseErr))
 	default:
-		t.Fatalf("MADV_COLLAPSE of %#x-%#x: %v", b.Start, b.End, first.CollapseErr)
+		t.Fatalf("MADV_COLLAPSE of %#x-%#x: %v", b.Start, b.End, syscall.Errno(first.CollapseErr))
 	}
 	if b.End-b.Start != 2<<20 || b.Start%(2<<20) != 0 || b.Start < first.Chunk.Start || b.End > first.Chunk.End {
 		t.Fatalf("collapsed block %#x-%#x is not an aligned 2 MiB block of the chunk %#x-%#x", b.Start, b.End, first.Chunk.Start, first.Chunk.End)

@@ -1,24 +1,55 @@
 package start
 
-// DisabledByGODEBUG reports whether a GODEBUG value sets disablethp=1, the
-// runtime's switch against huge pages for the heap; the last setting wins.
-// Settings are comma-separated name=value pairs; spaces around a pair are
-// ignored, as the runtime ignores them.
+// DisabledByGODEBUG reports whether a GODEBUG value turns off the
+// runtime's huge pages for the heap, as the runtime reads it: settings are
+// comma-separated key=value pairs, the key matched exactly (no spaces
+// trimmed), the value a decimal int32 (a value that is not one leaves the
+// setting as it was), the last setting wins, and any value but 0 turns
+// them off.
 func DisabledByGODEBUG(godebug string) bool {
 	off := false
-	for len(godebug) > 0 {
-		kv := godebug
+	for godebug != "" {
+		field := godebug
 		if i := indexByte(godebug, ','); i >= 0 {
-			kv, godebug = godebug[:i], godebug[i+1:]
+			field, godebug = godebug[:i], godebug[i+1:]
 		} else {
 			godebug = ""
 		}
-		kv = trimSpace(kv)
-		if i := indexByte(kv, '='); i >= 0 && kv[:i] == "disablethp" {
-			off = kv[i+1:] == "1"
+		if i := indexByte(field, '='); i >= 0 && field[:i] == "disablethp" {
+			if n, ok := parseInt32(field[i+1:]); ok {
+				off = n != 0
+			}
 		}
 	}
 	return off
+}
+
+// parseInt32 parses a decimal int32 with an optional sign, as the
+// runtime's strconv.ParseInt(s, 10, 32) accepts it.
+func parseInt32(s string) (int32, bool) {
+	neg := false
+	if s != "" && (s[0] == '+' || s[0] == '-') {
+		neg, s = s[0] == '-', s[1:]
+	}
+	if s == "" {
+		return 0, false
+	}
+	var n int64
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, false
+		}
+		if n = n*10 + int64(s[i]-'0'); n > 1<<31 {
+			return 0, false
+		}
+	}
+	if neg {
+		n = -n
+	}
+	if n > 1<<31-1 {
+		return 0, false
+	}
+	return int32(n), true
 }
 
 func indexByte(s string, c byte) int {

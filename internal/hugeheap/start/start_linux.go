@@ -15,8 +15,9 @@ const (
 	// (Linux 6.1), from <asm-generic/mman-common.h>.
 	madvHugepage = 14
 	madvCollapse = 25
-	// stackFrame is growStack's frame: with what lies below it, the stack
-	// grows from 8 to 16 KiB.
+	// stackFrame is growStack's frame: with what lies below it and the
+	// stack guard it needs more than 8 KiB, so the stack grows once, from
+	// 2 to 16 KiB.
 	stackFrame = 12 << 10
 )
 

@@ -28,11 +28,10 @@ const (
 // readFile reads the start of the file at path into buf and returns how
 // many bytes it read: 0 when the file cannot be opened or read.
 func readFile(path string, buf []byte) int {
-	var name [maxPath]byte // path and the terminating NUL the kernel wants
-	if len(path) >= len(name) || len(buf) == 0 {
+	var name [maxPath]byte
+	if !cString(path, name[:]) || len(buf) == 0 {
 		return 0
 	}
-	copy(name[:], path)
 	fd, errno := rawSyscall6(sysOpenat, atFDCWD, uintptr(unsafe.Pointer(&name[0])), oRdonlyCloexec, 0, 0, 0)
 	if errno != 0 {
 		return 0
@@ -43,6 +42,17 @@ func readFile(path string, buf []byte) int {
 		return 0
 	}
 	return int(n)
+}
+
+// cString puts s and the NUL the kernel ends a path with into b; false when
+// they do not fit.
+func cString(s string, b []byte) bool {
+	if len(s) >= len(b) {
+		return false
+	}
+	copy(b, s)
+	b[len(s)] = 0
+	return true
 }
 
 // runtimeEnvs is the environment the process started with. The runtime

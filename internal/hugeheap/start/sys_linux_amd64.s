@@ -3,7 +3,8 @@
 // func rawSyscall6(num, a1, a2, a3, a4, a5, a6 uintptr) (r1 uintptr, errno Errno)
 //
 // The kernel's calling convention: the number in AX, the arguments in DI,
-// SI, DX, R10, R8 and R9, the result in AX; -4095 to -1 is an error number.
+// SI, DX, R10, R8 and R9, the result in AX; -4094 to -1 is an error number
+// (as in Go's own stubs; no error number is larger).
 TEXT ·rawSyscall6(SB), NOSPLIT, $0-72
 	MOVQ	num+0(FP), AX
 	MOVQ	a1+8(FP), DI

@@ -3,7 +3,8 @@
 // func rawSyscall6(num, a1, a2, a3, a4, a5, a6 uintptr) (r1 uintptr, errno Errno)
 //
 // The kernel's calling convention: the number in R8, the arguments in R0
-// to R5, the result in R0; -4095 to -1 is an error number.
+// to R5, the result in R0; -4095 to -1 is an error number (as in Go's own
+// stubs).
 TEXT ·rawSyscall6(SB), NOSPLIT, $0-72
 	MOVD	num+0(FP), R8
 	MOVD	a1+8(FP), R0

@@ -4,7 +4,9 @@ package start
 
 import (
 	"bytes"
+	"io"
 	"os"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"testing"
@@ -37,6 +39,18 @@ func TestReadFile(t *testing.T) {
 	if n := readFile(p, buf); n != 10 || string(buf[:n]) != "0123456789" {
 		t.Errorf("all 10 bytes: %d %q", n, buf[:max(n, 0)])
 	}
+	// The longest path readFile takes (maxPath-1 bytes and the NUL), and
+	// one byte more, both naming files that exist.
+	dir := t.TempDir()
+	long := dir + "/" + strings.Repeat("a", maxPath-2-len(dir))
+	for _, name := range []string{long, long + "x"} {
+		if err := os.WriteFile(name, []byte("long"), 0o600); err != nil {
+			t.Skipf("a file name of %d bytes: %v", len(name)-len(dir)-1, err)
+		}
+	}
+	if n := readFile(long, buf); len(long) != maxPath-1 || n != 4 || string(buf[:n]) != "long" {
+		t.Errorf("path of %d bytes: %d %q, want 4 \"long\"", len(long), n, buf[:max(n, 0)])
+	}
 	for _, c := range []struct {
 		name, path string
 		buf        []byte
@@ -44,10 +58,24 @@ func TestReadFile(t *testing.T) {
 		{"absent file", p + ".absent", make([]byte, 8)},
 		{"directory", t.TempDir(), make([]byte, 8)},
 		{"no room", p, nil},
-		{"path of maxPath bytes", "/" + strings.Repeat("a", maxPath-1), make([]byte, 8)},
+		{"path of maxPath bytes", long + "x", make([]byte, 8)},
 	} {
 		if n := readFile(c.path, c.buf); n != 0 {
 			t.Errorf("%s: read %d bytes, want 0", c.name, n)
+		}
+	}
+}
+
+func TestCString(t *testing.T) {
+	for _, c := range []struct {
+		s    string
+		size int
+		ok   bool
+	}{{"", 1, true}, {"abc", 4, true}, {"abc", 3, false}, {"abc", 0, false}, {"abcd", 8, true}} {
+		b := bytes.Repeat([]byte{0xff}, c.size)
+		ok := cString(c.s, b)
+		if ok != c.ok || ok && (string(b[:len(c.s)]) != c.s || b[len(c.s)] != 0) || !ok && !bytes.Equal(b, bytes.Repeat([]byte{0xff}, c.size)) {
+			t.Errorf("cString(%q) into %d bytes: %v %q", c.s, c.size, ok, b)
 		}
 	}
 }
@@ -78,6 +106,41 @@ func TestGetenv(t *testing.T) {
 	}
 }
 
+// TestGetenvFirstWins: where the environment sets a variable twice, getenv
+// gives the first value, as the runtime's own lookup of GODEBUG and
+// syscall.Getenv do. os/exec would drop the duplicate, so the test starts
+// this test binary itself with os.StartProcess, which passes the
+// environment as given.
+func TestGetenvFirstWins(t *testing.T) {
+	const key = "DUMPSCOPE_START_TEST_TWICE"
+	if v, ok := os.LookupEnv(key); ok {
+		// The child: say what getenv sees, on standard output.
+		os.Stdout.WriteString(v + "|" + getenv(key) + "\n")
+		return
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	p, err := os.StartProcess(os.Args[0], []string{os.Args[0], "-test.run=^TestGetenvFirstWins$"}, &os.ProcAttr{
+		Env:   []string{key + "=first", key + "=second"},
+		Files: []*os.File{nil, w, os.Stderr},
+	})
+	w.Close()
+	if err != nil {
+		t.Skipf("starting the test binary: %v", err)
+	}
+	out, err := io.ReadAll(r)
+	if _, werr := p.Wait(); err != nil || werr != nil {
+		t.Fatalf("the child: %v %v", err, werr)
+	}
+	line, _, _ := strings.Cut(string(out), "\n")
+	if line != "first|first" {
+		t.Errorf("the child's os.Getenv|getenv: %q, want \"first|first\"", line)
+	}
+}
+
 // firstOf is the first entry of environ data that sets key.
 func firstOf(data []byte, key string) string {
 	for _, kv := range bytes.Split(data, []byte{0}) {
@@ -86,4 +149,38 @@ func firstOf(data []byte, key string) string {
 		}
 	}
 	return ""
+}
+
+// TestGrowStack: after growStack, a goroutine's stack holds a frame of
+// 10 KiB without being copied. The address of a variable on it, taken as
+// a number, changes when the stack is copied to a larger one.
+func TestGrowStack(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(-1)) // a collection may shrink a stack
+	moved := func(grow bool) bool {
+		done := make(chan bool)
+		go func() {
+			if grow {
+				growStack()
+			}
+			var x byte
+			before := uintptr(unsafe.Pointer(&x))
+			needStack()
+			done <- uintptr(unsafe.Pointer(&x)) != before
+		}()
+		return <-done
+	}
+	if !moved(false) {
+		t.Skip("a new goroutine's stack already holds 10 KiB (the runtime's starting size grew): nothing to compare")
+	}
+	if moved(true) {
+		t.Error("the stack was copied for a 10 KiB frame after growStack")
+	}
+}
+
+// needStack uses a 10 KiB frame.
+//
+//go:noinline
+func needStack() {
+	var frame [10 << 10]byte
+	touch(frame[:])
 }

@@ -88,20 +88,20 @@ func TestMapText(t *testing.T) {
 	case First.TextErr == Errno(syscall.EINVAL):
 		t.Skip("MADV_POPULATE_READ refused (EINVAL): a kernel older than Linux 5.14")
 	case First.TextErr != 0:
-		t.Fatalf("MADV_POPULATE_READ of %#x-%#x at start: %v", r.Start, r.End, First.TextErr)
+		t.Fatalf("MADV_POPULATE_READ of %#x-%#x at start: %v", r.Start, r.End, syscall.Errno(First.TextErr))
 	case r != textSegment(runtimeAuxv()) || r.Start == 0:
 		t.Fatalf("start mapped %#x-%#x, not the code segment", r.Start, r.End)
 	}
 	size := int((r.End - r.Start) >> 10)
 	if errno := madvise(r, syscall.MADV_DONTNEED); errno != 0 {
-		t.Skipf("MADV_DONTNEED of the code: %v", errno)
+		t.Skipf("MADV_DONTNEED of the code: %v", syscall.Errno(errno))
 	}
 	if rss := residentKB(t, r); rss >= size {
 		t.Skipf("the code stayed resident after MADV_DONTNEED (%d of %d kB): nothing to measure", rss, size)
 	}
 	mapText()
 	if First.TextErr != 0 {
-		t.Fatalf("MADV_POPULATE_READ of %#x-%#x: %v", r.Start, r.End, First.TextErr)
+		t.Fatalf("MADV_POPULATE_READ of %#x-%#x: %v", r.Start, r.End, syscall.Errno(First.TextErr))
 	}
 	if rss := residentKB(t, r); rss != size {
 		t.Errorf("code segment %#x-%#x: %d of its %d kB resident after mapText, want all", r.Start, r.End, rss, size)
