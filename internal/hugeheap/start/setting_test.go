@@ -1,6 +1,10 @@
 package start
 
-import "testing"
+import (
+	"strconv"
+	"strings"
+	"testing"
+)
 
 func TestDisabledByGODEBUG(t *testing.T) {
 	for _, c := range []struct {
@@ -33,4 +37,25 @@ func TestDisabledByGODEBUG(t *testing.T) {
 			t.Errorf("GODEBUG=%q: disabled %v, want %v", c.godebug, got, c.want)
 		}
 	}
+}
+
+// FuzzDisabledByGODEBUG holds DisabledByGODEBUG to a reading of GODEBUG
+// written with package strconv, as the runtime's parsegodebug reads it.
+func FuzzDisabledByGODEBUG(f *testing.F) {
+	for _, s := range []string{"", "disablethp=1", "gctrace=1,disablethp=0", " disablethp=1", "disablethp=+07,disablethp=x", "disablethp=2147483648", "disablethp=-2147483648,,"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, godebug string) {
+		want := false
+		for _, field := range strings.Split(godebug, ",") {
+			if k, v, ok := strings.Cut(field, "="); ok && k == "disablethp" {
+				if n, err := strconv.ParseInt(v, 10, 32); err == nil {
+					want = n != 0
+				}
+			}
+		}
+		if got := DisabledByGODEBUG(godebug); got != want {
+			t.Errorf("GODEBUG=%q: disabled %v, want %v", godebug, got, want)
+		}
+	})
 }
