@@ -12,7 +12,7 @@ const (
 	// block is a huge page with 4 KiB base pages on amd64 and arm64.
 	block = 2 << 20
 	// madvHugepage and madvCollapse are MADV_HUGEPAGE and MADV_COLLAPSE
-	// (Linux 6.1), from <asm-generic/mman-common.h>.
+	// (Linux 6.1 and later), from <asm-generic/mman-common.h>.
 	madvHugepage = 14
 	madvCollapse = 25
 	// stackFrame is growStack's frame: with what lies below it and the
@@ -79,10 +79,10 @@ func madvise(r Range, advice uintptr) Errno {
 
 // growStack grows the stack of the goroutine that initialises the
 // packages, which goes on to run main, while it is shallow: one copy of a
-// few frames. Otherwise the stack
-// grows from 2 KiB in steps as the packages' initialisers call deeper,
-// each step copying a deeper stack and reading the frames' tables from the
-// executable (page faults in its line table); `dumpscope version` grew it
+// few frames. Otherwise the stack grows from 2 KiB in steps as the
+// packages' initialisers call deeper, each step copying a deeper stack and
+// reading the frames' tables from the executable (page faults in its line
+// table); `dumpscope version` grew it
 // twice that way, to 8 KiB, and spent 0.3-0.5 ms more CPU than with this
 // call, which grows it once, to 16 KiB, here.
 //

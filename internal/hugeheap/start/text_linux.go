@@ -43,9 +43,9 @@ func runtimeAuxv() []uintptr
 // fault: 52 of them after this point in `dumpscope version`, about 30 µs
 // each on a virtual machine with shadow page tables, where the one call
 // takes about half a millisecond (it saved 1.1-1.2 ms of `version` and of
-// `info --no-crash`). Where the code is not yet in the page
-// cache, the call reads the segment in one sweep; start-up, touching pages
-// all over it with 128 KiB of read-ahead each, would read most of it.
+// `info --no-crash`). Where the code is not yet in the page cache, the
+// call reads the segment in one sweep; start-up, touching pages all over
+// it with 128 KiB of read-ahead each, would read most of it.
 func mapText() {
 	if First.Text = textSegment(runtimeAuxv()); First.Text.End != 0 {
 		First.TextErr = madvise(First.Text, madvPopulateRead)
