@@ -10,10 +10,10 @@
 // order, the packages whose imports are initialised, so a package that
 // imports syscall waits for syscall and everything syscall imports, and
 // packages with nothing to wait for go before it (the terminal UI's
-// escape-sequence parser, hash/crc32, ...).
-// So it makes its few system calls itself (sys_linux_$GOARCH.s), and
-// takes the auxiliary vector and the environment from the runtime under
-// the names golang.org/x/sys and package syscall take them by. Moving it
+// escape-sequence parser, hash/crc32, ...). So it makes its few system
+// calls itself (sys_linux_$GOARCH.s), and takes the auxiliary vector and
+// the environment from the runtime under the names golang.org/x/sys and
+// package syscall take them by. Moving it
 // from after syscall to first saved 1.5-1.9 ms of the CPU of `dumpscope
 // version` (11-12 ms before; interleaved runs, bench/results/README.md):
 // the code, heap and stack the other packages' initialisers touch are

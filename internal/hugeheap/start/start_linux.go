@@ -82,9 +82,8 @@ func madvise(r Range, advice uintptr) Errno {
 // few frames. Otherwise the stack grows from 2 KiB in steps as the
 // packages' initialisers call deeper, each step copying a deeper stack and
 // reading the frames' tables from the executable (page faults in its line
-// table); `dumpscope version` grew it
-// twice that way, to 8 KiB, and spent 0.3-0.5 ms more CPU than with this
-// call, which grows it once, to 16 KiB, here.
+// table); `dumpscope version` grew it twice that way, to 8 KiB, and spent
+// 0.3-0.5 ms more CPU than with this call, which grows it once, to 16 KiB.
 //
 //go:noinline
 func growStack() {
