@@ -51,6 +51,7 @@ echo "building in $build" >&2
 CGO_ENABLED=0 go build -o "$build/dumpscope" .
 CGO_ENABLED=0 go build -o "$build/sidebyside" ./bench/sidebyside
 CGO_ENABLED=0 go build -o "$build/hello" ./bench/hello
+CGO_ENABLED=0 go build -o "$build/libs" ./bench/libs
 gcc -O2 -Wall -o "$build/lkdf_bench" bench/lkdf/lkdf_bench.c -lkdumpfile -lpthread
 cceiling=
 if gcc -O2 -Wall -o "$build/cceiling" bench/lkdf/cceiling.c -lz -llzo2 -lsnappy -lzstd -lpthread 2>/dev/null; then
@@ -60,5 +61,5 @@ else
 fi
 
 describe=$(git -C "$root" describe --always --dirty 2>/dev/null || echo '(not a git checkout)')
-exec "$build/sidebyside" -dir "$dir" -dumpscope "$build/dumpscope" -lkdf "$build/lkdf_bench" -hello "$build/hello" \
+exec "$build/sidebyside" -dir "$dir" -dumpscope "$build/dumpscope" -lkdf "$build/lkdf_bench" -hello "$build/hello" -libs "$build/libs" \
 	-rounds "$rounds" -sections "$sections" -real "$real" -describe "$describe" -cceiling "$cceiling" $verbose "$@"

@@ -444,7 +444,8 @@ const startGoal = 10e6 // ns
 // startup measures whole processes that do little but start: dumpscope's
 // version and info --no-crash, a static Go program that only exits (what
 // the Go runtime and this machine cost before any code of dumpscope's
-// runs) and libkdumpfile's whole info as a process, interleaved.
+// runs), one that only initialises dumpscope's libraries (what they add)
+// and libkdumpfile's whole info as a process, interleaved.
 func (b *bench) startup() (*table, error) {
 	t := &table{title: "Start-up: commands that draw no UI, from exec to exit", head: []string{"program", "wall", "CPU", "CPU range", "page faults", "peak RSS", "under 10 ms of CPU"}}
 	zlib := b.files.codecs[0]
@@ -460,6 +461,9 @@ func (b *bench) startup() (*table, error) {
 	}
 	if b.cfg.hello != "" {
 		rows = append(rows, row{"a static Go program that only exits (bench/hello)", []string{b.cfg.hello}, false})
+	}
+	if b.cfg.libs != "" {
+		rows = append(rows, row{"dumpscope's libraries and start-up package, initialised, and none of its other code (bench/libs)", []string{b.cfg.libs}, false})
 	}
 	sides := make([][]string, len(rows))
 	for i, r := range rows {
@@ -482,7 +486,7 @@ func (b *bench) startup() (*table, error) {
 		}
 		t.add(rw.name, fmtDur(w.median), fmtDur(c.median), fmtDur(c.min)+" – "+fmtDur(c.max), fmt.Sprintf("%.0f", f.median), fmtKiB(m.median), goal)
 	}
-	t.note("Each program runs %d times under lkdf_bench exec (posix_spawn, exec, wait4: the child's own CPU time, minor page faults and ru_maxrss, which counts lkdf_bench's own 3 MB until the exec), interleaved, after one untimed run each; medians. The Go program that only exits is what any Go command costs here before its own code runs; libkdumpfile's is a dynamically linked C program.", startRounds)
+	t.note("Each program runs %d times under lkdf_bench exec (posix_spawn, exec, wait4: the child's own CPU time, minor page faults and ru_maxrss, which counts lkdf_bench's own 3 MB until the exec), interleaved, after one untimed run each; medians. The Go program that only exits is what any Go command costs here before its own code runs; the libraries' row adds what initialising the packages dumpscope imports from outside the module costs, after dumpscope's start-up package (internal/hugeheap/start) as in dumpscope, so that `dumpscope version` less that row is what dumpscope's own code costs (a larger executable to map, set up and tear down, and its own start); libkdumpfile's is a dynamically linked C program.", startRounds)
 	return t, nil
 }
 
