@@ -79,3 +79,17 @@ func (o outputNamed) Write(p []byte) (int, error) {
 	}
 	return n, err
 }
+
+// Seek seeks the output where it can (a file, not stdout), so that the
+// stream's holes stay holes; its errors name the output too.
+func (o outputNamed) Seek(off int64, whence int) (int64, error) {
+	s, ok := o.w.(io.Seeker)
+	if !ok {
+		return 0, errors.ErrUnsupported
+	}
+	n, err := s.Seek(off, whence)
+	if err != nil {
+		err = fmt.Errorf("%s: %w", o.name, pathErr(err))
+	}
+	return n, err
+}

@@ -2,6 +2,7 @@ package open
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 
@@ -12,7 +13,8 @@ import (
 
 // Rearrange writes the standard file a flattened stream holds, as
 // makedumpfile -R does: every record's bytes at its offset, later records
-// winning, holes as zeros. in is a local path or a URL; it is read once,
+// winning, holes as zeros (holes of a sparse file where the writer create
+// returns can seek, as a file can; see flat.File.Rearrange). in is a local path or a URL; it is read once,
 // from start to end. create is called for the output only once the input
 // is known to be a flattened stream, so a bad input creates nothing. It
 // returns the bytes written and the stream's own problems (a missing end
@@ -48,7 +50,10 @@ func Rearrange(ctx context.Context, opts Options, in string, create func() (io.W
 	case out.err != nil:
 		return n, stream.Problems(), out.err // the caller's writer's own error
 	case err != nil:
-		return n, stream.Problems(), fmt.Errorf("%s: %w", src.Name, err)
+		if fe := (*model.FormatError)(nil); !errors.As(err, &fe) {
+			err = fmt.Errorf("%s: %w", src.Name, err) // a FormatError names it already
+		}
+		return n, stream.Problems(), err
 	}
 	if end, lacking := stream.Ending(); !end {
 		recs, _ := stream.Records()
@@ -101,4 +106,14 @@ func (o *outputWriter) Write(p []byte) (int, error) {
 		o.err = err
 	}
 	return n, err
+}
+
+// Seek passes a seek on to the caller's writer where it has one, so that
+// holes of the stream stay holes of the output (flat.File.Rearrange).
+func (o *outputWriter) Seek(off int64, whence int) (int64, error) {
+	s, ok := o.w.(io.Seeker)
+	if !ok {
+		return 0, errors.ErrUnsupported
+	}
+	return s.Seek(off, whence)
 }

@@ -436,8 +436,16 @@ func (f *File) Holes() [][2]int64 {
 func (f *File) Close() error { return reader.Close(f.src.R) }
 
 // Rearrange writes the logical file, as makedumpfile -R does: every byte
-// at its offset, later records winning, holes as zeros. It indexes the
-// whole stream first.
+// at its offset, later records winning. It indexes the whole stream first.
+//
+// A hole, a range no record writes, reads as zeros. Where w is an
+// io.Seeker that can seek (a regular file), Rearrange seeks over it, so it
+// stays a hole of a sparse file, as makedumpfile -R's pwrite leaves it.
+// Otherwise (a pipe) it writes the zeros, but no more in all than
+// zeroBudget allows: a record whose offset is corrupt may place it
+// terabytes past the others, and the output must stay proportional to what
+// the stream stores. A hole beyond that stops it with an error that names
+// the hole.
 func (f *File) Rearrange(ctx context.Context, w io.Writer, progress func(done, total int64)) (int64, error) {
 	if err := f.Index(ctx, nil); err != nil {
 		return 0, err
@@ -446,16 +454,24 @@ func (f *File) Rearrange(ctx context.Context, w io.Writer, progress func(done, t
 	pieces := append([]piece(nil), f.pieces...)
 	total := f.maxEnd
 	f.mu.Unlock()
-	buf := make([]byte, 1<<20)
-	var pos int64
-	zeros := make([]byte, 64<<10)
+	var stored int64
 	for _, p := range pieces {
-		for pos < p.start { // a hole
-			n := min(int64(len(zeros)), p.start-pos)
-			if _, err := w.Write(zeros[:n]); err != nil {
+		stored += p.end - p.start
+	}
+	holes := holeFiller{w: w, budget: zeroBudget(stored)}
+	buf := make([]byte, min(1<<20, stored))
+	var pos int64
+	for _, p := range pieces {
+		if p.start > pos {
+			if err := holes.fill(ctx, pos, p.start); err != nil {
+				if errors.Is(err, errHoleBudget) {
+					err = model.Errorf(f.src.Name, "flattened record payload", p.pos, model.ErrCorrupt,
+						"a hole of %d bytes ends at logical offset %#x, where the output cannot seek: written as zeros, the holes would pass %d bytes, 64 MiB and 16 times the %d bytes the records carry (to a file they stay sparse)",
+						p.start-pos, p.start, zeroBudget(stored), stored)
+				}
 				return pos, err
 			}
-			pos += n
+			pos = p.start
 		}
 		for pos < p.end {
 			if err := ctx.Err(); err != nil {
@@ -475,6 +491,61 @@ func (f *File) Rearrange(ctx context.Context, w io.Writer, progress func(done, t
 		}
 	}
 	return pos, nil
+}
+
+// zeroBudget bounds the zeros Rearrange writes for the holes of a stream
+// whose records carry stored bytes, where the output cannot seek. Writers
+// leave holes only where nothing was written (padding, the all-zero blocks
+// a writer skips), far less than this.
+func zeroBudget(stored int64) int64 { return 64<<20 + 16*stored }
+
+// errHoleBudget: the zeros of the holes would pass zeroBudget.
+var errHoleBudget = errors.New("holes larger than the bound")
+
+// holeFiller moves Rearrange's output over holes: by seeking where the
+// writer can (tried at the first hole), by writing zeros, up to budget
+// bytes in all, where it cannot.
+type holeFiller struct {
+	w        io.Writer
+	budget   int64 // zeros that may still be written
+	tried    bool  // whether seeking was tried
+	seekable bool
+	zeros    []byte
+}
+
+// fill moves the output from pos to end, over a hole.
+func (h *holeFiller) fill(ctx context.Context, pos, end int64) error {
+	if !h.tried {
+		h.tried = true
+		if s, ok := h.w.(io.Seeker); ok {
+			_, err := s.Seek(0, io.SeekCurrent)
+			h.seekable = err == nil
+		}
+	}
+	if h.seekable {
+		if _, err := h.w.(io.Seeker).Seek(end-pos, io.SeekCurrent); err != nil {
+			return fmt.Errorf("seeking the output over a hole of %d bytes, to logical offset %#x: %w", end-pos, end, err)
+		}
+		return nil
+	}
+	if end-pos > h.budget {
+		return errHoleBudget
+	}
+	h.budget -= end - pos
+	if h.zeros == nil {
+		h.zeros = make([]byte, 64<<10)
+	}
+	for pos < end {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		n := min(int64(len(h.zeros)), end-pos)
+		if _, err := h.w.Write(h.zeros[:n]); err != nil {
+			return err
+		}
+		pos += n
+	}
+	return nil
 }
 
 // String describes the stream for messages.

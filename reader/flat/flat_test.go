@@ -6,9 +6,11 @@ import (
 	"crypto/sha256"
 	"debug/elf"
 	"encoding/binary"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"dumpscope/model"
@@ -166,11 +168,69 @@ func FuzzIndex(f *testing.F) {
 			t.Fatal(err)
 		}
 		fl.Layout()
-		var out bytes.Buffer
-		if fl.Size() < 1<<24 {
-			fl.Rearrange(context.Background(), &out, nil)
+		// To an output that cannot seek, holes are zeros, bounded by what
+		// the records carry (at most the stream's own length).
+		var out countingWriter
+		n, _ := fl.Rearrange(context.Background(), &out, nil)
+		if limit := int64(len(b)) + 64<<20 + 16*int64(len(b)); out.n > limit || n != out.n {
+			t.Fatalf("Rearrange wrote %d bytes (returned %d) from a %d-byte stream", out.n, n, len(b))
 		}
 	})
+}
+
+// countingWriter counts what is written to it and keeps nothing.
+type countingWriter struct{ n int64 }
+
+func (w *countingWriter) Write(p []byte) (int, error) {
+	w.n += int64(len(p))
+	return len(p), nil
+}
+
+// streamOfRecords is a flattened stream of the given records, then the
+// end marker.
+func streamOfRecords(recs ...record) []byte {
+	out := make([]byte, 4096)
+	copy(out, "makedumpfile")
+	binary.BigEndian.PutUint64(out[16:], 1)
+	binary.BigEndian.PutUint64(out[24:], 1)
+	for _, r := range recs {
+		out = binary.BigEndian.AppendUint64(out, uint64(r.off))
+		out = binary.BigEndian.AppendUint64(out, uint64(len(r.data)))
+		out = append(out, r.data...)
+	}
+	return append(out, bytes.Repeat([]byte{0xff}, 16)...)
+}
+
+type record struct {
+	off  int64
+	data []byte
+}
+
+// TestRearrangeHoleToPipe: to an output that cannot seek, a hole is
+// written as zeros when it is small, and a hole a corrupt record offset
+// opens terabytes away stops Rearrange at once with an error naming it,
+// instead of writing the zeros.
+func TestRearrangeHoleToPipe(t *testing.T) {
+	head, tail := dumptest.Pattern(1, 4096), dumptest.Pattern(2, 100)
+	small := streamOfRecords(record{0, head}, record{3 << 20, tail})
+	var out bytes.Buffer
+	n, err := streamOf(t, small).Rearrange(context.Background(), &out, nil)
+	want := append(append(append([]byte(nil), head...), make([]byte, 3<<20-4096)...), tail...)
+	if err != nil || n != int64(len(want)) || !bytes.Equal(out.Bytes(), want) {
+		t.Fatalf("small hole: %d bytes, %v", n, err)
+	}
+
+	far := streamOfRecords(record{0, head}, record{1 << 48, tail})
+	out.Reset()
+	n, err = streamOf(t, far).Rearrange(context.Background(), &out, nil)
+	var fe *model.FormatError
+	if !errors.Is(err, model.ErrCorrupt) || !errors.As(err, &fe) || fe.Off != model.FileOff(4096+16+4096+16) ||
+		!strings.Contains(err.Error(), "logical offset 0x1000000000000") {
+		t.Fatalf("far record: %v", err)
+	}
+	if n != 4096 || out.Len() != 4096 {
+		t.Fatalf("far record: %d bytes written (returned %d), want only the first record's 4096", out.Len(), n)
+	}
 }
 
 // TestLayoutRootSize: the layout's root is as large as the logical file,
