@@ -142,6 +142,11 @@ func (rc *runContext) openSession(files []string) (*inspect.Session, error) {
 	}
 	if rc.Globals.VMCoreInfo != "" {
 		v, err := readVMCoreInfoFile(rc.Globals.VMCoreInfo)
+		if err == nil {
+			if why := inspect.PageSizeMismatch(d, v); why != "" {
+				err = usageError{fmt.Sprintf("--vmcoreinfo %s: %s: it does not describe this dump", rc.Globals.VMCoreInfo, why)}
+			}
+		}
 		if err != nil {
 			d.Close()
 			return nil, err

@@ -3,6 +3,7 @@ package inspect
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 
@@ -116,6 +117,9 @@ func (s *Session) buildKernel(ctx context.Context) (*kernel.Kernel, model.VMCore
 		k, valid, checks, reason, _ := validateVMCoreInfo(ctx, s.dump, o.VMCoreInfo)
 		if k == nil {
 			_, err := kernel.NewWithOptions(s.dump, kernel.Options{VMCoreInfo: o.VMCoreInfo})
+			if err == nil { // the engine would read, but not this dump
+				err = fmt.Errorf("--vmcoreinfo %s does not describe this dump: %s", o.VMCoreInfoFile, reason)
+			}
 			return nil, origin, err
 		}
 		if valid {

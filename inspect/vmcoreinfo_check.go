@@ -173,6 +173,22 @@ func validateCandidates(ctx context.Context, d reader.Dump, s *model.VMCoreInfoS
 	return engines
 }
 
+// PageSizeMismatch says why a VMCOREINFO cannot describe the dump's
+// memory at all: its PAGESIZE is not the dump's page size (or not a
+// number). It is empty when the page sizes agree.
+func PageSizeMismatch(d reader.Dump, v *model.VMCoreInfo) string {
+	psz, _ := v.Get("PAGESIZE")
+	n, ok := model.ParseVMCoreInfoInt(psz)
+	switch ps := d.Info().PageSize; {
+	case ok && n == ps:
+		return ""
+	case ps == 0:
+		return fmt.Sprintf("PAGESIZE=%s, and the dump does not say its page size", psz)
+	default:
+		return fmt.Sprintf("PAGESIZE=%s, the dump's page size is %d", psz, ps)
+	}
+}
+
 // validateVMCoreInfo checks a VMCOREINFO text against the dump's memory: its
 // page size, kallsyms decoded through it with _stext where SYMBOL(_stext)
 // says, and on x86_64 KERNELOFFSET consistent with _stext and the page
@@ -182,9 +198,8 @@ func validateCandidates(ctx context.Context, d reader.Dump, s *model.VMCoreInfoS
 func validateVMCoreInfo(ctx context.Context, d reader.Dump, v *model.VMCoreInfo) (k *kernel.Kernel, valid bool, checks []string, reason string, inText int) {
 	info := d.Info()
 	checks = []string{}
-	psz, _ := v.Get("PAGESIZE")
-	if n, ok := model.ParseVMCoreInfoInt(psz); !ok || n != info.PageSize {
-		return k, false, checks, fmt.Sprintf("PAGESIZE=%s, the dump's page size is %d", psz, info.PageSize), 0
+	if why := PageSizeMismatch(d, v); why != "" {
+		return nil, false, checks, why, 0
 	}
 	checks = append(checks, "PAGESIZE agrees with the dump")
 	k, err := kernel.NewWithOptions(d, kernel.Options{VMCoreInfo: v})

@@ -307,6 +307,31 @@ func TestVMCoreInfoOverride(t *testing.T) {
 	}
 }
 
+// TestVMCoreInfoOtherPageSize: a VMCOREINFO of another page size is
+// refused with an error, for every feature that asks for the engine; the
+// engine was nil with no error, and every kernel command panicked on it.
+func TestVMCoreInfoOtherPageSize(t *testing.T) {
+	for _, text := range []string{"OSRELEASE=6.1.0\nPAGESIZE=8192\n", "OSRELEASE=6.1.0\nPAGESIZE=0\n", "OSRELEASE=6.1.0\nPAGESIZE=4k\n"} {
+		v := model.ParseVMCoreInfo([]byte(text))
+		d := openELF(t, nil)
+		if why := PageSizeMismatch(d, v); !strings.Contains(why, "the dump's page size is 4096") {
+			t.Errorf("%q: PageSizeMismatch %q", text, why)
+		}
+		s := NewWithOptions(d, Options{VMCoreInfo: v, VMCoreInfoFile: "other.txt"})
+		k, err := s.KernelContext(bg)
+		if k != nil || err == nil || !strings.Contains(err.Error(), "--vmcoreinfo other.txt does not describe this dump") {
+			t.Errorf("%q: engine %v, %v", text, k != nil, err)
+		}
+		if _, err := s.Crash(bg); err == nil {
+			t.Errorf("%q: Crash without an engine gave no error", text)
+		}
+		s.Close()
+	}
+	if why := PageSizeMismatch(openELF(t, nil), model.ParseVMCoreInfo([]byte("OSRELEASE=6.1.0\nPAGESIZE=4096\n"))); why != "" {
+		t.Errorf("the same page size: %q", why)
+	}
+}
+
 // TestVMCoreInfoFactsAgree: the release, build id and crash time that a
 // dump's own VMCOREINFO note gives Info (the format reader's side) are the
 // ones the session gives Info when the same text comes from a file
