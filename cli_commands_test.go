@@ -1,9 +1,13 @@
 package main
 
 import (
+	"fmt"
 	"runtime/debug"
 	"slices"
 	"testing"
+
+	"dumpscope/inspect/kernel"
+	"dumpscope/model"
 )
 
 func TestEditDistance(t *testing.T) {
@@ -37,6 +41,31 @@ func TestJSONAfterCommand(t *testing.T) {
 	} {
 		if got := jsonAfterCommand(tc[0]); !slices.Equal(got, tc[1]) {
 			t.Errorf("%q: %q, want %q", tc[0], got, tc[1])
+		}
+	}
+}
+
+// TestExitCodes: the README's exit codes for the kinds of errors commands
+// return. Kernel data the engine cannot read is absent data (1), even when
+// what stops it is a kind of BTF it does not know (ErrUnsupported, which
+// alone means a file that cannot be opened: 2).
+func TestExitCodes(t *testing.T) {
+	btfKind := model.Errorf("", "btf_type", -1, model.ErrUnsupported, "unknown kind 127 and no layout section describes it")
+	for _, c := range []struct {
+		name string
+		err  error
+		want int
+	}{
+		{"success", nil, exitOK},
+		{"usage", usageError{"--depth must be 1..64"}, exitUsage},
+		{"open", openError{model.Errorf("x", "", 0, model.ErrUnrecognized, "unknown magic")}, exitUsage},
+		{"unsupported format", model.Errorf("x", "", 0, model.ErrUnsupported, "version 9"), exitUsage},
+		{"kernel data of an unknown kind", &kernel.MissingError{File: "x", What: "the kernel's BTF", Err: btfKind}, exitAbsent},
+		{"kernel data wrapped again", fmt.Errorf("tasks: %w", &kernel.MissingError{What: "the kernel's BTF", Err: btfKind}), exitAbsent},
+		{"absent page", model.ErrPageAbsent, exitAbsent},
+	} {
+		if got := exitCode(c.err); got != c.want {
+			t.Errorf("%s: exit %d, want %d", c.name, got, c.want)
 		}
 	}
 }

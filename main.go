@@ -26,6 +26,7 @@ import (
 
 	"github.com/alecthomas/kong"
 
+	"dumpscope/inspect/kernel"
 	_ "dumpscope/internal/hugeheap"
 	"dumpscope/model"
 	"dumpscope/open/remote"
@@ -171,11 +172,16 @@ func (e openError) Unwrap() error { return e.err }
 func exitCode(err error) int {
 	var ue usageError
 	var oe openError
+	var me *kernel.MissingError
 	switch {
 	case err == nil:
 		return exitOK
 	case errors.As(err, &ue), errors.As(err, &oe):
 		return exitUsage
+	case errors.As(err, &me):
+		// Kernel data the engine cannot read (BTF of an unknown kind, a
+		// version it does not know) is absent data in a dump that opened.
+		return exitAbsent
 	case errors.Is(err, model.ErrUnrecognized), errors.Is(err, model.ErrUnsupported):
 		return exitUsage
 	}
