@@ -322,6 +322,23 @@ func TestSplitSets(t *testing.T) {
 	if _, err := open.Sources(src(0, parts[0]), src(1, otherParts[1])); err == nil || !strings.Contains(err.Error(), "does not belong") {
 		t.Fatalf("mismatched parts: %v", err)
 	}
+	// The message names the field that differs, where it is, and both
+	// values, also where two fields print alike elsewhere.
+	for _, c := range []struct {
+		off  int
+		b    []byte
+		want string
+	}{
+		{416, []byte{5}, `timestamp.tv_usec 5 vs 0, disk_dump_header.timestamp.tv_usec at offset 0x1a0`},
+		{12 + 5*65, []byte("example.org"), `utsname.domainname "example.org" vs "(none)", disk_dump_header.utsname.domainname at offset 0x151`},
+	} {
+		p1 := append([]byte(nil), parts[1]...)
+		copy(p1[c.off:], c.b)
+		_, err := open.Sources(src(0, parts[0]), src(1, p1))
+		if err == nil || !strings.HasSuffix(err.Error(), c.want) {
+			t.Errorf("part 1 changed at %#x: %v, want it to end %q", c.off, err, c.want)
+		}
+	}
 	if _, err := open.Sources(src(0, parts[0]), src(1, parts[0])); err == nil || !strings.Contains(err.Error(), "overlap") {
 		t.Fatalf("overlapping parts: %v", err)
 	}

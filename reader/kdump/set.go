@@ -40,9 +40,9 @@ func NewSet(files []*File) (*Set, error) {
 			return nil, model.Errorf(p.src.Name, "kdump_sub_header.split", int64(p.Header.BlockSize), model.ErrUnsupported,
 				"is a complete dump, not a part of a split set (the files of one command are one dump)")
 		}
-		if why := mismatch(first, p); why != "" {
-			return nil, model.Errorf(p.src.Name, "disk_dump_header", 0, model.ErrUnsupported,
-				"does not belong to the same split set as %s: %s", first.src.Name, why)
+		if m := mismatch(first, p); m.field != "" {
+			return nil, model.Errorf(p.src.Name, m.field, m.off, model.ErrUnsupported,
+				"does not belong to the same split set as %s: %s", first.src.Name, m.why)
 		}
 	}
 	s := &Set{parts: parts}
@@ -67,25 +67,65 @@ func NewSet(files []*File) (*Set, error) {
 	return s, nil
 }
 
-// mismatch says why two parts cannot belong to one set, or "".
-func mismatch(a, b *File) string {
-	switch {
-	case a.Header.Signature != b.Header.Signature:
-		return fmt.Sprintf("signature %q vs %q", b.Header.Signature, a.Header.Signature)
-	case a.Header.BlockSize != b.Header.BlockSize:
-		return fmt.Sprintf("block size %d vs %d", b.Header.BlockSize, a.Header.BlockSize)
-	case a.maxMapnr != b.maxMapnr:
-		return fmt.Sprintf("max_mapnr %#x vs %#x", b.maxMapnr, a.maxMapnr)
-	case a.Header.Utsname != b.Header.Utsname:
-		return fmt.Sprintf("utsname %q vs %q", b.Header.Utsname.Version, a.Header.Utsname.Version)
-	case a.Header.TimestampSec != b.Header.TimestampSec || a.Header.TimestampUsec != b.Header.TimestampUsec:
-		return fmt.Sprintf("timestamp %d vs %d", b.Header.TimestampSec, a.Header.TimestampSec)
-	case a.Header.HeaderVersion != b.Header.HeaderVersion:
-		return fmt.Sprintf("header version %d vs %d", b.Header.HeaderVersion, a.Header.HeaderVersion)
-	case a.order != b.order:
-		return "byte order differs"
+// setMismatch is the first field in which a part differs from the set's
+// first part: its name and offset in the part, and both values.
+type setMismatch struct {
+	field string
+	off   int64
+	why   string
+}
+
+// mismatch says where part b differs from a, the set's first part, in
+// what every part of one set repeats; the zero setMismatch when nowhere.
+func mismatch(a, b *File) setMismatch {
+	main := func(name string, why string, args ...any) setMismatch {
+		off := int64(-1)
+		for _, f := range mainFields(b.HeaderLayout) {
+			if f.name == name {
+				off = int64(f.off)
+			}
+		}
+		return setMismatch{"disk_dump_header." + name, off, fmt.Sprintf(why, args...)}
 	}
-	return ""
+	ha, hb := a.Header, b.Header
+	switch {
+	case ha.Signature != hb.Signature:
+		return setMismatch{"disk_dump_header.signature", 0, fmt.Sprintf("signature %q vs %q", hb.Signature, ha.Signature)}
+	case a.order != b.order:
+		return setMismatch{"disk_dump_header", 0, "byte order differs"}
+	case ha.HeaderVersion != hb.HeaderVersion:
+		return setMismatch{"disk_dump_header.header_version", 8, fmt.Sprintf("header version %d vs %d", hb.HeaderVersion, ha.HeaderVersion)}
+	case ha.BlockSize != hb.BlockSize:
+		return main("block_size", "block size %d vs %d", hb.BlockSize, ha.BlockSize)
+	case ha.MaxMapnr != hb.MaxMapnr:
+		return main("max_mapnr", "max_mapnr %#x vs %#x", hb.MaxMapnr, ha.MaxMapnr)
+	case a.maxMapnr != b.maxMapnr:
+		off := int64(-1)
+		for _, f := range subFields(b.SubLayout) {
+			if f.name == "max_mapnr_64" {
+				off = int64(hb.BlockSize) + int64(f.off)
+			}
+		}
+		return setMismatch{"kdump_sub_header.max_mapnr_64", off, fmt.Sprintf("max_mapnr_64 %#x vs %#x", b.maxMapnr, a.maxMapnr)}
+	case ha.TimestampSec != hb.TimestampSec:
+		return main("timestamp.tv_sec", "timestamp.tv_sec %d vs %d", hb.TimestampSec, ha.TimestampSec)
+	case ha.TimestampUsec != hb.TimestampUsec:
+		return main("timestamp.tv_usec", "timestamp.tv_usec %d vs %d", hb.TimestampUsec, ha.TimestampUsec)
+	}
+	ua, ub := ha.Utsname, hb.Utsname
+	for i, f := range []struct {
+		name string
+		a, b string
+	}{
+		{"sysname", ua.Sysname, ub.Sysname}, {"nodename", ua.Nodename, ub.Nodename},
+		{"release", ua.Release, ub.Release}, {"version", ua.Version, ub.Version},
+		{"machine", ua.Machine, ub.Machine}, {"domainname", ua.Domainname, ub.Domainname},
+	} {
+		if f.a != f.b {
+			return setMismatch{"disk_dump_header.utsname." + f.name, int64(12 + 65*i), fmt.Sprintf("utsname.%s %q vs %q", f.name, f.b, f.a)}
+		}
+	}
+	return setMismatch{}
 }
 
 // Parts returns the parts in pfn order.
