@@ -66,8 +66,15 @@ func (l logicalFile) Size() int64                             { return l.f.Size(
 
 func (d *Dump) openInner() (reader.Dump, error) {
 	in, err := reader.OpenWith(d.logical, d.formats, innerProbeSize)
+	const inside = "inside the flattened stream (offsets of the file it rearranges to)"
+	if fe, ok := err.(*model.FormatError); ok && fe.File != "" {
+		// "FILE: inside ...: what", as every message starts with the file.
+		e := *fe
+		e.Msg = inside + ": " + e.Msg
+		return nil, &e
+	}
 	if err != nil {
-		return nil, fmt.Errorf("inside the flattened stream: %w", err)
+		return nil, fmt.Errorf("%s: %w", inside, err)
 	}
 	return in, nil
 }

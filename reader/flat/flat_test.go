@@ -257,3 +257,14 @@ func TestLayoutRootSize(t *testing.T) {
 		}
 	}
 }
+
+// TestInnerErrorNamesTheFile: a stream that holds no dump is reported as
+// every error is, the file first, then where inside it.
+func TestInnerErrorNamesTheFile(t *testing.T) {
+	b := streamOfRecords(record{0, bytes.Repeat([]byte("garbage!"), 512)})
+	_, err := open.Sources(reader.Source{Name: "g.flat", R: bytes.NewReader(b), Size: int64(len(b))})
+	if err == nil || !strings.HasPrefix(err.Error(), "g.flat: inside the flattened stream (offsets of the file it rearranges to): not a crash dump") ||
+		!errors.Is(err, model.ErrUnrecognized) {
+		t.Fatalf("%v", err)
+	}
+}

@@ -156,12 +156,12 @@ func (f *File) locateTables() error {
 	h := f.Header
 	bs := int64(h.BlockSize)
 	if h.SubHdrSize < 0 || int64(h.SubHdrSize) > 1<<30 {
-		return model.Errorf(f.src.Name, "disk_dump_header.sub_hdr_size", -1, model.ErrCorrupt, "sub_hdr_size %d is out of range", h.SubHdrSize)
+		return model.Errorf(f.src.Name, "disk_dump_header.sub_hdr_size", mainFieldOff(f.HeaderLayout, "sub_hdr_size"), model.ErrCorrupt, "sub_hdr_size %d is out of range", h.SubHdrSize)
 	}
 	bitmapOff := (1 + int64(h.SubHdrSize)) * bs
 	area, ok := reader.MulOK(int64(h.BitmapBlocks), bs)
 	if !ok {
-		return model.Errorf(f.src.Name, "disk_dump_header.bitmap_blocks", -1, model.ErrCorrupt, "bitmap_blocks %d overflows", h.BitmapBlocks)
+		return model.Errorf(f.src.Name, "disk_dump_header.bitmap_blocks", mainFieldOff(f.HeaderLayout, "bitmap_blocks"), model.ErrCorrupt, "bitmap_blocks %d overflows", h.BitmapBlocks)
 	}
 	f.maxMapnr = uint64(h.MaxMapnr)
 	if f.version >= 6 && f.Sub.MaxMapnr64 != 0 {

@@ -166,6 +166,17 @@ func mainFields(l HeaderLayout) []mainField {
 	return mainFields64.get(func() []mainField { return buildMainFields(Header64) })
 }
 
+// mainFieldOff is the offset of a disk_dump_header field after the
+// utsname ("max_mapnr") in a layout; -1 for a name the table lacks.
+func mainFieldOff(l HeaderLayout, name string) int64 {
+	for _, f := range mainFields(l) {
+		if f.name == name {
+			return int64(f.off)
+		}
+	}
+	return -1
+}
+
 // subFields lists kdump_sub_header fields for each layout (formats.md
 // §1.4) with the header version that added each.
 func subFields(l SubLayout) []subField {

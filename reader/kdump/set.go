@@ -79,13 +79,7 @@ type setMismatch struct {
 // what every part of one set repeats; the zero setMismatch when nowhere.
 func mismatch(a, b *File) setMismatch {
 	main := func(name string, why string, args ...any) setMismatch {
-		off := int64(-1)
-		for _, f := range mainFields(b.HeaderLayout) {
-			if f.name == name {
-				off = int64(f.off)
-			}
-		}
-		return setMismatch{"disk_dump_header." + name, off, fmt.Sprintf(why, args...)}
+		return setMismatch{"disk_dump_header." + name, mainFieldOff(b.HeaderLayout, name), fmt.Sprintf(why, args...)}
 	}
 	ha, hb := a.Header, b.Header
 	switch {
