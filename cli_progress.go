@@ -7,6 +7,8 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"github.com/charmbracelet/x/term"
 )
 
 // progress draws the progress of long work (verify, find, rearrange,
@@ -35,11 +37,10 @@ func newProgress(label, unit string) *progress {
 // showProgress decides whether progress is drawn on f: only on a terminal.
 func showProgress(f *os.File) bool { return isTerminal(f) }
 
-// isTerminal reports whether f is a terminal (a character device).
-func isTerminal(f *os.File) bool {
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
-}
+// isTerminal reports whether f is a terminal: one that answers a
+// terminal's ioctl, not any character device (/dev/null is one too, and
+// rearrange IN - > /dev/null must not be refused as a terminal).
+func isTerminal(f *os.File) bool { return term.IsTerminal(f.Fd()) }
 
 // update redraws the line with done of total (total 0: unknown).
 func (p *progress) update(done, total uint64) {

@@ -94,3 +94,16 @@ func TestProgressOnTerminalOnly(t *testing.T) {
 		}
 	}
 }
+
+// TestDevNullIsNotATerminal: /dev/null is a character device but not a
+// terminal; `rearrange IN - > /dev/null` was refused as one.
+func TestDevNullIsNotATerminal(t *testing.T) {
+	f, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		t.Skip(err)
+	}
+	defer f.Close()
+	if isTerminal(f) {
+		t.Fatalf("%s is taken for a terminal", os.DevNull)
+	}
+}

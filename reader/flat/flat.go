@@ -466,7 +466,7 @@ func (f *File) Rearrange(ctx context.Context, w io.Writer, progress func(done, t
 			if err := holes.fill(ctx, pos, p.start); err != nil {
 				if errors.Is(err, errHoleBudget) {
 					err = model.Errorf(f.src.Name, "flattened record payload", p.pos, model.ErrCorrupt,
-						"a hole of %d bytes ends at logical offset %#x, where the output cannot seek: written as zeros, the holes would pass %d bytes, 64 MiB and 16 times the %d bytes the records carry (to a file they stay sparse)",
+						"a hole of %d bytes ends at logical offset %#x, where the output cannot seek: written as zeros, the holes would come to more than %d bytes, the bound (64 MiB plus 16 times the %d bytes the records carry; to a file they stay sparse)",
 						p.start-pos, p.start, zeroBudget(stored), stored)
 				}
 				return pos, err
