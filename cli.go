@@ -251,18 +251,19 @@ func (rc *runContext) writeStats(w io.Writer) {
 
 // finish ends a command that returned err: it flushes the output and the
 // notes (remoteGuard drops them after a failed remote read), and returns
-// the first failed remote read unless err already says so: the command
-// fails (exit 1; 2 while opening) and names the network as the cause.
+// the first failed remote read, if any, in place of err: the command fails
+// (exit 1; 2 while opening) and names the network as the cause, with the
+// request's byte range. err may say the same deep inside a chain of what
+// was being read ("pfn 0xa1a is unreadable: ..."), which blames the dump.
 func (rc *runContext) finish(err error) error {
 	if werr := rc.out.Flush(); err == nil {
 		err = werr
 	}
 	rc.notes.Flush()
 	ferr := rc.remoteErr()
-	var re *remote.Error
 	var oe openError
 	switch {
-	case ferr == nil || errors.As(err, &re):
+	case ferr == nil:
 		return err
 	case errors.As(err, &oe):
 		return openError{ferr}

@@ -49,9 +49,10 @@ func (s Source) ReadAt(p []byte, off int64, structure string) error {
 		return nil
 	}
 	if err == nil || errors.Is(err, io.EOF) {
-		err = model.ErrTruncated
+		return model.Errorf(s.Name, structure, off, model.ErrTruncated, "read %d of %d bytes", n, len(p))
 	}
-	return model.Errorf(s.Name, structure, off, err, "read %d of %d bytes", n, len(p))
+	// An I/O error (a failed request, a bad disk): its own words say why.
+	return model.Errorf(s.Name, structure, off, err, "read %d of %d bytes: %v", n, len(p), err)
 }
 
 // Bytes reads n bytes at off into a new slice. n is checked against the

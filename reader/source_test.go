@@ -3,6 +3,7 @@ package reader
 import (
 	"bytes"
 	"errors"
+	"io"
 	"testing"
 
 	"dumpscope/model"
@@ -194,5 +195,36 @@ func TestLRUConcurrent(t *testing.T) {
 	}
 	for g := 0; g < 4; g++ {
 		<-done
+	}
+}
+
+// failingReader fails every read after n bytes with err.
+type failingReader struct {
+	n   int64
+	err error
+}
+
+func (r failingReader) ReadAt(p []byte, off int64) (int, error) {
+	if off >= r.n {
+		return 0, r.err
+	}
+	return copy(p, make([]byte, r.n-off)), r.err
+}
+
+// TestReadAtSaysWhyAReadFailed: an I/O error (a failed request, a bad
+// disk) is in the message and the chain; only the end of the file reads
+// as truncation.
+func TestReadAtSaysWhyAReadFailed(t *testing.T) {
+	eio := errors.New("http://host/vmcore: read bytes 0x0-0xfff: HTTP 403 Forbidden")
+	s := Source{Name: "vmcore", R: failingReader{16, eio}, Size: 4096}
+	err := s.ReadAt(make([]byte, 64), 0, "PT_LOAD data")
+	if !errors.Is(err, eio) || errors.Is(err, model.ErrTruncated) ||
+		err.Error() != "vmcore: read 16 of 64 bytes: http://host/vmcore: read bytes 0x0-0xfff: HTTP 403 Forbidden, PT_LOAD data at offset 0x0" {
+		t.Errorf("I/O error: %v", err)
+	}
+	short := Source{Name: "vmcore", R: failingReader{16, io.EOF}, Size: 4096}
+	if err := short.ReadAt(make([]byte, 64), 0, "PT_LOAD data"); !errors.Is(err, model.ErrTruncated) ||
+		err.Error() != "vmcore: read 16 of 64 bytes, PT_LOAD data at offset 0x0" {
+		t.Errorf("end of file: %v", err)
 	}
 }
