@@ -131,7 +131,11 @@ func (rc *runContext) openSession(files []string) (*inspect.Session, error) {
 	if len(files) == 0 {
 		d, err = openDemo()
 	} else {
-		d, err = open.With(rc.ctx, rc.openOptions(), files...)
+		var o open.Options
+		if o, err = rc.openOptions(); err != nil {
+			return nil, err
+		}
+		d, err = open.With(rc.ctx, o, files...)
 	}
 	if err != nil {
 		return nil, openError{err}
@@ -189,8 +193,12 @@ func recoverMeter() func(done, total uint64) {
 
 // openOptions are the remote flags as open takes them; the objects opened
 // are kept for --stats.
-func (rc *runContext) openOptions() open.Options {
+func (rc *runContext) openOptions() (open.Options, error) {
 	r := rc.Remote
+	if r.CacheSize < 1 {
+		// The remote package reads 0 as "the default": 4 GiB.
+		return open.Options{}, usageError{fmt.Sprintf("--cache-size %d: the bound of the --cache folder must be at least 1 byte", r.CacheSize)}
+	}
 	return open.Options{
 		Remote: remote.Options{BlockSize: r.BlockSize, CacheSize: r.BlockCache,
 			CacheDir: r.Cache, CacheDirSize: r.CacheSize, S3Endpoint: r.S3Endpoint,
@@ -200,7 +208,7 @@ func (rc *runContext) openOptions() open.Options {
 			FailFast: !rc.interactive},
 		OnRemote: func(o *remote.Object) { rc.remotes = append(rc.remotes, o) },
 		OnLocal:  func(name string, st fs.FileInfo) { rc.inputs = append(rc.inputs, input{name, st}) },
-	}
+	}, nil
 }
 
 // withSession opens the dump of files, runs fn on it and closes it: the
@@ -258,6 +266,13 @@ func (rc *runContext) writeStats(w io.Writer) {
 func (rc *runContext) finish(err error) error {
 	if werr := rc.out.Flush(); err == nil {
 		err = werr
+	}
+	said := map[string]bool{}
+	for _, o := range rc.remotes {
+		if why := o.Stats().DiskRefused; why != "" && !said[why] {
+			said[why] = true
+			rc.notef("--cache %s: not used: %s", rc.Remote.Cache, why)
+		}
 	}
 	rc.notes.Flush()
 	ferr := rc.remoteErr()

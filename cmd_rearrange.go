@@ -33,7 +33,11 @@ func (c *rearrangeCmd) Run(rc *runContext) error {
 		return outputNamed{f, open.DisplayName(c.Out)}, nil
 	}
 	prog := newProgress("rearranging", "bytes")
-	n, probs, err := open.Rearrange(rc.ctx, rc.openOptions(), c.In, create, prog.updater())
+	opts, err := rc.openOptions()
+	if err != nil {
+		return err
+	}
+	n, probs, err := open.Rearrange(rc.ctx, opts, c.In, create, prog.updater())
 	prog.clear()
 	var incomplete *open.IncompleteError
 	if err != nil && !errors.As(err, &incomplete) {

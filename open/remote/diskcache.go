@@ -25,8 +25,11 @@ import (
 // of the object, or another block size, never finds these blocks. An
 // object without ETag or Last-Modified is not cached on disk at all.
 // Each file is the block followed by an 8-byte trailer (CRC-32C of the
-// block, then "DSC1"); a file of the wrong length or checksum is removed
-// and fetched again. Files are written to a temporary name in the same
+// object's KEY, the block's number and the block, then "DSC2"), so that a
+// file moved or copied to another block's or object's name does not pass
+// for it; a file of the wrong length or checksum is removed and fetched
+// again. Files are opened without following links and without waiting
+// on a FIFO, whatever was put in their place. Files are written to a temporary name in the same
 // folder and renamed, so two processes sharing the folder never see a
 // partial block. The whole folder is bounded by Options.CacheDirSize:
 // when it grows past it, the least recently used files (by modification
@@ -35,7 +38,7 @@ import (
 
 const (
 	diskDir     = "dumpscope-remote"
-	diskMagic   = "DSC1"
+	diskMagic   = "DSC2"
 	diskTrailer = 8
 	diskTmp     = ".tmp-"
 	// diskTmpAge is when a temporary file is taken as left by a process
@@ -57,15 +60,31 @@ type diskCache struct {
 }
 
 // openDiskCache returns the cache of one object version and trims the
-// folder to its bound.
-func openDiskCache(cacheDir string, maxBytes int64, identity string, p pin, blockSize int64) *diskCache {
+// folder to its bound. It returns no cache, and why, when the folder's
+// dumpscope-remote cannot be trusted: a link, not a folder, or (Unix) one
+// another user owns or may write to, where blocks could be planted.
+func openDiskCache(cacheDir string, maxBytes int64, identity string, p pin, blockSize int64) (*diskCache, string) {
 	sum := sha256.Sum256(fmt.Appendf(nil, "%s\n%s\n%s\n%d\n%d", identity, p.etag, p.lastModified, p.size, blockSize))
 	root := filepath.Join(cacheDir, diskDir)
+	if err := os.MkdirAll(root, 0o700); err != nil {
+		return nil, err.Error()
+	}
+	if why := untrusted(root); why != "" {
+		return nil, root + " " + why
+	}
 	d := &diskCache{root: root, dir: filepath.Join(root, hex.EncodeToString(sum[:16])), max: maxBytes}
 	d.mu.Lock()
 	d.trimLocked()
 	d.mu.Unlock()
-	return d
+	return d, ""
+}
+
+// checksum is the CRC-32C a block file's trailer holds: of the object's
+// KEY (the folder's name), the block's number and the block.
+func (d *diskCache) checksum(block int64, data []byte) uint32 {
+	crc := crc32.Update(0, castagnoli(), []byte(filepath.Base(d.dir)))
+	crc = crc32.Update(crc, castagnoli(), binary.LittleEndian.AppendUint64(nil, uint64(block)))
+	return crc32.Update(crc, castagnoli(), data)
 }
 
 func (d *diskCache) path(block int64) string {
@@ -76,7 +95,7 @@ func (d *diskCache) path(block int64) string {
 // disk.
 func (d *diskCache) get(b, n int64) ([]byte, bool) {
 	p := d.path(b)
-	f, err := os.Open(p)
+	f, err := openCacheFile(p)
 	if err != nil {
 		return nil, false
 	}
@@ -91,7 +110,7 @@ func (d *diskCache) get(b, n int64) ([]byte, bool) {
 		return nil, false
 	}
 	data, trailer := buf[:n], buf[n:]
-	if string(trailer[4:]) != diskMagic || binary.LittleEndian.Uint32(trailer) != crc32.Checksum(data, castagnoli()) {
+	if string(trailer[4:]) != diskMagic || binary.LittleEndian.Uint32(trailer) != d.checksum(b, data) {
 		os.Remove(p)
 		return nil, false
 	}
@@ -119,7 +138,7 @@ func (d *diskCache) put(b int64, data []byte) bool {
 		return false
 	}
 	var trailer [diskTrailer]byte
-	binary.LittleEndian.PutUint32(trailer[:], crc32.Checksum(data, castagnoli()))
+	binary.LittleEndian.PutUint32(trailer[:], d.checksum(b, data))
 	copy(trailer[4:], diskMagic)
 	_, err1 := f.Write(data)
 	_, err2 := f.Write(trailer[:])

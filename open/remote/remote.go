@@ -176,8 +176,10 @@ type Object struct {
 	opt      Options
 	get      getter
 	disk     *diskCache
-	stats    counters
-	openTime time.Duration
+	// diskRefused says why Options.CacheDir was not used, or is empty.
+	diskRefused string
+	stats       counters
+	openTime    time.Duration
 
 	ctx    context.Context // cancelled by Close
 	cancel context.CancelFunc
@@ -226,10 +228,10 @@ func Open(ctx context.Context, rawURL string, opt Options) (*Object, error) {
 	if opt.CacheDir != "" && o.pin.validator() != "size" {
 		// Without a validator a changed object could not be told from
 		// the cached one: no disk cache then.
-		o.disk = openDiskCache(opt.CacheDir, opt.CacheDirSize, o.identity, o.pin, o.bs)
+		o.disk, o.diskRefused = openDiskCache(opt.CacheDir, opt.CacheDirSize, o.identity, o.pin, o.bs)
 		// The opening block came from the network; keep it unless a copy
 		// is there already (a second run must not rewrite it).
-		if len(first) > 0 && !o.disk.has(0, int64(len(first))) && o.disk.put(0, first) {
+		if o.disk != nil && len(first) > 0 && !o.disk.has(0, int64(len(first))) && o.disk.put(0, first) {
 			o.stats.diskPuts.Add(1)
 		}
 	}
@@ -338,6 +340,7 @@ func (o *Object) Size() int64 { return o.size }
 func (o *Object) Stats() Stats {
 	s := o.stats.snapshot()
 	s.Name, s.Size, s.BlockSize, s.Validator, s.Open = o.name, o.size, o.bs, o.pin.validator(), o.openTime
+	s.DiskRefused = o.diskRefused
 	return s
 }
 

@@ -29,6 +29,8 @@ type Stats struct {
 	ReadAhead    int64 // blocks fetched ahead of sequential readers
 	DiskHits     int64 // blocks read from Options.CacheDir
 	DiskWrites   int64 // blocks written to Options.CacheDir
+	// DiskRefused says why Options.CacheDir was not used, or is empty.
+	DiskRefused string
 
 	// Open is the time Open took; Wait the time ReadAt callers spent
 	// waiting for the network or the disk cache, summed over callers (so
@@ -72,6 +74,9 @@ func (s Stats) String() string {
 		s.CacheHits, noun(s.CacheHits, "hit", "hits"), s.CacheMisses, noun(s.CacheMisses, "miss", "misses"), s.ReadAhead)
 	if s.DiskHits > 0 || s.DiskWrites > 0 {
 		fmt.Fprintf(&b, ", disk cache %d %s, %d written", s.DiskHits, noun(s.DiskHits, "hit", "hits"), s.DiskWrites)
+	}
+	if s.DiskRefused != "" {
+		fmt.Fprintf(&b, ", disk cache not used: %s", s.DiskRefused)
 	}
 	fmt.Fprintf(&b, "; waited %.2fs (open %.2fs); pinned by %s", s.Wait.Seconds(), s.Open.Seconds(), s.Validator)
 	return b.String()
@@ -131,9 +136,10 @@ func (s Stats) MarshalJSON() ([]byte, error) {
 		ReadAhead    int64   `json:"readahead_blocks"`
 		DiskHits     int64   `json:"disk_hits"`
 		DiskWrites   int64   `json:"disk_writes"`
+		DiskRefused  string  `json:"disk_refused,omitempty"`
 		OpenSeconds  float64 `json:"open_seconds"`
 		WaitSeconds  float64 `json:"wait_seconds"`
 	}{s.Name, s.Size, s.BlockSize, s.Validator, s.Requests, s.Retries, s.BytesFetched,
 		s.Reads, s.BytesRead, s.CacheHits, s.CacheMisses, s.ReadAhead, s.DiskHits, s.DiskWrites,
-		s.Open.Seconds(), s.Wait.Seconds()})
+		s.DiskRefused, s.Open.Seconds(), s.Wait.Seconds()})
 }
