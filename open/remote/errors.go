@@ -21,9 +21,9 @@ var (
 	// ErrProtocol: a response does not match its request (wrong
 	// Content-Range, body length, encoding).
 	ErrProtocol = errors.New("invalid response")
-	// ErrRedirect: the server redirects to another host or scheme, which
-	// is not followed (see httpget.go).
-	ErrRedirect = errors.New("redirect to another host")
+	// ErrRedirect: the server redirects to another host or scheme, or
+	// more than maxRedirects times, which is not followed (see httpget.go).
+	ErrRedirect = errors.New("redirect not followed")
 	// ErrTimeout: a request took longer than Options.RequestTimeout, or
 	// no byte arrived for Options.IdleTimeout.
 	ErrTimeout = errors.New("timed out")

@@ -331,3 +331,16 @@ func TestS3VirtualHosted(t *testing.T) {
 		}
 	}
 }
+
+// TestS3EndpointNotEchoed: an endpoint that is refused is named without
+// its user information, which may hold a password, whatever its scheme.
+func TestS3EndpointNotEchoed(t *testing.T) {
+	t.Setenv("AWS_CONFIG_FILE", os.DevNull)
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", os.DevNull)
+	for _, ep := range []string{"ftp://user:EPSECRET@127.0.0.1:1", "user:EPSECRET@127.0.0.1", "file://user:EPSECRET@/x"} {
+		_, err := newS3Getter(context.Background(), "b", "k", ep, nil, 1, new(atomic.Int64))
+		if err == nil || strings.Contains(err.Error(), "EPSECRET") {
+			t.Errorf("%s: %v", ep, err)
+		}
+	}
+}

@@ -75,7 +75,7 @@ func newS3Getter(ctx context.Context, bucket, key, endpoint string, rt http.Roun
 	}
 	if endpoint != "" {
 		if u, err := url.Parse(endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, fmt.Errorf("the S3 endpoint %q is not an http:// or https:// URL", clip(endpoint))
+			return nil, fmt.Errorf("the S3 endpoint %q is not an http:// or https:// URL", clip(endpointName(endpoint)))
 		}
 	}
 	if rt == nil && cfg.CABundle != "" {
@@ -91,6 +91,16 @@ func newS3Getter(ctx context.Context, bucket, key, endpoint string, rt http.Roun
 	}
 	return &s3Getter{hc: newHTTPClient(rt, parallel), creds: cfg.Credentials, endpoint: strings.TrimRight(endpoint, "/"),
 		bucket: bucket, key: key, region: region, requests: requests}, nil
+}
+
+// endpointName is an endpoint for messages: without user information,
+// which may hold a password, or a query string, whatever the scheme, or
+// with none.
+func endpointName(ep string) string {
+	if strings.Contains(ep, "://") {
+		return redactRaw(ep)
+	}
+	return strings.TrimPrefix(redactRaw("x://"+ep), "x://")
 }
 
 // caBundleTransport is newHTTPClient's transport trusting the PEM
