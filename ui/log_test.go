@@ -211,6 +211,19 @@ func TestLogViewSaysWhatIsMissing(t *testing.T) {
 				}
 			}
 			press(t, m, "j", "G", "l", "d") // keys do nothing without a log
+			// A search or a report jump says there is no log, and why,
+			// not that it is still being read.
+			if m.active != m.viewIndex("log") {
+				return // no Log view for this dump
+			}
+			typeLine(t, m, "/panic")
+			if s := flat(screen(m)); strings.Contains(s, "not read yet") || !strings.Contains(s, "no log to search:") {
+				t.Errorf("a search without a log says:\n%s", lastLines(ansi.Strip(screen(m)), 2))
+			}
+			press(t, m, "]")
+			if s := flat(screen(m)); !strings.Contains(s, "no log: ") {
+				t.Errorf("] without a log says:\n%s", lastLines(ansi.Strip(screen(m)), 2))
+			}
 		})
 	}
 }

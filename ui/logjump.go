@@ -222,6 +222,8 @@ func (v *logView) jumpCrash() tea.Cmd {
 // reportsMissing says why there is no report to go to, or "".
 func (v *logView) reportsMissing() string {
 	switch {
+	case v.text == nil && v.err != nil:
+		return "no reports: " + errText(v.err)
 	case v.text == nil:
 		return "the log is not read yet"
 	case v.repJob.running():

@@ -171,10 +171,14 @@ func (v *logView) findDone(d jobDoneMsg) tea.Cmd {
 }
 
 func (v *logView) key(msg tea.KeyPressMsg) tea.Cmd {
+	k, page := v.keys, v.bodyRows()
 	if v.text == nil {
+		// The keys that go to records say there are none, and why.
+		if v.err != nil && key.Matches(msg, k.NextReport, k.PrevReport, k.Crash, k.Level) {
+			return status("no log: " + errText(v.err))
+		}
 		return nil
 	}
-	k, page := v.keys, v.bodyRows()
 	switch {
 	case key.Matches(msg, k.NextReport):
 		return v.jumpReport(1)
@@ -358,10 +362,19 @@ func (v *logView) rowLine(st *styles, vi, gutter int) string {
 	return l.Render(v.w, sel)
 }
 
+// unread says why there is no log text: it is still being read, or it
+// cannot be (the view says why at length).
+func (v *logView) unread() string {
+	if v.err != nil {
+		return "no log to search: " + errText(v.err)
+	}
+	return "the log is not read yet"
+}
+
 // Search finds text in the log's lines from the cursor on, in a job.
 func (v *logView) Search(q string, dir searchDir) tea.Cmd {
 	if v.text == nil {
-		return status("the log is not read yet")
+		return status(v.unread())
 	}
 	v.find.stop()
 	t, vis, from, query := v.text, v.vis, v.cursor, strings.ToLower(q)
