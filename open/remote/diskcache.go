@@ -31,10 +31,12 @@ import (
 // again. Files are opened without following links and without waiting
 // on a FIFO, whatever was put in their place. They are written to a
 // temporary name in the same folder and renamed, so two processes sharing
-// the folder never see a partial block. The whole folder is bounded by Options.CacheDirSize:
-// when it grows past it, the least recently used files (by modification
-// time, refreshed at each hit) are removed down to 90% of the bound.
-// Folders are private to the user (0700): blocks are kernel memory.
+// the folder never see a partial block. The whole folder is bounded by
+// Options.CacheDirSize: when it grows past it, the least recently used
+// files (by modification time, refreshed at each hit) are removed down to
+// 90% of the bound. Folders are private to the user (0700): blocks are
+// kernel memory, and a dumpscope-remote folder others may write to is not
+// used (openDiskCache).
 
 const (
 	diskDir     = "dumpscope-remote"
