@@ -14,11 +14,11 @@ import (
 // Rearrange writes the standard file a flattened stream holds, as
 // makedumpfile -R does: every record's bytes at its offset, later records
 // winning, holes as zeros (holes of a sparse file where the writer create
-// returns can seek, as a file can; see flat.File.Rearrange). in is a local path or a URL; it is read once,
-// from start to end. create is called for the output only once the input
-// is known to be a flattened stream, so a bad input creates nothing. It
-// returns the bytes written and the stream's own problems (a missing end
-// marker, a cut record). An input that is not a flattened stream is an
+// returns can seek, as a file can; see flat.File.Rearrange). in is a local
+// path or a URL; it is read once, from start to end. create is called for
+// the output only once the input is known to be a flattened stream, so a
+// bad input creates nothing. It returns the bytes written and the stream's
+// own problems (a missing end marker, a cut record). An input that is not a flattened stream is an
 // error wrapping model.ErrUnsupported. A stream that ends before its end
 // marker is written as far as it goes, and then is an *IncompleteError
 // (wrapping model.ErrTruncated): the output lacks what the stream lost.
@@ -50,8 +50,9 @@ func Rearrange(ctx context.Context, opts Options, in string, create func() (io.W
 	case out.err != nil:
 		return n, stream.Problems(), out.err // the caller's writer's own error
 	case err != nil:
-		if fe := (*model.FormatError)(nil); !errors.As(err, &fe) {
-			err = fmt.Errorf("%s: %w", src.Name, err) // a FormatError names it already
+		var fe *model.FormatError
+		if !errors.As(err, &fe) { // a FormatError names the file already
+			err = fmt.Errorf("%s: %w", src.Name, err)
 		}
 		return n, stream.Problems(), err
 	}
