@@ -18,10 +18,11 @@ import (
 // path or a URL; it is read once, from start to end. create is called for
 // the output only once the input is known to be a flattened stream, so a
 // bad input creates nothing. It returns the bytes written and the stream's
-// own problems (a missing end marker, a cut record). An input that is not a flattened stream is an
-// error wrapping model.ErrUnsupported. A stream that ends before its end
-// marker is written as far as it goes, and then is an *IncompleteError
-// (wrapping model.ErrTruncated): the output lacks what the stream lost.
+// own problems (a missing end marker, a cut record). An input that is not
+// a flattened stream is an error wrapping model.ErrUnsupported. A stream
+// that ends before its end marker is written as far as it goes, and then
+// is an *IncompleteError (wrapping model.ErrTruncated): the output lacks
+// what the stream lost.
 func Rearrange(ctx context.Context, opts Options, in string, create func() (io.Writer, error), progress func(done, total int64)) (int64, []model.Problem, error) {
 	src, err := opts.openInput(ctx, in)
 	if err != nil {
