@@ -260,7 +260,7 @@ func startRunsEarly(t *testing.T, bin string) {
 		}
 	}
 	cmd := exec.Command(bin, "version")
-	cmd.Env = append(os.Environ(), "GODEBUG=inittrace=1")
+	cmd.Env = append(os.Environ(), "GODEBUG=inittrace=1", "XDG_CACHE_HOME="+t.TempDir())
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("%s version: %v\n%s", bin, err, out)

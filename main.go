@@ -27,7 +27,7 @@ import (
 	"github.com/alecthomas/kong"
 
 	"dumpscope/inspect/kernel"
-	_ "dumpscope/internal/hugeheap"
+	"dumpscope/internal/hugeheap"
 	"dumpscope/model"
 	"dumpscope/open/remote"
 )
@@ -96,7 +96,9 @@ type Remote struct {
 }
 
 func main() {
-	os.Exit(run(os.Args[1:]))
+	code := run(os.Args[1:])
+	hugeheap.ReloadText()
+	os.Exit(code)
 }
 
 // run parses args, runs the command and maps its error to an exit code.

@@ -51,6 +51,9 @@ func buildBinary(t *testing.T) string {
 func startTmux(t *testing.T, env []string, argv ...string) *tmuxSession {
 	t.Helper()
 	s := &tmuxSession{t: t, socket: fmt.Sprintf("dumpscope-e2e-%d-%d", os.Getpid(), time.Now().UnixNano())}
+	// The binary remembers its page-cache work in a cache folder
+	// (internal/hugeheap.ReloadText): the test's, not the user's.
+	env = append([]string{"XDG_CACHE_HOME=" + t.TempDir()}, env...)
 	shell := "exec env " + strings.Join(append(env, argv...), " ")
 	s.tmux("-f", "/dev/null", "new-session", "-d", "-s", "e2e", "-x", "120", "-y", "40", shell)
 	t.Cleanup(func() { exec.Command("tmux", "-L", s.socket, "kill-server").Run() })

@@ -46,6 +46,7 @@ type config struct {
 	lkdf      string
 	hello     string
 	libs      string
+	dsSmall   string
 	cceiling  string
 	rounds    int
 	sections  map[string]bool
@@ -94,6 +95,7 @@ func parseFlags(args []string) (*config, error) {
 	fs.StringVar(&c.dumpscope, "dumpscope", "", "the dumpscope binary (built by run.sh)")
 	fs.StringVar(&c.lkdf, "lkdf", "", "lkdf_bench, built from bench/lkdf/lkdf_bench.c (run.sh builds it)")
 	fs.StringVar(&c.hello, "hello", "", "a static Go program that only exits, built from bench/hello (optional: the start section's reference row)")
+	fs.StringVar(&c.dsSmall, "dumpscope-small", "", "a copy of -dumpscope written 4 KiB at a time, so that the page cache holds its code in small pages as after the linker wrote it (optional: the start section's row before the code is moved to huge pages)")
 	fs.StringVar(&c.libs, "libs", "", "a static program that initialises the libraries dumpscope links and exits, built from bench/libs (optional: the start section's second reference row)")
 	fs.StringVar(&c.cceiling, "cceiling", "", "cceiling, built from bench/lkdf/cceiling.c (optional: the C codec ceiling column)")
 	fs.IntVar(&c.rounds, "rounds", 3, "timed rounds per measurement (after one warm-up); medians are shown")

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"sort"
 	"strconv"
@@ -49,7 +50,15 @@ type runner struct {
 // run runs argv and parses its report. The child's stderr is shown when
 // it fails.
 func (r *runner) run(argv []string) (sample, error) {
+	// Leading NAME=VALUE words set the environment, as env(1) takes them.
+	var env []string
+	for len(argv) > 1 && strings.Contains(argv[0], "=") && !strings.Contains(argv[0], "/") {
+		env, argv = append(env, argv[0]), argv[1:]
+	}
 	cmd := exec.Command(argv[0], argv[1:]...)
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {

@@ -453,21 +453,27 @@ func (b *bench) startup() (*table, error) {
 		name string
 		argv []string
 		ours bool
+		env  []string // NAME=VALUE words for the run's environment
 	}
 	rows := []row{
-		{"`dumpscope version`", []string{b.r.ds, "version"}, true},
-		{"`dumpscope info --no-crash`, " + zlib.String(), []string{b.r.ds, "info", "--no-crash", zlib.paths[0]}, true},
-		{"lkdf_bench info (libkdumpfile: open + attributes), " + zlib.String(), []string{b.r.lkdf, "info", "1", "0", zlib.paths[0]}, false},
+		{"`dumpscope version`", []string{b.r.ds, "version"}, true, nil},
+		{"`dumpscope info --no-crash`, " + zlib.String(), []string{b.r.ds, "info", "--no-crash", zlib.paths[0]}, true, nil},
+		{"lkdf_bench info (libkdumpfile: open + attributes), " + zlib.String(), []string{b.r.lkdf, "info", "1", "0", zlib.paths[0]}, false, nil},
+	}
+	if b.cfg.dsSmall != "" {
+		// No cache folder: the copy cannot remember a reload, so it makes
+		// none and its code stays in small pages.
+		rows = append(rows, row{"`dumpscope version`, its code in small pages (a copy written 4 KiB at a time, no reload)", []string{b.cfg.dsSmall, "version"}, true, []string{"HOME=", "XDG_CACHE_HOME="}})
 	}
 	if b.cfg.hello != "" {
-		rows = append(rows, row{"a static Go program that only exits (bench/hello)", []string{b.cfg.hello}, false})
+		rows = append(rows, row{"a static Go program that only exits (bench/hello)", []string{b.cfg.hello}, false, nil})
 	}
 	if b.cfg.libs != "" {
-		rows = append(rows, row{"dumpscope's libraries and start-up package, initialised, and none of its other code (bench/libs)", []string{b.cfg.libs}, false})
+		rows = append(rows, row{"dumpscope's libraries and start-up packages, initialised, and none of its other code (bench/libs)", []string{b.cfg.libs}, false, nil})
 	}
 	sides := make([][]string, len(rows))
 	for i, r := range rows {
-		sides[i] = b.r.proc(r.argv...)
+		sides[i] = append(r.env, b.r.proc(r.argv...)...)
 	}
 	r := *b.r
 	r.rounds = startRounds
@@ -486,7 +492,7 @@ func (b *bench) startup() (*table, error) {
 		}
 		t.add(rw.name, fmtDur(w.median), fmtDur(c.median), fmtDur(c.min)+" – "+fmtDur(c.max), fmt.Sprintf("%.0f", f.median), fmtKiB(m.median), goal)
 	}
-	t.note("Each program runs %d times under lkdf_bench exec (posix_spawn, exec, wait4: the child's own CPU time, minor page faults and ru_maxrss, which counts lkdf_bench's own 3 MB until the exec), interleaved, after one untimed run each; medians. The Go program that only exits is what any Go command costs here before its own code runs; the libraries' row adds what initialising the packages dumpscope imports from outside the module costs, after dumpscope's start-up package (internal/hugeheap/start) as in dumpscope, so that `dumpscope version` less that row is what dumpscope's own code costs (a larger executable to map, set up and tear down, and its own start); libkdumpfile's is a dynamically linked C program.", startRounds)
+	t.note("Each program runs %d times under lkdf_bench exec (posix_spawn, exec, wait4: the child's own CPU time, minor page faults and ru_maxrss, which counts lkdf_bench's own 3 MB until the exec), interleaved, after one untimed run each; medians. dumpscope's first run (the untimed one) moves its code into 2 MiB pages of the page cache, once per build (internal/hugeheap.ReloadText), and so does bench/libs'; the small-pages row is a copy run without a cache folder to remember the move in, so it makes none: what a build's first run costs before that. The Go program that only exits is what any Go command costs here before its own code runs; the libraries' row adds what initialising the packages dumpscope imports from outside the module costs, after dumpscope's start-up package (internal/hugeheap/start) as in dumpscope, so that `dumpscope version` less that row is what dumpscope's own code costs (a larger executable to map, set up and tear down, and its own start); libkdumpfile's is a dynamically linked C program.", startRounds)
 	return t, nil
 }
 

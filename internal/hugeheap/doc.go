@@ -1,5 +1,6 @@
 // Package hugeheap asks Linux for transparent huge pages for the Go heap,
-// where the kernel gives them only on request (THP "madvise" mode).
+// where the kernel gives them only on request (THP "madvise" mode), and
+// for the executable's code in the page cache.
 //
 // On a machine where every page fault is expensive (a virtual machine with
 // shadow page tables pays ~10 µs per 4 KiB fault), dumpscope's start-up and
@@ -27,7 +28,14 @@
 // at once rather than after the first collection, so the heap built before
 // it comes in huge pages too; it costs a collection.
 //
+// ReloadText, called by main when a command is done, moves the
+// executable's code and read-only data into 2 MiB pages of the page cache
+// where package start found the code in small ones (as the linker leaves a
+// fresh build): once per build, and then every process of it maps its code
+// 2 MiB per fault (see ReloadText).
+//
 // Every failure leaves the memory as it is: nothing is reported. Setting
 // GODEBUG=disablethp=1 (the runtime's own switch against huge pages for the
-// heap) turns the package off. Elsewhere than Linux it does nothing.
+// heap) turns the package off, the code's part too. Elsewhere than Linux
+// (and, for the code, than amd64 and arm64) it does nothing.
 package hugeheap

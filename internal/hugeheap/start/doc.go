@@ -1,6 +1,7 @@
 // Package start readies the process's memory as early as a package of ours
-// can run: it maps the executable's code in one call, grows the stack of
-// the goroutine that goes on to run main, and gives the Go heap's first
+// can run: it asks for the executable's code and read-only data in huge
+// pages of the page cache and maps the code in one call, grows the stack
+// of the goroutine that goes on to run main, and gives the Go heap's first
 // chunk transparent huge pages.
 //
 // It is initialised right after the runtime and its own packages (only a
@@ -29,6 +30,23 @@
 // the call is refused, nothing changes. It costs 1-3 MB more resident
 // (clean page cache, shared).
 //
+// The code in huge pages: before that call, in the kernel's "madvise" and
+// "always" modes with 4 KiB pages, the package advises both read-only
+// segments for huge pages (MADV_HUGEPAGE on a file mapping). What the page
+// cache then reads of them comes in 2 MiB pages where the file system
+// reads large pages (ext4 from Linux 6.16, XFS from 5.18), and the kernel
+// maps each such page at an aligned 2 MiB block of the segment in one
+// fault, in this and every later process: Go's linker lays the segments
+// out so that addresses and file offsets agree modulo 2 MiB. It counts
+// the faults of mapping the code's aligned blocks (getrusage of the
+// thread around the call): one per block where the page cache holds them
+// in 2 MiB pages, one per 64 KiB (the kernel's fault-around) where it
+// holds the small pages the linker or a copy wrote. Package hugeheap reads
+// that count when a command ends (TextInSmallPages) and moves the code
+// into 2 MiB pages once (hugeheap.ReloadText). With the code in 2 MiB
+// pages, `dumpscope version` took 9.1-9.5 ms of CPU against 13.6-14.0 with
+// it in small pages (bench/results/README.md, seventeenth pass).
+//
 // The stack: the goroutine that initialises the packages, and then runs
 // main, starts with 2 KiB of stack, which grew in steps as initialisers
 // called deeper, each step copying the stack and reading the frames'
@@ -55,12 +73,15 @@
 //     (MADV_COLLAPSE, Linux 6.1 and later): the kernel copies the pages
 //     touched so far, and the rest of the block costs no fault.
 //
-// All three parts act only on Linux on amd64 and arm64; the heap part only
+// All four parts act only on Linux on amd64 and arm64; the heap part only
 // in the kernel's "madvise" mode (in "always" mode the heap needs no
-// asking; in "never" mode none is given), with 4 KiB pages (where a huge
-// page is 2 MiB, half a chunk), and not when GODEBUG=disablethp=1, the
-// runtime's own switch, is set. Every failure leaves the memory as it is.
+// asking; in "never" mode none is given), the code's advice in "madvise"
+// and "always" modes (the page cache's pages are asked for by file mapping
+// in both), both with 4 KiB pages (where a huge page is 2 MiB, half a
+// chunk), and neither when GODEBUG=disablethp=1, the runtime's own
+// switch, is set. Every failure leaves the memory as it is.
 //
 // internal/hugeheap does the rest: it advises the regions the heap grows
-// into, and reads this package's settings.
+// into, moves code held in small pages into huge ones (with DropCode where
+// io_uring is refused), and reads this package's settings.
 package start

@@ -36,23 +36,32 @@ var First struct {
 	Chunk, Block Range
 	// AdviseErr and CollapseErr are the answers of the two madvise calls.
 	AdviseErr, CollapseErr Errno
-	// Text is the executable's code segment, and TextErr the answer of
-	// the madvise call that mapped it whole.
+	// Text is the executable's code segment, and TextErr the first
+	// failed answer of the madvise calls that advised and mapped it.
 	Text    Range
 	TextErr Errno
+	// Rodata is the executable's read-only data segment, and
+	// TextOffset the file offset Text.Start maps.
+	Rodata     Range
+	TextOffset uintptr
+	// TextHuge: both segments were advised for huge pages, and
+	// TextFaults counts the page faults of mapping the code's
+	// TextBlocks aligned 2 MiB blocks (see mapText).
+	TextHuge               bool
+	TextBlocks, TextFaults uintptr
 }
 
 // sink makes the sentinel escape to the heap.
 var sink *[2]uintptr
 
 func init() {
-	mapText()
-	growStack()
-	if First.Off = DisabledByGODEBUG(getenv("GODEBUG")); First.Off {
-		return
+	if First.Off = DisabledByGODEBUG(getenv("GODEBUG")); !First.Off {
+		First.Mode = Setting("/sys/kernel/mm/transparent_hugepage/enabled")
 	}
-	First.Mode = Setting("/sys/kernel/mm/transparent_hugepage/enabled")
-	if First.Mode != "madvise" || pageSize(runtimeAuxv()) != 4096 {
+	small := pageSize(runtimeAuxv()) == 4096
+	mapText(small && (First.Mode == "madvise" || First.Mode == "always"))
+	growStack()
+	if First.Mode != "madvise" || !small {
 		return
 	}
 	sink = new([2]uintptr)

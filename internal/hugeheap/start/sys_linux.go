@@ -14,6 +14,15 @@ type Errno uintptr
 //go:noescape
 func rawSyscall6(num, a1, a2, a3, a4, a5, a6 uintptr) (r1 uintptr, errno Errno)
 
+// dropPages is DropCode's three system calls, in
+// sys_linux_$GOARCH.s.
+//
+//go:noescape
+func dropPages(text, textLen, rodata, rodataLen, fd uintptr) (errno Errno)
+
+// dropPagesPC is the address of dropPages' code, in sys_linux_$GOARCH.s.
+func dropPagesPC() uintptr
+
 const (
 	// atFDCWD is AT_FDCWD (-100): openat reads a relative path from the
 	// working directory.

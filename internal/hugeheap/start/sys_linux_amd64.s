@@ -24,3 +24,38 @@ ok:
 	MOVQ	AX, r1+56(FP)
 	MOVQ	$0, errno+64(FP)
 	RET
+
+// func dropPages(text, textLen, rodata, rodataLen, fd uintptr) (errno Errno)
+//
+// Three system calls back to back, with nothing between them but these
+// instructions (see DropCode): madvise(rodata, MADV_DONTNEED),
+// madvise(text, MADV_DONTNEED), then posix_fadvise(fd, 0, 0,
+// POSIX_FADV_DONTNEED), whose error number it returns.
+TEXT ·dropPages(SB), NOSPLIT, $0-48
+	MOVQ	$28, AX // SYS_madvise
+	MOVQ	rodata+16(FP), DI
+	MOVQ	rodataLen+24(FP), SI
+	MOVQ	$4, DX // MADV_DONTNEED
+	SYSCALL
+	MOVQ	$28, AX
+	MOVQ	text+0(FP), DI
+	MOVQ	textLen+8(FP), SI
+	MOVQ	$4, DX
+	SYSCALL
+	MOVQ	$221, AX // SYS_fadvise64
+	MOVQ	fd+32(FP), DI
+	XORQ	SI, SI
+	XORQ	DX, DX
+	MOVQ	$4, R10 // POSIX_FADV_DONTNEED
+	SYSCALL
+	NEGQ	AX
+	MOVQ	AX, errno+40(FP)
+	RET
+
+// func dropPagesPC() uintptr
+//
+// The address of dropPages' code (a Go func value would give its wrapper's).
+TEXT ·dropPagesPC(SB), NOSPLIT, $0-8
+	MOVQ	$·dropPages(SB), AX
+	MOVQ	AX, ret+0(FP)
+	RET

@@ -25,3 +25,38 @@ ok:
 	MOVD	R0, r1+56(FP)
 	MOVD	ZR, errno+64(FP)
 	RET
+
+// func dropPages(text, textLen, rodata, rodataLen, fd uintptr) (errno Errno)
+//
+// Three system calls back to back, with nothing between them but these
+// instructions (see DropCode): madvise(rodata, MADV_DONTNEED),
+// madvise(text, MADV_DONTNEED), then posix_fadvise(fd, 0, 0,
+// POSIX_FADV_DONTNEED), whose error number it returns.
+TEXT ·dropPages(SB), NOSPLIT, $0-48
+	MOVD	$233, R8 // SYS_madvise
+	MOVD	rodata+16(FP), R0
+	MOVD	rodataLen+24(FP), R1
+	MOVD	$4, R2 // MADV_DONTNEED
+	SVC
+	MOVD	$233, R8
+	MOVD	text+0(FP), R0
+	MOVD	textLen+8(FP), R1
+	MOVD	$4, R2
+	SVC
+	MOVD	$223, R8 // SYS_fadvise64
+	MOVD	fd+32(FP), R0
+	MOVD	ZR, R1
+	MOVD	ZR, R2
+	MOVD	$4, R3 // POSIX_FADV_DONTNEED
+	SVC
+	NEG	R0, R0
+	MOVD	R0, errno+40(FP)
+	RET
+
+// func dropPagesPC() uintptr
+//
+// The address of dropPages' code (a Go func value would give its wrapper's).
+TEXT ·dropPagesPC(SB), NOSPLIT, $0-8
+	MOVD	$·dropPages(SB), R0
+	MOVD	R0, ret+0(FP)
+	RET

@@ -15,6 +15,7 @@ const (
 	ptLoad = 1 // PT_LOAD: a segment mapped from the file
 	ptPhdr = 6 // PT_PHDR: the program headers themselves
 	pfX    = 1 // PF_X: an executable segment
+	pfW    = 2 // PF_W: a writable segment
 
 	// maxPhnum bounds the headers read: Go's linker writes six.
 	maxPhnum = 64
@@ -22,6 +23,13 @@ const (
 	// madvPopulateRead is MADV_POPULATE_READ (Linux 5.14), which package
 	// syscall lacks.
 	madvPopulateRead = 22
+
+	// einval is EINVAL.
+	einval = 22
+
+	// rusageThread is RUSAGE_THREAD: getrusage's counts for the calling
+	// thread alone.
+	rusageThread = 1
 )
 
 // elf64Phdr is Elf64_Phdr, one program header of a 64-bit ELF file.
@@ -37,6 +45,21 @@ type elf64Phdr struct {
 //go:linkname runtimeAuxv runtime.getAuxv
 func runtimeAuxv() []uintptr
 
+// Image is where the executable's two read-only segments are mapped.
+type Image struct {
+	// Text is the code segment, and Rodata the read-only data segment
+	// that Go's linker writes after it (zero when there is none).
+	Text, Rodata Range
+	// TextOffset is the file offset Text.Start maps.
+	TextOffset uintptr
+	// Hugeable: each address in Text lies at the same offset from a
+	// 2 MiB boundary as the file offset it maps, so a 2 MiB page of the
+	// page cache can be mapped at an aligned 2 MiB block of the segment
+	// in one page table entry. Go's linker lays its executables out so;
+	// a position-independent executable loaded at a random page is not.
+	Hugeable bool
+}
+
 // mapText maps the whole code segment in one call. Every package
 // initialised from here on runs code from a few pages of its own somewhere
 // in the segment, and the first touch of each such page would be a page
@@ -46,16 +69,119 @@ func runtimeAuxv() []uintptr
 // `info --no-crash`). Where the code is not yet in the page cache, the
 // call reads the segment in one sweep; start-up, touching pages all over
 // it with 128 KiB of read-ahead each, would read most of it.
-func mapText() {
-	if First.Text = textSegment(runtimeAuxv()); First.Text.End != 0 {
-		First.TextErr = madvise(First.Text, madvPopulateRead)
+//
+// With huge set, it first advises both read-only segments for huge pages
+// (MADV_HUGEPAGE on a file mapping): what the page cache then reads of
+// them comes in 2 MiB pages, and the kernel maps a 2 MiB page of the page
+// cache at an aligned block in one fault, whichever process reads it. It
+// then counts the page faults of mapping the code's aligned blocks: one
+// per block where the page cache holds them in 2 MiB pages, one per 64
+// KiB (the kernel's fault-around) where it holds small ones, as after the
+// linker wrote the file or a copy. Package hugeheap reads that count when
+// a command is done (TextInSmallPages).
+func mapText(huge bool) {
+	img := image(runtimeAuxv())
+	First.Text, First.Rodata, First.TextOffset = img.Text, img.Rodata, img.TextOffset
+	if img.Text.End == 0 {
+		return
+	}
+	blocks := Range{alignUp(img.Text.Start, block), img.Text.End &^ (block - 1)}
+	if !huge || !img.Hugeable || blocks.End <= blocks.Start {
+		First.TextErr = madvise(img.Text, madvPopulateRead)
+		return
+	}
+	if First.TextErr = madvise(img.Text, madvHugepage); First.TextErr != 0 {
+		First.TextErr = madvise(img.Text, madvPopulateRead)
+		return
+	}
+	if img.Rodata.End != 0 {
+		madvise(img.Rodata, madvHugepage)
+	}
+	First.TextHuge = true
+	First.TextBlocks = (blocks.End - blocks.Start) / block
+	errs := [3]Errno{}
+	if blocks.Start > img.Text.Start {
+		errs[0] = madvise(Range{img.Text.Start, blocks.Start}, madvPopulateRead)
+	}
+	before := threadFaults()
+	errs[1] = madvise(blocks, madvPopulateRead)
+	First.TextFaults = threadFaults() - before
+	if img.Text.End > blocks.End {
+		errs[2] = madvise(Range{blocks.End, img.Text.End}, madvPopulateRead)
+	}
+	for _, e := range errs {
+		if e != 0 && First.TextErr == 0 {
+			First.TextErr = e
+		}
 	}
 }
 
-// textSegment is the address range of the executable's code segment, found
-// from the program headers the kernel mapped and the auxiliary vector that
-// says where they are; zero where these cannot be read.
-func textSegment(auxv []uintptr) Range {
+// TextInSmallPages reports whether the page cache held the aligned blocks
+// of the executable's code in small pages when mapText mapped them: more
+// than 4 page faults per block, where 2 MiB pages take one (two when the
+// fault waited for the disk). False when nothing was counted.
+func TextInSmallPages() bool {
+	return First.TextHuge && First.TextErr == 0 && First.TextBlocks > 0 &&
+		First.TextFaults > 4*First.TextBlocks
+}
+
+// DropCode drops the executable's code and read-only data from this
+// process's page tables (MADV_DONTNEED: these segments are never written,
+// so nothing is lost) and then from the page cache (POSIX_FADV_DONTNEED
+// on fd, the executable), so that they are read again, in 2 MiB pages
+// where the segments are advised for them (TextHuge) and the file system
+// reads large pages. The page cache keeps the pages some process still
+// maps, and this one maps again, between the two calls, the code it runs
+// there: so the calls are made back to back from one function of a few
+// instructions (dropPages), and only the 2 MiB block that holds it
+// (DropCodeBlock) keeps a small page, besides the pages another thread
+// runs meanwhile. Package hugeheap uses it where io_uring, which makes
+// both calls in one, is not to be had. Where the segments were not
+// advised, it does nothing and returns EINVAL.
+func DropCode(fd uintptr) Errno {
+	if !First.TextHuge {
+		return einval
+	}
+	t, r := First.Text, First.Rodata
+	return dropPages(t.Start, t.End-t.Start, r.Start, r.End-r.Start, fd)
+}
+
+// DropCodeBlock is the address of the 2 MiB block that holds DropCode's
+// system calls.
+func DropCodeBlock() uintptr { return dropPagesPC() &^ (block - 1) }
+
+// threadFaults is how many page faults, minor and major, the calling
+// thread has taken (getrusage(RUSAGE_THREAD)); 0 where the call fails.
+// The kernel counts there the faults a madvise call takes for its caller.
+func threadFaults() uintptr {
+	var ru rusage
+	if _, errno := rawSyscall6(sysGetrusage, rusageThread, uintptr(unsafe.Pointer(&ru)), 0, 0, 0, 0); errno != 0 {
+		return 0
+	}
+	return ru.Minflt + ru.Majflt
+}
+
+// rusage is struct rusage on 64-bit Linux, from <linux/resource.h>.
+type rusage struct {
+	Utime, Stime                [2]int64
+	Maxrss, Ixrss, Idrss, Isrss uintptr
+	Minflt, Majflt              uintptr
+	Nswap, Inblock, Oublock     uintptr
+	Msgsnd, Msgrcv, Nsignals    uintptr
+	Nvcsw, Nivcsw               uintptr
+}
+
+// alignUp rounds p up to a multiple of a, a power of two.
+func alignUp(p, a uintptr) uintptr { return (p + a - 1) &^ (a - 1) }
+
+// textSegment is the address range of the executable's code segment; zero
+// where it cannot be found (see image).
+func textSegment(auxv []uintptr) Range { return image(auxv).Text }
+
+// image finds the executable's read-only segments from the program headers
+// the kernel mapped and the auxiliary vector that says where they are;
+// zero where these cannot be read.
+func image(auxv []uintptr) Image {
 	var phdr, phent, phnum uintptr
 	for i := 0; i+1 < len(auxv); i += 2 {
 		switch auxv[i] {
@@ -68,7 +194,7 @@ func textSegment(auxv []uintptr) Range {
 		}
 	}
 	if phdr == 0 || phent != unsafe.Sizeof(elf64Phdr{}) || phnum == 0 || phnum > maxPhnum {
-		return Range{}
+		return Image{}
 	}
 	// The headers lie in the executable's first segment, mapped from the
 	// file, outside the Go heap. The kernel's address is read through
@@ -76,23 +202,43 @@ func textSegment(auxv []uintptr) Range {
 	headers := unsafe.Slice(*(**elf64Phdr)(unsafe.Pointer(&phdr)), phnum)
 	bias, ok := loadBias(phdr, headers)
 	if !ok {
-		return Range{}
+		return Image{}
 	}
 	page := pageSize(auxv)
 	if page == 0 || page&(page-1) != 0 {
-		return Range{}
+		return Image{}
 	}
-	for _, h := range headers {
+	span := func(h elf64Phdr) (Range, bool) {
+		start := (bias + uintptr(h.Vaddr)) &^ (page - 1)
+		end := (bias + uintptr(h.Vaddr+h.Memsz) + page - 1) &^ (page - 1)
+		return Range{start, end}, end > start
+	}
+	var img Image
+	text := -1
+	for i, h := range headers {
 		if h.Type == ptLoad && h.Flags&pfX != 0 && h.Memsz != 0 {
-			start := (bias + uintptr(h.Vaddr)) &^ (page - 1)
-			end := (bias + uintptr(h.Vaddr+h.Memsz) + page - 1) &^ (page - 1)
-			if end <= start {
-				return Range{}
+			r, ok := span(h)
+			if !ok {
+				return Image{}
 			}
-			return Range{start, end}
+			img.Text, text = r, i
+			img.TextOffset = r.Start - (bias + uintptr(h.Vaddr) - uintptr(h.Off))
+			img.Hugeable = (bias+uintptr(h.Vaddr)-uintptr(h.Off))%block == 0
+			break
 		}
 	}
-	return Range{}
+	if text < 0 {
+		return Image{}
+	}
+	for _, h := range headers[text+1:] {
+		if h.Type == ptLoad && h.Flags&(pfX|pfW) == 0 && h.Memsz != 0 {
+			if r, ok := span(h); ok && r.Start >= img.Text.End {
+				img.Rodata = r
+			}
+			break
+		}
+	}
+	return img
 }
 
 // loadBias is where the program headers are (at) against where their

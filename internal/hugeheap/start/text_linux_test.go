@@ -4,6 +4,7 @@ package start
 
 import (
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -99,7 +100,7 @@ func TestMapText(t *testing.T) {
 	if rss := residentKB(t, r); rss >= size {
 		t.Skipf("the code stayed resident after MADV_DONTNEED (%d of %d kB): nothing to measure", rss, size)
 	}
-	mapText()
+	mapText(First.TextHuge)
 	if First.TextErr != 0 {
 		t.Fatalf("MADV_POPULATE_READ of %#x-%#x: %v", r.Start, r.End, syscall.Errno(First.TextErr))
 	}
@@ -111,27 +112,39 @@ func TestMapText(t *testing.T) {
 // residentKB is smaps' Rss of the one mapping that is r.
 func residentKB(t *testing.T, r Range) int {
 	t.Helper()
+	kb, _ := smapsField(t, r, "Rss:")
+	return kb
+}
+
+// smapsField is a field of smaps (in kB) for the one mapping that is r,
+// with the mapping's VmFlags.
+func smapsField(t *testing.T, r Range, field string) (int, []string) {
+	t.Helper()
 	data, err := os.ReadFile("/proc/self/smaps")
 	if err != nil {
 		t.Skipf("no /proc/self/smaps: %v", err)
 	}
-	in := false
+	in, kb, found := false, 0, false
+	var flags []string
 	for _, line := range strings.Split(string(data), "\n") {
 		f := strings.Fields(line)
 		if lo, hi, ok := strings.Cut(f0(f), "-"); ok {
 			a, err1 := strconv.ParseUint(lo, 16, 64)
 			b, err2 := strconv.ParseUint(hi, 16, 64)
 			in = err1 == nil && err2 == nil && uintptr(a) == r.Start && uintptr(b) == r.End
-		} else if in && len(f) == 3 && f[0] == "Rss:" {
-			kb, err := strconv.Atoi(f[1])
-			if err != nil {
+		} else if in && len(f) == 3 && f[0] == field {
+			if kb, err = strconv.Atoi(f[1]); err != nil {
 				t.Fatalf("smaps line %q: %v", line, err)
 			}
-			return kb
+			found = true
+		} else if in && len(f) > 0 && f[0] == "VmFlags:" {
+			flags = f[1:]
 		}
 	}
-	t.Fatalf("no mapping %#x-%#x in /proc/self/smaps", r.Start, r.End)
-	return 0
+	if !found {
+		t.Skipf("no %s for a mapping %#x-%#x in /proc/self/smaps", field, r.Start, r.End)
+	}
+	return kb, flags
 }
 
 // f0 is the first of fields, or "".
@@ -140,4 +153,135 @@ func f0(fields []string) string {
 		return ""
 	}
 	return fields[0]
+}
+
+// TestImage finds both read-only segments, and whether their addresses
+// and file offsets agree modulo 2 MiB. The headers lie wherever the test's
+// memory put them; their PT_PHDR entry is made to say so, at the same
+// offset from a 2 MiB boundary, so that the load bias is a multiple of
+// 2 MiB, as where the kernel loads an executable of Go's.
+func TestImage(t *testing.T) {
+	const page = 4096
+	phdr := func(typ, flags uint32, off, vaddr, memsz uint64) elf64Phdr {
+		return elf64Phdr{Type: typ, Flags: flags, Off: off, Vaddr: vaddr, Memsz: memsz, Filesz: memsz}
+	}
+	const pfR = 4
+	for _, c := range []struct {
+		name         string
+		headers      []elf64Phdr // the first is PT_PHDR, its address set here
+		base         uint64      // where the file's first byte is meant to be
+		rodata       [2]uint64   // in the file's terms; none when zero
+		wantHugeable bool
+		textOffset   uintptr // the file offset the code's first page maps
+	}{
+		{"Go's layout", []elf64Phdr{
+			phdr(ptPhdr, pfR, 0x40, 0, 0x150),
+			phdr(ptLoad, pfR|pfX, 0, 0x400000, 0x6a8dd1),
+			phdr(ptLoad, pfR, 0x6a9000, 0xaa9000, 0x69cf88),
+			phdr(ptLoad, pfR|pfW, 0xd46000, 0x1146000, 0x2390ca0),
+		}, 0x400000, [2]uint64{0xaa9000, 0xaa9000 + 0x69cf88}, true, 0},
+		{"offsets off by a page", []elf64Phdr{
+			phdr(ptPhdr, pfR, 0x40, 0, 0x150),
+			phdr(ptLoad, pfR|pfX, 0x1000, 0x400000, 0x6a8dd1),
+			phdr(ptLoad, pfR, 0x6aa000, 0xaa9000, 0x1000),
+		}, 0x400000, [2]uint64{0xaa9000, 0xaaa000}, false, 0x1000},
+		{"no read-only data", []elf64Phdr{
+			phdr(ptPhdr, pfR, 0x40, 0, 0x150),
+			phdr(ptLoad, pfR|pfX, 0, 0x400000, 0x1000),
+			phdr(ptLoad, pfR|pfW, 0x1000, 0x401000, 0x1000),
+		}, 0x400000, [2]uint64{}, true, 0},
+		{"read-only data before the code", []elf64Phdr{
+			phdr(ptPhdr, pfR, 0x40, 0, 0x150),
+			phdr(ptLoad, pfR, 0, 0, 0x1000),
+			phdr(ptLoad, pfR|pfX, 0x1000, 0x1000, 0x2345),
+		}, 0, [2]uint64{}, true, 0x1000},
+		{"read-only data overlapping the code", []elf64Phdr{
+			phdr(ptPhdr, pfR, 0x40, 0, 0x150),
+			phdr(ptLoad, pfR|pfX, 0, 0x400000, 0x1800),
+			phdr(ptLoad, pfR, 0x1000, 0x401000, 0x1000),
+		}, 0x400000, [2]uint64{}, true, 0},
+	} {
+		at := uintptr(unsafe.Pointer(&c.headers[0]))
+		c.headers[0].Vaddr = c.base + uint64(at%block)
+		bias := at - uintptr(c.headers[0].Vaddr)
+		auxv := []uintptr{atPhnum, uintptr(len(c.headers)), atPagesz, page, atPhdr, at, atPhent, 56}
+		img := image(auxv)
+		want := Range{}
+		if c.rodata[1] != 0 {
+			want = Range{(bias + uintptr(c.rodata[0])) &^ (page - 1), (bias + uintptr(c.rodata[1]) + page - 1) &^ (page - 1)}
+		}
+		if img.Rodata != want {
+			t.Errorf("%s: read-only data %#x-%#x, want %#x-%#x", c.name, img.Rodata.Start, img.Rodata.End, want.Start, want.End)
+		}
+		if img.Hugeable != c.wantHugeable {
+			t.Errorf("%s: hugeable %v, want %v", c.name, img.Hugeable, c.wantHugeable)
+		}
+		if img.Text.End == 0 {
+			t.Errorf("%s: no code segment", c.name)
+		}
+		if img.TextOffset != c.textOffset {
+			t.Errorf("%s: the code's first page maps file offset %#x, want %#x", c.name, img.TextOffset, c.textOffset)
+		}
+	}
+}
+
+// TestImageOfThisProcess: the executable's read-only data holds the text
+// of a string constant, and Go's linker laid the test binary out for huge
+// pages.
+func TestImageOfThisProcess(t *testing.T) {
+	img := image(runtimeAuxv())
+	s := "dumpscope start test"
+	p := uintptr(unsafe.Pointer(unsafe.StringData(s)))
+	if img.Rodata.Start == 0 || p < img.Rodata.Start || p >= img.Rodata.End {
+		t.Errorf("read-only data %#x-%#x does not hold a string constant at %#x", img.Rodata.Start, img.Rodata.End, p)
+	}
+	if !img.Hugeable {
+		t.Errorf("code segment %#x-%#x: not laid out for huge pages", img.Text.Start, img.Text.End)
+	}
+}
+
+// TestThreadFaults: touching fresh anonymous pages counts a fault each.
+func TestThreadFaults(t *testing.T) {
+	const pages = 64
+	mem, err := syscall.Mmap(-1, 0, pages*4096, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_ANON|syscall.MAP_PRIVATE)
+	if err != nil {
+		t.Skipf("mmap: %v", err)
+	}
+	defer syscall.Munmap(mem)
+	syscall.Madvise(mem, syscall.MADV_NOHUGEPAGE)
+	runtime.LockOSThread() // the count is the thread's
+	defer runtime.UnlockOSThread()
+	before := threadFaults()
+	for i := 0; i < pages; i++ {
+		mem[i*4096] = 1
+	}
+	if got := threadFaults() - before; got < pages || got > 2*pages {
+		t.Errorf("touching %d fresh pages counted %d faults", pages, got)
+	}
+}
+
+// TestTextInSmallPages reads the counts as package hugeheap does.
+func TestTextInSmallPages(t *testing.T) {
+	saved := First
+	defer func() { First = saved }()
+	for _, c := range []struct {
+		huge           bool
+		err            Errno
+		blocks, faults uintptr
+		want           bool
+	}{
+		{true, 0, 3, 3, false},   // one fault per block: huge pages
+		{true, 0, 3, 6, false},   // two: each waited for the disk
+		{true, 0, 3, 12, false},  // at the bound
+		{true, 0, 3, 13, true},   // past it
+		{true, 0, 3, 96, true},   // 64 KiB per fault: small pages
+		{false, 0, 3, 96, false}, // not advised: not counted
+		{true, 22, 3, 96, false}, // a failed call
+		{true, 0, 0, 5, false},   // no aligned block
+	} {
+		First.TextHuge, First.TextErr, First.TextBlocks, First.TextFaults = c.huge, c.err, c.blocks, c.faults
+		if got := TextInSmallPages(); got != c.want {
+			t.Errorf("advised %v, errno %d, %d faults for %d blocks: %v, want %v", c.huge, c.err, c.faults, c.blocks, got, c.want)
+		}
+	}
 }
