@@ -28,10 +28,7 @@ ok:
 
 // func dropPages(text, textLen, rodata, rodataLen, fd uintptr) (errno Errno)
 //
-// Three system calls back to back, with nothing between them but these
-// instructions (see DropCode): madvise(rodata, MADV_DONTNEED),
-// madvise(text, MADV_DONTNEED), then posix_fadvise(fd, 0, 0,
-// POSIX_FADV_DONTNEED), whose error number it returns.
+// As on amd64 (sys_linux_amd64.s): madvise 233 twice, then fadvise64 223.
 TEXT ·dropPages(SB), NOSPLIT, $0-48
 	MOVD	$233, R8 // SYS_madvise
 	MOVD	rodata+16(FP), R0
@@ -53,9 +50,7 @@ TEXT ·dropPages(SB), NOSPLIT, $0-48
 	MOVD	R0, errno+40(FP)
 	RET
 
-// func dropPagesPC() uintptr
-//
-// The address of dropPages' code (a Go func value would give its wrapper's).
+// func dropPagesPC() uintptr: as on amd64.
 TEXT ·dropPagesPC(SB), NOSPLIT, $0-8
 	MOVD	$·dropPages(SB), R0
 	MOVD	R0, ret+0(FP)
