@@ -285,3 +285,44 @@ func TestTextInSmallPages(t *testing.T) {
 		}
 	}
 }
+
+// FuzzImage reads program headers made of the fuzzer's bytes: image never
+// panics, and what it finds is page-aligned, the read-only data after the
+// code.
+func FuzzImage(f *testing.F) {
+	seed := func(hs ...elf64Phdr) []byte {
+		return unsafe.Slice((*byte)(unsafe.Pointer(&hs[0])), len(hs)*int(unsafe.Sizeof(hs[0])))
+	}
+	f.Add(seed(
+		elf64Phdr{Type: ptPhdr, Flags: 4, Off: 0x40, Vaddr: 0x400040, Memsz: 0x150},
+		elf64Phdr{Type: ptLoad, Flags: 5, Vaddr: 0x400000, Memsz: 0x6a8dd1},
+		elf64Phdr{Type: ptLoad, Flags: 4, Off: 0x6a9000, Vaddr: 0xaa9000, Memsz: 0x69cf88},
+		elf64Phdr{Type: ptLoad, Flags: 6, Off: 0xd46000, Vaddr: 0x1146000, Memsz: 0x2390ca0},
+	), uint16(4096))
+	f.Fuzz(func(t *testing.T, data []byte, page uint16) {
+		const size = int(unsafe.Sizeof(elf64Phdr{}))
+		n := min(len(data)/size, maxPhnum)
+		if n == 0 {
+			return
+		}
+		headers := make([]elf64Phdr, n)
+		copy(unsafe.Slice((*byte)(unsafe.Pointer(&headers[0])), n*size), data)
+		at := uintptr(unsafe.Pointer(&headers[0]))
+		img := image([]uintptr{atPhdr, at, atPhent, uintptr(size), atPhnum, uintptr(n), atPagesz, uintptr(page)})
+		if img.Text.End == 0 {
+			if img != (Image{}) {
+				t.Fatalf("no code segment, yet %+v", img)
+			}
+			return
+		}
+		p := uintptr(page)
+		for _, r := range []Range{img.Text, img.Rodata} {
+			if r.Start%p != 0 || r.End%p != 0 || r.End < r.Start {
+				t.Fatalf("range %#x-%#x with %d-byte pages", r.Start, r.End, p)
+			}
+		}
+		if img.Rodata.End != 0 && img.Rodata.Start < img.Text.End {
+			t.Fatalf("read-only data %#x-%#x before the code's end %#x", img.Rodata.Start, img.Rodata.End, img.Text.End)
+		}
+	})
+}
