@@ -231,10 +231,15 @@ func markName(path string) string {
 // modification time) in dir/name, and reports whether to make it: not
 // when the mark names the same executable and is younger than retryAfter,
 // and not when the mark cannot be written (an untried executable would
-// then be tried at every start). The folder must be this user's and
-// writable by no one else; the mark is never followed through a link.
+// then be tried at every start). The folder, and the one it is in (the
+// user's cache folder), must be this user's and writable by no one else:
+// run by root through sudo with the user's HOME, it makes nothing there.
+// The mark is never followed through a link.
 func markTry(dir, name, id string, now time.Time) bool {
-	if err := os.MkdirAll(dir, 0o700); err != nil || !ownFolder(dir) {
+	if !ownFolder(filepath.Dir(dir)) {
+		return false
+	}
+	if err := os.Mkdir(dir, 0o700); (err != nil && !errors.Is(err, os.ErrExist)) || !ownFolder(dir) {
 		return false
 	}
 	p := filepath.Join(dir, name)

@@ -82,6 +82,18 @@ func TestMarkTryRefuses(t *testing.T) {
 	if markTry(link, "text-x", "1 2 3 4\n", now) {
 		t.Error("a folder that is a link: tried")
 	}
+	// A cache folder that is another's, or others may write to: nothing
+	// is made in it.
+	shared := t.TempDir()
+	if err := os.Chmod(shared, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if markTry(filepath.Join(shared, "dumpscope"), "text-x", "1 2 3 4\n", now) {
+		t.Error("in a cache folder writable by others: tried")
+	}
+	if _, err := os.Stat(filepath.Join(shared, "dumpscope")); err == nil {
+		t.Error("a folder was made in a cache folder writable by others")
+	}
 	// A folder that cannot be made.
 	file := filepath.Join(t.TempDir(), "file")
 	if err := os.WriteFile(file, nil, 0o600); err != nil {
