@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -48,13 +49,48 @@ func TestReloadText(t *testing.T) {
 	default:
 		t.Fatalf("ReloadText: %v, want done", r)
 	}
-	// A fresh mapping of the file's blocks, at an aligned address, is
-	// mapped in huge pages: smaps says so.
 	exe, err := os.Open("/proc/self/exe")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer exe.Close()
+	// A fresh mapping of the file's blocks, at an aligned address, is
+	// mapped in huge pages: smaps says so.
+	if huge, _ := blocksAnew(t, exe); slices.Contains(huge, false) {
+		t.Errorf("after ReloadText, blocks in huge pages: %v, want all", huge)
+	}
+	// Done once, the next call finds nothing to do: the counts are start's.
+	if r := hugeheap.ReloadText(); r != hugeheap.ReloadSkipped {
+		t.Errorf("a second ReloadText within the hour: %v, want skipped", r)
+	}
+
+	// Where io_uring is refused, start.DropCode drops the code instead,
+	// keeping only the block that holds its own instructions: read back
+	// from the disk, every other block is in huge pages again.
+	if errno := start.DropCode(exe.Fd()); errno != 0 {
+		t.Fatalf("DropCode: errno %d", errno)
+	}
+	huge, read := blocksAnew(t, exe)
+	if read == 0 {
+		t.Error("nothing was read from the disk after DropCode: nothing was dropped")
+	}
+	for i, h := range huge {
+		if at := f.Text.Start&^(2<<20-1) + uintptr(i)*2<<20; !h && at != start.DropCodeBlock() {
+			t.Errorf("after DropCode, block %d (%#x) is in small pages; DropCode's is %#x", i, at, start.DropCodeBlock())
+		}
+	}
+}
+
+// touched keeps the reads of blocksAnew.
+var touched byte
+
+// blocksAnew maps the code's aligned 2 MiB blocks from the executable at
+// an aligned address, advised for huge pages, touches every page, and
+// says which blocks smaps shows in huge pages, with how many major faults
+// (reads from the disk) the touches took.
+func blocksAnew(t *testing.T, exe *os.File) (huge []bool, read int64) {
+	t.Helper()
+	f := start.First
 	first := (f.Text.Start + 2<<20 - 1) &^ (2<<20 - 1)
 	size := int(f.TextBlocks) * 2 << 20
 	res, err := syscall.Mmap(-1, 0, size+2<<20, syscall.PROT_NONE, syscall.MAP_PRIVATE|syscall.MAP_ANON)
@@ -62,24 +98,30 @@ func TestReloadText(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer syscall.Munmap(res)
-	at := (uintptr(unsafe.Pointer(&res[0])) + 2<<20 - 1) &^ (2<<20 - 1)
+	base := uintptr(unsafe.Pointer(&res[0]))
+	at := (base + 2<<20 - 1) &^ (2<<20 - 1)
 	off := f.TextOffset + first - f.Text.Start
 	if _, _, errno := syscall.Syscall6(syscall.SYS_MMAP, at, uintptr(size), syscall.PROT_READ, syscall.MAP_PRIVATE|syscall.MAP_FIXED, exe.Fd(), off); errno != 0 {
 		t.Fatalf("mapping the blocks anew: %v", errno)
 	}
-	// The file's blocks now lie in res, from at on.
-	var sum byte
-	base := uintptr(unsafe.Pointer(&res[0]))
-	for i := int(at - base); i < int(at-base)+size; i += 4096 {
-		sum += res[i]
+	if _, _, errno := syscall.Syscall(syscall.SYS_MADVISE, at, uintptr(size), syscall.MADV_HUGEPAGE); errno != 0 {
+		t.Fatalf("advising the blocks: %v", errno)
 	}
-	if kb := filePmdMappedKB(t, start.Range{Start: at, End: at + uintptr(size)}); kb != size>>10 {
-		t.Errorf("after ReloadText, smaps shows %d kB of the code's %d kB of blocks in huge pages (sum %d)", kb, size>>10, sum)
+	var ru0, ru1 syscall.Rusage
+	syscall.Getrusage(1 /* RUSAGE_THREAD */, &ru0)
+	// The file's blocks now lie in res, from at on; last first (see
+	// hugeheap.blockFaults).
+	for b := size/(2<<20) - 1; b >= 0; b-- {
+		for i := int(at-base) + b*2<<20; i < int(at-base)+(b+1)*2<<20; i += 4096 {
+			touched += res[i]
+		}
 	}
-	// Done once, the next call finds nothing to do: the counts are start's.
-	if r := hugeheap.ReloadText(); r != hugeheap.ReloadSkipped {
-		t.Errorf("a second ReloadText within the hour: %v, want skipped", r)
+	syscall.Getrusage(1, &ru1)
+	for b := range size / (2 << 20) {
+		r := start.Range{Start: at + uintptr(b)*2<<20, End: at + uintptr(b+1)*2<<20}
+		huge = append(huge, pmdMappedKB(t, r) == 2048)
 	}
+	return huge, ru1.Majflt - ru0.Majflt
 }
 
 // readsHugePages reports whether the page cache reads a file in dir in
@@ -122,6 +164,26 @@ func readsHugePages(t *testing.T, dir string) bool {
 // filePmdMappedKB is smaps' FilePmdMapped of the mapping that is r.
 func filePmdMappedKB(t *testing.T, r start.Range) int {
 	return smapsKB(t, r, "FilePmdMapped:")
+}
+
+// pmdMappedKB is smaps' FilePmdMapped of r, a 2 MiB block of a larger
+// mapping: smaps counts whole mappings, so the block is made a mapping of
+// its own for the count, by another protection, and then given back its
+// own.
+func pmdMappedKB(t *testing.T, r start.Range) int {
+	t.Helper()
+	if err := mprotect(r, syscall.PROT_READ|syscall.PROT_EXEC); err != nil {
+		t.Fatalf("splitting the mapping at %#x-%#x: %v", r.Start, r.End, err)
+	}
+	defer mprotect(r, syscall.PROT_READ)
+	return smapsKB(t, r, "FilePmdMapped:")
+}
+
+func mprotect(r start.Range, prot int) error {
+	if _, _, errno := syscall.Syscall(syscall.SYS_MPROTECT, r.Start, r.End-r.Start, uintptr(prot)); errno != 0 {
+		return errno
+	}
+	return nil
 }
 
 // smapsKB is a field of smaps, in kB, for the mapping that is r.

@@ -127,7 +127,7 @@ func reloadText(dir string, now time.Time, ring bool) Reload {
 			skip = stubBlock(len(faults))
 		}
 		if smallBlocks(faults, skip) == 0 {
-			if stub {
+			if skip >= 0 {
 				return ReloadPartial
 			}
 			return ReloadDone
