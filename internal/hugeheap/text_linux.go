@@ -66,9 +66,9 @@ const (
 // Pages another process maps stay where they are. A try is made at most
 // once an hour for one executable, remembered in $XDG_CACHE_HOME/dumpscope
 // (a file of a few bytes per executable path), and none where that folder
-// cannot be used, where the executable is not this user's (the kernel
-// drops only the pages of a file its caller owns or may write), or lies in
-// memory (tmpfs). The executable itself is never written.
+// cannot be used, where the executable is not this user's (an installed
+// copy that root owns is root's to move: its first run as root does), or
+// lies in memory (tmpfs). The executable itself is never written.
 func ReloadText() Reload {
 	if !on || !start.TextInSmallPages() {
 		return ReloadNotNeeded
