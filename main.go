@@ -97,6 +97,8 @@ type Remote struct {
 
 func main() {
 	code := run(os.Args[1:])
+	// Once per build, the code moves to huge pages of the page cache for
+	// the commands after this one (README, "The code in huge pages").
 	hugeheap.ReloadText()
 	os.Exit(code)
 }

@@ -54,7 +54,7 @@ type ioUringParams struct {
 }
 
 // dropInOneCall drops the regions from this process's page tables
-// (MADV_DONTNEED) and then the file fd from the page cache
+// (MADV_DONTNEED) and then the pages of the file fd from the page cache
 // (POSIX_FADV_DONTNEED), as linked operations of one io_uring_enter
 // call: the kernel runs them one after the other while this thread waits
 // in the call, so it runs none of the code being dropped in between, and

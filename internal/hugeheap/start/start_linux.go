@@ -58,10 +58,10 @@ func init() {
 	if First.Off = DisabledByGODEBUG(getenv("GODEBUG")); !First.Off {
 		First.Mode = Setting("/sys/kernel/mm/transparent_hugepage/enabled")
 	}
-	small := pageSize(runtimeAuxv()) == 4096
-	mapText(small && (First.Mode == "madvise" || First.Mode == "always"))
+	pages4K := pageSize(runtimeAuxv()) == 4096
+	mapText(pages4K && (First.Mode == "madvise" || First.Mode == "always"))
 	growStack()
-	if First.Mode != "madvise" || !small {
+	if First.Mode != "madvise" || !pages4K {
 		return
 	}
 	sink = new([2]uintptr)
