@@ -143,6 +143,7 @@ func BenchmarkRemotePeakRSS(b *testing.B) {
 					// --json form for --stats to use.
 					sent := srv.sent.Load()
 					cmd := exec.Command(bin, run.args...)
+					cmd.Env = benchEnv(bin)
 					var stderr bytes.Buffer
 					cmd.Stdout, cmd.Stderr = io.Discard, &stderr
 					start := time.Now()
@@ -184,6 +185,7 @@ type benchStats struct {
 // command is measured too (a dump may lack what it needs).
 func runRemote(b *testing.B, bin string, args []string, url string) remoteRun {
 	cmd := exec.Command(bin, append(append([]string{"--stats", "--json"}, args...), url)...)
+	cmd.Env = benchEnv(bin)
 	var stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = io.Discard, &stderr
 	start := time.Now()
@@ -223,6 +225,7 @@ func buildDumpscope(b *testing.B) string {
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		b.Fatalf("go build: %v\n%s", err, out)
 	}
+	warmBinary(b, bin)
 	return bin
 }
 

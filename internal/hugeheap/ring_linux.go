@@ -32,6 +32,9 @@ const (
 	posixFadvDontneed      = 4
 	ringEntries            = 4
 	maxRingRegionsAndFiles = ringEntries - 1
+	// maxRingWaits bounds the waits for the answers, each of which a
+	// signal may end early.
+	maxRingWaits = 1000
 )
 
 // ioSqringOffsets, ioCqringOffsets and ioUringParams are struct
@@ -117,25 +120,40 @@ func dropInOneCall(regions []start.Range, fd uintptr) error {
 		*u32(sq, p.SqOff.Array+((tail+i)&mask)*4) = (tail + i) & mask
 	}
 	atomic.StoreUint32(u32(sq, p.SqOff.Tail), tail+n)
-	done, _, errno := syscall.RawSyscall6(sysIoUringEnter, ring, uintptr(n), uintptr(n), ioringEnterGetevents, 0, 0)
+	submitted, _, errno := syscall.RawSyscall6(sysIoUringEnter, ring, uintptr(n), 0, 0, 0, 0)
 	if errno != 0 {
 		return fmt.Errorf("io_uring_enter: %w", errno)
 	}
-	if uint32(done) != n {
-		return fmt.Errorf("io_uring_enter took %d of %d operations", done, n)
+	if uint32(submitted) != n {
+		return fmt.Errorf("io_uring_enter took %d of %d operations", submitted, n)
 	}
-	// Each operation's answer, in the completion ring.
-	head := atomic.LoadUint32(u32(cq, p.CqOff.Head))
-	ctail := atomic.LoadUint32(u32(cq, p.CqOff.Tail))
+	// Wait for every answer: a signal (the runtime's preemption, say) ends
+	// a wait early, and the ring must not be closed with an operation
+	// still running.
 	cmask := *u32(cq, p.CqOff.RingMask)
 	var first error
-	for ; head != ctail; head++ {
-		c := cq[p.CqOff.Cqes+(head&cmask)*cqeSize:][:cqeSize]
-		if res := *(*int32)(unsafe.Pointer(&c[8])); res < 0 && first == nil {
-			first = fmt.Errorf("operation %d: %w", *(*uint64)(unsafe.Pointer(&c[0])), syscall.Errno(-res))
+	for got, tries := uint32(0), 0; got < n; {
+		head := atomic.LoadUint32(u32(cq, p.CqOff.Head))
+		ctail := atomic.LoadUint32(u32(cq, p.CqOff.Tail))
+		for ; head != ctail; head++ {
+			c := cq[p.CqOff.Cqes+(head&cmask)*cqeSize:][:cqeSize]
+			if res := *(*int32)(unsafe.Pointer(&c[8])); res < 0 && first == nil {
+				first = fmt.Errorf("operation %d: %w", *(*uint64)(unsafe.Pointer(&c[0])), syscall.Errno(-res))
+			}
+			got++
+		}
+		atomic.StoreUint32(u32(cq, p.CqOff.Head), head)
+		if got >= n {
+			break
+		}
+		if tries++; tries > maxRingWaits {
+			return fmt.Errorf("%d of %d operations answered after %d waits", got, n, maxRingWaits)
+		}
+		_, _, errno := syscall.RawSyscall6(sysIoUringEnter, ring, 0, uintptr(n-got), ioringEnterGetevents, 0, 0)
+		if errno != 0 && errno != syscall.EINTR {
+			return fmt.Errorf("io_uring_enter, waiting: %w", errno)
 		}
 	}
-	atomic.StoreUint32(u32(cq, p.CqOff.Head), head)
 	return first
 }
 

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"syscall"
 	"time"
 
@@ -17,17 +18,18 @@ import (
 )
 
 const (
-	// retryAfter spaces the tries for one executable: a try that fails
-	// (pages another process keeps mapped, a file system that reads no
-	// large pages) costs a read of the code from disk.
-	retryAfter = time.Hour
+	// retryAfter spaces the tries for one executable after one that moved
+	// the code (the page cache may drop it later and read it back small,
+	// through cp or a backup), and retryFailed after one that left it in
+	// small pages because another process kept them mapped (several
+	// commands run at once from a fresh build): a try costs a read of the
+	// code from disk.
+	retryAfter  = time.Hour
+	retryFailed = 5 * time.Minute
 	// reloadPasses bounds the passes of one try (see reloadText).
 	reloadPasses = 3
-	// tmpfsMagic and ramfsMagic are the statfs types of file systems kept
-	// in memory (<linux/magic.h>): their pages are not read from a disk,
-	// and cannot be dropped, only swapped out.
-	tmpfsMagic = 0x01021994
-	ramfsMagic = 0x858458f6
+	// maxMark bounds the bytes read of a mark.
+	maxMark = 256
 	// madvPopulateRead is MADV_POPULATE_READ (Linux 5.14), and
 	// rusageThread RUSAGE_THREAD; package syscall has neither.
 	madvPopulateRead = 22
@@ -35,6 +37,21 @@ const (
 	// block is a huge page with 4 KiB base pages.
 	block = 2 << 20
 )
+
+// localFileSystems are the statfs types (<linux/magic.h>) of the file
+// systems on a local disk whose executables ReloadText moves. On a network
+// or user-space file system another machine may rewrite the file in place
+// (a running executable is protected from writes only locally), and the
+// code read back after the drop would not be the code running; tmpfs and
+// ramfs read nothing from a disk.
+var localFileSystems = map[uint32]string{
+	0xEF53:     "ext2/3/4",
+	0x58465342: "XFS",
+	0x9123683E: "Btrfs",
+	0xF2F52010: "F2FS",
+	0xCA451A4E: "bcachefs",
+	0x794C7630: "overlayfs",
+}
 
 // ReloadText moves the executable's code and read-only data into 2 MiB
 // pages of the page cache when package start found the code in small ones,
@@ -63,12 +80,19 @@ const (
 // dropped (the runtime's monitor, waking every few milliseconds) stays
 // small, and so does its block.
 //
-// Pages another process maps stay where they are. A try is made at most
-// once an hour for one executable, remembered in $XDG_CACHE_HOME/dumpscope
-// (a file of a few bytes per executable path), and none where that folder
-// cannot be used, where the executable is not this user's (an installed
-// copy that root owns is root's to move: its first run as root does), or
-// lies in memory (tmpfs). The executable itself is never written.
+// Pages another process maps stay where they are. The try is remembered
+// in $XDG_CACHE_HOME/dumpscope, a file of a few bytes per executable path
+// naming the file and the outcome: a try is made at most once an hour for
+// one executable (every five minutes after one that failed, as when
+// several commands started from a fresh build keep its pages mapped), and
+// never again after every block came back from the disk in small pages
+// (a file system that reads no large pages). None is made where that
+// folder cannot be used, where the executable is not this user's (an
+// installed copy that root owns is root's to move: its first run as root
+// does), deleted, or not on a local disk file system (on a network one,
+// another machine may rewrite it in place, and the code read back would
+// not be the code running), or where a debugger traces the process. The
+// executable itself is never written.
 func ReloadText() Reload {
 	if !on || !start.TextInSmallPages() {
 		return ReloadNotNeeded
@@ -91,19 +115,53 @@ func reloadText(dir string, now time.Time, ring bool) Reload {
 	fd := exe.Fd()
 	var st syscall.Stat_t
 	var fs syscall.Statfs_t
-	if syscall.Fstat(int(fd), &st) != nil || st.Mode&syscall.S_IFMT != syscall.S_IFREG ||
+	if syscall.Fstat(int(fd), &st) != nil || st.Mode&syscall.S_IFMT != syscall.S_IFREG || st.Nlink == 0 ||
 		(int(st.Uid) != os.Geteuid() && os.Geteuid() != 0) ||
-		syscall.Fstatfs(int(fd), &fs) != nil || fs.Type == tmpfsMagic || uint32(fs.Type) == ramfsMagic {
+		syscall.Fstatfs(int(fd), &fs) != nil || localFileSystems[uint32(fs.Type)] == "" {
 		return ReloadSkipped
 	}
 	path, err := os.Readlink("/proc/self/exe")
-	if err != nil {
+	if err != nil || traced() {
 		return ReloadSkipped
 	}
-	id := fmt.Sprintf("%d %d %d %d\n", st.Dev, st.Ino, st.Size, st.Mtim.Nano())
-	if !markTry(dir, markName(path), id, now) {
+	id := fmt.Sprintf("%d %d %d %d", st.Dev, st.Ino, st.Size, st.Mtim.Nano())
+	name := markName(path)
+	if !shouldTry(dir, name, id, now) || !writeMark(dir, name, id, "trying") {
 		return ReloadSkipped
 	}
+	r, never := moveCode(fd, ring)
+	outcome := r.String()
+	if never {
+		outcome = "never"
+	}
+	writeMark(dir, name, id, outcome)
+	return r
+}
+
+// traced reports whether a debugger traces this process (TracerPid in
+// /proc/self/status): its breakpoints live in private copies of the code's
+// pages, which dropping the code would discard. Unknown counts as traced.
+func traced() bool {
+	status, err := os.ReadFile("/proc/self/status")
+	return err != nil || tracedIn(string(status))
+}
+
+// tracedIn reads a /proc/PID/status text: true unless TracerPid is 0.
+func tracedIn(status string) bool {
+	for _, line := range strings.Split(status, "\n") {
+		if v, ok := strings.CutPrefix(line, "TracerPid:"); ok {
+			return strings.TrimSpace(v) != "0"
+		}
+	}
+	return true
+}
+
+// moveCode writes the executable's dirty pages, drops its code and
+// read-only data, and reads the code back, up to reloadPasses times, until
+// every aligned block comes back in a 2 MiB page. never reports that every
+// block came back from the disk in small pages: the file system reads no
+// large pages, and another try would fare no better.
+func moveCode(fd uintptr, ring bool) (r Reload, never bool) {
 	// A raw call: one that lets the scheduler know it blocks (tens of
 	// milliseconds, writing a fresh build) has the runtime's monitor hand
 	// the processor on and poll every 20 µs again, running its code, in
@@ -115,33 +173,50 @@ func reloadText(dir string, now time.Time, ring bool) Reload {
 		if stub {
 			ring = false // refused once, refused again
 			if start.DropCode(fd) != 0 {
-				return ReloadFailed
+				return ReloadFailed, false
 			}
 		}
-		faults, err := blockFaults(int(fd))
+		counts, err := blockFaults(int(fd))
 		if err != nil {
-			return ReloadFailed
+			return ReloadFailed, false
 		}
 		skip := -1
 		if stub {
-			skip = stubBlock(len(faults))
+			skip = stubBlock(len(counts))
 		}
-		if smallBlocks(faults, skip) == 0 {
-			if skip >= 0 {
-				return ReloadPartial
-			}
-			return ReloadDone
+		small, counted := smallBlocks(counts, skip), len(counts)
+		if skip >= 0 {
+			counted--
+		}
+		switch {
+		case small == 0 && skip >= 0:
+			return ReloadPartial, false
+		case small == 0:
+			return ReloadDone, false
+		case small == counted && small >= 2 && readFromDisk(counts):
+			// Every block read from the disk, none in a 2 MiB page.
+			return ReloadFailed, true
 		}
 	}
-	return ReloadFailed
+	return ReloadFailed, false
+}
+
+// readFromDisk reports whether reading the blocks back took the disk.
+func readFromDisk(counts []blockCount) bool {
+	for _, c := range counts {
+		if c.major > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // smallBlocks counts the blocks that took more than two faults each, but
 // for the block skip (-1 for none).
-func smallBlocks(faults []int64, skip int) int {
+func smallBlocks(counts []blockCount, skip int) int {
 	small := 0
-	for i, n := range faults {
-		if n > 2 && i != skip {
+	for i, c := range counts {
+		if c.faults > 2 && i != skip {
 			small++
 		}
 	}
@@ -164,6 +239,10 @@ func blockAt(i int) uintptr {
 	return (start.First.Text.Start+block-1)&^(block-1) + uintptr(i)*block
 }
 
+// blockCount is how many page faults mapping a block took, and how many
+// of them waited for the disk.
+type blockCount struct{ faults, major int64 }
+
 // blockFaults maps the code's aligned 2 MiB blocks from the executable
 // anew, at an address where each can be one huge page, advised for huge
 // pages so that what the page cache lacks is read in them, and returns
@@ -172,7 +251,7 @@ func blockAt(i int) uintptr {
 // per 64 KiB) where it holds small ones. This process's own mapping of its
 // code cannot tell: where it was mapped in small pages, its page tables
 // stay, and the kernel maps even a 2 MiB page there 64 KiB per fault.
-func blockFaults(fd int) ([]int64, error) {
+func blockFaults(fd int) ([]blockCount, error) {
 	f := start.First
 	first := blockAt(0)
 	if !f.TextHuge || f.TextBlocks == 0 || first+f.TextBlocks*block > f.Text.End {
@@ -198,25 +277,26 @@ func blockFaults(fd int) ([]int64, error) {
 	// Last block first: a read that finds part of a block cached falls
 	// back to small pages for that block and the next, and so would spoil
 	// a next block not yet read.
-	faults := make([]int64, f.TextBlocks)
-	for i := len(faults) - 1; i >= 0; i-- {
+	counts := make([]blockCount, f.TextBlocks)
+	for i := len(counts) - 1; i >= 0; i-- {
 		before, err1 := threadFaults()
 		_, _, errno := syscall.Syscall(syscall.SYS_MADVISE, at+uintptr(i)*block, block, madvPopulateRead)
 		after, err2 := threadFaults()
 		if errno != 0 || err1 != nil || err2 != nil {
 			return nil, fmt.Errorf("mapping block %d: %v %v %v", i, errno, err1, err2)
 		}
-		faults[i] = after - before
+		counts[i] = blockCount{after.faults - before.faults, after.major - before.major}
 	}
-	return faults, nil
+	return counts, nil
 }
 
-// threadFaults is how many page faults the calling thread has taken; the
-// kernel counts there those a madvise call takes for its caller.
-func threadFaults() (int64, error) {
+// threadFaults is how many page faults the calling thread has taken, and
+// how many of them waited for the disk; the kernel counts there those a
+// madvise call takes for its caller.
+func threadFaults() (blockCount, error) {
 	var ru syscall.Rusage
 	err := syscall.Getrusage(rusageThread, &ru)
-	return int64(ru.Minflt + ru.Majflt), err
+	return blockCount{int64(ru.Minflt + ru.Majflt), int64(ru.Majflt)}, err
 }
 
 // markName is the name of the mark for the executable at path: one per
@@ -227,46 +307,79 @@ func markName(path string) string {
 	return fmt.Sprintf("text-%016x", h.Sum64())
 }
 
-// markTry records a try for the executable id (device, inode, size and
-// modification time) in dir/name, and reports whether to make it: not
-// when the mark names the same executable and is younger than retryAfter,
-// and not when the mark cannot be written (an untried executable would
-// then be tried at every start). The folder, and the one it is in (the
+// shouldTry reports whether to try for the executable id (device, inode,
+// size and modification time) whose mark is dir/name: not when the mark
+// names it with the outcome "never", or is younger than retryAfter
+// (retryFailed after a failed try). The folder, and the one it is in (the
 // user's cache folder), must be this user's and writable by no one else:
 // run by root through sudo with the user's HOME, it makes nothing there.
-// The mark is never followed through a link.
-func markTry(dir, name, id string, now time.Time) bool {
+func shouldTry(dir, name, id string, now time.Time) bool {
 	if !ownFolder(filepath.Dir(dir)) {
 		return false
 	}
 	if err := os.Mkdir(dir, 0o700); (err != nil && !errors.Is(err, os.ErrExist)) || !ownFolder(dir) {
 		return false
 	}
-	p := filepath.Join(dir, name)
-	if f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0); err == nil {
-		var buf [128]byte
-		n, _ := io.ReadFull(f, buf[:])
-		fi, err := f.Stat()
-		f.Close()
-		if err == nil && fi.Mode().IsRegular() && string(buf[:n]) == id {
-			if age := now.Sub(fi.ModTime()); age >= 0 && age < retryAfter {
-				return false
-			}
-		}
-	} else if !errors.Is(err, os.ErrNotExist) {
-		return false
+	got, when, err := readMark(filepath.Join(dir, name))
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return true
+	case err != nil:
+		return false // a mark that is not a file of ours: leave it be
 	}
-	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0o600)
+	markID, outcome, _ := strings.Cut(got, "\n")
+	if markID != id {
+		return true // another build at the same path
+	}
+	wait := retryAfter
+	switch strings.TrimSpace(outcome) {
+	case "never":
+		return false
+	case ReloadFailed.String():
+		wait = retryFailed
+	}
+	age := now.Sub(when)
+	return age < 0 || age >= wait
+}
+
+// readMark reads a mark: its text and when it was written. It is never
+// followed through a link, and a mark that is not a regular file is an
+// error (a FIFO would hang the read).
+func readMark(p string) (string, time.Time, error) {
+	f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		if errors.Is(err, syscall.ELOOP) {
+			return "", time.Time{}, fmt.Errorf("%s is a link", p)
+		}
+		return "", time.Time{}, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	if !fi.Mode().IsRegular() {
+		return "", time.Time{}, fmt.Errorf("%s is not a file", p)
+	}
+	buf := make([]byte, maxMark)
+	n, _ := io.ReadFull(f, buf)
+	return string(buf[:n]), fi.ModTime(), nil
+}
+
+// writeMark writes the mark dir/name: the executable's id and an
+// outcome, through a new file renamed over the old one, so that a reader
+// never sees half of it; false when it cannot.
+func writeMark(dir, name, id, outcome string) bool {
+	f, err := os.CreateTemp(dir, "."+name+"-*")
 	if err != nil {
 		return false
 	}
-	fi, err := f.Stat()
-	if err != nil || !fi.Mode().IsRegular() {
-		f.Close()
+	_, werr := io.WriteString(f, id+"\n"+outcome+"\n")
+	if cerr := f.Close(); werr != nil || cerr != nil || os.Rename(f.Name(), filepath.Join(dir, name)) != nil {
+		os.Remove(f.Name())
 		return false
 	}
-	_, werr := io.WriteString(f, id)
-	return f.Close() == nil && werr == nil
+	return true
 }
 
 // ownFolder reports whether dir is a folder, not a link, owned by this

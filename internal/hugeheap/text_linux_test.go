@@ -15,44 +15,61 @@ import (
 	"dumpscope/internal/hugeheap/start"
 )
 
-// TestMarkTry: a try is made once per retryAfter for one executable, and
-// at once for another build at the same path.
-func TestMarkTry(t *testing.T) {
+// TestShouldTry: a try is made once per retryAfter for one executable
+// (retryFailed after a failure, never after "never"), and at once for
+// another build at the same path.
+func TestShouldTry(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "dumpscope")
 	now := time.Now()
-	const id, rebuilt = "1 2 3 4\n", "1 2 3 5\n"
+	const id, rebuilt = "1 2 3 4", "1 2 3 5"
 	for _, c := range []struct {
-		what string
-		id   string
-		at   time.Time
-		want bool
+		what    string
+		id      string
+		at      time.Time
+		want    bool
+		outcome string // the mark then written, if any
 	}{
-		{"first try (the folder is made)", id, now, true},
-		{"again at once", id, now, false},
-		{"again within retryAfter", id, now.Add(retryAfter / 2), false},
-		{"a rebuild at the same path", rebuilt, now, true},
-		{"the first build again", id, now, true},
-		{"after retryAfter", id, now.Add(2 * retryAfter), true},
+		{"first try (the folder is made)", id, now, true, "trying"},
+		{"again at once", id, now, false, ""},
+		{"again within retryAfter", id, now.Add(retryAfter / 2), false, ""},
+		{"a rebuild at the same path", rebuilt, now, true, "done"},
+		{"the first build again", id, now, true, "failed"},
+		{"after a failure, within retryFailed", id, now.Add(retryFailed / 2), false, ""},
+		{"after a failure, past retryFailed", id, now.Add(2 * retryFailed), true, "done"},
+		{"after success, past retryFailed", id, now.Add(2 * retryFailed), false, ""},
+		{"after retryAfter", id, now.Add(2 * retryAfter), true, "never"},
+		{"never, even much later", id, now.Add(100 * retryAfter), false, ""},
+		{"never holds for that build only", rebuilt, now, true, ""},
 	} {
-		if got := markTry(dir, "text-x", c.id, c.at); got != c.want {
+		if got := shouldTry(dir, "text-x", c.id, c.at); got != c.want {
 			t.Errorf("%s: %v, want %v", c.what, got, c.want)
 		}
-		if c.want {
+		if c.outcome != "" {
+			if !writeMark(dir, "text-x", c.id, c.outcome) {
+				t.Fatalf("%s: the mark was not written", c.what)
+			}
 			// The mark's time is the file's: set it to the try's.
-			os.Chtimes(filepath.Join(dir, "text-x"), c.at, c.at)
+			os.Chtimes(filepath.Join(dir, "text-x"), now, now)
 		}
 	}
 	if fi, err := os.Stat(dir); err != nil || fi.Mode().Perm() != 0o700 {
 		t.Errorf("the folder: %v, mode %v; want 0700", err, fi.Mode().Perm())
 	}
+	if left, _ := filepath.Glob(filepath.Join(dir, ".*")); len(left) != 0 {
+		t.Errorf("files left behind by writeMark: %v", left)
+	}
 }
 
-// TestMarkTryRefuses: no try where the mark cannot be trusted or written,
-// so that nothing is tried at every start.
-func TestMarkTryRefuses(t *testing.T) {
+// TestShouldTryRefuses: no try where the mark cannot be trusted, so that
+// nothing is tried at every start and nothing of another's is written.
+func TestShouldTryRefuses(t *testing.T) {
 	now := time.Now()
 	// A mark that is a link is not followed, nor replaced.
-	dir := t.TempDir()
+	root := t.TempDir()
+	dir := filepath.Join(root, "dumpscope")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
 	target := filepath.Join(t.TempDir(), "target")
 	if err := os.WriteFile(target, []byte("keep"), 0o600); err != nil {
 		t.Fatal(err)
@@ -60,35 +77,40 @@ func TestMarkTryRefuses(t *testing.T) {
 	if err := os.Symlink(target, filepath.Join(dir, "text-x")); err != nil {
 		t.Skip(err)
 	}
-	if markTry(dir, "text-x", "1 2 3 4\n", now) {
+	if shouldTry(dir, "text-x", "1 2 3 4", now) {
 		t.Error("a mark that is a link: tried")
+	}
+	// A mark that is a FIFO is not read (the read would wait for ever).
+	if err := syscall.Mkfifo(filepath.Join(dir, "text-fifo"), 0o600); err == nil {
+		if shouldTry(dir, "text-fifo", "1 2 3 4", now) {
+			t.Error("a mark that is a FIFO: tried")
+		}
 	}
 	if b, _ := os.ReadFile(target); string(b) != "keep" {
 		t.Errorf("the link's target was written: %q", b)
 	}
 	// A folder others may write to.
-	open := t.TempDir()
-	if err := os.Chmod(open, 0o777); err != nil {
+	open := filepath.Join(t.TempDir(), "dumpscope")
+	if err := os.Mkdir(open, 0o700); err != nil || os.Chmod(open, 0o777) != nil {
 		t.Fatal(err)
 	}
-	if markTry(open, "text-x", "1 2 3 4\n", now) {
+	if shouldTry(open, "text-x", "1 2 3 4", now) {
 		t.Error("a folder writable by others: tried")
 	}
 	// A folder that is a link.
-	link := filepath.Join(t.TempDir(), "link")
+	link := filepath.Join(t.TempDir(), "dumpscope")
 	if err := os.Symlink(t.TempDir(), link); err != nil {
 		t.Skip(err)
 	}
-	if markTry(link, "text-x", "1 2 3 4\n", now) {
+	if shouldTry(link, "text-x", "1 2 3 4", now) {
 		t.Error("a folder that is a link: tried")
 	}
-	// A cache folder that is another's, or others may write to: nothing
-	// is made in it.
+	// A cache folder that others may write to: nothing is made in it.
 	shared := t.TempDir()
 	if err := os.Chmod(shared, 0o777); err != nil {
 		t.Fatal(err)
 	}
-	if markTry(filepath.Join(shared, "dumpscope"), "text-x", "1 2 3 4\n", now) {
+	if shouldTry(filepath.Join(shared, "dumpscope"), "text-x", "1 2 3 4", now) {
 		t.Error("in a cache folder writable by others: tried")
 	}
 	if _, err := os.Stat(filepath.Join(shared, "dumpscope")); err == nil {
@@ -99,15 +121,14 @@ func TestMarkTryRefuses(t *testing.T) {
 	if err := os.WriteFile(file, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if markTry(filepath.Join(file, "dumpscope"), "text-x", "1 2 3 4\n", now) {
+	if shouldTry(filepath.Join(file, "dumpscope"), "text-x", "1 2 3 4", now) {
 		t.Error("a folder under a file: tried")
 	}
 	// A mark that is a folder.
-	dir = t.TempDir()
-	if err := os.Mkdir(filepath.Join(dir, "text-x"), 0o700); err != nil {
+	if err := os.Mkdir(filepath.Join(dir, "text-d"), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if markTry(dir, "text-x", "1 2 3 4\n", now) {
+	if shouldTry(dir, "text-d", "1 2 3 4", now) {
 		t.Error("a mark that is a folder: tried")
 	}
 }
@@ -205,19 +226,42 @@ func residentPages(t *testing.T, f *os.File, size int) int {
 // TestSmallBlocks counts blocks of more than two faults each, but for the
 // one left out.
 func TestSmallBlocks(t *testing.T) {
+	counts := func(faults ...int64) []blockCount {
+		var c []blockCount
+		for _, f := range faults {
+			c = append(c, blockCount{faults: f})
+		}
+		return c
+	}
 	for _, c := range []struct {
-		faults []int64
+		faults []blockCount
 		skip   int
 		want   int
 	}{
-		{[]int64{1, 1, 2}, -1, 0},
-		{[]int64{1, 32, 2}, -1, 1},
-		{[]int64{1, 32, 2}, 1, 0},
-		{[]int64{33, 32, 3}, 1, 2},
+		{counts(1, 1, 2), -1, 0},
+		{counts(1, 32, 2), -1, 1},
+		{counts(1, 32, 2), 1, 0},
+		{counts(33, 32, 3), 1, 2},
 		{nil, -1, 0},
 	} {
 		if got := smallBlocks(c.faults, c.skip); got != c.want {
 			t.Errorf("faults %v, leaving out %d: %d small, want %d", c.faults, c.skip, got, c.want)
 		}
+	}
+}
+
+func TestTracedIn(t *testing.T) {
+	for status, want := range map[string]bool{
+		"Name:\tdumpscope\nState:\tR (running)\nTracerPid:\t0\nUid:\t0\n": false,
+		"Name:\tdumpscope\nTracerPid:\t4242\n":                            true,
+		"Name:\tdumpscope\n":                                              true, // unknown
+		"TracerPid:\t0":                                                   false,
+	} {
+		if got := tracedIn(status); got != want {
+			t.Errorf("%q: %v, want %v", status, got, want)
+		}
+	}
+	if traced() {
+		t.Log("this test process is traced")
 	}
 }

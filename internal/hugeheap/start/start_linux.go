@@ -44,11 +44,12 @@ var First struct {
 	// TextOffset the file offset Text.Start maps.
 	Rodata     Range
 	TextOffset uintptr
-	// TextHuge: both segments were advised for huge pages, and
-	// TextFaults counts the page faults of mapping the code's
-	// TextBlocks aligned 2 MiB blocks (see mapText).
-	TextHuge               bool
-	TextBlocks, TextFaults uintptr
+	// TextHuge: both segments were advised for huge pages. TextFaults
+	// counts the page faults of mapping the code's TextBlocks aligned
+	// 2 MiB blocks, and TextSmall the blocks that took more than 4 (see
+	// mapText and TextInSmallPages).
+	TextHuge                          bool
+	TextBlocks, TextFaults, TextSmall uintptr
 }
 
 // sink makes the sentinel escape to the heap.

@@ -99,35 +99,50 @@ func mapText(huge bool) {
 	}
 	First.TextHuge = true
 	First.TextBlocks = (blocks.End - blocks.Start) / block
-	errs := [3]Errno{}
 	if blocks.Start > img.Text.Start {
-		errs[0] = madvise(Range{img.Text.Start, blocks.Start}, madvPopulateRead)
+		First.TextErr = madvise(Range{img.Text.Start, blocks.Start}, madvPopulateRead)
 	}
-	before := threadFaults()
-	errs[1] = madvise(blocks, madvPopulateRead)
-	First.TextFaults = threadFaults() - before
+	// Block by block, last first (a block read from the disk reads the
+	// next one too), counting each block's faults.
+	stub := DropCodeBlock()
+	for i := int(First.TextBlocks) - 1; i >= 0; i-- {
+		b := blocks.Start + uintptr(i)*block
+		before, ok1 := threadFaults()
+		errno := madvise(Range{b, b + block}, madvPopulateRead)
+		after, ok2 := threadFaults()
+		if errno != 0 && First.TextErr == 0 {
+			First.TextErr = errno
+		}
+		if ok1 && ok2 {
+			First.TextFaults += after - before
+			if after-before > 4 && b != stub {
+				First.TextSmall++
+			}
+		}
+	}
 	if img.Text.End > blocks.End {
-		errs[2] = madvise(Range{blocks.End, img.Text.End}, madvPopulateRead)
-	}
-	for _, e := range errs {
-		if e != 0 && First.TextErr == 0 {
-			First.TextErr = e
+		if errno := madvise(Range{blocks.End, img.Text.End}, madvPopulateRead); errno != 0 && First.TextErr == 0 {
+			First.TextErr = errno
 		}
 	}
 }
 
-// TextInSmallPages reports whether the page cache held the aligned blocks
-// of the executable's code in small pages when mapText mapped them: more
-// than 4 page faults per block, where 2 MiB pages take one (two when the
-// fault waited for the disk). False when nothing was counted.
+// TextInSmallPages reports whether the page cache held aligned blocks of
+// the executable's code in small pages when mapText mapped them: more
+// than 4 page faults for a block, where a 2 MiB page takes one (two when
+// the fault waited for the disk). The block that holds DropCode's code
+// does not count: where io_uring is refused, DropCode cannot move it, and
+// counting it would have every later run try again. False when nothing
+// was counted.
 func TextInSmallPages() bool {
-	return First.TextHuge && First.TextErr == 0 && First.TextBlocks > 0 &&
-		First.TextFaults > 4*First.TextBlocks
+	return First.TextHuge && First.TextErr == 0 && First.TextSmall > 0
 }
 
 // DropCode drops the executable's code and read-only data from this
-// process's page tables (MADV_DONTNEED: these segments are never written,
-// so nothing is lost) and then from the page cache (POSIX_FADV_DONTNEED
+// process's page tables (MADV_DONTNEED: nothing writes to them but a
+// debugger setting breakpoints, whose copies would be lost; package
+// hugeheap does not call it in a traced process) and then from the page
+// cache (POSIX_FADV_DONTNEED
 // on fd, the executable), so that they are read again, in 2 MiB pages
 // where the segments are advised for them (TextHuge) and the file system
 // reads large pages. The page cache keeps the pages some process still
@@ -151,14 +166,15 @@ func DropCode(fd uintptr) Errno {
 func DropCodeBlock() uintptr { return dropPagesPC() &^ (block - 1) }
 
 // threadFaults is how many page faults, minor and major, the calling
-// thread has taken (getrusage(RUSAGE_THREAD)); 0 where the call fails.
-// The kernel counts there the faults a madvise call takes for its caller.
-func threadFaults() uintptr {
+// thread has taken (getrusage(RUSAGE_THREAD)); ok is false where the call
+// fails. The kernel counts there the faults a madvise call takes for its
+// caller.
+func threadFaults() (n uintptr, ok bool) {
 	var ru rusage
 	if _, errno := rawSyscall6(sysGetrusage, rusageThread, uintptr(unsafe.Pointer(&ru)), 0, 0, 0, 0); errno != 0 {
-		return 0
+		return 0, false
 	}
-	return ru.Minflt + ru.Majflt
+	return ru.Minflt + ru.Majflt, true
 }
 
 // rusage is struct rusage on 64-bit Linux, from <linux/resource.h>.

@@ -235,7 +235,9 @@ func TestImageOfThisProcess(t *testing.T) {
 	if img.Rodata.Start == 0 || p < img.Rodata.Start || p >= img.Rodata.End {
 		t.Errorf("read-only data %#x-%#x does not hold a string constant at %#x", img.Rodata.Start, img.Rodata.End, p)
 	}
-	if !img.Hugeable {
+	// Go's linker on amd64 puts the code at 0x400000 and file offset 0;
+	// elsewhere (arm64: 0x10000) only -ldflags=-R=0x200000 aligns it.
+	if runtime.GOARCH == "amd64" && !img.Hugeable {
 		t.Errorf("code segment %#x-%#x: not laid out for huge pages", img.Text.Start, img.Text.End)
 	}
 }
@@ -251,11 +253,15 @@ func TestThreadFaults(t *testing.T) {
 	syscall.Madvise(mem, syscall.MADV_NOHUGEPAGE)
 	runtime.LockOSThread() // the count is the thread's
 	defer runtime.UnlockOSThread()
-	before := threadFaults()
+	before, ok1 := threadFaults()
 	for i := 0; i < pages; i++ {
 		mem[i*4096] = 1
 	}
-	if got := threadFaults() - before; got < pages || got > 2*pages {
+	after, ok2 := threadFaults()
+	if !ok1 || !ok2 {
+		t.Fatal("getrusage(RUSAGE_THREAD) failed")
+	}
+	if got := after - before; got < pages || got > 2*pages {
 		t.Errorf("touching %d fresh pages counted %d faults", pages, got)
 	}
 }
@@ -265,23 +271,20 @@ func TestTextInSmallPages(t *testing.T) {
 	saved := First
 	defer func() { First = saved }()
 	for _, c := range []struct {
-		huge           bool
-		err            Errno
-		blocks, faults uintptr
-		want           bool
+		huge  bool
+		err   Errno
+		small uintptr
+		want  bool
 	}{
-		{true, 0, 3, 3, false},   // one fault per block: huge pages
-		{true, 0, 3, 6, false},   // two: each waited for the disk
-		{true, 0, 3, 12, false},  // at the bound
-		{true, 0, 3, 13, true},   // past it
-		{true, 0, 3, 96, true},   // 64 KiB per fault: small pages
-		{false, 0, 3, 96, false}, // not advised: not counted
-		{true, 22, 3, 96, false}, // a failed call
-		{true, 0, 0, 5, false},   // no aligned block
+		{true, 0, 0, false},  // every block in a huge page (or only DropCode's small)
+		{true, 0, 1, true},   // a block in small pages
+		{true, 0, 3, true},   // three
+		{false, 0, 3, false}, // not advised: not counted
+		{true, 22, 3, false}, // a failed call
 	} {
-		First.TextHuge, First.TextErr, First.TextBlocks, First.TextFaults = c.huge, c.err, c.blocks, c.faults
+		First.TextHuge, First.TextErr, First.TextSmall = c.huge, c.err, c.small
 		if got := TextInSmallPages(); got != c.want {
-			t.Errorf("advised %v, errno %d, %d faults for %d blocks: %v, want %v", c.huge, c.err, c.faults, c.blocks, got, c.want)
+			t.Errorf("advised %v, errno %d, %d small blocks: %v, want %v", c.huge, c.err, c.small, got, c.want)
 		}
 	}
 }
