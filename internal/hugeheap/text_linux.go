@@ -18,14 +18,12 @@ import (
 )
 
 const (
-	// retryAfter spaces the tries for one executable after one that moved
-	// the code (the page cache may drop it later and read it back small,
-	// through cp or a backup), and retryFailed after one that left it in
-	// small pages because another process kept them mapped (several
-	// commands run at once from a fresh build): a try costs a read of the
-	// code from disk.
-	retryAfter  = time.Hour
-	retryFailed = 5 * time.Minute
+	// retryAfter spaces the tries for one executable: after one that moved
+	// the code, the page cache may drop part of it under memory pressure
+	// and read it back in small pages; after one that failed, the commands
+	// that kept its pages mapped (several started at once from a fresh
+	// build) may be gone. A try costs a read of the code from disk.
+	retryAfter = 5 * time.Minute
 	// reloadPasses bounds the passes of one try (see reloadText).
 	reloadPasses = 3
 	// maxMark bounds the bytes read of a mark.
@@ -82,11 +80,12 @@ var localFileSystems = map[uint32]string{
 //
 // Pages another process maps stay where they are. The try is remembered
 // in $XDG_CACHE_HOME/dumpscope, a file of a few bytes per executable path
-// naming the file and the outcome: a try is made at most once an hour for
-// one executable (every five minutes after one that failed, as when
-// several commands started from a fresh build keep its pages mapped), and
-// never again after every block came back from the disk in small pages
-// (a file system that reads no large pages). None is made where that
+// naming the file and the outcome: a try is made at most every five
+// minutes for one executable (the page cache may drop part of the code
+// under memory pressure and read it back in small pages, or other
+// commands may have kept its pages mapped), and never again after every
+// block came back from the disk in small pages (a file system that reads
+// no large pages). None is made where that
 // folder cannot be used, where the executable is not this user's (an
 // installed copy that root owns is root's to move: its first run as root
 // does), deleted, or not on a local disk file system (on a network one,
@@ -309,8 +308,7 @@ func markName(path string) string {
 
 // shouldTry reports whether to try for the executable id (device, inode,
 // size and modification time) whose mark is dir/name: not when the mark
-// names it with the outcome "never", or is younger than retryAfter
-// (retryFailed after a failed try). The folder, and the one it is in (the
+// names it with the outcome "never", or is younger than retryAfter. The folder, and the one it is in (the
 // user's cache folder), must be this user's and writable by no one else:
 // run by root through sudo with the user's HOME, it makes nothing there.
 func shouldTry(dir, name, id string, now time.Time) bool {
@@ -331,15 +329,11 @@ func shouldTry(dir, name, id string, now time.Time) bool {
 	if markID != id {
 		return true // another build at the same path
 	}
-	wait := retryAfter
-	switch strings.TrimSpace(outcome) {
-	case "never":
+	if strings.TrimSpace(outcome) == "never" {
 		return false
-	case ReloadFailed.String():
-		wait = retryFailed
 	}
 	age := now.Sub(when)
-	return age < 0 || age >= wait
+	return age < 0 || age >= retryAfter
 }
 
 // readMark reads a mark: its text and when it was written. It is never

@@ -16,8 +16,7 @@ import (
 )
 
 // TestShouldTry: a try is made once per retryAfter for one executable
-// (retryFailed after a failure, never after "never"), and at once for
-// another build at the same path.
+// (never after "never"), and at once for another build at the same path.
 func TestShouldTry(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "dumpscope")
 	now := time.Now()
@@ -34,10 +33,10 @@ func TestShouldTry(t *testing.T) {
 		{"again within retryAfter", id, now.Add(retryAfter / 2), false, ""},
 		{"a rebuild at the same path", rebuilt, now, true, "done"},
 		{"the first build again", id, now, true, "failed"},
-		{"after a failure, within retryFailed", id, now.Add(retryFailed / 2), false, ""},
-		{"after a failure, past retryFailed", id, now.Add(2 * retryFailed), true, "done"},
-		{"after success, past retryFailed", id, now.Add(2 * retryFailed), false, ""},
-		{"after retryAfter", id, now.Add(2 * retryAfter), true, "never"},
+		{"after a failure, within retryAfter", id, now.Add(retryAfter / 2), false, ""},
+		{"after a failure, past retryAfter", id, now.Add(2 * retryAfter), true, "done"},
+		{"after success, within retryAfter", id, now.Add(retryAfter / 2), false, ""},
+		{"after success, past retryAfter", id, now.Add(2 * retryAfter), true, "never"},
 		{"never, even much later", id, now.Add(100 * retryAfter), false, ""},
 		{"never holds for that build only", rebuilt, now, true, ""},
 	} {
