@@ -18,7 +18,8 @@ import (
 // TestShouldTry: a try is made once per retryAfter for one executable
 // (never after "never"), and at once for another build at the same path.
 func TestShouldTry(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "dumpscope")
+	// The user's cache folder does not exist yet: it is made.
+	dir := filepath.Join(t.TempDir(), ".cache", "dumpscope")
 	now := time.Now()
 	const id, rebuilt = "1 2 3 4", "1 2 3 5"
 	for _, c := range []struct {
