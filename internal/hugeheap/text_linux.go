@@ -308,8 +308,10 @@ func markName(path string) string {
 
 // shouldTry reports whether to try for the executable id (device, inode,
 // size and modification time) whose mark is dir/name: not when the mark
-XX this user's and writable by no one else:
-// run by root through sudo with the user's HOME, it makes nothing there.
+// names it with the outcome "never", or is younger than retryAfter. The
+// folder, and the one it is in (the user's cache folder, made if missing),
+// must be this user's and writable by no one else: run by root through
+// sudo with the user's HOME, it makes nothing there.
 func shouldTry(dir, name, id string, now time.Time) bool {
 	// A user whose Go has never built anything may have no cache folder
 	// yet: make it, as the XDG convention has it (0700).
