@@ -92,10 +92,17 @@ var localFileSystems = map[uint32]string{
 // another machine may rewrite it in place, and the code read back would
 // not be the code running), or where a debugger traces the process. The
 // executable itself is never written.
-func ReloadText() Reload {
+func ReloadText() (r Reload) {
 	if !on || !start.TextInSmallPages() {
 		return ReloadNotNeeded
 	}
+	// The command is done and has said what it had to: nothing here may
+	// change its exit, not even a panic of this optional work.
+	defer func() {
+		if recover() != nil {
+			r = ReloadFailed
+		}
+	}()
 	dir, err := os.UserCacheDir()
 	if err != nil {
 		return ReloadSkipped
