@@ -72,7 +72,7 @@ func TestReloadText(t *testing.T) {
 	// keeping only the block that holds its own instructions: right after
 	// it, blocks that no thread ran meanwhile are gone from the page cache,
 	// and read back, every block but DropCode's is in huge pages again.
-	first := (f.Text.Start + 2<<20 - 1) &^ (2<<20 - 1)
+	first := f.Blocks.Start
 	if errno := start.DropCode(exe.Fd()); errno != 0 {
 		t.Fatalf("DropCode: errno %d", errno)
 	}
@@ -106,7 +106,7 @@ var touched byte
 func blocksAnew(t *testing.T, exe *os.File) (huge []bool, read int64) {
 	t.Helper()
 	f := start.First
-	first := (f.Text.Start + 2<<20 - 1) &^ (2<<20 - 1)
+	first := f.Blocks.Start
 	size := int(f.TextBlocks) * 2 << 20
 	res, err := syscall.Mmap(-1, 0, size+2<<20, syscall.PROT_NONE, syscall.MAP_PRIVATE|syscall.MAP_ANON)
 	if err != nil {

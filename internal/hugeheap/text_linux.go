@@ -28,12 +28,11 @@ const (
 	reloadPasses = 3
 	// maxMark bounds the bytes read of a mark.
 	maxMark = 256
-	// madvPopulateRead is MADV_POPULATE_READ (Linux 5.14), and
-	// rusageThread RUSAGE_THREAD; package syscall has neither.
+	// madvPopulateRead is MADV_POPULATE_READ (Linux 5.14), which package
+	// syscall lacks.
 	madvPopulateRead = 22
-	rusageThread     = 1
 	// block is a huge page with 4 KiB base pages.
-	block = 2 << 20
+	block = start.BlockSize
 )
 
 // localFileSystems are the statfs types (<linux/magic.h>) of the file
@@ -241,9 +240,7 @@ func stubBlock(n int) int {
 }
 
 // blockAt is the address of the code's i-th aligned 2 MiB block.
-func blockAt(i int) uintptr {
-	return (start.First.Text.Start+block-1)&^(block-1) + uintptr(i)*block
-}
+func blockAt(i int) uintptr { return start.First.Blocks.Start + uintptr(i)*block }
 
 // blockCount is how many page faults mapping a block took, and how many
 // of them waited for the disk.
@@ -259,12 +256,11 @@ type blockCount struct{ faults, major int64 }
 // stay, and the kernel maps even a 2 MiB page there 64 KiB per fault.
 func blockFaults(fd int) ([]blockCount, error) {
 	f := start.First
-	first := blockAt(0)
-	if !f.TextHuge || f.TextBlocks == 0 || first+f.TextBlocks*block > f.Text.End {
+	if !f.TextHuge || f.TextBlocks == 0 {
 		return nil, fmt.Errorf("no aligned block in the code segment %#x-%#x", f.Text.Start, f.Text.End)
 	}
-	size := f.TextBlocks * block
-	off := f.TextOffset + (first - f.Text.Start)
+	size := f.Blocks.End - f.Blocks.Start
+	off := f.TextOffset + (f.Blocks.Start - f.Text.Start)
 	// Reserve room for an aligned address, then map the file there.
 	res, _, errno := syscall.Syscall6(syscall.SYS_MMAP, 0, size+block, syscall.PROT_NONE, syscall.MAP_PRIVATE|syscall.MAP_ANON, ^uintptr(0), 0)
 	if errno != 0 {
@@ -285,24 +281,15 @@ func blockFaults(fd int) ([]blockCount, error) {
 	// a next block not yet read.
 	counts := make([]blockCount, f.TextBlocks)
 	for i := len(counts) - 1; i >= 0; i-- {
-		before, err1 := threadFaults()
+		before, beforeMajor, ok1 := start.ThreadFaults()
 		_, _, errno := syscall.Syscall(syscall.SYS_MADVISE, at+uintptr(i)*block, block, madvPopulateRead)
-		after, err2 := threadFaults()
-		if errno != 0 || err1 != nil || err2 != nil {
-			return nil, fmt.Errorf("mapping block %d: %v %v %v", i, errno, err1, err2)
+		after, afterMajor, ok2 := start.ThreadFaults()
+		if errno != 0 || !ok1 || !ok2 {
+			return nil, fmt.Errorf("mapping block %d: errno %v, fault counts read %v %v", i, errno, ok1, ok2)
 		}
-		counts[i] = blockCount{after.faults - before.faults, after.major - before.major}
+		counts[i] = blockCount{int64(after - before), int64(afterMajor - beforeMajor)}
 	}
 	return counts, nil
-}
-
-// threadFaults is how many page faults the calling thread has taken, and
-// how many of them waited for the disk; the kernel counts there those a
-// madvise call takes for its caller.
-func threadFaults() (blockCount, error) {
-	var ru syscall.Rusage
-	err := syscall.Getrusage(rusageThread, &ru)
-	return blockCount{int64(ru.Minflt + ru.Majflt), int64(ru.Majflt)}, err
 }
 
 // markName is the name of the mark for the executable at path: one per

@@ -11,6 +11,8 @@ const (
 	chunk = 4 << 20
 	// block is a huge page with 4 KiB base pages on amd64 and arm64.
 	block = 2 << 20
+	// BlockSize is that huge page's size, for package hugeheap.
+	BlockSize = block
 	// madvHugepage and madvCollapse are MADV_HUGEPAGE and MADV_COLLAPSE
 	// (Linux 6.1 and later), from <asm-generic/mman-common.h>.
 	madvHugepage = 14
@@ -50,6 +52,8 @@ var First struct {
 	// mapText and TextInSmallPages).
 	TextHuge                          bool
 	TextBlocks, TextFaults, TextSmall uintptr
+	// Blocks is the range of the code's aligned 2 MiB blocks.
+	Blocks Range
 }
 
 // sink makes the sentinel escape to the heap.

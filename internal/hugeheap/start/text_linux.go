@@ -98,6 +98,7 @@ func mapText(huge bool) {
 		madvise(img.Rodata, madvHugepage)
 	}
 	First.TextHuge = true
+	First.Blocks = blocks
 	First.TextBlocks = (blocks.End - blocks.Start) / block
 	if blocks.Start > img.Text.Start {
 		First.TextErr = madvise(Range{img.Text.Start, blocks.Start}, madvPopulateRead)
@@ -107,9 +108,9 @@ func mapText(huge bool) {
 	stub := DropCodeBlock()
 	for i := int(First.TextBlocks) - 1; i >= 0; i-- {
 		b := blocks.Start + uintptr(i)*block
-		before, ok1 := threadFaults()
+		before, _, ok1 := ThreadFaults()
 		errno := madvise(Range{b, b + block}, madvPopulateRead)
-		after, ok2 := threadFaults()
+		after, _, ok2 := ThreadFaults()
 		if errno != 0 && First.TextErr == 0 {
 			First.TextErr = errno
 		}
@@ -165,16 +166,16 @@ func DropCode(fd uintptr) Errno {
 // system calls.
 func DropCodeBlock() uintptr { return dropPagesPC() &^ (block - 1) }
 
-// threadFaults is how many page faults, minor and major, the calling
-// thread has taken (getrusage(RUSAGE_THREAD)); ok is false where the call
-// fails. The kernel counts there the faults a madvise call takes for its
-// caller.
-func threadFaults() (n uintptr, ok bool) {
+// ThreadFaults is how many page faults the calling thread has taken
+// (getrusage(RUSAGE_THREAD)), and how many of them waited for the disk;
+// ok is false where the call fails. The kernel counts there the faults a
+// madvise call takes for its caller.
+func ThreadFaults() (faults, major uintptr, ok bool) {
 	var ru rusage
 	if _, errno := rawSyscall6(sysGetrusage, rusageThread, uintptr(unsafe.Pointer(&ru)), 0, 0, 0, 0); errno != 0 {
-		return 0, false
+		return 0, 0, false
 	}
-	return ru.Minflt + ru.Majflt, true
+	return ru.Minflt + ru.Majflt, ru.Majflt, true
 }
 
 // rusage is struct rusage on 64-bit Linux, from <linux/resource.h>.
@@ -189,10 +190,6 @@ type rusage struct {
 
 // alignUp rounds p up to a multiple of a, a power of two.
 func alignUp(p, a uintptr) uintptr { return (p + a - 1) &^ (a - 1) }
-
-// textSegment is the address range of the executable's code segment; zero
-// where it cannot be found (see image).
-func textSegment(auxv []uintptr) Range { return image(auxv).Text }
 
 // image finds the executable's read-only segments from the program headers
 // the kernel mapped and the auxiliary vector that says where they are;

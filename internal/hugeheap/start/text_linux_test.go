@@ -42,7 +42,7 @@ func TestTextSegment(t *testing.T) {
 		at := uintptr(unsafe.Pointer(&c.headers[0]))
 		bias := at - uintptr(c.phdrAt)
 		auxv := []uintptr{atPhnum, uintptr(len(c.headers)), atPagesz, page, atPhdr, at, atPhent, c.phent, 0, 0}
-		got := textSegment(auxv)
+		got := image(auxv).Text
 		want := Range{}
 		if c.end != 0 {
 			want = Range{(bias + uintptr(c.start)) &^ (page - 1), (bias + uintptr(c.end) + page - 1) &^ (page - 1)}
@@ -63,7 +63,7 @@ func TestTextSegment(t *testing.T) {
 		{atPhdr, at, atPhent, 56, atPhnum, 2},                 // no page size
 		{atPhdr, at, atPhent, 56, atPhnum, 2, atPagesz, 3000}, // a page size that is no power of two
 	} {
-		if got := textSegment(auxv); got != (Range{}) {
+		if got := image(auxv).Text; got != (Range{}) {
 			t.Errorf("auxv %v: %#x-%#x, want none", auxv, got.Start, got.End)
 		}
 	}
@@ -72,7 +72,7 @@ func TestTextSegment(t *testing.T) {
 // TestTextSegmentOfThisProcess: the range found in the process's own
 // auxiliary vector holds the code of this test.
 func TestTextSegmentOfThisProcess(t *testing.T) {
-	r := textSegment(runtimeAuxv())
+	r := image(runtimeAuxv()).Text
 	f := TestTextSegmentOfThisProcess
 	pc := **(**uintptr)(unsafe.Pointer(&f))
 	if r.Start == 0 || pc < r.Start || pc >= r.End {
@@ -90,7 +90,7 @@ func TestMapText(t *testing.T) {
 		t.Skip("MADV_POPULATE_READ refused (EINVAL): a kernel older than Linux 5.14")
 	case First.TextErr != 0:
 		t.Fatalf("MADV_POPULATE_READ of %#x-%#x at start: %v", r.Start, r.End, syscall.Errno(First.TextErr))
-	case r != textSegment(runtimeAuxv()) || r.Start == 0:
+	case r != image(runtimeAuxv()).Text || r.Start == 0:
 		t.Fatalf("start mapped %#x-%#x, not the code segment", r.Start, r.End)
 	}
 	size := int((r.End - r.Start) >> 10)
@@ -253,11 +253,11 @@ func TestThreadFaults(t *testing.T) {
 	syscall.Madvise(mem, syscall.MADV_NOHUGEPAGE)
 	runtime.LockOSThread() // the count is the thread's
 	defer runtime.UnlockOSThread()
-	before, ok1 := threadFaults()
+	before, _, ok1 := ThreadFaults()
 	for i := 0; i < pages; i++ {
 		mem[i*4096] = 1
 	}
-	after, ok2 := threadFaults()
+	after, _, ok2 := ThreadFaults()
 	if !ok1 || !ok2 {
 		t.Fatal("getrusage(RUSAGE_THREAD) failed")
 	}
